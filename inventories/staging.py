@@ -1,0 +1,12 @@
+"""Staging hosts (self-service: no approval needed). Data: ``group_data/staging.py``.
+
+    pyinfra inventories/staging.py deploys/analyticbot_enable.py
+"""
+
+vision_workers = [
+    "vision-worker-01.staging.rollbook.internal",
+]
+
+analyticbot_api = [
+    "analyticbot-api-01.staging.rollbook.internal",
+]

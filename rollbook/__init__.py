@@ -1,0 +1,4 @@
+"""rollbook: converge features to ``enabled`` or ``rolled_back`` across hosts, and prove it.
+
+The library behind the pyinfra deploys in ``deploys/``. See README.md.
+"""

@@ -1,0 +1,7 @@
+"""``python -m rollbook ...``: see ``rollbook.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,216 @@
+"""Start, stop and describe the sandbox hosts.
+
+Each host is a container booted with systemd as PID 1 (the capabilities and
+mounts below, never ``--privileged``), its sshd published on a 127.0.0.1 port,
+reached with the sandbox's own key and checked against the sandbox known_hosts.
+Example::
+
+    state = up({"vision-1": "vision_worker"})    # keeps running hosts, creates missing ones
+    down()                                       # removes every sandbox container
+"""
+
+import io
+import subprocess
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from docker.errors import NotFound
+
+from . import SandboxError
+from .engine import ensure_engine
+from .images import ensure_image
+from .paths import sandbox_dir
+from .roles import DEFAULT_HOSTS, role
+from .s3 import ensure_s3, stop_s3
+from .secrets import ensure_secrets
+from .state import SandboxHost, State, known_hosts_path, load, save, ssh_key_path, state_path
+
+LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
+BOOT_TIMEOUT = 180
+PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
+SYSTEMD_RUN = dict(
+    cap_add=["SYS_ADMIN", "NET_ADMIN"],
+    security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+    tmpfs={"/run": "", "/run/lock": ""},
+    cgroupns="host",
+)
+
+
+def container_name(host: str) -> str:
+    return f"rollbook-{host}"
+
+
+def _ensure_ssh_key():
+    key = ssh_key_path()
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rollbook-sandbox", "-f", str(key)],
+                       check=True)
+    return key.with_suffix(".pub").read_text()
+
+
+def _put_file(container, path: str, content: str, mode=0o600):
+    directory, _, name = path.rpartition("/")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = content.encode()
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), mode
+        tar.addfile(info, io.BytesIO(data))
+    container.exec_run(["mkdir", "-p", "-m", "700", directory])
+    container.put_archive(directory, buffer.getvalue())
+
+
+def _exec(container, cmd, what: str, environment=None) -> str:
+    code, output = container.exec_run(cmd, environment=environment)
+    text = output.decode(errors="replace").strip()
+    if code != 0:
+        last = (text.splitlines() or ["no output"])[-1]
+        raise SandboxError(f"{what} failed on {container.name} (exit {code}): {last}")
+    return text
+
+
+def _wait_booted(container):
+    """Wait until systemd has finished booting; a degraded boot fails naming the failed units."""
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    status = "nothing"
+    while time.monotonic() < deadline:
+        status = container.exec_run(["systemctl", "is-system-running"]).output.decode().strip()
+        if status in ("running", "degraded", "maintenance", "stopping", "offline"):
+            break
+        time.sleep(0.5)  # initializing, starting, or the bus is not up yet
+    if status != "running":
+        failed = container.exec_run(["systemctl", "--failed", "--plain", "--no-legend"]).output.decode().split()
+        units = [word for word in failed if "." in word]
+        raise SandboxError(f"{container.name} booted {status!r} after up to {BOOT_TIMEOUT}s; "
+                           f"failed units: {', '.join(units) or 'none'}")
+
+
+def _create(client, name: str, host_role, tag: str):
+    outer = sandbox_dir() / "hosts" / name
+    outer.mkdir(parents=True, exist_ok=True)
+    volumes = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+               str(outer): {"bind": "/srv/sandbox-outer", "mode": "rw"}}
+    if host_role.engine_socket:
+        volumes["/var/run/docker.sock"] = {"bind": "/run/docker.sock", "mode": "rw"}
+    return client.containers.run(
+        tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
+        ports={f"{port}/tcp": ("127.0.0.1", None) for port in host_role.ports.values()},
+        labels={LABEL: "1", f"{LABEL}.role": host_role.name}, **SYSTEMD_RUN,
+    )
+
+
+def _provision(client, container, name: str, host_role, secrets: dict):
+    environment = {**secrets, "SANDBOX_HOST": name, "SANDBOX_CONTAINER": container.name,
+                   "SANDBOX_OUTER_DIR": str(sandbox_dir() / "hosts" / name), "SANDBOX_LABEL": f"{LABEL}.host"}
+    for image in host_role.extra_images:
+        environment[f"SANDBOX_IMAGE_{image.upper()}"] = ensure_image(client, image)
+    _exec(container, ["/usr/local/sbin/sandbox-provision"], "provisioning", environment)
+
+
+def _published_ports(container, host_role) -> dict[str, int]:
+    container.reload()
+    published = container.attrs["NetworkSettings"]["Ports"]
+    return {service: int(published[f"{port}/tcp"][0]["HostPort"]) for service, port in host_role.ports.items()}
+
+
+def _remove_host(client, container, name: str):
+    """Remove a host container and the compose services that run in its network namespace."""
+    for service in client.containers.list(all=True, filters={"label": f"{LABEL}.host={name}"}):
+        service.remove(force=True)
+    container.remove(force=True)
+
+
+def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool, log) -> SandboxHost:
+    host_role = role(role_name)
+    tag = ensure_image(client, host_role.image, log)
+    try:
+        container = client.containers.get(container_name(name))
+        current = container.image.tags and container.image.tags[0] == tag
+        if reset or not current:
+            _remove_host(client, container, name)
+            container = None
+        elif container.status != "running":
+            container.start()
+    except NotFound:
+        container = None
+    if container is None:
+        log(f"starting {name} ({role_name})")
+        container = _create(client, name, host_role, tag)
+    _wait_booted(container)
+    if container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0:
+        _put_file(container, "/root/.ssh/authorized_keys", pubkey)
+        try:
+            _provision(client, container, name, host_role, secrets)
+        except SandboxError:
+            _remove_host(client, container, name)  # half-provisioned: the next `up` starts it afresh
+            raise
+        _exec(container, ["touch", PROVISIONED], "marking provisioned")
+    return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
+                       ports=_published_ports(container, host_role), data=dict(host_role.host_data))
+
+
+def _known_hosts_line(client, host: SandboxHost) -> str:
+    container = client.containers.get(host.container)
+    key = _exec(container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], "reading the host key")
+    key_type, key_data = key.split()[:2]
+    return f"[127.0.0.1]:{host.port('ssh')} {key_type} {key_data}\n"
+
+
+def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> State:
+    """Bring the sandbox hosts ``{name: role}`` up and return the state written for them."""
+    hosts = hosts or DEFAULT_HOSTS
+    for role_name in hosts.values():
+        role(role_name)  # bad input fails before anything starts
+    client = ensure_engine()
+    pubkey = _ensure_ssh_key()
+    secrets = ensure_secrets()
+    previous = load() if state_path().exists() else State()
+    s3_endpoint = ensure_s3(previous.s3_endpoint)
+    for role_name in sorted(set(hosts.values())):  # build images once, before the parallel start
+        ensure_image(client, role(role_name).image, log)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(_bring_up, client, name, role_name, pubkey, secrets, reset, log)
+                   for name, role_name in hosts.items()]
+        started = [future.result() for future in futures]
+    kept = [host for host in previous.hosts if host.name not in hosts and _running(client, host.container)]
+    state = State(hosts=kept + started, s3_endpoint=s3_endpoint)
+    known_hosts_path().write_text("".join(_known_hosts_line(client, host) for host in state.hosts))
+    save(state)
+    return state
+
+
+def _running(client, name: str) -> bool:
+    try:
+        return client.containers.get(name).status == "running"
+    except NotFound:
+        return False
+
+
+def down(log=print):
+    """Remove every sandbox container (hosts and their compose services) and stop the S3 endpoint."""
+    client = ensure_engine()
+    for label in (f"{LABEL}.host", LABEL):  # compose services first, they use the hosts' network
+        for container in client.containers.list(all=True, filters={"label": label}):
+            log(f"removing {container.name}")
+            container.remove(force=True)
+    stop_s3()
+    state_path().unlink(missing_ok=True)
+
+
+def status() -> list[str]:
+    """One line per sandbox host: name, role, container status, published ports."""
+    state = load()
+    client = ensure_engine()
+    lines = []
+    for host in state.hosts:
+        try:
+            container_status = client.containers.get(host.container).status
+        except NotFound:
+            container_status = "missing"
+        ports = " ".join(f"{service}=127.0.0.1:{port}" for service, port in host.ports.items())
+        lines.append(f"{host.name:<16} {host.role:<16} {container_status:<8} {ports}")
+    lines.append(f"s3               {state.s3_endpoint}")
+    return lines
+

@@ -1,0 +1,116 @@
+"""Sandbox images, each tagged by the hash of its recipe and reused while that hash holds.
+
+``base`` is Debian bookworm from ``debootstrap`` (no image registry is reachable)
+imported with ``docker import``; every other image is a Dockerfile in
+``tests/sandbox/images/<name>/`` built ``FROM`` its parent's tag. Example::
+
+    tag = ensure_image(client, "vision_worker")   # 'rollbook/vision_worker:3f2a9c01b7e4'
+"""
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from docker.errors import BuildError, ImageNotFound
+
+from . import SandboxError
+from .paths import BUILD_CONTEXT, RECIPES, ROOTFS_CACHE
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+PACKAGES_FILE = RECIPES / "base.packages"
+IMPORT_CHANGES = ("ENV container=docker", 'CMD ["/sbin/init"]')
+STANDINS = BUILD_CONTEXT / "standins"
+
+# image name -> parent image name ("base" is the debootstrap root)
+PARENTS = {
+    "host": "base",  # systemd + sshd with per-boot host keys, the redis drop-in
+    "vision_app": "base",  # the image of the vision compose project's `worker` service
+    "vision_worker": "host",
+    "analyticbot_api": "host",
+}
+
+
+def _hash_files(digest, root: Path):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+
+
+def recipe_hash(name: str) -> str:
+    """The hash naming an image: its recipe's files plus its parent's hash."""
+    digest = hashlib.sha256(name.encode())
+    if name == "base":
+        digest.update("\n".join((SUITE, MIRROR, *IMPORT_CHANGES)).encode())
+        digest.update(PACKAGES_FILE.read_bytes())
+    else:
+        if name not in PARENTS:
+            raise SandboxError(f"no image recipe named {name!r} (known: {', '.join(sorted(PARENTS))})")
+        digest.update(recipe_hash(PARENTS[name]).encode())
+        _hash_files(digest, RECIPES / "images" / name)
+        _hash_files(digest, STANDINS)
+    return digest.hexdigest()[:12]
+
+
+def image_tag(name: str) -> str:
+    return f"rollbook/{name}:{recipe_hash(name)}"
+
+
+def _exists(client, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def _packages() -> list[str]:
+    lines = PACKAGES_FILE.read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+def _build_base(client, tag: str):
+    rootfs = ROOTFS_CACHE / f"rootfs-{recipe_hash('base')}"
+    tarball = rootfs.with_suffix(".tar")
+    debs = ROOTFS_CACHE / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(rootfs, ignore_errors=True)
+    cmd = ["debootstrap", "--variant=minbase", f"--cache-dir={debs}",
+           f"--include={','.join(_packages())}", SUITE, str(rootfs), MIRROR]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise SandboxError(f"debootstrap failed: {last[0]}")
+    try:
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+        repository, version = tag.split(":")
+        client.api.import_image_from_file(str(tarball), repository=repository, tag=version,
+                                          changes=list(IMPORT_CHANGES))
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+        tarball.unlink(missing_ok=True)
+
+
+def _build_child(client, name: str, tag: str, parent_tag: str):
+    try:
+        client.images.build(path=str(BUILD_CONTEXT), dockerfile=f"sandbox/images/{name}/Dockerfile",
+                            tag=tag, buildargs={"BASE": parent_tag}, rm=True, forcerm=True)
+    except BuildError as error:
+        lines = [entry.get("stream", entry.get("error", "")).strip() for entry in error.build_log]
+        last = [line for line in lines if line][-1:] or [str(error)]
+        raise SandboxError(f"building image {name} failed: {last[0]}") from None
+
+
+def ensure_image(client, name: str, log=print) -> str:
+    """Return the tag of image ``name``, building it (and its parents) only if missing."""
+    tag = image_tag(name)
+    if _exists(client, tag):
+        return tag
+    if name == "base":
+        log(f"building {tag} with debootstrap (a few minutes, once)")
+        _build_base(client, tag)
+    else:
+        parent_tag = ensure_image(client, PARENTS[name], log)
+        log(f"building {tag}")
+        _build_child(client, name, tag, parent_tag)
+    return tag

@@ -1,0 +1,52 @@
+"""Sandbox host roles: what each kind of host runs and which ports it publishes.
+
+Adding a role: a recipe folder ``tests/sandbox/images/<image>/`` (Dockerfile plus
+the files it bakes in, including ``/usr/local/sbin/sandbox-provision``), its entry
+in ``images.PARENTS``, and one ``Role`` here. Example::
+
+    ROLES["vision_worker"].group       # 'vision_workers'
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    group: str  # the inventory group of its hosts (the system's group)
+    image: str  # recipe name under tests/sandbox/images/
+    ports: dict[str, int]  # service -> container port, published on a 127.0.0.1 port
+    engine_socket: bool = False  # mount the engine's socket (the host runs docker compose)
+    extra_images: tuple[str, ...] = ()  # images its compose project runs
+    host_data: dict = field(default_factory=dict)  # inventory data for its hosts
+
+
+ROLES = {
+    role.name: role
+    for role in (
+        Role(
+            name="vision_worker",
+            group="vision_workers",
+            image="vision_worker",
+            ports={"ssh": 22, "redis": 6379, "postgres": 5432, "worker": 8001},
+            engine_socket=True,
+            extra_images=("vision_app",),
+        ),
+        Role(
+            name="analyticbot_api",
+            group="analyticbot_api",
+            image="analyticbot_api",
+            ports={"ssh": 22, "postgres": 10100, "api": 10300},
+        ),
+    )
+}
+
+DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api"}
+
+
+def role(name: str) -> Role:
+    from . import SandboxError
+
+    if name not in ROLES:
+        raise SandboxError(f"unknown role {name!r} (known: {', '.join(sorted(ROLES))})")
+    return ROLES[name]

@@ -1,0 +1,94 @@
+"""The sandbox's state file: which hosts run, on which 127.0.0.1 ports, in which groups.
+
+Written by ``sandbox up``; read by ``inventories/sandbox.py`` and the tests::
+
+    state = load()
+    state.host("vision-1").port("redis")      # published 127.0.0.1 port of its Redis
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from . import SandboxError
+from .paths import sandbox_dir
+
+
+@dataclass
+class SandboxHost:
+    name: str
+    role: str
+    group: str
+    container: str
+    ports: dict[str, int]  # service -> published 127.0.0.1 port
+    data: dict = field(default_factory=dict)
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
+
+
+@dataclass
+class State:
+    hosts: list[SandboxHost] = field(default_factory=list)
+    s3_endpoint: str = ""
+
+    def host(self, name: str) -> SandboxHost:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise SandboxError(f"no sandbox host named {name!r}")
+
+    def in_group(self, group: str) -> list[SandboxHost]:
+        return [host for host in self.hosts if host.group == group]
+
+
+def ssh_key_path():
+    return sandbox_dir() / "id_ed25519"
+
+
+def known_hosts_path():
+    return sandbox_dir() / "known_hosts"
+
+
+def secrets_path():
+    return sandbox_dir() / "secrets.env"
+
+
+def state_path():
+    return sandbox_dir() / "state.json"
+
+
+def load() -> State:
+    path = state_path()
+    if not path.exists():
+        raise SandboxError(f"no sandbox state at {path}: run `make sandbox` first")
+    raw = json.loads(path.read_text())
+    return State(hosts=[SandboxHost(**host) for host in raw["hosts"]], s3_endpoint=raw.get("s3_endpoint", ""))
+
+
+def save(state: State):
+    path = state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(state), indent=2) + "\n")
+
+
+def inventory_groups(groups) -> dict[str, list]:
+    """pyinfra inventory groups ``{group: [(name, data), ...]}`` for ``groups``.
+
+    Every group named is present (empty when no host has that role), so an
+    inventory file can bind each group to a name even before the sandbox runs.
+    """
+    result = {group: [] for group in groups}
+    if not state_path().exists():
+        return result
+    for host in load().hosts:
+        data = {
+            "ssh_hostname": "127.0.0.1",
+            "ssh_port": host.port("ssh"),
+            "ssh_user": "root",
+            "ssh_key": str(ssh_key_path()),
+            "ssh_known_hosts_file": str(known_hosts_path()),
+            "ssh_strict_host_key_checking": "yes",
+            **host.data,
+        }
+        result.setdefault(host.group, []).append((host.name, data))
+    return result

@@ -1,0 +1,1 @@
+"""Stand-in services baked into the sandbox images (test fixtures, not product code)."""
