@@ -20,3 +20,71 @@ ssh_strict_host_key_checking = "yes"
 
 # known_hosts file holding the hosts' keys (outside the repo). A path.
 ssh_known_hosts_file = os.path.expanduser("~/.ssh/known_hosts")
+
+# --- every run ---------------------------------------------------------------
+
+# How many <file>.backup.<UTC stamp> copies of a managed file to keep. 1 or more
+rollbook_backup_keep = 5
+
+# --- vision worker (group vision_workers; runbooks 000 and 001) ---------------
+
+# Waves a run converges. Any subset of a, b, c, tokens (comma-separated)
+vision_waves = "a,b,c,tokens"
+
+# Values when enabled: the runbook's recommended ones. wave -> {flag: value}
+vision_enabled_values = {
+    "a": {"VISION_PREPROCESS_ENABLED": "true", "VISION_PREPROCESS_GRAYSCALE": "true",
+          "VISION_MAX_OUTPUT_TOKENS": "512"},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "true", "VISION_PHASH_ENABLED": "true",
+          "VISION_PHASH_REDIS_PREFIX": "vision:phash"},
+    "c": {"VISION_ROI_CROP_ENABLED": "true", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "true",
+          "VISION_LOW_PRIORITY_STREAM": "stream:posts:vision:low"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "true"},
+}
+
+# Values when rolled back (keys not named keep their value). wave -> {flag: value}
+vision_rolled_back_values = {
+    "a": {"VISION_PREPROCESS_ENABLED": "false", "VISION_PREPROCESS_GRAYSCALE": "false"},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "false", "VISION_PHASH_ENABLED": "false"},
+    "c": {"VISION_ROI_CROP_ENABLED": "false", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "false"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "false"},
+}
+
+# Experiments when enabled (vision_experiments.yml entries). A rolled-back wave's entry
+# is always {enabled: false, default_variant: control, force_tenants: []}.
+vision_experiments = {
+    "wave_a": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+    "wave_b": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+    "wave_c": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+}
+
+# FEATURE_VISION_COMPRESSION_POC (the sandbox PoC). true | false; true is refused in prod
+vision_compression_poc = "false"
+
+# Roll back even while an experiment of a wave in scope is assigning (needed in prod). true | false
+vision_ignore_experiments = False
+
+# Where the worker lives on a host. Paths; `vision_service` is the compose service name
+vision_env_file = "/opt/vision/.env"
+vision_project_dir = "/opt/vision"
+vision_service = "worker"
+vision_experiments_file = "/opt/vision/config/vision_experiments.yml"
+
+# The worker's /health and /metrics, as seen from the host. A URL
+vision_metrics_url = "http://127.0.0.1:8001"
+
+# Keys per UNLINK when deleting phash keys (found with SCAN). 1 or more
+vision_scan_batch = 500
+
+# Seconds between the two metric scrapes that show a counter flat or moving. 1 or more
+vision_verify_window = 3
+
+# Seconds between the two scrapes that show an experiment assigning, before a rollback. 1 or more
+vision_experiment_window = 2
+
+# Seconds to wait for the worker's /health, and for the smoke event to be processed. 1 or more
+vision_health_timeout = 30
+vision_smoke_timeout = 30
+
+# Where stream entries are saved on the host before a trim. A path
+vision_saved_dir = "/var/lib/rollbook/saved/vision"

@@ -1,0 +1,1 @@
+"""pyinfra facts of rollbook: small typed FactBase classes, one module per concern."""

@@ -1,0 +1,41 @@
+"""Facts that gather several things in one command, printed as ``## name`` sections.
+
+One command per fact keeps a no-op run to a handful of SSH round trips per host.
+Example::
+
+    >>> split_sections(["## env", "present", "A=1", "## redis", "ok 0 0"])
+    {'env': ['present', 'A=1'], 'redis': ['ok 0 0']}
+"""
+
+from pyinfra.api import FactBase
+
+
+def split_sections(lines: list[str]) -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in lines:
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line)
+    return sections
+
+
+def key_values(lines: list[str]) -> dict[str, str]:
+    values = {}
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key] = value
+    return values
+
+
+class SectionsFact(FactBase):
+    """Base: ``process`` splits the output into sections, ``parse`` builds the typed result."""
+
+    def process(self, output):
+        return self.parse(split_sections(list(output)))
+
+    def parse(self, sections: dict[str, list[str]]):
+        raise NotImplementedError

@@ -1,0 +1,23 @@
+"""Say, once per run, what an operation is about to change on a host.
+
+pyinfra calls an operation's generator at prepare time (to detect change, which is
+what ``--dry`` shows) and again at execute time; ``announce`` speaks in exactly one
+of the two: prepare when change detection is on, execute when ``-y`` turned it off.
+Example (inside an operation, before its first ``yield``)::
+
+    announce(["VISION_PHASH_ENABLED: true -> false"])
+"""
+
+from pyinfra import host, logger
+from pyinfra.context import state
+
+
+def announce(lines: list[str]):
+    if state.is_executing == state.should_check_for_changes():
+        return
+    for line in lines:
+        logger.info(f"{host.print_prefix}{line}")
+
+
+def executing() -> bool:
+    return bool(state.is_executing)

@@ -1,0 +1,60 @@
+"""Shell snippets shared by facts and operations (POSIX sh, run on the managed host).
+
+Secrets read from a host's env file (``REDIS_URL``, ``DATABASE_URL``) stay in shell
+variables on that host: they are never echoed, and never reach the controller.
+Example::
+
+    f"{env_value('/opt/vision/.env', 'REDIS_URL', 'url')}; redis-cli -u \"$url\" PING"
+"""
+
+import shlex
+
+q = shlex.quote
+
+# sets $c to the host's compose command: the v2 plugin when present, else docker-compose v1
+COMPOSE = 'if docker compose version >/dev/null 2>&1; then c="docker compose"; else c="docker-compose"; fi'
+
+
+def env_value(env_file: str, key: str, var: str, default: str = "") -> str:
+    """Set shell variable ``var`` to ``key``'s value in ``env_file`` (the last one wins)."""
+    fallback = f'; {var}=${{{var}:-{default}}}' if default else ""
+    return f"{var}=$(grep '^{key}=' {q(env_file)} 2>/dev/null | tail -n 1 | cut -d= -f2-){fallback}"
+
+
+def address_of(url_var: str, var: str) -> str:
+    """Set ``var`` to host:port of the URL in ``url_var``, credentials and path stripped."""
+    return f'{var}=${{{url_var}#*://}}; {var}=${{{var}##*@}}; {var}=${{{var}%%/*}}'
+
+
+def require(check: str, message: str) -> str:
+    """Run ``check``; when it fails, print ``message`` (may use shell variables) to stderr and exit 1."""
+    return f'{check} >/dev/null 2>&1 || {{ echo "{message}" >&2; exit 1; }}'
+
+
+def redis_connect(env_file: str, what: str) -> str:
+    """Set $url from the env file's REDIS_URL and fail naming Redis's address when it does not answer."""
+    return "; ".join((
+        env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"),
+        address_of("url", "addr"),
+        require('timeout 10 redis-cli -u "$url" PING', f"Redis unreachable at $addr ({what})"),
+    ))
+
+
+def postgres_connect(env_file: str, what: str) -> str:
+    """Set $db from the env file's DATABASE_URL and fail naming PostgreSQL's address when it does not answer."""
+    return "; ".join((
+        env_value(env_file, "DATABASE_URL", "db"),
+        address_of("db", "addr"),
+        require('timeout 10 psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
+    ))
+
+
+def backup(path: str, keep: int) -> str:
+    """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies."""
+    return (f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && "
+            f"ls -1d {q(path)}.backup.* | sort -r | tail -n +{keep + 1} | xargs -r rm -f --")
+
+
+def fail(message: str) -> str:
+    """A command that fails with ``message`` on stderr (how a failed verification fails its operation)."""
+    return f"echo {q(message)} >&2; exit 1"

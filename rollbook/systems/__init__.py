@@ -1,0 +1,1 @@
+"""One @deploy per system (the pipeline of DESIGN.md with that system's data and checks)."""

@@ -1,0 +1,34 @@
+"""Render the templates in ``templates/`` (one per managed file); undefined variables are errors.
+
+Example::
+
+    render("vision_experiments.yml.j2", experiments={"wave_a": {"enabled": False}})
+"""
+
+from pathlib import Path
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Never writes anchors and aliases (``&id001``): every entry spelled out."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def _to_yaml(value) -> str:
+    return yaml.dump(value, Dumper=_PlainDumper, default_flow_style=None, sort_keys=False).rstrip("\n")
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["to_yaml"] = _to_yaml
+    return env
+
+
+def render(name: str, **variables) -> str:
+    return environment().get_template(name).render(**variables)
