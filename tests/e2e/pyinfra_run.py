@@ -1,0 +1,59 @@
+"""Run the pyinfra CLI exactly as an operator does, and read its ``--json`` results.
+
+Example::
+
+    run = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data={"vision_waves": "b"})
+    run.changed        # {(operation name, host), ...} that changed something
+"""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    payload: dict | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def changed(self) -> set[tuple[str, str]]:
+        """(operation, host) pairs that changed something (a real run) or would (a dry run)."""
+        if not self.payload:
+            return set()
+        if self.payload.get("results"):
+            return {(op["name"], name) for op in self.payload["results"]["operations"] for name in op["success"]}
+        return {(op["name"], name) for op in self.payload["plan"] for name in op["hosts_with_change"]}
+
+    @property
+    def failed(self) -> set[tuple[str, str]]:
+        results = (self.payload or {}).get("results") or {"operations": []}
+        return {(op["name"], name) for op in results["operations"] for name in op["error"]}
+
+
+def pyinfra(inventory: str, deploy: str, *extra: str, data: dict | None = None, dry: bool = False,
+            limit: str | None = None, json_output: bool = True, timeout: int = 600) -> Run:
+    cmd = [PYINFRA, "--dry" if dry else "-y"]
+    if json_output:
+        cmd.append("--json")
+    if limit:
+        cmd += ["--limit", limit]
+    for key, value in (data or {}).items():
+        cmd += ["--data", f"{key}={value}"]
+    cmd += [inventory, deploy, *extra]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    payload = None
+    if json_output and done.stdout.strip().startswith("{"):
+        payload = json.loads(done.stdout)
+    return Run(done.returncode, done.stdout, done.stderr, payload)

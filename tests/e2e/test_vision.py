@@ -1,0 +1,174 @@
+"""Vision worker scenarios (issue: roll back and enable by wave, clean up, and prove it).
+
+Each scenario: converge with the operator's command, check the host independently
+(testinfra, redis-py, psycopg, docker SDK, HTTP), then re-run and expect zero changes.
+"""
+
+import json
+import secrets
+import time
+import uuid
+
+import pytest
+import yaml
+
+from .pyinfra_run import pyinfra
+
+HOST = "vision-1"
+ENV = "/opt/vision/.env"
+WAVES = {
+    "a": {"VISION_PREPROCESS_ENABLED", "VISION_PREPROCESS_GRAYSCALE"},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED", "VISION_PHASH_ENABLED"},
+    "c": {"VISION_ROI_CROP_ENABLED", "VISION_LOW_PRIORITY_QUEUE_ENABLED"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED"},
+}
+ALL_FLAGS = set().union(*WAVES.values())
+LIMIT = "vision_workers"
+
+
+def deploy(name: str, **data):
+    return pyinfra("inventories/sandbox.py", f"deploys/vision_{name}.py", data=data, limit=LIMIT)
+
+
+def dry(name: str, **data):
+    return pyinfra("inventories/sandbox.py", f"deploys/vision_{name}.py", data=data, limit=LIMIT, dry=True)
+
+
+def env_lines(probes) -> list[str]:
+    return probes.file_text(HOST, ENV).splitlines()
+
+
+def env_values(probes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in env_lines(probes) if "=" in line and not line.startswith("#"))
+
+
+def assert_converged_and_idempotent(run, name: str, **data):
+    assert run.returncode == 0, run.output
+    again = deploy(name, **data)
+    assert again.returncode == 0, again.output
+    assert again.changed == set(), again.changed
+
+
+@pytest.fixture
+def enabled(sandbox, probes):
+    run = deploy("enable")
+    assert run.returncode == 0, run.output
+    return env_values(probes)
+
+
+def test_rollback_of_wave_b_changes_only_wave_b_and_empties_the_phash_cache(enabled, probes):
+    before = env_lines(probes)
+    client = probes.redis(HOST)
+    with client.pipeline() as pipe:
+        for i in range(1000):
+            pipe.set(f"vision:phash:seed:{i}", "1")
+        pipe.execute()
+
+    run = deploy("rollback", vision_waves="b")
+    assert_converged_and_idempotent(run, "rollback", vision_waves="b")
+
+    after = env_lines(probes)
+    changed = {a.split("=")[0] for a, b in zip(after, before) if a != b}
+    assert len(after) == len(before)
+    assert changed == WAVES["b"]
+    assert sum(1 for _ in client.scan_iter("vision:phash:*", count=1000)) == 0
+    running = probes.compose_env(HOST, "worker")
+    assert running["VISION_PHASH_ENABLED"] == "false"
+    assert running["VISION_LOCAL_OCR_PRIMARY_ENABLED"] == "false"
+    for flag in WAVES["a"] | WAVES["c"] | WAVES["tokens"]:
+        assert running[flag] == "true", flag
+
+
+def test_full_rollback_turns_every_flag_off_and_the_counters_stop(enabled, probes):
+    run = deploy("rollback")
+    assert_converged_and_idempotent(run, "rollback")
+
+    running = probes.compose_env(HOST, "worker")
+    assert {flag: running[flag] for flag in ALL_FLAGS} == {flag: "false" for flag in ALL_FLAGS}
+    assert env_values(probes)["FEATURE_VISION_COMPRESSION_POC"] == "false"
+    assert probes.redis(HOST).xlen("stream:posts:vision:low") == 0
+    experiments = yaml.safe_load(probes.file_text(HOST, "/opt/vision/config/vision_experiments.yml"))
+    control = {"enabled": False, "default_variant": "control", "force_tenants": []}
+    assert experiments == {"wave_a": control, "wave_b": control, "wave_c": control}
+
+    first = probes.metrics(HOST)
+    time.sleep(5)
+    second = probes.metrics(HOST)
+    for name in ('vision_media_total{reason="ocr_primary"}', "vision_tokens_estimated_total"):
+        assert second.get(name, 0) == first.get(name, 0), name
+    assert {k: v for k, v in second.items() if k.startswith("vision_low_priority_") and v} == {}
+
+    check = dry("rollback")
+    assert check.returncode == 0, check.output
+    assert check.changed == set()
+
+
+def test_enable_restores_the_recommended_values_and_processes_a_smoke_event(sandbox, probes):
+    deploy("rollback")
+    run = deploy("enable")
+    assert_converged_and_idempotent(run, "enable")
+
+    running = probes.compose_env(HOST, "worker")
+    assert {flag: running[flag] for flag in ALL_FLAGS} == {flag: "true" for flag in ALL_FLAGS}
+    assert running["VISION_MAX_OUTPUT_TOKENS"] == "512"
+    assert running["VISION_PHASH_REDIS_PREFIX"] == "vision:phash"
+
+    post_id = str(uuid.uuid4())
+    client = probes.redis(HOST)
+    event = {"schema_version": "v1", "trace_id": f"test_{post_id[:8]}", "post_id": post_id,
+             "tenant_id": "tenant-a", "media_files": [{"sha256": "0" * 64}]}
+    client.xadd("stream:posts:vision:uploaded", {"event": json.dumps(event)})
+    with probes.postgres(HOST, "vision", "vision", "VISION_DB_PASSWORD") as db:
+        for _ in range(60):
+            row = db.execute("SELECT vision_analyzed_at FROM post_enrichment WHERE post_id = %s", (post_id,)).fetchone()
+            if row and row[0]:
+                break
+            time.sleep(0.5)
+        assert row and row[0], "the smoke event was not processed"
+    assert client.xpending("stream:posts:vision:uploaded", "vision_workers")["pending"] == 0
+
+
+def test_a_secret_in_the_env_file_never_reaches_the_output(enabled, probes):
+    secret = secrets.token_hex(16)
+    probes.ssh(HOST).run(f"printf 'ROLLBOOK_TEST_API_TOKEN={secret}\\n' >> {ENV}")
+    try:
+        runs = [dry("rollback"), deploy("rollback"), deploy("enable"),
+                pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", "--diff", limit=LIMIT,
+                        json_output=False)]
+        for run in runs:
+            assert run.returncode == 0, run.output
+            assert secret not in run.output
+            assert probes.secrets["GIGACHAT_CLIENT_SECRET"] not in run.output
+            assert probes.secrets["VISION_DB_PASSWORD"] not in run.output
+        assert "VISION_PHASH_ENABLED: true -> false" in runs[0].output
+    finally:
+        probes.ssh(HOST).run(f"sed -i '/^ROLLBOOK_TEST_API_TOKEN=/d' {ENV}")
+
+
+@pytest.mark.parametrize("data, cause", [
+    ({"vision_waves": "d"}, "vision_waves: unknown 'd'"),
+    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
+    ({"rollbook_environment": "prod", "vision_compression_poc": "true"}, "FEATURE_VISION_COMPRESSION_POC stays false in prod"),
+])
+def test_bad_input_is_refused_before_any_host_is_touched(sandbox, probes, data, cause):
+    before = probes.file_sha256(HOST, ENV)
+    run = deploy("rollback", **data)
+    assert run.returncode != 0
+    errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
+    assert len(errors) == 1 and cause in errors[0], run.output
+    assert probes.file_sha256(HOST, ENV) == before
+
+
+def test_redis_unreachable_fails_the_cleanup_naming_redis(enabled, probes):
+    host = probes.ssh(HOST)
+    host.run("systemctl stop redis-server")
+    try:
+        run = deploy("rollback", vision_waves="b")
+        assert run.returncode != 0
+        assert "Redis unreachable at 127.0.0.1:6379" in run.output
+        assert probes.compose_env(HOST, "worker")["VISION_PHASH_ENABLED"] == "false"
+    finally:
+        host.run("systemctl start redis-server")
+    again = deploy("rollback", vision_waves="b")
+    assert again.returncode == 0, again.output
+    assert {op for op, _ in again.changed} <= {"vision | Delete the phash keys vision:phash:* (SCAN + UNLINK)"}
