@@ -5,6 +5,7 @@ Every failure ends with one line on stderr naming the cause and exit code 1::
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook sandbox status
     python -m rollbook sandbox down
+    python -m rollbook demo
 """
 
 import argparse
@@ -38,6 +39,12 @@ def _sandbox(args) -> int:
     return 0
 
 
+def _demo(args) -> int:
+    from .demo import main as demo
+
+    return demo()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m rollbook", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -47,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
                          help="hosts to bring up (default: one host per role)")
     sandbox.add_argument("--reset", action="store_true", help="recreate the hosts from their images")
     sandbox.set_defaults(run=_sandbox)
+    demo = commands.add_parser("demo", help="a real vision rollback on the sandbox (make demo)")
+    demo.set_defaults(run=_demo)
     return top
 
 

@@ -8,7 +8,7 @@ Example::
 from pathlib import Path
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -21,6 +21,8 @@ class _PlainDumper(yaml.SafeDumper):
 
 
 def _to_yaml(value) -> str:
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises here, naming the variable
     return yaml.dump(value, Dumper=_PlainDumper, default_flow_style=None, sort_keys=False).rstrip("\n")
 
 

@@ -128,11 +128,9 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
     try:
         container = client.containers.get(container_name(name))
         current = container.image.tags and container.image.tags[0] == tag
-        if reset or not current:
-            _remove_host(client, container, name)
+        if reset or not current or container.status != "running":
+            _remove_host(client, container, name)  # a stopped host (engine restarted) starts afresh
             container = None
-        elif container.status != "running":
-            container.start()
     except NotFound:
         container = None
     if container is None:

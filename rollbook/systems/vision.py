@@ -32,6 +32,7 @@ MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
 TARGETS = ("enabled", "rolled_back")
+GROUP = "vision_workers"
 
 OCR_PRIMARY = 'vision_media_total{reason="ocr_primary"}'
 TOKENS = "vision_tokens_estimated_total"
@@ -195,6 +196,8 @@ def vision(target: str):
         from rollbook.systems.vision import vision
         vision(target="rolled_back")
     """
+    if GROUP not in host.groups:
+        return  # other systems' hosts in the same inventory
     request = request_from(host.data, target)
     settings = request.settings
     state = host.get_fact(VisionHost, settings=settings,

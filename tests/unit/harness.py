@@ -1,0 +1,57 @@
+"""Run pyinfra operations and facts as data, without a host: given these inputs, expect these commands.
+
+Example::
+
+    commands = op_commands(envfile.keys, path="/x/.env", current={"A": "1"}, target={"A": "2"})
+"""
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyinfra.api import Config, FileUploadCommand, Inventory, State, StringCommand
+from pyinfra.context import ctx_host, ctx_state
+
+GROUP_DATA = Path(__file__).resolve().parents[2] / "group_data"
+
+
+@contextmanager
+def fake_host(name: str = "host-1", data: dict | None = None, groups: tuple[str, ...] = ()):
+    group_defs = {group: ([name], {}) for group in groups}
+    inventory = Inventory(([name], {}), **group_defs)
+    state = State(inventory, Config())
+    host = inventory.get_host(name)
+    host.data.override_datas = {**(data or {})}
+    with ctx_state.use(state), ctx_host.use(host):
+        yield host
+
+
+def _as_data(command):
+    if isinstance(command, FileUploadCommand):
+        source = command.src
+        source.seek(0)
+        return {"upload": command.dest, "content": source.read()}
+    if isinstance(command, StringCommand):
+        return str(command)
+    return command
+
+
+def op_commands(op, **kwargs) -> list:
+    with fake_host():
+        return [_as_data(command) for command in op._inner(**kwargs)]
+
+
+def cases(folder: Path):
+    """The JSON cases of one operation: ``(case name, {"kwargs": ..., "commands": [...]})``."""
+    return [(path.stem, json.loads(path.read_text())) for path in sorted(folder.glob("*.json"))]
+
+
+def group_data(*names: str) -> dict:
+    """Group data as pyinfra merges it: ``all.py`` first, then each named file (later wins)."""
+    merged = {}
+    for name in ("all", *names):
+        namespace: dict = {}
+        exec(compile((GROUP_DATA / f"{name}.py").read_text(), f"{name}.py", "exec"), namespace)
+        merged.update({key: value for key, value in namespace.items()
+                       if not key.startswith("__") and not hasattr(value, "__file__")})
+    return merged

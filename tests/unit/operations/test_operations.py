@@ -1,0 +1,28 @@
+"""Every operation as data: ``<module>.<operation>/<case>.json`` holds kwargs and the commands expected."""
+
+from pathlib import Path
+
+import pytest
+
+from rollbook.operations import compose, envfile, files, redis
+
+from ..harness import cases, op_commands
+
+HERE = Path(__file__).parent
+OPERATIONS = {
+    "envfile.keys": envfile.keys,
+    "files.content": files.content,
+    "compose.recreated_when_env_differs": compose.recreated_when_env_differs,
+    "redis.keys_deleted": redis.keys_deleted,
+    "redis.stream_emptied": redis.stream_emptied,
+}
+CASES = [(name, case_name, case) for name in OPERATIONS for case_name, case in cases(HERE / name)]
+
+
+def test_every_operation_has_cases():
+    assert all((HERE / name).is_dir() and list((HERE / name).glob("*.json")) for name in OPERATIONS)
+
+
+@pytest.mark.parametrize("name, case_name, case", CASES, ids=[f"{n}/{c}" for n, c, _ in CASES])
+def test_operation_yields_the_expected_commands(name, case_name, case):
+    assert op_commands(OPERATIONS[name], **case["kwargs"]) == case["commands"]

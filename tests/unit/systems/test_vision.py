@@ -1,0 +1,103 @@
+"""The vision system's decisions as data: request validation, experiments, expected env, verification."""
+
+import pytest
+import yaml
+
+from rollbook.facts.vision import VisionObservation
+from rollbook.preflight import PreflightError
+from rollbook.systems import vision
+
+from ..harness import group_data
+
+
+def request(target="rolled_back", env="sandbox", **overrides):
+    data = {**group_data(env), **overrides}
+    return vision.request_from(data, target)
+
+
+def test_a_partial_rollback_converges_only_its_waves_and_the_poc_flag():
+    made = request(vision_waves="b")
+    assert made.waves == ("b",)
+    assert made.env == {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "false", "VISION_PHASH_ENABLED": "false",
+                        "FEATURE_VISION_COMPRESSION_POC": "false"}
+    assert made.experiments == {"wave_b": vision.CONTROL}
+
+
+def test_enable_takes_the_runbook_recommended_values_from_group_data():
+    made = request("enabled")
+    assert made.env["VISION_MAX_OUTPUT_TOKENS"] == "512"
+    assert made.env["VISION_PHASH_REDIS_PREFIX"] == "vision:phash"
+    assert made.env["VISION_LOW_PRIORITY_STREAM"] == "stream:posts:vision:low"
+    assert set(made.experiments) == {"wave_a", "wave_b", "wave_c"}
+
+
+@pytest.mark.parametrize("overrides, cause", [
+    ({"vision_waves": "d"}, "vision_waves: unknown 'd'"),
+    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
+    ({"vision_rolled_back_values": {"b": {"VISION_PHASH_ENABLED": "nope"}}}, "is not a boolean"),
+    ({"vision_rolled_back_values": {"b": {"VISION_ROI_CROP_ENABLED": "false"}}}, "is not a wave b flag"),
+    ({"vision_verify_window": 0}, "vision_verify_window: 0 is not a positive whole number"),
+])
+def test_bad_data_is_refused_naming_the_key(overrides, cause):
+    with pytest.raises(PreflightError, match=cause.replace("(", r"\(")):
+        request(**overrides)
+
+
+def test_prod_refuses_the_compression_poc():
+    with pytest.raises(PreflightError, match="FEATURE_VISION_COMPRESSION_POC stays false in prod"):
+        request(env="prod", vision_compression_poc="true")
+    assert request(env="staging", vision_compression_poc="true").env["FEATURE_VISION_COMPRESSION_POC"] == "true"
+
+
+def test_experiments_keep_other_waves_and_control_the_rolled_back_one():
+    current = "wave_a:\n  enabled: true\n  default_variant: treatment\n  force_tenants: [t1]\nextra: {x: 1}\n"
+    text = vision.experiments_text(current, request(vision_waves="a"), "h:f")
+    assert yaml.safe_load(text) == {"wave_a": vision.CONTROL, "extra": {"x": 1}}
+    again = vision.experiments_text(text, request(vision_waves="a"), "h:f")
+    assert again == text
+    with pytest.raises(PreflightError, match="h:f is not valid YAML"):
+        vision.experiments_text("a: [", request(), "h:f")
+
+
+def test_active_experiments_are_the_rising_counters_of_waves_in_scope():
+    before = {'vision_experiment_assignments_total{wave="wave_b"}': 3,
+              'vision_experiment_assignments_total{wave="wave_a"}': 3}
+    after = {'vision_experiment_assignments_total{wave="wave_b"}': 5,
+             'vision_experiment_assignments_total{wave="wave_a"}': 9}
+    assert vision.active_experiments(before, after, request(vision_waves="b")) == ["wave_b"]
+    assert vision.active_experiments(before, before, request()) == []
+
+
+def test_the_worker_must_hold_the_file_as_the_run_leaves_it():
+    expected = vision.expected_container_env({"VISION_PHASH_ENABLED": "true", "VISION_ROI_CROP_ENABLED": "true"},
+                                             request(vision_waves="b"))
+    assert expected["VISION_PHASH_ENABLED"] == "false" and expected["VISION_ROI_CROP_ENABLED"] == "true"
+
+
+def observation(container, health=200, first=None, second=None, smoke=(None, None)):
+    return VisionObservation(container=container, health=health, first=first or {}, second=second or {},
+                             smoke_processed=smoke[0], smoke_pending=smoke[1])
+
+
+def test_judge_passes_a_rolled_back_worker_with_flat_counters():
+    made = request(vision_waves="b,c,tokens")
+    expected = {"VISION_PHASH_ENABLED": "false"}
+    flat = {vision.OCR_PRIMARY: 5, vision.TOKENS: 100, "vision_low_priority_backlog": 0}
+    checks = vision.judge(made, expected)(observation(dict(expected), first=flat, second=flat))
+    assert all(ok for ok, _ in checks), checks
+
+
+def test_judge_fails_on_old_env_moving_counters_and_a_backlog():
+    made = request(vision_waves="b,c")
+    seen = observation({"VISION_PHASH_ENABLED": "true"}, health=502, first={vision.OCR_PRIMARY: 5},
+                       second={vision.OCR_PRIMARY: 9, "vision_low_priority_backlog": 3})
+    failed = [text for ok, text in vision.judge(made, {"VISION_PHASH_ENABLED": "false"})(seen) if not ok]
+    assert len(failed) == 4, failed
+    assert any("VISION_PHASH_ENABLED='true'" in text for text in failed)
+
+
+def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
+    made = request("enabled", vision_waves="b")
+    seen = observation({}, first={vision.OCR_PRIMARY: 1}, second={vision.OCR_PRIMARY: 1}, smoke=(False, 1))
+    failed = [text for ok, text in vision.judge(made, {})(seen) if not ok]
+    assert any("moving" in text for text in failed) and any("smoke" in text for text in failed)
