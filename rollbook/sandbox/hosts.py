@@ -9,6 +9,7 @@ Example::
     down()                                       # removes every sandbox container
 """
 
+import hashlib
 import io
 import subprocess
 import tarfile
@@ -87,7 +88,12 @@ def _wait_booted(container):
                            f"failed units: {', '.join(units) or 'none'}")
 
 
-def _create(client, name: str, host_role, tag: str):
+def sandbox_identity(pubkey: str) -> str:
+    """Names the sandbox (its key pair): a host made for another checkout's sandbox is recreated."""
+    return hashlib.sha256(pubkey.encode()).hexdigest()[:16]
+
+
+def _create(client, name: str, host_role, tag: str, identity: str):
     outer = sandbox_dir() / "hosts" / name
     outer.mkdir(parents=True, exist_ok=True)
     volumes = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
@@ -97,7 +103,7 @@ def _create(client, name: str, host_role, tag: str):
     return client.containers.run(
         tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
         ports={f"{port}/tcp": ("127.0.0.1", None) for port in host_role.ports.values()},
-        labels={LABEL: "1", f"{LABEL}.role": host_role.name}, **SYSTEMD_RUN,
+        labels={LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity}, **SYSTEMD_RUN,
     )
 
 
@@ -124,18 +130,20 @@ def _remove_host(client, container, name: str):
 
 def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool, log) -> SandboxHost:
     host_role = role(role_name)
+    identity = sandbox_identity(pubkey)
     tag = ensure_image(client, host_role.image, log)
     try:
         container = client.containers.get(container_name(name))
         current = container.image.tags and container.image.tags[0] == tag
-        if reset or not current or container.status != "running":
+        ours = container.labels.get(f"{LABEL}.identity") == identity
+        if reset or not current or not ours or container.status != "running":
             _remove_host(client, container, name)  # a stopped host (engine restarted) starts afresh
             container = None
     except NotFound:
         container = None
     if container is None:
         log(f"starting {name} ({role_name})")
-        container = _create(client, name, host_role, tag)
+        container = _create(client, name, host_role, tag, identity)
     _wait_booted(container)
     if container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0:
         _put_file(container, "/root/.ssh/authorized_keys", pubkey)
