@@ -31,6 +31,10 @@ rollbook_backup_keep = 5
 # Waves a run converges. Any subset of a, b, c, tokens (comma-separated)
 vision_waves = "a,b,c,tokens"
 
+# The state of each wave on a host that has no recorded state yet (deploys/converge.py).
+# wave -> enabled | rolled_back
+vision_declared_state = {"a": "enabled", "b": "enabled", "c": "enabled", "tokens": "enabled"}
+
 # Values when enabled: the runbook's recommended ones. wave -> {flag: value}
 vision_enabled_values = {
     "a": {"VISION_PREPROCESS_ENABLED": "true", "VISION_PREPROCESS_GRAYSCALE": "true",
@@ -88,3 +92,27 @@ vision_smoke_timeout = 30
 
 # Where stream entries are saved on the host before a trim. A path
 vision_saved_dir = "/var/lib/rollbook/saved/vision"
+
+# --- run bookkeeping (every system) ---------------------------------------------
+
+# rollbook's folder on each host: locks/, state.json (recorded state), history.jsonl. A path
+rollbook_state_dir = "/var/lib/rollbook"
+
+# Seconds after which a lock that was never released counts as stale. 1 or more
+rollbook_lock_ttl = 1800
+
+# Take over a stale lock (its holder gone or past its expiry). true | false; never a live one
+rollbook_takeover = False
+
+# Record a converge run as a drift correction (set by `python -m rollbook drift --correct`). true | false
+rollbook_drift_correction = False
+
+# Production approvals are verified against this allowed-signers file (path in the repo)
+rollbook_allowed_signers = "approvals/allowed_signers"
+
+# URL called (POST, JSON) when an emergency override runs. None: notify by hand afterwards
+rollbook_notify_webhook = None
+
+# Per run, on the command line (no defaults): --data reason=<why> (kept in history);
+# prod: --data approval=<file> (from `python -m rollbook approve`), or an emergency
+# override --data emergency=P0|P1 --data oncall=<name> --data reason=<why>.

@@ -6,6 +6,10 @@ Every failure ends with one line on stderr naming the cause and exit code 1::
     python -m rollbook sandbox status
     python -m rollbook sandbox down
     python -m rollbook demo
+    python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
+    python -m rollbook history INVENTORY [--json]
+    python -m rollbook incident --inventory INVENTORY --host H --run RUN_ID
+    python -m rollbook approve INVENTORY DEPLOY --data k=v ... --approver NAME --key KEY --reason TEXT
 """
 
 import argparse
@@ -45,6 +49,65 @@ def _demo(args) -> int:
     return demo()
 
 
+def _drift(args) -> int:
+    from . import drift
+
+    try:
+        report = drift.correct(args.inventory, args.system) if args.correct else drift.check(args.inventory, args.system)
+    except ValueError as error:
+        print(f"rollbook: {error}", file=sys.stderr)
+        return drift.ERROR
+    print(drift.render(report), file=sys.stderr if report.code == drift.ERROR else sys.stdout)
+    return report.code
+
+
+def _history(args) -> int:
+    import json
+
+    from . import history
+    from .remote import read_everywhere
+
+    records, unreachable = [], []
+    for name, (ok, text) in read_everywhere(args.inventory, f"{args.state_dir}/history.jsonl").items():
+        if ok:
+            records += history.parse(text, name)
+        else:
+            unreachable.append(name)
+    rows = history.runs_of(records)
+    if args.system:
+        rows = [row for row in rows if row.get("system") == args.system]
+    print(json.dumps(rows, indent=2) if args.json else history.table(rows))
+    if unreachable:
+        print(f"rollbook: could not read the history of {', '.join(unreachable)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _incident(args) -> int:
+    from .incident import report
+
+    try:
+        print(report(args.inventory, args.host, args.run, args.state_dir))
+    except LookupError as error:
+        print(f"rollbook: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _approve(args) -> int:
+    from .approve import approve
+
+    try:
+        path, hosts = approve(args)
+    except ValueError as error:
+        print(f"rollbook: {error}", file=sys.stderr)
+        return 1
+    print(f"approval for {len(hosts)} host(s) written to {path} (signature {path}.sig)")
+    print(f"the operator runs: pyinfra {args.inventory} {args.deploy} " +
+          " ".join(f"--data {item}" for item in args.data) + f" --data approval={path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m rollbook", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -56,6 +119,38 @@ def parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(run=_sandbox)
     demo = commands.add_parser("demo", help="a real vision rollback on the sandbox (make demo)")
     demo.set_defaults(run=_demo)
+
+    drift = commands.add_parser("drift", help="exit 0 when every host holds its recorded state, 2 on drift, 1 on error")
+    drift.add_argument("inventory")
+    drift.add_argument("--system", help="only this system (default: all)")
+    drift.add_argument("--correct", action="store_true", help="converge drifting hosts back (a drift correction)")
+    drift.set_defaults(run=_drift)
+
+    hist = commands.add_parser("history", help="the Rollback History table across the inventory's hosts")
+    hist.add_argument("inventory")
+    hist.add_argument("--json", action="store_true", help="one JSON object per run and host")
+    hist.add_argument("--system", help="only this system's runs")
+    hist.add_argument("--state-dir", default="/var/lib/rollbook")
+    hist.set_defaults(run=_history)
+
+    incident = commands.add_parser("incident", help="the incident report (Markdown) of one run on one host")
+    incident.add_argument("--inventory", default="inventories/prod.py")
+    incident.add_argument("--host", required=True)
+    incident.add_argument("--run", required=True, help="the run id (see `history`)")
+    incident.add_argument("--state-dir", default="/var/lib/rollbook")
+    incident.set_defaults(run=_incident)
+
+    approve = commands.add_parser("approve", help="sign an approval for one exact production run")
+    approve.add_argument("inventory")
+    approve.add_argument("deploy", help="e.g. deploys/vision_rollback.py")
+    approve.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="the run's --data")
+    approve.add_argument("--limit", help="a host or group, as pyinfra's --limit (default: the system's group)")
+    approve.add_argument("--approver", required=True, help="your principal in approvals/allowed_signers")
+    approve.add_argument("--key", required=True, help="your SSH private key (ssh-keygen -Y sign)")
+    approve.add_argument("--reason", required=True)
+    approve.add_argument("--hours", type=float, default=2.0, help="valid for this long (default 2)")
+    approve.add_argument("--out", help="where to write it (default .approvals/<stamp>-<system>.json)")
+    approve.set_defaults(run=_approve)
     return top
 
 

@@ -7,6 +7,8 @@ Example::
     {'env': ['present', 'A=1'], 'redis': ['ok 0 0']}
 """
 
+import json
+
 from pyinfra.api import FactBase
 
 
@@ -29,6 +31,16 @@ def key_values(lines: list[str]) -> dict[str, str]:
         if sep:
             values[key] = value
     return values
+
+
+def recorded_units(lines: list[str], system: str) -> dict[str, str]:
+    """``system``'s units in the host's recorded state (``state.json``); {} when none or unreadable."""
+    try:
+        recorded = json.loads("\n".join(lines) or "{}")
+    except ValueError:
+        return {}
+    units = (recorded.get(system) or {}).get("units") or {}
+    return {str(unit): str(value) for unit, value in units.items()}
 
 
 class SectionsFact(FactBase):

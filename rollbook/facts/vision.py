@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .. import metrics
 from ..shell import env_value, q, redis_connect
 from .compose import running_env, running_env_section
-from .sections import SectionsFact, key_values
+from .sections import SectionsFact, key_values, recorded_units
 
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
 CONSUMER_GROUP = "vision_workers"
@@ -44,6 +44,7 @@ class VisionState:
     postgres_error: str = ""
     baseline: dict[str, float] = field(default_factory=dict)  # vision_* metrics at the start
     later: dict[str, float] = field(default_factory=dict)  # the same, `window` seconds later
+    recorded: dict[str, str] = field(default_factory=dict)  # wave -> state rollbook last converged it to
 
 
 def _redis_section(settings: VisionSettings) -> str:
@@ -71,9 +72,10 @@ class VisionHost(SectionsFact):
     Redis counts, optionally the rows holding ``analysis.context``, and the vision metrics
     (scraped twice, ``window`` seconds apart, when ``window`` > 0)."""
 
-    def command(self, settings: VisionSettings, window: int = 0, count_context: bool = False):
+    def command(self, settings: VisionSettings, recorded_file: str, window: int = 0, count_context: bool = False):
         keys = "|".join(settings.keys)
         parts = [
+            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
             f"f={q(settings.env_file)}",
             f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; else echo missing; fi",
             running_env_section(settings.project_dir, settings.service, settings.keys),
@@ -111,6 +113,7 @@ class VisionHost(SectionsFact):
             postgres_error=postgres_error,
             baseline=metrics.parse("\n".join(sections.get("metrics", []))),
             later=metrics.parse("\n".join(sections.get("later", []))),
+            recorded=recorded_units(sections.get("recorded", []), "vision"),
         )
 
 

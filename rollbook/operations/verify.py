@@ -5,12 +5,13 @@ from collections.abc import Callable
 from pyinfra import host, logger
 from pyinfra.api import operation
 
+from .. import runs
 from ..report import executing
 from ..shell import fail
 
 
 @operation()
-def verified(what: str, fact, fact_kwargs: dict, judge: Callable):
+def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = ""):
     """
     At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds.
 
@@ -18,6 +19,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable):
     + fact: the FactBase class observing the effect
     + fact_kwargs: its arguments
     + judge: observation -> list of ``(ok, statement)``; every statement is printed
+    + system: whose run records the result in its history (``rollbook.runs``)
 
     Yields no command when every check holds, so a verified run reports no change;
     at prepare time (and in ``--dry``) nothing is observed yet. Example:
@@ -33,5 +35,8 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable):
     for ok, statement in checks:
         logger.info(f"{host.print_prefix}{'verified' if ok else 'FAILED'}: {statement}")
     failed = [statement for ok, statement in checks if not ok]
+    run = runs.current(host.name, system)
+    if run:
+        run.verify, run.verified = [("ok: " if ok else "FAILED: ") + text for ok, text in checks], not failed
     if failed:
         yield fail(f"{what}: verification failed: " + "; ".join(failed))

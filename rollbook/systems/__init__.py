@@ -1,1 +1,21 @@
-"""One @deploy per system (the pipeline of DESIGN.md with that system's data and checks)."""
+"""One @deploy per system (the pipeline of DESIGN.md with that system's data and checks).
+
+``SYSTEMS`` maps a system's name to its inventory group and module, for the commands
+that work across systems (drift, approve)::
+
+    SYSTEMS["vision"].group     # 'vision_workers'
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    group: str
+    module: str  # has scope_of(data) -> the data an approval binds
+
+
+SYSTEMS = {system.name: system for system in (
+    System("vision", "vision_workers", "rollbook.systems.vision"),
+)}

@@ -7,15 +7,17 @@ and ``deploys/vision_enable.py``::
     pyinfra inventories/sandbox.py deploys/vision_rollback.py --data vision_waves=b
 """
 
+import copy
 from dataclasses import dataclass
 
 import yaml
 from pyinfra import host, logger
 from pyinfra.api import deploy
 
-from .. import metrics
+from .. import envfile, metrics, pipeline
 from ..facts.vision import VisionEffect, VisionHost, VisionSettings
-from ..operations import compose, envfile, files, redis, verify
+from ..operations import compose, files, redis, verify
+from ..operations import envfile as env_ops
 from ..preflight import PreflightError, boolean, choice, flag_value, positive_int, scope
 from ..templates import render
 
@@ -31,7 +33,8 @@ POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
-TARGETS = ("enabled", "rolled_back")
+STATES = ("enabled", "rolled_back")
+SYSTEM = "vision"
 GROUP = "vision_workers"
 
 OCR_PRIMARY = 'vision_media_total{reason="ocr_primary"}'
@@ -45,8 +48,7 @@ ASSIGNMENTS = "vision_experiment_assignments_total"
 class VisionRequest:
     """What one run must do on one host, validated from its data."""
 
-    target: str  # enabled | rolled_back
-    waves: tuple[str, ...]
+    desired: dict[str, str]  # wave -> enabled | rolled_back, for the waves this run converges
     env: dict[str, str]  # the values this run converges (its waves' keys and the PoC flag)
     experiments: dict[str, dict]  # experiment entries of this run's waves
     settings: VisionSettings
@@ -61,8 +63,22 @@ class VisionRequest:
     saved_dir: str
 
     @property
-    def rolling_back(self) -> bool:
-        return self.target == "rolled_back"
+    def waves(self) -> tuple[str, ...]:
+        return tuple(self.desired)
+
+    @property
+    def rolled_back(self) -> tuple[str, ...]:
+        return tuple(wave for wave, state in self.desired.items() if state == "rolled_back")
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(wave for wave, state in self.desired.items() if state == "enabled")
+
+    def describe(self) -> str:
+        """``a,b rolled back; c enabled``."""
+        parts = [f"{','.join(waves)} {label}" for waves, label in ((self.rolled_back, "rolled back"),
+                                                                   (self.enabled, "enabled")) if waves]
+        return "; ".join(parts)
 
 
 def _require(data, key: str):
@@ -83,23 +99,53 @@ def _wave_values(data, key: str, waves) -> dict[str, str]:
     return values
 
 
-def request_from(data, target: str) -> VisionRequest:
-    """Validate ``data`` (host data) for a run to ``target``; raise PreflightError naming the bad key."""
-    target = choice(target, TARGETS, "target")
-    waves = tuple(scope(_require(data, "vision_waves"), tuple(WAVES), "vision_waves"))
+def scope_of(data) -> dict[str, str]:
+    """What an approval of a rollback or enable binds: the waves and the options that change what runs."""
+    return {
+        "vision_waves": ",".join(scope(_require(data, "vision_waves"), tuple(WAVES), "vision_waves")),
+        "vision_compression_poc": flag_value(_require(data, "vision_compression_poc"), bool, "vision_compression_poc"),
+        "vision_ignore_experiments": flag_value(_require(data, "vision_ignore_experiments"), bool,
+                                                "vision_ignore_experiments"),
+    }
+
+
+def declared_state(data) -> dict[str, str]:
+    declared = _require(data, "vision_declared_state")
+    return {wave: choice(declared.get(wave, "enabled"), STATES, f"vision_declared_state[{wave}]") for wave in WAVES}
+
+
+def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
+    """The state per wave this run converges, and whether all of it comes from the host's record.
+
+    A rollback or enable converges the waves in ``vision_waves``; a converge run (``target``
+    None) converges every wave to its recorded state, or its declared one where none is recorded.
+    """
+    if target is not None:
+        target = choice(target, STATES, "target")
+        return {wave: target for wave in scope(_require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
+    desired = declared_state(data)
+    known = {wave: state for wave, state in recorded.items() if wave in WAVES and state in STATES}
+    desired.update(known)
+    return desired, set(known) == set(WAVES)
+
+
+def request_from(data, desired: dict[str, str]) -> VisionRequest:
+    """Validate ``data`` (host data) for a run converging ``desired``; PreflightError names the bad key."""
     environment = choice(_require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment")
-    env = _wave_values(data, f"vision_{target}_values", waves)
+    env = {}
+    for state in STATES:
+        env.update(_wave_values(data, f"vision_{state}_values", [w for w, s in desired.items() if s == state]))
     env[POC_KEY] = flag_value(_require(data, "vision_compression_poc"), bool, "vision_compression_poc")
     if environment == "prod" and env[POC_KEY] == "true":
         raise PreflightError(f"{POC_KEY} stays false in prod: vision_compression_poc=true refused")
     enabled_experiments = _require(data, "vision_experiments")
     experiments = {}
-    for wave in waves:
+    for wave, state in desired.items():
         if wave in EXPERIMENT_OF:
             name = EXPERIMENT_OF[wave]
-            if target == "enabled" and not isinstance(enabled_experiments.get(name), dict):
+            if state == "enabled" and not isinstance(enabled_experiments.get(name), dict):
                 raise PreflightError(f"vision_experiments has no entry {name}")
-            experiments[name] = dict(CONTROL) if target == "rolled_back" else dict(enabled_experiments[name])
+            experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else enabled_experiments[name])
     enabled_values = _wave_values(data, "vision_enabled_values", ("b", "c"))
     settings = VisionSettings(
         env_file=str(_require(data, "vision_env_file")),
@@ -112,8 +158,7 @@ def request_from(data, target: str) -> VisionRequest:
         keys=MANAGED_KEYS,
     )
     return VisionRequest(
-        target=target, waves=waves, env=env, experiments=experiments, settings=settings,
-        environment=environment,
+        desired=dict(desired), env=env, experiments=experiments, settings=settings, environment=environment,
         ignore_experiments=boolean(_require(data, "vision_ignore_experiments"), "vision_ignore_experiments"),
         backup_keep=positive_int(_require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
         scan_batch=positive_int(_require(data, "vision_scan_batch"), "vision_scan_batch"),
@@ -138,9 +183,9 @@ def experiments_text(current: str | None, request: VisionRequest, where: str) ->
 
 
 def active_experiments(baseline: dict[str, float], later: dict[str, float], request: VisionRequest) -> list[str]:
-    """This run's experiments whose assignment counter rose between the two scrapes."""
-    return [name for name in request.experiments
-            if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
+    """Experiments of the waves being rolled back whose assignment counter rose between the scrapes."""
+    names = [EXPERIMENT_OF[wave] for wave in request.rolled_back if wave in EXPERIMENT_OF]
+    return [name for name in names if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
 
 
 def expected_container_env(file_values: dict[str, str], request: VisionRequest) -> dict[str, str]:
@@ -149,32 +194,33 @@ def expected_container_env(file_values: dict[str, str], request: VisionRequest) 
             if key in request.env or key in file_values}
 
 
+MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
+
+
 def judge(request: VisionRequest, expected: dict[str, str]):
     """The checks of a run's effect (a function of the observation, for ``verify.verified``)."""
 
     def checks(seen) -> list[tuple[bool, str]]:
         window = request.verify_window
-        result = []
         running = seen.container or {}
         wrong = [f"{key}={running.get(key)!r} (want {value!r})" for key, value in expected.items()
                  if running.get(key) != value]
-        result.append((seen.container is not None and not wrong,
-                       f"worker environment holds the {len(expected)} target values"
-                       if not wrong else f"worker environment differs: {', '.join(wrong)}"))
-        result.append((seen.health == 200, f"worker /health answers {seen.health}"))
-        moving = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}
-        for wave, counter in moving.items():
-            if wave not in request.waves:
-                continue
+        result = [
+            (seen.container is not None and not wrong,
+             f"worker environment holds the {len(expected)} target values" if not wrong
+             else f"worker environment differs: {', '.join(wrong)}"),
+            (seen.health == 200, f"worker /health answers {seen.health}"),
+        ]
+        for wave, counter in MOVING.items():
             total = metrics.moved(seen.first, seen.second, counter)
-            if request.rolling_back:
+            if wave in request.rolled_back:
                 result.append((total == 0, f"{counter} flat over {window}s (+{total:g})"))
-            else:
+            elif wave in request.enabled:
                 result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
-        if "c" in request.waves and request.rolling_back:
+        if "c" in request.rolled_back:
             low = {name: value for name, value in metrics.matching(seen.second, LOW_PRIORITY).items() if value}
             result.append((not low, "vision_low_priority_* at zero" if not low else f"vision_low_priority_* not zero: {low}"))
-        if not request.rolling_back:
+        if request.enabled:
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
                            f"smoke event processed into post_enrichment: {seen.smoke_processed}, "
                            f"pending in the consumer group: {seen.smoke_pending}"))
@@ -183,60 +229,83 @@ def judge(request: VisionRequest, expected: dict[str, str]):
     return checks
 
 
+def _kind(target: str | None, data) -> str:
+    if target is not None:
+        return {"rolled_back": "rollback", "enabled": "enable"}[target]
+    return "drift_correction" if boolean(_require(data, "rollbook_drift_correction"), "rollbook_drift_correction") \
+        else "converge"
+
+
 @deploy("vision")
-def vision(target: str):
+def vision(target: str | None = None):
     """
-    Converge the vision worker to ``target`` (``enabled`` or ``rolled_back``) for the waves in
-    ``vision_waves``: env flags, experiments, worker recreate, cleanup, verification.
+    Converge the vision worker: with ``target`` (``enabled`` or ``rolled_back``) the waves in
+    ``vision_waves``; without, every wave to its recorded state (declared state where none).
+    Env flags, experiments, worker recreate, cleanup, verification, history.
 
     Example:
 
     .. code:: python
 
         from rollbook.systems.vision import vision
-        vision(target="rolled_back")
+        vision(target="rolled_back")      # deploys/vision_rollback.py
+        vision()                          # deploys/converge.py
     """
     if GROUP not in host.groups:
         return  # other systems' hosts in the same inventory
-    request = request_from(host.data, target)
+    data = host.data
+    desired, from_record = desired_state(data, target, {})
+    request = request_from(data, desired)  # bad input fails here, before any host is touched
     settings = request.settings
-    state = host.get_fact(VisionHost, settings=settings,
-                          window=request.experiment_window if request.rolling_back else 0)
+    scope_data = scope_of(data) if target is not None else {}
+    state = host.get_fact(VisionHost, settings=settings, recorded_file=f"{pipeline.state_dir()}/state.json",
+                          window=request.experiment_window if target != "enabled" else 0)
+    if target is None:
+        desired, from_record = desired_state(data, None, state.recorded)
+        request = request_from(data, desired)
+        scope_data = {"vision_desired": ",".join(f"{w}={s}" for w, s in desired.items())}
+    run = pipeline.begin(SYSTEM, kind=_kind(target, data), scope=scope_data, units_before=state.recorded,
+                         units_after=dict(request.desired),
+                         preapproved=target is None and from_record and _kind(target, data) == "drift_correction")
     if state.env_file is None:
-        raise PreflightError(f"{host.name}: {settings.env_file} not found")
+        pipeline.refuse(run, f"{settings.env_file} not found")
     new_experiments = experiments_text(state.experiments, request, f"{host.name}:{settings.experiments_file}")
-    if request.rolling_back:
-        active = active_experiments(state.baseline, state.later, request)
-        if active:
-            logger.warning(f"{host.print_prefix}active experiment(s) {', '.join(active)}: "
-                           f"{ASSIGNMENTS} rose over {request.experiment_window}s")
-            if request.environment == "prod" and not request.ignore_experiments:
-                raise PreflightError(f"{host.name}: active experiment(s) {', '.join(active)}; "
-                                     "refusing in prod without --data vision_ignore_experiments=true")
+    active = active_experiments(state.baseline, state.later, request)
+    if active:
+        logger.warning(f"{host.print_prefix}active experiment(s) {', '.join(active)}: "
+                       f"{ASSIGNMENTS} rose over {request.experiment_window}s")
+        if request.environment == "prod" and not request.ignore_experiments:
+            pipeline.refuse(run, f"active experiment(s) {', '.join(active)}; refusing in prod without "
+                                 "--data vision_ignore_experiments=true")
     if state.redis_error:
         logger.warning(f"{host.print_prefix}{state.redis_error}")
     expected = expected_container_env(state.env_file, request)
+    run.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env))
+    run.baseline = state.baseline
 
-    envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
-                 current=state.env_file, target=request.env, backup_keep=request.backup_keep)
-    files.content(name=f"Set the experiments in {settings.experiments_file}", path=settings.experiments_file,
-                  current=state.experiments, text=new_experiments, backup_keep=request.backup_keep)
-    compose.recreated_when_env_differs(name=f"Recreate the {settings.service} so it re-reads env_file",
-                                       project_dir=settings.project_dir, service=settings.service,
-                                       running=state.container, target=expected)
-    if request.rolling_back and "b" in request.waves:
-        redis.keys_deleted(name=f"Delete the phash keys {settings.phash_prefix}:* (SCAN + UNLINK)",
-                           env_file=settings.env_file, pattern=f"{settings.phash_prefix}:*",
-                           count=state.phash_keys, batch=request.scan_batch)
-    if request.rolling_back and "c" in request.waves:
-        redis.stream_emptied(name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
-                             stream=settings.low_stream, length=state.low_stream_length,
-                             save_dir=request.saved_dir)
+    steps = [
+        env_ops.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
+                     current=state.env_file, target=request.env, backup_keep=request.backup_keep),
+        files.content(name=f"Set the experiments in {settings.experiments_file}", path=settings.experiments_file,
+                      current=state.experiments, text=new_experiments, backup_keep=request.backup_keep),
+        compose.recreated_when_env_differs(name=f"Recreate the {settings.service} so it re-reads env_file",
+                                           project_dir=settings.project_dir, service=settings.service,
+                                           running=state.container, target=expected),
+    ]
+    if "b" in request.rolled_back:
+        steps.append(redis.keys_deleted(name=f"Delete the phash keys {settings.phash_prefix}:* (SCAN + UNLINK)",
+                                        env_file=settings.env_file, pattern=f"{settings.phash_prefix}:*",
+                                        count=state.phash_keys, batch=request.scan_batch))
+        run.cleanup["phash_keys_deleted"] = state.phash_keys
+    if "c" in request.rolled_back:
+        steps.append(redis.stream_emptied(name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
+                                          stream=settings.low_stream, length=state.low_stream_length,
+                                          save_dir=request.saved_dir))
+        run.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
     verify.verified(
-        name=f"Verify vision {target.replace('_', ' ')} (waves {','.join(request.waves)})",
-        what=f"vision {target.replace('_', ' ')}",
-        fact=VisionEffect,
+        name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
         fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,
-                         smoke=not request.rolling_back, smoke_timeout=request.smoke_timeout),
-        judge=judge(request, expected),
+                         smoke=bool(request.enabled), smoke_timeout=request.smoke_timeout),
+        judge=judge(request, expected), system=SYSTEM,
     )
+    pipeline.finish(run, changed=any(step.will_change for step in steps))

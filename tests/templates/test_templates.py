@@ -13,13 +13,14 @@ ENVIRONMENTS = ("sandbox", "staging", "prod")
 
 
 def test_every_template_is_covered_here():
-    assert {path.name for path in TEMPLATES.glob("*.j2")} == {"vision_experiments.yml.j2"}
+    assert {path.name for path in TEMPLATES.glob("*.j2")} == {"vision_experiments.yml.j2", "incident_report.md.j2"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-@pytest.mark.parametrize("target", vision.TARGETS)
+@pytest.mark.parametrize("target", vision.STATES)
 def test_vision_experiments_renders_valid_yaml(environment, target):
-    made = vision.request_from(group_data(environment), target)
+    data = group_data(environment)
+    made = vision.request_from(data, vision.desired_state(data, target, {})[0])
     rendered = vision.experiments_text(None, made, "host:file")
     assert yaml.safe_load(rendered) == made.experiments
     assert "&id" not in rendered
@@ -28,3 +29,15 @@ def test_vision_experiments_renders_valid_yaml(environment, target):
 def test_an_undefined_variable_is_an_error():
     with pytest.raises(UndefinedError):
         render("vision_experiments.yml.j2")
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_incident_report_renders_for_every_environment(environment):
+    from rollbook import history
+    from rollbook.runs import HostRun
+
+    run = HostRun(system="vision", kind="rollback", deploy="deploys/vision_rollback.py", environment=environment,
+                  authorization={"mode": "self-service"}, scope={}, reason="", units_before={}, units_after={})
+    rows = history.runs_of(history.parse(history.line(history.refused(run, "no approval")), "h"))
+    text = render("incident_report.md.j2", runs=rows, host="h", run_id=run.run_id, authorized_by="self-service")
+    assert f"| Environment | {environment} |" in text and "Refused because: no approval" in text

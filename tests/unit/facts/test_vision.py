@@ -6,7 +6,9 @@ from rollbook.systems.vision import MANAGED_KEYS
 SETTINGS = VisionSettings("/opt/vision/.env", "/opt/vision", "worker", "/opt/vision/config/x.yml",
                           "http://127.0.0.1:8001", "vision:phash", "stream:posts:vision:low", MANAGED_KEYS)
 
-HOST_OUTPUT = """## env
+HOST_OUTPUT = """## recorded
+{"vision": {"units": {"b": "rolled_back"}, "last_run": "r1"}, "other": {"units": {"x": "y"}}}
+## env
 present
 VISION_PHASH_ENABLED=true
 ## container
@@ -30,6 +32,7 @@ def test_vision_host_parses_every_section():
     assert state.experiments == "wave_a: {enabled: true}\n"
     assert (state.phash_keys, state.low_stream_length, state.redis_error) == (1000, 12, "")
     assert state.later['vision_experiment_assignments_total{wave="wave_a"}'] == 5
+    assert state.recorded == {"b": "rolled_back"}
 
 
 def test_vision_host_says_what_is_missing_or_unreachable():
@@ -37,10 +40,11 @@ def test_vision_host_says_what_is_missing_or_unreachable():
     state = VisionHost().process(output.splitlines())
     assert state.env_file is None and state.container is None and state.experiments is None
     assert state.phash_keys is None and state.redis_error == "Redis unreachable at 127.0.0.1:6379 (x)"
+    assert state.recorded == {}
 
 
 def test_vision_host_command_reads_only_managed_keys_and_never_echoes_urls():
-    command = VisionHost().command(SETTINGS, window=2)
+    command = VisionHost().command(SETTINGS, recorded_file="/var/lib/rollbook/state.json", window=2)
     assert "grep -E '^(" in command and "GIGACHAT" not in command
     assert "echo \"$url\"" not in command and "sleep 2" in command
 

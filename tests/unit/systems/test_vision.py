@@ -12,12 +12,13 @@ from ..harness import group_data
 
 def request(target="rolled_back", env="sandbox", **overrides):
     data = {**group_data(env), **overrides}
-    return vision.request_from(data, target)
+    desired, _ = vision.desired_state(data, target, {})
+    return vision.request_from(data, desired)
 
 
 def test_a_partial_rollback_converges_only_its_waves_and_the_poc_flag():
     made = request(vision_waves="b")
-    assert made.waves == ("b",)
+    assert made.waves == ("b",) and made.rolled_back == ("b",) and made.enabled == ()
     assert made.env == {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "false", "VISION_PHASH_ENABLED": "false",
                         "FEATURE_VISION_COMPRESSION_POC": "false"}
     assert made.experiments == {"wave_b": vision.CONTROL}
@@ -101,3 +102,29 @@ def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
     seen = observation({}, first={vision.OCR_PRIMARY: 1}, second={vision.OCR_PRIMARY: 1}, smoke=(False, 1))
     failed = [text for ok, text in vision.judge(made, {})(seen) if not ok]
     assert any("moving" in text for text in failed) and any("smoke" in text for text in failed)
+
+
+def test_converge_takes_recorded_waves_and_declares_the_rest():
+    data = group_data("sandbox")
+    desired, from_record = vision.desired_state(data, None, {"b": "rolled_back", "zz": "enabled"})
+    assert desired == {"a": "enabled", "b": "rolled_back", "c": "enabled", "tokens": "enabled"}
+    assert from_record is False
+    everything = {"a": "rolled_back", "b": "rolled_back", "c": "enabled", "tokens": "enabled"}
+    assert vision.desired_state(data, None, everything) == (everything, True)
+
+
+def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
+    data = group_data("sandbox")
+    made = vision.request_from(data, {"a": "enabled", "b": "rolled_back"})
+    assert made.env["VISION_PREPROCESS_ENABLED"] == "true" and made.env["VISION_PHASH_ENABLED"] == "false"
+    assert made.describe() == "b rolled back; a enabled"
+    checks = vision.judge(made, {})(observation({}, first={vision.OCR_PRIMARY: 1, vision.PREPROCESS: 1},
+                                                second={vision.OCR_PRIMARY: 1, vision.PREPROCESS: 4},
+                                                smoke=(True, 0)))
+    assert all(ok for ok, _ in checks), checks
+
+
+def test_the_approval_scope_is_the_waves_and_the_options():
+    data = {**group_data("prod"), "vision_waves": "tokens,b"}
+    assert vision.scope_of(data) == {"vision_waves": "b,tokens", "vision_compression_poc": "false",
+                                     "vision_ignore_experiments": "false"}

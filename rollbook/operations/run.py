@@ -1,0 +1,161 @@
+"""The run's own bookkeeping on a host: lock, recorded state, history. Never counted as a change.
+
+``begun`` is the first operation of a system's run and ``finished`` the last; both act
+only at execute time (a ``--dry`` run takes no lock and records nothing) and run their
+one command directly, so a converged host still reports zero changes.
+"""
+
+import json
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+from pyinfra import host, logger
+from pyinfra.api import operation
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
+
+from .. import history, runs
+from ..report import executing
+from ..shell import fail, q
+
+# merges {"units": {...}, ...} into state.json[system] under a host-wide flock
+_STATE_MERGE = (
+    "import json,os,sys; p=sys.argv[1]; s=json.load(open(p)) if os.path.exists(p) else {}; "
+    "new=json.loads(sys.argv[3]); cur=s.setdefault(sys.argv[2], {}); "
+    "cur.setdefault('units', {}).update(new.pop('units')); cur.update(new); "
+    "t=p+'.tmp'; open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); os.replace(t,p)"
+)
+
+
+def run_on_host(command: str):
+    """Run ``command`` on the current host with the operation's connector arguments (sudo, ...)."""
+    arguments = {key: value for key, value in (host.current_op_global_arguments or {}).items()
+                 if key in CONNECTOR_ARGUMENT_KEYS}
+    return host.run_shell_command(command, **arguments)
+
+
+def lock_path(state_dir: str, system: str) -> str:
+    return f"{state_dir}/locks/{system}.lock"
+
+
+def append_history(state_dir: str, record: dict) -> str:
+    return f"mkdir -p {q(state_dir)} && printf '%s\\n' {q(history.line(record))} >> {q(state_dir + '/history.jsonl')}"
+
+
+def _record_state(state_dir: str, run: runs.HostRun) -> str:
+    update = {"units": run.units_after, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+    return (f"flock {q(state_dir + '/.state.lock')} python3 -c {q(_STATE_MERGE)} "
+            f"{q(state_dir + '/state.json')} {q(run.system)} {q(json.dumps(update))}")
+
+
+def stale_because(holder: dict, now: datetime | None = None) -> str:
+    """Why a held lock is stale ('' when its holder may still be running)."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        expires = datetime.strptime(holder["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (KeyError, ValueError):
+        return "unreadable lock"
+    if now >= expires:
+        return f"expired at {holder['expires']}"
+    if holder.get("controller") == runs.CONTROLLER:
+        try:
+            os.kill(int(holder.get("pid", 0)), 0)
+        except ProcessLookupError:
+            return f"its holder (pid {holder.get('pid')} on {runs.CONTROLLER}) is gone"
+        except (PermissionError, ValueError):
+            return ""
+    return ""
+
+
+@operation()
+def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool):
+    """
+    Take this host's lock for ``system``, record the run's target as the host's recorded
+    state, and append a ``started`` history record. A held lock fails at once naming its
+    holder; a stale one is taken over only with ``takeover``.
+
+    + system: the system's name (one lock per host and system)
+    + state_dir: rollbook's folder on the host (``/var/lib/rollbook``)
+    + lock_ttl: seconds after which an unreleased lock is stale
+    + takeover: take over a stale lock
+
+    Example:
+
+    .. code:: python
+
+        run_ops.begun(name="Lock vision and record the run", system="vision",
+                      state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False)
+    """
+    if not executing():
+        return
+    run = runs.current(host.name, system)
+    now = datetime.now(timezone.utc)
+    info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
+                       "pid": runs.PID, "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    lock = lock_path(state_dir, system)
+    start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
+    ok, output = run_on_host(
+        f"mkdir -p {q(state_dir + '/locks')} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
+        f"then {start} && echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
+    lines = output.stdout_lines
+    if not ok or not lines:
+        yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
+        return
+    if lines[0] == "HELD":
+        try:
+            holder = json.loads("\n".join(lines[1:]))
+        except ValueError:
+            holder = {}
+        why = stale_because(holder, now)
+        if why and takeover:
+            ok, output = run_on_host(f"printf '%s\\n' {q(info)} > {q(lock)} && {_record_state(state_dir, run)} && "
+                                     f"{append_history(state_dir, history.started(run, takeover_of=holder))}")
+            if not ok:
+                yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
+                return
+            logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
+                           f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+        else:
+            message = (f"{system} on {host.name} is locked by {holder.get('operator', '?')} "
+                       f"(run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on "
+                       f"{holder.get('controller', '?')}) since {holder.get('since', '?')}")
+            if why:
+                message += f"; the lock is stale ({why}): re-run with --data rollbook_takeover=true to take it over"
+            run_on_host(append_history(state_dir, history.refused(run, message)))
+            yield fail(message)
+            return
+    run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
+
+
+def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step: str = "") -> str:
+    record = history.finished(run, outcome, time.monotonic() - run.started, failed_step)
+    lock = lock_path(state_dir, run.system)
+    return (f"{append_history(state_dir, record)} && "
+            f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi")
+
+
+@operation()
+def finished(system: str, state_dir: str, changed: bool):
+    """
+    Append the ``finished`` history record (outcome, changes, cleanup, baseline, verification,
+    duration) and release this run's lock.
+
+    + system: the system's name
+    + state_dir: rollbook's folder on the host
+    + changed: whether this run changed the host
+
+    Example:
+
+    .. code:: python
+
+        run_ops.finished(name="Record the run and unlock vision", system="vision",
+                         state_dir="/var/lib/rollbook", changed=True)
+    """
+    if not executing():
+        return
+    run = runs.current(host.name, system)
+    ok, output = run_on_host(finish_command(state_dir, run, "converged" if changed else "no_change"))
+    run.finished = True
+    if not ok:
+        yield fail(f"could not record the {system} run on {host.name}: {output.stderr.strip()}")

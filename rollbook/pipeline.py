@@ -1,0 +1,145 @@
+"""The pipeline every system's deploy shares (DESIGN.md): authorize, lock, record, and on failure
+record and unlock. A system's ``@deploy`` calls::
+
+    run = pipeline.begin("vision", kind="rollback", scope={...}, units_before=..., units_after=...)
+    ...  # converge, apply, cleanup, verify
+    pipeline.finish(run, changed=any_change)
+
+``begin`` authorizes at prepare time (production: a signed approval or an emergency
+override; staging and sandbox are self-service) and refuses with one line, recorded in
+the host's history; at execute time it takes the lock and records the run's intent.
+"""
+
+import json
+import urllib.request
+from pathlib import Path
+
+from pyinfra import host, logger
+from pyinfra.api import BaseStateCallback
+from pyinfra.context import state
+
+from . import approvals, history, runs
+from .operations import run as run_ops
+from .preflight import PreflightError, boolean, choice, positive_int
+
+REPO = Path(__file__).resolve().parents[1]
+ENVIRONMENTS = ("sandbox", "staging", "prod")
+EMERGENCY_LEVELS = ("P0", "P1")
+_notified: dict[str, str] = {}
+
+
+def _require(key: str):
+    value = host.data.get(key)
+    if value is None:
+        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
+    return value
+
+
+def state_dir() -> str:
+    return str(_require("rollbook_state_dir"))
+
+
+def deploy_name() -> str:
+    filename = getattr(state, "current_deploy_filename", None) or "?"
+    path = Path(filename).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(filename)
+
+
+def _notify(authorization: dict, run: runs.HostRun) -> str:
+    """Call the notification webhook once per run; say what happened."""
+    url = host.data.get("rollbook_notify_webhook")
+    if not url:
+        return "pending (no webhook configured)"
+    if url not in _notified:
+        body = json.dumps({"run_id": run.run_id, "event": "emergency_rollback", "environment": run.environment,
+                           "system": run.system, "deploy": run.deploy, "scope": run.scope,
+                           "operator": run.operator, **{k: authorization[k] for k in ("level", "oncall", "reason")}})
+        request = urllib.request.Request(str(url), data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                _notified[url] = f"sent ({response.status})"
+        except OSError as error:
+            _notified[url] = f"failed ({type(error).__name__}): notify by hand"
+    return _notified[url]
+
+
+def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
+    if run.environment != "prod":
+        return {"mode": "self-service"}
+    if preapproved:
+        return {"mode": "recorded-state", "note": "converges to the state an authorized run recorded"}
+    level = host.data.get("emergency")
+    if level:
+        level = choice(level, EMERGENCY_LEVELS, "emergency").upper()
+        oncall, reason = host.data.get("oncall"), host.data.get("reason")
+        if not oncall or not reason:
+            raise PreflightError("an emergency override needs --data oncall=<name> and --data reason=<why>")
+        authorization = {"mode": "emergency", "level": level, "oncall": str(oncall), "reason": str(reason),
+                         "needs_notification": True}
+        authorization["notification"] = _notify(authorization, run)
+        return authorization
+    path = host.data.get("approval")
+    if not path:
+        raise approvals.ApprovalError(
+            "production needs an approval (python -m rollbook approve ...; then --data approval=FILE) "
+            "or an emergency override (--data emergency=P0|P1 --data oncall=NAME --data reason=...)")
+    signers = REPO / str(_require("rollbook_allowed_signers"))
+    doc = approvals.verify(path, signers, environment=run.environment, deploy=run.deploy, scope=run.scope,
+                           host=host.name, operator=run.operator)
+    return {"mode": "approval", "approver": doc["approver"], "approval": str(path), "approved_reason": doc["reason"],
+            "expires_at": doc["expires_at"]}
+
+
+class _Callbacks(BaseStateCallback):
+    @staticmethod
+    def operation_host_error(state, host, op_hash, retry_count=0, max_retries=0):
+        """A failed step: record it in history and release the lock, so nothing is left held."""
+        step = ", ".join(sorted(state.op_meta[op_hash].names))
+        for run in runs.of_host(host.name):
+            if run.lock_held and not run.finished:
+                run.finished = True
+                ok, _ = host.run_shell_command(run_ops.finish_command(run.state_dir, run, "failed", step))
+                if not ok:
+                    logger.error(f"{host.print_prefix}could not record the failed {run.system} run")
+
+
+def _ensure_callbacks():
+    if not getattr(state, "_rollbook_callbacks", False):
+        state.add_callback_handler(_Callbacks())
+        state._rollbook_callbacks = True
+
+
+def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: dict,
+          preapproved: bool = False) -> runs.HostRun:
+    """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step.
+
+    ``preapproved``: a drift correction back to the recorded state needs no new approval.
+    """
+    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
+    run = runs.HostRun(system=system, kind=kind, deploy=deploy_name(), environment=environment,
+                       authorization={}, scope=scope, reason=str(host.data.get("reason") or ""),
+                       units_before=units_before, units_after=units_after)
+    run.state_dir = state_dir()
+    try:
+        run.authorization = _authorize(run, preapproved)
+    except approvals.ApprovalError as error:
+        refuse(run, str(error))
+    runs.register(host.name, run)
+    _ensure_callbacks()
+    run_ops.begun(name=f"Lock {system} on this host and record the run", system=system, state_dir=run.state_dir,
+                  lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
+                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"))
+    return run
+
+
+def refuse(run: runs.HostRun, why: str):
+    """Refuse this run on this host (prepare time): record it in the host's history, then fail with one line."""
+    host.run_shell_command(run_ops.append_history(run.state_dir, history.refused(run, why)))
+    raise PreflightError(f"{host.name}: refused: {why}")
+
+
+def finish(run: runs.HostRun, changed: bool):
+    """Add the last step: the ``finished`` history record and the lock's release."""
+    run_ops.finished(name=f"Record the {run.system} run and unlock", system=run.system, state_dir=run.state_dir,
+                     changed=changed)

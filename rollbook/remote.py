@@ -1,0 +1,48 @@
+"""Read files from every host of an inventory, over the inventory's own SSH settings (strict host keys).
+
+Used by the commands that read what runs left on hosts (history, incident)::
+
+    for name, (ok, text) in read_everywhere("inventories/prod.py", "/var/lib/rollbook/history.jsonl").items(): ...
+"""
+
+from pathlib import Path
+
+from pyinfra.api import Config, State
+from pyinfra.api.connect import connect_all, disconnect_all
+from pyinfra.context import ctx_config, ctx_inventory, ctx_state
+from pyinfra_cli.inventory import make_inventory
+
+from .shell import q
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_inventory(path: str, override_data: dict | None = None):
+    """The pyinfra inventory of ``path`` with its group data (no connection is made)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no inventory file {path}")
+    with ctx_state.use(State()):
+        return make_inventory(path, cwd=str(REPO), override_data=override_data or {})
+
+
+def read_everywhere(inventory_path: str, path: str, hosts: list[str] | None = None) -> dict[str, tuple[bool, str]]:
+    """``{host: (ok, content or error)}`` for ``path`` on each host (all, or those named)."""
+    inventory = load_inventory(inventory_path)
+    config = Config()
+    state = State()
+    chosen = [host for host in inventory if not hosts or host.name in hosts]
+    state.init(inventory, config, initial_limit=chosen)
+    results = {}
+    with ctx_state.use(state), ctx_inventory.use(inventory), ctx_config.use(config):
+        try:
+            connect_all(state)
+        except Exception:  # pyinfra raises when no host at all connected; each host is reported below
+            pass
+        for host in chosen:
+            if host not in state.activated_hosts:
+                results[host.name] = (False, "could not connect")
+                continue
+            ok, output = host.run_shell_command(f"cat {q(path)} 2>/dev/null || true")
+            results[host.name] = (ok, output.stdout if ok else output.stderr)
+        disconnect_all(state)
+    return results

@@ -1,0 +1,52 @@
+"""History records, merged into the runbook's Rollback History table and the incident report."""
+
+from rollbook import history
+from rollbook.runs import HostRun
+from rollbook.templates import render
+
+
+def a_run(**changes) -> HostRun:
+    run = HostRun(system="vision", kind="rollback", deploy="deploys/vision_rollback.py", environment="prod",
+                  authorization={"mode": "approval", "approver": "alice"}, scope={"vision_waves": "b"},
+                  reason="INC-7", units_before={"b": "enabled"}, units_after={"b": "rolled_back"},
+                  changes=["VISION_PHASH_ENABLED: true -> false"], operator="bob")
+    for key, value in changes.items():
+        setattr(run, key, value)
+    return run
+
+
+def records_of(*records) -> list[dict]:
+    return history.parse("\n".join(history.line(r) for r in records) + "\nnot json\n", "w1")
+
+
+def test_started_and_finished_merge_into_one_row():
+    run = a_run(verify=["ok: worker /health answers 200"], verified=True)
+    rows = history.runs_of(records_of(history.started(run), history.finished(run, "converged", 12.34)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["outcome"], row["duration_s"], row["host"]) == ("converged", 12.3, "w1")
+    cells = history.cells(row)
+    assert "alice" in cells and "INC-7" in cells and "vision_waves=b" in cells
+
+
+def test_a_killed_run_shows_as_interrupted_and_a_refusal_says_why():
+    killed, refused = a_run(run_id="r-killed"), a_run(run_id="r-refused")
+    rows = history.runs_of(records_of(history.started(killed), history.refused(refused, "locked by carol")))
+    outcomes = {row["run_id"]: history.cells(row)[10] for row in rows}
+    assert outcomes == {"r-killed": "interrupted (no finish recorded)", "r-refused": "refused: locked by carol"}
+    assert history.table(rows).count("\n") == 3
+
+
+def test_emergency_runs_say_who_and_the_notification():
+    run = a_run(authorization={"mode": "emergency", "level": "P1", "oncall": "dave", "notification": "sent (200)"})
+    assert history.authorized_by(history.started(run)) == "emergency P1 by dave (notify: sent (200))"
+
+
+def test_the_incident_report_renders_a_run():
+    run = a_run(verify=["ok: worker /health answers 200"], verified=True, cleanup={"phash_keys_deleted": 1000})
+    rows = history.runs_of(records_of(history.started(run), history.finished(run, "converged", 3)))
+    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=run.run_id,
+                  authorized_by=history.authorized_by(rows[0]))
+    assert "# Incident report: vision rollback on w1" in text
+    assert "`VISION_PHASH_ENABLED: true -> false`" in text and "phash_keys_deleted: 1000" in text
+    assert "Verification (passed)" in text and "Root cause analysis scheduled" in text
