@@ -4,3 +4,10 @@ Connection data (port, key, sandbox known_hosts) comes per host from the sandbox
 """
 
 rollbook_environment = "sandbox"
+
+# The experiments the sandbox's vision hosts are provisioned with (tests/sandbox/images/vision_worker).
+vision_experiments = {
+    "wave_a": {"enabled": True, "default_variant": "treatment", "force_tenants": ["tenant-a"]},
+    "wave_b": {"enabled": True, "default_variant": "treatment", "force_tenants": ["tenant-a", "tenant-b"]},
+    "wave_c": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+}

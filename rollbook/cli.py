@@ -87,7 +87,7 @@ def _incident(args) -> int:
     from .incident import report
 
     try:
-        print(report(args.inventory, args.host, args.run, args.state_dir))
+        print(report(args.inventory, args.host, args.run_id, args.state_dir))
     except LookupError as error:
         print(f"rollbook: {error}", file=sys.stderr)
         return 1
@@ -136,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
     incident = commands.add_parser("incident", help="the incident report (Markdown) of one run on one host")
     incident.add_argument("--inventory", default="inventories/prod.py")
     incident.add_argument("--host", required=True)
-    incident.add_argument("--run", required=True, help="the run id (see `history`)")
+    incident.add_argument("--run", dest="run_id", required=True, help="the run id (see `history`)")
     incident.add_argument("--state-dir", default="/var/lib/rollbook")
     incident.set_defaults(run=_incident)
 

@@ -21,6 +21,7 @@ CONVERGE = "deploys/converge.py"
 CONVERGED, ERROR, DRIFT = 0, 1, 2
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")
 _PYINFRA_OWN = ("Connected", "Ready:", "Loading", "Success", "No changes", "Disconnecting")
+_UNREACHABLE = ("Could not connect", "SSH error", "Connection error", "Authentication error")
 
 
 @dataclass
@@ -49,9 +50,24 @@ def _last_error(text: str) -> str:
     return errors[-1] if errors else (text.strip().splitlines() or ["pyinfra failed"])[-1]
 
 
+def unreachable(stderr: str) -> list[str]:
+    """Hosts pyinfra could not connect to (it leaves them out of the plan and carries on)."""
+    hosts = []
+    for line in stderr.splitlines():
+        match = _HOST_LINE.match(line)
+        if match and match["text"].startswith(_UNREACHABLE) and match["host"] not in hosts:
+            hosts.append(match["host"])
+    return hosts
+
+
 def check(inventory: str, system: str | None = None) -> Report:
     """Plan a converge run (``--dry --json``) and report what would change."""
+    if not Path(REPO, inventory).is_file():
+        return Report(ERROR, error=f"no inventory file {inventory}")
     done = _pyinfra(inventory, "--dry", "--json", *_limit(system))
+    lost = unreachable(done.stderr)
+    if lost:
+        return Report(ERROR, error=f"could not reach {', '.join(lost)}: their state is unknown")
     if done.returncode != 0 or not done.stdout.strip().startswith("{"):
         return Report(ERROR, error=_last_error(done.stderr))
     plan = json.loads(done.stdout)["plan"]
@@ -67,9 +83,12 @@ def check(inventory: str, system: str | None = None) -> Report:
 
 def correct(inventory: str, system: str | None = None) -> Report:
     """Converge the drifting hosts back (recorded as a drift correction), then check again."""
+    if not Path(REPO, inventory).is_file():
+        return Report(ERROR, error=f"no inventory file {inventory}")
     done = _pyinfra(inventory, "-y", "--data", "rollbook_drift_correction=true", *_limit(system))
-    if done.returncode != 0:
-        return Report(ERROR, error=_last_error(done.stderr))
+    lost = unreachable(done.stderr)
+    if done.returncode != 0 or lost:
+        return Report(ERROR, error=f"could not reach {', '.join(lost)}" if lost else _last_error(done.stderr))
     return check(inventory, system)
 
 

@@ -24,7 +24,7 @@ from .preflight import PreflightError, boolean, choice, positive_int
 
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("sandbox", "staging", "prod")
-EMERGENCY_LEVELS = ("P0", "P1")
+EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
 _notified: dict[str, str] = {}
 
 

@@ -7,6 +7,7 @@ Example::
 """
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ class Run:
         return {(op["name"], name) for op in results["operations"] for name in op["error"]}
 
 
-def pyinfra(inventory: str, deploy: str, *extra: str, data: dict | None = None, dry: bool = False,
-            limit: str | None = None, json_output: bool = True, timeout: int = 600) -> Run:
+def command(inventory: str, deploy: str, *extra: str, data: dict | None = None, dry: bool = False,
+            limit: str | None = None, json_output: bool = True) -> list[str]:
     cmd = [PYINFRA, "--dry" if dry else "-y"]
     if json_output:
         cmd.append("--json")
@@ -51,9 +52,19 @@ def pyinfra(inventory: str, deploy: str, *extra: str, data: dict | None = None, 
         cmd += ["--limit", limit]
     for key, value in (data or {}).items():
         cmd += ["--data", f"{key}={value}"]
-    cmd += [inventory, deploy, *extra]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return cmd + [inventory, deploy, *extra]
+
+
+def pyinfra(inventory: str, deploy: str, *extra: str, data: dict | None = None, dry: bool = False,
+            limit: str | None = None, json_output: bool = True, timeout: int = 600, env: dict | None = None) -> Run:
+    cmd = command(inventory, deploy, *extra, data=data, dry=dry, limit=limit, json_output=json_output)
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return finished(done.returncode, done.stdout, done.stderr, json_output)
+
+
+def finished(returncode: int, stdout: str, stderr: str, json_output: bool = True) -> Run:
     payload = None
-    if json_output and done.stdout.strip().startswith("{"):
-        payload = json.loads(done.stdout)
-    return Run(done.returncode, done.stdout, done.stderr, payload)
+    if json_output and stdout.strip().startswith("{"):
+        payload = json.loads(stdout)
+    return Run(returncode, stdout, stderr, payload)

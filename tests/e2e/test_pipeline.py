@@ -1,0 +1,214 @@
+"""Operating safely (approvals, locks, recorded state, drift, history) on a sandbox host playing prod."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from .pyinfra_run import REPO, command, finished, pyinfra
+
+HOST = "vision-1"
+ENV = "/opt/vision/.env"
+EXPERIMENTS = "/opt/vision/config/vision_experiments.yml"
+APPROVER = "alice@rollbook.test"
+PROD = {"rollbook_environment": "prod"}
+
+
+def rollbook(*args, env=None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "rollbook", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def deploy(name: str, env=None, **data):
+    return pyinfra("inventories/sandbox.py", f"deploys/{name}.py", data=data, limit="vision_workers", env=env)
+
+
+def managed_hashes(probes) -> dict[str, str]:
+    return {path: probes.file_sha256(HOST, path) for path in (ENV, EXPERIMENTS)}
+
+
+def history(probes) -> list[dict]:
+    text = probes.file_text(HOST, "/var/lib/rollbook/history.jsonl")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def refusal(run) -> str:
+    errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.output
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("approver")
+    key = folder / "alice"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    allowed = folder / "allowed_signers"
+    allowed.write_text(f"{APPROVER} {key.with_suffix('.pub').read_text()}")
+    return key, allowed
+
+
+def approve(signer, out, hours=1.0, **data) -> str:
+    key, allowed = signer
+    data = {**PROD, "rollbook_allowed_signers": str(allowed), **data}
+    args = ["approve", "inventories/sandbox.py", "deploys/vision_rollback.py", "--approver", APPROVER,
+            "--key", str(key), "--reason", "INC-9 OCR errors", "--hours", str(hours), "--out", str(out)]
+    for item, value in data.items():
+        args += ["--data", f"{item}={value}"]
+    done = rollbook(*args)
+    assert done.returncode == 0, done.stderr
+    return str(out)
+
+
+@pytest.fixture
+def enabled(sandbox):
+    run = deploy("vision_enable")
+    assert run.returncode == 0, run.output
+
+
+def test_prod_without_approval_is_refused_recorded_and_touches_nothing(enabled, probes):
+    before = managed_hashes(probes)
+    run = deploy("vision_rollback", vision_waves="b", **PROD)
+    assert "refused: production needs an approval" in refusal(run)
+    assert managed_hashes(probes) == before
+    last = history(probes)[-1]
+    assert last["event"] == "refused" and "needs an approval" in last["refused_because"]
+
+
+def test_a_valid_approval_lets_exactly_its_run_proceed(enabled, probes, signer, tmp_path):
+    approval = approve(signer, tmp_path / "ok.json", vision_waves="b", vision_ignore_experiments="true")
+    data = {**PROD, "rollbook_allowed_signers": str(signer[1]), "approval": approval,
+            "vision_ignore_experiments": "true"}
+
+    experiments_not_approved = deploy("vision_rollback", vision_waves="b", **{**data, "vision_ignore_experiments": "false"})
+    assert "is for another scope: vision_ignore_experiments='true' (run: 'false')" in refusal(experiments_not_approved)
+
+    wrong_scope = deploy("vision_rollback", vision_waves="a,b", **data)
+    assert "is for another scope" in refusal(wrong_scope)
+    self_approved = deploy("vision_rollback", vision_waves="b", env={"ROLLBOOK_OPERATOR": APPROVER}, **data)
+    assert "cannot approve their own run" in refusal(self_approved)
+
+    run = deploy("vision_rollback", vision_waves="b", **data)
+    assert run.returncode == 0, run.output
+    assert probes.compose_env(HOST, "worker")["VISION_PHASH_ENABLED"] == "false"
+    started = [r for r in history(probes) if r["event"] == "started"][-1]
+    assert started["authorization"]["approver"] == APPROVER and started["environment"] == "prod"
+
+
+def test_expired_and_tampered_approvals_are_refused(enabled, probes, signer, tmp_path):
+    before = managed_hashes(probes)
+    data = {**PROD, "rollbook_allowed_signers": str(signer[1])}
+    expired = approve(signer, tmp_path / "expired.json", hours=0.0002, vision_waves="b")
+    time.sleep(1.5)
+    assert "expired at" in refusal(deploy("vision_rollback", vision_waves="b", approval=expired, **data))
+
+    tampered = approve(signer, tmp_path / "tampered.json", vision_waves="b")
+    doc = json.loads(open(tampered).read())
+    doc["scope"]["vision_waves"] = "a,b,c,tokens"
+    open(tampered, "w").write(json.dumps(doc, sort_keys=True, indent=2) + "\n")
+    run = deploy("vision_rollback", approval=tampered, **data)
+    assert "signature does not verify" in refusal(run)
+    assert managed_hashes(probes) == before
+
+
+def test_an_emergency_override_proceeds_notifies_and_says_so(enabled, probes):
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = deploy("vision_rollback", vision_waves="tokens", emergency="P1", oncall="dave",
+                     reason="P1: token costs", rollbook_notify_webhook=f"http://127.0.0.1:{server.server_port}/hook",
+                     **PROD)
+    finally:
+        server.shutdown()
+    assert run.returncode == 0, run.output
+    assert received and received[0]["level"] == "P1" and received[0]["oncall"] == "dave"
+    finish = history(probes)[-1]
+    assert finish["event"] == "finished" and finish["outcome"] == "converged"
+    assert finish["authorization"]["mode"] == "emergency"
+    assert finish["authorization"]["needs_notification"] is True
+    assert finish["authorization"]["notification"] == "sent (200)"
+
+
+def test_a_second_concurrent_run_fails_at_once_naming_the_holder(enabled, probes):
+    first = subprocess.Popen(command("inventories/sandbox.py", "deploys/vision_rollback.py", limit="vision_workers"),
+                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    host = probes.ssh(HOST)
+    for _ in range(120):
+        if host.file("/var/lib/rollbook/locks/vision.lock").exists:
+            break
+        time.sleep(0.25)
+    second = deploy("vision_rollback")
+    still_running = first.poll() is None
+    out, err = first.communicate(timeout=300)
+    assert still_running, "the first run ended before the second one was refused"
+    assert first.returncode == 0, err
+    assert second.returncode != 0
+    assert "vision on vision-1 is locked by" in second.output and " since " in second.output
+    assert not host.file("/var/lib/rollbook/locks/vision.lock").exists
+    assert history(probes)[-1]["event"] == "finished"
+    refused = [r for r in history(probes) if r["event"] == "refused" and "locked by" in r["refused_because"]]
+    assert refused
+
+
+def test_converge_keeps_a_rollback_and_drift_is_found_and_corrected(enabled, probes):
+    assert deploy("vision_rollback", vision_waves="b").returncode == 0
+    converge = deploy("converge")
+    assert converge.returncode == 0, converge.output
+    assert converge.changed == set()
+    assert probes.compose_env(HOST, "worker")["VISION_PHASH_ENABLED"] == "false"
+
+    probes.ssh(HOST).run(f"sed -i 's/^VISION_PHASH_ENABLED=.*/VISION_PHASH_ENABLED=true/' {ENV}")
+    found = rollbook("drift", "inventories/sandbox.py")
+    assert found.returncode == 2, found.stdout + found.stderr
+    assert "VISION_PHASH_ENABLED: true -> false" in found.stdout and "vision-1" in found.stdout
+    corrected = rollbook("drift", "inventories/sandbox.py", "--correct")
+    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    assert rollbook("drift", "inventories/sandbox.py").returncode == 0
+    assert "VISION_PHASH_ENABLED=false" in probes.file_text(HOST, ENV).splitlines()
+    assert [r for r in history(probes) if r.get("kind") == "drift_correction"]
+
+
+def test_drift_is_an_error_when_the_inventory_or_a_host_cannot_be_read(sandbox, tmp_path):
+    done = rollbook("drift", "inventories/no_such.py")
+    assert done.returncode == 1 and "no inventory file inventories/no_such.py" in done.stderr
+
+    inventory = tmp_path / "lost.py"
+    inventory.write_text('vision_workers = [("lost-1", {"ssh_hostname": "127.0.0.1", "ssh_port": 9})]\n')
+    done = rollbook("drift", str(inventory))
+    assert done.returncode == 1 and "could not reach lost-1" in done.stderr
+
+
+def test_history_shows_every_run_refusals_included_and_no_secret(sandbox, probes):
+    done = rollbook("history", "inventories/sandbox.py", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    outcomes = {row["outcome"] for row in rows if row["host"] == HOST}
+    assert {"refused", "converged"} <= outcomes
+    assert any(row.get("authorization", {}).get("mode") == "emergency" for row in rows)
+    for secret in probes.secrets.values():
+        assert secret not in done.stdout
+    table = rollbook("history", "inventories/sandbox.py")
+    assert table.stdout.startswith("| Date | Host | Environment |")
+
+    run_id = [row for row in rows if row["host"] == HOST and row["outcome"] == "converged"][-1]["run_id"]
+    report = rollbook("incident", "--inventory", "inventories/sandbox.py", "--host", HOST, "--run", run_id)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("# Incident report: vision") and run_id in report.stdout
