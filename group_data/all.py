@@ -116,3 +116,21 @@ rollbook_notify_webhook = None
 # Per run, on the command line (no defaults): --data reason=<why> (kept in history);
 # prod: --data approval=<file> (from `python -m rollbook approve`), or an emergency
 # override --data emergency=P0|P1 --data oncall=<name> --data reason=<why>.
+
+# --- scheduled drift check (group control; deploys/drift_timer.py) -------------
+
+# The inventory the control host checks, relative to the checkout. A path
+rollbook_drift_inventory = "inventories/prod.py"
+
+# Minutes between two drift checks. 1 or more
+rollbook_drift_interval_minutes = 15
+
+# Correct drift (converge to the recorded state) instead of only reporting it. true | false
+rollbook_drift_correct = False
+
+# Where rollbook is installed on the control host: its Python and its checkout. Paths
+rollbook_control_python = "/opt/rollbook/venv/bin/python"
+rollbook_control_checkout = "/opt/rollbook"
+
+# Who the timer's runs are recorded as (history's operator). A name
+rollbook_drift_operator = "rollbook-drift-timer"

@@ -11,3 +11,7 @@ vision_experiments = {
     "wave_b": {"enabled": True, "default_variant": "treatment", "force_tenants": ["tenant-a", "tenant-b"]},
     "wave_c": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
 }
+
+# The sandbox's control host checks the sandbox itself.
+rollbook_drift_inventory = "inventories/sandbox.py"
+rollbook_drift_interval_minutes = 5

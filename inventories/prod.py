@@ -16,3 +16,7 @@ analyticbot_api = [
     "analyticbot-api-01.prod.rollbook.internal",
     "analyticbot-api-02.prod.rollbook.internal",
 ]
+
+control = [
+    "rollbook-control-01.prod.rollbook.internal",  # runs the scheduled drift check (deploys/drift_timer.py)
+]

@@ -9,7 +9,8 @@ also in the group ``sandbox`` (this file's name), whose data is ``group_data/san
 
 from rollbook.sandbox.state import inventory_groups
 
-_groups = inventory_groups(["vision_workers", "analyticbot_api"])
+_groups = inventory_groups(["vision_workers", "analyticbot_api", "control"])
 
 vision_workers = _groups["vision_workers"]
 analyticbot_api = _groups["analyticbot_api"]
+control = _groups["control"]  # runs the scheduled drift check (deploys/drift_timer.py)

@@ -10,3 +10,7 @@ vision_workers = [
 analyticbot_api = [
     "analyticbot-api-01.staging.rollbook.internal",
 ]
+
+control = [
+    "rollbook-control-01.staging.rollbook.internal",  # runs the scheduled drift check (deploys/drift_timer.py)
+]

@@ -11,6 +11,8 @@ Example::
 
 import hashlib
 import io
+import socket
+import sys
 import subprocess
 import tarfile
 import time
@@ -21,7 +23,7 @@ from docker.errors import NotFound
 from . import SandboxError
 from .engine import ensure_engine
 from .images import ensure_image
-from .paths import sandbox_dir
+from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_s3, stop_s3
 from .secrets import ensure_secrets
@@ -59,7 +61,8 @@ def _put_file(container, path: str, content: str, mode=0o600):
         info = tarfile.TarInfo(name)
         info.size, info.mode = len(data), mode
         tar.addfile(info, io.BytesIO(data))
-    container.exec_run(["mkdir", "-p", "-m", "700", directory])
+    if container.status == "running":
+        container.exec_run(["mkdir", "-p", "-m", "700", directory])
     container.put_archive(directory, buffer.getvalue())
 
 
@@ -93,6 +96,12 @@ def sandbox_identity(pubkey: str) -> str:
     return hashlib.sha256(pubkey.encode()).hexdigest()[:16]
 
 
+def _controller_mounts() -> dict:
+    """The controller's checkout and Python, read-only at the same paths (a control host runs rollbook)."""
+    paths = {str(REPO), sys.prefix, sys.base_prefix}
+    return {path: {"bind": path, "mode": "ro"} for path in paths}
+
+
 def _create(client, name: str, host_role, tag: str, identity: str):
     outer = sandbox_dir() / "hosts" / name
     outer.mkdir(parents=True, exist_ok=True)
@@ -100,10 +109,22 @@ def _create(client, name: str, host_role, tag: str, identity: str):
                str(outer): {"bind": "/srv/sandbox-outer", "mode": "rw"}}
     if host_role.engine_socket:
         volumes["/var/run/docker.sock"] = {"bind": "/run/docker.sock", "mode": "rw"}
+    labels = {LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity}
+    if host_role.host_network:
+        # shares the controller's loopback, so it reaches every host's published port; its own sshd
+        # listens on 127.0.0.1 only, on a free port written before the first boot
+        volumes.update(_controller_mounts())
+        port = _free_port()
+        labels[f"{LABEL}.ssh_port"] = str(port)
+        container = client.containers.create(tag, name=container_name(name), detach=True, volumes=volumes,
+                                             network_mode="host", labels=labels, **SYSTEMD_RUN)
+        _put_file(container, "/etc/ssh/sshd_config.d/listen.conf", f"Port {port}\nListenAddress 127.0.0.1\n", 0o644)
+        container.start()
+        return container
     return client.containers.run(
         tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
         ports={f"{port}/tcp": ("127.0.0.1", None) for port in host_role.ports.values()},
-        labels={LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity}, **SYSTEMD_RUN,
+        labels=labels, **SYSTEMD_RUN,
     )
 
 
@@ -117,8 +138,23 @@ def _provision(client, container, name: str, host_role, secrets: dict):
 
 def _published_ports(container, host_role) -> dict[str, int]:
     container.reload()
+    if host_role.host_network:
+        return {"ssh": int(container.labels[f"{LABEL}.ssh_port"])}
     published = container.attrs["NetworkSettings"]["Ports"]
     return {service: int(published[f"{port}/tcp"][0]["HostPort"]) for service, port in host_role.ports.items()}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _host_data(host_role) -> dict:
+    data = dict(host_role.host_data)
+    if host_role.host_network:
+        data.update(rollbook_control_python=sys.executable, rollbook_control_checkout=str(REPO))
+    return data
 
 
 def _remove_host(client, container, name: str):
@@ -154,7 +190,7 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
             raise
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
-                       ports=_published_ports(container, host_role), data=dict(host_role.host_data))
+                       ports=_published_ports(container, host_role), data=_host_data(host_role))
 
 
 def _known_hosts_line(client, host: SandboxHost) -> str:

@@ -29,6 +29,7 @@ PARENTS = {
     "vision_app": "base",  # the image of the vision compose project's `worker` service
     "vision_worker": "host",
     "analyticbot_api": "host",
+    "control": "host",
 }
 
 

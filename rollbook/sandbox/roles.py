@@ -18,6 +18,7 @@ class Role:
     ports: dict[str, int]  # service -> container port, published on a 127.0.0.1 port
     engine_socket: bool = False  # mount the engine's socket (the host runs docker compose)
     extra_images: tuple[str, ...] = ()  # images its compose project runs
+    host_network: bool = False  # in the controller's network namespace (reaches 127.0.0.1 ports)
     host_data: dict = field(default_factory=dict)  # inventory data for its hosts
 
 
@@ -38,10 +39,17 @@ ROLES = {
             image="analyticbot_api",
             ports={"ssh": 22, "postgres": 10100, "api": 10300},
         ),
+        Role(
+            name="control",
+            group="control",
+            image="control",
+            ports={},
+            host_network=True,
+        ),
     )
 }
 
-DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api"}
+DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api", "control-1": "control"}
 
 
 def role(name: str) -> Role:

@@ -212,3 +212,22 @@ def test_history_shows_every_run_refusals_included_and_no_secret(sandbox, probes
     report = rollbook("incident", "--inventory", "inventories/sandbox.py", "--host", HOST, "--run", run_id)
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("# Incident report: vision") and run_id in report.stdout
+
+
+def test_the_drift_timer_is_active_and_its_service_run_succeeds(sandbox, probes):
+    assert deploy("converge").returncode == 0  # the check below then finds nothing to report
+    run = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control")
+    assert run.returncode == 0, run.output
+    again = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control")
+    assert again.returncode == 0 and again.changed == set(), again.changed
+
+    control = probes.ssh("control-1")
+    timer = control.service("rollbook-drift.timer")
+    assert timer.is_running and timer.is_enabled
+    assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
+    started = control.run("systemctl start rollbook-drift.service")
+    assert started.rc == 0, started.stderr
+    shown = control.check_output("systemctl show -p Result -p ExecMainStatus rollbook-drift.service")
+    assert "Result=success" in shown and "ExecMainStatus=0" in shown
+    journal = control.check_output("journalctl -u rollbook-drift.service --no-pager -n 20")
+    assert "converged: every host holds its recorded state" in journal
