@@ -5,6 +5,8 @@ A scheduled run therefore never silently re-enables a feature that an operator r
     pyinfra inventories/prod.py deploys/converge.py --dry     # what differs (python -m rollbook drift)
 """
 
+from rollbook.systems.analyticbot import analyticbot
 from rollbook.systems.vision import vision
 
 vision()
+analyticbot()

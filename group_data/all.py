@@ -93,6 +93,50 @@ vision_smoke_timeout = 30
 # Where stream entries are saved on the host before a trim. A path
 vision_saved_dir = "/var/lib/rollbook/saved/vision"
 
+# --- analyticbot API (group analyticbot_api; runbook 004) ----------------------
+
+# What a run converges. all | time_weighting | content_type. Rolling back `all` turns the
+# master flag off (the quick rollback); enabling `all` turns all three flags on; the
+# partial scopes touch their own flag only (the runbook's scenarios A and B).
+analyticbot_features = "all"
+
+# The state of each unit on a host with no recorded state yet. unit -> enabled | rolled_back
+analyticbot_declared_state = {"advanced": "enabled", "time_weighting": "enabled", "content_type": "enabled"}
+
+# Migration 004, only on explicit request. None | rollback | apply
+analyticbot_migration = None
+
+# A known-good git ref to check out in the app's checkout (the full code rollback). None | a ref
+analyticbot_release = None
+
+# How the API runs. systemd | compose
+analyticbot_unit = "systemd"
+analyticbot_systemd_unit = "analyticbot-api"
+analyticbot_compose_service = "api"
+
+# Where the API lives on a host. Paths
+analyticbot_env_file = "/opt/analyticbot/.env.production"
+analyticbot_project_dir = "/opt/analyticbot"
+analyticbot_checkout = "/opt/analyticbot"
+analyticbot_log_file = "/var/log/analyticbot/production.log"
+
+# The API as seen from the host. A URL
+analyticbot_base_url = "http://127.0.0.1:10300"
+
+# The env-file key holding the database URL that migration 004 runs against (psql on the host)
+analyticbot_database_url_key = "DATABASE_URL"
+
+# The operator's secret holding the API token for the best-times check. A secret's name
+analyticbot_token_secret = "ANALYTICBOT_API_TOKEN"
+
+# The best-times check: channel, days, and the runbook's response-time limit in seconds
+analyticbot_channel = "1001"
+analyticbot_days = 90
+analyticbot_max_response_seconds = 2
+
+# Seconds to wait for /health after a restart. 1 or more
+analyticbot_health_timeout = 30
+
 # --- run bookkeeping (every system) ---------------------------------------------
 
 # rollbook's folder on each host: locks/, state.json (recorded state), history.jsonl. A path
@@ -109,6 +153,10 @@ rollbook_drift_correction = False
 
 # Production approvals are verified against this allowed-signers file (path in the repo)
 rollbook_allowed_signers = "approvals/allowed_signers"
+
+# A file outside the repo's tracked files holding operator secrets as KEY=value lines,
+# read when a secret is not in the environment. None: the environment only
+rollbook_secrets_file = None
 
 # URL called (POST, JSON) when an emergency override runs. None: notify by hand afterwards
 rollbook_notify_webhook = None

@@ -20,8 +20,8 @@ GROUP = "control"
 UNITS = "/etc/systemd/system"
 
 
-def _require(key: str):
-    value = host.data.get(key)
+def _require(data, key: str):
+    value = data.get(key)
     if value is None:
         raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
     return value
@@ -30,12 +30,12 @@ def _require(key: str):
 def unit_files(data) -> dict[str, str]:
     """The service and timer, rendered from data (PreflightError names a bad key)."""
     variables = dict(
-        inventory=str(_require("rollbook_drift_inventory")),
-        minutes=positive_int(_require("rollbook_drift_interval_minutes"), "rollbook_drift_interval_minutes"),
-        correct=boolean(_require("rollbook_drift_correct"), "rollbook_drift_correct"),
-        python=str(_require("rollbook_control_python")),
-        checkout=str(_require("rollbook_control_checkout")),
-        operator=str(_require("rollbook_drift_operator")),
+        inventory=str(_require(data, "rollbook_drift_inventory")),
+        minutes=positive_int(_require(data, "rollbook_drift_interval_minutes"), "rollbook_drift_interval_minutes"),
+        correct=boolean(_require(data, "rollbook_drift_correct"), "rollbook_drift_correct"),
+        python=str(_require(data, "rollbook_control_python")),
+        checkout=str(_require(data, "rollbook_control_checkout")),
+        operator=str(_require(data, "rollbook_drift_operator")),
     )
     return {name: render(f"{name}.j2", **variables) for name in ("rollbook-drift.service", "rollbook-drift.timer")}
 

@@ -40,10 +40,10 @@ def redis_connect(env_file: str, what: str) -> str:
     ))
 
 
-def postgres_connect(env_file: str, what: str) -> str:
-    """Set $db from the env file's DATABASE_URL and fail naming PostgreSQL's address when it does not answer."""
+def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL") -> str:
+    """Set $db from the env file's ``key`` and fail naming PostgreSQL's address when it does not answer."""
     return "; ".join((
-        env_value(env_file, "DATABASE_URL", "db"),
+        env_value(env_file, key, "db"),
         address_of("db", "addr"),
         require('timeout 10 psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
     ))

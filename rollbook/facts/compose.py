@@ -9,13 +9,17 @@ Example (inside a fact's command)::
 from ..shell import COMPOSE, q
 
 
-def running_env_section(project_dir: str, service: str, keys) -> str:
+def running_env_section(project_dir: str, service: str, keys, section: str = "container",
+                        with_start: bool = False) -> str:
+    """With ``with_start``, a ``started <epoch>`` line follows ``running``."""
     pattern = "|".join(sorted(keys))
+    start = ("echo \"started $(date -d \"$(docker inspect -f '{{.State.StartedAt}}' \"$id\")\" +%s)\"; "
+             if with_start else "")
     return (
-        f"echo '## container'; "
+        f"echo '## {section}'; "
         f"id=$(cd {q(project_dir)} 2>/dev/null && {COMPOSE} && $c ps -q {q(service)} 2>/dev/null | head -n 1); "
         f"if [ -n \"$id\" ] && [ \"$(docker inspect -f '{{{{.State.Running}}}}' \"$id\" 2>/dev/null)\" = true ]; then "
-        f"echo running; docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" "
+        f"echo running; {start}docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" "
         f"| grep -E '^({pattern})=' || true; else echo stopped; fi"
     )
 

@@ -11,7 +11,7 @@ from ..shell import fail
 
 
 @operation()
-def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = ""):
+def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = "", before: Callable | None = None):
     """
     At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds.
 
@@ -20,6 +20,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
     + fact_kwargs: its arguments
     + judge: observation -> list of ``(ok, statement)``; every statement is printed
     + system: whose run records the result in its history (``rollbook.runs``)
+    + before: called first, at execute time (e.g. to upload a secret the observation needs)
 
     Yields no command when every check holds, so a verified run reports no change;
     at prepare time (and in ``--dry``) nothing is observed yet. Example:
@@ -31,6 +32,8 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
     """
     if not executing():
         return
+    if before:
+        before()
     checks = judge(host.get_fact(fact, **fact_kwargs))
     for ok, statement in checks:
         logger.info(f"{host.print_prefix}{'verified' if ok else 'FAILED'}: {statement}")

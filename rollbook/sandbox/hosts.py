@@ -75,8 +75,9 @@ def _exec(container, cmd, what: str, environment=None) -> str:
     return text
 
 
-def _wait_booted(container):
-    """Wait until systemd has finished booting; a degraded boot fails naming the failed units."""
+def _wait_booted(container, fresh: bool = True):
+    """Wait until systemd has finished booting. A fresh host must boot clean (a degraded boot fails
+    naming the failed units); a kept one may have failed units of its own workload."""
     deadline = time.monotonic() + BOOT_TIMEOUT
     status = "nothing"
     while time.monotonic() < deadline:
@@ -84,7 +85,7 @@ def _wait_booted(container):
         if status in ("running", "degraded", "maintenance", "stopping", "offline"):
             break
         time.sleep(0.5)  # initializing, starting, or the bus is not up yet
-    if status != "running":
+    if status != "running" and (fresh or status not in ("degraded", "maintenance")):
         failed = container.exec_run(["systemctl", "--failed", "--plain", "--no-legend"]).output.decode().split()
         units = [word for word in failed if "." in word]
         raise SandboxError(f"{container.name} booted {status!r} after up to {BOOT_TIMEOUT}s; "
@@ -129,7 +130,7 @@ def _create(client, name: str, host_role, tag: str, identity: str):
 
 
 def _provision(client, container, name: str, host_role, secrets: dict):
-    environment = {**secrets, "SANDBOX_HOST": name, "SANDBOX_CONTAINER": container.name,
+    environment = {**secrets, **host_role.provision_env, "SANDBOX_HOST": name, "SANDBOX_CONTAINER": container.name,
                    "SANDBOX_OUTER_DIR": str(sandbox_dir() / "hosts" / name), "SANDBOX_LABEL": f"{LABEL}.host"}
     for image in host_role.extra_images:
         environment[f"SANDBOX_IMAGE_{image.upper()}"] = ensure_image(client, image)
@@ -177,10 +178,11 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
             container = None
     except NotFound:
         container = None
-    if container is None:
+    fresh = container is None
+    if fresh:
         log(f"starting {name} ({role_name})")
         container = _create(client, name, host_role, tag, identity)
-    _wait_booted(container)
+    _wait_booted(container, fresh)
     if container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0:
         _put_file(container, "/root/.ssh/authorized_keys", pubkey)
         try:
@@ -252,7 +254,7 @@ def status() -> list[str]:
         except NotFound:
             container_status = "missing"
         ports = " ".join(f"{service}=127.0.0.1:{port}" for service, port in host.ports.items())
-        lines.append(f"{host.name:<16} {host.role:<16} {container_status:<8} {ports}")
+        lines.append(f"{host.name:<16} {host.role:<24} {container_status:<8} {ports}")
     lines.append(f"s3               {state.s3_endpoint}")
     return lines
 

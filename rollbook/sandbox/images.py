@@ -27,6 +27,7 @@ STANDINS = BUILD_CONTEXT / "standins"
 PARENTS = {
     "host": "base",  # systemd + sshd with per-boot host keys, the redis drop-in
     "vision_app": "base",  # the image of the vision compose project's `worker` service
+    "analyticbot_app": "base",  # the analyticbot compose project's `api` service
     "vision_worker": "host",
     "analyticbot_api": "host",
     "control": "host",

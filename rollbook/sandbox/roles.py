@@ -19,6 +19,7 @@ class Role:
     engine_socket: bool = False  # mount the engine's socket (the host runs docker compose)
     extra_images: tuple[str, ...] = ()  # images its compose project runs
     host_network: bool = False  # in the controller's network namespace (reaches 127.0.0.1 ports)
+    provision_env: dict = field(default_factory=dict)  # extra environment of its provisioning
     host_data: dict = field(default_factory=dict)  # inventory data for its hosts
 
 
@@ -40,6 +41,16 @@ ROLES = {
             ports={"ssh": 22, "postgres": 10100, "api": 10300},
         ),
         Role(
+            name="analyticbot_api_compose",
+            group="analyticbot_api",
+            image="analyticbot_api",
+            ports={"ssh": 22, "postgres": 10100, "api": 10300},
+            engine_socket=True,
+            extra_images=("analyticbot_app",),
+            provision_env={"SANDBOX_API_UNIT": "compose"},
+            host_data={"analyticbot_unit": "compose"},
+        ),
+        Role(
             name="control",
             group="control",
             image="control",
@@ -49,7 +60,8 @@ ROLES = {
     )
 }
 
-DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api", "control-1": "control"}
+DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api",
+                 "analyticbot-2": "analyticbot_api_compose", "control-1": "control"}
 
 
 def role(name: str) -> Role:

@@ -18,4 +18,5 @@ class System:
 
 SYSTEMS = {system.name: system for system in (
     System("vision", "vision_workers", "rollbook.systems.vision"),
+    System("analyticbot", "analyticbot_api", "rollbook.systems.analyticbot"),
 )}

@@ -13,7 +13,8 @@ ENVIRONMENTS = ("sandbox", "staging", "prod")
 
 
 def test_every_template_is_covered_here():
-    assert {path.name for path in TEMPLATES.glob("*.j2")} == {"vision_experiments.yml.j2", "incident_report.md.j2"}
+    assert {path.name for path in TEMPLATES.glob("*.j2")} == {
+        "vision_experiments.yml.j2", "incident_report.md.j2", "rollbook-drift.service.j2", "rollbook-drift.timer.j2"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -41,3 +42,15 @@ def test_incident_report_renders_for_every_environment(environment):
     rows = history.runs_of(history.parse(history.line(history.refused(run, "no approval")), "h"))
     text = render("incident_report.md.j2", runs=rows, host="h", run_id=run.run_id, authorized_by="self-service")
     assert f"| Environment | {environment} |" in text and "Refused because: no approval" in text
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_drift_timer_units_render_for_every_environment(environment):
+    from rollbook.drift_timer import unit_files
+
+    data = group_data(environment)
+    units = unit_files(data)
+    service, timer = units["rollbook-drift.service"], units["rollbook-drift.timer"]
+    assert f"-m rollbook drift {data['rollbook_drift_inventory']}" in service
+    assert "Type=oneshot" in service and f"ROLLBOOK_OPERATOR={data['rollbook_drift_operator']}" in service
+    assert f"OnUnitActiveSec={data['rollbook_drift_interval_minutes']}min" in timer
