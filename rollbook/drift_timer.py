@@ -13,29 +13,22 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from .preflight import PreflightError, boolean, positive_int
+from .preflight import boolean, positive_int, require
 from .templates import render
 
 GROUP = "control"
 UNITS = "/etc/systemd/system"
 
 
-def _require(data, key: str):
-    value = data.get(key)
-    if value is None:
-        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
-    return value
-
-
 def unit_files(data) -> dict[str, str]:
     """The service and timer, rendered from data (PreflightError names a bad key)."""
     variables = dict(
-        inventory=str(_require(data, "rollbook_drift_inventory")),
-        minutes=positive_int(_require(data, "rollbook_drift_interval_minutes"), "rollbook_drift_interval_minutes"),
-        correct=boolean(_require(data, "rollbook_drift_correct"), "rollbook_drift_correct"),
-        python=str(_require(data, "rollbook_control_python")),
-        checkout=str(_require(data, "rollbook_control_checkout")),
-        operator=str(_require(data, "rollbook_drift_operator")),
+        inventory=str(require(data, "rollbook_drift_inventory")),
+        minutes=positive_int(require(data, "rollbook_drift_interval_minutes"), "rollbook_drift_interval_minutes"),
+        correct=boolean(require(data, "rollbook_drift_correct"), "rollbook_drift_correct"),
+        python=str(require(data, "rollbook_control_python")),
+        checkout=str(require(data, "rollbook_control_checkout")),
+        operator=str(require(data, "rollbook_drift_operator")),
     )
     return {name: render(f"{name}.j2", **variables) for name in ("rollbook-drift.service", "rollbook-drift.timer")}
 

@@ -20,7 +20,7 @@ from pyinfra.context import state
 
 from . import approvals, history, runs
 from .operations import run as run_ops
-from .preflight import PreflightError, boolean, choice, positive_int
+from .preflight import PreflightError, boolean, choice, positive_int, require
 
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("sandbox", "staging", "prod")
@@ -29,10 +29,15 @@ _notified: dict[str, str] = {}
 
 
 def _require(key: str):
-    value = host.data.get(key)
-    if value is None:
-        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
-    return value
+    return require(host.data, key)
+
+
+def run_kind(target: str | None, data) -> str:
+    """How history names a run: rollback, enable, converge, or drift_correction."""
+    if target is not None:
+        return {"rolled_back": "rollback", "enabled": "enable"}[target]
+    return "drift_correction" if boolean(require(data, "rollbook_drift_correction"), "rollbook_drift_correction") \
+        else "converge"
 
 
 def state_dir() -> str:
@@ -111,10 +116,11 @@ def _ensure_callbacks():
 
 
 def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: dict,
-          preapproved: bool = False) -> runs.HostRun:
+          from_record: bool = False) -> runs.HostRun:
     """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step.
 
-    ``preapproved``: a drift correction back to the recorded state needs no new approval.
+    ``from_record``: the run converges every unit to the host's recorded state; as a drift
+    correction it then needs no new approval (an authorized run recorded that state).
     """
     environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
     run = runs.HostRun(system=system, kind=kind, deploy=deploy_name(), environment=environment,
@@ -122,7 +128,7 @@ def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: 
                        units_before=units_before, units_after=units_after)
     run.state_dir = state_dir()
     try:
-        run.authorization = _authorize(run, preapproved)
+        run.authorization = _authorize(run, preapproved=from_record and kind == "drift_correction")
     except approvals.ApprovalError as error:
         refuse(run, str(error))
     runs.register(host.name, run)

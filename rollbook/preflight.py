@@ -20,6 +20,14 @@ class PreflightError(PyinfraError):
     """Bad input or a refused run, raised before any change."""
 
 
+def require(data, key: str):
+    """``data[key]``; a PreflightError naming the key when it is missing."""
+    value = data.get(key)
+    if value is None:
+        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
+    return value
+
+
 def scope(value, allowed: tuple[str, ...], key: str) -> list[str]:
     """The subset of ``allowed`` named by ``value`` (comma-separated text or a list), in ``allowed``'s order."""
     items = value.split(",") if isinstance(value, str) else list(value or [])

@@ -19,7 +19,7 @@ from ..facts.analyticbot import (BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_IND
                                  AnalyticbotHost, AnalyticbotSettings)
 from ..operations import envfile as env_ops
 from ..operations import git, postgres, service, verify
-from ..preflight import PreflightError, boolean, choice, positive_int
+from ..preflight import PreflightError, choice, positive_int, require
 from ..secrets import secret
 
 SYSTEM, GROUP = "analyticbot", "analyticbot_api"
@@ -63,13 +63,6 @@ class AnalyticbotRequest:
         return ", ".join(parts)
 
 
-def _require(data, key: str):
-    value = data.get(key)
-    if value is None:
-        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
-    return value
-
-
 def _optional_choice(data, key: str, allowed) -> str | None:
     value = data.get(key)
     return None if value in (None, "", False) else choice(value, allowed, key)
@@ -86,7 +79,7 @@ def _release(data) -> str | None:
 
 def scope_of(data) -> dict[str, str]:
     """What an approval binds: the features, the migration and the release asked for."""
-    return {"analyticbot_features": choice(_require(data, "analyticbot_features"), FEATURES, "analyticbot_features"),
+    return {"analyticbot_features": choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features"),
             "analyticbot_migration": _optional_choice(data, "analyticbot_migration", MIGRATIONS) or "none",
             "analyticbot_release": _release(data) or "none"}
 
@@ -95,9 +88,9 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     """The state per unit this run converges, and whether all of it comes from the host's record."""
     if target is not None:
         target = choice(target, STATES, "target")
-        feature = choice(_require(data, "analyticbot_features"), FEATURES, "analyticbot_features")
+        feature = choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features")
         return {unit: target for unit in UNITS_OF[(feature, target)]}, False
-    declared = _require(data, "analyticbot_declared_state")
+    declared = require(data, "analyticbot_declared_state")
     desired = {unit: choice(declared.get(unit, "enabled"), STATES, f"analyticbot_declared_state[{unit}]")
                for unit in FLAG_OF}
     known = {unit: state for unit, state in recorded.items() if unit in FLAG_OF and state in STATES}
@@ -107,27 +100,27 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
 
 def request_from(data, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:
     """Validate ``data`` for a run converging ``desired``; PreflightError names the bad key."""
-    unit = choice(_require(data, "analyticbot_unit"), ("systemd", "compose"), "analyticbot_unit")
+    unit = choice(require(data, "analyticbot_unit"), ("systemd", "compose"), "analyticbot_unit")
     settings = AnalyticbotSettings(
-        env_file=str(_require(data, "analyticbot_env_file")), unit=unit,
-        service=str(_require(data, "analyticbot_systemd_unit" if unit == "systemd" else "analyticbot_compose_service")),
-        project_dir=str(_require(data, "analyticbot_project_dir")), checkout=str(_require(data, "analyticbot_checkout")),
-        log_file=str(_require(data, "analyticbot_log_file")),
-        base_url=str(_require(data, "analyticbot_base_url")).rstrip("/"),
-        database_url_key=str(_require(data, "analyticbot_database_url_key")), keys=tuple(FLAG_OF.values()),
+        env_file=str(require(data, "analyticbot_env_file")), unit=unit,
+        service=str(require(data, "analyticbot_systemd_unit" if unit == "systemd" else "analyticbot_compose_service")),
+        project_dir=str(require(data, "analyticbot_project_dir")), checkout=str(require(data, "analyticbot_checkout")),
+        log_file=str(require(data, "analyticbot_log_file")),
+        base_url=str(require(data, "analyticbot_base_url")).rstrip("/"),
+        database_url_key=str(require(data, "analyticbot_database_url_key")), keys=tuple(FLAG_OF.values()),
     )
     return AnalyticbotRequest(
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else _optional_choice(data, "analyticbot_migration", MIGRATIONS),
         release=None if converge else _release(data), settings=settings,
-        environment=choice(_require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment"),
-        channel=str(_require(data, "analyticbot_channel")),
-        days=positive_int(_require(data, "analyticbot_days"), "analyticbot_days"),
-        max_seconds=float(positive_int(_require(data, "analyticbot_max_response_seconds"),
+        environment=choice(require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment"),
+        channel=str(require(data, "analyticbot_channel")),
+        days=positive_int(require(data, "analyticbot_days"), "analyticbot_days"),
+        max_seconds=float(positive_int(require(data, "analyticbot_max_response_seconds"),
                                        "analyticbot_max_response_seconds")),
-        health_timeout=positive_int(_require(data, "analyticbot_health_timeout"), "analyticbot_health_timeout"),
-        backup_keep=positive_int(_require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
-        token_secret=str(_require(data, "analyticbot_token_secret")),
+        health_timeout=positive_int(require(data, "analyticbot_health_timeout"), "analyticbot_health_timeout"),
+        backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
+        token_secret=str(require(data, "analyticbot_token_secret")),
     )
 
 
@@ -202,13 +195,6 @@ def judge(request: AnalyticbotRequest, expected: dict[str, str]):
     return checks
 
 
-def _kind(target: str | None, data) -> str:
-    if target is not None:
-        return {"rolled_back": "rollback", "enabled": "enable"}[target]
-    return "drift_correction" if boolean(_require(data, "rollbook_drift_correction"), "rollbook_drift_correction") \
-        else "converge"
-
-
 def _migration_steps(request, state, run):
     """Migration 004 on request: back up and drop, or re-create and restore (each only when needed)."""
     migration, settings = state.migration, request.settings
@@ -267,11 +253,11 @@ def analyticbot(target: str | None = None):
     if target is None:
         desired, from_record = desired_state(data, None, state.recorded)
         request = request_from(data, desired, converge=True)
-    run = pipeline.begin(SYSTEM, kind=_kind(target, data),
+    run = pipeline.begin(SYSTEM, kind=pipeline.run_kind(target, data),
                          scope=scope_of(data) if target is not None else
                          {"analyticbot_desired": ",".join(f"{u}={s}" for u, s in desired.items())},
                          units_before=state.recorded, units_after=dict(request.desired),
-                         preapproved=target is None and from_record and _kind(target, data) == "drift_correction")
+                         from_record=target is None and from_record)
     if state.env_file is None:
         pipeline.refuse(run, f"{settings.env_file} not found")
     if request.release is not None:

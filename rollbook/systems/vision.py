@@ -18,7 +18,7 @@ from .. import envfile, metrics, pipeline
 from ..facts.vision import VisionEffect, VisionHost, VisionSettings
 from ..operations import compose, files, redis, verify
 from ..operations import envfile as env_ops
-from ..preflight import PreflightError, boolean, choice, flag_value, positive_int, scope
+from ..preflight import PreflightError, boolean, choice, flag_value, positive_int, require, scope
 from ..templates import render
 
 # The runbook's flag table: wave -> {key: kind}. Values live in group data.
@@ -81,15 +81,8 @@ class VisionRequest:
         return "; ".join(parts)
 
 
-def _require(data, key: str):
-    value = data.get(key)
-    if value is None:
-        raise PreflightError(f"missing data key {key} (every key is documented in group_data/all.py)")
-    return value
-
-
 def _wave_values(data, key: str, waves) -> dict[str, str]:
-    table = _require(data, key)
+    table = require(data, key)
     values = {}
     for wave in waves:
         for flag, value in (table.get(wave) or {}).items():
@@ -102,15 +95,15 @@ def _wave_values(data, key: str, waves) -> dict[str, str]:
 def scope_of(data) -> dict[str, str]:
     """What an approval of a rollback or enable binds: the waves and the options that change what runs."""
     return {
-        "vision_waves": ",".join(scope(_require(data, "vision_waves"), tuple(WAVES), "vision_waves")),
-        "vision_compression_poc": flag_value(_require(data, "vision_compression_poc"), bool, "vision_compression_poc"),
-        "vision_ignore_experiments": flag_value(_require(data, "vision_ignore_experiments"), bool,
+        "vision_waves": ",".join(scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")),
+        "vision_compression_poc": flag_value(require(data, "vision_compression_poc"), bool, "vision_compression_poc"),
+        "vision_ignore_experiments": flag_value(require(data, "vision_ignore_experiments"), bool,
                                                 "vision_ignore_experiments"),
     }
 
 
 def declared_state(data) -> dict[str, str]:
-    declared = _require(data, "vision_declared_state")
+    declared = require(data, "vision_declared_state")
     return {wave: choice(declared.get(wave, "enabled"), STATES, f"vision_declared_state[{wave}]") for wave in WAVES}
 
 
@@ -122,7 +115,7 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     """
     if target is not None:
         target = choice(target, STATES, "target")
-        return {wave: target for wave in scope(_require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
+        return {wave: target for wave in scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
     desired = declared_state(data)
     known = {wave: state for wave, state in recorded.items() if wave in WAVES and state in STATES}
     desired.update(known)
@@ -131,14 +124,14 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
 
 def request_from(data, desired: dict[str, str]) -> VisionRequest:
     """Validate ``data`` (host data) for a run converging ``desired``; PreflightError names the bad key."""
-    environment = choice(_require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment")
+    environment = choice(require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment")
     env = {}
     for state in STATES:
         env.update(_wave_values(data, f"vision_{state}_values", [w for w, s in desired.items() if s == state]))
-    env[POC_KEY] = flag_value(_require(data, "vision_compression_poc"), bool, "vision_compression_poc")
+    env[POC_KEY] = flag_value(require(data, "vision_compression_poc"), bool, "vision_compression_poc")
     if environment == "prod" and env[POC_KEY] == "true":
         raise PreflightError(f"{POC_KEY} stays false in prod: vision_compression_poc=true refused")
-    enabled_experiments = _require(data, "vision_experiments")
+    enabled_experiments = require(data, "vision_experiments")
     experiments = {}
     for wave, state in desired.items():
         if wave in EXPERIMENT_OF:
@@ -148,25 +141,25 @@ def request_from(data, desired: dict[str, str]) -> VisionRequest:
             experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else enabled_experiments[name])
     enabled_values = _wave_values(data, "vision_enabled_values", ("b", "c"))
     settings = VisionSettings(
-        env_file=str(_require(data, "vision_env_file")),
-        project_dir=str(_require(data, "vision_project_dir")),
-        service=str(_require(data, "vision_service")),
-        experiments_file=str(_require(data, "vision_experiments_file")),
-        metrics_url=str(_require(data, "vision_metrics_url")).rstrip("/"),
+        env_file=str(require(data, "vision_env_file")),
+        project_dir=str(require(data, "vision_project_dir")),
+        service=str(require(data, "vision_service")),
+        experiments_file=str(require(data, "vision_experiments_file")),
+        metrics_url=str(require(data, "vision_metrics_url")).rstrip("/"),
         phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
         low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"],
         keys=MANAGED_KEYS,
     )
     return VisionRequest(
         desired=dict(desired), env=env, experiments=experiments, settings=settings, environment=environment,
-        ignore_experiments=boolean(_require(data, "vision_ignore_experiments"), "vision_ignore_experiments"),
-        backup_keep=positive_int(_require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
-        scan_batch=positive_int(_require(data, "vision_scan_batch"), "vision_scan_batch"),
-        verify_window=positive_int(_require(data, "vision_verify_window"), "vision_verify_window"),
-        experiment_window=positive_int(_require(data, "vision_experiment_window"), "vision_experiment_window"),
-        health_timeout=positive_int(_require(data, "vision_health_timeout"), "vision_health_timeout"),
-        smoke_timeout=positive_int(_require(data, "vision_smoke_timeout"), "vision_smoke_timeout"),
-        saved_dir=str(_require(data, "vision_saved_dir")),
+        ignore_experiments=boolean(require(data, "vision_ignore_experiments"), "vision_ignore_experiments"),
+        backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
+        scan_batch=positive_int(require(data, "vision_scan_batch"), "vision_scan_batch"),
+        verify_window=positive_int(require(data, "vision_verify_window"), "vision_verify_window"),
+        experiment_window=positive_int(require(data, "vision_experiment_window"), "vision_experiment_window"),
+        health_timeout=positive_int(require(data, "vision_health_timeout"), "vision_health_timeout"),
+        smoke_timeout=positive_int(require(data, "vision_smoke_timeout"), "vision_smoke_timeout"),
+        saved_dir=str(require(data, "vision_saved_dir")),
     )
 
 
@@ -229,13 +222,6 @@ def judge(request: VisionRequest, expected: dict[str, str]):
     return checks
 
 
-def _kind(target: str | None, data) -> str:
-    if target is not None:
-        return {"rolled_back": "rollback", "enabled": "enable"}[target]
-    return "drift_correction" if boolean(_require(data, "rollbook_drift_correction"), "rollbook_drift_correction") \
-        else "converge"
-
-
 @deploy("vision")
 def vision(target: str | None = None):
     """
@@ -264,9 +250,9 @@ def vision(target: str | None = None):
         desired, from_record = desired_state(data, None, state.recorded)
         request = request_from(data, desired)
         scope_data = {"vision_desired": ",".join(f"{w}={s}" for w, s in desired.items())}
-    run = pipeline.begin(SYSTEM, kind=_kind(target, data), scope=scope_data, units_before=state.recorded,
+    run = pipeline.begin(SYSTEM, kind=pipeline.run_kind(target, data), scope=scope_data, units_before=state.recorded,
                          units_after=dict(request.desired),
-                         preapproved=target is None and from_record and _kind(target, data) == "drift_correction")
+                         from_record=target is None and from_record)
     if state.env_file is None:
         pipeline.refuse(run, f"{settings.env_file} not found")
     new_experiments = experiments_text(state.experiments, request, f"{host.name}:{settings.experiments_file}")

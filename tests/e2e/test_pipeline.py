@@ -1,6 +1,5 @@
 """Operating safely (approvals, locks, recorded state, drift, history) on a sandbox host playing prod."""
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from .pyinfra_run import REPO, command, finished, pyinfra
+from .pyinfra_run import REPO, command, pyinfra
 
 HOST = "vision-1"
 ENV = "/opt/vision/.env"

@@ -1,7 +1,7 @@
 """Lock staleness: a lock is stale only when expired or when its holder is known to be gone."""
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from rollbook import runs
 from rollbook.operations.run import stale_because
