@@ -68,6 +68,22 @@ vision_compression_poc = "false"
 # Roll back even while an experiment of a wave in scope is assigning (needed in prod). true | false
 vision_ignore_experiments = False
 
+# Rollback options (each only when asked for; data they remove is saved first):
+# delete the S3 result cache vision/{tenant}/{sha256}_{model}.json (copied under
+# rollbook-saved/<run>/ first), and remove analysis.context from post_enrichment rows
+# (saved into a post_enrichment_context_backup_<run> table first). true | false
+vision_purge_s3_cache = False
+vision_strip_context = False
+
+# The S3 bucket of the result cache. endpoint None: the provider's default
+vision_s3_endpoint = None
+vision_s3_bucket = "vision"
+vision_s3_region = "us-east-1"
+
+# The operator's secrets holding the S3 credentials. Secrets' names
+vision_s3_access_key_secret = "S3_ACCESS_KEY_ID"
+vision_s3_secret_key_secret = "S3_SECRET_ACCESS_KEY"
+
 # Where the worker lives on a host. Paths; `vision_service` is the compose service name
 vision_env_file = "/opt/vision/.env"
 vision_project_dir = "/opt/vision"

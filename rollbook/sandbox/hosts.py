@@ -25,12 +25,13 @@ from .engine import ensure_engine
 from .images import ensure_image
 from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
-from .s3 import ensure_s3, stop_s3
+from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
 from .state import SandboxHost, State, known_hosts_path, load, save, ssh_key_path, state_path
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
 BOOT_TIMEOUT = 180
+S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
 SYSTEMD_RUN = dict(
     cap_add=["SYS_ADMIN", "NET_ADMIN"],
@@ -212,6 +213,7 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     secrets = ensure_secrets()
     previous = load() if state_path().exists() else State()
     s3_endpoint = ensure_s3(previous.s3_endpoint)
+    ensure_bucket(s3_endpoint, S3_BUCKET, secrets["S3_ACCESS_KEY_ID"], secrets["S3_SECRET_ACCESS_KEY"])
     for role_name in sorted(set(hosts.values())):  # build images once, before the parallel start
         ensure_image(client, role(role_name).image, log)
     with ThreadPoolExecutor(max_workers=8) as pool:

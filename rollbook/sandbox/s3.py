@@ -57,6 +57,16 @@ def ensure_s3(endpoint: str = "") -> str:
     raise SandboxError(f"the S3 endpoint (moto) did not answer on {endpoint} within {START_TIMEOUT}s")
 
 
+def ensure_bucket(endpoint: str, bucket: str, access_key: str, secret_key: str):
+    """Create ``bucket`` on the sandbox endpoint unless it exists."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=bucket)
+
+
 def stop_s3():
     path = _pid_path()
     if path.exists():

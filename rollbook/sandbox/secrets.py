@@ -13,6 +13,7 @@ from .state import secrets_path
 NAMES = (
     "VISION_DB_PASSWORD",
     "GIGACHAT_CLIENT_SECRET",
+    "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
     "ANALYTICBOT_DB_PASSWORD",
     "ANALYTICBOT_API_TOKEN",

@@ -92,3 +92,8 @@ def inventory_groups(groups) -> dict[str, list]:
         }
         result.setdefault(host.group, []).append((host.name, data))
     return result
+
+
+def sandbox_s3_endpoint() -> str | None:
+    """The running sandbox's S3 endpoint, or None when there is no sandbox."""
+    return load().s3_endpoint if state_path().exists() else None

@@ -14,11 +14,13 @@ import yaml
 from pyinfra import host, logger
 from pyinfra.api import deploy
 
-from .. import envfile, metrics, pipeline
+from .. import envfile, metrics, pipeline, s3
 from ..facts.vision import VisionEffect, VisionHost, VisionSettings
-from ..operations import compose, files, redis, verify
+from ..operations import compose, files, postgres, redis, verify
+from ..operations import s3 as s3_ops
 from ..operations import envfile as env_ops
 from ..preflight import PreflightError, boolean, choice, flag_value, positive_int, require, scope
+from ..secrets import secret
 from ..templates import render
 
 # The runbook's flag table: wave -> {key: kind}. Values live in group data.
@@ -61,6 +63,8 @@ class VisionRequest:
     health_timeout: int
     smoke_timeout: int
     saved_dir: str
+    strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
+    purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
 
     @property
     def waves(self) -> tuple[str, ...]:
@@ -99,6 +103,8 @@ def scope_of(data) -> dict[str, str]:
         "vision_compression_poc": flag_value(require(data, "vision_compression_poc"), bool, "vision_compression_poc"),
         "vision_ignore_experiments": flag_value(require(data, "vision_ignore_experiments"), bool,
                                                 "vision_ignore_experiments"),
+        "vision_purge_s3_cache": flag_value(require(data, "vision_purge_s3_cache"), bool, "vision_purge_s3_cache"),
+        "vision_strip_context": flag_value(require(data, "vision_strip_context"), bool, "vision_strip_context"),
     }
 
 
@@ -122,8 +128,20 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     return desired, set(known) == set(WAVES)
 
 
-def request_from(data, desired: dict[str, str]) -> VisionRequest:
-    """Validate ``data`` (host data) for a run converging ``desired``; PreflightError names the bad key."""
+def _s3_target(data) -> s3.S3Target:
+    endpoint = data.get("vision_s3_endpoint")
+    return s3.S3Target(
+        endpoint=str(endpoint) if endpoint else None, bucket=str(require(data, "vision_s3_bucket")),
+        region=str(require(data, "vision_s3_region")),
+        access_key=secret(str(require(data, "vision_s3_access_key_secret")), data, "purging the S3 cache"),
+        secret_key=secret(str(require(data, "vision_s3_secret_key_secret")), data, "purging the S3 cache"))
+
+
+def request_from(data, desired: dict[str, str], options: bool = True) -> VisionRequest:
+    """Validate ``data`` (host data) for a run converging ``desired``; PreflightError names the bad key.
+
+    ``options``: honour the rollback's one-off cleanups (S3 purge, context strip); converge runs don't.
+    """
     environment = choice(require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment")
     env = {}
     for state in STATES:
@@ -160,6 +178,9 @@ def request_from(data, desired: dict[str, str]) -> VisionRequest:
         health_timeout=positive_int(require(data, "vision_health_timeout"), "vision_health_timeout"),
         smoke_timeout=positive_int(require(data, "vision_smoke_timeout"), "vision_smoke_timeout"),
         saved_dir=str(require(data, "vision_saved_dir")),
+        strip_context=options and boolean(require(data, "vision_strip_context"), "vision_strip_context"),
+        purge_s3=_s3_target(data) if options and boolean(require(data, "vision_purge_s3_cache"),
+                                                          "vision_purge_s3_cache") else None,
     )
 
 
@@ -188,6 +209,28 @@ def expected_container_env(file_values: dict[str, str], request: VisionRequest) 
 
 
 MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
+
+
+def strip_context_sql(backup_table: str) -> str:
+    """Save every row's analysis.context, then remove it (one transaction)."""
+    return (f"CREATE TABLE {backup_table} AS SELECT post_id, data #> '{{analysis,context}}' AS context "
+            "FROM post_enrichment WHERE data -> 'analysis' ? 'context'; "
+            "UPDATE post_enrichment SET data = data #- '{analysis,context}' WHERE data -> 'analysis' ? 'context';")
+
+
+_s3_counts: dict[tuple, int | None] = {}
+
+
+def _s3_cache_count(target: s3.S3Target) -> int | None:
+    """Cached results in the bucket, counted once per run (None: S3 did not answer, said once)."""
+    key = (target.endpoint, target.bucket)
+    if key not in _s3_counts:
+        try:
+            _s3_counts[key] = len(s3.cache_keys(target))
+        except s3.S3Error as error:
+            logger.warning(str(error))
+            _s3_counts[key] = None
+    return _s3_counts[key]
 
 
 def judge(request: VisionRequest, expected: dict[str, str]):
@@ -241,14 +284,15 @@ def vision(target: str | None = None):
         return  # other systems' hosts in the same inventory
     data = host.data
     desired, from_record = desired_state(data, target, {})
-    request = request_from(data, desired)  # bad input fails here, before any host is touched
+    request = request_from(data, desired, options=target == "rolled_back")  # bad input fails here
     settings = request.settings
     scope_data = scope_of(data) if target is not None else {}
     state = host.get_fact(VisionHost, settings=settings, recorded_file=f"{pipeline.state_dir()}/state.json",
-                          window=request.experiment_window if target != "enabled" else 0)
+                          window=request.experiment_window if target != "enabled" else 0,
+                          count_context=request.strip_context)
     if target is None:
         desired, from_record = desired_state(data, None, state.recorded)
-        request = request_from(data, desired)
+        request = request_from(data, desired, options=False)
         scope_data = {"vision_desired": ",".join(f"{w}={s}" for w, s in desired.items())}
     run = pipeline.begin(SYSTEM, kind=pipeline.run_kind(target, data), scope=scope_data, units_before=state.recorded,
                          units_after=dict(request.desired),
@@ -288,6 +332,20 @@ def vision(target: str | None = None):
                                           stream=settings.low_stream, length=state.low_stream_length,
                                           save_dir=request.saved_dir))
         run.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
+    if request.strip_context:
+        table = f"post_enrichment_context_backup_{run.run_id.lower().replace('-', '_')}"
+        steps.append(postgres.script(
+            name="Save and strip analysis.context from post_enrichment", env_file=settings.env_file,
+            url_key="DATABASE_URL", sql=strip_context_sql(table), needed=state.context_rows != 0,
+            what="stripping analysis.context",
+            summary=[f"post_enrichment: save analysis.context of {state.context_rows} row(s) into {table}, "
+                     "then remove it"]))
+        run.cleanup["context_rows_saved_and_stripped"] = state.context_rows
+    if request.purge_s3:
+        count = _s3_cache_count(request.purge_s3)
+        steps.append(s3_ops.cache_purged(name="Save and delete the vision S3 result cache", target=request.purge_s3,
+                                         count=count, saved_prefix=f"rollbook-saved/{run.run_id}/", _run_once=True))
+        run.cleanup["s3_cache_objects_saved_and_deleted"] = count
     verify.verified(
         name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
         fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,

@@ -172,3 +172,37 @@ def test_redis_unreachable_fails_the_cleanup_naming_redis(enabled, probes):
     again = deploy("rollback", vision_waves="b")
     assert again.returncode == 0, again.output
     assert {op for op, _ in again.changed} <= {"vision | Delete the phash keys vision:phash:* (SCAN + UNLINK)"}
+
+
+def test_optional_cleanups_save_then_remove_the_s3_cache_and_the_context(enabled, probes, sandbox):
+    import boto3
+
+    bucket = boto3.client("s3", endpoint_url=sandbox.s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id=probes.secrets["S3_ACCESS_KEY_ID"],
+                          aws_secret_access_key=probes.secrets["S3_SECRET_ACCESS_KEY"])
+    cached = [f"vision/tenant-{i % 3}/{secrets.token_hex(32)}_GigaChat-Pro.json" for i in range(30)]
+    for key in cached + ["vision/README.txt", "media/tenant-0/x.jpg"]:
+        bucket.put_object(Bucket="vision", Key=key, Body=b"{}")
+    with probes.postgres(HOST, "vision", "vision", "VISION_DB_PASSWORD") as db:
+        for _ in range(5):
+            db.execute("INSERT INTO post_enrichment (post_id, tenant_id, data) VALUES (%s, 't', %s)",
+                       (str(uuid.uuid4()), json.dumps({"analysis": {"context": {"tokens_estimated": 7}}})))
+        with_context = db.execute("SELECT count(*) FROM post_enrichment WHERE data->'analysis' ? 'context'").fetchone()[0]
+    options = {"vision_waves": "tokens", "vision_purge_s3_cache": "true", "vision_strip_context": "true"}
+
+    plan = dry("rollback", **options)
+    assert f"delete 30 cached vision results" in plan.output
+    assert f"save analysis.context of {with_context} row(s)" in plan.output
+    run = deploy("rollback", **options)
+    assert_converged_and_idempotent(run, "rollback", **options)
+
+    keys = [item["Key"] for item in bucket.list_objects_v2(Bucket="vision").get("Contents", [])]
+    assert not set(cached) & set(keys)
+    assert {"vision/README.txt", "media/tenant-0/x.jpg"} <= set(keys)
+    saved = [key for key in keys if key.startswith("rollbook-saved/")]
+    assert sorted(key.split("/", 2)[2] for key in saved) == sorted(cached)
+    with probes.postgres(HOST, "vision", "vision", "VISION_DB_PASSWORD") as db:
+        assert db.execute("SELECT count(*) FROM post_enrichment WHERE data->'analysis' ? 'context'").fetchone()[0] == 0
+        table = db.execute("SELECT max(table_name) FROM information_schema.tables "
+                           "WHERE table_name LIKE 'post_enrichment_context_backup_%'").fetchone()[0]
+        assert db.execute(f"SELECT count(*) FROM {table} WHERE context IS NOT NULL").fetchone()[0] == with_context

@@ -127,4 +127,15 @@ def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
 def test_the_approval_scope_is_the_waves_and_the_options():
     data = {**group_data("prod"), "vision_waves": "tokens,b"}
     assert vision.scope_of(data) == {"vision_waves": "b,tokens", "vision_compression_poc": "false",
-                                     "vision_ignore_experiments": "false"}
+                                     "vision_ignore_experiments": "false", "vision_purge_s3_cache": "false",
+                                     "vision_strip_context": "false"}
+
+
+def test_rollback_options_are_validated_and_only_honoured_when_asked():
+    data = {**group_data("sandbox"), "vision_strip_context": "true"}
+    assert vision.request_from(data, {"b": "rolled_back"}).strip_context is True
+    assert vision.request_from(data, {"b": "rolled_back"}, options=False).strip_context is False
+    with pytest.raises(PreflightError, match="vision_purge_s3_cache: 'sometimes' is not a boolean"):
+        vision.request_from({**data, "vision_purge_s3_cache": "sometimes"}, {"b": "rolled_back"})
+    sql = vision.strip_context_sql("t")
+    assert sql.index("CREATE TABLE t AS SELECT post_id") < sql.index("UPDATE post_enrichment")
