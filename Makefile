@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv sandbox sandbox-down sandbox-status demo test test-unit test-e2e
+.PHONY: venv sandbox sandbox-down sandbox-status demo test test-unit test-e2e bench
 
 venv: $(VENV)/.installed
 
@@ -33,3 +33,6 @@ test-unit: venv
 
 test-e2e: venv
 	$(BIN)/python -m pytest -m e2e
+
+bench: venv
+	$(BIN)/python -m bench.run

@@ -104,7 +104,7 @@ class _Callbacks(BaseStateCallback):
         for run in runs.of_host(host.name):
             if run.lock_held and not run.finished:
                 run.finished = True
-                ok, _ = host.run_shell_command(run_ops.finish_command(run.state_dir, run, "failed", step))
+                ok, _ = run_ops.run_on_host(run_ops.finish_command(run.state_dir, run, "failed", step), on=host)
                 if not ok:
                     logger.error(f"{host.print_prefix}could not record the failed {run.system} run")
 
@@ -141,7 +141,7 @@ def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: 
 
 def refuse(run: runs.HostRun, why: str):
     """Refuse this run on this host (prepare time): record it in the host's history, then fail with one line."""
-    host.run_shell_command(run_ops.append_history(run.state_dir, history.refused(run, why)))
+    run_ops.run_on_host(run_ops.append_history(run.state_dir, history.refused(run, why)))
     raise PreflightError(f"{host.name}: refused: {why}")
 
 

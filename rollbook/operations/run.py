@@ -27,11 +27,13 @@ _STATE_MERGE = (
 )
 
 
-def run_on_host(command: str):
-    """Run ``command`` on the current host with the operation's connector arguments (sudo, ...)."""
-    arguments = {key: value for key, value in (host.current_op_global_arguments or {}).items()
-                 if key in CONNECTOR_ARGUMENT_KEYS}
-    return host.run_shell_command(command, **arguments)
+def run_on_host(command: str, on=None):
+    """Run ``command`` on a host (default: the current one) with its connector arguments (sudo, ...):
+    the operation's inside an operation, else those its data sets (``_sudo = True`` in group data)."""
+    target = on or host
+    given = target.current_op_global_arguments or {}
+    arguments = {key: given[key] if key in given else target.data.get(key) for key in CONNECTOR_ARGUMENT_KEYS}
+    return target.run_shell_command(command, **{k: v for k, v in arguments.items() if v is not None})
 
 
 def lock_path(state_dir: str, system: str) -> str:
@@ -95,9 +97,9 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool):
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
-    ok, output = run_on_host(
+    ok, output = run_on_host(  # a lock taken but not recorded is given back at once
         f"mkdir -p {q(state_dir + '/locks')} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
-        f"then {start} && echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
+        f"then {{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
     lines = output.stdout_lines
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")

@@ -245,6 +245,22 @@ def down(log=print):
     state_path().unlink(missing_ok=True)
 
 
+def remove(names: list[str], log=print):
+    """Remove the named hosts (and their compose services) and drop them from the state."""
+    client = ensure_engine()
+    for name in names:
+        try:
+            container = client.containers.get(container_name(name))
+        except NotFound:
+            continue
+        log(f"removing {container.name}")
+        _remove_host(client, container, name)
+    if state_path().exists():
+        state = load()
+        state.hosts = [host for host in state.hosts if host.name not in names]
+        save(state)
+
+
 def status() -> list[str]:
     """One line per sandbox host: name, role, container status, published ports."""
     state = load()

@@ -19,6 +19,7 @@ from ..facts.analyticbot import (BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_IND
                                  AnalyticbotHost, AnalyticbotSettings)
 from ..operations import envfile as env_ops
 from ..operations import git, postgres, service, verify
+from ..operations.run import run_on_host
 from ..preflight import PreflightError, choice, positive_int, require
 from ..secrets import secret
 
@@ -295,8 +296,9 @@ def analyticbot(target: str | None = None):
     header_file = f"{private}/{run.run_id}-analyticbot.header"
 
     def upload_token():
-        host.run_shell_command(f"install -d -m 700 {private}")
-        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file)
+        run_on_host(f"install -d -m 700 {private}")
+        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file,
+                      **{k: v for k, v in (("_sudo", host.data.get("_sudo")),) if v})
 
     verify.verified(
         name="Verify the analyticbot API's state", what=f"analyticbot {request.describe()}",

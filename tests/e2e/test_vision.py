@@ -191,7 +191,7 @@ def test_optional_cleanups_save_then_remove_the_s3_cache_and_the_context(enabled
     options = {"vision_waves": "tokens", "vision_purge_s3_cache": "true", "vision_strip_context": "true"}
 
     plan = dry("rollback", **options)
-    assert f"delete 30 cached vision results" in plan.output
+    assert "delete 30 cached vision results" in plan.output
     assert f"save analysis.context of {with_context} row(s)" in plan.output
     run = deploy("rollback", **options)
     assert_converged_and_idempotent(run, "rollback", **options)
