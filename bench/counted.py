@@ -42,6 +42,9 @@ def _report():
 
 
 if __name__ == "__main__":
-    from pyinfra_cli.__main__ import main
+    import sys
 
-    main()
+    from pyinfra_cli.main import main
+
+    sys.argv[0] = "pyinfra"
+    sys.exit(main())
