@@ -156,6 +156,7 @@ def main(argv=None) -> int:
         for size in sizes:
             print(f"bench: {size} host(s), {args.runs} run(s)", flush=True)
             results[size] = measure(size, args.runs, log=lambda line: print(line, flush=True))
+            RESULTS.with_suffix(".partial.json").write_text(json.dumps(results, indent=2) + "\n")
     finally:
         if not args.keep:
             sandbox_hosts.remove(list(host_names(max(sizes))))
@@ -165,6 +166,7 @@ def main(argv=None) -> int:
                                    "results": results, "ratios": ratio}, indent=2) + "\n")
     plot(results)
     print(table(results, ratio))
+    RESULTS.with_suffix(".partial.json").unlink(missing_ok=True)
     print(f"bench: wrote {RESULTS.relative_to(REPO)} and {PLOT.relative_to(REPO)}")
     return 0
 

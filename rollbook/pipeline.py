@@ -10,8 +10,6 @@ override; staging and sandbox are self-service) and refuses with one line, recor
 the host's history; at execute time it takes the lock and records the run's intent.
 """
 
-import json
-import urllib.request
 from pathlib import Path
 
 from pyinfra import host, logger
@@ -25,7 +23,6 @@ from .preflight import PreflightError, boolean, choice, positive_int, require
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("sandbox", "staging", "prod")
 EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
-_notified: dict[str, str] = {}
 
 
 def _require(key: str):
@@ -50,25 +47,6 @@ def deploy_name() -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(filename)
 
 
-def _notify(authorization: dict, run: runs.HostRun) -> str:
-    """Call the notification webhook once per run; say what happened."""
-    url = host.data.get("rollbook_notify_webhook")
-    if not url:
-        return "pending (no webhook configured)"
-    if url not in _notified:
-        body = json.dumps({"run_id": run.run_id, "event": "emergency_rollback", "environment": run.environment,
-                           "system": run.system, "deploy": run.deploy, "scope": run.scope,
-                           "operator": run.operator, **{k: authorization[k] for k in ("level", "oncall", "reason")}})
-        request = urllib.request.Request(str(url), data=body.encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                _notified[url] = f"sent ({response.status})"
-        except OSError as error:
-            _notified[url] = f"failed ({type(error).__name__}): notify by hand"
-    return _notified[url]
-
-
 def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
     if run.environment != "prod":
         return {"mode": "self-service"}
@@ -80,10 +58,8 @@ def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
         oncall, reason = host.data.get("oncall"), host.data.get("reason")
         if not oncall or not reason:
             raise PreflightError("an emergency override needs --data oncall=<name> and --data reason=<why>")
-        authorization = {"mode": "emergency", "level": level, "oncall": str(oncall), "reason": str(reason),
-                         "needs_notification": True}
-        authorization["notification"] = _notify(authorization, run)
-        return authorization
+        return {"mode": "emergency", "level": level, "oncall": str(oncall), "reason": str(reason),
+                "needs_notification": True, "notification": "pending"}  # sent when the run starts changing
     path = host.data.get("approval")
     if not path:
         raise approvals.ApprovalError(
@@ -135,7 +111,8 @@ def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: 
     _ensure_callbacks()
     run_ops.begun(name=f"Lock {system} on this host and record the run", system=system, state_dir=run.state_dir,
                   lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
-                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"))
+                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"),
+                  webhook=host.data.get("rollbook_notify_webhook"))
     return run
 
 

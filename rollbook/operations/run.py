@@ -14,7 +14,7 @@ from pyinfra import host, logger
 from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
-from .. import history, runs
+from .. import history, notify, runs
 from ..report import executing
 from ..shell import fail, q
 
@@ -70,7 +70,7 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 
 
 @operation()
-def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool):
+def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: str | None = None):
     """
     Take this host's lock for ``system``, record the run's target as the host's recorded
     state, and append a ``started`` history record. A held lock fails at once naming its
@@ -80,6 +80,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool):
     + state_dir: rollbook's folder on the host (``/var/lib/rollbook``)
     + lock_ttl: seconds after which an unreleased lock is stale
     + takeover: take over a stale lock
+    + webhook: called (once per run) when an emergency override starts changing hosts
 
     Example:
 
@@ -91,6 +92,8 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool):
     if not executing():
         return
     run = runs.current(host.name, system)
+    if run.authorization.get("mode") == "emergency":
+        run.authorization["notification"] = notify.emergency(run, webhook)
     now = datetime.now(timezone.utc)
     info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
                        "pid": runs.PID, "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import docker
 from docker.errors import DockerException
@@ -56,6 +57,20 @@ def _start_dockerd():
             return client
         time.sleep(0.5)
     raise SandboxError(f"dockerd did not answer within {START_TIMEOUT}s (log: {log_path})")
+
+
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_NEEDED = 1024  # each systemd host holds several; the default 128 runs out near a dozen hosts
+
+
+def ensure_host_limits():
+    """Raise the controller's inotify instance limit so many systemd hosts can boot (root only)."""
+    try:
+        if int(INOTIFY_INSTANCES.read_text()) < INOTIFY_NEEDED:
+            INOTIFY_INSTANCES.write_text(str(INOTIFY_NEEDED))
+    except (OSError, ValueError) as error:
+        raise SandboxError(f"fs.inotify.max_user_instances is below {INOTIFY_NEEDED} and cannot be raised "
+                           f"({error}): sysctl -w fs.inotify.max_user_instances={INOTIFY_NEEDED}") from None
 
 
 def ensure_engine():

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from docker.errors import NotFound
 
 from . import SandboxError
-from .engine import ensure_engine
+from .engine import ensure_engine, ensure_host_limits
 from .images import ensure_image
 from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
@@ -209,6 +209,7 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     for role_name in hosts.values():
         role(role_name)  # bad input fails before anything starts
     client = ensure_engine()
+    ensure_host_limits()
     pubkey = _ensure_ssh_key()
     secrets = ensure_secrets()
     previous = load() if state_path().exists() else State()

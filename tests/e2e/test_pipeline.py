@@ -131,14 +131,18 @@ def test_an_emergency_override_proceeds_notifies_and_says_so(enabled, probes):
 
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    emergency = dict(vision_waves="tokens", emergency="P1", oncall="dave", reason="P1: token costs",
+                     rollbook_notify_webhook=f"http://127.0.0.1:{server.server_port}/hook", **PROD)
     try:
-        run = deploy("vision_rollback", vision_waves="tokens", emergency="P1", oncall="dave",
-                     reason="P1: token costs", rollbook_notify_webhook=f"http://127.0.0.1:{server.server_port}/hook",
-                     **PROD)
+        plan = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data=emergency,
+                       limit="vision_workers", dry=True)
+        assert plan.returncode == 0, plan.output
+        assert received == [], "a dry run notified"
+        run = deploy("vision_rollback", **emergency)
     finally:
         server.shutdown()
     assert run.returncode == 0, run.output
-    assert received and received[0]["level"] == "P1" and received[0]["oncall"] == "dave"
+    assert len(received) == 1 and received[0]["level"] == "P1" and received[0]["oncall"] == "dave"
     finish = history(probes)[-1]
     assert finish["event"] == "finished" and finish["outcome"] == "converged"
     assert finish["authorization"]["mode"] == "emergency"
