@@ -83,9 +83,9 @@ def _wait_booted(container, fresh: bool = True):
     status = "nothing"
     while time.monotonic() < deadline:
         status = container.exec_run(["systemctl", "is-system-running"]).output.decode().strip()
-        if status in ("running", "degraded", "maintenance", "stopping", "offline"):
+        if status in ("running", "degraded", "maintenance", "stopping"):
             break
-        time.sleep(0.5)  # initializing, starting, or the bus is not up yet
+        time.sleep(0.5)  # initializing, starting, offline (systemd not up yet), or no bus yet
     if status != "running" and (fresh or status not in ("degraded", "maintenance")):
         failed = container.exec_run(["systemctl", "--failed", "--plain", "--no-legend"]).output.decode().split()
         units = [word for word in failed if "." in word]
