@@ -27,13 +27,23 @@ _STATE_MERGE = (
 )
 
 
-def run_on_host(command: str, on=None):
-    """Run ``command`` on a host (default: the current one) with its connector arguments (sudo, ...):
-    the operation's inside an operation, else those its data sets (``_sudo = True`` in group data)."""
-    target = on or host
+def connector_arguments(target) -> dict:
+    """A host's connector arguments (sudo, ...): the operation's inside an operation, else those its
+    data sets (``_sudo = True`` in group data)."""
     given = target.current_op_global_arguments or {}
     arguments = {key: given[key] if key in given else target.data.get(key) for key in CONNECTOR_ARGUMENT_KEYS}
-    return target.run_shell_command(command, **{k: v for k, v in arguments.items() if v is not None})
+    return {key: value for key, value in arguments.items() if value is not None}
+
+
+def run_on_host(command: str, on=None):
+    """Run ``command`` on a host (default: the current one) with its connector arguments."""
+    target = on or host
+    return target.run_shell_command(command, **connector_arguments(target))
+
+
+def private_dir(state_dir: str) -> str:
+    """Where a run puts files only root may read (a secret a check needs), made by ``begun``."""
+    return f"{state_dir}/private"
 
 
 def lock_path(state_dir: str, system: str) -> str:
@@ -101,7 +111,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: s
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
     ok, output = run_on_host(  # a lock taken but not recorded is given back at once
-        f"mkdir -p {q(state_dir + '/locks')} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
+        f"mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(private_dir(state_dir))} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
         f"then {{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
     lines = output.stdout_lines
     if not ok or not lines:

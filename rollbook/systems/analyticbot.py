@@ -19,7 +19,7 @@ from ..facts.analyticbot import (BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_IND
                                  AnalyticbotHost, AnalyticbotSettings)
 from ..operations import envfile as env_ops
 from ..operations import git, postgres, service, verify
-from ..operations.run import run_on_host
+from ..operations.run import connector_arguments, private_dir
 from ..preflight import PreflightError, choice, positive_int, require
 from ..secrets import secret
 
@@ -292,13 +292,10 @@ def analyticbot(target: str | None = None):
     if request.migration == "rollback":  # once the API no longer reads the columns
         steps.append(_migration_steps(request, state, run))
 
-    private = f"{run.state_dir}/private"  # 0700: the token file is never readable by others
-    header_file = f"{private}/{run.run_id}-analyticbot.header"
+    header_file = f"{private_dir(run.state_dir)}/{run.run_id}-analyticbot.header"  # 0700 folder
 
     def upload_token():
-        run_on_host(f"install -d -m 700 {private}")
-        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file,
-                      **{k: v for k, v in (("_sudo", host.data.get("_sudo")),) if v})
+        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
 
     verify.verified(
         name="Verify the analyticbot API's state", what=f"analyticbot {request.describe()}",
