@@ -26,6 +26,18 @@ ssh_known_hosts_file = os.path.expanduser("~/.ssh/known_hosts")
 # How many <file>.backup.<UTC stamp> copies of a managed file to keep. 1 or more
 rollbook_backup_keep = 5
 
+# Seconds Redis or PostgreSQL has to answer before a step fails with "<service> unreachable at
+# host:port (<step>)". 1 or more
+rollbook_connect_timeout = 10
+
+# Seconds one remote SQL script, Redis cleanup or database read may run before it fails with
+# "<step>: timed out after <n>s". 1 or more
+rollbook_command_timeout = 600
+
+# Fail the whole run (every host stops) once more than this percent of hosts failed; None keeps
+# converging every host that can (pyinfra's --fail-percent, when given, wins). None or 0-100
+rollbook_fail_percent = None
+
 # --- vision worker (group vision_workers; runbooks 000 and 001) ---------------
 
 # Waves a run converges. Any subset of a, b, c, tokens (comma-separated)

@@ -72,7 +72,44 @@ def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
             "expires_at": doc["expires_at"]}
 
 
+def fail_percent(data) -> int | None:
+    """``rollbook_fail_percent``: None, or 0-100."""
+    value = data.get("rollbook_fail_percent")
+    if value in (None, "", "none", "None"):
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit() or int(value) > 100:
+        raise PreflightError(f"rollbook_fail_percent: {value!r} is not a percentage (0-100) or None")
+    return int(value)
+
+
+def _take_fail_percent(value: int | None):
+    """One threshold per run: every host's data must agree (pyinfra's --fail-percent wins at execute)."""
+    known = getattr(state, "_rollbook_fail_percent", "unset")
+    if known != "unset" and known != value:
+        raise PreflightError(f"rollbook_fail_percent differs between hosts ({known} and {value} on {host.name}): "
+                             "set it for the whole run (group data or --data)")
+    state._rollbook_fail_percent = value
+
+
+def _abandon(state, why: str):
+    """The run stops on every host (too many failed): record ``aborted`` and unlock where a run is open."""
+    for target in list(state.active_hosts):
+        for run in runs.of_host(target.name):
+            if run.lock_held and not run.finished:
+                run.finished = True
+                ok, _ = run_ops.run_on_host(run_ops.finish_command(run.state_dir, run, "aborted", why), on=target)
+                if not ok:
+                    logger.error(f"{target.print_prefix}could not record the aborted {run.system} run")
+
+
 class _Callbacks(BaseStateCallback):
+    @staticmethod
+    def operation_start(state, op_hash):
+        """Apply ``rollbook_fail_percent`` unless the command line (or a prompt) set the threshold."""
+        value = getattr(state, "_rollbook_fail_percent", None)
+        if state.config.FAIL_PERCENT is None and value is not None:
+            state.config.FAIL_PERCENT = value
+
     @staticmethod
     def operation_host_error(state, host, op_hash, retry_count=0, max_retries=0):
         """A failed step: record it in history and release the lock, so nothing is left held."""
@@ -80,7 +117,7 @@ class _Callbacks(BaseStateCallback):
         for run in runs.of_host(host.name):
             if run.lock_held and not run.finished:
                 run.finished = True
-                ok, _ = run_ops.run_on_host(run_ops.finish_command(run.state_dir, run, "failed", step), on=host)
+                ok, _ = run_ops.run_on_host(run_ops.failure_command(run.state_dir, run, step), on=host)
                 if not ok:
                     logger.error(f"{host.print_prefix}could not record the failed {run.system} run")
 
@@ -88,6 +125,15 @@ class _Callbacks(BaseStateCallback):
 def _ensure_callbacks():
     if not getattr(state, "_rollbook_callbacks", False):
         state.add_callback_handler(_Callbacks())
+        previous = state.should_raise_failed_hosts  # pyinfra's "continue?" prompt, when interactive
+
+        def should_raise_failed_hosts(current) -> bool:
+            if previous and previous(current) is False:
+                return False
+            _abandon(current, f"over {current.config.FAIL_PERCENT}% of hosts failed")
+            return True
+
+        state.should_raise_failed_hosts = should_raise_failed_hosts
         state._rollbook_callbacks = True
 
 
@@ -103,6 +149,7 @@ def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: 
                        authorization={}, scope=scope, reason=str(host.data.get("reason") or ""),
                        units_before=units_before, units_after=units_after)
     run.state_dir = state_dir()
+    _take_fail_percent(fail_percent(host.data))
     try:
         run.authorization = _authorize(run, preapproved=from_record and kind == "drift_correction")
     except approvals.ApprovalError as error:

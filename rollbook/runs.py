@@ -54,6 +54,16 @@ class HostRun:
     run_id: str = RUN_ID
     operator: str = field(default_factory=operator)
 
+    @property
+    def private_dir(self) -> str:
+        """Where the run puts files only root may read (a secret a check needs); made by the lock step."""
+        return f"{self.state_dir}/private"
+
+    @property
+    def restored_marker(self) -> str:
+        """Left by a restart step that put the previous env file back (the history then says ``restored``)."""
+        return f"{self.private_dir}/{self.run_id}-{self.system}.restored"
+
 
 _REGISTRY: dict[tuple[str, str], HostRun] = {}
 

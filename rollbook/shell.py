@@ -28,24 +28,27 @@ def address_of(url_var: str, var: str) -> str:
 
 def require(check: str, message: str) -> str:
     """Run ``check``; when it fails, print ``message`` (may use shell variables) to stderr and exit 1."""
-    return f'{check} >/dev/null 2>&1 || {{ echo "{message}" >&2; exit 1; }}'
+    return f'{{ {check}; }} >/dev/null 2>&1 || {{ echo "{message}" >&2; exit 1; }}'
 
 
-def redis_connect(env_file: str, what: str) -> str:
-    """Set $url from the env file's REDIS_URL and fail naming Redis's address when it does not answer."""
+def redis_connect(env_file: str, what: str, seconds: int = 10) -> str:
+    """Set and export $url from the env file's REDIS_URL; fail naming Redis's address when it does not
+    answer within ``seconds``."""
     return "; ".join((
-        env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"),
+        env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"), "export url",
         address_of("url", "addr"),
-        require('timeout 10 redis-cli -u "$url" PING', f"Redis unreachable at $addr ({what})"),
+        require(f'timeout {int(seconds)} redis-cli -u "$url" PING | grep -qx PONG',
+                f"Redis unreachable at $addr ({what})"),
     ))
 
 
-def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL") -> str:
-    """Set $db from the env file's ``key`` and fail naming PostgreSQL's address when it does not answer."""
+def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", seconds: int = 10) -> str:
+    """Set and export $db from the env file's ``key``; fail naming PostgreSQL's address when it does not
+    answer within ``seconds``."""
     return "; ".join((
-        env_value(env_file, key, "db"),
+        env_value(env_file, key, "db"), "export db",
         address_of("db", "addr"),
-        require('timeout 10 psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
+        require(f'timeout {int(seconds)} psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
     ))
 
 
@@ -53,6 +56,19 @@ def backup(path: str, keep: int) -> str:
     """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies."""
     return (f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && "
             f"ls -1d {q(path)}.backup.* | sort -r | tail -n +{keep + 1} | xargs -r rm -f --")
+
+
+def timed(snippet: str, seconds: int, step: str) -> str:
+    """Run ``snippet`` under ``sh -c`` (it sees exported variables) for at most ``seconds``; a timeout
+    fails naming ``step``, e.g. ``migration 004 rollback: timed out after 600s``."""
+    return (f"timeout {int(seconds)} sh -c {q(snippet)}; rc=$?; if [ $rc -eq 124 ]; then "
+            f"echo {q(f'{step}: timed out after {int(seconds)}s')} >&2; fi; [ $rc -eq 0 ]")
+
+
+def http_ok(url: str, seconds: int) -> str:
+    """Succeed once ``url`` answers 200, polling every half second for at most ``seconds``."""
+    return (f"{{ ok=1; for i in $(seq {int(seconds) * 2}); do [ \"$(curl -s -o /dev/null -w '%{{http_code}}' "
+            f"--max-time 2 {q(url)})\" = 200 ] && {{ ok=0; break; }}; sleep 0.5; done; [ $ok = 0 ]; }}")
 
 
 def fail(message: str) -> str:

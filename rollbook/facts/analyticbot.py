@@ -2,14 +2,16 @@
 
 Example::
 
-    state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=..., ref="v7.4.0", migration=True)
+    state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600),
+                          ref="v7.4.0", migration=True)
     state.running           # the flags in the running process's environment (None: not running)
     state.migration.columns # {'has_video', 'has_media'} present in posts
 """
 
 from dataclasses import dataclass, field
 
-from ..shell import postgres_connect, q
+from ..shell import postgres_connect, q, timed
+from ..timeouts import Timeouts
 from .compose import running_env, running_env_section
 from .sections import SectionsFact, key_values, recorded_units
 
@@ -86,7 +88,7 @@ class AnalyticbotHost(SectionsFact):
     process (environment and start), the app checkout (and the release ref asked for), and, when a
     migration is asked for, the state of migration 004 in the database."""
 
-    def command(self, settings: AnalyticbotSettings, recorded_file: str, ref: str | None = None,
+    def command(self, settings: AnalyticbotSettings, recorded_file: str, timeouts: Timeouts, ref: str | None = None,
                 migration: bool = False):
         keys = "|".join(settings.keys)
         checkout = q(settings.checkout)
@@ -113,8 +115,10 @@ class AnalyticbotHost(SectionsFact):
                    "SELECT 'backup=' || coalesce(max(table_name), '') FROM information_schema.tables "
                    f"WHERE table_name LIKE '{BACKUP_PREFIX}%';")
             parts.append("echo '## migration'; ( " +
-                         postgres_connect(settings.env_file, "reading migration 004", settings.database_url_key) +
-                         f"; timeout 60 psql \"$db\" -At -c {q(sql)} ) 2>&1 || true")
+                         postgres_connect(settings.env_file, "reading migration 004", settings.database_url_key,
+                                          timeouts.connect) + "; " +
+                         timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, "PostgreSQL: reading migration 004")
+                         + " ) 2>&1 || true")
         return "; ".join(parts)
 
     def parse(self, sections):

@@ -2,7 +2,7 @@
 
 Example::
 
-    state = host.get_fact(VisionHost, settings=settings, window=2)
+    state = host.get_fact(VisionHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600), window=2)
     state.env_file            # {'VISION_PHASH_ENABLED': 'true', ...} or None when missing
     state.phash_keys          # keys under the phash prefix (None: Redis did not answer)
 """
@@ -10,7 +10,8 @@ Example::
 from dataclasses import dataclass, field
 
 from .. import metrics
-from ..shell import env_value, q, redis_connect
+from ..shell import env_value, q, redis_connect, timed
+from ..timeouts import Timeouts
 from .compose import running_env, running_env_section
 from .sections import SectionsFact, key_values, recorded_units
 
@@ -47,13 +48,13 @@ class VisionState:
     recorded: dict[str, str] = field(default_factory=dict)  # wave -> state rollbook last converged it to
 
 
-def _redis_section(settings: VisionSettings) -> str:
+def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
     pattern = q(f"{settings.phash_prefix}:*")
-    return (
-        f"echo '## redis'; ( {redis_connect(settings.env_file, 'reading vision keys')}; "
-        f"n=$(redis-cli -u \"$url\" --scan --pattern {pattern} | wc -l); "
-        f"l=$(redis-cli -u \"$url\" XLEN {q(settings.low_stream)}); echo \"ok $n $l\" ) 2>&1 | tail -n 1"
-    )
+    count = timed(f"echo \"ok $(redis-cli -u \"$url\" --scan --pattern {pattern} | wc -l) "
+                  f"$(redis-cli -u \"$url\" XLEN {q(settings.low_stream)})\"", timeouts.command,
+                  "Redis: reading vision keys")
+    return (f"echo '## redis'; ( {redis_connect(settings.env_file, 'reading vision keys', timeouts.connect)}; "
+            f"{count} ) 2>&1 | tail -n 1")
 
 
 def _metrics_section(name: str, settings: VisionSettings) -> str:
@@ -72,7 +73,8 @@ class VisionHost(SectionsFact):
     Redis counts, optionally the rows holding ``analysis.context``, and the vision metrics
     (scraped twice, ``window`` seconds apart, when ``window`` > 0)."""
 
-    def command(self, settings: VisionSettings, recorded_file: str, window: int = 0, count_context: bool = False):
+    def command(self, settings: VisionSettings, recorded_file: str, timeouts: Timeouts, window: int = 0,
+                count_context: bool = False):
         keys = "|".join(settings.keys)
         parts = [
             f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
@@ -81,14 +83,15 @@ class VisionHost(SectionsFact):
             running_env_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if [ -f {q(settings.experiments_file)} ]; then echo present; "
             f"cat {q(settings.experiments_file)}; else echo missing; fi",
-            _redis_section(settings),
+            _redis_section(settings, timeouts),
             _metrics_section("metrics", settings),
         ]
         if count_context:
             parts.append(
-                "echo '## context'; ( " + env_value(settings.env_file, "DATABASE_URL", "db") +
-                "; timeout 30 psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
-                "WHERE data->'analysis' ? 'context'\" ) 2>&1 | tail -n 1"
+                "echo '## context'; ( " + env_value(settings.env_file, "DATABASE_URL", "db") + "; export db; "
+                + timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
+                        "WHERE data->'analysis' ? 'context'\"", timeouts.command, "PostgreSQL: counting analysis.context")
+                + " ) 2>&1 | tail -n 1"
             )
         if window:
             parts += [f"sleep {int(window)}", _metrics_section("later", settings)]
@@ -132,9 +135,10 @@ class VisionEffect(SectionsFact):
     scrapes ``window`` seconds apart and, with ``smoke``, the runbook-001 smoke test: a
     VisionUploadedEventV1 published and its post_enrichment row analysed, nothing pending."""
 
-    def command(self, settings: VisionSettings, window: int, health_timeout: int, smoke: bool = False,
-                smoke_timeout: int = 30):
+    def command(self, settings: VisionSettings, window: int, health_timeout: int, timeouts: Timeouts,
+                smoke: bool = False, smoke_timeout: int = 30):
         health = q(settings.metrics_url + "/health")
+        each = f"timeout {int(timeouts.connect)}"  # one Redis or PostgreSQL call of the smoke test
         parts = [
             running_env_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
@@ -151,14 +155,14 @@ class VisionEffect(SectionsFact):
                 '"media_files":[{"sha256":"\'"$post"\'","mime_type":"image/jpeg"}]}'
             )
             parts.append(
-                f"echo '## smoke'; ( {redis_connect(settings.env_file, 'smoke test')}; "
+                f"echo '## smoke'; ( {redis_connect(settings.env_file, 'smoke test', timeouts.connect)}; "
                 + env_value(settings.env_file, "DATABASE_URL", "db") + "; "
                 "post=$(cat /proc/sys/kernel/random/uuid); "
-                f"redis-cli -u \"$url\" XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
+                f"{each} redis-cli -u \"$url\" XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
                 f"done=no; for i in $(seq {int(smoke_timeout) * 2}); do "
-                "[ \"$(psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
+                f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
                 "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
-                f"pending=$(redis-cli -u \"$url\" XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
+                f"pending=$({each} redis-cli -u \"$url\" XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
                 "echo \"ok $done ${pending:-0}\" ) 2>&1 | tail -n 1"
             )
         return "; ".join(parts)

@@ -18,11 +18,12 @@ from .. import history, notify, runs
 from ..report import executing
 from ..shell import fail, q
 
-# merges {"units": {...}, ...} into state.json[system] under a host-wide flock
+# merges {"units": {...}, "drop": [unit, ...], ...} into state.json[system] under a host-wide flock
 _STATE_MERGE = (
     "import json,os,sys; p=sys.argv[1]; s=json.load(open(p)) if os.path.exists(p) else {}; "
     "new=json.loads(sys.argv[3]); cur=s.setdefault(sys.argv[2], {}); "
-    "cur.setdefault('units', {}).update(new.pop('units')); cur.update(new); "
+    "units=cur.setdefault('units', {}); units.update(new.pop('units')); "
+    "[units.pop(u, None) for u in new.pop('drop', [])]; cur.update(new); "
     "t=p+'.tmp'; open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); os.replace(t,p)"
 )
 
@@ -41,11 +42,6 @@ def run_on_host(command: str, on=None):
     return target.run_shell_command(command, **connector_arguments(target))
 
 
-def private_dir(state_dir: str) -> str:
-    """Where a run puts files only root may read (a secret a check needs), made by ``begun``."""
-    return f"{state_dir}/private"
-
-
 def lock_path(state_dir: str, system: str) -> str:
     return f"{state_dir}/locks/{system}.lock"
 
@@ -54,8 +50,12 @@ def append_history(state_dir: str, record: dict) -> str:
     return f"mkdir -p {q(state_dir)} && printf '%s\\n' {q(history.line(record))} >> {q(state_dir + '/history.jsonl')}"
 
 
-def _record_state(state_dir: str, run: runs.HostRun) -> str:
-    update = {"units": run.units_after, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
+    """Record the run's target as the host's state; ``back``: put the state before the run back."""
+    units = run.units_before if back else run.units_after
+    update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+    if back:
+        update["drop"] = sorted(set(run.units_after) - set(run.units_before))
     return (f"flock {q(state_dir + '/.state.lock')} python3 -c {q(_STATE_MERGE)} "
             f"{q(state_dir + '/state.json')} {q(run.system)} {q(json.dumps(update))}")
 
@@ -111,7 +111,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: s
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
     ok, output = run_on_host(  # a lock taken but not recorded is given back at once
-        f"mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(private_dir(state_dir))} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
+        f"mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(run.private_dir)} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
         f"then {{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
     lines = output.stdout_lines
     if not ok or not lines:
@@ -143,11 +143,26 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: s
     run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
 
 
+def _unlock(state_dir: str, run: runs.HostRun) -> str:
+    lock = lock_path(state_dir, run.system)
+    return f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi"
+
+
 def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step: str = "") -> str:
     record = history.finished(run, outcome, time.monotonic() - run.started, failed_step)
-    lock = lock_path(state_dir, run.system)
-    return (f"{append_history(state_dir, record)} && "
-            f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi")
+    return f"{append_history(state_dir, record)} && {_unlock(state_dir, run)}"
+
+
+def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
+    """Record a failed step: ``restored`` (and the state before the run recorded again) when the step
+    put the previous configuration back (``run.restored_marker``), else ``failed``; then unlock."""
+    took = time.monotonic() - run.started
+    marker = q(run.restored_marker)
+    restored = history.finished(run, "restored", took, failed_step)
+    failed = history.finished(run, "failed", took, failed_step)
+    return (f"if [ -e {marker} ]; then rm -f {marker} && {_record_state(state_dir, run, back=True)} && "
+            f"{append_history(state_dir, restored)}; else {append_history(state_dir, failed)}; fi && "
+            f"{_unlock(state_dir, run)}")
 
 
 @operation()

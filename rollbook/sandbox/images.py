@@ -8,6 +8,7 @@ imported with ``docker import``; every other image is a Dockerfile in
 """
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -50,8 +51,16 @@ def recipe_hash(name: str) -> str:
             raise SandboxError(f"no image recipe named {name!r} (known: {', '.join(sorted(PARENTS))})")
         digest.update(recipe_hash(PARENTS[name]).encode())
         _hash_files(digest, RECIPES / "images" / name)
-        _hash_files(digest, STANDINS)
+        for path in standins_of(name):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def standins_of(name: str) -> list[Path]:
+    """The stand-ins a recipe's Dockerfile copies (``COPY standins/<file> ...``), so that changing
+    one stand-in rebuilds only the images that bake it in."""
+    dockerfile = (RECIPES / "images" / name / "Dockerfile").read_text()
+    return sorted(STANDINS / found for found in re.findall(r"^COPY\s+standins/(\S+)", dockerfile, re.MULTILINE))
 
 
 def image_tag(name: str) -> str:

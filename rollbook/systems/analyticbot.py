@@ -19,9 +19,11 @@ from ..facts.analyticbot import (BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_IND
                                  AnalyticbotHost, AnalyticbotSettings)
 from ..operations import envfile as env_ops
 from ..operations import git, postgres, service, verify
-from ..operations.run import connector_arguments, private_dir
+from ..operations.run import connector_arguments
 from ..preflight import PreflightError, choice, positive_int, require
 from ..secrets import secret
+from ..shell import http_ok
+from ..timeouts import Timeouts, timeouts_of
 
 SYSTEM, GROUP = "analyticbot", "analyticbot_api"
 MASTER, TIME_WEIGHTING, CONTENT_TYPE = ("ENABLE_ADVANCED_RECOMMENDATIONS", "ENABLE_TIME_WEIGHTING",
@@ -54,6 +56,7 @@ class AnalyticbotRequest:
     health_timeout: int
     backup_keep: int
     token_secret: str
+    timeouts: Timeouts
 
     def describe(self) -> str:
         parts = [f"{unit} {state.replace('_', ' ')}" for unit, state in self.desired.items()]
@@ -122,6 +125,7 @@ def request_from(data, desired: dict[str, str], converge: bool = False) -> Analy
         health_timeout=positive_int(require(data, "analyticbot_health_timeout"), "analyticbot_health_timeout"),
         backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
         token_secret=str(require(data, "analyticbot_token_secret")),
+        timeouts=timeouts_of(data),
     )
 
 
@@ -212,7 +216,7 @@ def _migration_steps(request, state, run):
         return postgres.script(
             name="Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes",
             env_file=settings.env_file, url_key=settings.database_url_key, sql=rollback_sql(backup_table),
-            needed=needed, what="migration 004 rollback",
+            needed=needed, what="migration 004 rollback", timeouts=request.timeouts,
             summary=[f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
                      f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"])
     needed = not columns or set(MIGRATION_INDEXES) - migration.indexes
@@ -223,7 +227,7 @@ def _migration_steps(request, state, run):
     return postgres.script(
         name="Migration 004 apply: re-create the columns and indexes, restore values from the newest backup",
         env_file=settings.env_file, url_key=settings.database_url_key, sql=apply_sql(migration.newest_backup),
-        needed=bool(needed), what="migration 004 apply",
+        needed=bool(needed), what="migration 004 apply", timeouts=request.timeouts,
         summary=[f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
                  f"posts: restore values from {migration.newest_backup or '(no backup table)'}"])
 
@@ -250,7 +254,7 @@ def analyticbot(target: str | None = None):
     token = secret(request.token_secret, data, "the API token for the best-times check")
     settings = request.settings
     state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=f"{pipeline.state_dir()}/state.json",
-                          ref=request.release, migration=request.migration is not None)
+                          ref=request.release, migration=request.migration is not None, timeouts=request.timeouts)
     if target is None:
         desired, from_record = desired_state(data, None, state.recorded)
         request = request_from(data, desired, converge=True)
@@ -288,11 +292,10 @@ def analyticbot(target: str | None = None):
     steps.append(service.restarted_when_stale(
         name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
         service=settings.service, project_dir=settings.project_dir, running=state.running, target=expected,
-        stale_code=bool(stale_code)))
-    if request.migration == "rollback":  # once the API no longer reads the columns
-        steps.append(_migration_steps(request, state, run))
+        stale_code=bool(stale_code), ready=http_ok(settings.base_url + "/health", request.health_timeout),
+        restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)), marker=run.restored_marker)))
 
-    header_file = f"{private_dir(run.state_dir)}/{run.run_id}-analyticbot.header"  # 0700 folder
+    header_file = f"{run.private_dir}/{run.run_id}-analyticbot.header"  # 0700 folder
 
     def upload_token():
         host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
@@ -304,4 +307,6 @@ def analyticbot(target: str | None = None):
                          health_timeout=request.health_timeout),
         judge=judge(request, expected), system=SYSTEM,
     )
+    if request.migration == "rollback":  # once the API no longer reads the columns, and is verified
+        steps.append(_migration_steps(request, state, run))
     pipeline.finish(run, changed=any(step.will_change for step in steps))

@@ -16,12 +16,14 @@ from pyinfra.api import deploy
 
 from .. import envfile, metrics, pipeline, s3
 from ..facts.vision import VisionEffect, VisionHost, VisionSettings
-from ..operations import compose, files, postgres, redis, verify
+from ..operations import files, postgres, redis, service, verify
 from ..operations import s3 as s3_ops
 from ..operations import envfile as env_ops
 from ..preflight import PreflightError, boolean, choice, flag_value, positive_int, require, scope
 from ..secrets import secret
+from ..shell import http_ok
 from ..templates import render
+from ..timeouts import Timeouts, timeouts_of
 
 # The runbook's flag table: wave -> {key: kind}. Values live in group data.
 WAVES = {
@@ -58,6 +60,7 @@ class VisionRequest:
     ignore_experiments: bool
     backup_keep: int
     scan_batch: int
+    timeouts: Timeouts
     verify_window: int
     experiment_window: int
     health_timeout: int
@@ -173,6 +176,7 @@ def request_from(data, desired: dict[str, str], options: bool = True) -> VisionR
         ignore_experiments=boolean(require(data, "vision_ignore_experiments"), "vision_ignore_experiments"),
         backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
         scan_batch=positive_int(require(data, "vision_scan_batch"), "vision_scan_batch"),
+        timeouts=timeouts_of(data),
         verify_window=positive_int(require(data, "vision_verify_window"), "vision_verify_window"),
         experiment_window=positive_int(require(data, "vision_experiment_window"), "vision_experiment_window"),
         health_timeout=positive_int(require(data, "vision_health_timeout"), "vision_health_timeout"),
@@ -289,7 +293,7 @@ def vision(target: str | None = None):
     scope_data = scope_of(data) if target is not None else {}
     state = host.get_fact(VisionHost, settings=settings, recorded_file=f"{pipeline.state_dir()}/state.json",
                           window=request.experiment_window if target != "enabled" else 0,
-                          count_context=request.strip_context)
+                          count_context=request.strip_context, timeouts=request.timeouts)
     if target is None:
         desired, from_record = desired_state(data, None, state.recorded)
         request = request_from(data, desired, options=False)
@@ -318,26 +322,37 @@ def vision(target: str | None = None):
                      current=state.env_file, target=request.env, backup_keep=request.backup_keep),
         files.content(name=f"Set the experiments in {settings.experiments_file}", path=settings.experiments_file,
                       current=state.experiments, text=new_experiments, backup_keep=request.backup_keep),
-        compose.recreated_when_env_differs(name=f"Recreate the {settings.service} so it re-reads env_file",
-                                           project_dir=settings.project_dir, service=settings.service,
-                                           running=state.container, target=expected),
+        service.restarted_when_stale(
+            name=f"Recreate the {settings.service} so it re-reads env_file", unit="compose", service=settings.service,
+            project_dir=settings.project_dir, running=state.container, target=expected,
+            ready=http_ok(settings.metrics_url + "/health", request.health_timeout),
+            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
+                                    marker=run.restored_marker)),
     ]
+    verify.verified(  # the effect first: a cleanup that fails later leaves a verified, recorded state
+        name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
+        fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,
+                         timeouts=request.timeouts,
+                         smoke=bool(request.enabled), smoke_timeout=request.smoke_timeout),
+        judge=judge(request, expected), system=SYSTEM,
+    )
+    limits = request.timeouts
     if "b" in request.rolled_back:
         steps.append(redis.keys_deleted(name=f"Delete the phash keys {settings.phash_prefix}:* (SCAN + UNLINK)",
                                         env_file=settings.env_file, pattern=f"{settings.phash_prefix}:*",
-                                        count=state.phash_keys, batch=request.scan_batch))
+                                        count=state.phash_keys, batch=request.scan_batch, timeouts=limits))
         run.cleanup["phash_keys_deleted"] = state.phash_keys
     if "c" in request.rolled_back:
         steps.append(redis.stream_emptied(name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
                                           stream=settings.low_stream, length=state.low_stream_length,
-                                          save_dir=request.saved_dir))
+                                          save_dir=request.saved_dir, timeouts=limits))
         run.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
     if request.strip_context:
         table = f"post_enrichment_context_backup_{run.run_id.lower().replace('-', '_')}"
         steps.append(postgres.script(
             name="Save and strip analysis.context from post_enrichment", env_file=settings.env_file,
             url_key="DATABASE_URL", sql=strip_context_sql(table), needed=state.context_rows != 0,
-            what="stripping analysis.context",
+            what="stripping analysis.context", timeouts=limits,
             summary=[f"post_enrichment: save analysis.context of {state.context_rows} row(s) into {table}, "
                      "then remove it"]))
         run.cleanup["context_rows_saved_and_stripped"] = state.context_rows
@@ -346,10 +361,4 @@ def vision(target: str | None = None):
         steps.append(s3_ops.cache_purged(name="Save and delete the vision S3 result cache", target=request.purge_s3,
                                          count=count, saved_prefix=f"rollbook-saved/{run.run_id}/", _run_once=True))
         run.cleanup["s3_cache_objects_saved_and_deleted"] = count
-    verify.verified(
-        name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
-        fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,
-                         smoke=bool(request.enabled), smoke_timeout=request.smoke_timeout),
-        judge=judge(request, expected), system=SYSTEM,
-    )
     pipeline.finish(run, changed=any(step.will_change for step in steps))

@@ -2,12 +2,16 @@
 
 The sandbox is started once per test session (``rollbook.sandbox.hosts.up``: images
 are reused when their recipe hash is unchanged) and kept running afterwards, so a
-developer can look at it; ``make sandbox-down`` removes it.
+developer can look at it; ``make sandbox-down`` removes it. ``ROLLBOOK_E2E_HOSTS=phase17-1,control-1``
+brings up only those default hosts (working on one system's scenarios; the others then fail).
 """
+
+import os
 
 import pytest
 
 from rollbook.sandbox import hosts
+from rollbook.sandbox.roles import DEFAULT_HOSTS
 
 from .probes import Probes
 
@@ -21,7 +25,11 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def sandbox():
     """The running sandbox's state (hosts, published ports, S3 endpoint)."""
-    return hosts.up(log=print)
+    names = [name for name in os.environ.get("ROLLBOOK_E2E_HOSTS", "").split(",") if name]
+    unknown = sorted(set(names) - set(DEFAULT_HOSTS))
+    if unknown:
+        raise pytest.UsageError(f"ROLLBOOK_E2E_HOSTS: unknown host(s) {', '.join(unknown)}")
+    return hosts.up({name: DEFAULT_HOSTS[name] for name in names} or None, log=print)
 
 
 @pytest.fixture(scope="session")

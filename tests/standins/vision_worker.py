@@ -53,6 +53,10 @@ FLAGS = {
     "compression_poc": flag("FEATURE_VISION_COMPRESSION_POC"),
 }
 MAX_OUTPUT_TOKENS = int(os.environ.get("VISION_MAX_OUTPUT_TOKENS", "1024"))
+MODEL_TOKEN_LIMIT = 4096  # the model refuses more; the worker does not start with a larger setting
+if MAX_OUTPUT_TOKENS > MODEL_TOKEN_LIMIT:
+    raise SystemExit(f"ERROR settings: VISION_MAX_OUTPUT_TOKENS={MAX_OUTPUT_TOKENS} exceeds the model's "
+                     f"limit {MODEL_TOKEN_LIMIT}")
 PHASH_PREFIX = os.environ.get("VISION_PHASH_REDIS_PREFIX", "vision:phash")
 LOW_STREAM = os.environ.get("VISION_LOW_PRIORITY_STREAM", "stream:posts:vision:low")
 CONSUMER = f"worker-{socket.gethostname()}"

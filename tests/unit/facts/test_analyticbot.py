@@ -1,3 +1,4 @@
+from rollbook.timeouts import Timeouts
 from rollbook.facts.analyticbot import AnalyticbotEffect, AnalyticbotHost, AnalyticbotSettings
 
 SETTINGS = AnalyticbotSettings("/opt/a/.env.production", "systemd", "analyticbot-api", "/opt/a", "/opt/a",
@@ -47,7 +48,8 @@ def test_the_commands_never_carry_the_token_or_the_url():
     command = AnalyticbotEffect().command(SETTINGS, "/var/lib/rollbook/private/r.header", "1001", 90, 30)
     assert "-H @/var/lib/rollbook/private/r.header" in command and "rm -f /var/lib/rollbook/private/r.header" in command
     assert "Bearer" not in command
-    host_command = AnalyticbotHost().command(SETTINGS, "/var/lib/rollbook/state.json", ref="v7.4.0", migration=True)
+    host_command = AnalyticbotHost().command(SETTINGS, "/var/lib/rollbook/state.json", Timeouts(10, 600), ref="v7.4.0",
+                                           migration=True)
     assert "rev-parse -q --verify 'v7.4.0^{commit}'" in host_command and 'psql "$db"' in host_command
 
 

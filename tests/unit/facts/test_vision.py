@@ -1,5 +1,6 @@
 """Vision facts: what their one command prints, parsed (outputs as data, the pyinfra way)."""
 
+from rollbook.timeouts import Timeouts
 from rollbook.facts.vision import VisionEffect, VisionHost, VisionSettings
 from rollbook.systems.vision import MANAGED_KEYS
 
@@ -44,7 +45,8 @@ def test_vision_host_says_what_is_missing_or_unreachable():
 
 
 def test_vision_host_command_reads_only_managed_keys_and_never_echoes_urls():
-    command = VisionHost().command(SETTINGS, recorded_file="/var/lib/rollbook/state.json", window=2)
+    command = VisionHost().command(SETTINGS, recorded_file="/var/lib/rollbook/state.json", timeouts=Timeouts(10, 600),
+                                   window=2)
     assert "grep -E '^(" in command and "GIGACHAT" not in command
     assert "echo \"$url\"" not in command and "sleep 2" in command
 

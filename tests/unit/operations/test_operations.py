@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.operations import compose, envfile, files, redis
+from rollbook.operations import envfile, files, redis, service
+from rollbook.timeouts import Timeouts
 
 from ..harness import cases, op_commands
 
@@ -12,10 +13,12 @@ HERE = Path(__file__).parent
 OPERATIONS = {
     "envfile.keys": envfile.keys,
     "files.content": files.content,
-    "compose.recreated_when_env_differs": compose.recreated_when_env_differs,
+    "service.restarted_when_stale": service.restarted_when_stale,
     "redis.keys_deleted": redis.keys_deleted,
     "redis.stream_emptied": redis.stream_emptied,
 }
+# JSON stand-ins for arguments that are dataclasses
+ARGUMENTS = {"timeouts": lambda value: Timeouts(**value), "restore": lambda value: service.Restore(**value)}
 CASES = [(name, case_name, case) for name in OPERATIONS for case_name, case in cases(HERE / name)]
 
 
@@ -25,4 +28,5 @@ def test_every_operation_has_cases():
 
 @pytest.mark.parametrize("name, case_name, case", CASES, ids=[f"{n}/{c}" for n, c, _ in CASES])
 def test_operation_yields_the_expected_commands(name, case_name, case):
-    assert op_commands(OPERATIONS[name], **case["kwargs"]) == case["commands"]
+    kwargs = {key: ARGUMENTS[key](value) if key in ARGUMENTS else value for key, value in case["kwargs"].items()}
+    assert op_commands(OPERATIONS[name], **kwargs) == case["commands"]

@@ -23,3 +23,17 @@ def test_every_role_has_a_recipe_and_unknown_names_are_refused():
         roles.role("nope")
     with pytest.raises(SandboxError, match="no image recipe named 'nope'"):
         images.recipe_hash("nope")
+
+
+def test_a_stand_in_changes_only_the_images_that_copy_it(monkeypatch, tmp_path):
+    assert [path.name for path in images.standins_of("vision_app")] == ["vision_worker.py"]
+    before = {name: images.recipe_hash(name) for name in images.PARENTS}
+    standins = tmp_path / "standins"
+    standins.mkdir()
+    for path in images.STANDINS.iterdir():
+        if path.is_file():
+            (standins / path.name).write_bytes(path.read_bytes())
+    (standins / "vision_worker.py").write_text("# changed\n")
+    monkeypatch.setattr(images, "STANDINS", standins)
+    changed = {name for name in images.PARENTS if images.recipe_hash(name) != before[name]}
+    assert changed == {"vision_app"}
