@@ -111,7 +111,8 @@ def _create(client, name: str, host_role, tag: str, identity: str):
                str(outer): {"bind": "/srv/sandbox-outer", "mode": "rw"}}
     if host_role.engine_socket:
         volumes["/var/run/docker.sock"] = {"bind": "/run/docker.sock", "mode": "rw"}
-    labels = {LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity}
+    labels = {LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity,
+              f"{LABEL}.images": _extra_tags(client, host_role)}
     if host_role.host_network:
         # shares the controller's loopback, so it reaches every host's published port; its own sshd
         # listens on 127.0.0.1 only, on a free port written before the first boot
@@ -125,9 +126,15 @@ def _create(client, name: str, host_role, tag: str, identity: str):
         return container
     return client.containers.run(
         tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
-        ports={f"{port}/tcp": ("127.0.0.1", None) for port in host_role.ports.values()},
+        # fixed host ports: a host stopped and started again (a lost host coming back) keeps its address
+        ports={f"{port}/tcp": ("127.0.0.1", _free_port()) for port in host_role.ports.values()},
         labels=labels, **SYSTEMD_RUN,
     )
+
+
+def _extra_tags(client, host_role) -> str:
+    """The tags of the images a host's compose project runs (a new one re-creates the host)."""
+    return ",".join(ensure_image(client, image) for image in host_role.extra_images)
 
 
 def _provision(client, container, name: str, host_role, secrets: dict):
@@ -172,7 +179,8 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
     tag = ensure_image(client, host_role.image, log)
     try:
         container = client.containers.get(container_name(name))
-        current = container.image.tags and container.image.tags[0] == tag
+        current = (container.image.tags and container.image.tags[0] == tag
+                   and container.labels.get(f"{LABEL}.images", "") == _extra_tags(client, host_role))
         ours = container.labels.get(f"{LABEL}.identity") == identity
         if reset or not current or not ours or container.status != "running":
             _remove_host(client, container, name)  # a stopped host (engine restarted) starts afresh

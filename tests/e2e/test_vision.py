@@ -159,21 +159,6 @@ def test_bad_input_is_refused_before_any_host_is_touched(sandbox, probes, data, 
     assert probes.file_sha256(HOST, ENV) == before
 
 
-def test_redis_unreachable_fails_the_cleanup_naming_redis(enabled, probes):
-    host = probes.ssh(HOST)
-    host.run("systemctl stop redis-server")
-    try:
-        run = deploy("rollback", vision_waves="b")
-        assert run.returncode != 0
-        assert "Redis unreachable at 127.0.0.1:6379" in run.output
-        assert probes.compose_env(HOST, "worker")["VISION_PHASH_ENABLED"] == "false"
-    finally:
-        host.run("systemctl start redis-server")
-    again = deploy("rollback", vision_waves="b")
-    assert again.returncode == 0, again.output
-    assert {op for op, _ in again.changed} <= {"vision | Delete the phash keys vision:phash:* (SCAN + UNLINK)"}
-
-
 def test_optional_cleanups_save_then_remove_the_s3_cache_and_the_context(enabled, probes, sandbox):
     import boto3
 

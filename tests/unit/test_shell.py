@@ -39,3 +39,15 @@ def test_require_fails_with_the_message_and_never_the_url(tmp_path):
 def test_fail_exits_non_zero_with_the_message():
     done = sh(shell.fail("vision rolled back: verification failed: it's broken"))
     assert done.returncode == 1 and done.stderr.strip() == "vision rolled back: verification failed: it's broken"
+
+
+def test_timed_fails_naming_the_step_only_when_the_time_is_up():
+    slow = sh(shell.timed("sleep 5", 1, "migration 004 rollback"))
+    assert slow.returncode != 0 and slow.stderr.strip() == "migration 004 rollback: timed out after 1s"
+    quick = sh(shell.timed("exit 3", 5, "step"))
+    assert quick.returncode != 0 and quick.stderr == ""
+    assert sh(f"export v=ok; {shell.timed('test $v = ok', 5, 'step')}").returncode == 0  # sees exported variables
+
+
+def test_http_ok_gives_up_after_its_time():
+    assert sh(shell.http_ok("http://127.0.0.1:9/health", 1)).returncode != 0

@@ -1,10 +1,12 @@
-"""Lock staleness: a lock is stale only when expired or when its holder is known to be gone."""
+"""Lock staleness (stale only when expired or its holder is known to be gone), and what a failed step records."""
 
+import json
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 from rollbook import runs
-from rollbook.operations.run import stale_because
+from rollbook.operations.run import failure_command, stale_because
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -33,3 +35,37 @@ def test_a_lock_whose_holder_process_is_gone_is_stale():
 
 def test_an_unreadable_lock_is_stale():
     assert stale_because({}, NOW) == "unreadable lock"
+
+
+def _run(tmp_path, **changes):
+    fields = dict(system="vision", kind="enable", deploy="deploys/vision_enable.py", environment="sandbox",
+                  authorization={}, scope={}, reason="", units_before={"a": "rolled_back"},
+                  units_after={"a": "enabled", "b": "enabled"}, state_dir=str(tmp_path), run_id="r2")
+    fields.update(changes)
+    return runs.HostRun(**fields)
+
+
+def _history(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+
+
+def test_a_failed_step_records_failed_and_unlocks_only_its_own_lock(tmp_path):
+    run = _run(tmp_path)
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "vision.lock").write_text('{"run_id": "r2"}\n')
+    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")])
+    assert done.returncode == 0
+    assert [(r["outcome"], r["failed_step"]) for r in _history(tmp_path)] == [("failed", "Recreate the worker")]
+    assert not (tmp_path / "locks" / "vision.lock").exists()
+
+
+def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path):
+    run = _run(tmp_path)
+    (tmp_path / "state.json").write_text(json.dumps({"vision": {"units": {"a": "enabled", "b": "enabled"}}}))
+    Path(run.restored_marker).parent.mkdir(parents=True)
+    Path(run.restored_marker).write_text("/opt/vision/.env.backup.x\n")
+    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")])
+    assert done.returncode == 0
+    assert [r["outcome"] for r in _history(tmp_path)] == ["restored"]
+    assert json.loads((tmp_path / "state.json").read_text())["vision"]["units"] == {"a": "rolled_back"}
+    assert not Path(run.restored_marker).exists()
