@@ -165,6 +165,127 @@ analyticbot_max_response_seconds = 2
 # Seconds to wait for /health after a restart. 1 or more
 analyticbot_health_timeout = 30
 
+# --- phase17 server (group phase17_server; runbook 002) -------------------------
+
+# How the WebSocket stream is turned off and on. router | flag. router comments out (enable:
+# restores) exactly the runbook's two lines in main.py (Method 1); flag sets STREAMING_ENABLED
+# in the unit's env file and needs main.py's `if STREAMING_ENABLED:` guard (Method 3).
+phase17_method = "router"
+
+# Where the server lives on a host. Paths; main and settings files relative to the server folder
+phase17_server_dir = "/srv/phase17/server"
+phase17_main_file = "app/main.py"
+phase17_settings_file = "settings.py"
+phase17_env_file = "/srv/phase17/server.env"  # the unit's EnvironmentFile
+phase17_venv = "/srv/phase17/venv"  # the server's own virtualenv (runs the test suites too)
+
+# The systemd unit running the server (uvicorn)
+phase17_systemd_unit = "phase17-server"
+
+# The server as seen from the host (a URL), its health path and the stream endpoint the verify upgrades to
+phase17_base_url = "http://127.0.0.1:8000"
+phase17_health_path = "/v1/health"
+phase17_stream_path = "/ws/video/stream?pipeline_id=yolo_ocr"
+
+# Seconds to wait for the health path after a restart. 1 or more
+phase17_health_timeout = 30
+
+# The Phase 15 and Phase 16 suites the verify runs (pytest folders relative to the server folder),
+# and the seconds each may take. A list of paths; 1 or more
+phase17_test_suites = ["app/tests/video", "tests/api"]
+phase17_test_timeout = 300
+
+# The session-leak check after enable: stream connect/disconnect cycles, and how much the server's
+# resident memory (VmRSS) may grow over them in kB. 1 or more each
+phase17_leak_cycles = 20
+phase17_leak_max_growth_kb = 8192
+
+# --- voice-v2 (group voice_v2; runbook 003) --------------------------------------
+
+# The runbook's rollback level a run converges (one level per run; they do not include each
+# other). 1 (.env + provider settings) | 2 (code + requirements) | 3 (compose image tag; on
+# systemd hosts the virtualenv from its backup copy)
+voice_level = 1
+
+# How the service runs. systemd | compose
+voice_unit = "systemd"
+voice_systemd_unit = "voice-v2-service"
+voice_compose_service = "voice-v2"
+
+# Where the service lives on a host. Paths; voice_code_dir is relative to voice_app_dir (the
+# app's git checkout and compose project)
+voice_app_dir = "/opt/voice_v2"
+voice_env_file = "/opt/voice_v2/.env"
+voice_env_previous = "/opt/voice_v2/.env.previous"
+voice_providers_file = "/opt/voice_v2/config/providers.json"
+voice_code_dir = "app/services/voice_v2"
+voice_venv = "/opt/voice_v2/venv_voice_v2_optimized"
+voice_venv_backup = "/opt/voice_v2/venv_voice_v2_backup"
+voice_compose_file = "/opt/voice_v2/docker-compose.yml"
+
+# The image repository the compose file names (<image>:<tag>). A name
+voice_image = "voice-v2"
+
+# The service as seen from the host. A URL
+voice_base_url = "http://127.0.0.1:8000"
+
+# Extra `pip install` arguments for the level 2 requirements install. Text ("" none)
+voice_pip_args = ""
+
+# Level 1 rollback: the known-good .env comes from the host's .env.previous (every key in it) or
+# from data only. previous | data. voice_rolled_back_env: KEY -> value applied on top (or alone)
+voice_env_source = "previous"
+voice_rolled_back_env = {}
+
+# Level 1 rollback: providers to disable (comma-separated names, "" none) and priorities to set
+# (name -> 1 or more; 1 is tried first), in stt and tts alike. The runbook raises OpenAI to 1.
+voice_disable_providers = ""
+voice_provider_priorities = {"openai": 1}
+
+# Level 2 rollback: where the code comes from. backup | git
+voice_code_source = "backup"
+
+# Level 2 from backup: <root>/voice_v2_<YYYYMMDD> folders holding app/services/voice_v2 and
+# requirements.txt. voice_backup_dir: one of them (a path); None: the newest
+voice_backup_root = "/backup"
+voice_backup_dir = None
+
+# Level 2 from git: the known-good ref to check out. None | a ref
+voice_git_ref = None
+
+# Level 3 rollback on compose hosts: the tag that replaces the current one. A tag present on the host
+voice_previous_image_tag = "previous-stable"
+
+# Enable: the current release. .env values (KEY -> value), providers (name -> priority; each
+# enabled), the git ref of the code (level 2), the image tag (level 3 on compose hosts)
+voice_current_env = {"VOICE_V2_OPTIMIZED": "true"}
+voice_current_providers = {"google": 1, "yandex": 2, "openai": 3}
+voice_current_ref = "v2.0.0"
+voice_current_image_tag = "latest"
+
+# Voice-file recovery (rollback option): copy the objects under the backup bucket/prefix to the
+# production bucket/prefix, only those missing or differing (size or ETag). true | false
+voice_recover_files = False
+voice_backup_bucket = "voice-files-backup"
+voice_backup_prefix = ""
+voice_files_bucket = "voice-files"
+voice_files_prefix = ""
+
+# The S3 endpoint of both buckets (None: the provider's default), its region, and the operator's
+# secrets holding the credentials. Secrets' names
+voice_s3_endpoint = None
+voice_s3_region = "us-east-1"
+voice_s3_access_key_secret = "S3_ACCESS_KEY_ID"
+voice_s3_secret_key_secret = "S3_SECRET_ACCESS_KEY"
+
+# Verification: seconds to wait for /health; TTS requests timed, and the runbook's baseline
+# (average and p95 in seconds, numbers above 0); the runbook's memory limit in MB
+voice_health_timeout = 30
+voice_latency_requests = 9
+voice_latency_avg_seconds = 3
+voice_latency_p95_seconds = 5
+voice_memory_limit_mb = 1024
+
 # --- run bookkeeping (every system) ---------------------------------------------
 
 # rollbook's folder on each host: locks/, state.json (recorded state), history.jsonl. A path

@@ -23,3 +23,9 @@ rollbook_secrets_file = ".sandbox/secrets.env"
 
 # The sandbox's S3 endpoint (moto on 127.0.0.1, started by `sandbox up`).
 vision_s3_endpoint = sandbox_s3_endpoint()
+
+# voice-v2: the sandbox's images cannot reach PyPI (requirements are met by Debian packages); the
+# stand-in's simulated TTS delay is part of its current release; the voice buckets are on moto.
+voice_pip_args = "--no-index"
+voice_current_env = {"VOICE_V2_OPTIMIZED": "true", "VOICE_V2_TTS_DELAY_MS": "40"}
+voice_s3_endpoint = sandbox_s3_endpoint()

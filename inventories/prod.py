@@ -17,6 +17,15 @@ analyticbot_api = [
     "analyticbot-api-02.prod.rollbook.internal",
 ]
 
+phase17_server = [
+    "phase17-server-01.prod.rollbook.internal",
+]
+
+voice_v2 = [
+    "voice-v2-01.prod.rollbook.internal",
+    "voice-v2-02.prod.rollbook.internal",
+]
+
 control = [
     "rollbook-control-01.prod.rollbook.internal",  # runs the scheduled drift check (deploys/drift_timer.py)
 ]

@@ -9,8 +9,10 @@ also in the group ``sandbox`` (this file's name), whose data is ``group_data/san
 
 from rollbook.sandbox.state import inventory_groups
 
-_groups = inventory_groups(["vision_workers", "analyticbot_api", "control"])
+_groups = inventory_groups(["vision_workers", "analyticbot_api", "control", "phase17_server", "voice_v2"])
 
 vision_workers = _groups["vision_workers"]
 analyticbot_api = _groups["analyticbot_api"]
+phase17_server = _groups["phase17_server"]
+voice_v2 = _groups["voice_v2"]
 control = _groups["control"]  # runs the scheduled drift check (deploys/drift_timer.py)

@@ -11,6 +11,14 @@ analyticbot_api = [
     "analyticbot-api-01.staging.rollbook.internal",
 ]
 
+phase17_server = [
+    "phase17-server-01.staging.rollbook.internal",
+]
+
+voice_v2 = [
+    "voice-v2-01.staging.rollbook.internal",
+]
+
 control = [
     "rollbook-control-01.staging.rollbook.internal",  # runs the scheduled drift check (deploys/drift_timer.py)
 ]

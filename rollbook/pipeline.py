@@ -91,15 +91,25 @@ def _take_fail_percent(value: int | None):
     state._rollbook_fail_percent = value
 
 
+def _record_on(target, command: str, what: str):
+    """Record the end of a run on a host that may be gone (lost mid-run): say so, never raise."""
+    try:
+        ok, _ = run_ops.run_on_host(command, on=target)
+    except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost
+        logger.error(f"{target.print_prefix}unreachable ({type(error).__name__}: {error}): the {what} run stays "
+                     "unrecorded and its lock stays held; once the host is back, re-run with --data rollbook_takeover=true")
+        return
+    if not ok:
+        logger.error(f"{target.print_prefix}could not record the {what} run")
+
+
 def _abandon(state, why: str):
     """The run stops on every host (too many failed): record ``aborted`` and unlock where a run is open."""
     for target in list(state.active_hosts):
         for run in runs.of_host(target.name):
             if run.lock_held and not run.finished:
                 run.finished = True
-                ok, _ = run_ops.run_on_host(run_ops.finish_command(run.state_dir, run, "aborted", why), on=target)
-                if not ok:
-                    logger.error(f"{target.print_prefix}could not record the aborted {run.system} run")
+                _record_on(target, run_ops.finish_command(run.state_dir, run, "aborted", why), f"aborted {run.system}")
 
 
 class _Callbacks(BaseStateCallback):
@@ -117,9 +127,7 @@ class _Callbacks(BaseStateCallback):
         for run in runs.of_host(host.name):
             if run.lock_held and not run.finished:
                 run.finished = True
-                ok, _ = run_ops.run_on_host(run_ops.failure_command(run.state_dir, run, step), on=host)
-                if not ok:
-                    logger.error(f"{host.print_prefix}could not record the failed {run.system} run")
+                _record_on(host, run_ops.failure_command(run.state_dir, run, step), f"failed {run.system}")
 
 
 def _ensure_callbacks():

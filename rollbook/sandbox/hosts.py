@@ -179,7 +179,7 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
     tag = ensure_image(client, host_role.image, log)
     try:
         container = client.containers.get(container_name(name))
-        current = (container.image.tags and container.image.tags[0] == tag
+        current = (tag in container.image.tags  # one image may carry several recipe tags
                    and container.labels.get(f"{LABEL}.images", "") == _extra_tags(client, host_role))
         ours = container.labels.get(f"{LABEL}.identity") == identity
         if reset or not current or not ours or container.status != "running":
@@ -204,8 +204,11 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
                        ports=_published_ports(container, host_role), data=_host_data(host_role))
 
 
-def _known_hosts_line(client, host: SandboxHost) -> str:
+def _known_hosts_line(client, host: SandboxHost, previous: str) -> str:
     container = client.containers.get(host.container)
+    if container.status != "running":  # a stopped host keeps the key it had
+        prefix = f"[127.0.0.1]:{host.port('ssh')} "
+        return "".join(line + "\n" for line in previous.splitlines() if line.startswith(prefix))
     key = _exec(container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], "reading the host key")
     key_type, key_data = key.split()[:2]
     return f"[127.0.0.1]:{host.port('ssh')} {key_type} {key_data}\n"
@@ -229,16 +232,19 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
         futures = [pool.submit(_bring_up, client, name, role_name, pubkey, secrets, reset, log)
                    for name, role_name in hosts.items()]
         started = [future.result() for future in futures]
-    kept = [host for host in previous.hosts if host.name not in hosts and _running(client, host.container)]
+    # the other hosts stay, stopped ones included (a host lost for a while keeps its ports and key)
+    kept = [host for host in previous.hosts if host.name not in hosts and _exists(client, host.container)]
     state = State(hosts=kept + started, s3_endpoint=s3_endpoint)
-    known_hosts_path().write_text("".join(_known_hosts_line(client, host) for host in state.hosts))
+    previous_keys = known_hosts_path().read_text() if known_hosts_path().exists() else ""
+    known_hosts_path().write_text("".join(_known_hosts_line(client, host, previous_keys) for host in state.hosts))
     save(state)
     return state
 
 
-def _running(client, name: str) -> bool:
+def _exists(client, name: str) -> bool:
     try:
-        return client.containers.get(name).status == "running"
+        client.containers.get(name)
+        return True
     except NotFound:
         return False
 

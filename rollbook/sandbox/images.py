@@ -32,6 +32,10 @@ PARENTS = {
     "vision_worker": "host",
     "analyticbot_api": "host",
     "control": "host",
+    "phase17_server": "host",  # the phase17 FastAPI/uvicorn server (runbook 002)
+    "voice_v2": "host",  # the voice-v2 service under systemd, its backups and virtualenvs
+    "voice_v2_app": "voice_v2",  # voice-v2:latest of the voice-v2 compose project (the v2.0.0 tree)
+    "voice_v2_app_stable": "voice_v2_app",  # voice-v2:previous-stable (the v1.9.0 tree)
 }
 
 

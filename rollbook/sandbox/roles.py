@@ -51,6 +51,28 @@ ROLES = {
             host_data={"analyticbot_unit": "compose"},
         ),
         Role(
+            name="voice_v2",
+            group="voice_v2",
+            image="voice_v2",
+            ports={"ssh": 22, "api": 8000},
+        ),
+        Role(
+            name="voice_v2_compose",
+            group="voice_v2",
+            image="voice_v2",
+            ports={"ssh": 22, "api": 8000},
+            engine_socket=True,
+            extra_images=("voice_v2_app", "voice_v2_app_stable"),
+            provision_env={"SANDBOX_VOICE_UNIT": "compose"},
+            host_data={"voice_unit": "compose"},
+        ),
+        Role(
+            name="phase17_server",
+            group="phase17_server",
+            image="phase17_server",
+            ports={"ssh": 22, "server": 8000},
+        ),
+        Role(
             name="control",
             group="control",
             image="control",
@@ -61,7 +83,9 @@ ROLES = {
 }
 
 DEFAULT_HOSTS = {"vision-1": "vision_worker", "analyticbot-1": "analyticbot_api",
-                 "analyticbot-2": "analyticbot_api_compose", "control-1": "control"}
+                 "analyticbot-2": "analyticbot_api_compose", "voice-v2-1": "voice_v2",
+                 "voice-v2-2": "voice_v2_compose", "control-1": "control",
+                 "phase17-1": "phase17_server"}
 
 
 def role(name: str) -> Role:

@@ -19,4 +19,6 @@ class System:
 SYSTEMS = {system.name: system for system in (
     System("vision", "vision_workers", "rollbook.systems.vision"),
     System("analyticbot", "analyticbot_api", "rollbook.systems.analyticbot"),
+    System("voice_v2", "voice_v2", "rollbook.systems.voice_v2"),
+    System("phase17", "phase17_server", "rollbook.systems.phase17"),
 )}

@@ -353,7 +353,8 @@ def vision(target: str | None = None):
             name="Save and strip analysis.context from post_enrichment", env_file=settings.env_file,
             url_key="DATABASE_URL", sql=strip_context_sql(table), needed=state.context_rows != 0,
             what="stripping analysis.context", timeouts=limits,
-            summary=[f"post_enrichment: save analysis.context of {state.context_rows} row(s) into {table}, "
+            summary=[f"post_enrichment: save analysis.context of "
+                     f"{'the' if state.context_rows is None else state.context_rows} row(s) into {table}, "
                      "then remove it"]))
         run.cleanup["context_rows_saved_and_stripped"] = state.context_rows
     if request.purge_s3:

@@ -8,6 +8,7 @@ key and row counts, the history file.
 """
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -26,8 +27,7 @@ HANGING_SYSTEMCTL = f"""#!/bin/sh
 if [ "$1" = daemon-reload ]; then echo "$PPID $$" > {PAUSED}; sleep 600; fi
 exec /usr/bin/systemctl "$@"
 """
-RESTART_AB = "analyticbot | Restart analyticbot-api so the process reads the new flags"
-RESTART_AB_COMPOSE = "analyticbot | Restart api so the process reads the new flags"
+RESTART = "analyticbot | Restart "  # the step's name starts so on both hosts (the unit or the compose service)
 
 
 def analyticbot(name: str, limit: str = "analyticbot_api", **data):
@@ -75,6 +75,9 @@ def hanging_restart(probes, name: str):
     try:
         yield host
     finally:
+        host.reload()
+        if host.status != "running":
+            bring_back(probes, name)
         container(probes, name).exec_run(["rm", "-f", "/usr/local/bin/systemctl", PAUSED])
 
 
@@ -131,13 +134,13 @@ def test_a_lost_host_fails_the_run_naming_it_and_a_rerun_converges_only_it(analy
         host.stop(timeout=5)  # the host is lost between writing its env file and restarting
         run = collect(process)
         assert run.returncode != 0
-        assert (RESTART_AB, SYSTEMD) in run.failed and "analyticbot-1" in run.stderr + run.stdout
+        assert any(op.startswith(RESTART) for op, name in run.failed if name == SYSTEMD), run.failed
+        assert "[analyticbot-1] unreachable" in run.stderr
         assert not {op for op, name in run.failed if name == COMPOSE}  # the other host converged, verified
         assert process_env(probes, COMPOSE)[MASTER] == "false"
         last = history(probes, COMPOSE)[-1]
         assert last["event"] == "finished" and last["outcome"] == "converged" and last["verify"]["passed"] is True
 
-        bring_back(probes, SYSTEMD)
     assert probes.file_text(SYSTEMD, AB_ENV).count(f"{MASTER}=false") == 1  # written before it was lost
     # it booted on the file it had: file and process agree; its record still says the run failed to finish
     assert process_env(probes, SYSTEMD)[MASTER] == "false"
@@ -159,7 +162,6 @@ def test_fail_percent_stops_every_host_and_records_the_abort(analyticbot_enabled
         wait_for(lambda: paused(host), "the restart step on analyticbot-1")
         host.stop(timeout=5)
         run = collect(process)
-        bring_back(probes, SYSTEMD)
     assert run.returncode != 0 and "Over 40% of hosts failed" in run.output
     last = history(probes, COMPOSE)[-1]
     assert last["event"] == "finished" and last["outcome"] == "aborted", last
@@ -190,7 +192,7 @@ def test_a_killed_run_leaves_a_stale_lock_and_the_next_run_restarts_and_records_
 
     rerun = analyticbot("rollback", limit=SYSTEMD, rollbook_takeover="true")
     assert rerun.returncode == 0, rerun.output
-    assert (RESTART_AB, SYSTEMD) in rerun.changed  # the env file was right; the process was not
+    assert any(op.startswith(RESTART) for op, _ in rerun.changed)  # the env file was right; the process was not
     assert process_env(probes, SYSTEMD)[MASTER] == "false"
     records = history(probes, SYSTEMD)
     killed = [r for r in records if r["run_id"] == lock["run_id"]]
@@ -245,13 +247,14 @@ def test_cleanup_with_its_service_unreachable_fails_after_verifying_and_a_rerun_
     finally:
         host.run("systemctl start redis-server")
 
+    probes.redis(VISION).mset({f"vision:phash:fault-{i}": "1" for i in range(50)})  # surely some to delete now
     host.run("systemctl stop postgresql")
     try:
         run = vision("rollback", vision_waves="b", vision_strip_context="true")
         assert run.returncode != 0
         assert "PostgreSQL unreachable at 127.0.0.1:5432 (stripping analysis.context)" in run.output
         assert secret not in run.output
-        assert {op for op, _ in run.changed} == {"vision | Delete the phash keys vision:phash:* (SCAN + UNLINK)"}
+        assert re.search(r"Redis: delete \d+ keys vision:phash:\*", run.output)  # Redis is back: that cleanup is done
         assert not list(probes.redis(VISION).scan_iter("vision:phash:*"))
     finally:
         host.run("systemctl start postgresql")

@@ -25,5 +25,5 @@ def test_real_inventories_check_host_keys_strictly(name):
     assert '"ssh_strict_host_key_checking": "yes"' in text
     assert f"known_hosts.rollbook-{name}" in text
     assert f'"rollbook_environment": "{name}"' in text
-    for group in ("vision_workers", "analyticbot_api"):
+    for group in ("vision_workers", "analyticbot_api", "voice_v2", "phase17_server"):
         assert group in text

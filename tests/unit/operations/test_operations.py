@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.operations import envfile, files, redis, service
+from rollbook.operations import code, envfile, files, redis, service
 from rollbook.timeouts import Timeouts
 
 from ..harness import cases, op_commands
@@ -16,6 +16,7 @@ OPERATIONS = {
     "service.restarted_when_stale": service.restarted_when_stale,
     "redis.keys_deleted": redis.keys_deleted,
     "redis.stream_emptied": redis.stream_emptied,
+    "code.lines_commented": code.lines_commented,
 }
 # JSON stand-ins for arguments that are dataclasses
 ARGUMENTS = {"timeouts": lambda value: Timeouts(**value), "restore": lambda value: service.Restore(**value)}

@@ -1,0 +1,175 @@
+"""phase17 server scenarios (issue #8: disable and re-enable the WebSocket stream, and prove it).
+
+phase17-1 runs the stand-in server from the git checkout /srv/phase17 (systemd unit
+phase17-server, its own virtualenv). Each scenario converges with the router or the flag
+method, reruns (no change), and checks independently: a real WebSocket upgrade straight to the
+published port, main.py's bytes, the process environment in /proc, the test suites.
+"""
+
+import base64
+import hashlib
+import os
+import re
+import shlex
+import socket
+
+import pytest
+
+from rollbook.facts.phase17 import INCLUDE_LINE, IMPORT_LINE
+
+from .pyinfra_run import pyinfra
+
+HOST = "phase17-1"
+CHECKOUT = "/srv/phase17"
+MAIN = f"{CHECKOUT}/server/app/main.py"
+ENV = f"{CHECKOUT}/server.env"
+STREAM = "/ws/video/stream?pipeline_id=yolo_ocr"
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def deploy(name: str, **data):
+    return pyinfra("inventories/sandbox.py", f"deploys/phase17_{name}.py", data=data, limit=HOST)
+
+
+def converged_twice(name: str, **data):
+    run = deploy(name, **data)
+    assert run.returncode == 0, run.output
+    again = deploy(name, **data)
+    assert again.returncode == 0, again.output
+    assert again.changed == set(), again.changed
+    return run
+
+
+def upgrade(probes, path: str = STREAM) -> tuple[int, bool]:
+    """A real WebSocket upgrade to the published port: (status code, accepted with the right key)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    port = probes.state.host(HOST).port("server")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n"
+                      f"Upgrade: websocket\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    want = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+    return status, headers.get("sec-websocket-accept") == want
+
+
+def process_env(probes) -> dict[str, str]:
+    host = probes.ssh(HOST)
+    pid = host.check_output("systemctl show -p MainPID --value phase17-server")
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+
+
+def write(probes, path: str, text: str):
+    probes.ssh(HOST).check_output(f"printf '%s' {shlex.quote(text)} > {path}")
+
+
+def suites_pass(probes) -> bool:
+    return probes.ssh(HOST).run(f"cd {CHECKOUT}/server && PYTHONDONTWRITEBYTECODE=1 {CHECKOUT}/venv/bin/python "
+                                f"-m pytest app/tests/video tests/api -q -p no:cacheprovider").rc == 0
+
+
+def guarded(text: str) -> str:
+    """main.py in the runbook's Method 3 shape: both router lines under ``if STREAMING_ENABLED:``."""
+    text = text.replace(IMPORT_LINE + "\n", "").replace(
+        INCLUDE_LINE + "\n", f"if STREAMING_ENABLED:\n    {IMPORT_LINE}\n    {INCLUDE_LINE}\n")
+    return text.replace("from fastapi import FastAPI\n", "from fastapi import FastAPI\n\nfrom settings import STREAMING_ENABLED\n")
+
+
+@pytest.fixture
+def enabled(sandbox, probes):
+    """The checkout's main.py (router shape), the stream enabled with the router method."""
+    probes.ssh(HOST).check_output(f"git -C {CHECKOUT} checkout -- server/app/main.py")
+    run = deploy("enable")
+    assert run.returncode == 0, run.output
+    assert upgrade(probes) == (101, True)
+
+
+def test_router_rollback_gives_404_and_enable_gives_101_with_main_py_byte_identical(enabled, probes):
+    before_sha, before = probes.file_sha256(HOST, MAIN), probes.file_text(HOST, MAIN).splitlines()
+    run = converged_twice("rollback")
+    assert "verified: WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 404" in run.output
+    after = probes.file_text(HOST, MAIN).splitlines()
+    assert [(b, a) for b, a in zip(before, after) if a != b] == [
+        (IMPORT_LINE, "# " + IMPORT_LINE), (INCLUDE_LINE, "# " + INCLUDE_LINE)]
+    assert len(after) == len(before)
+    assert upgrade(probes)[0] == 404
+    assert probes.http(HOST, "server", "/v1/health")[0] == 200
+    assert suites_pass(probes)
+
+    run = converged_twice("enable")
+    assert re.search(r"verified: memory (grew|shrank) \d+ kB over 20 stream connect/disconnect cycles", run.output)
+    assert probes.file_sha256(HOST, MAIN) == before_sha
+    assert upgrade(probes) == (101, True)
+    assert probes.ssh(HOST).check_output(f"git -C {CHECKOUT} status --porcelain") == ""
+
+
+def test_flag_method_converges_the_env_file_and_the_process(enabled, probes):
+    write(probes, MAIN, guarded(probes.file_text(HOST, MAIN)))
+    shaped = probes.file_sha256(HOST, MAIN)
+    try:
+        converged_twice("rollback", phase17_method="flag")
+        assert "STREAMING_ENABLED=false" in probes.file_text(HOST, ENV).splitlines()
+        assert process_env(probes)["STREAMING_ENABLED"] == "false"
+        assert upgrade(probes)[0] == 404
+        assert suites_pass(probes)
+
+        converged_twice("enable", phase17_method="flag")
+        assert "STREAMING_ENABLED=true" in probes.file_text(HOST, ENV).splitlines()
+        assert process_env(probes)["STREAMING_ENABLED"] == "true"
+        assert upgrade(probes) == (101, True)
+        assert probes.file_sha256(HOST, MAIN) == shaped  # the flag method never edits main.py
+    finally:
+        probes.ssh(HOST).check_output(f"git -C {CHECKOUT} checkout -- server/app/main.py")
+
+
+@pytest.mark.parametrize("method, reshape, cause", [
+    ("router", lambda text: text.replace("video_stream_router", "stream_router"),
+     "/srv/phase17/server/app/main.py has changed shape: expected exactly one line 'from app.api_routes"),
+    ("router", lambda text: text.replace(INCLUDE_LINE, INCLUDE_LINE + "\n" + INCLUDE_LINE),
+     "has changed shape: expected exactly one line 'app.include_router(video_stream_router)'"),
+    ("router", guarded, "(it has the if STREAMING_ENABLED: guard: use phase17_method=flag)"),
+    ("flag", lambda text: text, "has no 'if STREAMING_ENABLED:' guard around the video_stream router"),
+])
+def test_a_main_py_of_another_shape_is_refused_and_left_untouched(enabled, probes, method, reshape, cause):
+    write(probes, MAIN, reshape(probes.file_text(HOST, MAIN)))
+    before = probes.file_sha256(HOST, MAIN)
+    backups = probes.ssh(HOST).check_output(f"ls -1 {MAIN}.backup.* 2>/dev/null || true")
+    try:
+        run = deploy("rollback", phase17_method=method)
+        errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
+        assert run.returncode != 0 and len(errors) == 1 and "refused" in errors[0] and cause in errors[0], run.output
+        assert probes.file_sha256(HOST, MAIN) == before
+        assert probes.ssh(HOST).check_output(f"ls -1 {MAIN}.backup.* 2>/dev/null || true") == backups
+        assert upgrade(probes) == (101, True)  # nothing restarted or changed
+    finally:
+        probes.ssh(HOST).check_output(f"git -C {CHECKOUT} checkout -- server/app/main.py")
+
+
+def test_the_leak_check_fails_an_enable_whose_sessions_are_never_released(enabled, probes):
+    host = probes.ssh(HOST)
+    host.check_output(f"echo STREAM_SESSION_LEAK=true >> {ENV} && systemctl restart phase17-server")
+    try:
+        run = deploy("enable")
+        assert run.returncode != 0, run.output
+        assert "FAILED: memory grew" in run.output and "verification failed" in run.output, run.output
+    finally:
+        host.check_output(f"sed -i '/^STREAM_SESSION_LEAK=/d' {ENV} && systemctl restart phase17-server")
+    assert deploy("enable").returncode == 0
+
+
+def test_a_run_killed_between_edit_and_restart_is_finished_by_the_next_run(enabled, probes):
+    host = probes.ssh(HOST)
+    host.check_output(f"sed -i -e 's/^{IMPORT_LINE}$/# &/' -e 's/^app\\.include_router(video_stream_router)$/# &/' "
+                      f"{MAIN}")  # the edit of a run that died before its restart
+    assert upgrade(probes) == (101, True)  # the running process still serves the stream
+    run = converged_twice("rollback")
+    assert {name for name, _ in run.changed} == {"phase17 | Restart phase17-server so the process serves the new state"}
+    assert upgrade(probes)[0] == 404

@@ -1,0 +1,225 @@
+"""voice-v2 scenarios (issue #7: the three rollback levels, voice-file recovery, and proof).
+
+voice-v2-1 runs the service under systemd (levels 1 and 2, the virtualenv restore), voice-v2-2 as
+the compose service ``voice-v2`` (levels 1 and 3, the image tag). Every check is independent of
+rollbook: file and tree hashes over testinfra, the container's image with the docker SDK, HTTP to
+the published port, bucket contents with boto3.
+"""
+
+import json
+
+import boto3
+import pytest
+
+from .pyinfra_run import pyinfra
+
+SYSTEMD, COMPOSE = "voice-v2-1", "voice-v2-2"
+APP = "/opt/voice_v2"
+CODE = f"{APP}/app/services/voice_v2"
+VENV, VENV_BACKUP = f"{APP}/venv_voice_v2_optimized", f"{APP}/venv_voice_v2_backup"
+NEWEST, OLDER = "/backup/voice_v2_20251101", "/backup/voice_v2_20251031"
+BACKUP_BUCKET, FILES_BUCKET, PREFIX = "voice-files-backup", "voice-files", "2025-08-02/"
+
+
+def deploy(name: str, limit: str = "voice_v2", dry: bool = False, **data):
+    return pyinfra("inventories/sandbox.py", f"deploys/voice_v2_{name}.py", data=data, limit=limit, dry=dry)
+
+
+def converged_twice(name: str, limit: str = "voice_v2", **data):
+    run = deploy(name, limit, **data)
+    assert run.returncode == 0, run.output
+    again = deploy(name, limit, **data)
+    assert again.returncode == 0, again.output
+    assert again.changed == set(), again.changed
+    return run
+
+
+def tree_sha256(probes, name: str, path: str) -> str:
+    return probes.ssh(name).check_output(
+        f"cd {path} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum")
+
+
+def health(probes, name: str) -> dict:
+    status, body = probes.http(name, "api", "/health")
+    assert status == 200
+    return json.loads(body)
+
+
+def env_file(probes, name: str, path: str) -> dict[str, str]:
+    text = probes.file_text(name, path)
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def process_env(probes, name: str) -> dict[str, str]:
+    if name == COMPOSE:
+        return probes.compose_env(name, "voice-v2")
+    host = probes.ssh(name)
+    pid = host.check_output("systemctl show -p MainPID --value voice-v2-service")
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+
+
+@pytest.fixture
+def enabled(sandbox):
+    """Both hosts on the current release: .env and providers, code v2.0.0, image voice-v2:latest."""
+    for limit, level in ((None, 1), (SYSTEMD, 2), (COMPOSE, 3)):
+        run = deploy("enable", limit or "voice_v2", voice_level=level)
+        assert run.returncode == 0, run.output
+
+
+def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled, probes):
+    converged_twice("rollback", voice_disable_providers="yandex", voice_provider_priorities="openai:1,google:2")
+    for name in (SYSTEMD, COMPOSE):
+        previous = env_file(probes, name, f"{APP}/.env.previous")
+        assert env_file(probes, name, f"{APP}/.env") == previous
+        assert probes.ssh(name).check_output(f"ls -1 {APP}/.env.backup.* | wc -l") != "0"
+        env = process_env(probes, name)
+        assert {key: env.get(key) for key in previous} == previous
+        providers = json.loads(probes.file_text(name, f"{APP}/config/providers.json"))
+        for kind in ("stt", "tts"):
+            assert providers[kind]["yandex"]["enabled"] is False
+            assert providers[kind]["openai"] == {"enabled": True, "priority": 1}
+        status, body = probes.http(name, "api", "/providers")
+        seen = json.loads(body)
+        assert status == 200 and seen["failed_providers"] == []
+        assert seen["tts"]["yandex"]["enabled"] is False and seen["tts"]["openai"]["priority"] == 1
+        assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "openai"
+        assert health(probes, name)["optimized"] == "false"
+    converged_twice("enable")
+    for name in (SYSTEMD, COMPOSE):
+        assert process_env(probes, name)["VOICE_V2_OPTIMIZED"] == "true"
+        assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "google"
+
+
+def test_level_2_restores_the_newest_backup_byte_for_byte_and_keeps_the_replaced_tree(enabled, probes):
+    host = probes.ssh(SYSTEMD)
+    current = tree_sha256(probes, SYSTEMD, CODE)
+    kept_before = set(host.check_output(f"ls -1d {CODE}.failed.* 2>/dev/null || true").split())
+    converged_twice("rollback", limit=SYSTEMD, voice_level=2)
+    assert tree_sha256(probes, SYSTEMD, CODE) == tree_sha256(probes, SYSTEMD, f"{NEWEST}/app/services/voice_v2")
+    assert probes.file_sha256(SYSTEMD, f"{APP}/requirements.txt") == probes.file_sha256(SYSTEMD, f"{NEWEST}/requirements.txt")
+    kept = set(host.check_output(f"ls -1d {CODE}.failed.*").split()) - kept_before
+    assert len(kept) == 1 and tree_sha256(probes, SYSTEMD, kept.pop()) == current
+    assert host.check_output(f"cat {VENV}/rollbook-requirements.sha256") == \
+        host.check_output(f"sha256sum < {NEWEST}/requirements.txt | cut -d' ' -f1")
+    assert health(probes, SYSTEMD)["version"] == "1.9.0"
+
+    converged_twice("rollback", limit=SYSTEMD, voice_level=2, voice_backup_dir=OLDER)
+    assert tree_sha256(probes, SYSTEMD, CODE) == tree_sha256(probes, SYSTEMD, f"{OLDER}/app/services/voice_v2")
+    assert health(probes, SYSTEMD)["version"] == "1.8.0"
+
+
+def test_level_2_from_git_checks_out_the_known_good_ref(enabled, probes):
+    host = probes.ssh(SYSTEMD)
+    converged_twice("rollback", limit=SYSTEMD, voice_level=2, voice_code_source="git", voice_git_ref="v1.9.0")
+    assert host.check_output(f"git -C {APP} rev-parse HEAD") == host.check_output(f"git -C {APP} rev-parse 'v1.9.0^{{commit}}'")
+    assert host.check_output(f"git -C {APP} status --porcelain -- app/services/voice_v2/ requirements.txt") == ""
+    assert health(probes, SYSTEMD)["version"] == "1.9.0"
+    converged_twice("enable", limit=SYSTEMD, voice_level=2)
+    assert health(probes, SYSTEMD)["version"] == "2.0.0"
+    assert host.check_output(f"test -f {CODE}/optimizer.py && echo present") == "present"
+
+
+def test_level_3_runs_the_previous_stable_image_and_enable_brings_latest_back(enabled, probes):
+    converged_twice("rollback", limit=COMPOSE, voice_level=3)
+    container = probes.compose_container(COMPOSE, "voice-v2")
+    assert container.image.id == probes.docker.images.get("voice-v2:previous-stable").id
+    assert "image: voice-v2:previous-stable" in probes.file_text(COMPOSE, f"{APP}/docker-compose.yml")
+    assert health(probes, COMPOSE)["version"] == "1.9.0"
+    converged_twice("enable", limit=COMPOSE, voice_level=3)
+    assert probes.compose_container(COMPOSE, "voice-v2").image.id == probes.docker.images.get("voice-v2:latest").id
+    assert health(probes, COMPOSE)["version"] == "2.0.0"
+
+
+def test_level_3_on_systemd_restores_the_virtualenv_from_its_backup(enabled, probes):
+    host = probes.ssh(SYSTEMD)
+    host.check_output(f"echo 'CODEC = \"opus-optimized\"' > {VENV}/lib/python3.11/site-packages/voice_v2_optimized_codec.py")
+    pid = host.check_output("systemctl show -p MainPID --value voice-v2-service")
+    converged_twice("rollback", limit=SYSTEMD, voice_level=3)
+    assert tree_sha256(probes, SYSTEMD, VENV) == tree_sha256(probes, SYSTEMD, VENV_BACKUP)
+    assert not host.file(f"{VENV}/lib/python3.11/site-packages/voice_v2_optimized_codec.py").exists
+    assert host.check_output("systemctl show -p MainPID --value voice-v2-service") != pid  # restarted
+    assert health(probes, SYSTEMD)["status"] == "healthy"
+
+
+@pytest.fixture
+def buckets(sandbox, probes):
+    client = boto3.client("s3", endpoint_url=sandbox.s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id=probes.secrets["S3_ACCESS_KEY_ID"],
+                          aws_secret_access_key=probes.secrets["S3_SECRET_ACCESS_KEY"])
+    for bucket in (BACKUP_BUCKET, FILES_BUCKET):
+        if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+            client.create_bucket(Bucket=bucket)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+    return client
+
+
+def contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {item["Key"][len(prefix):]: client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            for page in pages for item in page.get("Contents", [])}
+
+
+def test_voice_file_recovery_copies_exactly_the_missing_or_differing_objects(enabled, buckets):
+    backup = {f"voice/{n:03d}.ogg": f"voice file {n}".encode() * (n + 1) for n in range(12)}
+    for key, body in backup.items():
+        buckets.put_object(Bucket=BACKUP_BUCKET, Key=PREFIX + key, Body=body)
+    same = [f"voice/{n:03d}.ogg" for n in range(7)]  # already in production, identical
+    for key in same:
+        buckets.put_object(Bucket=FILES_BUCKET, Key=key, Body=backup[key])
+    buckets.put_object(Bucket=FILES_BUCKET, Key="voice/007.ogg", Body=b"corrupted")  # differs
+    buckets.put_object(Bucket=FILES_BUCKET, Key="voice/extra.ogg", Body=b"only in production")
+    untouched = {key: buckets.head_object(Bucket=FILES_BUCKET, Key=key)["LastModified"] for key in same}
+    data = dict(voice_recover_files="true", voice_backup_prefix=PREFIX)
+
+    dry = deploy("rollback", dry=True, **data)
+    assert dry.returncode == 0 and "copy 5 missing or differing object(s)" in dry.output, dry.output
+    assert contents(buckets, FILES_BUCKET)["voice/007.ogg"] == b"corrupted"
+    run = converged_twice("rollback", **data)
+    assert sum(1 for op, _ in run.changed if op.startswith("voice_v2 | Recover voice files")) == 1, run.changed
+    after = contents(buckets, FILES_BUCKET)
+    assert {key: after[key] for key in backup} == backup
+    assert after["voice/extra.ogg"] == b"only in production"
+    assert {key: buckets.head_object(Bucket=FILES_BUCKET, Key=key)["LastModified"] for key in same} == untouched
+
+
+@pytest.mark.parametrize("limit, data, cause", [
+    ("voice_v2", {"voice_level": "4"}, "voice_level: '4' is not one of 1, 2, 3"),
+    (SYSTEMD, {"voice_level": "2", "voice_backup_dir": "/backup/voice_v2_19990101"},
+     "refused: backup directory /backup/voice_v2_19990101 not found"),
+    (COMPOSE, {"voice_level": "3", "voice_previous_image_tag": "never-built"},
+     "refused: image voice-v2:never-built is not present on the host"),
+    ("voice_v2", {"voice_disable_providers": "nuance"}, "has no provider nuance"),
+])
+def test_bad_input_is_one_line_and_touches_nothing(enabled, probes, limit, data, cause):
+    watched = [(SYSTEMD, f"{APP}/.env"), (COMPOSE, f"{APP}/.env"), (COMPOSE, f"{APP}/docker-compose.yml"),
+               (SYSTEMD, f"{APP}/config/providers.json"), (SYSTEMD, f"{APP}/requirements.txt")]
+    before = [probes.file_sha256(name, path) for name, path in watched]
+    code = tree_sha256(probes, SYSTEMD, CODE)
+    image = probes.compose_container(COMPOSE, "voice-v2").image.id
+    run = deploy("rollback", limit, **data)
+    errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
+    assert run.returncode != 0 and len(errors) == 1 and cause in errors[0], run.output
+    assert [probes.file_sha256(name, path) for name, path in watched] == before
+    assert tree_sha256(probes, SYSTEMD, CODE) == code
+    assert probes.compose_container(COMPOSE, "voice-v2").image.id == image
+
+
+@pytest.mark.parametrize("data, failure", [
+    ({"voice_env_source": "data", "voice_rolled_back_env": "YANDEX_API_KEY=poisoned"},
+     "not connected: stt:yandex, tts:yandex"),
+    ({"voice_latency_avg_seconds": "0.001"}, "TTS latency over 9 request(s)"),
+    ({"voice_memory_limit_mb": "1"}, "service memory"),
+])
+def test_a_failed_verification_fails_the_run(enabled, probes, data, failure):
+    try:
+        run = deploy("rollback", SYSTEMD, **data)
+        assert run.returncode != 0, run.output
+        assert "verification failed" in run.output and failure in run.output, run.output
+        last = probes.ssh(SYSTEMD).check_output("tail -n 1 /var/lib/rollbook/history.jsonl")
+        assert json.loads(last)["outcome"] == "failed", last
+        assert json.loads(last)["failed_step"] == "voice_v2 | Verify the voice-v2 service"
+    finally:
+        assert deploy("rollback", SYSTEMD).returncode == 0  # the known-good .env again
