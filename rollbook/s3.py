@@ -35,13 +35,15 @@ class S3Target:
         return f"s3 bucket {self.bucket} at {self.endpoint or 'the default endpoint'}"
 
 
-def _client(target: S3Target):
+def client_of(target: S3Target):
+    """A boto3 client for ``target``: a bounded wait for the endpoint, two attempts."""
     return boto3.client("s3", endpoint_url=target.endpoint, region_name=target.region,
                         aws_access_key_id=target.access_key, aws_secret_access_key=target.secret_key,
                         config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}))
 
 
-def _failed(target: S3Target, doing: str, error: Exception) -> S3Error:
+def failure(target: S3Target, doing: str, error: Exception) -> S3Error:
+    """The S3Error for a failed call: what was being done, the endpoint and bucket (never a key)."""
     reason = error.response["Error"].get("Code", "error") if isinstance(error, ClientError) else type(error).__name__
     return S3Error(f"S3 unreachable or refusing ({reason}) while {doing}: {target.where()}")
 
@@ -49,15 +51,15 @@ def _failed(target: S3Target, doing: str, error: Exception) -> S3Error:
 def cache_keys(target: S3Target) -> list[str]:
     """Every cached vision result in the bucket."""
     try:
-        pages = _client(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=PREFIX)
+        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=PREFIX)
         return [item["Key"] for page in pages for item in page.get("Contents", []) if CACHE_KEY.match(item["Key"])]
     except (BotoCoreError, ClientError) as error:
-        raise _failed(target, "listing the vision cache", error) from None
+        raise failure(target, "listing the vision cache", error) from None
 
 
 def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str) -> int:
     """Copy each key under ``saved_prefix`` (server side), then delete the originals in batches."""
-    client = _client(target)
+    client = client_of(target)
     try:
         for key in keys:
             client.copy_object(Bucket=target.bucket, Key=saved_prefix + key,
@@ -68,5 +70,5 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str) -> int
             if answer.get("Errors"):
                 raise S3Error(f"{len(answer['Errors'])} object(s) not deleted from {target.where()}")
     except (BotoCoreError, ClientError) as error:
-        raise _failed(target, "saving and deleting the vision cache", error) from None
+        raise failure(target, "saving and deleting the vision cache", error) from None
     return len(keys)

@@ -10,11 +10,11 @@ by plain PUT/COPY, so the ETag is the content's MD5). Example::
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .s3 import S3Error, S3Target, _client, _failed
+from .s3 import S3Error, S3Target, client_of, failure
 
 
 def _listing(target: S3Target, prefix: str) -> dict[str, tuple[int, str]]:
-    pages = _client(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
+    pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
     return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
 
 
@@ -23,11 +23,11 @@ def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix:
     try:
         present = _listing(source, source_prefix)
     except (BotoCoreError, ClientError) as error:
-        raise _failed(source, "listing the voice-file backup", error) from None
+        raise failure(source, "listing the voice-file backup", error) from None
     try:
         there = _listing(dest, dest_prefix)
     except (BotoCoreError, ClientError) as error:
-        raise _failed(dest, "listing the voice files", error) from None
+        raise failure(dest, "listing the voice files", error) from None
     copies = []
     for key, signature in sorted(present.items()):
         if key.endswith("/"):
@@ -40,9 +40,9 @@ def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix:
 
 def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]) -> int:
     """Copy each pair: server side on one endpoint, else download and upload."""
-    client = _client(dest)
+    client = client_of(dest)
     same_endpoint = source.endpoint == dest.endpoint and source.access_key == dest.access_key
-    reader = client if same_endpoint else _client(source)
+    reader = client if same_endpoint else client_of(source)
     try:
         for key, target_key in copies:
             if same_endpoint:
@@ -51,7 +51,7 @@ def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]
                 body = reader.get_object(Bucket=source.bucket, Key=key)["Body"].read()
                 client.put_object(Bucket=dest.bucket, Key=target_key, Body=body)
     except (BotoCoreError, ClientError) as error:
-        raise _failed(dest, "copying the voice files", error) from None
+        raise failure(dest, "copying the voice files", error) from None
     return len(copies)
 
 

@@ -32,7 +32,7 @@ def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code:
     reasons = [f"running process holds {key}={shown(key, running.get(key))}"
                for key, value in target.items() if running.get(key) != value]
     if stale_code:
-        reasons.append("running process started before the current code was checked out")
+        reasons.append("running process started before its code last changed")
     return reasons
 
 
@@ -76,21 +76,19 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str, resto
 
 
 @operation()
-def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
-                         target: dict[str, str], stale_code: bool = False, ready: str = "",
-                         restore: Restore | None = None):
+def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
+              restore: Restore | None = None):
     """
     Restart a systemd unit (``systemctl restart``), or recreate a compose service (``up -d
-    --force-recreate``: ``restart`` would not re-read ``env_file``), when the running process
-    does not hold ``target``, is not running, or runs code older than the checkout. Then wait
-    until it is ``ready``; if it is not, ``restore`` the previous env file and fail.
+    --force-recreate``: ``restart`` would not re-read ``env_file`` nor change the image), when
+    ``reasons`` is not empty. Then wait until it is ``ready``; if it is not, ``restore`` the
+    previous env file and fail.
 
     + unit: ``systemd`` or ``compose``
     + service: the systemd unit, or the compose service
     + project_dir: the compose project's directory (compose only)
-    + running: the managed keys in the running process's environment (None: not running)
-    + target: the values it must hold
-    + stale_code: the process started before the app's current checkout
+    + reasons: why the running process differs from the target (the caller compares the running
+      process with the target: never "a file changed in this run")
     + ready: shell that succeeds once the service serves (``shell.http_ok``); empty: no wait
     + restore: put the previous env file back when it does not get ready (fails the step either way)
 
@@ -98,12 +96,10 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
 
     .. code:: python
 
-        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
-                                     service="analyticbot-api", project_dir="", running=state.running,
-                                     target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
-                                     ready=http_ok("http://127.0.0.1:10300/health", 30))
+        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service",
+                          project_dir="", reasons=["running code differs from the backup"],
+                          ready=http_ok("http://127.0.0.1:8000/health", 30))
     """
-    reasons = _reasons(running, target, stale_code)
     if not reasons:
         return
     announce([f"{service}: {reason}" for reason in reasons])
@@ -114,3 +110,28 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
         yield f"{restart} && {{ {ready} || {{ echo {q(f'{service} did not get ready after the restart')} >&2; false; }}; }}"
     else:
         yield f"if {restart} && {ready}; then :; else {restore_command(unit, service, project_dir, ready, restore)}; fi"
+
+
+@operation()
+def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
+                         target: dict[str, str], stale_code: bool = False, ready: str = "",
+                         restore: Restore | None = None):
+    """
+    ``restarted`` when the running process does not hold ``target``, is not running, or runs
+    code older than the checkout.
+
+    + unit, service, project_dir, ready, restore: as for ``restarted``
+    + running: the managed keys in the running process's environment (None: not running)
+    + target: the values it must hold
+    + stale_code: the process started before the app's current code (checkout or edit)
+
+    Example:
+
+    .. code:: python
+
+        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
+                                     service="analyticbot-api", project_dir="", running=state.running,
+                                     target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
+                                     ready=http_ok("http://127.0.0.1:10300/health", 30))
+    """
+    yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code), ready, restore)

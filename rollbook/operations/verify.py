@@ -39,7 +39,8 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
         logger.info(f"{host.print_prefix}{'verified' if ok else 'FAILED'}: {statement}")
     failed = [statement for ok, statement in checks if not ok]
     run = runs.current(host.name, system)
-    if run:
-        run.verify, run.verified = [("ok: " if ok else "FAILED: ") + text for ok, text in checks], not failed
+    if run:  # a run may verify twice (its effect, then a cleanup): the history holds every check
+        run.verify += [("ok: " if ok else "FAILED: ") + text for ok, text in checks]
+        run.verified = run.verified is not False and not failed
     if failed:
         yield fail(f"{what}: verification failed: " + "; ".join(failed))

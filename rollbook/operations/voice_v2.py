@@ -6,7 +6,7 @@ from pyinfra.api import FunctionCommand, operation
 
 from .. import s3_sync
 from ..report import announce
-from ..shell import COMPOSE, backup, q
+from ..shell import backup, q
 
 STAMP = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"  # as rollbook.shell.backup names its copies
 
@@ -118,24 +118,6 @@ def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_
     yield backup(compose_file, backup_keep)
     pattern = image.replace(".", "\\.")
     yield f"sed -i -E 's#(image: *[\"'\\'']?){pattern}:[^\"'\\'' ]+#\\1{image}:{tag}#' {q(compose_file)}"
-
-
-@operation()
-def restarted(unit: str, service: str, project_dir: str, reasons: list[str]):
-    """
-    Restart the systemd unit, or recreate the compose service (``up -d --force-recreate``: a
-    ``restart`` would not re-read ``env_file`` nor change the image), when ``reasons`` is not empty.
-
-    + reasons: why the running process differs from the target (from the caller's comparison of
-      the running process with the target: never "a file changed in this run")
-    """
-    if not reasons:
-        return
-    announce([f"{service}: {reason}" for reason in reasons])
-    if unit == "compose":
-        yield f"cd {q(project_dir)} && {COMPOSE} && $c up -d --force-recreate --no-deps {q(service)}"
-    else:
-        yield f"systemctl daemon-reload && systemctl restart {q(service)}"
 
 
 def _recover(source: s3_sync.S3Target, source_prefix: str, dest: s3_sync.S3Target, dest_prefix: str):

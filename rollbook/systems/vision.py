@@ -257,9 +257,6 @@ def judge(request: VisionRequest, expected: dict[str, str]):
                 result.append((total == 0, f"{counter} flat over {window}s (+{total:g})"))
             elif wave in request.enabled:
                 result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
-        if "c" in request.rolled_back:
-            low = {name: value for name, value in metrics.matching(seen.second, LOW_PRIORITY).items() if value}
-            result.append((not low, "vision_low_priority_* at zero" if not low else f"vision_low_priority_* not zero: {low}"))
         if request.enabled:
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
                            f"smoke event processed into post_enrichment: {seen.smoke_processed}, "
@@ -267,6 +264,12 @@ def judge(request: VisionRequest, expected: dict[str, str]):
         return result
 
     return checks
+
+
+def judge_cleanup(seen) -> list[tuple[bool, str]]:
+    """After wave C's cleanup: the low-priority counters and backlog at zero."""
+    low = {name: value for name, value in metrics.matching(seen.second, LOW_PRIORITY).items() if value}
+    return [(not low, "vision_low_priority_* at zero" if not low else f"vision_low_priority_* not zero: {low}")]
 
 
 @deploy("vision")
@@ -347,6 +350,13 @@ def vision(target: str | None = None):
                                           stream=settings.low_stream, length=state.low_stream_length,
                                           save_dir=request.saved_dir, timeouts=limits))
         run.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
+        verify.verified(
+            name=f"Verify {settings.low_stream} is empty and the worker's backlog at zero",
+            what="vision wave c cleanup", fact=VisionEffect,
+            fact_kwargs=dict(settings=settings, window=1, health_timeout=request.health_timeout,
+                             timeouts=request.timeouts),
+            judge=judge_cleanup, system=SYSTEM,
+        )
     if request.strip_context:
         table = f"post_enrichment_context_backup_{run.run_id.lower().replace('-', '_')}"
         steps.append(postgres.script(

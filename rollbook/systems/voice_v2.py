@@ -30,10 +30,11 @@ from pyinfra.api import deploy
 from .. import envfile, pipeline, s3_sync
 from ..facts.voice_v2 import VoiceEffect, VoiceHost, VoiceSettings
 from ..operations import envfile as env_ops
-from ..operations import files, verify
+from ..operations import files, service, verify
 from ..operations import voice_v2 as voice_ops
 from ..preflight import PreflightError, boolean, choice, positive_int, require
 from ..secrets import secret
+from ..shell import http_ok
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
 LEVELS = {1: "config", 2: "code", 3: "system"}  # level -> the unit it converges (recorded state)
@@ -452,9 +453,12 @@ def voice_v2(target: str):
         code, reasons = _level_2(request, state, run, steps)
     else:
         reasons = _level_3(request, state, run, steps)
-    steps.append(voice_ops.restarted(
+    restore = service.Restore(env_file=settings.env_file, keys=tuple(sorted(expected_env)),
+                              marker=run.restored_marker) if request.level == 1 else None  # the env file changed
+    steps.append(service.restarted(
         name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
-        service=settings.service, project_dir=settings.app_dir, reasons=reasons))
+        service=settings.service, project_dir=settings.app_dir, reasons=reasons,
+        ready=http_ok(settings.base_url + "/health", request.health_timeout), restore=restore))
     if request.recover:
         count = _recover_count(request.recover)
         source, source_prefix, dest, dest_prefix = request.recover

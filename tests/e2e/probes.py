@@ -60,6 +60,13 @@ class Probes:
     def metrics(self, name: str, service: str = "worker") -> dict[str, float]:
         return parse_metrics(self.http(name, service, "/metrics")[1])
 
+    def unit_env(self, name: str, unit: str) -> dict[str, str]:
+        """The environment of a systemd unit's main process (``/proc/<pid>/environ`` over SSH)."""
+        host = self.ssh(name)
+        pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+        environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+        return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+
     def compose_container(self, name: str, service: str):
         """The running container of a host's compose service (found by compose's own labels)."""
         host_container = self.docker.containers.get(self.state.host(name).container)

@@ -68,3 +68,13 @@ def finished(returncode: int, stdout: str, stderr: str, json_output: bool = True
     if json_output and stdout.strip().startswith("{"):
         payload = json.loads(stdout)
     return Run(returncode, stdout, stderr, payload)
+
+
+def converged_twice(deploy, *args, **data) -> Run:
+    """``deploy(*args, **data)`` twice: both succeed and the second reports no change. The first run."""
+    run = deploy(*args, **data)
+    assert run.returncode == 0, run.output
+    again = deploy(*args, **data)
+    assert again.returncode == 0, again.output
+    assert again.changed == set(), again.changed
+    return run

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .pyinfra_run import pyinfra
+from .pyinfra_run import converged_twice, pyinfra
 
 SYSTEMD, COMPOSE = "analyticbot-1", "analyticbot-2"
 ENV = "/opt/analyticbot/.env.production"
@@ -23,22 +23,10 @@ def deploy(name: str, limit: str = "analyticbot_api", **data):
     return pyinfra("inventories/sandbox.py", f"deploys/analyticbot_{name}.py", data=data, limit=limit)
 
 
-def converged_twice(name: str, limit: str = "analyticbot_api", **data):
-    run = deploy(name, limit, **data)
-    assert run.returncode == 0, run.output
-    again = deploy(name, limit, **data)
-    assert again.returncode == 0, again.output
-    assert again.changed == set(), again.changed
-    return run
-
-
 def process_env(probes, name: str) -> dict[str, str]:
     if name == COMPOSE:
         return probes.compose_env(name, "api")
-    host = probes.ssh(name)
-    pid = host.check_output("systemctl show -p MainPID --value analyticbot-api")
-    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
-    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+    return probes.unit_env(name, "analyticbot-api")
 
 
 def last_flags_line(probes, name: str) -> str:
@@ -65,7 +53,7 @@ def enabled(sandbox):
 
 def test_partial_rollback_of_time_weighting_keeps_the_master_on(enabled, probes):
     before = {name: probes.file_text(name, ENV).splitlines() for name in (SYSTEMD, COMPOSE)}
-    converged_twice("rollback", analyticbot_features="time_weighting")
+    converged_twice(deploy, "rollback", analyticbot_features="time_weighting")
     for name in (SYSTEMD, COMPOSE):
         after = probes.file_text(name, ENV).splitlines()
         assert [a for a, b in zip(after, before[name]) if a != b] == ["ENABLE_TIME_WEIGHTING=false"]
@@ -79,7 +67,7 @@ def test_partial_rollback_of_time_weighting_keeps_the_master_on(enabled, probes)
 
 
 def test_full_rollback_removes_the_advanced_fields_and_enable_brings_them_back(enabled, probes):
-    converged_twice("rollback")
+    converged_twice(deploy, "rollback")
     for name in (SYSTEMD, COMPOSE):
         assert process_env(probes, name)["ENABLE_ADVANCED_RECOMMENDATIONS"] == "false"
         assert last_flags_line(probes, name).endswith("Advanced: False, Time-weighting: False, Content-type: False")
@@ -88,7 +76,7 @@ def test_full_rollback_removes_the_advanced_fields_and_enable_brings_them_back(e
         data = best_times(probes, name)
         assert data["total_posts_analyzed"] > 0
         assert not {"best_day_hour_combinations", "time_weighted_scores", "content_type_breakdown"} & set(data)
-    converged_twice("enable")
+    converged_twice(deploy, "enable")
     for name in (SYSTEMD, COMPOSE):
         assert {process_env(probes, name)[flag] for flag in FLAGS} == {"true"}
         assert {"best_day_hour_combinations", "time_weighted_scores", "content_type_breakdown"} <= set(best_times(probes, name))
@@ -102,7 +90,7 @@ def test_migration_004_rollback_saves_every_row_and_apply_restores_them(enabled,
                      "FROM generate_series(1, 10000) AS n")
         before = conn.execute(CHECKSUM).fetchone()[0]
 
-    converged_twice("rollback", limit=SYSTEMD, analyticbot_migration="rollback")
+    converged_twice(deploy, "rollback", limit=SYSTEMD, analyticbot_migration="rollback")
     with db(probes, SYSTEMD) as conn:
         columns = {r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'posts'")}
@@ -113,7 +101,7 @@ def test_migration_004_rollback_saves_every_row_and_apply_restores_them(enabled,
         assert not {"idx_posts_content_type", "idx_posts_date_content"} & indexes
         assert conn.execute(f"SELECT count(*) FROM {backup}").fetchone()[0] == 10000
 
-    converged_twice("enable", limit=SYSTEMD, analyticbot_migration="apply")
+    converged_twice(deploy, "enable", limit=SYSTEMD, analyticbot_migration="apply")
     with db(probes, SYSTEMD) as conn:
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'posts'")}
         assert {"idx_posts_content_type", "idx_posts_date_content"} <= indexes
@@ -124,7 +112,7 @@ def test_release_rollback_checks_out_the_known_good_ref_and_restarts(enabled, pr
     host = probes.ssh(SYSTEMD)
     v740 = host.check_output("git -C /opt/analyticbot rev-parse 'v7.4.0^{commit}'")
     try:
-        converged_twice("rollback", limit=SYSTEMD, analyticbot_release="v7.4.0")
+        converged_twice(deploy, "rollback", limit=SYSTEMD, analyticbot_release="v7.4.0")
         assert host.check_output("git -C /opt/analyticbot rev-parse HEAD") == v740
         assert json.loads(probes.http(SYSTEMD, "api", "/health")[1])["version"] == "7.4.0"
     finally:

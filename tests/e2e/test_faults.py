@@ -46,10 +46,7 @@ def history(probes, name: str) -> list[dict]:
 def process_env(probes, name: str) -> dict[str, str]:
     if name == COMPOSE:
         return probes.compose_env(name, "api")
-    host = probes.ssh(name)
-    pid = host.check_output("systemctl show -p MainPID --value analyticbot-api")
-    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
-    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+    return probes.unit_env(name, "analyticbot-api")
 
 
 def wait_for(check, what: str, seconds: float = 120):

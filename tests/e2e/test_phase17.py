@@ -17,7 +17,7 @@ import pytest
 
 from rollbook.facts.phase17 import INCLUDE_LINE, IMPORT_LINE
 
-from .pyinfra_run import pyinfra
+from .pyinfra_run import converged_twice, pyinfra
 
 HOST = "phase17-1"
 CHECKOUT = "/srv/phase17"
@@ -29,15 +29,6 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 def deploy(name: str, **data):
     return pyinfra("inventories/sandbox.py", f"deploys/phase17_{name}.py", data=data, limit=HOST)
-
-
-def converged_twice(name: str, **data):
-    run = deploy(name, **data)
-    assert run.returncode == 0, run.output
-    again = deploy(name, **data)
-    assert again.returncode == 0, again.output
-    assert again.changed == set(), again.changed
-    return run
 
 
 def upgrade(probes, path: str = STREAM) -> tuple[int, bool]:
@@ -61,10 +52,7 @@ def upgrade(probes, path: str = STREAM) -> tuple[int, bool]:
 
 
 def process_env(probes) -> dict[str, str]:
-    host = probes.ssh(HOST)
-    pid = host.check_output("systemctl show -p MainPID --value phase17-server")
-    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
-    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+    return probes.unit_env(HOST, "phase17-server")
 
 
 def write(probes, path: str, text: str):
@@ -94,7 +82,7 @@ def enabled(sandbox, probes):
 
 def test_router_rollback_gives_404_and_enable_gives_101_with_main_py_byte_identical(enabled, probes):
     before_sha, before = probes.file_sha256(HOST, MAIN), probes.file_text(HOST, MAIN).splitlines()
-    run = converged_twice("rollback")
+    run = converged_twice(deploy, "rollback")
     assert "verified: WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 404" in run.output
     after = probes.file_text(HOST, MAIN).splitlines()
     assert [(b, a) for b, a in zip(before, after) if a != b] == [
@@ -104,7 +92,7 @@ def test_router_rollback_gives_404_and_enable_gives_101_with_main_py_byte_identi
     assert probes.http(HOST, "server", "/v1/health")[0] == 200
     assert suites_pass(probes)
 
-    run = converged_twice("enable")
+    run = converged_twice(deploy, "enable")
     assert re.search(r"verified: memory (grew|shrank) \d+ kB over 20 stream connect/disconnect cycles", run.output)
     assert probes.file_sha256(HOST, MAIN) == before_sha
     assert upgrade(probes) == (101, True)
@@ -115,13 +103,13 @@ def test_flag_method_converges_the_env_file_and_the_process(enabled, probes):
     write(probes, MAIN, guarded(probes.file_text(HOST, MAIN)))
     shaped = probes.file_sha256(HOST, MAIN)
     try:
-        converged_twice("rollback", phase17_method="flag")
+        converged_twice(deploy, "rollback", phase17_method="flag")
         assert "STREAMING_ENABLED=false" in probes.file_text(HOST, ENV).splitlines()
         assert process_env(probes)["STREAMING_ENABLED"] == "false"
         assert upgrade(probes)[0] == 404
         assert suites_pass(probes)
 
-        converged_twice("enable", phase17_method="flag")
+        converged_twice(deploy, "enable", phase17_method="flag")
         assert "STREAMING_ENABLED=true" in probes.file_text(HOST, ENV).splitlines()
         assert process_env(probes)["STREAMING_ENABLED"] == "true"
         assert upgrade(probes) == (101, True)
@@ -170,6 +158,6 @@ def test_a_run_killed_between_edit_and_restart_is_finished_by_the_next_run(enabl
     host.check_output(f"sed -i -e 's/^{IMPORT_LINE}$/# &/' -e 's/^app\\.include_router(video_stream_router)$/# &/' "
                       f"{MAIN}")  # the edit of a run that died before its restart
     assert upgrade(probes) == (101, True)  # the running process still serves the stream
-    run = converged_twice("rollback")
+    run = converged_twice(deploy, "rollback")
     assert {name for name, _ in run.changed} == {"phase17 | Restart phase17-server so the process serves the new state"}
     assert upgrade(probes)[0] == 404

@@ -11,7 +11,7 @@ import json
 import boto3
 import pytest
 
-from .pyinfra_run import pyinfra
+from .pyinfra_run import converged_twice, pyinfra
 
 SYSTEMD, COMPOSE = "voice-v2-1", "voice-v2-2"
 APP = "/opt/voice_v2"
@@ -23,15 +23,6 @@ BACKUP_BUCKET, FILES_BUCKET, PREFIX = "voice-files-backup", "voice-files", "2025
 
 def deploy(name: str, limit: str = "voice_v2", dry: bool = False, **data):
     return pyinfra("inventories/sandbox.py", f"deploys/voice_v2_{name}.py", data=data, limit=limit, dry=dry)
-
-
-def converged_twice(name: str, limit: str = "voice_v2", **data):
-    run = deploy(name, limit, **data)
-    assert run.returncode == 0, run.output
-    again = deploy(name, limit, **data)
-    assert again.returncode == 0, again.output
-    assert again.changed == set(), again.changed
-    return run
 
 
 def tree_sha256(probes, name: str, path: str) -> str:
@@ -53,10 +44,7 @@ def env_file(probes, name: str, path: str) -> dict[str, str]:
 def process_env(probes, name: str) -> dict[str, str]:
     if name == COMPOSE:
         return probes.compose_env(name, "voice-v2")
-    host = probes.ssh(name)
-    pid = host.check_output("systemctl show -p MainPID --value voice-v2-service")
-    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
-    return dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+    return probes.unit_env(name, "voice-v2-service")
 
 
 @pytest.fixture
@@ -68,7 +56,7 @@ def enabled(sandbox):
 
 
 def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled, probes):
-    converged_twice("rollback", voice_disable_providers="yandex", voice_provider_priorities="openai:1,google:2")
+    converged_twice(deploy, "rollback", voice_disable_providers="yandex", voice_provider_priorities="openai:1,google:2")
     for name in (SYSTEMD, COMPOSE):
         previous = env_file(probes, name, f"{APP}/.env.previous")
         assert env_file(probes, name, f"{APP}/.env") == previous
@@ -85,7 +73,7 @@ def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled
         assert seen["tts"]["yandex"]["enabled"] is False and seen["tts"]["openai"]["priority"] == 1
         assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "openai"
         assert health(probes, name)["optimized"] == "false"
-    converged_twice("enable")
+    converged_twice(deploy, "enable")
     for name in (SYSTEMD, COMPOSE):
         assert process_env(probes, name)["VOICE_V2_OPTIMIZED"] == "true"
         assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "google"
@@ -95,7 +83,7 @@ def test_level_2_restores_the_newest_backup_byte_for_byte_and_keeps_the_replaced
     host = probes.ssh(SYSTEMD)
     current = tree_sha256(probes, SYSTEMD, CODE)
     kept_before = set(host.check_output(f"ls -1d {CODE}.failed.* 2>/dev/null || true").split())
-    converged_twice("rollback", limit=SYSTEMD, voice_level=2)
+    converged_twice(deploy, "rollback", limit=SYSTEMD, voice_level=2)
     assert tree_sha256(probes, SYSTEMD, CODE) == tree_sha256(probes, SYSTEMD, f"{NEWEST}/app/services/voice_v2")
     assert probes.file_sha256(SYSTEMD, f"{APP}/requirements.txt") == probes.file_sha256(SYSTEMD, f"{NEWEST}/requirements.txt")
     kept = set(host.check_output(f"ls -1d {CODE}.failed.*").split()) - kept_before
@@ -104,29 +92,29 @@ def test_level_2_restores_the_newest_backup_byte_for_byte_and_keeps_the_replaced
         host.check_output(f"sha256sum < {NEWEST}/requirements.txt | cut -d' ' -f1")
     assert health(probes, SYSTEMD)["version"] == "1.9.0"
 
-    converged_twice("rollback", limit=SYSTEMD, voice_level=2, voice_backup_dir=OLDER)
+    converged_twice(deploy, "rollback", limit=SYSTEMD, voice_level=2, voice_backup_dir=OLDER)
     assert tree_sha256(probes, SYSTEMD, CODE) == tree_sha256(probes, SYSTEMD, f"{OLDER}/app/services/voice_v2")
     assert health(probes, SYSTEMD)["version"] == "1.8.0"
 
 
 def test_level_2_from_git_checks_out_the_known_good_ref(enabled, probes):
     host = probes.ssh(SYSTEMD)
-    converged_twice("rollback", limit=SYSTEMD, voice_level=2, voice_code_source="git", voice_git_ref="v1.9.0")
+    converged_twice(deploy, "rollback", limit=SYSTEMD, voice_level=2, voice_code_source="git", voice_git_ref="v1.9.0")
     assert host.check_output(f"git -C {APP} rev-parse HEAD") == host.check_output(f"git -C {APP} rev-parse 'v1.9.0^{{commit}}'")
     assert host.check_output(f"git -C {APP} status --porcelain -- app/services/voice_v2/ requirements.txt") == ""
     assert health(probes, SYSTEMD)["version"] == "1.9.0"
-    converged_twice("enable", limit=SYSTEMD, voice_level=2)
+    converged_twice(deploy, "enable", limit=SYSTEMD, voice_level=2)
     assert health(probes, SYSTEMD)["version"] == "2.0.0"
     assert host.check_output(f"test -f {CODE}/optimizer.py && echo present") == "present"
 
 
 def test_level_3_runs_the_previous_stable_image_and_enable_brings_latest_back(enabled, probes):
-    converged_twice("rollback", limit=COMPOSE, voice_level=3)
+    converged_twice(deploy, "rollback", limit=COMPOSE, voice_level=3)
     container = probes.compose_container(COMPOSE, "voice-v2")
     assert container.image.id == probes.docker.images.get("voice-v2:previous-stable").id
     assert "image: voice-v2:previous-stable" in probes.file_text(COMPOSE, f"{APP}/docker-compose.yml")
     assert health(probes, COMPOSE)["version"] == "1.9.0"
-    converged_twice("enable", limit=COMPOSE, voice_level=3)
+    converged_twice(deploy, "enable", limit=COMPOSE, voice_level=3)
     assert probes.compose_container(COMPOSE, "voice-v2").image.id == probes.docker.images.get("voice-v2:latest").id
     assert health(probes, COMPOSE)["version"] == "2.0.0"
 
@@ -135,7 +123,7 @@ def test_level_3_on_systemd_restores_the_virtualenv_from_its_backup(enabled, pro
     host = probes.ssh(SYSTEMD)
     host.check_output(f"echo 'CODEC = \"opus-optimized\"' > {VENV}/lib/python3.11/site-packages/voice_v2_optimized_codec.py")
     pid = host.check_output("systemctl show -p MainPID --value voice-v2-service")
-    converged_twice("rollback", limit=SYSTEMD, voice_level=3)
+    converged_twice(deploy, "rollback", limit=SYSTEMD, voice_level=3)
     assert tree_sha256(probes, SYSTEMD, VENV) == tree_sha256(probes, SYSTEMD, VENV_BACKUP)
     assert not host.file(f"{VENV}/lib/python3.11/site-packages/voice_v2_optimized_codec.py").exists
     assert host.check_output("systemctl show -p MainPID --value voice-v2-service") != pid  # restarted
@@ -177,7 +165,7 @@ def test_voice_file_recovery_copies_exactly_the_missing_or_differing_objects(ena
     dry = deploy("rollback", dry=True, **data)
     assert dry.returncode == 0 and "copy 5 missing or differing object(s)" in dry.output, dry.output
     assert contents(buckets, FILES_BUCKET)["voice/007.ogg"] == b"corrupted"
-    run = converged_twice("rollback", **data)
+    run = converged_twice(deploy, "rollback", **data)
     assert sum(1 for op, _ in run.changed if op.startswith("voice_v2 | Recover voice files")) == 1, run.changed
     after = contents(buckets, FILES_BUCKET)
     assert {key: after[key] for key in backup} == backup

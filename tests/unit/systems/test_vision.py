@@ -88,13 +88,15 @@ def test_judge_passes_a_rolled_back_worker_with_flat_counters():
     assert all(ok for ok, _ in checks), checks
 
 
-def test_judge_fails_on_old_env_moving_counters_and_a_backlog():
+def test_judge_fails_on_old_env_and_moving_counters_and_the_cleanup_check_on_a_backlog():
     made = request(vision_waves="b,c")
     seen = observation({"VISION_PHASH_ENABLED": "true"}, health=502, first={vision.OCR_PRIMARY: 5},
                        second={vision.OCR_PRIMARY: 9, "vision_low_priority_backlog": 3})
     failed = [text for ok, text in vision.judge(made, {"VISION_PHASH_ENABLED": "false"})(seen) if not ok]
-    assert len(failed) == 4, failed
+    assert len(failed) == 3, failed
     assert any("VISION_PHASH_ENABLED='true'" in text for text in failed)
+    assert vision.judge_cleanup(seen) == [(False, "vision_low_priority_* not zero: {'vision_low_priority_backlog': 3}")]
+    assert vision.judge_cleanup(observation({}, second={"vision_low_priority_backlog": 0}))[0][0]
 
 
 def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
