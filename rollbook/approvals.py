@@ -1,24 +1,31 @@
 """Production approvals: a JSON document for one exact run, signed with the approver's SSH key.
 
 The approver signs with ``ssh-keygen -Y sign``; a run's preflight checks it with
-``ssh-keygen -Y verify`` against the allowed-signers file kept in the repo, then checks
-that it is for this environment, deploy, scope and host, unexpired, and not
-self-approved. Example::
+``ssh-keygen -Y verify`` against the allowed-signers file kept in the repo (the bytes
+verified are the bytes parsed: the file is read once), then checks that it is for this
+environment, deploy, scope and host, unexpired, no longer-lived than allowed, and not
+self-approved (judged on the signing key and principals, never on a login name). Example::
 
     doc = document("prod", "deploys/vision_rollback.py", {"vision_waves": "b"}, ["vision-worker-01"],
                    approver="alice@example.com", reason="INC-42", hours=2)
     path = write_signed(doc, Path("approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
     verify(path, Path("approvals/allowed_signers"), environment="prod", deploy="deploys/vision_rollback.py",
-           scope={"vision_waves": "b"}, host="vision-worker-01", operator="bob")
+           scope={"vision_waves": "b"}, host="vision-worker-01", operator=identity.of_key(bob_key, signers))
 """
 
 import json
+import re
 import subprocess
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from .identity import Operator
+
 NAMESPACE = "rollbook-approval"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MAX_BYTES = 64 * 1024
+DEFAULT_MAX_HOURS = 4.0
 
 
 class ApprovalError(Exception):
@@ -30,10 +37,13 @@ def canonical(doc: dict) -> str:
 
 
 def document(environment: str, deploy: str, scope: dict, hosts: list[str], approver: str, reason: str,
-             hours: float, now: datetime | None = None) -> dict:
+             hours: float, now: datetime | None = None, max_hours: float = DEFAULT_MAX_HOURS) -> dict:
+    """The approval of one run, valid for ``hours`` (above 0, at most ``max_hours``)."""
+    if not 0 < hours <= max_hours:
+        raise ApprovalError(f"--hours {hours:g}: an approval is valid for more than 0 and at most {max_hours:g} hours")
     now = now or datetime.now(timezone.utc)
     return {
-        "version": 1, "environment": environment, "deploy": deploy,
+        "version": 1, "id": uuid.uuid4().hex, "environment": environment, "deploy": deploy,
         "scope": {key: str(value) for key, value in sorted(scope.items())}, "hosts": sorted(hosts),
         "approver": approver, "reason": reason, "created_at": now.strftime(TIME_FORMAT),
         "expires_at": (now + timedelta(hours=hours)).strftime(TIME_FORMAT),
@@ -52,35 +62,77 @@ def write_signed(doc: dict, path: Path, key: Path) -> Path:
     return path
 
 
-def _signature_holds(path: Path, allowed_signers: Path, approver: str) -> bool:
-    with open(path, "rb") as message:
-        done = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed_signers), "-I", approver,
-                               "-n", NAMESPACE, "-s", f"{path}.sig"], stdin=message, capture_output=True)
-    return done.returncode == 0
+def _fingerprint(said: str) -> str:
+    match = re.search(r"key (SHA256:\S+)", said)
+    return match[1] if match else ""
 
 
-def verify(path, allowed_signers, *, environment: str, deploy: str, scope: dict, host: str, operator: str,
-           now: datetime | None = None) -> dict:
-    """The approval at ``path`` when it allows this run on ``host``; ApprovalError naming why not."""
+def _signature(message: bytes, signature: Path, allowed_signers: Path, approver: str) -> str:
+    """The fingerprint of the allowed key that signed ``message`` as ``approver`` ('' when none did)."""
+    done = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed_signers), "-I", approver,
+                           "-n", NAMESPACE, "-s", str(signature)], input=message, capture_output=True)
+    return _fingerprint(done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")) \
+        if done.returncode == 0 else ""
+
+
+def _read_once(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """The approval's bytes, read once: what is verified is what is parsed (no swap in between)."""
+    with open(path, "rb") as handle:
+        content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise ApprovalError(f"approval {path} is larger than {limit} bytes: not an approval document")
+    return content
+
+
+def _parse(content: bytes, path: Path) -> dict:
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        raise ApprovalError(f"approval {path} is not an approval document (not JSON)") from None
+    fields = ("approver", "environment", "deploy", "scope", "hosts", "expires_at", "id")
+    if not isinstance(doc, dict) or any(field not in doc for field in fields):
+        raise ApprovalError(f"approval {path} is not an approval document (it needs {', '.join(fields)})")
+    if not isinstance(doc["scope"], dict) or not isinstance(doc["hosts"], list) or \
+            not all(isinstance(doc[field], str) for field in ("approver", "environment", "deploy", "expires_at", "id")):
+        raise ApprovalError(f"approval {path} is not an approval document (a field has the wrong type)")
+    try:
+        doc["_expires"] = datetime.strptime(doc["expires_at"], TIME_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ApprovalError(f"approval {path}: expires_at {doc['expires_at']!r} is not a UTC time") from None
+    return doc
+
+
+def verify(path, allowed_signers, *, environment: str, deploy: str, scope: dict, host: str, operator: Operator,
+           max_hours: float = DEFAULT_MAX_HOURS, now: datetime | None = None) -> dict:
+    """The approval at ``path`` when it allows this run on ``host``; ApprovalError naming why not.
+
+    ``operator``: who runs this (the key rollbook connects with); an approval signed by that key or
+    naming one of its principals is a self-approval."""
     path, allowed_signers = Path(path), Path(allowed_signers)
     if not path.is_file():
         raise ApprovalError(f"no approval file at {path}")
-    if not Path(f"{path}.sig").is_file():
+    signature = Path(f"{path}.sig")
+    if not signature.is_file():
         raise ApprovalError(f"approval {path} is not signed ({path}.sig missing)")
     if not allowed_signers.is_file():
         raise ApprovalError(f"allowed signers file {allowed_signers} not found")
-    try:
-        doc = json.loads(path.read_text())
-        approver = str(doc["approver"])
-    except (ValueError, KeyError):
-        raise ApprovalError(f"approval {path} is not an approval document") from None
-    if not _signature_holds(path, allowed_signers, approver):
+    content = _read_once(path)
+    doc = _parse(content, path)
+    approver = doc["approver"]
+    signer = _signature(content, signature, allowed_signers, approver)
+    if not signer:
         raise ApprovalError(f"approval {path}: the signature does not verify for {approver} "
                             "(tampered, or not signed by an allowed signer)")
     now = now or datetime.now(timezone.utc)
-    expires = datetime.strptime(doc["expires_at"], TIME_FORMAT).replace(tzinfo=timezone.utc)
-    if now >= expires:
+    if now >= doc["_expires"]:
         raise ApprovalError(f"approval {path} expired at {doc['expires_at']}")
+    created = doc.get("created_at")
+    try:
+        lasts = (doc["_expires"] - datetime.strptime(str(created), TIME_FORMAT).replace(tzinfo=timezone.utc))
+    except ValueError:
+        raise ApprovalError(f"approval {path}: created_at {created!r} is not a UTC time") from None
+    if lasts > timedelta(hours=max_hours):
+        raise ApprovalError(f"approval {path} is valid for {lasts}, longer than the allowed {max_hours:g} hours")
     for field, wanted in (("environment", environment), ("deploy", deploy)):
         if doc.get(field) != wanted:
             raise ApprovalError(f"approval {path} is for {field} {doc.get(field)!r}, this run is {wanted!r}")
@@ -92,6 +144,8 @@ def verify(path, allowed_signers, *, environment: str, deploy: str, scope: dict,
         raise ApprovalError(f"approval {path} is for another scope: {said}")
     if host not in doc.get("hosts", []):
         raise ApprovalError(f"approval {path} does not cover host {host}")
-    if approver == operator:
-        raise ApprovalError(f"approval {path}: {approver} cannot approve their own run")
+    if signer in operator.fingerprints or approver in operator.principals:
+        raise ApprovalError(f"approval {path}: {approver} cannot approve their own run "
+                            f"(the operator's key {operator.name} signed it)")
+    del doc["_expires"]
     return doc

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pyinfra_cli.util import parse_cli_arg
 
-from . import approvals
+from . import approvals, schema
 from .preflight import PreflightError
 from .remote import REPO, load_inventory
 from .systems import SYSTEMS
@@ -42,9 +42,13 @@ def _override_data(pairs: list[str]) -> dict:
 
 def approve(args) -> tuple[Path, list[str]]:
     system = _system_of(args.deploy)
+    override = _override_data(args.data)
     try:
-        inventory = load_inventory(args.inventory, _override_data(args.data))
+        schema.refuse_override(override)  # the run will refuse them too: no approval for what cannot run
+        inventory = load_inventory(args.inventory, override)
     except FileNotFoundError as error:
+        raise ValueError(str(error)) from None
+    except PreflightError as error:
         raise ValueError(str(error)) from None
     hosts = [host for host in inventory if system.group in host.groups
              and (not args.limit or args.limit == host.name or args.limit in host.groups)]
@@ -59,8 +63,13 @@ def approve(args) -> tuple[Path, list[str]]:
     environments = {str(host.data.get("rollbook_environment")) for host in hosts}
     if len(scopes) != 1 or len(environments) != 1:
         raise ValueError("the hosts differ in environment or scope: approve them separately with --limit")
-    doc = approvals.document(environments.pop(), args.deploy, json.loads(scopes.pop()), [h.name for h in hosts],
-                             approver=args.approver, reason=args.reason, hours=args.hours)
+    max_hours = min(float(host.data.get("rollbook_approval_max_hours") or approvals.DEFAULT_MAX_HOURS)
+                    for host in hosts)
+    try:
+        doc = approvals.document(environments.pop(), args.deploy, json.loads(scopes.pop()), [h.name for h in hosts],
+                                 approver=args.approver, reason=args.reason, hours=args.hours, max_hours=max_hours)
+    except approvals.ApprovalError as error:
+        raise ValueError(str(error)) from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(args.out) if args.out else REPO / ".approvals" / f"{stamp}-{system.name}.json"
     try:

@@ -4,20 +4,25 @@ Every failure ends with one line on stderr naming the cause and exit code 1::
 
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook sandbox status
+    python -m rollbook sandbox enroll --as prod NAME ...               # as a team enrolls a real host
     python -m rollbook sandbox down
     python -m rollbook demo
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
     python -m rollbook history INVENTORY [--json]
     python -m rollbook incident --inventory INVENTORY --host H --run RUN_ID
+    python -m rollbook schema [--write]                                # the data reference (docs/data.md)
     python -m rollbook approve INVENTORY DEPLOY --data k=v ... --approver NAME --key KEY --reason TEXT
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 from docker.errors import DockerException
 
 from .sandbox import SandboxError
+
+DATA_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 
 
 def _host_pair(text: str) -> tuple[str, str]:
@@ -37,6 +42,10 @@ def _sandbox(args) -> int:
         print(f"{len(state.hosts)} host(s) up; inventory: inventories/sandbox.py")
     elif args.action == "down":
         hosts.down()
+    elif args.action == "enroll":
+        if not args.environment or not args.names:
+            raise SandboxError("usage: sandbox enroll --as sandbox|staging|prod NAME ...")
+        hosts.enroll(args.names, args.environment)
     else:
         for line in hosts.status():
             print(line)
@@ -108,11 +117,25 @@ def _approve(args) -> int:
     return 0
 
 
+def _schema(args) -> int:
+    from . import schema
+
+    text = schema.reference()
+    if args.write:
+        DATA_REFERENCE.write_text(text)
+        print(f"wrote {DATA_REFERENCE.relative_to(DATA_REFERENCE.parents[1])}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m rollbook", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
     sandbox = commands.add_parser("sandbox", help="local container hosts for demos and tests")
-    sandbox.add_argument("action", choices=("up", "down", "status"))
+    sandbox.add_argument("action", choices=("up", "down", "status", "enroll"))
+    sandbox.add_argument("names", nargs="*", metavar="NAME", help="enroll: the hosts to enroll")
+    sandbox.add_argument("--as", dest="environment", help="enroll: the environment (sandbox, staging, prod)")
     sandbox.add_argument("--host", action="append", type=_host_pair, metavar="NAME=ROLE",
                          help="hosts to bring up (default: one host per role)")
     sandbox.add_argument("--reset", action="store_true", help="recreate the hosts from their images")
@@ -148,9 +171,14 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("--approver", required=True, help="your principal in approvals/allowed_signers")
     approve.add_argument("--key", required=True, help="your SSH private key (ssh-keygen -Y sign)")
     approve.add_argument("--reason", required=True)
-    approve.add_argument("--hours", type=float, default=2.0, help="valid for this long (default 2)")
+    approve.add_argument("--hours", type=float, default=2.0,
+                         help="valid for this long (default 2; at most rollbook_approval_max_hours, default 4)")
     approve.add_argument("--out", help="where to write it (default .approvals/<stamp>-<system>.json)")
     approve.set_defaults(run=_approve)
+
+    reference = commands.add_parser("schema", help="the data reference: every key, its type, default and doc")
+    reference.add_argument("--write", action="store_true", help="write docs/data.md")
+    reference.set_defaults(run=_schema)
     return top
 
 

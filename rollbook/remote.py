@@ -12,7 +12,7 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 
-from .shell import q
+from .host.shell import q
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,1 +1,4 @@
-"""pyinfra operations of rollbook: generators that yield commands only when the host differs."""
+"""The pipeline's own bookkeeping operations (``run``: lock, recorded state, history).
+
+Shared host operations are in ``rollbook.host``; a system's own in ``rollbook.systems.<system>``.
+"""

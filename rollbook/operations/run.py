@@ -16,7 +16,7 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from .. import history, notify, runs
 from ..report import executing
-from ..shell import fail, q
+from ..host.shell import fail, q
 
 # merges {"units": {...}, "drop": [unit, ...], ...} into state.json[system] under a host-wide flock
 _STATE_MERGE = (
@@ -80,16 +80,19 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 
 
 @operation()
-def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: str | None = None):
+def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None):
     """
-    Take this host's lock for ``system``, record the run's target as the host's recorded
-    state, and append a ``started`` history record. A held lock fails at once naming its
-    holder; a stale one is taken over only with ``takeover``.
+    Check that the host was enrolled in the run's environment, take this host's lock for
+    ``system``, record the run's target as the host's recorded state, and append a ``started``
+    history record. A host enrolled elsewhere (or not at all) is refused before anything
+    changes; a held lock fails at once naming its holder; a stale one is taken over only
+    with ``takeover``.
 
     + system: the system's name (one lock per host and system)
     + state_dir: rollbook's folder on the host (``/var/lib/rollbook``)
     + lock_ttl: seconds after which an unreleased lock is stale
     + takeover: take over a stale lock
+    + marker: the file naming the environment the host was enrolled in (``/etc/rollbook/environment``)
     + webhook: called (once per run) when an emergency override starts changing hosts
 
     Example:
@@ -97,7 +100,8 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: s
     .. code:: python
 
         run_ops.begun(name="Lock vision and record the run", system="vision",
-                      state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False)
+                      state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False,
+                      marker="/etc/rollbook/environment")
     """
     if not executing():
         return
@@ -111,11 +115,17 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, webhook: s
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
     ok, output = run_on_host(  # a lock taken but not recorded is given back at once
-        f"mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(run.private_dir)} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
+        f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
+        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(run.private_dir)} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
         f"then {{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
     lines = output.stdout_lines
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
+        return
+    if lines[0] == "ENROLLED":
+        why = (f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}")
+        run_on_host(append_history(state_dir, history.refused(run, why)))
+        yield fail(f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
         return
     if lines[0] == "HELD":
         try:

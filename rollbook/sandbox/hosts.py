@@ -27,12 +27,15 @@ from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
-from .state import SandboxHost, State, known_hosts_path, load, save, ssh_key_path, state_path
+from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path,
+                    known_hosts_path, load, save, ssh_key_path, state_path)
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
 BOOT_TIMEOUT = 180
 S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
+ENROLLMENT = "/etc/rollbook/environment"  # inside a host: the environment it is enrolled in
+ENVIRONMENTS = ("sandbox", "staging", "prod")
 SYSTEMD_RUN = dict(
     cap_add=["SYS_ADMIN", "NET_ADMIN"],
     security_opt=["seccomp=unconfined", "apparmor=unconfined"],
@@ -43,6 +46,18 @@ SYSTEMD_RUN = dict(
 
 def container_name(host: str) -> str:
     return f"rollbook-{host}"
+
+
+def ensure_approver(operator_pubkey: str):
+    """The sandbox's approver key and its allowed-signers file (``group_data/sandbox_prod.py`` names
+    it): the approver, and the operator's own key under its own principal (so that a self-approval
+    is recognised by principal as in production)."""
+    key = approver_key_path()
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", APPROVER, "-f", str(key)], check=True)
+    lines = [f"{APPROVER} {key.with_suffix('.pub').read_text().strip()}",
+             f"{OPERATOR} {operator_pubkey.strip()}"]
+    allowed_signers_path().write_text("".join(line + "\n" for line in lines))
 
 
 def _ensure_ssh_key():
@@ -194,6 +209,9 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
     _wait_booted(container, fresh)
     if container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0:
         _put_file(container, "/root/.ssh/authorized_keys", pubkey)
+        _put_file(container, "/home/rollbook/.ssh/authorized_keys", pubkey)
+        _exec(container, ["chown", "-R", "rollbook:rollbook", "/home/rollbook/.ssh"], "giving rollbook its key")
+        _enroll(container, "sandbox")
         try:
             _provision(client, container, name, host_role, secrets)
         except SandboxError:
@@ -202,6 +220,25 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
                        ports=_published_ports(container, host_role), data=_host_data(host_role))
+
+
+def _enroll(container, environment: str):
+    _exec(container, ["sh", "-c", f"mkdir -p /etc/rollbook && printf '%s\\n' {environment} > {ENROLLMENT}"],
+          f"enrolling as {environment}")
+
+
+def enroll(names: list[str], environment: str, log=print):
+    """Enroll sandbox hosts in ``environment`` (as a team enrolls a real host, with root on it)::
+
+        enroll(["vision-1"], "prod")   # now only inventories/sandbox_prod.py may run there
+    """
+    if environment not in ENVIRONMENTS:
+        raise SandboxError(f"no environment {environment!r} (known: {', '.join(ENVIRONMENTS)})")
+    client = ensure_engine()
+    state = load()
+    for name in names:
+        _enroll(client.containers.get(state.host(name).container), environment)
+        log(f"{name} enrolled as {environment}")
 
 
 def _known_hosts_line(client, host: SandboxHost, previous: str) -> str:
@@ -222,6 +259,7 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     client = ensure_engine()
     ensure_host_limits()
     pubkey = _ensure_ssh_key()
+    ensure_approver(pubkey)
     secrets = ensure_secrets()
     previous = load() if state_path().exists() else State()
     s3_endpoint = ensure_s3(previous.s3_endpoint)

@@ -41,6 +41,18 @@ class State:
         return [host for host in self.hosts if host.group == group]
 
 
+APPROVER = "approver@sandbox.rollbook.test"  # the sandbox's approver (its key: approver_key_path())
+OPERATOR = "operator@sandbox.rollbook.test"  # the principal of the sandbox key rollbook connects with
+
+
+def approver_key_path():
+    return sandbox_dir() / "approver"
+
+
+def allowed_signers_path():
+    return sandbox_dir() / "allowed_signers"
+
+
 def ssh_key_path():
     return sandbox_dir() / "id_ed25519"
 
@@ -71,11 +83,12 @@ def save(state: State):
     path.write_text(json.dumps(asdict(state), indent=2) + "\n")
 
 
-def inventory_groups(groups) -> dict[str, list]:
+def inventory_groups(groups, as_production: bool = False) -> dict[str, list]:
     """pyinfra inventory groups ``{group: [(name, data), ...]}`` for ``groups``.
 
     Every group named is present (empty when no host has that role), so an
     inventory file can bind each group to a name even before the sandbox runs.
+    ``as_production``: the hosts as production reaches them (the ``rollbook`` user with sudo).
     """
     result = {group: [] for group in groups}
     if not state_path().exists():
@@ -84,12 +97,14 @@ def inventory_groups(groups) -> dict[str, list]:
         data = {
             "ssh_hostname": "127.0.0.1",
             "ssh_port": host.port("ssh"),
-            "ssh_user": "root",
+            "ssh_user": "rollbook" if as_production else "root",
             "ssh_key": str(ssh_key_path()),
             "ssh_known_hosts_file": str(known_hosts_path()),
             "ssh_strict_host_key_checking": "yes",
             **host.data,
         }
+        if as_production:
+            data["_sudo"] = True
         result.setdefault(host.group, []).append((host.name, data))
     return result
 

@@ -1,4 +1,5 @@
-"""One @deploy per system (the pipeline of DESIGN.md with that system's data and checks).
+"""One package per system, each with one @deploy (the pipeline of DESIGN.md with that system's data
+and checks): ``rollbook.systems.<system>`` holds its request, facts, checks and deploy.
 
 ``SYSTEMS`` maps a system's name to its inventory group and module, for the commands
 that work across systems (drift, approve)::

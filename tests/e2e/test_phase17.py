@@ -15,7 +15,7 @@ import socket
 
 import pytest
 
-from rollbook.facts.phase17 import INCLUDE_LINE, IMPORT_LINE
+from rollbook.systems.phase17.facts import INCLUDE_LINE, IMPORT_LINE
 
 from .pyinfra_run import converged_twice, pyinfra
 

@@ -1,4 +1,5 @@
-"""Operating safely (approvals, locks, recorded state, drift, history) on a sandbox host playing prod."""
+"""Operating safely (approvals, locks, recorded state, drift, history) on a sandbox host enrolled as prod,
+reached as production reaches it (``inventories/sandbox_prod.py``: the ``rollbook`` user with sudo)."""
 
 import json
 import subprocess
@@ -9,13 +10,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from rollbook.sandbox import hosts
+from rollbook.sandbox.state import APPROVER, OPERATOR, approver_key_path, ssh_key_path
+
 from .pyinfra_run import REPO, command, pyinfra
 
 HOST = "vision-1"
 ENV = "/opt/vision/.env"
 EXPERIMENTS = "/opt/vision/config/vision_experiments.yml"
-APPROVER = "alice@rollbook.test"
-PROD = {"rollbook_environment": "prod"}
+PROD_INVENTORY = "inventories/sandbox_prod.py"
 
 
 def rollbook(*args, env=None) -> subprocess.CompletedProcess:
@@ -27,6 +30,10 @@ def rollbook(*args, env=None) -> subprocess.CompletedProcess:
 
 def deploy(name: str, env=None, **data):
     return pyinfra("inventories/sandbox.py", f"deploys/{name}.py", data=data, limit="vision_workers", env=env)
+
+
+def deploy_prod(name: str, dry=False, **data):
+    return pyinfra(PROD_INVENTORY, f"deploys/{name}.py", data=data, limit="vision_workers", dry=dry)
 
 
 def managed_hashes(probes) -> dict[str, str]:
@@ -44,21 +51,10 @@ def refusal(run) -> str:
     return errors[0]
 
 
-@pytest.fixture(scope="module")
-def signer(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("approver")
-    key = folder / "alice"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    allowed = folder / "allowed_signers"
-    allowed.write_text(f"{APPROVER} {key.with_suffix('.pub').read_text()}")
-    return key, allowed
-
-
-def approve(signer, out, hours=1.0, **data) -> str:
-    key, allowed = signer
-    data = {**PROD, "rollbook_allowed_signers": str(allowed), **data}
-    args = ["approve", "inventories/sandbox.py", "deploys/vision_rollback.py", "--approver", APPROVER,
-            "--key", str(key), "--reason", "INC-9 OCR errors", "--hours", str(hours), "--out", str(out)]
+def approve(out, hours=1.0, key=None, approver=APPROVER, **data) -> str:
+    args = ["approve", PROD_INVENTORY, "deploys/vision_rollback.py", "--approver", approver,
+            "--key", str(key or approver_key_path()), "--reason", "INC-9 OCR errors", "--hours", str(hours),
+            "--out", str(out), "--limit", "vision_workers"]
     for item, value in data.items():
         args += ["--data", f"{item}={value}"]
     done = rollbook(*args)
@@ -72,52 +68,89 @@ def enabled(sandbox):
     assert run.returncode == 0, run.output
 
 
-def test_prod_without_approval_is_refused_recorded_and_touches_nothing(enabled, probes):
-    before = managed_hashes(probes)
-    run = deploy("vision_rollback", vision_waves="b", **PROD)
+@pytest.fixture
+def as_prod(enabled):
+    """vision-1 enrolled as prod (as a team enrolls a real host); back to sandbox afterwards."""
+    hosts.enroll([HOST], "prod", log=lambda *_: None)
+    yield
+    hosts.enroll([HOST], "sandbox", log=lambda *_: None)
+
+
+def test_prod_without_approval_is_refused_recorded_and_touches_nothing(as_prod, probes):
+    before, records = managed_hashes(probes), len(history(probes))
+    planned = deploy_prod("vision_rollback", dry=True, vision_waves="b")
+    assert "refused: production needs an approval" in refusal(planned)
+    assert managed_hashes(probes) == before
+    assert len(history(probes)) == records, "a --dry run wrote a refusal on the host"
+
+    run = deploy_prod("vision_rollback", vision_waves="b")
     assert "refused: production needs an approval" in refusal(run)
     assert managed_hashes(probes) == before
     last = history(probes)[-1]
     assert last["event"] == "refused" and "needs an approval" in last["refused_because"]
 
 
-def test_a_valid_approval_lets_exactly_its_run_proceed(enabled, probes, signer, tmp_path):
-    approval = approve(signer, tmp_path / "ok.json", vision_waves="b", vision_ignore_experiments="true")
-    data = {**PROD, "rollbook_allowed_signers": str(signer[1]), "approval": approval,
-            "vision_ignore_experiments": "true"}
+@pytest.mark.parametrize("data, said", [
+    ({"rollbook_environment": "staging"}, "may not set the security setting rollbook_environment"),
+    ({"rollbook_allowed_signers": "/tmp/mine"}, "may not set the security setting rollbook_allowed_signers"),
+    ({"ssh_strict_host_key_checking": "no"}, "may not set the security setting ssh_strict_host_key_checking"),
+    ({"vision_wave": "b"}, "unknown data key vision_wave (did you mean vision_waves?)"),
+])
+def test_no_data_override_turns_prod_into_self_service(as_prod, probes, data, said):
+    before, records = managed_hashes(probes), len(history(probes))
+    assert said in refusal(deploy_prod("vision_rollback", **data))
+    assert managed_hashes(probes) == before and len(history(probes)) == records
 
-    experiments_not_approved = deploy("vision_rollback", vision_waves="b", **{**data, "vision_ignore_experiments": "false"})
+
+def test_the_host_not_the_controller_decides_its_environment(as_prod, probes):
+    """vision-1 is enrolled as prod: the sandbox inventory (self-service) is refused before any change."""
+    before = managed_hashes(probes)
+    run = deploy("vision_rollback", vision_waves="b")
+    assert run.returncode != 0 and "is enrolled as 'prod'" in run.output, run.output
+    assert managed_hashes(probes) == before
+    assert "enrolled as 'prod'" in history(probes)[-1]["refused_because"]
+
+
+def test_a_valid_approval_lets_exactly_its_run_proceed(as_prod, probes, tmp_path):
+    approval = approve(tmp_path / "ok.json", vision_waves="b", vision_ignore_experiments="true")
+    data = {"approval": approval, "vision_ignore_experiments": "true"}
+
+    experiments_not_approved = deploy_prod("vision_rollback", vision_waves="b", **{**data, "vision_ignore_experiments": "false"})
     assert "is for another scope: vision_ignore_experiments='true' (run: 'false')" in refusal(experiments_not_approved)
 
-    wrong_scope = deploy("vision_rollback", vision_waves="a,b", **data)
+    wrong_scope = deploy_prod("vision_rollback", vision_waves="a,b", **data)
     assert "is for another scope" in refusal(wrong_scope)
-    self_approved = deploy("vision_rollback", vision_waves="b", env={"ROLLBOOK_OPERATOR": APPROVER}, **data)
+    mine = approve(tmp_path / "mine.json", key=ssh_key_path(), approver=OPERATOR, vision_waves="b",
+                   vision_ignore_experiments="true")
+    self_approved = deploy_prod("vision_rollback", vision_waves="b", **{**data, "approval": mine})
     assert "cannot approve their own run" in refusal(self_approved)
 
-    run = deploy("vision_rollback", vision_waves="b", **data)
+    run = deploy_prod("vision_rollback", vision_waves="b", **data)
     assert run.returncode == 0, run.output
     assert probes.compose_env(HOST, "worker")["VISION_PHASH_ENABLED"] == "false"
     started = [r for r in history(probes) if r["event"] == "started"][-1]
     assert started["authorization"]["approver"] == APPROVER and started["environment"] == "prod"
+    assert started["operator"] == OPERATOR
+    owner = probes.ssh(HOST).check_output("stat -c '%U %a' /var/lib/rollbook/history.jsonl")
+    assert owner.startswith("root "), owner  # written through sudo, as in production
 
 
-def test_expired_and_tampered_approvals_are_refused(enabled, probes, signer, tmp_path):
+def test_expired_and_tampered_approvals_are_refused(as_prod, probes, tmp_path):
     before = managed_hashes(probes)
-    data = {**PROD, "rollbook_allowed_signers": str(signer[1])}
-    expired = approve(signer, tmp_path / "expired.json", hours=0.0002, vision_waves="b")
+    expired = approve(tmp_path / "expired.json", hours=0.0002, vision_waves="b")
     time.sleep(1.5)
-    assert "expired at" in refusal(deploy("vision_rollback", vision_waves="b", approval=expired, **data))
+    assert "expired at" in refusal(deploy_prod("vision_rollback", vision_waves="b", approval=expired))
 
-    tampered = approve(signer, tmp_path / "tampered.json", vision_waves="b")
+    tampered = approve(tmp_path / "tampered.json", vision_waves="b")
     doc = json.loads(open(tampered).read())
     doc["scope"]["vision_waves"] = "a,b,c,tokens"
     open(tampered, "w").write(json.dumps(doc, sort_keys=True, indent=2) + "\n")
-    run = deploy("vision_rollback", approval=tampered, **data)
+    run = deploy_prod("vision_rollback", approval=tampered)
     assert "signature does not verify" in refusal(run)
     assert managed_hashes(probes) == before
 
 
-def test_an_emergency_override_proceeds_notifies_and_says_so(enabled, probes):
+def test_an_emergency_override_proceeds_notifies_and_says_so(as_prod, probes):
     received = []
 
     class Hook(BaseHTTPRequestHandler):
@@ -132,13 +165,12 @@ def test_an_emergency_override_proceeds_notifies_and_says_so(enabled, probes):
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     emergency = dict(vision_waves="tokens", emergency="P1", oncall="dave", reason="P1: token costs",
-                     rollbook_notify_webhook=f"http://127.0.0.1:{server.server_port}/hook", **PROD)
+                     rollbook_notify_webhook=f"http://127.0.0.1:{server.server_port}/hook")
     try:
-        plan = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data=emergency,
-                       limit="vision_workers", dry=True)
+        plan = deploy_prod("vision_rollback", dry=True, **emergency)
         assert plan.returncode == 0, plan.output
         assert received == [], "a dry run notified"
-        run = deploy("vision_rollback", **emergency)
+        run = deploy_prod("vision_rollback", **emergency)
     finally:
         server.shutdown()
     assert run.returncode == 0, run.output

@@ -148,11 +148,15 @@ def test_a_secret_in_the_env_file_never_reaches_the_output(enabled, probes):
 @pytest.mark.parametrize("data, cause", [
     ({"vision_waves": "d"}, "vision_waves: unknown 'd'"),
     ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
-    ({"rollbook_environment": "prod", "vision_compression_poc": "true"}, "FEATURE_VISION_COMPRESSION_POC stays false in prod"),
+    ({"vision_wave": "b"}, "unknown data key vision_wave (did you mean vision_waves?)"),
+    ({"vision_verify_window": "soon"}, "vision_verify_window"),
+    ({"inventory": "inventories/sandbox_prod.py", "vision_compression_poc": "true"},
+     "FEATURE_VISION_COMPRESSION_POC stays false in prod"),
 ])
 def test_bad_input_is_refused_before_any_host_is_touched(sandbox, probes, data, cause):
     before = probes.file_sha256(HOST, ENV)
-    run = deploy("rollback", **data)
+    inventory = data.pop("inventory", "inventories/sandbox.py")
+    run = pyinfra(inventory, "deploys/vision_rollback.py", data=data, limit="vision_workers")
     assert run.returncode != 0
     errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
     assert len(errors) == 1 and cause in errors[0], run.output

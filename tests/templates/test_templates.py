@@ -4,7 +4,7 @@ import pytest
 import yaml
 from jinja2 import UndefinedError
 
-from rollbook.systems import vision
+from rollbook.systems.vision import request as vision
 from rollbook.templates import TEMPLATES, render
 
 from ..unit.harness import group_data

@@ -1,1 +1,0 @@
-"""pyinfra facts of rollbook: small typed FactBase classes, one module per concern."""

@@ -1,0 +1,59 @@
+"""Code toggles: comment out, or restore, exact whole lines of a source file; every other byte stays."""
+
+from pyinfra.api import operation
+
+from ..report import announce
+from .shell import backup, q
+
+COMMENT = "# "
+
+
+def bre(text: str) -> str:
+    """``text`` as a literal in a sed basic regular expression (``/`` as the delimiter).
+
+    >>> bre("app.include_router(x)")
+    'app\\\\.include_router(x)'
+    """
+    return "".join("\\" + char if char in "\\.[]*^$/" else char for char in text)
+
+
+def sed_script(line: str, commented: bool) -> str:
+    """The sed command turning the whole line ``line`` into ``# line`` (or back)."""
+    if commented:
+        return f"s/^{bre(line)}$/{COMMENT}&/"
+    return f"s/^{bre(COMMENT)}\\({bre(line)}\\)$/\\1/"
+
+
+@operation()
+def lines_commented(path: str, lines: list[str], current: dict[str, bool], commented: bool, backup_keep: int = 5):
+    """
+    Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
+    column 0; every other byte of the file stays (an edit and its undo give the same bytes).
+
+    + path: the source file on the host
+    + lines: the exact lines, without the comment prefix
+    + current: line -> commented out now (from a fact; every line must be there exactly once)
+    + commented: the state they must have
+    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+
+    Fails (no edit) when a line is not found as expected at execute time. Example:
+
+    .. code:: python
+
+        code.lines_commented(
+            name="Comment out the video_stream router in server/app/main.py",
+            path="/srv/phase17/server/app/main.py", lines=ROUTER_LINES,
+            current=state.main.router, commented=True,
+        )
+    """
+    todo = [line for line in lines if current.get(line) != commented]
+    if not todo:
+        return
+    announce([f"{path}: {'comment out' if commented else 'restore'} {line!r}" for line in todo])
+    found = " && ".join(f"grep -qxF -e {q(line if commented else COMMENT + line)} {q(path)}" for line in todo)
+    yield (f"{found} || {{ echo {q(f'{path}: the expected lines are not there (the file changed shape)')} >&2; "
+           f"exit 1; }}")
+    yield backup(path, backup_keep)
+    yield f"sed -i --follow-symlinks {' '.join('-e ' + q(sed_script(line, commented)) for line in todo)} {q(path)}"
+    done = " && ".join(f"grep -qxF -e {q(COMMENT + line if commented else line)} {q(path)}" for line in todo)
+    yield f"{done} || {{ echo {q(f'{path}: the edit did not take effect')} >&2; exit 1; }}"

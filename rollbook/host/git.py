@@ -1,0 +1,29 @@
+"""Git operations on an app checkout on the host."""
+
+from pyinfra.api import operation
+
+from ..report import announce
+from .shell import q
+
+
+@operation()
+def checked_out(checkout: str, ref: str, commit: str, head: str):
+    """
+    Check out ``commit`` (the resolved ``ref``) detached, when ``head`` is another commit.
+
+    + checkout: the app's git checkout on the host
+    + ref: the ref asked for, for the report
+    + commit: the commit it resolves to (from a fact)
+    + head: the commit checked out now (from a fact)
+
+    Example:
+
+    .. code:: python
+
+        git.checked_out(name="Check out v7.4.0", checkout="/opt/app", ref="v7.4.0",
+                        commit=state.ref_commit, head=state.head)
+    """
+    if commit == head:
+        return
+    announce([f"{checkout}: {head[:12]} -> {commit[:12]} ({ref})"])
+    yield f"git -C {q(checkout)} checkout -q --detach {q(commit)}"

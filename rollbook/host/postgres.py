@@ -1,0 +1,39 @@
+"""PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the
+database URL of the host's env file; the URL never leaves the host."""
+
+from pyinfra.api import operation
+
+from ..report import announce
+from .shell import postgres_connect, q, timed
+from .timeouts import Timeouts
+
+
+@operation()
+def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[str], what: str,
+           timeouts: Timeouts):
+    """
+    Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``.
+
+    + env_file: the host env file holding the database URL
+    + url_key: its key there (``DATABASE_URL``)
+    + sql: the statements
+    + needed: whether the database differs from the target (from a fact)
+    + summary: what it does, said in the run and in ``--dry``
+    + what: the step, named when PostgreSQL does not answer or the script times out
+    + timeouts: seconds PostgreSQL has to answer, and the script may run
+
+    Example:
+
+    .. code:: python
+
+        postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL",
+                        sql=ROLLBACK_SQL, needed=True, summary=["drop has_video"], what="migration 004",
+                        timeouts=Timeouts(10, 600))
+    """
+    if not needed:
+        return
+    announce(summary)
+    yield (f"{postgres_connect(env_file, what, url_key, timeouts.connect)}; "
+           + timed(f"psql \"$db\" -q -1 -v ON_ERROR_STOP=1 -c {q(sql)}", timeouts.command, what))
+
+

@@ -1,0 +1,161 @@
+"""S3 buckets, read and written with boto3 from the controller (never from a host): the vision
+result cache (``vision/{tenant}/{sha256}_{model}.json``) saved and purged, and the objects under one
+prefix copied to another bucket/prefix (only the missing or differing ones: the voice-v2 runbook's
+``mc cp --recursive backup/... prod/...``), plus the operation ``cache_purged``. Every error names
+the endpoint and bucket, never a credential::
+
+    target = S3Target(endpoint="https://s3.example", bucket="vision", region="ru-central1",
+                      access_key=..., secret_key=...)
+    keys = cache_keys(target)
+    save_and_delete(target, keys, saved_prefix="rollbook-saved/RUN/")   # copies first, then deletes
+    copies = plan_copy(backup, "2025-08-02/", prod, "")   # [(source key, destination key), ...]
+    copy_objects(backup, prod, copies)                     # server side when on the same endpoint
+
+An object differs when its size or ETag differs (both buckets written by plain PUT/COPY, so the
+ETag is the content's MD5).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pyinfra.api import FunctionCommand, operation
+
+from ..report import announce
+
+CACHE_KEY = re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$")
+PREFIX = "vision/"
+DELETE_BATCH = 1000  # the most S3 deletes in one request
+
+
+class S3Error(Exception):
+    """S3 did not do what was asked; the message names the endpoint and bucket."""
+
+
+@dataclass(frozen=True)
+class S3Target:
+    endpoint: str | None  # None: the provider's default endpoint
+    bucket: str
+    region: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+    def where(self) -> str:
+        return f"s3 bucket {self.bucket} at {self.endpoint or 'the default endpoint'}"
+
+
+def client_of(target: S3Target):
+    """A boto3 client for ``target``: a bounded wait for the endpoint, two attempts."""
+    return boto3.client("s3", endpoint_url=target.endpoint, region_name=target.region,
+                        aws_access_key_id=target.access_key, aws_secret_access_key=target.secret_key,
+                        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}))
+
+
+def failure(target: S3Target, doing: str, error: Exception) -> S3Error:
+    """The S3Error for a failed call: what was being done, the endpoint and bucket (never a key)."""
+    reason = error.response["Error"].get("Code", "error") if isinstance(error, ClientError) else type(error).__name__
+    return S3Error(f"S3 unreachable or refusing ({reason}) while {doing}: {target.where()}")
+
+
+# the vision result cache
+
+def cache_keys(target: S3Target) -> list[str]:
+    """Every cached vision result in the bucket."""
+    try:
+        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=PREFIX)
+        return [item["Key"] for page in pages for item in page.get("Contents", []) if CACHE_KEY.match(item["Key"])]
+    except (BotoCoreError, ClientError) as error:
+        raise failure(target, "listing the vision cache", error) from None
+
+
+def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str) -> int:
+    """Copy each key under ``saved_prefix`` (server side), then delete the originals in batches."""
+    client = client_of(target)
+    try:
+        for key in keys:
+            client.copy_object(Bucket=target.bucket, Key=saved_prefix + key,
+                               CopySource={"Bucket": target.bucket, "Key": key})
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start:start + DELETE_BATCH]]
+            answer = client.delete_objects(Bucket=target.bucket, Delete={"Objects": batch, "Quiet": True})
+            if answer.get("Errors"):
+                raise S3Error(f"{len(answer['Errors'])} object(s) not deleted from {target.where()}")
+    except (BotoCoreError, ClientError) as error:
+        raise failure(target, "saving and deleting the vision cache", error) from None
+    return len(keys)
+
+
+# one prefix copied to another bucket/prefix (voice-file recovery)
+
+def _listing(target: S3Target, prefix: str) -> dict[str, tuple[int, str]]:
+    pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
+    return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
+
+
+def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix: str) -> list[tuple[str, str]]:
+    """The (source key, destination key) pairs whose destination is missing or differs."""
+    try:
+        present = _listing(source, source_prefix)
+    except (BotoCoreError, ClientError) as error:
+        raise failure(source, "listing the voice-file backup", error) from None
+    try:
+        there = _listing(dest, dest_prefix)
+    except (BotoCoreError, ClientError) as error:
+        raise failure(dest, "listing the voice files", error) from None
+    copies = []
+    for key, signature in sorted(present.items()):
+        if key.endswith("/"):
+            continue  # a folder marker
+        target_key = dest_prefix + key[len(source_prefix):]
+        if there.get(target_key) != signature:
+            copies.append((key, target_key))
+    return copies
+
+
+def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]) -> int:
+    """Copy each pair: server side on one endpoint, else download and upload."""
+    client = client_of(dest)
+    same_endpoint = source.endpoint == dest.endpoint and source.access_key == dest.access_key
+    reader = client if same_endpoint else client_of(source)
+    try:
+        for key, target_key in copies:
+            if same_endpoint:
+                client.copy_object(Bucket=dest.bucket, Key=target_key, CopySource={"Bucket": source.bucket, "Key": key})
+            else:
+                body = reader.get_object(Bucket=source.bucket, Key=key)["Body"].read()
+                client.put_object(Bucket=dest.bucket, Key=target_key, Body=body)
+    except (BotoCoreError, ClientError) as error:
+        raise failure(dest, "copying the voice files", error) from None
+    return len(copies)
+
+
+# the operation
+
+def _purge(target: S3Target, saved_prefix: str):
+    # what is there now, not what the plan counted: nothing cached meanwhile is left behind
+    return bool(save_and_delete(target, cache_keys(target), saved_prefix) >= 0)
+
+
+@operation()
+def cache_purged(target: S3Target, count: int | None, saved_prefix: str):
+    """
+    Save (copy under ``saved_prefix``) and then delete every ``vision/{tenant}/{sha256}_{model}.json``.
+
+    + target: the bucket and its credentials
+    + count: how many cached results there are now (None: S3 did not answer)
+    + saved_prefix: where they are copied first, in the same bucket
+
+    Call it with ``_run_once=True``. Example:
+
+    .. code:: python
+
+        s3.cache_purged(name="Purge the vision S3 cache", target=target, count=len(keys),
+                            saved_prefix=f"rollbook-saved/{run_id}/", _run_once=True)
+    """
+    if count == 0:
+        return
+    announce([f"S3: save under {saved_prefix} and delete {count if count is not None else 'the'} "
+              f"cached vision results in {target.where()}"])
+    yield FunctionCommand(_purge, (target, saved_prefix), {})

@@ -1,0 +1,137 @@
+"""Apply a new configuration to a running service so that the process really sees it, and put the
+old one back when the service does not start on the new one.
+
+The decision compares the *running* process with the target, not "did a file change in
+this run", so a run killed between edit and restart is finished by the next one.
+"""
+
+from dataclasses import dataclass
+
+from pyinfra.api import operation
+
+from ..report import announce
+from .envfile import shown
+from .shell import COMPOSE, q
+
+
+@dataclass(frozen=True)
+class Restore:
+    """What to do when the service does not get ready after the restart: put the newest
+    ``<env_file>.backup.*`` back (the failed file is kept as ``<env_file>.failed.<UTC stamp>``),
+    restart on it, check it is ready and that the process holds the file's ``keys``, and leave
+    ``marker`` (the run's history then says ``restored``)."""
+
+    env_file: str
+    keys: tuple[str, ...]
+    marker: str
+
+
+def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool) -> list[str]:
+    if running is None:
+        return ["not running"]
+    reasons = [f"running process holds {key}={shown(key, running.get(key))}"
+               for key, value in target.items() if running.get(key) != value]
+    if stale_code:
+        reasons.append("running process started before its code last changed")
+    return reasons
+
+
+def restart_command(unit: str, service: str, project_dir: str) -> str:
+    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``)."""
+    if unit == "compose":
+        return f"cd {q(project_dir)} && {COMPOSE} && $c up -d --force-recreate --no-deps {q(service)}"
+    return f"systemctl daemon-reload && systemctl restart {q(service)}"
+
+
+def running_keys_command(unit: str, service: str, project_dir: str, keys) -> str:
+    """Print the running process's ``KEY=value`` lines for ``keys``, sorted."""
+    pattern = "|".join(sorted(keys))
+    if unit == "compose":
+        env = (f"id=$(cd {q(project_dir)} && {COMPOSE} && $c ps -q {q(service)} | head -n 1); "
+               "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \"$id\"")
+    else:
+        env = (f"pid=$(systemctl show -p MainPID --value {q(service)}); "
+               "tr '\\0' '\\n' < /proc/$pid/environ")
+    return f"{{ {env}; }} 2>/dev/null | grep -E '^({pattern})=' | sort"
+
+
+def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
+    """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
+    env, keys = q(restore.env_file), "|".join(sorted(restore.keys))
+    restart = restart_command(unit, service, project_dir)
+    return (
+        f"echo {q(f'{service} did not get ready with the new {restore.env_file}: restoring the previous one')} >&2; "
+        f"b=$(ls -1d {env}.backup.* 2>/dev/null | sort -r | head -n 1); "
+        f"if [ -z \"$b\" ]; then echo {q(f'no backup of {restore.env_file} to restore: fix by hand')} >&2; exit 1; fi; "
+        f"cp -p {env} {env}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {env} || exit 1; "
+        f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
+        f"echo \"{service} did not get ready on the restored $b either: fix by hand\" >&2; exit 1; fi; "
+        f"if [ \"$({running_keys_command(unit, service, project_dir, restore.keys)})\" != "
+        f"\"$(grep -E '^({keys})=' {env} | sort)\" ]; then "
+        f"echo \"{service} restarted on the restored $b but its environment differs from it: fix by hand\" >&2; "
+        f"exit 1; fi; "
+        f"mkdir -p \"$(dirname {q(restore.marker)})\" && echo \"$b\" > {q(restore.marker)}; "
+        f"echo \"restored {restore.env_file} from $b: {service} is ready on it and holds its values\" >&2; exit 1"
+    )
+
+
+@operation()
+def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
+              restore: Restore | None = None):
+    """
+    Restart a systemd unit (``systemctl restart``), or recreate a compose service (``up -d
+    --force-recreate``: ``restart`` would not re-read ``env_file`` nor change the image), when
+    ``reasons`` is not empty. Then wait until it is ``ready``; if it is not, ``restore`` the
+    previous env file and fail.
+
+    + unit: ``systemd`` or ``compose``
+    + service: the systemd unit, or the compose service
+    + project_dir: the compose project's directory (compose only)
+    + reasons: why the running process differs from the target (the caller compares the running
+      process with the target: never "a file changed in this run")
+    + ready: shell that succeeds once the service serves (``shell.http_ok``); empty: no wait
+    + restore: put the previous env file back when it does not get ready (fails the step either way)
+
+    Example:
+
+    .. code:: python
+
+        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service",
+                          project_dir="", reasons=["running code differs from the backup"],
+                          ready=http_ok("http://127.0.0.1:8000/health", 30))
+    """
+    if not reasons:
+        return
+    announce([f"{service}: {reason}" for reason in reasons])
+    restart = restart_command(unit, service, project_dir)
+    if not ready:
+        yield restart
+    elif restore is None:
+        yield f"{restart} && {{ {ready} || {{ echo {q(f'{service} did not get ready after the restart')} >&2; false; }}; }}"
+    else:
+        yield f"if {restart} && {ready}; then :; else {restore_command(unit, service, project_dir, ready, restore)}; fi"
+
+
+@operation()
+def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
+                         target: dict[str, str], stale_code: bool = False, ready: str = "",
+                         restore: Restore | None = None):
+    """
+    ``restarted`` when the running process does not hold ``target``, is not running, or runs
+    code older than the checkout.
+
+    + unit, service, project_dir, ready, restore: as for ``restarted``
+    + running: the managed keys in the running process's environment (None: not running)
+    + target: the values it must hold
+    + stale_code: the process started before the app's current code (checkout or edit)
+
+    Example:
+
+    .. code:: python
+
+        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
+                                     service="analyticbot-api", project_dir="", running=state.running,
+                                     target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
+                                     ready=http_ok("http://127.0.0.1:10300/health", 30))
+    """
+    yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code), ready, restore)

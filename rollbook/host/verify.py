@@ -1,0 +1,46 @@
+"""Verification: the effect, not the command. Fails the run when a check fails; never a change."""
+
+from collections.abc import Callable
+
+from pyinfra import host, logger
+from pyinfra.api import operation
+
+from .. import runs
+from ..report import executing
+from .shell import fail
+
+
+@operation()
+def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = "", before: Callable | None = None):
+    """
+    At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds.
+
+    + what: what is verified, e.g. ``vision rolled back``
+    + fact: the FactBase class observing the effect
+    + fact_kwargs: its arguments
+    + judge: observation -> list of ``(ok, statement)``; every statement is printed
+    + system: whose run records the result in its history (``rollbook.runs``)
+    + before: called first, at execute time (e.g. to upload a secret the observation needs)
+
+    Yields no command when every check holds, so a verified run reports no change;
+    at prepare time (and in ``--dry``) nothing is observed yet. Example:
+
+    .. code:: python
+
+        verify.verified(name="Verify: vision rolled back", what="vision rolled back",
+                        fact=VisionEffect, fact_kwargs={...}, judge=lambda seen: [(seen.health == 200, "health 200")])
+    """
+    if not executing():
+        return
+    if before:
+        before()
+    checks = judge(host.get_fact(fact, **fact_kwargs))
+    for ok, statement in checks:
+        logger.info(f"{host.print_prefix}{'verified' if ok else 'FAILED'}: {statement}")
+    failed = [statement for ok, statement in checks if not ok]
+    run = runs.current(host.name, system)
+    if run:  # a run may verify twice (its effect, then a cleanup): the history holds every check
+        run.verify += [("ok: " if ok else "FAILED: ") + text for ok, text in checks]
+        run.verified = run.verified is not False and not failed
+    if failed:
+        yield fail(f"{what}: verification failed: " + "; ".join(failed))

@@ -1,0 +1,85 @@
+"""The pipeline's own data keys (every system, every run), declared once.
+
+    >>> PipelineSettings().rollbook_lock_ttl
+    1800
+"""
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints
+
+from ..schema import Settings, key
+
+Positive = Annotated[int, Field(gt=0)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+# A path or name that reaches a host command: no whitespace, quotes, $, ;, |, &, <, >, backslash or newline.
+SafePath = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_./@%+:,~][A-Za-z0-9_./@%+:,~-]*\Z")]
+Url = Annotated[str, StringConstraints(pattern=r"\Ahttps?://[^\s'\"`$\\]+\Z")]
+
+
+class PipelineSettings(Settings):
+    """Every run: environment, connection, approvals, locks, backups, timeouts, drift timer."""
+
+    title: ClassVar[str] = "Pipeline (every system)"
+
+    # --- environment and connection (security: set by the environment's group data only) -------
+    rollbook_environment: Literal["sandbox", "staging", "prod"] = key(
+        "prod", "The environment of the hosts; unset inventories get the strictest. The host's "
+        "enrollment marker must agree", allowed="sandbox, staging, prod", security=True)
+    rollbook_environment_marker: SafePath = key(
+        "/etc/rollbook/environment", "The file on each host naming the environment it was enrolled in",
+        security=True)
+    ssh_strict_host_key_checking: Literal["yes"] = key(
+        "yes", "Host keys are always checked", allowed="yes", security=True)
+    ssh_known_hosts_file: str = key(
+        "~/.ssh/known_hosts", "known_hosts file holding the hosts' keys (outside the repo)",
+        security=True)
+    ssh_user: str | None = key(None, "The SSH user rollbook connects as (prod and staging: rollbook)")
+    ssh_key: str | None = key(None, "The SSH private key rollbook connects with (None: the agent's)")
+    ssh_hostname: str | None = key(None, "The address to connect to (None: the host's name)")
+    ssh_port: Positive | None = key(None, "The SSH port (None: 22)")
+    rollbook_allowed_signers: SafePath = key(
+        "approvals/allowed_signers", "Production approvals are verified against this allowed-signers file "
+        "(a path inside the repo)", security=True)
+    rollbook_approval_max_hours: Annotated[float, Field(gt=0, le=24)] = key(
+        4, "The longest an approval may be valid for, in hours", allowed="above 0, at most 24", security=True)
+
+    # --- every run -------------------------------------------------------------------------------
+    rollbook_backup_keep: Positive = key(5, "How many <file>.backup.<UTC stamp> copies of a managed file to keep")
+    rollbook_connect_timeout: Positive = key(
+        10, "Seconds Redis or PostgreSQL has to answer before a step fails with \"<service> unreachable\"")
+    rollbook_command_timeout: Positive = key(
+        600, "Seconds one remote SQL script, Redis cleanup or database read may run")
+    rollbook_fail_percent: Percent | None = key(
+        None, "Fail the whole run once more than this percent of hosts failed (None: converge every host "
+        "that can; pyinfra's --fail-percent wins)", allowed="None or 0-100")
+    rollbook_state_dir: SafePath = key(
+        "/var/lib/rollbook", "rollbook's folder on each host: locks/, state.json, history.jsonl", security=True)
+    rollbook_lock_ttl: Positive = key(1800, "Seconds after which a lock that was never released counts as stale")
+    rollbook_takeover: bool = key(False, "Take over a stale lock (its holder gone or past its expiry); never a live one")
+    rollbook_drift_correction: bool = key(
+        False, "Record a converge run as a drift correction (set by `rollbook drift --correct`)")
+    rollbook_secrets_file: str | None = key(
+        None, "A file outside the repo's tracked files holding operator secrets as KEY=value lines "
+        "(None: the environment only)")
+    rollbook_notify_webhook: Url | None = key(
+        None, "URL called (POST, JSON) when an emergency override runs (None: notify by hand afterwards)")
+
+    # --- per run, on the command line -----------------------------------------------------------
+    reason: str | None = key(None, "Why this run (kept in history)", per_run=True)
+    approval: str | None = key(None, "prod: the approval file from `rollbook approve`", per_run=True)
+    emergency: Literal["P0", "P1", "p0", "p1"] | None = key(
+        None, "prod: an on-call emergency override instead of an approval", allowed="P0, P1", per_run=True)
+    oncall: str | None = key(None, "prod emergency: who is on call", per_run=True)
+
+    # --- scheduled drift check (group control; deploys/drift_timer.py) ---------------------------
+    rollbook_drift_inventory: SafePath = key("inventories/prod.py", "The inventory the control host checks "
+                                             "(relative to the checkout)")
+    rollbook_drift_interval_minutes: Positive = key(15, "Minutes between two drift checks")
+    rollbook_drift_correct: bool = key(False, "Correct drift (converge to the recorded state) instead of "
+                                       "only reporting it")
+    rollbook_control_python: SafePath = key("/opt/rollbook/venv/bin/python",
+                                            "The Python of rollbook's virtualenv on the control host")
+    rollbook_control_checkout: SafePath = key("/opt/rollbook", "rollbook's checkout on the control host")
+    rollbook_drift_operator: Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.@-]+\Z")] = key(
+        "rollbook-drift-timer", "Who the timer's runs are recorded as (history's operator)")

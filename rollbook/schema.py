@@ -1,0 +1,201 @@
+"""One declaration per data key: name, type, default, allowed values, a one-line doc, and whether
+it is security-relevant or secret.
+
+Each part of rollbook declares its keys as one pydantic model (the pipeline's in
+``rollbook/pipeline/settings.py``, each system's in ``rollbook/systems/<system>/settings.py``).
+Defaults (``group_data/all.py``), validation before any host is touched, and the generated
+reference (``docs/data.md``) all come from those models::
+
+    class PhaseSettings(Settings):
+        title: ClassVar[str] = "phase17 server"
+        phase17_method: Literal["router", "flag"] = key("router", "How the stream is turned off and on")
+
+    >>> refuse_override({"vision_wave": "b"})
+    Traceback (most recent call last):
+    PreflightError: unknown data key vision_wave (did you mean vision_waves?) ...
+"""
+
+import difflib
+import importlib
+from collections.abc import Mapping
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+from .preflight import PreflightError
+
+# The models, in the order the reference lists them (each module registers its own on import).
+MODULES = (
+    "rollbook.pipeline.settings",
+    "rollbook.systems.vision.settings",
+    "rollbook.systems.analyticbot.settings",
+    "rollbook.systems.phase17.settings",
+    "rollbook.systems.voice_v2.settings",
+)
+_MODELS: list[type["Settings"]] = []
+
+
+def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
+        per_run: bool = False) -> Any:
+    """Declare a data key: its default, a one-line doc, its allowed values in words (the type says
+    the rest), ``security``: no ``--data`` may set it; ``secret``: its value is never shown;
+    ``per_run``: given on the command line only (no default in group data)."""
+    return Field(default, description=doc,
+                 json_schema_extra={"allowed": allowed, "security": security, "secret": secret, "per_run": per_run})
+
+
+class Settings(BaseModel):
+    """A part of rollbook's data keys. Subclasses register themselves."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True, protected_namespaces=(),
+                              regex_engine="python-re")  # \A...\Z full matches: a trailing newline never passes
+    title: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _MODELS.append(cls)
+
+
+def models() -> list[type[Settings]]:
+    for module in MODULES:
+        importlib.import_module(module)
+    return list(_MODELS)
+
+
+def fields() -> dict[str, FieldInfo]:
+    """Every declared key and its declaration."""
+    return {name: info for model in models() for name, info in model.model_fields.items()}
+
+
+def _extra(info: FieldInfo, what: str):
+    return (info.json_schema_extra or {}).get(what)
+
+
+def defaults() -> dict[str, Any]:
+    """The default of every key that has one (``group_data/all.py``); a key whose default is None
+    is left out, as if unset."""
+    return {name: info.default for name, info in fields().items()
+            if not _extra(info, "per_run") and info.default is not None}
+
+
+def security_keys() -> set[str]:
+    return {name for name, info in fields().items() if _extra(info, "security")}
+
+
+def secret_keys() -> set[str]:
+    return {name for name, info in fields().items() if _extra(info, "secret")}
+
+
+def unknown(data: Mapping) -> list[str]:
+    """The keys of ``data`` that nothing declares."""
+    known = fields()
+    return [name for name in data if name not in known]
+
+
+def nearest(name: str) -> str:
+    match = difflib.get_close_matches(name, list(fields()), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def refuse_override(override: Mapping):
+    """``--data`` values: every key declared, and none of them a security setting."""
+    for name in override:
+        if name not in fields():
+            raise PreflightError(f"unknown data key {name}{nearest(name)}: every key is in docs/data.md")
+    guarded = sorted(set(override) & security_keys())
+    if guarded:
+        raise PreflightError(f"--data may not set the security setting {', '.join(guarded)}: it comes from the "
+                             "environment's own group data (and the host's enrollment)")
+
+
+def _one_line(error: ValidationError) -> str:
+    said = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        said.append(f"{where}: {item['msg']} (got {item['input']!r})" if where else item["msg"])
+    return "; ".join(said)
+
+
+def validate(data: Mapping) -> dict[type[Settings], Settings]:
+    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key.
+
+    A secret's value is never repeated in the error."""
+    validated = {}
+    for model in models():
+        present = {name: data.get(name) for name in model.model_fields if data.get(name) is not None}
+        try:
+            validated[model] = model.model_validate(present)
+        except ValidationError as error:
+            secrets = secret_keys()
+            if any(str(item["loc"][0]) in secrets for item in error.errors() if item["loc"]):
+                raise PreflightError(f"{', '.join(str(i['loc'][0]) for i in error.errors())}: not a valid value "
+                                     "(a secret: its value is not shown)") from None
+            raise PreflightError(_one_line(error)) from None
+    return validated
+
+
+def reference() -> str:
+    """The data reference (``docs/data.md``), generated from the models."""
+    lines = ["# Data reference", "",
+             "Generated from the settings models by `rollbook schema --write` (a test fails when it differs).",
+             "Every key below is declared once; `group_data/all.py` takes its defaults from here and",
+             "`group_data/<environment or group>.py` holds only what differs. A `--data` key that is not",
+             "listed here, or that is marked *security*, stops the run before any host is touched.", ""]
+    for model in models():
+        lines += [f"## {model.title}", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                  "| key | type | default | allowed | doc |", "|---|---|---|---|---|"]
+        for name, info in model.model_fields.items():
+            marks = [mark for mark in ("security", "secret", "per_run") if _extra(info, mark)]
+            doc = info.description + (f" *({', '.join(marks).replace('per_run', 'per run')})*" if marks else "")
+            default = "—" if _extra(info, "per_run") else f"`{info.default!r}`"
+            kind = _annotated_name(info.annotation, info.metadata) if info.metadata else _type_name(info.annotation)
+            allowed = _cell(str(_extra(info, "allowed") or ""))
+            lines.append(f"| `{name}` | {kind} | {default} | {allowed} | {_cell(doc)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text fit for one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _type_name(annotation) -> str:
+    """A short, readable name of a key's type (``path``, ``int > 0``, ``list of text``, ...)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is type(None):
+        text = "None"
+    elif origin is Annotated:
+        text = _annotated_name(args[0], args[1:])
+    elif origin is Literal:
+        text = " or ".join(repr(arg) for arg in args)
+    elif origin in (Union, UnionType):
+        text = " or ".join(_type_name(arg) for arg in args)
+    elif origin in (list, tuple, set):
+        text = f"list of {_type_name(args[0])}" if args else "list"
+    elif origin is dict:
+        text = f"map {_type_name(args[0])} to {_type_name(args[1])}" if args else "map"
+    elif annotation is Any:
+        text = "any"
+    elif isinstance(annotation, type):
+        text = {"str": "text", "int": "int", "float": "number", "bool": "bool"}.get(annotation.__name__,
+                                                                                  annotation.__name__)
+    else:
+        text = str(annotation)
+    return text.replace("|", "\\|")
+
+
+def _annotated_name(base, metadata) -> str:
+    said = [_type_name(base)]
+    for item in metadata:
+        pattern = getattr(item, "pattern", None)
+        if pattern:
+            said = ["text matching a pattern"]
+        for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+            for holder in (item, *getattr(item, "metadata", ())):
+                value = getattr(holder, bound, None)
+                if value is not None:
+                    said.append(f"{word} {value}")
+    return " ".join(said)

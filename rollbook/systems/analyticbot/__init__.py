@@ -1,0 +1,21 @@
+"""The analyticbot API: partial and full rollback, migration 004 without data loss, release rollback,
+and proof. Specification: runbook ``004…analyticbot.md``. Entry points::
+
+    pyinfra inventories/prod.py deploys/analyticbot_rollback.py --data analyticbot_features=time_weighting
+    pyinfra inventories/staging.py deploys/analyticbot_enable.py --data analyticbot_migration=apply
+
+Modules:
+
+- ``request``: the flags and units, ``AnalyticbotRequest``, ``scope_of``, ``desired_state``,
+  ``request_from`` (host data -> what a run converges), ``effective`` (what the API does with flags)
+- ``facts``: ``AnalyticbotHost`` (the state before a run, in one command) and ``AnalyticbotEffect``
+  (what the API shows after one)
+- ``checks``: the runbook's validation (``judge``)
+- ``migration``: migration 004's rollback and apply SQL
+- ``deploy``: the ``@deploy`` ``analyticbot``
+"""
+
+from .deploy import analyticbot
+from .request import AnalyticbotRequest, desired_state, request_from, scope_of
+
+__all__ = ["AnalyticbotRequest", "analyticbot", "desired_state", "request_from", "scope_of"]

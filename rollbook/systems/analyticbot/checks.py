@@ -1,0 +1,56 @@
+"""The runbook's validation after a rollback or enable: the process environment, the log's
+``Feature flags`` line and its errors, ``/health``, and the best-times answer (its advanced fields
+present or absent, and its response time)."""
+
+import json
+
+from .request import AnalyticbotRequest, effective
+
+ADVANCED_FIELDS = {"advanced": "best_day_hour_combinations", "time_weighting": "time_weighted_scores",
+                   "content_type": "content_type_breakdown"}
+
+
+def flags_line(values: dict[str, str]) -> str:
+    on = effective(values)
+    return (f"Feature flags - Advanced: {on['advanced']}, Time-weighting: {on['time_weighting']}, "
+            f"Content-type: {on['content_type']}")
+
+
+def judge(request: AnalyticbotRequest, expected: dict[str, str]):
+    """The checks of a run's effect (the runbook's validation after rollback)."""
+    on = effective(expected)
+
+    def checks(seen) -> list[tuple[bool, str]]:
+        running = seen.running or {}
+        wrong = [f"{key}={running.get(key)!r} (want {value!r})" for key, value in expected.items()
+                 if running.get(key) != value]
+        result = [(seen.running is not None and not wrong,
+                   "process environment holds " + ", ".join(f"{k}={v}" for k, v in expected.items())
+                   if not wrong else f"process environment differs: {', '.join(wrong)}")]
+        flag_lines = [line for line in seen.log_tail if "Feature flags" in line]
+        want = flags_line(expected)
+        result.append((bool(flag_lines) and flag_lines[0].endswith(want),
+                       f"log shows '{want}'" if flag_lines and flag_lines[0].endswith(want)
+                       else f"log shows {flag_lines[0] if flag_lines else 'no Feature flags line'!r}, want '{want}'"))
+        errors = [line for line in seen.log_tail if "ERROR" in line]
+        result.append((not errors, "no ERROR in the log since the restart" if not errors
+                       else f"{len(errors)} ERROR line(s) since the restart: {errors[-1]!r}"))
+        try:
+            status = json.loads(seen.health or "{}").get("status")
+        except ValueError:
+            status = None
+        result.append((seen.health_code == 200 and status == "healthy", f"/health {seen.health_code} {status}"))
+        try:
+            data = json.loads(seen.best_times or "{}").get("data") or {}
+        except ValueError:
+            data = {}
+        result.append((seen.best_times_code == 200, f"best-times answers {seen.best_times_code}"))
+        for unit, field in ADVANCED_FIELDS.items():
+            present = field in data
+            result.append((present == on[unit], f"{field} {'present' if present else 'absent'}"
+                           f"{'' if present == on[unit] else ' (want ' + ('present' if on[unit] else 'absent') + ')'}"))
+        result.append((seen.best_times_seconds <= request.max_seconds,
+                       f"best-times answered in {seen.best_times_seconds:.3f}s (limit {request.max_seconds:g}s)"))
+        return result
+
+    return checks

@@ -1,0 +1,195 @@
+"""Facts of an analyticbot API host: its state before a run, and what it shows after one.
+
+Example::
+
+    state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600),
+                          ref="v7.4.0", migration=True)
+    state.running           # the flags in the running process's environment (None: not running)
+    state.migration.columns # {'has_video', 'has_media'} present in posts
+"""
+
+from dataclasses import dataclass, field
+
+from ...host.compose import running_env, running_env_section
+from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.shell import postgres_connect, q, timed
+from ...host.timeouts import Timeouts
+
+BACKUP_PREFIX = "posts_content_type_backup_"
+MIGRATION_COLUMNS = ("has_video", "has_media")
+MIGRATION_INDEXES = ("idx_posts_content_type", "idx_posts_date_content")
+
+
+@dataclass(frozen=True)
+class AnalyticbotSettings:
+    """Where an analyticbot host keeps things (from group data)."""
+
+    env_file: str
+    unit: str  # systemd | compose
+    service: str  # the systemd unit, or the compose service
+    project_dir: str  # the compose project (compose unit)
+    checkout: str  # the app's git checkout
+    log_file: str
+    base_url: str  # the API as seen from the host
+    database_url_key: str  # the env-file key holding the database URL
+    keys: tuple[str, ...]
+
+
+@dataclass
+class Migration:
+    columns: set[str] = field(default_factory=set)
+    indexes: set[str] = field(default_factory=set)
+    rows: int = 0
+    newest_backup: str = ""
+    error: str = ""
+
+
+@dataclass
+class AnalyticbotState:
+    env_file: dict[str, str] | None
+    has_database_url: bool
+    running: dict[str, str] | None
+    process_started: int  # epoch seconds (0: not running)
+    head: str  # commit checked out ('' when the checkout is not a git repository)
+    checked_out_at: int  # epoch seconds of the last checkout
+    dirty: int  # changed files in the checkout
+    ref_commit: str | None  # the requested release ref as a commit; None: not asked, '': unknown ref
+    migration: Migration | None
+    recorded: dict[str, str]
+
+
+def process_section(settings: AnalyticbotSettings) -> str:
+    """``## process``: running, its start (epoch), then the managed keys of its environment; or stopped."""
+    keys = "|".join(settings.keys)
+    if settings.unit == "compose":
+        return running_env_section(settings.project_dir, settings.service, settings.keys, "process", with_start=True)
+    unit = q(settings.service)
+    return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {unit} 2>/dev/null); "
+            f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
+            f"echo \"started $(stat -c %Y /proc/$pid)\"; tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^({keys})=' "
+            f"|| true; else echo stopped; fi")
+
+
+def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, int]:
+    if not lines or lines[0] != "running":
+        return None, 0
+    started = 0
+    rest = []
+    for line in lines[1:]:
+        if line.startswith("started "):
+            started = int(line.split()[1]) if line.split()[1:] and line.split()[1].isdigit() else 0
+        else:
+            rest.append(line)
+    return running_env(["running", *rest]), started
+
+
+class AnalyticbotHost(SectionsFact):
+    """Everything an analyticbot run decides on, in one command: recorded state, env file, the running
+    process (environment and start), the app checkout (and the release ref asked for), and, when a
+    migration is asked for, the state of migration 004 in the database."""
+
+    def command(self, settings: AnalyticbotSettings, recorded_file: str, timeouts: Timeouts, ref: str | None = None,
+                migration: bool = False):
+        keys = "|".join(settings.keys)
+        checkout = q(settings.checkout)
+        parts = [
+            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            f"f={q(settings.env_file)}",
+            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; "
+            f"grep -q '^{settings.database_url_key}=' \"$f\" && echo has_database_url; else echo missing; fi",
+            process_section(settings),
+            f"echo '## checkout'; if git -C {checkout} rev-parse -q HEAD >/dev/null 2>&1; then "
+            f"echo \"head $(git -C {checkout} rev-parse HEAD)\"; echo \"at $(stat -c %Y {checkout}/.git/HEAD)\"; "
+            f"echo \"dirty $(git -C {checkout} status --porcelain --untracked-files=no | wc -l)\"; fi",
+        ]
+        if ref is not None:
+            parts.append(f"echo '## ref'; git -C {checkout} rev-parse -q --verify {q(ref + '^{commit}')} || echo unknown")
+        if migration:
+            columns = ",".join(f"'{c}'" for c in MIGRATION_COLUMNS)
+            indexes = ",".join(f"'{i}'" for i in MIGRATION_INDEXES)
+            sql = (f"SELECT 'columns=' || coalesce(string_agg(column_name, ','), '') FROM information_schema.columns "
+                   f"WHERE table_name = 'posts' AND column_name IN ({columns}); "
+                   f"SELECT 'indexes=' || coalesce(string_agg(indexname, ','), '') FROM pg_indexes "
+                   f"WHERE tablename = 'posts' AND indexname IN ({indexes}); "
+                   "SELECT 'rows=' || count(*) FROM posts; "
+                   "SELECT 'backup=' || coalesce(max(table_name), '') FROM information_schema.tables "
+                   f"WHERE table_name LIKE '{BACKUP_PREFIX}%';")
+            parts.append("echo '## migration'; ( " +
+                         postgres_connect(settings.env_file, "reading migration 004", settings.database_url_key,
+                                          timeouts.connect) + "; " +
+                         timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, "PostgreSQL: reading migration 004")
+                         + " ) 2>&1 || true")
+        return "; ".join(parts)
+
+    def parse(self, sections):
+        env = sections.get("env", ["missing"])
+        running, started = parse_process(sections.get("process", []))
+        checkout = dict(line.split(" ", 1) for line in sections.get("checkout", []) if " " in line)
+        ref_lines = sections.get("ref")
+        migration = None
+        if "migration" in sections:
+            values = dict(line.split("=", 1) for line in sections["migration"] if "=" in line and
+                          line.split("=", 1)[0] in ("columns", "indexes", "rows", "backup"))
+            if "rows" in values:
+                migration = Migration(columns={c for c in values.get("columns", "").split(",") if c},
+                                      indexes={i for i in values.get("indexes", "").split(",") if i},
+                                      rows=int(values["rows"]), newest_backup=values.get("backup", ""))
+            else:
+                migration = Migration(error=(sections["migration"] or ["PostgreSQL did not answer"])[-1])
+        return AnalyticbotState(
+            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            has_database_url="has_database_url" in env,
+            running=running, process_started=started,
+            head=checkout.get("head", ""), checked_out_at=int(checkout.get("at", "0") or 0),
+            dirty=int(checkout.get("dirty", "0") or 0),
+            ref_commit=None if ref_lines is None else ("" if ref_lines[:1] in ([], ["unknown"]) else ref_lines[0]),
+            migration=migration,
+            recorded=recorded_units(sections.get("recorded", []), "analyticbot"),
+        )
+
+
+@dataclass
+class AnalyticbotObservation:
+    running: dict[str, str] | None
+    health_code: int
+    health: str  # the body of /health
+    log_tail: list[str]  # the log from the last "Feature flags" line on
+    best_times_code: int
+    best_times_seconds: float
+    best_times: str  # the body
+
+
+class AnalyticbotEffect(SectionsFact):
+    """What the API shows after a run: the process environment, /health (waited for), the log since
+    the process last logged its feature flags, and the best-times endpoint called with the token
+    in ``header_file`` (uploaded by the verification, removed here)."""
+
+    def command(self, settings: AnalyticbotSettings, header_file: str, channel: str, days: int,
+                health_timeout: int):
+        base = settings.base_url
+        return "; ".join([
+            process_section(settings),
+            f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
+            f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
+            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat /tmp/rollbook-health.$$ 2>/dev/null; "
+            f"echo; rm -f /tmp/rollbook-health.$$",
+            f"echo '## log'; tac {q(settings.log_file)} 2>/dev/null | sed '/Feature flags/q' | tac",
+            f"echo '## best_times'; curl -s -o /tmp/rollbook-bt.$$ -w '%{{http_code}} %{{time_total}}\\n' --max-time 30 "
+            f"-H @{q(header_file)} {q(f'{base}/analytics/predictive/best-times/{channel}?days={int(days)}')}; "
+            f"rm -f {q(header_file)}; cat /tmp/rollbook-bt.$$ 2>/dev/null; echo; rm -f /tmp/rollbook-bt.$$",
+        ])
+
+    def parse(self, sections):
+        running, _ = parse_process(sections.get("process", []))
+        health = sections.get("health", ["0"])
+        best = sections.get("best_times", ["0 0"])
+        code, _, seconds = (best[0] if best else "0 0").partition(" ")
+        return AnalyticbotObservation(
+            running=running,
+            health_code=int(health[0]) if health and health[0].isdigit() else 0,
+            health="\n".join(health[1:]).strip(),
+            log_tail=sections.get("log", []),
+            best_times_code=int(code) if code.isdigit() else 0,
+            best_times_seconds=float(seconds or 0),
+            best_times="\n".join(best[1:]).strip(),
+        )

@@ -1,0 +1,67 @@
+"""The analyticbot API's data keys (group analyticbot_api; runbook 004), declared once.
+
+    >>> AnalyticbotSettings(analyticbot_migration="").analyticbot_migration is None
+    True
+"""
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ...pipeline.settings import Positive, SafePath, Url
+from ...schema import Settings, key
+from ..settings_types import EnvKey, GitRef, State, UnitName, blank_to_none
+
+Unit = Literal["advanced", "time_weighting", "content_type"]
+# A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
+Channel = Annotated[str, Field(coerce_numbers_to_str=True), StringConstraints(pattern=r"\A[A-Za-z0-9_@.-]+\Z")]
+
+
+class AnalyticbotSettings(Settings):
+    """The analyticbot API's feature flags, migration 004, the release to check out, and where the API lives."""
+
+    title: ClassVar[str] = "Analyticbot API (group analyticbot_api; runbook 004)"
+
+    # --- what a run converges --------------------------------------------------------------------
+    analyticbot_features: Literal["all", "time_weighting", "content_type"] = key(
+        "all", "What a run converges: rolling back all turns the master flag off, enabling all turns all three "
+        "flags on, a partial scope touches its own flag only", allowed="all, time_weighting, content_type")
+    analyticbot_declared_state: dict[Unit, State] = key(
+        {"advanced": "enabled", "time_weighting": "enabled", "content_type": "enabled"},
+        "The state of each unit on a host with no recorded state yet",
+        allowed="unit (advanced, time_weighting, content_type) -> enabled or rolled_back")
+    analyticbot_migration: Literal["rollback", "apply"] | None = key(
+        None, "Migration 004, only on explicit request", allowed="None, rollback, apply")
+    analyticbot_release: GitRef | None = key(
+        None, "A known-good git ref to check out in the app's checkout (the full code rollback)",
+        allowed="None or a ref")
+
+    # --- how and where the API runs on a host --------------------------------------------------
+    analyticbot_unit: Literal["systemd", "compose"] = key("systemd", "How the API runs", allowed="systemd, compose")
+    analyticbot_systemd_unit: UnitName = key("analyticbot-api", "The API's systemd unit (analyticbot_unit=systemd)")
+    analyticbot_compose_service: UnitName = key("api", "The API's compose service (analyticbot_unit=compose)")
+    analyticbot_env_file: SafePath = key("/opt/analyticbot/.env.production", "The API's env file", allowed="a path")
+    analyticbot_project_dir: SafePath = key("/opt/analyticbot", "The API's compose project folder", allowed="a path")
+    analyticbot_checkout: SafePath = key("/opt/analyticbot", "The app's git checkout", allowed="a path")
+    analyticbot_log_file: SafePath = key(
+        "/var/log/analyticbot/production.log", "The API's log file", allowed="a path")
+    analyticbot_base_url: Url = key("http://127.0.0.1:10300", "The API as seen from the host", allowed="a URL")
+    analyticbot_database_url_key: EnvKey = key(
+        "DATABASE_URL", "The env-file key holding the database URL that migration 004 runs against (psql on the "
+        "host)", allowed="an env-file key")
+    analyticbot_token_secret: EnvKey = key(
+        "ANALYTICBOT_API_TOKEN", "The operator's secret holding the API token for the best-times check",
+        allowed="a secret's name")
+
+    # --- verification ----------------------------------------------------------------------------
+    analyticbot_channel: Channel = key("1001", "The channel the best-times check asks about")
+    analyticbot_days: Positive = key(90, "The days the best-times check asks about", allowed="1 or more")
+    analyticbot_max_response_seconds: Positive = key(
+        2, "The runbook's response-time limit for the best-times check, in seconds", allowed="1 or more")
+    analyticbot_health_timeout: Positive = key(
+        30, "Seconds to wait for /health after a restart", allowed="1 or more")
+
+    @field_validator("analyticbot_migration", "analyticbot_release", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return blank_to_none(value)

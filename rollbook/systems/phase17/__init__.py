@@ -1,0 +1,34 @@
+"""The phase17 server: disable and re-enable the WebSocket stream ``/ws/video/stream``, and prove it.
+Specification: runbook ``002…phase17.md``. Entry points::
+
+    pyinfra inventories/prod.py deploys/phase17_rollback.py                          # Method 1 (router)
+    pyinfra inventories/prod.py deploys/phase17_rollback.py --data phase17_method=flag   # Method 3
+    pyinfra inventories/staging.py deploys/phase17_enable.py
+
+``router`` comments out exactly the runbook's two lines of ``server/app/main.py`` (enable restores
+them: the file is byte-identical afterwards) and refuses when they are not there as expected.
+``flag`` converges ``STREAMING_ENABLED`` in the unit's env file and needs main.py's
+``if STREAMING_ENABLED:`` guard. The unit restarts when the running process differs: it started
+before main.py last changed, or its environment holds another flag value. Verify: a real WebSocket
+upgrade gets 404 (rolled back) or 101 (enabled), the Phase 15/16 suites pass with the server's own
+virtualenv, and (enabled) memory does not grow over stream connect/disconnect cycles.
+
+404 needs the server's cooperation: a plain Starlette app closes an unrouted WebSocket before
+accepting it, which uvicorn answers 403. The sandbox's stand-in answers it 404 through the ASGI
+WebSocket Denial Response extension (``tests/sandbox/images/phase17_server/.../app/asgi.py`` and
+``serve.py``, which adds the extension to Debian bookworm's uvicorn 0.17); a real server that
+answers 403 fails the rollback's verify, on purpose: the runbook promises 404.
+
+Modules:
+
+- ``request``: ``Phase17Request``, ``scope_of``, ``request_from`` (host data -> what a run converges)
+- ``facts``: the runbook's router lines, ``Phase17Host`` (the state before a run, in one command)
+  and ``Phase17Effect`` (what the server shows after one)
+- ``checks``: ``refusal`` (can the method apply to this host) and the verification (``judge``)
+- ``deploy``: the ``@deploy`` ``phase17``
+"""
+
+from .deploy import phase17
+from .request import Phase17Request, request_from, scope_of
+
+__all__ = ["Phase17Request", "phase17", "request_from", "scope_of"]

@@ -1,0 +1,326 @@
+"""Facts of a phase17 server host: its state before a run, and what it shows after one.
+
+Example::
+
+    state = host.get_fact(Phase17Host, settings=settings, recorded_file="/var/lib/rollbook/state.json")
+    state.main.router            # {import line: commented?, include line: commented?} of main.py
+    state.main.guarded           # main.py has the runbook's ``if STREAMING_ENABLED:`` guard
+    state.running                # {'STREAMING_ENABLED': 'true'} from the process (None: not running)
+    seen = host.get_fact(Phase17Effect, settings=settings, health_timeout=30, cycles=20)
+    seen.upgrade_status          # 101 | 404 | ...
+"""
+
+from dataclasses import dataclass, field
+
+from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.shell import q
+
+# the runbook's two lines (Method 1 comments them out; Method 3 indents them under the guard)
+IMPORT_LINE = "from app.api_routes.routes.video_stream import router as video_stream_router"
+INCLUDE_LINE = "app.include_router(video_stream_router)"
+ROUTER_LINES = (IMPORT_LINE, INCLUDE_LINE)
+COMMENT = "# "
+FLAG = "STREAMING_ENABLED"
+GUARD = f"if {FLAG}:"
+
+
+@dataclass(frozen=True)
+class Phase17Settings:
+    """Where a phase17 host keeps things (from group data)."""
+
+    server_dir: str  # the checkout's server/ folder (the unit's working directory)
+    main_file: str  # relative to server_dir: app/main.py
+    settings_file: str  # relative to server_dir: settings.py
+    env_file: str  # the unit's EnvironmentFile
+    service: str  # the systemd unit
+    venv: str  # the server's own virtualenv
+    base_url: str  # the server as seen from the host
+    stream_path: str  # the WebSocket endpoint with its query
+    health_path: str
+    suites: tuple[str, ...]  # test folders relative to server_dir (Phase 15, Phase 16)
+    test_timeout: int
+
+    @property
+    def main_path(self) -> str:
+        return f"{self.server_dir.rstrip('/')}/{self.main_file}"
+
+    @property
+    def settings_path(self) -> str:
+        return f"{self.server_dir.rstrip('/')}/{self.settings_file}"
+
+
+@dataclass
+class MainFile:
+    """What main.py says about the stream router (from its lines naming it or the flag)."""
+
+    mtime: float  # epoch seconds, sub-second
+    router: dict[str, bool]  # runbook line -> commented out (only lines found exactly once at column 0)
+    missing: list[str] = field(default_factory=list)  # runbook lines not found exactly once at column 0
+    guarded: bool = False  # ``if STREAMING_ENABLED:`` with both lines active and indented under it
+
+
+def parse_main(lines: list[str]) -> MainFile | None:
+    """``## main``: ``missing``, or ``mtime <epoch>`` then ``grep -n`` lines naming the router or the flag."""
+    if not lines or lines[0] == "missing":
+        return None
+    mtime = float(lines[0].split()[1]) if lines[0].startswith("mtime ") else 0.0
+    texts = [line.partition(":")[2] for line in lines[1:] if ":" in line]
+    router, missing = {}, []
+    for wanted in ROUTER_LINES:
+        active, commented = texts.count(wanted), texts.count(COMMENT + wanted)
+        if active + commented == 1:
+            router[wanted] = commented == 1
+        else:
+            missing.append(wanted)
+    indented = {text.strip() for text in texts if text[:1] in (" ", "\t")}
+    guarded = GUARD in texts and set(ROUTER_LINES) <= indented
+    return MainFile(mtime=mtime, router=router, missing=missing, guarded=guarded)
+
+
+def process_section(service: str) -> str:
+    """``## process``: running, its pid and start (epoch, sub-second, from /proc), the flag in its
+    environment; or stopped."""
+    return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(service)} 2>/dev/null); "
+            f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
+            f"echo \"pid $pid\"; t=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f20); "
+            f"echo \"started $(awk -v now=\"$(date +%s.%N)\" -v up=\"$(cut -d' ' -f1 /proc/uptime)\" -v t=\"$t\" "
+            f"-v hz=\"$(getconf CLK_TCK)\" 'BEGIN {{ printf \"%.3f\", now - up + t / hz }}')\"; "
+            f"tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^{FLAG}=' || true; else echo stopped; fi")
+
+
+@dataclass
+class Process:
+    pid: int
+    started: float  # epoch seconds
+    env: dict[str, str]  # the flag, when the environment holds it
+
+
+def parse_process(lines: list[str]) -> Process | None:
+    if not lines or lines[0] != "running":
+        return None
+    values = dict(line.split(" ", 1) for line in lines[1:] if line.startswith(("pid ", "started ")))
+    try:
+        pid, started = int(values.get("pid", "0")), float(values.get("started", "0"))
+    except ValueError:
+        pid, started = 0, 0.0
+    return Process(pid=pid, started=started, env=key_values([line for line in lines[1:] if "=" in line]))
+
+
+@dataclass
+class Phase17State:
+    main: MainFile | None  # None: main.py not found
+    settings_define_flag: bool  # settings.py defines STREAMING_ENABLED
+    env_file: dict[str, str] | None  # the flag as the env file holds it (None: no env file)
+    process: Process | None
+    recorded: dict[str, str]
+
+    @property
+    def running(self) -> dict[str, str] | None:
+        """The flag in the running process's environment; None when the server is not running."""
+        return None if self.process is None else self.process.env
+
+    @property
+    def runs_old_code(self) -> bool:
+        """The process started before main.py was last modified."""
+        return bool(self.process and self.main and self.main.mtime > self.process.started)
+
+
+class Phase17Host(SectionsFact):
+    """Everything a phase17 run decides on, in one command: recorded state, main.py's router lines
+    and guard (and when it last changed), settings.py's flag, the env file's flag, the process."""
+
+    def command(self, settings: Phase17Settings, recorded_file: str):
+        main = q(settings.main_path)
+        return "; ".join([
+            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            f"echo '## main'; if [ -f {main} ]; then echo \"mtime $(stat -c %.9Y {main})\"; "
+            f"grep -n -e video_stream_router -e {FLAG} {main} || true; else echo missing; fi",
+            f"echo '## settings'; grep -qs '^{FLAG} *=' {q(settings.settings_path)} && echo defined || echo undefined",
+            f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
+            f"grep -E '^{FLAG}=' {q(settings.env_file)} || true; else echo missing; fi",
+            process_section(settings.service),
+        ])
+
+    def parse(self, sections):
+        env = sections.get("env", ["missing"])
+        return Phase17State(
+            main=parse_main(sections.get("main", [])),
+            settings_define_flag=sections.get("settings", [""])[:1] == ["defined"],
+            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            process=parse_process(sections.get("process", [])),
+            recorded=recorded_units(sections.get("recorded", []), "phase17"),
+        )
+
+
+# Runs on the host with the server's own Python (standard library only): waits for health, sends a
+# real WebSocket upgrade (Sec-WebSocket-Key, version 13) and reads the status; on 101 checks the
+# Sec-WebSocket-Accept answer, reads the first message and closes properly; then, when asked,
+# measures the server's VmRSS around `cycles` connect/disconnect cycles.
+PROBE = r'''
+import base64, hashlib, json, os, socket, sys, time, urllib.request
+from urllib.parse import urlsplit
+base, stream, health, timeout, pid, cycles = sys.argv[1:7]
+url = urlsplit(base)
+addr = (url.hostname, url.port or 80)
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+def get_health():
+    try:
+        with urllib.request.urlopen(base + health, timeout=2) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except Exception as error:
+        return getattr(error, "code", 0), {}
+
+def recv(sock, buf, size):
+    while len(buf) < size:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        buf += chunk
+    return buf
+
+def session():
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock = socket.create_connection(addr, timeout=10)
+    try:
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                      % (stream, addr[0], addr[1], key)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        words = lines[0].split()
+        status = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        want = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+        accepted = status == 101 and headers.get("sec-websocket-accept") == want
+        message = ""
+        if status == 101:
+            rest = recv(sock, rest, 2)
+            size, start = rest[1] & 0x7F, 2
+            if size == 126:
+                rest = recv(sock, rest, 4)
+                size, start = int.from_bytes(rest[2:4], "big"), 4
+            rest = recv(sock, rest, start + size)
+            message = rest[start:start + size].decode("utf-8", "replace") if rest[0] & 0x0F == 1 else ""
+            mask = os.urandom(4)
+            payload = (1000).to_bytes(2, "big")
+            sock.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+            try:
+                while sock.recv(65536):
+                    pass
+            except OSError:
+                pass
+        return status, accepted, message
+    finally:
+        sock.close()
+
+def rss():
+    try:
+        with open("/proc/%s/status" % pid) as status:
+            return int([line.split()[1] for line in status if line.startswith("VmRSS:")][0])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+def settled():
+    deadline = time.time() + 5
+    while True:
+        code, body = get_health()
+        if body.get("stream_sessions", 0) == 0 or time.time() > deadline:
+            return body.get("stream_sessions", -1)
+        time.sleep(0.2)
+
+deadline = time.time() + float(timeout)
+while True:
+    code, body = get_health()
+    if code == 200 or time.time() > deadline:
+        break
+    time.sleep(0.5)
+print("health %d" % code)
+try:
+    status, accepted, message = session()
+except Exception as error:
+    status, accepted, message = 0, False, "%s: %s" % (type(error).__name__, error)
+print("upgrade %d %s" % (status, "accepted" if accepted else "not-accepted"))
+print("message " + " ".join(message.split()))
+if int(cycles) and accepted:
+    try:
+        for _ in range(5):  # warm-up: the allocator settles on its first frame buffers
+            session()
+        settled()
+        before = rss()
+        for _ in range(int(cycles)):
+            session()
+        print("sessions %d" % settled())
+        print("rss %d %d" % (before, rss()))
+    except Exception as error:
+        print("cycles failed: %s: %s" % (type(error).__name__, error))
+'''
+
+
+@dataclass
+class Phase17Observation:
+    process: Process | None
+    health_code: int
+    upgrade_status: int  # the status line's code of a real WebSocket upgrade request (0: no answer)
+    accepted: bool  # 101 with the right Sec-WebSocket-Accept
+    message: str  # the first message after 101 (or why the upgrade failed)
+    rss_before_kb: int  # -1: not measured
+    rss_after_kb: int
+    sessions_after: int  # live sessions /v1/health reports after the cycles (-1: not measured)
+    cycles_error: str
+    suites: dict[str, tuple[int, str]] = field(default_factory=dict)  # folder -> (exit code, last line)
+
+    @property
+    def rss_growth_kb(self) -> int | None:
+        if self.rss_before_kb < 0 or self.rss_after_kb < 0:
+            return None
+        return self.rss_after_kb - self.rss_before_kb
+
+
+class Phase17Effect(SectionsFact):
+    """What the server shows after a run: the process, a real WebSocket upgrade's status, memory
+    over ``cycles`` stream connect/disconnect cycles (0: not measured), and each test suite run with
+    the server's own virtualenv from ``server_dir`` (exit code and summary line)."""
+
+    def command(self, settings: Phase17Settings, health_timeout: int, cycles: int = 0):
+        python = q(f"{settings.venv.rstrip('/')}/bin/python")
+        probe = (f"echo '## probe'; {python} -I - {q(settings.base_url)} {q(settings.stream_path)} "
+                 f"{q(settings.health_path)} {int(health_timeout)} \"$pid\" {int(cycles)} <<'ROLLBOOK_PROBE'\n"
+                 f"{PROBE}\nROLLBOOK_PROBE\n")
+        suites = [f"echo {q('## suite ' + suite)}; out=$(cd {q(settings.server_dir)} && "
+                  f"timeout {int(settings.test_timeout)} env PYTHONDONTWRITEBYTECODE=1 {python} -m pytest {q(suite)} "
+                  f"-q -p no:cacheprovider 2>&1); echo \"exit $?\"; printf '%s\\n' \"$out\" | grep -v '^ *$' | tail -n 1"
+                  for suite in settings.suites]
+        # the heredoc ends the probe's line: what follows starts a new line, not with "; "
+        return f"{process_section(settings.service)}; {probe}" + "; ".join(suites or ["true"])
+
+    def parse(self, sections):
+        probe = dict(line.split(" ", 1) if " " in line else (line, "") for line in sections.get("probe", []))
+        upgrade = probe.get("upgrade", "0 not-accepted").split()
+        rss = probe.get("rss", "-1 -1").split()
+        suites = {}
+        for name, lines in sections.items():
+            if name.startswith("suite "):
+                code = lines[0].split()[1] if lines and lines[0].startswith("exit ") else "-1"
+                suites[name[len("suite "):]] = (int(code) if code.lstrip("-").isdigit() else -1,
+                                                lines[-1] if len(lines) > 1 else "")
+        health = probe.get("health", "0")
+        sessions = probe.get("sessions", "-1")
+        return Phase17Observation(
+            process=parse_process(sections.get("process", [])),
+            health_code=int(health) if health.isdigit() else 0,
+            upgrade_status=int(upgrade[0]) if upgrade and upgrade[0].isdigit() else 0,
+            accepted=upgrade[1:2] == ["accepted"],
+            message=probe.get("message", ""),
+            rss_before_kb=int(rss[0]) if rss[0].lstrip("-").isdigit() else -1,
+            rss_after_kb=int(rss[1]) if len(rss) > 1 and rss[1].lstrip("-").isdigit() else -1,
+            sessions_after=int(sessions) if sessions.lstrip("-").isdigit() else -1,
+            cycles_error=probe.get("cycles", ""),
+            suites=suites,
+        )

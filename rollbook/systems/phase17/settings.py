@@ -1,0 +1,71 @@
+"""The phase17 server's data keys (group phase17_server; runbook 002), declared once.
+
+    >>> Phase17Settings(phase17_method="flag").phase17_method
+    'flag'
+"""
+
+import re
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import StringConstraints, field_validator
+
+from ...pipeline.settings import Positive, SafePath
+from ...schema import Settings, key
+from ..settings_types import RELATIVE_PATH, RelativePath, UnitName, items
+
+# The server as seen from the host: plain http (the verify's WebSocket upgrade speaks ws://).
+HttpOnlyUrl = Annotated[str, StringConstraints(pattern=r"\Ahttp://[^\s'\"`$\\]+\Z")]
+# An absolute URL path, with its query.
+UrlPath = Annotated[str, StringConstraints(pattern=r"\A/[^\s'\"`$\\]*\Z")]
+
+
+class Phase17Settings(Settings):
+    """The phase17 server's WebSocket stream: how it is turned off and on, where the server lives, its checks."""
+
+    title: ClassVar[str] = "Phase17 server (group phase17_server; runbook 002)"
+
+    phase17_method: Literal["router", "flag"] = key(
+        "router", "How the stream is turned off and on: router comments out (enable: restores) the runbook's two "
+        "lines in main.py (Method 1); flag sets STREAMING_ENABLED in the unit's env file and needs main.py's "
+        "`if STREAMING_ENABLED:` guard (Method 3)", allowed="router, flag")
+
+    # --- where the server lives on a host --------------------------------------------------------
+    phase17_server_dir: SafePath = key("/srv/phase17/server", "The server folder", allowed="a path")
+    phase17_main_file: RelativePath = key(
+        "app/main.py", "The server's main.py, relative to the server folder", allowed="a relative path")
+    phase17_settings_file: RelativePath = key(
+        "settings.py", "The server's settings file, relative to the server folder", allowed="a relative path")
+    phase17_env_file: SafePath = key("/srv/phase17/server.env", "The unit's EnvironmentFile", allowed="a path")
+    phase17_venv: SafePath = key(
+        "/srv/phase17/venv", "The server's own virtualenv (runs the test suites too)", allowed="a path")
+    phase17_systemd_unit: UnitName = key("phase17-server", "The systemd unit running the server (uvicorn)")
+
+    # --- verification ----------------------------------------------------------------------------
+    phase17_base_url: HttpOnlyUrl = key("http://127.0.0.1:8000", "The server as seen from the host",
+                                    allowed="an http:// URL")
+    phase17_health_path: UrlPath = key("/v1/health", "The server's health path", allowed="an absolute URL path")
+    phase17_stream_path: UrlPath = key(
+        "/ws/video/stream?pipeline_id=yolo_ocr", "The stream endpoint the verify upgrades to",
+        allowed="an absolute URL path")
+    phase17_health_timeout: Positive = key(
+        30, "Seconds to wait for the health path after a restart", allowed="1 or more")
+    phase17_test_suites: str | list[str] = key(
+        ["app/tests/video", "tests/api"], "The Phase 15 and Phase 16 suites the verify runs (pytest folders "
+        "relative to the server folder)", allowed="relative paths (a list or comma-separated text)")
+    phase17_test_timeout: Positive = key(300, "Seconds each test suite may take", allowed="1 or more")
+    phase17_leak_cycles: Positive = key(
+        20, "Stream connect/disconnect cycles of the session-leak check after enable", allowed="1 or more")
+    phase17_leak_max_growth_kb: Positive = key(
+        8192, "How much the server's resident memory (VmRSS) may grow over those cycles, in kB",
+        allowed="1 or more")
+
+    @field_validator("phase17_test_suites")
+    @classmethod
+    def _relative_suites(cls, value):
+        suites = items(value)
+        if not suites:
+            raise ValueError("no suite (the runbook's Phase 15 and 16 suites)")
+        wrong = [suite for suite in suites if not re.search(RELATIVE_PATH, suite)]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not a path relative to phase17_server_dir")
+        return value

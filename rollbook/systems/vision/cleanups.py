@@ -1,0 +1,28 @@
+"""The vision rollback's one-off cleanups beside the shared Redis ones: ``analysis.context`` of
+``post_enrichment`` (saved into a backup table first) and the S3 result cache (counted once per run)."""
+
+from pyinfra import logger
+
+from ...host import s3
+
+
+def strip_context_sql(backup_table: str) -> str:
+    """Save every row's analysis.context, then remove it (one transaction)."""
+    return (f"CREATE TABLE {backup_table} AS SELECT post_id, data #> '{{analysis,context}}' AS context "
+            "FROM post_enrichment WHERE data -> 'analysis' ? 'context'; "
+            "UPDATE post_enrichment SET data = data #- '{analysis,context}' WHERE data -> 'analysis' ? 'context';")
+
+
+_s3_counts: dict[tuple, int | None] = {}
+
+
+def s3_cache_count(target: s3.S3Target) -> int | None:
+    """Cached results in the bucket, counted once per run (None: S3 did not answer, said once)."""
+    key = (target.endpoint, target.bucket)
+    if key not in _s3_counts:
+        try:
+            _s3_counts[key] = len(s3.cache_keys(target))
+        except s3.S3Error as error:
+            logger.warning(str(error))
+            _s3_counts[key] = None
+    return _s3_counts[key]

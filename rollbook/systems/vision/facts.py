@@ -1,0 +1,185 @@
+"""Facts of a vision worker host: its state before a run, and what it shows after one.
+
+Example::
+
+    state = host.get_fact(VisionHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600), window=2)
+    state.env_file            # {'VISION_PHASH_ENABLED': 'true', ...} or None when missing
+    state.phash_keys          # keys under the phash prefix (None: Redis did not answer)
+"""
+
+from dataclasses import dataclass, field
+
+from ... import metrics
+from ...host.compose import running_env, running_env_section
+from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.shell import env_value, q, redis_connect, timed
+from ...host.timeouts import Timeouts
+
+UPLOADED_STREAM = "stream:posts:vision:uploaded"
+CONSUMER_GROUP = "vision_workers"
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+    """Where a vision host keeps things (from group data), passed to facts and operations."""
+
+    env_file: str
+    project_dir: str
+    service: str
+    experiments_file: str
+    metrics_url: str
+    phash_prefix: str
+    low_stream: str
+    keys: tuple[str, ...]  # every env key rollbook manages for vision
+
+
+@dataclass
+class VisionState:
+    env_file: dict[str, str] | None  # managed keys as the file holds them; None: no file
+    container: dict[str, str] | None  # managed keys in the running worker; None: not running
+    experiments: str | None  # vision_experiments.yml as it is; None: no file
+    phash_keys: int | None  # None: Redis did not answer (redis_error says why)
+    low_stream_length: int | None
+    redis_error: str = ""
+    context_rows: int | None = None  # post_enrichment rows holding analysis.context (when asked)
+    postgres_error: str = ""
+    baseline: dict[str, float] = field(default_factory=dict)  # vision_* metrics at the start
+    later: dict[str, float] = field(default_factory=dict)  # the same, `window` seconds later
+    recorded: dict[str, str] = field(default_factory=dict)  # wave -> state rollbook last converged it to
+
+
+def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
+    pattern = q(f"{settings.phash_prefix}:*")
+    count = timed(f"echo \"ok $(redis-cli -u \"$url\" --scan --pattern {pattern} | wc -l) "
+                  f"$(redis-cli -u \"$url\" XLEN {q(settings.low_stream)})\"", timeouts.command,
+                  "Redis: reading vision keys")
+    return (f"echo '## redis'; ( {redis_connect(settings.env_file, 'reading vision keys', timeouts.connect)}; "
+            f"{count} ) 2>&1 | tail -n 1")
+
+
+def _metrics_section(name: str, settings: VisionSettings) -> str:
+    return f"echo '## {name}'; curl -fsS --max-time 5 {q(settings.metrics_url + '/metrics')} 2>/dev/null | grep '^vision_' || true"
+
+
+def _count_or_error(lines: list[str]) -> tuple[list[int] | None, str]:
+    line = lines[0] if lines else "no answer"
+    if line.startswith("ok "):
+        return [int(part) for part in line.split()[1:]], ""
+    return None, line
+
+
+class VisionHost(SectionsFact):
+    """Everything a vision run decides on, in one command: env file, running worker, experiments,
+    Redis counts, optionally the rows holding ``analysis.context``, and the vision metrics
+    (scraped twice, ``window`` seconds apart, when ``window`` > 0)."""
+
+    def command(self, settings: VisionSettings, recorded_file: str, timeouts: Timeouts, window: int = 0,
+                count_context: bool = False):
+        keys = "|".join(settings.keys)
+        parts = [
+            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            f"f={q(settings.env_file)}",
+            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; else echo missing; fi",
+            running_env_section(settings.project_dir, settings.service, settings.keys),
+            f"echo '## experiments'; if [ -f {q(settings.experiments_file)} ]; then echo present; "
+            f"cat {q(settings.experiments_file)}; else echo missing; fi",
+            _redis_section(settings, timeouts),
+            _metrics_section("metrics", settings),
+        ]
+        if count_context:
+            parts.append(
+                "echo '## context'; ( " + env_value(settings.env_file, "DATABASE_URL", "db") + "; export db; "
+                + timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
+                        "WHERE data->'analysis' ? 'context'\"", timeouts.command, "PostgreSQL: counting analysis.context")
+                + " ) 2>&1 | tail -n 1"
+            )
+        if window:
+            parts += [f"sleep {int(window)}", _metrics_section("later", settings)]
+        return "; ".join(parts)
+
+    def parse(self, sections):
+        env = sections.get("env", ["missing"])
+        experiments = sections.get("experiments", ["missing"])
+        counts, redis_error = _count_or_error(sections.get("redis", []))
+        context, postgres_error = (None, "")
+        if "context" in sections:
+            found, postgres_error = _count_or_error(sections["context"])
+            context = found[0] if found else None
+        return VisionState(
+            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            container=running_env(sections.get("container", [])),
+            experiments="\n".join(experiments[1:]) + "\n" if experiments[:1] == ["present"] else None,
+            phash_keys=counts[0] if counts else None,
+            low_stream_length=counts[1] if counts else None,
+            redis_error=redis_error,
+            context_rows=context,
+            postgres_error=postgres_error,
+            baseline=metrics.parse("\n".join(sections.get("metrics", []))),
+            later=metrics.parse("\n".join(sections.get("later", []))),
+            recorded=recorded_units(sections.get("recorded", []), "vision"),
+        )
+
+
+@dataclass
+class VisionObservation:
+    container: dict[str, str] | None
+    health: int  # HTTP status of /health once it answered (0: never)
+    first: dict[str, float]
+    second: dict[str, float]  # `window` seconds after `first`
+    smoke_processed: bool | None = None  # None: no smoke test asked
+    smoke_pending: int | None = None
+
+
+class VisionEffect(SectionsFact):
+    """What the worker shows after a run: its environment, health (waited for), two metric
+    scrapes ``window`` seconds apart and, with ``smoke``, the runbook-001 smoke test: a
+    VisionUploadedEventV1 published and its post_enrichment row analysed, nothing pending."""
+
+    def command(self, settings: VisionSettings, window: int, health_timeout: int, timeouts: Timeouts,
+                smoke: bool = False, smoke_timeout: int = 30):
+        health = q(settings.metrics_url + "/health")
+        each = f"timeout {int(timeouts.connect)}"  # one Redis or PostgreSQL call of the smoke test
+        parts = [
+            running_env_section(settings.project_dir, settings.service, settings.keys),
+            f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
+            f"code=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {health}); "
+            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"",
+            _metrics_section("first", settings),
+            f"sleep {int(window)}",
+            _metrics_section("second", settings),
+        ]
+        if smoke:
+            event = (
+                '{"schema_version":"v1","trace_id":"rollbook_smoke_\'"$post"\'","post_id":"\'"$post"\'",'
+                '"tenant_id":"rollbook-smoke","channel_id":"rollbook-smoke",'
+                '"media_files":[{"sha256":"\'"$post"\'","mime_type":"image/jpeg"}]}'
+            )
+            parts.append(
+                f"echo '## smoke'; ( {redis_connect(settings.env_file, 'smoke test', timeouts.connect)}; "
+                + env_value(settings.env_file, "DATABASE_URL", "db") + "; "
+                "post=$(cat /proc/sys/kernel/random/uuid); "
+                f"{each} redis-cli -u \"$url\" XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
+                f"done=no; for i in $(seq {int(smoke_timeout) * 2}); do "
+                f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
+                "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
+                f"pending=$({each} redis-cli -u \"$url\" XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
+                "echo \"ok $done ${pending:-0}\" ) 2>&1 | tail -n 1"
+            )
+        return "; ".join(parts)
+
+    def parse(self, sections):
+        smoke = (sections.get("smoke") or [None])[0]
+        processed = pending = None
+        if smoke is not None:
+            words = smoke.split()
+            processed = words[:2] == ["ok", "yes"]
+            pending = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
+        health = (sections.get("health") or ["0"])[-1]
+        return VisionObservation(
+            container=running_env(sections.get("container", [])),
+            health=int(health) if health.isdigit() else 0,
+            first=metrics.parse("\n".join(sections.get("first", []))),
+            second=metrics.parse("\n".join(sections.get("second", []))),
+            smoke_processed=processed,
+            smoke_pending=pending,
+        )

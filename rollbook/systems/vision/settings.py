@@ -1,0 +1,121 @@
+"""The vision worker's data keys (group vision_workers; runbooks 000 and 001), declared once.
+
+    >>> VisionSettings(vision_waves="b,c").vision_waves
+    'b,c'
+"""
+
+from typing import Annotated, Any, ClassVar, Literal, get_args
+
+from pydantic import StrictBool, StrictInt, StringConstraints, field_validator
+
+from ...pipeline.settings import Positive, SafePath, Url
+from ...schema import Settings, key
+from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, items
+
+Wave = Literal["a", "b", "c", "tokens"]
+# A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.preflight.flag_value).
+FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
+
+ENABLED_VALUES = {
+    "a": {"VISION_PREPROCESS_ENABLED": "true", "VISION_PREPROCESS_GRAYSCALE": "true",
+          "VISION_MAX_OUTPUT_TOKENS": "512"},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "true", "VISION_PHASH_ENABLED": "true",
+          "VISION_PHASH_REDIS_PREFIX": "vision:phash"},
+    "c": {"VISION_ROI_CROP_ENABLED": "true", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "true",
+          "VISION_LOW_PRIORITY_STREAM": "stream:posts:vision:low"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "true"},
+}
+ROLLED_BACK_VALUES = {
+    "a": {"VISION_PREPROCESS_ENABLED": "false", "VISION_PREPROCESS_GRAYSCALE": "false"},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "false", "VISION_PHASH_ENABLED": "false"},
+    "c": {"VISION_ROI_CROP_ENABLED": "false", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "false"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "false"},
+}
+EXPERIMENTS = {
+    "wave_a": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+    "wave_b": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+    "wave_c": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
+}
+
+
+class VisionSettings(Settings):
+    """The vision worker's waves, their flag values and experiments, the rollback's cleanups, and where it lives."""
+
+    title: ClassVar[str] = "Vision worker (group vision_workers; runbooks 000 and 001)"
+
+    # --- what a run converges --------------------------------------------------------------------
+    vision_waves: str | list[str] = key(
+        "a,b,c,tokens", "Waves a run converges (comma-separated text or a list)",
+        allowed="any subset of a, b, c, tokens")
+    vision_declared_state: dict[Wave, State] = key(
+        {"a": "enabled", "b": "enabled", "c": "enabled", "tokens": "enabled"},
+        "The state of each wave on a host that has no recorded state yet (deploys/converge.py)",
+        allowed="wave -> enabled or rolled_back")
+    vision_enabled_values: dict[Wave, dict[ManagedKey, FlagValue]] = key(
+        ENABLED_VALUES, "Flag values when enabled: the runbook's recommended ones", allowed="wave -> {flag: value}")
+    vision_rolled_back_values: dict[Wave, dict[ManagedKey, FlagValue]] = key(
+        ROLLED_BACK_VALUES, "Flag values when rolled back (flags not named keep their value)",
+        allowed="wave -> {flag: value}")
+    vision_experiments: dict[str, dict[str, Any]] = key(
+        EXPERIMENTS, "Experiments when enabled (vision_experiments.yml entries); a rolled-back wave's entry is "
+        "always {enabled: false, default_variant: control, force_tenants: []}", allowed="experiment -> entry")
+    vision_compression_poc: bool = key(
+        "false", "FEATURE_VISION_COMPRESSION_POC (the sandbox PoC); true is refused in prod", allowed="true or false")
+    vision_ignore_experiments: bool = key(
+        False, "Roll back even while an experiment of a wave in scope is assigning (needed in prod)",
+        allowed="true or false")
+
+    # --- rollback options (each only when asked for; the data they remove is saved first) ------
+    vision_purge_s3_cache: bool = key(
+        False, "Delete the S3 result cache vision/{tenant}/{sha256}_{model}.json (copied under "
+        "rollbook-saved/<run>/ first)", allowed="true or false")
+    vision_strip_context: bool = key(
+        False, "Remove analysis.context from post_enrichment rows (saved into a "
+        "post_enrichment_context_backup_<run> table first)", allowed="true or false")
+    vision_s3_endpoint: Url | None = key(
+        None, "The S3 endpoint of the result cache (None: the provider's default)", allowed="None or a URL")
+    vision_s3_bucket: Text = key("vision", "The S3 bucket of the result cache")
+    vision_s3_region: Text = key("us-east-1", "The region of the result cache's bucket")
+    vision_s3_access_key_secret: EnvKey = key(
+        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID", allowed="a secret's name")
+    vision_s3_secret_key_secret: EnvKey = key(
+        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key", allowed="a secret's name")
+
+    # --- where the worker lives on a host ------------------------------------------------------
+    vision_env_file: SafePath = key("/opt/vision/.env", "The worker's env file", allowed="a path")
+    vision_project_dir: SafePath = key("/opt/vision", "The worker's compose project folder", allowed="a path")
+    vision_service: UnitName = key("worker", "The worker's compose service name")
+    vision_experiments_file: SafePath = key(
+        "/opt/vision/config/vision_experiments.yml", "The worker's experiments file", allowed="a path")
+    vision_metrics_url: Url = key(
+        "http://127.0.0.1:8001", "The worker's /health and /metrics, as seen from the host", allowed="a URL")
+    vision_saved_dir: SafePath = key(
+        "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim",
+        allowed="a path")
+
+    # --- cleanup and verification ----------------------------------------------------------------
+    vision_scan_batch: Positive = key(
+        500, "Keys per UNLINK when deleting phash keys (found with SCAN)", allowed="1 or more")
+    vision_verify_window: Positive = key(
+        3, "Seconds between the two metric scrapes that show a counter flat or moving", allowed="1 or more")
+    vision_experiment_window: Positive = key(
+        2, "Seconds between the two scrapes that show an experiment assigning, before a rollback",
+        allowed="1 or more")
+    vision_health_timeout: Positive = key(30, "Seconds to wait for the worker's /health", allowed="1 or more")
+    vision_smoke_timeout: Positive = key(
+        30, "Seconds to wait for the smoke event to be processed", allowed="1 or more")
+
+    @field_validator("vision_waves")
+    @classmethod
+    def _known_waves(cls, value):
+        names = [name.lower() for name in items(value)]
+        unknown = [name for name in names if name not in get_args(Wave)]
+        if not names or unknown:
+            raise ValueError(f"{'unknown ' + ', '.join(map(repr, unknown)) if unknown else 'no wave'} "
+                             f"(allowed: {', '.join(get_args(Wave))})")
+        return value
+
+    @field_validator("vision_s3_endpoint", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return blank_to_none(value)

@@ -1,0 +1,145 @@
+"""voice-v2 operations: restore a code tree or a virtualenv, install requirements, swap an image tag,
+restart or recreate the service, and recover voice files in S3. Each yields commands only when the
+host differs from the target (decided by the caller from ``.facts``)."""
+
+from pyinfra.api import FunctionCommand, operation
+
+from ...host import s3
+from ...host.shell import backup, q
+from ...report import announce
+
+STAMP = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"  # as rollbook.host.shell.backup names its copies
+
+
+@operation()
+def tree_restored(path: str, source: str, current: str, target: str):
+    """
+    Replace the tree ``path`` by a copy of ``source`` when their hashes differ; the replaced tree
+    is kept as ``<path>.failed.<UTC stamp>``.
+
+    + path: the tree on the host (e.g. ``/opt/voice_v2/app/services/voice_v2``)
+    + source: the tree to copy (e.g. ``/backup/voice_v2_20251101/app/services/voice_v2``)
+    + current: hash of ``path`` now ("missing" when absent)
+    + target: hash of ``source``
+
+    Example:
+
+    .. code:: python
+
+        voice_v2.tree_restored(name="Restore the code", path=code, source=f"{backup}/app/services/voice_v2",
+                               current=state.code.tree, target=state.code.target)
+    """
+    if current == target:
+        return
+    announce([f"{path}: replace by {source} (kept as {path}.failed.<stamp>)"])
+    keep = f"if [ -e {q(path)} ]; then mv {q(path)} {q(path)}.failed.{STAMP}; fi"
+    yield f"{keep} && cp -a {q(source)} {q(path)}"
+
+
+@operation()
+def file_restored(path: str, source: str, current: str, target: str, backup_keep: int = 5):
+    """
+    Copy ``source`` over ``path`` when their hashes differ (``path`` backed up first).
+
+    + path, source: the files; current, target: their sha256 ("missing" when absent)
+    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+    """
+    if current == target:
+        return
+    announce([f"{path}: restore from {source}"])
+    if current != "missing":
+        yield backup(path, backup_keep)
+    yield f"cp -p {q(source)} {q(path)}"
+
+
+@operation()
+def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], clean: bool, keep: str = ""):
+    """
+    Check out ``commit`` detached and discard local changes and untracked files under ``paths``,
+    unless ``clean`` (HEAD is ``commit`` and those paths equal it). A tree that differs is kept as
+    ``<keep>.failed.<UTC stamp>`` first.
+
+    + checkout: the app's git checkout; ref: the ref asked for (for the report); commit: what it resolves to
+    + paths: the paths the checkout must hold exactly (relative to the checkout)
+    + clean: nothing to do
+    + keep: a tree (absolute path) to keep before it is replaced ('' keeps nothing)
+    """
+    if clean:
+        return
+    announce([f"{checkout}: check out {ref} ({commit[:12]}), discarding changes under {', '.join(paths)}"])
+    if keep:
+        yield f"if [ -e {q(keep)} ]; then cp -a {q(keep)} {q(keep)}.failed.{STAMP}; fi"
+    pathspecs = " ".join(q(path) for path in paths)
+    yield (f"git -C {q(checkout)} checkout -q -f --detach {q(commit)} && "
+           f"git -C {q(checkout)} checkout -q -f {q(commit)} -- {pathspecs} && "
+           f"git -C {q(checkout)} clean -fdq -- {pathspecs}")
+
+
+@operation()
+def requirements_installed(venv: str, requirements: str, installed: str, target: str, pip_args: str = ""):
+    """
+    ``pip install -r requirements`` into ``venv`` when the venv's stamp (the sha256 of the
+    requirements it was installed from, ``<venv>/rollbook-requirements.sha256``) is not ``target``.
+
+    + venv: the service's virtualenv; requirements: the requirements file
+    + installed: the stamp now; target: sha256 of the requirements to install
+    + pip_args: extra arguments (e.g. ``--no-index --find-links /srv/wheels``)
+    """
+    if installed == target:
+        return
+    announce([f"{venv}: pip install -r {requirements}"])
+    yield (f"{q(venv + '/bin/pip')} install -q --disable-pip-version-check {pip_args} -r {q(requirements)} && "
+           f"sha256sum < {q(requirements)} | cut -d' ' -f1 > {q(venv + '/rollbook-requirements.sha256')}")
+
+
+@operation()
+def venv_restored(venv: str, source: str, current: str, target: str):
+    """
+    Replace the virtualenv ``venv`` by a copy of ``source`` when their hashes differ (the runbook's
+    ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup venv_voice_v2_optimized``).
+    """
+    if current == target:
+        return
+    announce([f"{venv}: replace by a copy of {source}"])
+    yield f"rm -rf {q(venv)} && cp -a {q(source)} {q(venv)}"
+
+
+@operation()
+def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_keep: int = 5):
+    """
+    Make ``compose_file`` name ``<image>:<tag>`` where it names ``<image>:<current>``.
+
+    + compose_file: the compose file; image: the image repository (``voice-v2``)
+    + current: the tag it names now; tag: the tag it must name
+    """
+    if current == tag:
+        return
+    announce([f"{compose_file}: {image}:{current} -> {image}:{tag}"])
+    yield backup(compose_file, backup_keep)
+    pattern = image.replace(".", "\\.")
+    yield f"sed -i -E 's#(image: *[\"'\\'']?){pattern}:[^\"'\\'' ]+#\\1{image}:{tag}#' {q(compose_file)}"
+
+
+def _recover(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_prefix: str):
+    # what differs now, not what the plan counted
+    copies = s3.plan_copy(source, source_prefix, dest, dest_prefix)
+    return s3.copy_objects(source, dest, copies) >= 0
+
+
+@operation()
+def files_recovered(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_prefix: str,
+                    count: int | None):
+    """
+    Copy the objects under ``source_prefix`` of the backup bucket to ``dest_prefix`` of the
+    production bucket: only the missing or differing ones (``--dry`` says how many).
+
+    + source, dest: the buckets and their credentials; source_prefix, dest_prefix: the prefixes
+    + count: how many objects are missing or differ now (None: S3 did not answer)
+
+    Call it with ``_run_once=True`` (the buckets are shared by the hosts).
+    """
+    if count == 0:
+        return
+    announce([f"S3: copy {count if count is not None else 'the'} missing or differing object(s) from "
+              f"{source.bucket}/{source_prefix} to {dest.bucket}/{dest_prefix}"])
+    yield FunctionCommand(_recover, (source, source_prefix, dest, dest_prefix), {})

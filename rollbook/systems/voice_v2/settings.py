@@ -1,0 +1,173 @@
+"""voice-v2's data keys (group voice_v2; runbook 003), declared once.
+
+    >>> VoiceSettings(voice_level="2").voice_level
+    2
+"""
+
+import re
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator
+
+from ...pipeline.settings import Positive, SafePath, Url
+from ...schema import Settings, key
+from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath,
+                              Text, UnitName, blank_to_none, items)
+
+PROVIDER = r"\A[a-z][a-z0-9_-]{0,63}\Z"  # as the code reads a name: stripped, lower case
+ENV_VALUE = r"\A[A-Za-z0-9_.:/@,+-]*\Z"  # what rollbook.host.envfile writes (safe in sed)
+
+ProviderName = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z][A-Za-z0-9_-]{0,63}\Z")]
+EnvValue = Annotated[str, StringConstraints(pattern=ENV_VALUE)] | StrictBool | StrictInt | StrictFloat
+# KEY -> value, or the text KEY=value,KEY=value
+EnvValues = dict[ManagedKey, EnvValue] | str
+# name -> priority, or the text name:priority,name:priority
+Priorities = dict[ProviderName, Positive] | str
+AbsolutePath = Annotated[str, StringConstraints(pattern=r"\A/[A-Za-z0-9._/-]+\Z")]
+# pip options, space-separated: no quotes, $, ;, |, &, <, > or newline.
+PipArgs = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_=./:-]*( [A-Za-z0-9_=./:-]+)*\Z")]
+PositiveNumber = Annotated[float, Field(gt=0)]
+
+
+class VoiceSettings(Settings):
+    """voice-v2's rollback level and what each level converges to, voice-file recovery, and the checks."""
+
+    title: ClassVar[str] = "voice-v2 (group voice_v2; runbook 003)"
+
+    voice_level: Annotated[int, Field(ge=1, le=3)] = key(
+        1, "The runbook's rollback level a run converges (one level per run; they do not include each other)",
+        allowed="1 (.env + provider settings), 2 (code + requirements), 3 (compose image tag; on systemd "
+        "hosts the virtualenv from its backup copy)")
+
+    # --- how and where the service runs on a host ------------------------------------------------
+    voice_unit: Literal["systemd", "compose"] = key("systemd", "How the service runs", allowed="systemd, compose")
+    voice_systemd_unit: UnitName = key("voice-v2-service", "The service's systemd unit (voice_unit=systemd)")
+    voice_compose_service: UnitName = key("voice-v2", "The service's compose service (voice_unit=compose)")
+    voice_app_dir: SafePath = key("/opt/voice_v2", "The app's git checkout and compose project", allowed="a path")
+    voice_env_file: SafePath = key("/opt/voice_v2/.env", "The service's env file", allowed="a path")
+    voice_env_previous: SafePath = key(
+        "/opt/voice_v2/.env.previous", "The known-good .env a level 1 rollback starts from", allowed="a path")
+    voice_providers_file: SafePath = key(
+        "/opt/voice_v2/config/providers.json", "The provider settings file", allowed="a path")
+    voice_code_dir: RelativePath = key(
+        "app/services/voice_v2", "The code tree, relative to voice_app_dir", allowed="a relative path")
+    voice_venv: SafePath = key("/opt/voice_v2/venv_voice_v2_optimized", "The service's virtualenv", allowed="a path")
+    voice_venv_backup: SafePath = key(
+        "/opt/voice_v2/venv_voice_v2_backup", "The virtualenv's backup copy (level 3 on systemd hosts)",
+        allowed="a path")
+    voice_compose_file: SafePath = key("/opt/voice_v2/docker-compose.yml", "The compose file", allowed="a path")
+    voice_image: ImageName = key(
+        "voice-v2", "The image repository the compose file names (<image>:<tag>)", allowed="an image name")
+    voice_base_url: Url = key("http://127.0.0.1:8000", "The service as seen from the host", allowed="a URL")
+    voice_pip_args: PipArgs = key(
+        "", "Extra `pip install` arguments for the level 2 requirements install", allowed='options ("" none)')
+
+    # --- level 1: the .env and the provider settings ---------------------------------------------
+    voice_env_source: Literal["previous", "data"] = key(
+        "previous", "Level 1 rollback: the known-good .env is the host's .env.previous (every key in it) or "
+        "data only", allowed="previous, data")
+    voice_rolled_back_env: EnvValues = key(
+        {}, "Level 1 rollback: .env values applied on top of .env.previous (or alone)", allowed="KEY -> value")
+    voice_disable_providers: str | list[str] = key(
+        "", "Level 1 rollback: providers to disable, in stt and tts alike",
+        allowed='comma-separated names ("" none)')
+    voice_provider_priorities: Priorities = key(
+        {"openai": 1}, "Level 1 rollback: provider priorities to set, in stt and tts alike (1 is tried first)",
+        allowed="name -> 1 or more")
+
+    # --- level 2: the code -----------------------------------------------------------------------
+    voice_code_source: Literal["backup", "git"] = key(
+        "backup", "Level 2 rollback: where the code comes from", allowed="backup, git")
+    voice_backup_root: SafePath = key(
+        "/backup", "Level 2 from backup: the folder of the voice_v2_<YYYYMMDD> backups (each holding "
+        "app/services/voice_v2 and requirements.txt)", allowed="a path")
+    voice_backup_dir: AbsolutePath | None = key(
+        None, "Level 2 from backup: the backup to restore (None: the newest)", allowed="None or an absolute path")
+    voice_git_ref: GitRef | None = key(
+        None, "Level 2 from git: the known-good ref to check out", allowed="None or a ref")
+
+    # --- level 3: the image tag ------------------------------------------------------------------
+    voice_previous_image_tag: ImageTag = key(
+        "previous-stable", "Level 3 rollback on compose hosts: the tag that replaces the current one",
+        allowed="a tag present on the host")
+
+    # --- enable: the current release -------------------------------------------------------------
+    voice_current_env: EnvValues = key(
+        {"VOICE_V2_OPTIMIZED": "true"}, "Enable: the current release's .env values", allowed="KEY -> value")
+    voice_current_providers: Priorities = key(
+        {"google": 1, "yandex": 2, "openai": 3}, "Enable: the current release's providers (each enabled) and "
+        "their priorities", allowed="name -> 1 or more")
+    voice_current_ref: GitRef | None = key(
+        "v2.0.0", "Enable: the git ref of the current release's code (level 2)", allowed="a ref")
+    voice_current_image_tag: ImageTag = key(
+        "latest", "Enable: the current release's image tag (level 3 on compose hosts)", allowed="an image tag")
+
+    # --- voice-file recovery (rollback option) ----------------------------------------------------
+    voice_recover_files: bool = key(
+        False, "Copy the objects under the backup bucket/prefix to the production bucket/prefix, only those "
+        "missing or differing (size or ETag)", allowed="true or false")
+    voice_backup_bucket: Text = key("voice-files-backup", "The bucket voice files are recovered from")
+    voice_backup_prefix: Text = key("", "The prefix voice files are recovered from", allowed='a prefix ("" none)')
+    voice_files_bucket: Text = key("voice-files", "The production bucket of voice files")
+    voice_files_prefix: Text = key("", "The production prefix of voice files", allowed='a prefix ("" none)')
+    voice_s3_endpoint: Url | None = key(
+        None, "The S3 endpoint of both buckets (None: the provider's default)", allowed="None or a URL")
+    voice_s3_region: Text = key("us-east-1", "The region of both buckets")
+    voice_s3_access_key_secret: EnvKey = key(
+        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID", allowed="a secret's name")
+    voice_s3_secret_key_secret: EnvKey = key(
+        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key", allowed="a secret's name")
+
+    # --- verification ----------------------------------------------------------------------------
+    voice_health_timeout: Positive = key(30, "Seconds to wait for /health", allowed="1 or more")
+    voice_latency_requests: Positive = key(9, "TTS requests the verify times", allowed="1 or more")
+    voice_latency_avg_seconds: PositiveNumber = key(
+        3, "The runbook's baseline: average TTS latency, in seconds", allowed="a number above 0")
+    voice_latency_p95_seconds: PositiveNumber = key(
+        5, "The runbook's baseline: p95 TTS latency, in seconds", allowed="a number above 0")
+    voice_memory_limit_mb: PositiveNumber = key(1024, "The runbook's memory limit, in MB", allowed="a number above 0")
+
+    @field_validator("voice_backup_dir", "voice_git_ref", "voice_current_ref", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return blank_to_none(value, "None")
+
+    @field_validator("voice_s3_endpoint", mode="before")
+    @classmethod
+    def _no_endpoint(cls, value):
+        return blank_to_none(value)
+
+    @field_validator("voice_pip_args", "voice_backup_prefix", "voice_files_prefix", mode="before")
+    @classmethod
+    def _empty(cls, value):
+        return "" if value in (None, False) else value
+
+    @field_validator("voice_disable_providers")
+    @classmethod
+    def _provider_names(cls, value):
+        wrong = [name for name in items(value) if not re.search(PROVIDER, name.lower())]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not a provider name")
+        return value
+
+    @field_validator("voice_provider_priorities", "voice_current_providers")
+    @classmethod
+    def _priority_text(cls, value):
+        if isinstance(value, str):
+            for item in items(value):
+                name, _, priority = item.partition(":")
+                if not re.search(PROVIDER, name.strip().lower()):
+                    raise ValueError(f"{name.strip()!r}: not a provider name")
+                if not re.fullmatch(r"\d+", priority.strip()) or int(priority) <= 0:
+                    raise ValueError(f"{item!r}: not name:priority (1 or more)")
+        return value
+
+    @field_validator("voice_rolled_back_env", "voice_current_env")
+    @classmethod
+    def _env_text(cls, value):
+        if isinstance(value, str):
+            for item in items(value):
+                name, equals, text = item.partition("=")
+                if not equals or not re.search(MANAGED_KEY, name) or not re.search(ENV_VALUE, text):
+                    raise ValueError(f"{item!r}: not KEY=value (letters, digits and _.:/@+- only)")
+        return value

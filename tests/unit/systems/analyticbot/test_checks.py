@@ -1,0 +1,39 @@
+"""The analyticbot checks as data: the log line and the runbook's validation."""
+
+import json
+
+from rollbook.systems.analyticbot import checks
+from rollbook.systems.analyticbot import request as ab
+from rollbook.systems.analyticbot.facts import AnalyticbotObservation
+
+from .test_request import request
+
+
+def test_the_log_line_shows_effective_values_under_the_master_flag():
+    assert checks.flags_line({ab.MASTER: "false", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"}) == \
+        "Feature flags - Advanced: False, Time-weighting: False, Content-type: False"
+    assert checks.flags_line({ab.MASTER: "true", ab.TIME_WEIGHTING: "false", ab.CONTENT_TYPE: "true"}) == \
+        "Feature flags - Advanced: True, Time-weighting: False, Content-type: True"
+
+
+def seen(env, flags_line, errors=(), body=None, seconds=0.1, health="healthy"):
+    return AnalyticbotObservation(
+        running=env, health_code=200, health=json.dumps({"status": health}),
+        log_tail=[f"2026-11-23 10:00:00 [INFO] {flags_line}", *errors], best_times_code=200,
+        best_times_seconds=seconds, best_times=json.dumps({"data": body or {"total_posts_analyzed": 629}}))
+
+
+def test_judge_accepts_a_full_rollback_and_names_every_failure():
+    expected = {ab.MASTER: "false", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"}
+    check = checks.judge(request(), expected)
+    good = seen(dict(expected), checks.flags_line(expected))
+    assert all(ok for ok, _ in check(good)), check(good)
+
+    stale = {**expected, ab.MASTER: "true"}
+    bad = seen(stale, checks.flags_line(stale), errors=["2026 [ERROR] boom"],
+               body={"best_day_hour_combinations": []}, seconds=2.5)
+    failed = [text for ok, text in check(bad) if not ok]
+    assert any("process environment differs" in t for t in failed)
+    assert any("want 'Feature flags - Advanced: False" in t for t in failed)
+    assert any("ERROR" in t for t in failed) and any("limit 2s" in t for t in failed)
+    assert any("best_day_hour_combinations present (want absent)" in t for t in failed)

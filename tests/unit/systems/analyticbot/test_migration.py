@@ -1,0 +1,12 @@
+"""Migration 004's SQL: save before dropping, restore from the backup."""
+
+from rollbook.systems.analyticbot import migration as ab
+
+
+def test_migration_sql_saves_before_dropping_and_restores_from_the_backup():
+    rollback = ab.rollback_sql("posts_content_type_backup_x")
+    assert rollback.index("CREATE TABLE posts_content_type_backup_x AS SELECT id, has_video, has_media") < \
+        rollback.index("DROP COLUMN IF EXISTS has_video")
+    apply = ab.apply_sql("posts_content_type_backup_x")
+    assert "ADD COLUMN IF NOT EXISTS has_media" in apply and "FROM posts_content_type_backup_x AS b" in apply
+    assert "UPDATE" not in ab.apply_sql("")

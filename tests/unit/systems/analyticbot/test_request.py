@@ -1,0 +1,42 @@
+"""The analyticbot request as data: the flags each scope converges, validation, converge."""
+
+import pytest
+
+from rollbook.preflight import PreflightError
+from rollbook.systems.analyticbot import request as ab
+
+from ...harness import group_data
+
+
+def request(target="rolled_back", env="sandbox", **overrides):
+    data = {**group_data(env), **overrides}
+    return ab.request_from(data, ab.desired_state(data, target, {})[0])
+
+
+@pytest.mark.parametrize("feature, target, env", [
+    ("all", "rolled_back", {ab.MASTER: "false"}),
+    ("all", "enabled", {ab.MASTER: "true", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"}),
+    ("time_weighting", "rolled_back", {ab.TIME_WEIGHTING: "false"}),
+    ("content_type", "enabled", {ab.CONTENT_TYPE: "true"}),
+])
+def test_each_scope_converges_exactly_its_flags(feature, target, env):
+    assert request(target, analyticbot_features=feature).env == env
+
+
+@pytest.mark.parametrize("overrides, cause", [
+    ({"analyticbot_features": "everything"}, "analyticbot_features: 'everything' is not one of"),
+    ({"analyticbot_migration": "drop"}, "analyticbot_migration: 'drop' is not one of rollback, apply"),
+    ({"analyticbot_release": "v1; rm -rf /"}, "is not a git ref name"),
+    ({"analyticbot_unit": "supervisor"}, "analyticbot_unit"),
+])
+def test_bad_input_is_refused_naming_the_key(overrides, cause):
+    with pytest.raises(PreflightError, match=cause.replace("(", r"\(")):
+        request(**overrides)
+
+
+def test_converge_uses_the_record_and_ignores_migration_and_release():
+    data = {**group_data("sandbox"), "analyticbot_migration": "rollback", "analyticbot_release": "v1"}
+    desired, from_record = ab.desired_state(data, None, {"time_weighting": "rolled_back"})
+    made = ab.request_from(data, desired, converge=True)
+    assert made.env == {ab.MASTER: "true", ab.TIME_WEIGHTING: "false", ab.CONTENT_TYPE: "true"}
+    assert (made.migration, made.release, from_record) == (None, None, False)

@@ -1,0 +1,59 @@
+"""The vision checks as data: active experiments before a rollback, the verification after it."""
+
+from rollbook.systems.vision.checks import OCR_PRIMARY, PREPROCESS, TOKENS, active_experiments, judge, judge_cleanup
+from rollbook.systems.vision.facts import VisionObservation
+from rollbook.systems.vision.request import request_from
+
+from ...harness import group_data
+from .test_request import request
+
+
+def test_active_experiments_are_the_rising_counters_of_waves_in_scope():
+    before = {'vision_experiment_assignments_total{wave="wave_b"}': 3,
+              'vision_experiment_assignments_total{wave="wave_a"}': 3}
+    after = {'vision_experiment_assignments_total{wave="wave_b"}': 5,
+             'vision_experiment_assignments_total{wave="wave_a"}': 9}
+    assert active_experiments(before, after, request(vision_waves="b")) == ["wave_b"]
+    assert active_experiments(before, before, request()) == []
+
+
+def observation(container, health=200, first=None, second=None, smoke=(None, None)):
+    return VisionObservation(container=container, health=health, first=first or {}, second=second or {},
+                             smoke_processed=smoke[0], smoke_pending=smoke[1])
+
+
+def test_judge_passes_a_rolled_back_worker_with_flat_counters():
+    made = request(vision_waves="b,c,tokens")
+    expected = {"VISION_PHASH_ENABLED": "false"}
+    flat = {OCR_PRIMARY: 5, TOKENS: 100, "vision_low_priority_backlog": 0}
+    checks = judge(made, expected)(observation(dict(expected), first=flat, second=flat))
+    assert all(ok for ok, _ in checks), checks
+
+
+def test_judge_fails_on_old_env_and_moving_counters_and_the_cleanup_check_on_a_backlog():
+    made = request(vision_waves="b,c")
+    seen = observation({"VISION_PHASH_ENABLED": "true"}, health=502, first={OCR_PRIMARY: 5},
+                       second={OCR_PRIMARY: 9, "vision_low_priority_backlog": 3})
+    failed = [text for ok, text in judge(made, {"VISION_PHASH_ENABLED": "false"})(seen) if not ok]
+    assert len(failed) == 3, failed
+    assert any("VISION_PHASH_ENABLED='true'" in text for text in failed)
+    assert judge_cleanup(seen) == [(False, "vision_low_priority_* not zero: {'vision_low_priority_backlog': 3}")]
+    assert judge_cleanup(observation({}, second={"vision_low_priority_backlog": 0}))[0][0]
+
+
+def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
+    made = request("enabled", vision_waves="b")
+    seen = observation({}, first={OCR_PRIMARY: 1}, second={OCR_PRIMARY: 1}, smoke=(False, 1))
+    failed = [text for ok, text in judge(made, {})(seen) if not ok]
+    assert any("moving" in text for text in failed) and any("smoke" in text for text in failed)
+
+
+def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
+    data = group_data("sandbox")
+    made = request_from(data, {"a": "enabled", "b": "rolled_back"})
+    assert made.env["VISION_PREPROCESS_ENABLED"] == "true" and made.env["VISION_PHASH_ENABLED"] == "false"
+    assert made.describe() == "b rolled back; a enabled"
+    checks = judge(made, {})(observation({}, first={OCR_PRIMARY: 1, PREPROCESS: 1},
+                                         second={OCR_PRIMARY: 1, PREPROCESS: 4},
+                                         smoke=(True, 0)))
+    assert all(ok for ok, _ in checks), checks
