@@ -2,3 +2,5 @@
 
 The library behind the pyinfra deploys in ``deploys/``. See README.md.
 """
+
+__version__ = "0.4.0"

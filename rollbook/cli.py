@@ -1,6 +1,7 @@
-"""The ``python -m rollbook`` command line.
+"""The ``rollbook`` command line (also ``python -m rollbook``).
 
-Every failure ends with one line on stderr naming the cause and exit code 1::
+Every failure ends with one line on stderr naming the cause. Exit codes: 0 success (drift:
+converged), 1 error, 2 drift found (drift only), 64 usage error::
 
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook sandbox status
@@ -18,11 +19,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from docker.errors import DockerException
-
+from . import __version__
 from .sandbox import SandboxError
 
 DATA_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+USAGE = 64
 
 
 def _host_pair(text: str) -> tuple[str, str]:
@@ -129,9 +130,21 @@ def _schema(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE), never 2 (which means drift)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(USAGE)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m rollbook", description=__doc__.splitlines()[0])
-    commands = top.add_subparsers(dest="command", required=True)
+    top = _Parser(prog="rollbook", description=__doc__.splitlines()[0],
+                  formatter_class=argparse.RawDescriptionHelpFormatter,
+                  epilog="exit codes: 0 success (drift: converged), 1 error, 2 drift found, 64 usage error")
+    top.add_argument("--version", action="version", version=f"rollbook {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sandbox = commands.add_parser("sandbox", help="local container hosts for demos and tests")
     sandbox.add_argument("action", choices=("up", "down", "status", "enroll"))
     sandbox.add_argument("names", nargs="*", metavar="NAME", help="enroll: the hosts to enroll")
@@ -189,6 +202,8 @@ def main(argv=None) -> int:
     except SandboxError as error:
         print(f"rollbook: {error}", file=sys.stderr)
         return 1
-    except DockerException as error:
+    except Exception as error:  # the docker SDK's own errors: imported only by the sandbox commands
+        if not type(error).__module__.startswith("docker."):
+            raise
         print(f"rollbook: docker engine: {' '.join(str(error).split())}", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""Read files from every host of an inventory, over the inventory's own SSH settings (strict host keys).
+"""Read files from every host of an inventory, over the inventory's own SSH settings (strict host keys)
+and connector arguments (production reads the 0600 history through ``sudo``, as the runs wrote it).
 
 Used by the commands that read what runs left on hosts (history, incident)::
 
@@ -13,6 +14,7 @@ from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 
 from .host.shell import q
+from .operations.run import connector_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +44,8 @@ def read_everywhere(inventory_path: str, path: str, hosts: list[str] | None = No
             if host not in state.activated_hosts:
                 results[host.name] = (False, "could not connect")
                 continue
-            ok, output = host.run_shell_command(f"cat {q(path)} 2>/dev/null || true")
+            ok, output = host.run_shell_command(f"cat {q(path)} 2>/dev/null || true",
+                                                **connector_arguments(host))  # sudo, as the runs wrote it
             results[host.name] = (ok, output.stdout if ok else output.stderr)
         disconnect_all(state)
     return results

@@ -50,6 +50,7 @@ class HostRun:
     started: float = 0.0
     state_dir: str = "/var/lib/rollbook"
     lock_held: bool = False
+    heartbeat: object = None  # the greenlet refreshing the lock while the run holds it
     finished: bool = False
     run_id: str = RUN_ID
     operator: str = field(default_factory=operator)

@@ -12,12 +12,14 @@ from .shell import backup, q
 def content(path: str, current: str | None, text: str, backup_keep: int = 5, mode: str = "644"):
     """
     Converge file ``path`` to ``text`` (``current`` is its content now, None when missing).
+    An existing file keeps its mode and owner (a 0600 file holding a key stays 0600); the new
+    content is written beside it and moved into place, so a reader never sees half a file.
 
     + path: the file on the host
     + current: its content now (from a fact)
     + text: the content it must have
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + mode: octal file mode
+    + mode: octal mode of a file that does not exist yet
 
     Example:
 
@@ -29,7 +31,10 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
     if current == text:
         return
     announce([f"{path}: {'create' if current is None else 'rewrite'} ({len(text.splitlines())} lines)"])
-    if current is not None:
-        yield backup(path, backup_keep)
-    yield FileUploadCommand(StringIO(text), path)
-    yield f"chmod {q(mode)} {q(path)}"
+    staged = f"{path}.rollbook-new"
+    yield FileUploadCommand(StringIO(text), staged)
+    if current is None:
+        yield f"chmod {q(mode)} {q(staged)} && mv -f -- {q(staged)} {q(path)}"
+        return
+    yield (f"{backup(path, backup_keep)} && chmod --reference={q(path)} -- {q(staged)} && "
+           f"chown --reference={q(path)} -- {q(staged)} && mv -f -- {q(staged)} {q(path)}")

@@ -52,7 +52,7 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> str
     else:
         env = (f"pid=$(systemctl show -p MainPID --value {q(service)}); "
                "tr '\\0' '\\n' < /proc/$pid/environ")
-    return f"{{ {env}; }} 2>/dev/null | grep -E '^({pattern})=' | sort"
+    return f"{{ {env}; }} 2>/dev/null | grep -E {q(f'^({pattern})=')} | sort"
 
 
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
@@ -65,13 +65,13 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str, resto
         f"if [ -z \"$b\" ]; then echo {q(f'no backup of {restore.env_file} to restore: fix by hand')} >&2; exit 1; fi; "
         f"cp -p {env} {env}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {env} || exit 1; "
         f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
-        f"echo \"{service} did not get ready on the restored $b either: fix by hand\" >&2; exit 1; fi; "
+        f"printf '%s did not get ready on the restored %s either: fix by hand\\n' {q(service)} \"$b\" >&2; exit 1; fi; "
         f"if [ \"$({running_keys_command(unit, service, project_dir, restore.keys)})\" != "
-        f"\"$(grep -E '^({keys})=' {env} | sort)\" ]; then "
-        f"echo \"{service} restarted on the restored $b but its environment differs from it: fix by hand\" >&2; "
-        f"exit 1; fi; "
+        f"\"$(grep -E {q(f'^({keys})=')} {env} | sort)\" ]; then "
+        f"printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
+        f"{q(service)} \"$b\" >&2; exit 1; fi; "
         f"mkdir -p \"$(dirname {q(restore.marker)})\" && echo \"$b\" > {q(restore.marker)}; "
-        f"echo \"restored {restore.env_file} from $b: {service} is ready on it and holds its values\" >&2; exit 1"
+        f"printf 'restored %s from %s: %s is ready on it and holds its values\\n' {env} \"$b\" {q(service)} >&2; exit 1"
     )
 
 

@@ -53,9 +53,13 @@ def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", second
 
 
 def backup(path: str, keep: int) -> str:
-    """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies."""
+    """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies.
+
+    The copies are found by a shell glob (sorted, and the stamps sort in time order) and removed one
+    by one, so any path works, spaces included; nothing but ``<path>.backup.*`` is ever removed."""
     return (f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && "
-            f"ls -1d {q(path)}.backup.* | sort -r | tail -n +{keep + 1} | xargs -r rm -f --")
+            f"( set -- {q(path)}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
+            f"rm -f -- \"$f\"; n=$((n - 1)); done )")
 
 
 def timed(snippet: str, seconds: int, step: str) -> str:

@@ -8,6 +8,8 @@ one command directly, so a converged host still reports zero changes.
 import json
 import os
 import time
+
+import gevent
 from datetime import datetime, timedelta, timezone
 
 from pyinfra import host, logger
@@ -24,7 +26,8 @@ _STATE_MERGE = (
     "new=json.loads(sys.argv[3]); cur=s.setdefault(sys.argv[2], {}); "
     "units=cur.setdefault('units', {}); units.update(new.pop('units')); "
     "[units.pop(u, None) for u in new.pop('drop', [])]; cur.update(new); "
-    "t=p+'.tmp'; open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); os.replace(t,p)"
+    "t=p+'.tmp'; os.umask(0o077); open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); "
+    "os.chmod(t, 0o600); os.replace(t,p)"
 )
 
 
@@ -47,7 +50,10 @@ def lock_path(state_dir: str, system: str) -> str:
 
 
 def append_history(state_dir: str, record: dict) -> str:
-    return f"mkdir -p {q(state_dir)} && printf '%s\\n' {q(history.line(record))} >> {q(state_dir + '/history.jsonl')}"
+    """Append ``record`` to the host's history (mode 0600: it may name what a run changed)."""
+    path = q(state_dir + '/history.jsonl')
+    return (f"mkdir -p {q(state_dir)} && ( umask 077; printf '%s\\n' {q(history.line(record))} >> {path} ) && "
+            f"chmod 600 {path}")
 
 
 def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
@@ -114,10 +120,13 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
-    ok, output = run_on_host(  # a lock taken but not recorded is given back at once
+    take = (f"if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but not
+            f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # recorded is given back at once
+            f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
+    ok, output = run_on_host(
         f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
-        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; mkdir -p {q(state_dir + '/locks')} && install -d -m 700 {q(run.private_dir)} && if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; "
-        f"then {{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; else echo HELD; cat {q(lock)}; fi")
+        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; mkdir -p {q(state_dir + '/locks')} && "
+        f"install -d -m 700 {q(run.private_dir)} && {under_guard(state_dir, system, take)}")
     lines = output.stdout_lines
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
@@ -128,16 +137,21 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         yield fail(f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
         return
     if lines[0] == "HELD":
-        try:
-            holder = json.loads("\n".join(lines[1:]))
-        except ValueError:
-            holder = {}
+        seen, holder = (lines[1:2] or [""])[0], _holder(lines[2:])
         why = stale_because(holder, now)
         if why and takeover:
-            ok, output = run_on_host(f"printf '%s\\n' {q(info)} > {q(lock)} && {_record_state(state_dir, run)} && "
-                                     f"{append_history(state_dir, history.started(run, takeover_of=holder))}")
-            if not ok:
+            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder))
+            if not ok or not output.stdout_lines:
                 yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
+                return
+            if output.stdout_lines[0] != "TAKEN":
+                winner = _holder(output.stdout_lines[1:])
+                message = (f"{system} on {host.name}: the stale lock was taken over first by "
+                           f"{winner.get('operator', '?')} (run {winner.get('run_id', '?')}, pid "
+                           f"{winner.get('pid', '?')} on {winner.get('controller', '?')})" if winner else
+                           f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
+                run_on_host(append_history(state_dir, history.refused(run, message)))
+                yield fail(message)
                 return
             logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
                            f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
@@ -151,11 +165,64 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             yield fail(message)
             return
     run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
+    run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
+
+
+def _holder(lines: list[str]) -> dict:
+    try:
+        holder = json.loads("\n".join(lines))
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def under_guard(state_dir: str, system: str, script: str) -> str:
+    """Run ``script`` holding the host-wide guard of ``system``'s lock (acquire, takeover, refresh and
+    release never interleave)."""
+    return (f"mkdir -p {q(state_dir + '/locks')} && "
+            f"flock {q(f'{state_dir}/locks/.{system}.guard')} sh -c {q(script)}")
+
+
+def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict) -> str:
+    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run; a
+    compare-and-swap under the guard, so of two controllers taking it over at once exactly one wins
+    (``TAKEN``); the other reads ``LOST`` and the lock as it is now."""
+    lock = lock_path(state_dir, run.system)
+    swap = (f"if [ \"$(sha256sum < {q(lock)} 2>/dev/null | cut -c1-64)\" = {q(seen)} ]; then "
+            f"printf '%s\\n' {q(info)} > {q(lock)} && {_record_state(state_dir, run)} && "
+            f"{append_history(state_dir, history.started(run, takeover_of=holder))} && echo TAKEN; "
+            f"else echo LOST; cat {q(lock)} 2>/dev/null; fi")
+    return under_guard(state_dir, run.system, swap)
+
+
+def refresh_command(state_dir: str, run: runs.HostRun, lock_ttl: int) -> str:
+    """Push the lock's expiry ``lock_ttl`` seconds ahead, only while this run still holds it."""
+    expires = (datetime.now(timezone.utc) + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lock = lock_path(state_dir, run.system)
+    edit = f's/"expires": "[^"]*"/"expires": "{expires}"/'
+    script = f"grep -q {q(run.run_id)} {q(lock)} 2>/dev/null && sed -i {q(edit)} {q(lock)}"
+    return under_guard(state_dir, run.system, script)
+
+
+def _heartbeat(target, run: runs.HostRun, state_dir: str, lock_ttl: int):
+    """While the run holds its lock, refresh it every third of its time to live, so a long run is
+    never taken over as stale (a greenlet: pyinfra's CLI runs on gevent)."""
+    while True:
+        gevent.sleep(max(1, lock_ttl / 3))
+        if run.finished:
+            return
+        try:
+            ok, _ = run_on_host(refresh_command(state_dir, run, lock_ttl), on=target)
+        except Exception as error:  # a host lost mid-run: the run's own steps report it
+            logger.warning(f"{target.print_prefix}could not refresh the {run.system} lock: {error}")
+            return
+        if not ok:
+            logger.warning(f"{target.print_prefix}could not refresh the {run.system} lock")
 
 
 def _unlock(state_dir: str, run: runs.HostRun) -> str:
     lock = lock_path(state_dir, run.system)
-    return f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi"
+    return under_guard(state_dir, run.system, f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi")
 
 
 def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step: str = "") -> str:
@@ -197,5 +264,7 @@ def finished(system: str, state_dir: str, changed: bool):
     run = runs.current(host.name, system)
     ok, output = run_on_host(finish_command(state_dir, run, "converged" if changed else "no_change"))
     run.finished = True
+    if run.heartbeat is not None:
+        run.heartbeat.kill(block=False)
     if not ok:
         yield fail(f"could not record the {system} run on {host.name}: {output.stderr.strip()}")

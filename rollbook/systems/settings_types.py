@@ -40,8 +40,11 @@ State = Literal["enabled", "rolled_back"]
 
 
 def items(value) -> list[str]:
-    """The stripped, non-empty items of comma-separated text or a list (as ``preflight.scope`` reads them)."""
+    """The stripped, non-empty items of comma-separated text or a list (as ``preflight.scope`` reads them);
+    a control character (a trailing newline, a tab) is refused, never stripped away."""
     parts = value.split(",") if isinstance(value, str) else list(value or [])
+    if any(ch < " " or ch == "\x7f" for part in parts for ch in str(part)):
+        raise ValueError("holds a control character (a newline?)")
     return [str(part).strip() for part in parts if str(part).strip()]
 
 

@@ -1,4 +1,5 @@
-"""E2E layer: converge real sandbox hosts, then check them independently of rollbook's code.
+"""E2E layer (``tests/e2e/`` and every ``test_e2e_*.py``, e.g. in ``tests/security/``): converge
+real sandbox hosts, then check them independently of rollbook's code.
 
 The sandbox is started once per test session (``rollbook.sandbox.hosts.up``: images
 are reused when their recipe hash is unchanged) and kept running afterwards, so a
@@ -7,18 +8,20 @@ brings up only those default hosts (working on one system's scenarios; the other
 """
 
 import os
+from pathlib import Path
 
 import pytest
 
 from rollbook.sandbox import hosts
 from rollbook.sandbox.roles import DEFAULT_HOSTS
 
-from .probes import Probes
+from .e2e.probes import Probes
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "/tests/e2e/" in str(item.fspath):
+        path = str(item.fspath)
+        if "/tests/e2e/" in path or Path(path).name.startswith("test_e2e_"):
             item.add_marker(pytest.mark.e2e)
 
 
