@@ -2,12 +2,6 @@
 
 import sys
 
-if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve"):
-    # these commands use pyinfra's API, which runs on gevent: patch before anything imports ssl
-    from gevent import monkey
+from .cli import console
 
-    monkey.patch_all()
-
-from .cli import main  # noqa: E402
-
-sys.exit(main())
+sys.exit(console())

@@ -17,12 +17,12 @@ converged), 1 error, 2 drift found (drift only), 64 usage error::
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import __version__
+from .paths import checkout
 from .sandbox import SandboxError
 
-DATA_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+DATA_REFERENCE = checkout() / "docs" / "data.md"
 USAGE = 64
 
 
@@ -207,3 +207,13 @@ def main(argv=None) -> int:
             raise
         print(f"rollbook: docker engine: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
+
+
+def console() -> int:
+    """The ``rollbook`` console script and ``python -m rollbook``: the commands that use pyinfra's API
+    (which runs on gevent) get gevent's patches before anything imports ssl."""
+    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve"):
+        from gevent import monkey
+
+        monkey.patch_all()
+    return main()

@@ -9,8 +9,9 @@ operator's command and prints the verification lines::
 import subprocess
 import sys
 from pathlib import Path
+from .paths import checkout
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = checkout()
 INVENTORY = "inventories/sandbox.py"
 
 

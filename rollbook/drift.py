@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .systems import SYSTEMS
+from .paths import checkout
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = checkout()
 CONVERGE = "deploys/converge.py"
 CONVERGED, ERROR, DRIFT = 0, 1, 2
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")

@@ -2,16 +2,21 @@
 
 A run appends ``started`` when it takes the lock and ``finished`` at its end (or when
 it fails); a refused run appends ``refused``. Records hold key names and non-secret
-values only. Example::
+values only (``changes`` come from ``envfile.describe``: values of keys that are not
+public show as ``***``), and the file is kept mode 0600 (``append_command``). Example::
 
     rows = runs_of(records)          # one row per (host, run, system), started + finished merged
     print(table(rows))               # the runbook's Rollback History table
 """
 
 import json
+import posixpath
+import shlex
 from dataclasses import asdict
 
 from .runs import HostRun, utc_now
+
+PRIVATE_MODE = 0o600  # history.jsonl and state.json: they say who ran what, and what changed
 
 COLUMNS = ("Date", "Host", "Environment", "System", "Kind", "Scope", "Operator", "Authorized by", "Reason",
            "Duration", "Outcome", "Run")
@@ -47,6 +52,14 @@ def refused(run: HostRun, why: str) -> dict:
 
 def line(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def append_command(path: str, record: dict) -> str:
+    """Shell appending ``record`` to the history file ``path``, which is created mode 0600 (``umask 077``)
+    and made 0600 again when something older left it readable by others."""
+    folder, target = shlex.quote(posixpath.dirname(path) or "."), shlex.quote(path)
+    return (f"mkdir -p {folder} && ( umask 077; printf '%s\\n' {shlex.quote(line(record))} >> {target} ) && "
+            f"chmod {PRIVATE_MODE:o} {target}")
 
 
 def parse(text: str, host: str) -> list[dict]:

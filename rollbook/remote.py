@@ -15,8 +15,9 @@ from pyinfra_cli.inventory import make_inventory
 
 from .host.shell import q
 from .operations.run import connector_arguments
+from .paths import checkout
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = checkout()
 
 
 def load_inventory(path: str, override_data: dict | None = None):

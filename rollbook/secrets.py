@@ -8,18 +8,17 @@ Never from the repo, never printed. A missing one is a preflight error naming it
 import os
 from pathlib import Path
 
-from .preflight import PreflightError
+from dotenv import dotenv_values
 
-REPO = Path(__file__).resolve().parents[1]
+from .preflight import PreflightError
+from .paths import checkout
+
+REPO = checkout()
 
 
 def _from_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not line.lstrip().startswith("#"):
-            values[key.strip()] = value.strip()
-    return values
+    """The file's ``KEY=value`` lines as python-dotenv reads them (quotes, ``export``, comments)."""
+    return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
 
 
 def secret(name: str, data, purpose: str) -> str:

@@ -5,12 +5,12 @@ Example::
     render("vision_experiments.yml.j2", experiments={"wave_a": {"enabled": False}})
 """
 
-from pathlib import Path
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+from .paths import checkout
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = checkout() / "templates"
 
 
 class _PlainDumper(yaml.SafeDumper):

@@ -2,29 +2,65 @@
 operation ``keys`` that applies it.
 
 Only the managed keys are read from a host and only they are rewritten, in place,
-by a ``sed`` on the host: every other line (other settings, secrets) stays byte for
-byte, and no secret value ever reaches the controller's output. Example::
+on the host: every other line (other settings, secrets) stays byte for byte.
+
+**Every value is secret unless its key is public.** The public keys of a run are the
+keys rollbook itself sets from data in that run (its flags, e.g. ``VISION_PHASH_ENABLED``)
+plus the names listed in data under ``rollbook_public_env_keys`` (``public_keys``); any
+other key's value shows as ``***``, whatever its name. Where a run needs to compare
+values it must not see (voice-v2 level 1 converges ``.env`` to ``.env.previous``), the host
+prints ``KEY=<hidden DIGEST>`` instead (``hiding``: a keyed hash under a salt that never
+leaves the host), and ``keys`` copies such a value from the source file on the host.
+Example::
 
     >>> plan = plan_changes({"A": "true", "B": "1"}, {"A": "false", "B": "1"})
-    >>> describe(plan)
+    >>> describe(plan, public={"A"})
     ['A: true -> false']
+    >>> describe(plan)
+    ['A: *** -> ***']
     >>> edit_command("/opt/app/.env", plan)   # doctest: +ELLIPSIS
     "f=/opt/app/.env; grep -q '^A=' ..."
 """
 
+import json
 import re
 import shlex
 from dataclasses import dataclass
 
 from pyinfra.api import operation
 
+from ..preflight import PreflightError
 from ..report import announce
 from .shell import backup
 
-KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+q = shlex.quote
+
+KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # what a managed key may be
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # any env key (a public one may be lower case)
 VALUE_PATTERN = re.compile(r"^[A-Za-z0-9_.:/@,+-]*$")  # what a managed value may hold (safe in sed)
-SECRET_WORDS = {"SECRET", "PASSWORD", "PASSWD", "PASS", "TOKEN", "KEY", "CREDENTIALS", "DSN", "PRIVATE", "AUTH"}
-MASK = "********"
+MASK = "***"
+PUBLIC_KEYS = "rollbook_public_env_keys"  # the data key listing keys whose values may be shown
+SALT_FILE = "/var/lib/rollbook/private/env-digest.salt"  # per host, 0600, never leaves it
+HIDDEN = re.compile(r"^<hidden [0-9a-f]{32}>$")
+
+# ``hide PUBLIC`` on the host: KEY=value lines on stdin; keys in the comma-separated PUBLIC are printed
+# as they are, and so is a key whose value equals its target (RB_TARGETS, JSON: values from data, which
+# the controller knows); every other key as KEY=<hidden HMAC-SHA256(salt, value)[:32]>; other lines are
+# dropped. The salt comes from the environment (RB_SALT), the values from stdin: never from arguments.
+_HIDE = (
+    "import hashlib, hmac, json, os, re, sys\n"
+    "public = {k for k in sys.argv[1].split(',') if k}\n"
+    "targets = {k.encode(): v.encode() for k, v in json.loads(os.environ.get('RB_TARGETS') or '{}').items()}\n"
+    "salt = os.environb[b'RB_SALT']\n"
+    "for raw in sys.stdin.buffer:\n"
+    "    m = re.match(rb'([A-Za-z_][A-Za-z0-9_]*)=(.*)', raw.rstrip(b'\\n'))\n"
+    "    if not m:\n"
+    "        continue\n"
+    "    key, value = m.groups()\n"
+    "    if key.decode() not in public and targets.get(key) != value:\n"
+    "        value = b'<hidden ' + hmac.new(salt, value, hashlib.sha256).hexdigest()[:32].encode() + b'>'\n"
+    "    sys.stdout.buffer.write(key + b'=' + value + b'\\n')\n"
+)
 
 
 @dataclass(frozen=True)
@@ -34,15 +70,35 @@ class Change:
     new: str
 
 
-def is_secret(key: str) -> bool:
-    """Whether a key's value must never be shown (judged by the words of its name)."""
-    return bool(SECRET_WORDS & set(key.upper().split("_"))) or key.upper().endswith("_URL")
+def public_keys(data, managed=()) -> frozenset[str]:
+    """The keys whose values may be shown in a run: ``managed`` (the keys the run sets from data) and
+    the names data lists under ``rollbook_public_env_keys`` (a list, or a comma-separated string).
+    PreflightError names a bad entry."""
+    listed = data.get(PUBLIC_KEYS) if data is not None else None
+    if isinstance(listed, str):
+        listed = listed.split(",")
+    names = {str(name).strip() for name in (listed or ()) if str(name).strip()}
+    for name in sorted(names):
+        if not NAME_PATTERN.match(name):
+            raise PreflightError(f"{PUBLIC_KEYS}: {name!r} is not an env key name")
+    return frozenset(managed) | frozenset(names)
 
 
-def shown(key: str, value: str | None) -> str:
+def is_public(key: str, public=()) -> bool:
+    """Whether ``key``'s value may be shown: only when ``public`` names it."""
+    return key in public
+
+
+def is_hidden(value: str | None) -> bool:
+    """Whether ``value`` is a host's ``<hidden DIGEST>`` stand-in for a value never sent."""
+    return bool(value) and bool(HIDDEN.match(value))
+
+
+def shown(key: str, value: str | None, public=()) -> str:
+    """``value`` as output may say it: ``(unset)``, the value of a public key, else ``***``."""
     if value is None:
         return "(unset)"
-    return MASK if is_secret(key) else value
+    return value if is_public(key, public) and not is_hidden(value) else MASK
 
 
 def check_managed(values: dict[str, str]):
@@ -69,47 +125,104 @@ def plan_changes(current: dict[str, str], target: dict[str, str]) -> list[Change
     return [Change(key, current.get(key), value) for key, value in target.items() if current.get(key) != value]
 
 
-def describe(plan: list[Change]) -> list[str]:
-    """``KEY: old -> new`` for each change, secret values masked."""
-    return [f"{change.key}: {shown(change.key, change.old)} -> {shown(change.key, change.new)}" for change in plan]
+def describe(plan: list[Change], public=()) -> list[str]:
+    """``KEY: old -> new`` for each change; values of keys not in ``public`` show as ``***``."""
+    return [f"{change.key}: {shown(change.key, change.old, public)} -> {shown(change.key, change.new, public)}"
+            for change in plan]
 
 
-def edit_command(path: str, plan: list[Change]) -> str:
-    """One shell command rewriting exactly the planned keys of ``path`` (appending missing ones)."""
-    parts = [f"f={shlex.quote(path)}"]
+def hiding(salt_file: str = SALT_FILE, targets: dict[str, str] | None = None) -> str:
+    """Shell (run first in a fact's command) defining ``hide PUBLIC``, a filter from ``KEY=value`` lines
+    to the same lines with every value of a key not in the comma-separated ``PUBLIC`` replaced by
+    ``<hidden DIGEST>``: HMAC-SHA256 under the host's salt (``salt_file``, 32 random bytes made 0600 on
+    first use; never printed, never sent), so equal values on one host give equal digests and the
+    controller compares values it never sees. A key whose value equals its ``targets`` value (from
+    data: the controller knows it) is printed as it is, so a run compares data's values too without
+    learning a differing one. Use: ``grep ... .env | hide VISION_A,VISION_B``."""
+    salt = q(salt_file)
+    wanted = f"RB_TARGETS={q(json.dumps(targets, sort_keys=True))} " if targets else ""
+    return (f"hs=$(od -An -tx1 {salt} 2>/dev/null | tr -d ' \\n'); if [ -z \"$hs\" ]; then "
+            f"( umask 077; mkdir -p \"$(dirname {salt})\" && t=$(mktemp {q(salt_file + '.XXXXXX')}) && "
+            f"head -c 32 /dev/urandom > \"$t\" && {{ ln \"$t\" {salt} 2>/dev/null; rm -f \"$t\"; }} ) 2>/dev/null; "
+            f"hs=$(od -An -tx1 {salt} 2>/dev/null | tr -d ' \\n'); fi; "
+            f"[ -n \"$hs\" ] || hs=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'); "  # this command only
+            f"hide() {{ {wanted}RB_SALT=\"$hs\" python3 -c {q(_HIDE)} \"$1\"; }}")
+
+
+def hide(public) -> str:
+    """The ``hide`` filter (see ``hiding``) for the keys ``public``."""
+    return f"hide {q(','.join(sorted(public)))}"
+
+
+def _copy_command(key: str) -> str:
+    """Set ``key``'s line of ``$f`` to its last line in ``$s``, on the host: the line travels in a
+    variable and the environment (awk's ENVIRON), never in arguments; every other byte stays."""
+    pattern = q(f"^{key}=")
+    missing = q(f"{key} is not in the source file")
+    return (
+        f"l=$(grep -e {pattern} \"$s\" | tail -n 1); [ -n \"$l\" ] || {{ echo {missing} >&2; exit 1; }}; "
+        f"if grep -q -e {pattern} \"$f\"; then nl=$([ -z \"$(tail -c1 \"$f\")\" ] && echo 1); "
+        f"t=$(mktemp \"$f.rollbook.XXXXXX\") && RB_LINE=\"$l\" awk -v k={q(key + '=')} -v nl=\"$nl\" "
+        "'index($0, k) == 1 { $0 = ENVIRON[\"RB_LINE\"] } { printf \"%s%s\", (NR > 1 ? \"\\n\" : \"\"), $0 } "
+        "END { if (nl) printf \"\\n\" }' \"$f\" > \"$t\" && cat \"$t\" > \"$f\"; rc=$?; rm -f \"$t\"; "
+        "[ $rc -eq 0 ] || exit 1; "
+        "else { [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' \"$l\" >> \"$f\"; }; fi"
+    )
+
+
+def edit_command(path: str, plan: list[Change], source: str | None = None, copied=()) -> str:
+    """One shell command rewriting exactly the planned keys of ``path`` (appending missing ones). A key in
+    ``copied`` gets its line from the file ``source`` on the host, so its value never leaves the host."""
+    parts = [f"f={q(path)}"]
+    if any(change.key in copied for change in plan):
+        if not source:
+            raise ValueError("copied keys need a source file")
+        parts.append(f"s={q(source)}")
     for change in plan:
+        if change.key in copied:
+            parts.append(_copy_command(change.key))
+            continue
         line = f"{change.key}={change.new}"
         parts.append(
             f"if grep -q '^{change.key}=' \"$f\"; then sed -i --follow-symlinks 's|^{change.key}=.*|{line}|' \"$f\"; "
-            f"else {{ [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' {shlex.quote(line)} >> \"$f\"; }}; fi"
+            f"else {{ [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' {q(line)} >> \"$f\"; }}; fi"
         )
     return "; ".join(parts)
 
 
 @operation()
-def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep: int = 5):
+def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep: int = 5, public=(),
+         source: str | None = None, copied=()):
     """
     Converge ``target``'s keys in env file ``path``; every other line stays byte for byte.
 
     + path: the env file on the host
-    + current: the managed keys as the file holds them now (from a fact)
-    + target: the values they must have
+    + current: the managed keys as the file holds them now (from a fact; ``<hidden ...>`` for values
+      the host did not send)
+    + target: the values they must have (``<hidden ...>`` for the keys in ``copied``)
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+    + public: the keys whose values may be shown (``public_keys``); every other value shows as ``***``
+    + source: a file on the host the keys in ``copied`` take their lines from (``.env.previous``)
+    + copied: keys whose target is their value in ``source``: copied on the host, never sent
 
-    The run and ``--dry`` say ``KEY: old -> new`` per changed key; values of secret
-    keys are masked. Example:
+    The run and ``--dry`` say ``KEY: old -> new`` per changed key. Example:
 
     .. code:: python
 
         envfile.keys(
             name="Set the vision flags in /opt/vision/.env",
             path="/opt/vision/.env", current=state.env_file,
-            target={"VISION_PHASH_ENABLED": "false"},
+            target={"VISION_PHASH_ENABLED": "false"}, public={"VISION_PHASH_ENABLED"},
         )
     """
     plan = plan_changes(current, target)
     if not plan:
         return
-    announce([f"{path}: {line}" for line in describe(plan)])
+    literal = {change.key: change.new for change in plan if change.key not in copied}
+    hidden = sorted(key for key, value in literal.items() if is_hidden(value))
+    if hidden:
+        raise ValueError(f"{path}: {', '.join(hidden)}: a hidden value can only be copied from a source file")
+    check_managed(literal)
+    announce([f"{path}: {line}" for line in describe(plan, public)])
     yield backup(path, backup_keep)
-    yield edit_command(path, plan)
+    yield edit_command(path, plan, source, copied)

@@ -1,5 +1,6 @@
 """PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the
-database URL of the host's env file; the URL never leaves the host."""
+database URL of the host's env file; the URL never leaves the host, and the password never reaches
+psql's arguments (``PGPASSWORD``, see ``shell.postgres_connect``)."""
 
 from pyinfra.api import operation
 
@@ -8,11 +9,20 @@ from .shell import postgres_connect, q, timed
 from .timeouts import Timeouts
 
 
+def with_timeouts(sql: str, timeouts: Timeouts) -> str:
+    """``sql`` after ``SET lock_timeout`` (``timeouts.lock``: a statement waiting longer for a lock fails
+    instead of queueing every other query behind it) and ``SET statement_timeout`` (``timeouts.command``:
+    the server cancels a statement still running when psql is given up on)."""
+    return (f"SET lock_timeout = '{int(timeouts.lock)}s'; SET statement_timeout = '{int(timeouts.command)}s'; "
+            + sql)
+
+
 @operation()
 def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[str], what: str,
            timeouts: Timeouts):
     """
-    Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``.
+    Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
+    ``lock_timeout`` and ``statement_timeout`` set first.
 
     + env_file: the host env file holding the database URL
     + url_key: its key there (``DATABASE_URL``)
@@ -20,7 +30,8 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
     + needed: whether the database differs from the target (from a fact)
     + summary: what it does, said in the run and in ``--dry``
     + what: the step, named when PostgreSQL does not answer or the script times out
-    + timeouts: seconds PostgreSQL has to answer, and the script may run
+    + timeouts: seconds PostgreSQL has to answer, the script may run (also each statement's
+      ``statement_timeout``), and a statement may wait for a lock (``lock_timeout``)
 
     Example:
 
@@ -34,6 +45,5 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
         return
     announce(summary)
     yield (f"{postgres_connect(env_file, what, url_key, timeouts.connect)}; "
-           + timed(f"psql \"$db\" -q -1 -v ON_ERROR_STOP=1 -c {q(sql)}", timeouts.command, what))
-
-
+           + timed(f"psql \"$db\" -q -1 -v ON_ERROR_STOP=1 -c {q(with_timeouts(sql, timeouts))}",
+                   timeouts.command, what))

@@ -1,14 +1,29 @@
 """Redis operations, run with ``redis-cli`` on the host against the ``REDIS_URL`` of its env file.
 
-Both fail with ``Redis unreachable at host:port (...)`` when Redis does not answer; the
-URL itself (it may hold a password) never leaves the host.
+Both fail with ``Redis unreachable at host:port (...)`` when Redis does not answer. The URL
+(it may hold a password) never leaves the host, and the password never reaches a command's
+arguments: redis-cli gets host, port and database as arguments and the password in
+``REDISCLI_AUTH`` (``shell.redis_connect``).
 """
 
 from pyinfra.api import operation
 
 from ..report import announce
-from .shell import q, redis_connect, timed
+from .shell import REDIS_CLI, q, redis_connect, timed
 from .timeouts import Timeouts
+
+# One batch of stream entries, as ``redis-cli --no-raw XRANGE`` prints it, to one line per entry:
+# ``<id> "<field>" "<value>" ...`` (values quoted and escaped as redis-cli prints them, which is how
+# redis-cli reads them back), and the ids, one a line, to the file ``ids``. An entry starts on a line
+# indented less than the first line's ``)``: nested lines are indented past it. Anything else than
+# entries (an error, an unexpected format) exits 2, and nothing is deleted.
+_ENTRIES = (
+    'NR == 1 { w = index($0, ")"); if ($0 !~ /^ *1\\) 1\\) "/) exit 2 } '
+    '{ s = index($0, "\\""); if (s == 0) exit 2; value = substr($0, s); lead = match($0, /[^ ]/) - 1; '
+    'if (lead < w) { id = value; gsub(/"/, "", id); if (id !~ /^[0-9]+-[0-9]+$/) exit 2; '
+    'if (line != "") print line; print id > ids; line = id; next } line = line " " value } '
+    'END { if (line != "") print line }'
+)
 
 
 @operation()
@@ -34,20 +49,62 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
     announce([f"Redis: delete {count if count is not None else 'the'} keys {pattern} (SCAN + UNLINK)"])
     step = f"deleting {pattern}"
     yield (f"{redis_connect(env_file, step, timeouts.connect)}; "
-           + timed(f"redis-cli -u \"$url\" --scan --pattern {q(pattern)} "
-                   f"| xargs -r -n {int(batch)} redis-cli -u \"$url\" UNLINK >/dev/null", timeouts.command, f"Redis: {step}"))
+           + timed(f"{REDIS_CLI} --scan --pattern {q(pattern)} "
+                   f"| xargs -r -n {int(batch)} {REDIS_CLI} UNLINK >/dev/null", timeouts.command, f"Redis: {step}"))
+
+
+def drain_command(stream: str, saved: str, batch: int) -> str:
+    """The host shell (POSIX sh) that saves then deletes every entry of ``stream``, ``batch`` at a time:
+    ``XRANGE - + COUNT batch``, the entries appended to the file ``saved`` (mode 0600), then ``XDEL``
+    of exactly their ids; until XRANGE answers nothing. ``saved`` may use ``$(date ...)``; an empty
+    file is removed, and so are the batch's work files whatever happens. Needs ``redis_connect``'s
+    exported variables."""
+    s, n = q(stream), int(batch)
+    unexpected = f"Redis: unexpected XRANGE answer for {stream}: the batch was not deleted"
+    return (
+        f"umask 077; f={saved}; b=\"$f.batch\"; ids=\"$f.ids\"; "
+        f"trap 'rm -f \"$b\" \"$b.lines\" \"$ids\"; [ -s \"$f\" ] || rm -f \"$f\"' EXIT; "
+        f"while :; do "
+        f"{REDIS_CLI} --no-raw XRANGE {s} - + COUNT {n} > \"$b\" || exit 1; "
+        f"case $(head -n 1 \"$b\") in '(empty'*) break;; esac; "
+        f"rm -f \"$ids\"; awk -v ids=\"$ids\" {q(_ENTRIES)} \"$b\" > \"$b.lines\" && [ -s \"$ids\" ] "
+        f"|| {{ echo {q(unexpected)} >&2; exit 1; }}; "
+        f"cat \"$b.lines\" >> \"$f\" && chmod 600 \"$f\" && sync \"$f\" || exit 1; "
+        f"deleted=$({REDIS_CLI} XDEL {s} $(cat \"$ids\")); "
+        f"[ \"$deleted\" -gt 0 ] 2>/dev/null || {{ echo {q(f'Redis: XDEL on {stream} deleted nothing')} >&2; "
+        f"exit 1; }}; "
+        f"done"
+    )
 
 
 @operation()
-def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str, timeouts: Timeouts):
+def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str, timeouts: Timeouts,
+                   batch: int = 1000):
     """
-    Save a stream's entries to ``save_dir`` on the host, then ``XTRIM`` it to 0.
+    Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
+    ``XRANGE <stream> - + COUNT <batch>``, the entries appended to the save file, then ``XDEL`` of
+    their ids; until the stream has no entry. An entry added meanwhile is saved before it is deleted,
+    and memory (on the host and in Redis) is bounded by the batch.
 
     + env_file: the host env file holding ``REDIS_URL``
     + stream: the stream key
     + length: its length now (from a fact); None when unknown (Redis did not answer)
-    + save_dir: where the entries are saved first (``<stream>.<UTC stamp>.txt``, XRANGE output)
-    + timeouts: seconds Redis has to answer, and saving plus trimming may take
+    + save_dir: where the entries are saved first: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600
+    + timeouts: seconds Redis has to answer, and saving plus deleting may take
+    + batch: entries per XRANGE and XDEL
+
+    The save file has one line per entry, oldest first: its id, then its fields and values, each in
+    double quotes and escaped the way redis-cli prints and reads them (``\\"``, ``\\n``, ``\\xNN``)::
+
+        1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"
+
+    To replay it, turn each line into an ``XADD`` and feed it to redis-cli (which reads one command a
+    line from its input). New ids, into the same stream (its old ids are below the stream's last id,
+    which XADD refuses)::
+
+        sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h HOST -p PORT -n DB
+
+    or the original ids, into another stream: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
 
     Example:
 
@@ -59,9 +116,11 @@ def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str
     """
     if length == 0:
         return
-    saved = f"{save_dir}/{stream.replace(':', '_')}.$(date -u +%Y%m%dT%H%M%S.%6NZ).txt"
-    announce([f"Redis: save and trim {length if length is not None else 'the'} entries of {stream} to 0"])
+    if int(batch) < 1:
+        raise ValueError(f"batch must be at least 1, not {batch!r}")
+    saved = f"{q(save_dir)}/{q(stream.replace(':', '_').replace('/', '_'))}.$(date -u +%Y%m%dT%H%M%S.%6NZ).txt"
+    announce([f"Redis: save and delete {length if length is not None else 'the'} entries of {stream} "
+              f"(XRANGE + XDEL, {int(batch)} at a time)"])
     step = f"trimming {stream}"
-    yield (f"{redis_connect(env_file, step, timeouts.connect)}; mkdir -p {q(save_dir)} && "
-           + timed(f"redis-cli -u \"$url\" --raw XRANGE {q(stream)} - + > {saved} && "
-                   f"redis-cli -u \"$url\" XTRIM {q(stream)} MAXLEN 0 >/dev/null", timeouts.command, f"Redis: {step}"))
+    yield (f"{redis_connect(env_file, step, timeouts.connect)}; ( umask 077; mkdir -p {q(save_dir)} ) && "
+           + timed(drain_command(stream, saved, batch), timeouts.command, f"Redis: {step}"))

@@ -26,10 +26,10 @@ class Restore:
     marker: str
 
 
-def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool) -> list[str]:
+def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
     if running is None:
         return ["not running"]
-    reasons = [f"running process holds {key}={shown(key, running.get(key))}"
+    reasons = [f"running process holds {key}={shown(key, running.get(key), public)}"
                for key, value in target.items() if running.get(key) != value]
     if stale_code:
         reasons.append("running process started before its code last changed")
@@ -115,7 +115,7 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
 @operation()
 def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
                          target: dict[str, str], stale_code: bool = False, ready: str = "",
-                         restore: Restore | None = None):
+                         restore: Restore | None = None, public=()):
     """
     ``restarted`` when the running process does not hold ``target``, is not running, or runs
     code older than the checkout.
@@ -124,6 +124,7 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
     + running: the managed keys in the running process's environment (None: not running)
     + target: the values it must hold
     + stale_code: the process started before the app's current code (checkout or edit)
+    + public: the keys whose values the reasons may show (``envfile.public_keys``); others show as ``***``
 
     Example:
 
@@ -134,4 +135,5 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
                                      target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
                                      ready=http_ok("http://127.0.0.1:10300/health", 30))
     """
-    yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code), ready, restore)
+    yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code, public), ready,
+                                restore)

@@ -1,10 +1,11 @@
 """Shell snippets shared by facts and operations (POSIX sh, run on the managed host).
 
 Secrets read from a host's env file (``REDIS_URL``, ``DATABASE_URL``) stay in shell
-variables on that host: they are never echoed, and never reach the controller.
-Example::
+variables on that host: they are never echoed, never reach the controller, and never
+reach a command's arguments (``redis_connect`` / ``postgres_connect`` pass passwords in
+``REDISCLI_AUTH`` / ``PGPASSWORD``). Example::
 
-    f"{env_value('/opt/vision/.env', 'REDIS_URL', 'url')}; redis-cli -u \"$url\" PING"
+    f"{redis_connect('/opt/vision/.env', 'reading keys')}; {REDIS_CLI} XLEN stream:posts:vision:low"
 """
 
 import shlex
@@ -16,9 +17,13 @@ COMPOSE = 'if docker compose version >/dev/null 2>&1; then c="docker compose"; e
 
 
 def env_value(env_file: str, key: str, var: str, default: str = "") -> str:
-    """Set shell variable ``var`` to ``key``'s value in ``env_file`` (the last one wins)."""
+    """Set shell variable ``var`` to ``key``'s value in ``env_file`` (the last one wins; one pair of
+    surrounding quotes is removed). The value only ever sits in the variable: no command's arguments
+    hold it (``grep`` gets the key, ``cut`` reads the line from a pipe)."""
     fallback = f'; {var}=${{{var}:-{default}}}' if default else ""
-    return f"{var}=$(grep '^{key}=' {q(env_file)} 2>/dev/null | tail -n 1 | cut -d= -f2-){fallback}"
+    return (f"{var}=$(grep -e {q('^' + key + '=')} {q(env_file)} 2>/dev/null | tail -n 1 | cut -d= -f2-); "
+            f"case ${var} in \\\"*\\\") {var}=${{{var}#\\\"}}; {var}=${{{var}%\\\"}};; "
+            f"\\'*\\') {var}=${{{var}#\\'}}; {var}=${{{var}%\\'}};; esac{fallback}")
 
 
 def address_of(url_var: str, var: str) -> str:
@@ -31,23 +36,66 @@ def require(check: str, message: str) -> str:
     return f'{{ {check}; }} >/dev/null 2>&1 || {{ echo "{message}" >&2; exit 1; }}'
 
 
+# redis-cli against the Redis that ``redis_connect`` found: host, port, database and user are arguments,
+# the password is in the exported REDISCLI_AUTH (redis-cli reads it from its environment)
+REDIS_CLI = 'redis-cli -h "$rh" -p "$rp" -n "$rn"${ru:+ --user "$ru"}${rt:+ --tls}'
+
+# python3 (standard library only) percent-decoding $v, read from its environment; an "x" guards
+# trailing newlines against the command substitution
+_PERCENT_DECODE = ('import os, sys, urllib.parse as p; '
+                   'sys.stdout.buffer.write(p.unquote_to_bytes(os.environb[b"v"]) + b"x")')
+
+
+def _percent_decoded(var: str) -> str:
+    """Percent-decode shell variable ``var`` in place when it holds a ``%`` (``p%40ss`` -> ``p@ss``);
+    the value reaches python3 through its environment, never its arguments."""
+    return (f'case ${var} in *%*) {var}=$(v="${var}" python3 -c {q(_PERCENT_DECODE)}) || '
+            f'{{ echo "python3 is needed to decode a URL-encoded credential" >&2; exit 1; }}; '
+            f'{var}=${{{var}%x}};; esac')
+
+
 def redis_connect(env_file: str, what: str, seconds: int = 10) -> str:
-    """Set and export $url from the env file's REDIS_URL; fail naming Redis's address when it does not
-    answer within ``seconds``."""
+    """Read the env file's ``REDIS_URL`` (``redis[s]://[[user]:password@]host[:port][/db]``) into the
+    exported ``$rh`` ``$rp`` ``$rn`` ``$ru`` ``$rt`` (host, port, database, user, TLS) and the password,
+    percent-decoded, into the exported ``REDISCLI_AUTH``; run redis-cli as ``REDIS_CLI``. No command's
+    arguments ever hold the password (``ps`` shows none), and the URL is not kept. Fail naming Redis's
+    address (``Redis unreachable at host:port (what)``) when it does not answer within ``seconds``.
+
+    As with ``redis-cli -u``, user info without a ``:`` is the password."""
     return "; ".join((
-        env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"), "export url",
+        env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"),
         address_of("url", "addr"),
-        require(f'timeout {int(seconds)} redis-cli -u "$url" PING | grep -qx PONG',
-                f"Redis unreachable at $addr ({what})"),
+        "rt=; case $url in rediss://*) rt=1;; esac; r=${url#*://}",
+        "case $r in *@*) ui=${r%@*}; r=${r##*@};; *) ui=;; esac",
+        "r=${r%%\\?*}; r=${r%%#*}; hp=${r%%/*}; rn=; case $r in */*) rn=${r#*/}; rn=${rn%%/*};; esac",
+        "case $hp in \\[*\\]*) rh=${hp#\\[}; rh=${rh%%\\]*}; rp=${hp##*\\]}; rp=${rp#:};; "
+        "*:*) rh=${hp%:*}; rp=${hp##*:};; *) rh=$hp; rp=;; esac",
+        "rh=${rh:-127.0.0.1}; rp=${rp:-6379}; rn=${rn:-0}",
+        "case $ui in *:*) ru=${ui%%:*}; pw=${ui#*:};; *) ru=; pw=$ui;; esac",
+        _percent_decoded("ru"), _percent_decoded("pw"),
+        'unset REDISCLI_AUTH; if [ -n "$pw" ]; then REDISCLI_AUTH=$pw; export REDISCLI_AUTH; fi',
+        "unset url r ui hp pw; export rh rp rn ru rt",
+        require(f'timeout {int(seconds)} {REDIS_CLI} PING | grep -qx PONG', f"Redis unreachable at $addr ({what})"),
     ))
 
 
 def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", seconds: int = 10) -> str:
-    """Set and export $db from the env file's ``key``; fail naming PostgreSQL's address when it does not
-    answer within ``seconds``."""
+    """Read the env file's ``key`` (``postgres[ql][+driver]://[user[:password]@]host[:port]/db[?params]``)
+    into the exported ``$db`` *without its password*, and the password, percent-decoded, into the
+    exported ``PGPASSWORD``; run ``psql "$db"``. No command's arguments ever hold the password (``ps``
+    shows none). A URL or keyword string with a ``password=`` parameter is refused (it would reach
+    psql's arguments). Fail naming PostgreSQL's address when it does not answer within ``seconds``."""
+    refused = f"PostgreSQL: {key} in {env_file} has a password= parameter: put the password in the URL's user info"
     return "; ".join((
-        env_value(env_file, key, "db"), "export db",
+        env_value(env_file, key, "db"),
         address_of("db", "addr"),
+        "unset PGPASSWORD; pw=; case $db in postgres://*|postgresql://*|postgres+*://*|postgresql+*://*) "
+        'r=${db#*://}; a=${r%%[/?]*}; case $a in *@*) ui=${a%@*}; r=${r#"$ui@"};; *) ui=;; esac; '
+        "case $ui in *:*) pu=${ui%%:*}; pw=${ui#*:};; *) pu=$ui;; esac; "
+        'db="postgresql://${pu:+$pu@}$r";; esac',
+        f"case $db in *password=*) echo {q(refused)} >&2; exit 1;; esac",
+        _percent_decoded("pw"),
+        'if [ -n "$pw" ]; then PGPASSWORD=$pw; export PGPASSWORD; fi; unset r a ui pu pw; export db',
         require(f'timeout {int(seconds)} psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
     ))
 

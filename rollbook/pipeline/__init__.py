@@ -20,8 +20,9 @@ from .. import approvals, history, identity, runs, schema
 from ..operations import run as run_ops
 from ..report import dry_run
 from ..preflight import PreflightError, boolean, choice, positive_int, require
+from ..paths import checkout
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = checkout()
 ENVIRONMENTS = ("sandbox", "staging", "prod")
 EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
 

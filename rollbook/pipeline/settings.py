@@ -49,7 +49,15 @@ class PipelineSettings(Settings):
     rollbook_connect_timeout: Positive = key(
         10, "Seconds Redis or PostgreSQL has to answer before a step fails with \"<service> unreachable\"")
     rollbook_command_timeout: Positive = key(
-        600, "Seconds one remote SQL script, Redis cleanup or database read may run")
+        600, "Seconds one remote SQL script, Redis cleanup or database read may run (also each SQL "
+        "statement's statement_timeout)")
+    rollbook_lock_timeout: Positive = key(
+        10, "Seconds one SQL statement of a migration or cleanup may wait for a lock (PostgreSQL lock_timeout) "
+        "before it fails, instead of queueing every other query behind it")
+    rollbook_public_env_keys: str | list[str] = key(
+        [], "Env-file keys whose values may be shown in output and history, besides the flags a run sets from "
+        "data; every other env value shows as `***`", allowed="env key names (a list, or comma-separated)",
+        security=True)
     rollbook_fail_percent: Percent | None = key(
         None, "Fail the whole run once more than this percent of hosts failed (None: converge every host "
         "that can; pyinfra's --fail-percent wins)", allowed="None or 0-100")

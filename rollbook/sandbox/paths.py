@@ -9,7 +9,9 @@
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from ..paths import checkout
+
+REPO = checkout()
 RECIPES = REPO / "tests" / "sandbox"  # image recipes (Dockerfiles, files baked in)
 BUILD_CONTEXT = REPO / "tests"  # recipes and stand-in services, sent to `docker build`
 ROOTFS_CACHE = Path(os.environ.get("ROLLBOOK_ROOTFS_CACHE", "/var/cache/rollbook"))

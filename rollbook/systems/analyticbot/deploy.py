@@ -96,13 +96,15 @@ def analyticbot(target: str | None = None):
     if request.migration == "rollback" and effective(expected)["content_type"]:
         pipeline.refuse(run, "migration 004 rollback needs content-type analysis off: roll back "
                              "analyticbot_features=all or content_type in the same run")
-    run.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env))
+    public = envfile.public_keys(data, settings.keys)  # the feature flags, plus rollbook_public_env_keys
+    run.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
 
     steps = []
     if request.migration == "apply":  # the columns exist before the API may use them
         steps.append(_migration_steps(request, state, run))
     steps.append(envfile.keys(name=f"Set the feature flags in {settings.env_file}", path=settings.env_file,
-                              current=state.env_file, target=request.env, backup_keep=request.backup_keep))
+                              current=state.env_file, target=request.env, backup_keep=request.backup_keep,
+                              public=public))
     if request.release is not None:
         steps.append(git.checked_out(name=f"Check out release {request.release}", checkout=settings.checkout,
                                      ref=request.release, commit=state.ref_commit, head=state.head))
@@ -112,7 +114,8 @@ def analyticbot(target: str | None = None):
         name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
         service=settings.service, project_dir=settings.project_dir, running=state.running, target=expected,
         stale_code=bool(stale_code), ready=http_ok(settings.base_url + "/health", request.health_timeout),
-        restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)), marker=run.restored_marker)))
+        restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)), marker=run.restored_marker),
+        public=public))
 
     header_file = f"{run.private_dir}/{run.run_id}-analyticbot.header"  # 0700 folder
 

@@ -107,7 +107,8 @@ class AnalyticbotHost(SectionsFact):
         if migration:
             columns = ",".join(f"'{c}'" for c in MIGRATION_COLUMNS)
             indexes = ",".join(f"'{i}'" for i in MIGRATION_INDEXES)
-            sql = (f"SELECT 'columns=' || coalesce(string_agg(column_name, ','), '') FROM information_schema.columns "
+            sql = (f"SET statement_timeout = '{int(timeouts.command)}s'; "  # the server gives up with psql
+                   f"SELECT 'columns=' || coalesce(string_agg(column_name, ','), '') FROM information_schema.columns "
                    f"WHERE table_name = 'posts' AND column_name IN ({columns}); "
                    f"SELECT 'indexes=' || coalesce(string_agg(indexname, ','), '') FROM pg_indexes "
                    f"WHERE tablename = 'posts' AND indexname IN ({indexes}); "

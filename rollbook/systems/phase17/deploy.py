@@ -57,11 +57,11 @@ def phase17(target: str):
             if current.get(FLAG) != request.flag_value else []
         steps.append(envfile.keys(name=f"Set {FLAG}={request.flag_value} in {settings.env_file}",
                                   path=settings.env_file, current=current, target=flag_target,
-                                  backup_keep=request.backup_keep))
+                                  backup_keep=request.backup_keep, public={FLAG}))
     steps.append(service.restarted_when_stale(
         name=f"Restart {settings.service} so the process serves the new state", unit="systemd",
         service=settings.service, project_dir="", running=state.running, target=flag_target,
-        stale_code=code_changes or state.runs_old_code,
+        stale_code=code_changes or state.runs_old_code, public={FLAG},
         ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
         # flag: a server that does not start on the new env file gets the previous one back
         restore=service.Restore(env_file=settings.env_file, keys=(FLAG,), marker=run.restored_marker)

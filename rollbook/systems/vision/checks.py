@@ -15,13 +15,18 @@ LOW_PRIORITY = "vision_low_priority_"
 ASSIGNMENTS = "vision_experiment_assignments_total"
 
 
-def active_experiments(baseline: dict[str, float], later: dict[str, float], request: VisionRequest) -> list[str]:
-    """Experiments of the waves being rolled back whose assignment counter rose between the scrapes."""
+def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,
+                       request: VisionRequest) -> list[str]:
+    """Experiments of the waves being rolled back whose assignment counter rose between the scrapes
+    (a failed scrape cannot tell: it is reported as such, never as "none active")."""
     names = [EXPERIMENT_OF[wave] for wave in request.rolled_back if wave in EXPERIMENT_OF]
+    if names and (baseline is None or later is None):
+        return ["unknown (the metrics scrape failed)"]
     return [name for name in names if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
 
 
 MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
+TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 
 
 def judge(request: VisionRequest, expected: dict[str, str]):
@@ -38,12 +43,20 @@ def judge(request: VisionRequest, expected: dict[str, str]):
              else f"worker environment differs: {', '.join(wrong)}"),
             (seen.health == 200, f"worker /health answers {seen.health}"),
         ]
-        for wave, counter in MOVING.items():
-            total = metrics.moved(seen.first, seen.second, counter)
-            if wave in request.rolled_back:
-                result.append((total == 0, f"{counter} flat over {window}s (+{total:g})"))
-            elif wave in request.enabled:
-                result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
+        if seen.first is None or seen.second is None:
+            result.append((False, "the metrics scrape failed: counters not checked"))
+        else:
+            traffic = metrics.moved(seen.first, seen.second, TRAFFIC)
+            for wave, counter in MOVING.items():
+                total = metrics.moved(seen.first, seen.second, counter)
+                if wave in request.rolled_back and traffic <= 0:
+                    result.append((False, f"{counter} flat: not proven (no traffic: {TRAFFIC} did not move "
+                                          f"over {window}s)"))
+                elif wave in request.rolled_back:
+                    result.append((total == 0, f"{counter} flat over {window}s (+{total:g}) with traffic "
+                                               f"(+{traffic:g} {TRAFFIC})"))
+                elif wave in request.enabled:
+                    result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
         if request.enabled:
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
                            f"smoke event processed into post_enrichment: {seen.smoke_processed}, "
@@ -55,5 +68,7 @@ def judge(request: VisionRequest, expected: dict[str, str]):
 
 def judge_cleanup(seen) -> list[tuple[bool, str]]:
     """After wave C's cleanup: the low-priority counters and backlog at zero."""
+    if seen.second is None:
+        return [(False, "the metrics scrape failed: the backlog is not checked")]
     low = {name: value for name, value in metrics.matching(seen.second, LOW_PRIORITY).items() if value}
     return [(not low, "vision_low_priority_* at zero" if not low else f"vision_low_priority_* not zero: {low}")]

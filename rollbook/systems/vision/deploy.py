@@ -60,12 +60,13 @@ def vision(target: str | None = None):
     if state.redis_error:
         logger.warning(f"{host.print_prefix}{state.redis_error}")
     expected = expected_container_env(state.env_file, request)
-    run.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env))
+    public = envfile.public_keys(data, settings.keys)  # vision's flags, plus rollbook_public_env_keys
+    run.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
     run.baseline = state.baseline
 
     steps = [
         envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
-                     current=state.env_file, target=request.env, backup_keep=request.backup_keep),
+                     current=state.env_file, target=request.env, backup_keep=request.backup_keep, public=public),
         files.content(name=f"Set the experiments in {settings.experiments_file}", path=settings.experiments_file,
                       current=state.experiments, text=new_experiments, backup_keep=request.backup_keep),
         service.restarted_when_stale(
@@ -73,7 +74,7 @@ def vision(target: str | None = None):
             project_dir=settings.project_dir, running=state.container, target=expected,
             ready=http_ok(settings.metrics_url + "/health", request.health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=run.restored_marker)),
+                                    marker=run.restored_marker), public=public),
     ]
     verify.verified(  # the effect first: a cleanup that fails later leaves a verified, recorded state
         name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
@@ -91,7 +92,7 @@ def vision(target: str | None = None):
     if "c" in request.rolled_back:
         steps.append(redis.stream_emptied(name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
                                           stream=settings.low_stream, length=state.low_stream_length,
-                                          save_dir=request.saved_dir, timeouts=limits))
+                                          save_dir=request.saved_dir, timeouts=limits, batch=request.scan_batch))
         run.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
     if "c" in request.rolled_back and state.low_stream_length != 0:  # a stream read empty needs no second look
         verify.verified(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ... import metrics
 from ...host.compose import running_env, running_env_section
 from ...host.sections import SectionsFact, key_values, recorded_units
-from ...host.shell import env_value, q, redis_connect, timed
+from ...host.shell import REDIS_CLI, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
@@ -50,8 +50,8 @@ class VisionState:
 
 def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
     pattern = q(f"{settings.phash_prefix}:*")
-    count = timed(f"echo \"ok $(redis-cli -u \"$url\" --scan --pattern {pattern} | wc -l) "
-                  f"$(redis-cli -u \"$url\" XLEN {q(settings.low_stream)})\"", timeouts.command,
+    count = timed(f"echo \"ok $({REDIS_CLI} --scan --pattern {pattern} | wc -l) "
+                  f"$({REDIS_CLI} XLEN {q(settings.low_stream)})\"", timeouts.command,
                   "Redis: reading vision keys")
     return (f"echo '## redis'; ( {redis_connect(settings.env_file, 'reading vision keys', timeouts.connect)}; "
             f"{count} ) 2>&1 | tail -n 1")
@@ -88,8 +88,9 @@ class VisionHost(SectionsFact):
         ]
         if count_context:
             parts.append(
-                "echo '## context'; ( " + env_value(settings.env_file, "DATABASE_URL", "db") + "; export db; "
-                + timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
+                "echo '## context'; ( "
+                + postgres_connect(settings.env_file, "counting analysis.context", "DATABASE_URL", timeouts.connect)
+                + "; " + timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
                         "WHERE data->'analysis' ? 'context'\"", timeouts.command, "PostgreSQL: counting analysis.context")
                 + " ) 2>&1 | tail -n 1"
             )
@@ -114,8 +115,8 @@ class VisionHost(SectionsFact):
             redis_error=redis_error,
             context_rows=context,
             postgres_error=postgres_error,
-            baseline=metrics.parse("\n".join(sections.get("metrics", []))),
-            later=metrics.parse("\n".join(sections.get("later", []))),
+            baseline=metrics.read_scrape("\n".join(sections.get("metrics", []))),
+            later=metrics.read_scrape("\n".join(sections.get("later", []))),
             recorded=recorded_units(sections.get("recorded", []), "vision"),
         )
 
@@ -156,13 +157,13 @@ class VisionEffect(SectionsFact):
             )
             parts.append(
                 f"echo '## smoke'; ( {redis_connect(settings.env_file, 'smoke test', timeouts.connect)}; "
-                + env_value(settings.env_file, "DATABASE_URL", "db") + "; "
+                + postgres_connect(settings.env_file, "smoke test", "DATABASE_URL", timeouts.connect) + "; "
                 "post=$(cat /proc/sys/kernel/random/uuid); "
-                f"{each} redis-cli -u \"$url\" XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
+                f"{each} {REDIS_CLI} XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
                 f"done=no; for i in $(seq {int(smoke_timeout) * 2}); do "
                 f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
                 "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
-                f"pending=$({each} redis-cli -u \"$url\" XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
+                f"pending=$({each} {REDIS_CLI} XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
                 "echo \"ok $done ${pending:-0}\" ) 2>&1 | tail -n 1"
             )
         return "; ".join(parts)
@@ -178,8 +179,8 @@ class VisionEffect(SectionsFact):
         return VisionObservation(
             container=running_env(sections.get("container", [])),
             health=int(health) if health.isdigit() else 0,
-            first=metrics.parse("\n".join(sections.get("first", []))),
-            second=metrics.parse("\n".join(sections.get("second", []))),
+            first=metrics.read_scrape("\n".join(sections.get("first", []))),
+            second=metrics.read_scrape("\n".join(sections.get("second", []))),
             smoke_processed=processed,
             smoke_pending=pending,
         )

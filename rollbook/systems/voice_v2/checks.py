@@ -13,14 +13,16 @@ def p95(values: list[float]) -> float:
 
 
 def judge(request: VoiceRequest, expected_env: dict[str, str], expected_providers: dict | None,
-          code: tuple[str, str] | None):
-    """The runbook's post-rollback validation, plus the level's own effect."""
+          code: tuple[str, str] | None, public=()):
+    """The runbook's post-rollback validation, plus the level's own effect; values of env keys not in
+    ``public`` show as ``***`` (values from ``.env.previous`` arrive as ``<hidden ...>`` digests, and
+    compare as such)."""
 
     def checks(seen) -> list[tuple[bool, str]]:
         status = seen.health.get("status")
         result = [(seen.health_code == 200 and status == "healthy", f"/health {seen.health_code} {status}")]
         running = seen.running or {}
-        wrong = [f"{key}={envfile.shown(key, running.get(key))} (want {envfile.shown(key, value)})"
+        wrong = [f"{key}={envfile.shown(key, running.get(key), public)} (want {envfile.shown(key, value, public)})"
                  for key, value in expected_env.items() if running.get(key) != value]
         if expected_env:
             result.append((seen.running is not None and not wrong,

@@ -30,31 +30,33 @@ def _recover_count(recover) -> int | None:
     return _recover_counts[key]
 
 
-def _level_1(request, state, run, steps) -> tuple[dict, dict, list[str]]:
+def _level_1(request, state, run, steps, public) -> tuple[dict, dict, list[str]]:
     settings = request.settings
-    env = dict(request.env)
+    env, copied = dict(request.env), ()
     if request.env_from_previous:
         if state.previous is None:
             pipeline.refuse(run, f"{settings.env_previous} not found (the known-good configuration)")
-        env = {**state.previous, **request.env}
+        env = {**state.previous, **request.env}  # .env.previous's values arrive hidden: copied on the host
+        copied = tuple(sorted(set(state.previous) - set(request.env)))
     try:
-        envfile.check_managed(env)
+        envfile.check_managed(request.env)  # only values from data are written as they are
     except ValueError as error:
-        pipeline.refuse(run, f"{settings.env_previous if request.env_from_previous else 'voice_*_env'}: {error}")
+        pipeline.refuse(run, f"voice_*_env: {error}")
     try:
         text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
     except PreflightError as error:
         pipeline.refuse(run, str(error))
-    run.changes = envfile.describe(envfile.plan_changes(state.env_file, env))
+    run.changes = envfile.describe(envfile.plan_changes(state.env_file, env), public)
     steps.append(envfile.keys(name=f"Converge {settings.env_file} to the known-good configuration",
                               path=settings.env_file, current=state.env_file, target=env,
-                              backup_keep=request.backup_keep))
+                              backup_keep=request.backup_keep, public=public, source=settings.env_previous,
+                              copied=copied))
     steps.append(files.content(name=f"Set the provider settings in {settings.providers_file}",
                                path=settings.providers_file, current=state.providers, text=text,
                                backup_keep=request.backup_keep))
     reasons = [] if state.running is not None else ["not running"]
     if state.running is not None:
-        reasons += [f"running process holds {key}={envfile.shown(key, state.running.get(key))}"
+        reasons += [f"running process holds {key}={envfile.shown(key, state.running.get(key), public)}"
                     for key, value in env.items() if state.running.get(key) != value]
         if state.running_providers != sha256(text):
             reasons.append("running process read other provider settings")
@@ -154,7 +156,11 @@ def voice_v2(target: str):
     data = host.data
     request = request_from(data, target)  # bad input fails before any host is touched
     settings = request.settings
+    # env values never travel: only rollbook_public_env_keys' arrive, and a key set from data only when it holds
+    # data's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
+    public, salt_file = envfile.public_keys(data), f"{pipeline.state_dir()}/private/env-digest.salt"
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=f"{pipeline.state_dir()}/state.json",
+                          public=public, salt_file=salt_file, targets=request.env,
                           level=request.level, backup=request.backup_dir, backup_root=request.backup_root,
                           ref=request.ref if request.level == 2 else None,
                           image_tag=request.image_tag if request.level == 3 else None)
@@ -167,7 +173,7 @@ def voice_v2(target: str):
 
     steps, expected_env, expected_providers, code = [], {}, None, None
     if request.level == 1:
-        expected_env, expected_providers, reasons = _level_1(request, state, run, steps)
+        expected_env, expected_providers, reasons = _level_1(request, state, run, steps, public)
     elif request.level == 2:
         code, reasons = _level_2(request, state, run, steps)
     else:
@@ -189,7 +195,8 @@ def voice_v2(target: str):
         name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
         fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
                          latency_requests=request.latency_requests,
-                         image_tag=request.image_tag if request.level == 3 else None),
-        judge=judge(request, expected_env, expected_providers, code), system=SYSTEM,
+                         image_tag=request.image_tag if request.level == 3 else None,
+                         public=public, salt_file=salt_file, targets=request.env),
+        judge=judge(request, expected_env, expected_providers, code, public), system=SYSTEM,
     )
     pipeline.finish(run, changed=any(step.will_change for step in steps))

@@ -10,11 +10,24 @@ Example::
 
 A tree's hash is sha256 over ``sha256sum`` of every file, sorted by path relative to the tree
 (the stand-in computes the same at start), so equal hashes mean byte-identical trees.
+
+Env values never travel: ``.env``, ``.env.previous`` and the process environment are read through
+``envfile.hiding`` on the host, so only the keys in ``public`` (``envfile.public_keys``) arrive as
+values, and a key holding exactly its ``targets`` value (data's, which the controller knows); every
+other key arrives as ``KEY=<hidden DIGEST>``, a keyed hash under the host's own salt. Equal values
+give equal digests on one host, so the run still compares ``.env`` with ``.env.previous`` and with
+the running process, and copies a differing value on the host (``envfile.keys(source=..., copied=...)``)::
+
+    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=1,
+                          public=envfile.public_keys(host.data), targets=request.env)
+    state.previous["OPENAI_API_KEY"]     # '<hidden 3f5c...>' (the value stays on the host)
 """
 
 import json
+import posixpath
 from dataclasses import dataclass, field
 
+from ...host.envfile import SALT_FILE, hide, hiding
 from ...host.sections import SectionsFact, key_values, recorded_units
 from ...host.shell import COMPOSE, q
 
@@ -100,18 +113,19 @@ def _container_id(settings: VoiceSettings) -> str:
             "| head -n 1)")
 
 
-def process_section(settings: VoiceSettings) -> str:
-    """``## process``: ``running``, ``started <epoch>``, the process's environment; or ``stopped``."""
+def process_section(settings: VoiceSettings, public=()) -> str:
+    """``## process``: ``running``, ``started <epoch>``, the process's environment (values of keys not in
+    ``public`` hidden: needs ``envfile.hiding`` first); or ``stopped``."""
     if settings.unit == "compose":
         return (f"echo '## process'; {_container_id(settings)}; "
                 "if [ -n \"$id\" ] && [ \"$(docker inspect -f '{{.State.Running}}' \"$id\" 2>/dev/null)\" = true ]; "
                 "then echo running; echo \"started $(date -d \"$(docker inspect -f '{{.State.StartedAt}}' \"$id\")\" +%s)\"; "
-                f"docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" | grep -E '{ENV_LINE}' "
-                "|| true; else echo stopped; fi")
+                f"docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" | {hide(public)}; "
+                "else echo stopped; fi")
     return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(settings.service)} 2>/dev/null); "
             "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
             "echo \"started $(( $(date +%s) - $(ps -o etimes= -p $pid) ))\"; "
-            f"tr '\\0' '\\n' < /proc/$pid/environ | grep -E '{ENV_LINE}' || true; else echo stopped; fi")
+            f"tr '\\0' '\\n' < /proc/$pid/environ | {hide(public)}; else echo stopped; fi")
 
 
 def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, int]:
@@ -152,19 +166,24 @@ class VoiceHost(SectionsFact):
     against its backup copy or the compose file's image tag against the one asked for (3)."""
 
     def command(self, settings: VoiceSettings, recorded_file: str, level: int, backup: str | None = None,
-                ref: str | None = None, image_tag: str | None = None, backup_root: str = "/backup"):
+                ref: str | None = None, image_tag: str | None = None, backup_root: str = "/backup",
+                public=(), salt_file: str | None = None, targets: dict[str, str] | None = None):
+        """``public``: the env keys whose values may travel (every other value arrives hidden);
+        ``targets``: values from data; a key holding exactly its target arrives as it is (compares);
+        ``salt_file``: the host's digest salt (default: ``private/env-digest.salt`` beside ``recorded_file``)."""
         app = q(settings.app_dir)
+        salt = salt_file or posixpath.join(posixpath.dirname(recorded_file) or ".", "private", "env-digest.salt")
         parts = [
-            TREE_HASH, FILE_HASH,
+            TREE_HASH, FILE_HASH, hiding(salt, targets),
             f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
-            f"grep -E '{ENV_LINE}' {q(settings.env_file)} || true; else echo missing; fi",
-            process_section(settings),
+            f"{hide(public)} < {q(settings.env_file)}; else echo missing; fi",
+            process_section(settings, public),
             f"echo '## health'; curl -s --max-time 5 {q(settings.base_url + '/health')}; echo",
         ]
         if level == 1:
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
-                      f"grep -E '{ENV_LINE}' {q(settings.env_previous)} || true; else echo missing; fi",
+                      f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
                       _file_section("providers", settings.providers_file)]
         if level == 2:
             code = f"{settings.app_dir}/{settings.code_dir}"
@@ -281,13 +300,16 @@ class VoiceEffect(SectionsFact):
     the service's resident memory, its process environment, and (``image_tag``) the image it runs."""
 
     def command(self, settings: VoiceSettings, health_timeout: int, latency_requests: int,
-                image_tag: str | None = None):
+                image_tag: str | None = None, public=(), salt_file: str = SALT_FILE,
+                targets: dict[str, str] | None = None):
+        """``public``, ``targets`` and ``salt_file`` as for ``VoiceHost`` (the same salt: digests compare)."""
         base = settings.base_url
         texts = ("Короткий тест", "Средний по длине тест для проверки производительности",
                  "Длинный тест для проверки производительности системы после отката изменений")
         urls = " ".join(q(f"{base}/tts?text={text.replace(' ', '+')}") for text in texts)
         parts = [
-            process_section(settings),
+            hiding(salt_file, targets),
+            process_section(settings, public),
             f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
             f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
             f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat /tmp/rollbook-health.$$ 2>/dev/null; "

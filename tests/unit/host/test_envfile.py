@@ -2,7 +2,12 @@
 
 import subprocess
 
+import pytest
+
 from rollbook.host import envfile
+from rollbook.preflight import PreflightError
+
+from ..harness import fake_host
 
 ORIGINAL = (
     "# header comment\n"
@@ -38,17 +43,74 @@ def test_applying_the_plan_twice_changes_nothing(tmp_path):
     assert envfile.plan_changes(envfile.parse(once, target), target) == []
 
 
-def test_describe_masks_secret_keys_and_shows_flags():
-    plan = envfile.plan_changes({"VISION_PHASH_ENABLED": "true", "API_TOKEN": "abc"},
-                                {"VISION_PHASH_ENABLED": "false", "API_TOKEN": "xyz", "NEW": "1"})
-    assert envfile.describe(plan) == [
-        "VISION_PHASH_ENABLED: true -> false", "API_TOKEN: ******** -> ********", "NEW: (unset) -> 1"]
+def test_describe_shows_only_public_keys_and_masks_every_other_value():
+    plan = envfile.plan_changes({"VISION_PHASH_ENABLED": "true", "API_TOKEN": "abc", "PLAIN_NAME": "x"},
+                                {"VISION_PHASH_ENABLED": "false", "API_TOKEN": "xyz", "PLAIN_NAME": "y", "NEW": "1"})
+    assert envfile.describe(plan, public={"VISION_PHASH_ENABLED", "NEW"}) == [
+        "VISION_PHASH_ENABLED: true -> false", "API_TOKEN: *** -> ***", "PLAIN_NAME: *** -> ***", "NEW: (unset) -> 1"]
+    assert envfile.describe(plan) == [  # no public list: nothing shown, whatever the names say
+        "VISION_PHASH_ENABLED: *** -> ***", "API_TOKEN: *** -> ***", "PLAIN_NAME: *** -> ***", "NEW: (unset) -> ***"]
 
 
-def test_secret_keys_are_judged_by_the_words_of_their_name():
-    assert envfile.is_secret("GIGACHAT_CLIENT_SECRET") and envfile.is_secret("S3_ACCESS_KEY_ID")
-    assert envfile.is_secret("DATABASE_URL") and envfile.is_secret("API_TOKEN")
-    assert not envfile.is_secret("VISION_MAX_OUTPUT_TOKENS") and not envfile.is_secret("VISION_PHASH_ENABLED")
+def test_a_key_is_public_only_when_listed_never_by_its_name():
+    assert not envfile.is_public("VISION_MAX_OUTPUT_TOKENS") and not envfile.is_public("DATABASE_URL")
+    assert envfile.is_public("DATABASE_URL", {"DATABASE_URL"})
+    assert envfile.shown("A", "<hidden 0123456789abcdef0123456789abcdef>", {"A"}) == "***"  # never a digest
+
+
+def test_public_keys_are_the_managed_keys_plus_the_listed_ones():
+    assert envfile.public_keys({}, ["VISION_PHASH_ENABLED"]) == {"VISION_PHASH_ENABLED"}
+    data = {"rollbook_public_env_keys": ["LOG_LEVEL", " WORKERS "]}
+    assert envfile.public_keys(data, ("A",)) == {"A", "LOG_LEVEL", "WORKERS"}
+    assert envfile.public_keys({"rollbook_public_env_keys": "LOG_LEVEL,WORKERS"}) == {"LOG_LEVEL", "WORKERS"}
+    with pytest.raises(PreflightError, match="rollbook_public_env_keys: 'A B'"):
+        envfile.public_keys({"rollbook_public_env_keys": ["A B"]})
+
+
+def test_the_operation_announces_masked_values_and_refuses_to_write_a_hidden_one():
+    hidden = "<hidden 0123456789abcdef0123456789abcdef>"
+    with fake_host():
+        commands = list(envfile.keys._inner("/x/.env", {"A": "1", "S": hidden}, {"A": "2", "S": hidden}, public={"A"}))
+    assert len(commands) == 2 and "A=2" in commands[1] and "S" not in commands[1].replace("sed", "")
+    with fake_host(), pytest.raises(ValueError, match="S: a hidden value can only be copied"):
+        list(envfile.keys._inner("/x/.env", {"S": "x"}, {"S": hidden}))
+    with fake_host(), pytest.raises(ValueError, match="invalid value for A"):
+        list(envfile.keys._inner("/x/.env", {}, {"A": "$(reboot)"}))
+
+
+def test_copied_keys_take_their_line_from_the_source_on_the_host(tmp_path):
+    previous = tmp_path / ".env.previous"
+    previous.write_text("OPENAI_API_KEY=sk-old|with&sed\\chars='q' \"d\"\nNEW_SECRET=n3w\nFLAG=false\n")
+    text = "# keep\nOPENAI_API_KEY=sk-new\nFLAG=true\nOTHER=1"  # no newline at the end
+    path = tmp_path / ".env"
+    path.write_text(text)
+    path.chmod(0o600)
+    plan = [envfile.Change("OPENAI_API_KEY", "<hidden a>", "<hidden b>"), envfile.Change("NEW_SECRET", None, "<hidden c>"),
+            envfile.Change("FLAG", "true", "false")]
+    command = envfile.edit_command(str(path), plan, str(previous), copied={"OPENAI_API_KEY", "NEW_SECRET"})
+    assert "sk-old" not in command and "n3w" not in command
+    subprocess.run(["sh", "-c", command], check=True)
+    assert path.read_text() == ("# keep\nOPENAI_API_KEY=sk-old|with&sed\\chars='q' \"d\"\nFLAG=false\nOTHER=1"
+                                "\nNEW_SECRET=n3w\n")
+    assert path.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".env.rollbook.*"))
+
+
+def test_hiding_sends_digests_for_every_key_not_public(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("FLAG=true\nAPI_KEY=s3cret\n# comment\nSAME=s3cret\nexport X=1\n")
+    salt = tmp_path / "private" / "salt"
+    command = f"{envfile.hiding(str(salt))}; {envfile.hide({'FLAG'})} < {env}; {envfile.hide(())} < {env}"
+    first = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "s3cret" not in "\n".join(first) and first[0] == "FLAG=true" and len(first) == 6
+    values = dict(line.split("=", 1) for line in first[:3])
+    assert envfile.is_hidden(values["API_KEY"]) and values["API_KEY"] == values["SAME"]  # equal values, equal digests
+    assert salt.stat().st_mode & 0o777 == 0o600 and salt.parent.stat().st_mode & 0o777 == 0o700
+    again = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert again == first  # the host's salt is kept: digests compare across commands
+    other = tmp_path / "other-salt"
+    elsewhere = subprocess.run(["sh", "-c", f"{envfile.hiding(str(other))}; {envfile.hide(())} < {env}"],
+                               capture_output=True, text=True, check=True).stdout.splitlines()
+    assert elsewhere[1] != first[4]  # another host (salt): other digests
 
 
 def test_check_managed_refuses_values_unsafe_for_the_edit():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.host import code, envfile, files, redis, service
+from rollbook.host import code, envfile, files, postgres, redis, service
 from rollbook.host.timeouts import Timeouts
 
 from ..harness import cases, op_commands
@@ -18,6 +18,7 @@ OPERATIONS = {
     "redis.stream_emptied": redis.stream_emptied,
     "code.lines_commented": code.lines_commented,
     "service.restarted": service.restarted,
+    "postgres.script": postgres.script,
 }
 # JSON stand-ins for arguments that are dataclasses
 ARGUMENTS = {"timeouts": lambda value: Timeouts(**value), "restore": lambda value: service.Restore(**value)}

@@ -51,3 +51,46 @@ def test_timed_fails_naming_the_step_only_when_the_time_is_up():
 
 def test_http_ok_gives_up_after_its_time():
     assert sh(shell.http_ok("http://127.0.0.1:9/health", 1)).returncode != 0
+
+
+def test_env_value_drops_one_pair_of_surrounding_quotes(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("A=\"redis://h:1/0\"\nB='x y'\nC=\"unbalanced\n")
+    done = sh("; ".join(shell.env_value(str(path), key, key.lower()) for key in "ABC") + '; echo "$a|$b|$c"')
+    assert done.stdout.strip() == 'redis://h:1/0|x y|"unbalanced'
+
+
+def test_redis_commands_take_the_password_from_the_environment_never_from_arguments():
+    command = shell.redis_connect("/opt/vision/.env", "x")
+    assert "-u " not in command and '"$url"' not in command.split("addr=")[-1]
+    assert "export REDISCLI_AUTH" in command and shell.REDIS_CLI in command
+    assert shell.REDIS_CLI.startswith('redis-cli -h "$rh" -p "$rp" -n "$rn"') and "$pw" not in shell.REDIS_CLI
+    assert "unset url" in command  # the URL (password included) is not kept around for later commands
+
+
+def test_postgres_commands_take_the_password_from_the_environment_never_from_arguments():
+    command = shell.postgres_connect("/opt/app/.env", "x", "DATABASE_URL")
+    assert "export PGPASSWORD" in command and 'psql "$db"' in command
+    assert 'db="postgresql://${pu:+$pu@}$r"' in command  # $db keeps user, host, port, database, not the password
+    assert "*password=*" in command  # a password= parameter is refused before psql could get it
+
+
+def test_a_percent_encoded_credential_is_decoded_from_the_environment(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("REDIS_URL=redis://us%65r:p%40ss%0A@127.0.0.1:1/3\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "redis-cli").write_text('#!/bin/sh\nfor a; do last=$a; done\n'
+                                    '[ "$last" = PING ] && echo PONG || printf "%s|%s|" "$*" "$REDISCLI_AUTH"\n')
+    (fake / "redis-cli").chmod(0o755)
+    done = sh(f"PATH={fake}:$PATH; {shell.redis_connect(str(path), 'x')}; {shell.REDIS_CLI} INFO")
+    args, auth, _ = done.stdout.split("|")
+    assert args == "-h 127.0.0.1 -p 1 -n 3 --user user INFO" and auth == "p@ss\n"
+
+
+def test_a_database_url_with_a_password_parameter_is_refused_before_psql(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("DATABASE_URL=postgresql://u@h/db?password=s3cret\n")
+    done = sh(f"{shell.postgres_connect(str(path), 'x')}; echo reached")
+    assert done.returncode == 1 and "reached" not in done.stdout and "s3cret" not in done.stderr
+    assert "has a password= parameter" in done.stderr

@@ -61,3 +61,12 @@ def test_effect_parses_health_log_and_best_times():
     assert seen.health_code == 200 and '"healthy"' in seen.health
     assert seen.log_tail == ["x [INFO] Feature flags - Advanced: False"]
     assert (seen.best_times_code, seen.best_times_seconds, seen.best_times) == (200, 0.012, '{"data": {}}')
+
+
+def test_the_migration_read_has_no_password_in_arguments_and_a_statement_timeout():
+    command = AnalyticbotHost().command(SETTINGS, "/var/lib/rollbook/state.json", Timeouts(10, 300), migration=True)
+    assert "export PGPASSWORD" in command and "grep -e '^DATABASE_URL='" in command
+    assert "SET statement_timeout = " in command and "300s" in command.split("SET statement_timeout = ")[1][:40]
+    state = AnalyticbotHost().process(["## env", "missing", "## migration", "SET", "columns=has_video,has_media",
+                                       "indexes=", "rows=3", "backup="])
+    assert state.migration.rows == 3 and state.migration.columns == {"has_video", "has_media"}  # psql's "SET" tag

@@ -102,3 +102,9 @@ def test_effect_without_cycles_or_answer():
     seen = Phase17Effect().process(output.splitlines())
     assert (seen.process, seen.upgrade_status, seen.accepted, seen.rss_growth_kb) == (None, 0, False, None)
     assert seen.message == "ConnectionRefusedError: x" and seen.suites == {}
+
+
+def test_only_the_flag_is_read_from_the_env_file_and_the_process():
+    command = Phase17Host().command(SETTINGS, "/var/lib/rollbook/state.json")
+    assert "grep -E '^STREAMING_ENABLED=' /srv/phase17/server.env" in command
+    assert "grep -E '^STREAMING_ENABLED=' || true" in command and "cat /srv/phase17/server.env" not in command

@@ -17,6 +17,9 @@ def test_active_experiments_are_the_rising_counters_of_waves_in_scope():
     assert active_experiments(before, before, request()) == []
 
 
+API = 'vision_media_total{reason="vision_api"}'  # traffic the rolled-back waves do not stop
+
+
 def observation(container, health=200, first=None, second=None, smoke=(None, None)):
     return VisionObservation(container=container, health=health, first=first or {}, second=second or {},
                              smoke_processed=smoke[0], smoke_pending=smoke[1])
@@ -26,8 +29,21 @@ def test_judge_passes_a_rolled_back_worker_with_flat_counters():
     made = request(vision_waves="b,c,tokens")
     expected = {"VISION_PHASH_ENABLED": "false"}
     flat = {OCR_PRIMARY: 5, TOKENS: 100, "vision_low_priority_backlog": 0}
-    checks = judge(made, expected)(observation(dict(expected), first=flat, second=flat))
+    checks = judge(made, expected)(observation(dict(expected), first={**flat, API: 1}, second={**flat, API: 7}))
     assert all(ok for ok, _ in checks), checks
+
+
+def test_flat_counters_without_traffic_or_a_failed_scrape_are_never_a_pass():
+    made = request(vision_waves="b")
+    flat = {OCR_PRIMARY: 5, API: 1}
+    quiet = [text for ok, text in judge(made, {})(observation({}, first=flat, second=flat)) if not ok]
+    assert quiet and "not proven (no traffic" in quiet[0]
+    scrape_failed = VisionObservation(container={}, health=200, first=None, second=None,
+                                      smoke_processed=None, smoke_pending=None)
+    assert [text for ok, text in judge(made, {})(scrape_failed) if not ok] == \
+        ["the metrics scrape failed: counters not checked"]
+    assert judge_cleanup(scrape_failed)[0][0] is False
+    assert active_experiments(None, None, request(vision_waves="b")) == ["unknown (the metrics scrape failed)"]
 
 
 def test_judge_fails_on_old_env_and_moving_counters_and_the_cleanup_check_on_a_backlog():
@@ -53,7 +69,7 @@ def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
     made = request_from(data, {"a": "enabled", "b": "rolled_back"})
     assert made.env["VISION_PREPROCESS_ENABLED"] == "true" and made.env["VISION_PHASH_ENABLED"] == "false"
     assert made.describe() == "b rolled back; a enabled"
-    checks = judge(made, {})(observation({}, first={OCR_PRIMARY: 1, PREPROCESS: 1},
-                                         second={OCR_PRIMARY: 1, PREPROCESS: 4},
+    checks = judge(made, {})(observation({}, first={OCR_PRIMARY: 1, PREPROCESS: 1, API: 1},
+                                         second={OCR_PRIMARY: 1, PREPROCESS: 4, API: 2},
                                          smoke=(True, 0)))
     assert all(ok for ok, _ in checks), checks

@@ -58,3 +58,18 @@ def test_vision_effect_parses_health_scrapes_and_smoke():
     assert (seen.health, seen.smoke_processed, seen.smoke_pending) == (200, True, 0)
     assert seen.first == seen.second == {"vision_x": 1.0}
     assert VisionEffect().process(["## health", "000"]).smoke_processed is None
+
+
+def test_redis_and_postgres_calls_never_carry_the_url_or_a_password():
+    from rollbook.host.shell import REDIS_CLI
+
+    host = VisionHost().command(SETTINGS, recorded_file="/var/lib/rollbook/state.json", timeouts=Timeouts(10, 600),
+                                count_context=True)
+    effect = VisionEffect().command(SETTINGS, window=1, health_timeout=5, timeouts=Timeouts(10, 600), smoke=True)
+    for command in (host, effect):
+        assert "redis-cli -u" not in command and '"$url" ' not in command
+        assert "export REDISCLI_AUTH" in command and "export PGPASSWORD" in command
+    assert f"$({REDIS_CLI} --scan --pattern" in host and f"$({REDIS_CLI} XLEN stream:posts:vision:low)" in host
+    assert f"timeout 10 {REDIS_CLI} XADD stream:posts:vision:uploaded" in effect
+    assert f"timeout 10 {REDIS_CLI} XPENDING" in effect and 'timeout 10 psql "$db"' in effect
+    assert "PostgreSQL unreachable at $addr (counting analysis.context)" in host

@@ -28,7 +28,8 @@ def failed(checks):
 
 def test_the_validation_passes_and_names_each_failure():
     made = request()
-    judge = voice.judge(made, {"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, None, ("c", "r"))
+    judge = voice.judge(made, {"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, None, ("c", "r"),
+                        public={"VOICE_V2_OPTIMIZED"})
     assert failed(judge(observation())) == []
     broken = observation(running={"VOICE_V2_OPTIMIZED": "true", "OPENAI_API_KEY": "y"}, memory_mb=2048.0,
                          latencies=[3.5] * 9, tts_code=503, tts={"ok": False, "error": "no connected tts provider"},
@@ -36,7 +37,7 @@ def test_the_validation_passes_and_names_each_failure():
                          providers={"stt": {"openai": {"enabled": True, "connected": False}}, "tts": {},
                                     "failed_providers": ["stt:openai"]})
     problems = " | ".join(failed(judge(broken)))
-    assert "OPENAI_API_KEY=******** (want ********)" in problems and "VOICE_V2_OPTIMIZED=true" in problems
+    assert "OPENAI_API_KEY=*** (want ***)" in problems and "VOICE_V2_OPTIMIZED=true (want false)" in problems
     assert "running code old" in problems and "not connected: stt:openai" in problems
     assert "TTS smoke request 503 via no connected tts provider" in problems
     assert "average 3.500s (< 3s)" in problems and "service memory 2048.0 MB (< 1024 MB)" in problems

@@ -116,3 +116,110 @@ started 1
 def test_memory_units():
     assert parse_memory("1048576kB") == 1024 and parse_memory("12.5MiB") == 12.5 and parse_memory("1GiB") == 1024
     assert parse_memory("kB") is None and parse_memory("") is None
+
+
+def test_level_1_sends_no_env_value_except_the_public_ones(tmp_path):
+    """.env, .env.previous and the running process's environment, read for real with sh: only the public
+    keys' values arrive; every other key arrives as a digest, equal for equal values on the host."""
+    import os
+    import subprocess
+
+    from rollbook.host.envfile import is_hidden
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / ".env").write_text("VOICE_V2_OPTIMIZED=true\nOPENAI_API_KEY=sk-live-123\nYANDEX_API_KEY=y-1\n")
+    (app / ".env.previous").write_text("VOICE_V2_OPTIMIZED=false\nOPENAI_API_KEY=sk-live-123\nYANDEX_API_KEY=y-0\n")
+    service = subprocess.Popen(["sleep", "30"], env={**os.environ, "OPENAI_API_KEY": "sk-live-123",
+                                                     "VOICE_V2_OPTIMIZED": "true"})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho {service.pid}\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    settings = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir=str(app),
+                             env_file=str(app / ".env"), env_previous=str(app / ".env.previous"),
+                             providers_file=str(app / "providers.json"), code_dir="code", venv=str(app / "venv"),
+                             venv_backup=str(app / "venv_backup"), compose_file=str(app / "compose.yml"),
+                             image="voice-v2", base_url="http://127.0.0.1:9")
+    command = VoiceHost().command(settings, str(tmp_path / "state" / "state.json"), level=1,
+                                  public={"VOICE_V2_OPTIMIZED"})
+    try:
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    finally:
+        service.kill()
+    assert "sk-live" not in done.stdout and "y-1" not in done.stdout and "y-0" not in done.stdout
+    state = VoiceHost().process(done.stdout.splitlines())
+    assert state.env_file["VOICE_V2_OPTIMIZED"] == "true" and state.previous["VOICE_V2_OPTIMIZED"] == "false"
+    assert all(is_hidden(state.env_file[key]) for key in ("OPENAI_API_KEY", "YANDEX_API_KEY"))
+    assert state.env_file["OPENAI_API_KEY"] == state.previous["OPENAI_API_KEY"] == state.running["OPENAI_API_KEY"]
+    assert state.env_file["YANDEX_API_KEY"] != state.previous["YANDEX_API_KEY"]
+    assert state.running["VOICE_V2_OPTIMIZED"] == "true" and is_hidden(state.running["PATH"])
+    assert (tmp_path / "state" / "private" / "env-digest.salt").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_effect_hides_the_process_environment_with_the_same_salt():
+    command = VoiceEffect().command(SETTINGS, health_timeout=5, latency_requests=1, public={"VOICE_V2_OPTIMIZED"},
+                                    salt_file="/var/lib/rollbook/private/env-digest.salt")
+    assert "hide VOICE_V2_OPTIMIZED" in command and "/var/lib/rollbook/private/env-digest.salt" in command
+    assert "grep -E '^[A-Za-z_]" not in command  # the environment is never printed as it is
+
+
+def test_a_key_set_from_data_arrives_only_when_it_holds_data_s_value(tmp_path):
+    """A key the run sets from data but that is not public: the host sends the value only when it equals
+    data's (which the controller knows), else a digest: a differing current value never travels."""
+    import subprocess
+
+    from rollbook.host.envfile import hide, hiding, is_hidden
+
+    env = tmp_path / ".env"
+    env.write_text("YANDEX_API_KEY=real-key-123\nVOICE_V2_OPTIMIZED=false\n")
+    command = f"{hiding(str(tmp_path / 'salt'), {'YANDEX_API_KEY': 'poisoned', 'VOICE_V2_OPTIMIZED': 'false'})}; " \
+              f"{hide(())} < {env}"
+    lines = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
+    values = dict(line.split("=", 1) for line in lines)
+    assert is_hidden(values["YANDEX_API_KEY"]) and "real-key" not in "".join(lines)
+    assert values["VOICE_V2_OPTIMIZED"] == "false"
+    host = VoiceHost().command(SETTINGS, "/var/lib/rollbook/state.json", level=1, targets={"A": "1"})
+    assert "RB_TARGETS='{\"A\": \"1\"}'" in host
+
+
+def test_level_1_converges_env_to_env_previous_on_the_host_and_then_plans_nothing(tmp_path):
+    """The level-1 data path without a controller-side value: read (hidden), plan, copy on the host, read again."""
+    import subprocess
+
+    from rollbook.host import envfile
+
+    app = tmp_path / "app"
+    app.mkdir()
+    env, previous = app / ".env", app / ".env.previous"
+    env.write_text("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-new|&\\x\n# 2.0\nVOICE_V2_OPTIMIZED=true\nEXTRA=kept\n")
+    previous.write_text("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-old'\"$(x)\nVOICE_V2_OPTIMIZED=false\nNEW_KEY=n\n")
+    settings = VoiceSettings(unit="systemd", service="rollbook-no-such-unit", app_dir=str(app), env_file=str(env),
+                             env_previous=str(previous), providers_file=str(app / "p.json"), code_dir="c",
+                             venv=str(app / "v"), venv_backup=str(app / "vb"), compose_file=str(app / "c.yml"),
+                             image="voice-v2", base_url="http://127.0.0.1:9")
+    data_env = {"VOICE_V2_TTS_DELAY_MS": "20"}  # voice_rolled_back_env: applied over .env.previous
+
+    def read():
+        command = VoiceHost().command(settings, str(tmp_path / "state" / "state.json"), level=1,
+                                      public=envfile.public_keys({}), targets=data_env)
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+        assert "sk-" not in done.stdout
+        return VoiceHost().process(done.stdout.splitlines())
+
+    state = read()
+    target = {**state.previous, **data_env}
+    copied = tuple(sorted(set(state.previous) - set(data_env)))
+    plan = envfile.plan_changes(state.env_file, target)
+    assert [change.key for change in plan] == ["OPENAI_API_KEY", "VOICE_V2_OPTIMIZED", "NEW_KEY", "VOICE_V2_TTS_DELAY_MS"]
+    assert envfile.describe(plan) == ["OPENAI_API_KEY: *** -> ***", "VOICE_V2_OPTIMIZED: *** -> ***",
+                                      "NEW_KEY: (unset) -> ***", "VOICE_V2_TTS_DELAY_MS: (unset) -> ***"]
+    command = envfile.edit_command(str(env), plan, str(previous), copied)
+    assert "sk-old" not in command
+    subprocess.run(["sh", "-c", command], check=True)
+    assert env.read_text() == ("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-old'\"$(x)\n# 2.0\nVOICE_V2_OPTIMIZED=false\n"
+                               "EXTRA=kept\nNEW_KEY=n\nVOICE_V2_TTS_DELAY_MS=20\n")
+    again = read()
+    assert envfile.plan_changes(again.env_file, {**again.previous, **data_env}) == []
+    assert again.env_file["VOICE_V2_TTS_DELAY_MS"] == "20"  # holds data's value: arrives as it is
