@@ -8,6 +8,9 @@ from rollbook.sandbox.data import *  # noqa: F403 (pyinfra keeps the names as gr
 
 rollbook_environment = "sandbox"
 
+# A unit no run recorded converges to its declared state (self-service sandbox).
+rollbook_converge_declared = True
+
 # The sandbox's control host checks the sandbox itself.
 rollbook_drift_inventory = "inventories/sandbox.py"
 rollbook_drift_interval_minutes = 5

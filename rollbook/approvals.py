@@ -1,16 +1,18 @@
-"""Production approvals: a JSON document for one exact run, signed with the approver's SSH key.
+"""Production approvals: a JSON document for one exact run's plan, signed with the approver's SSH key.
 
-The approver signs with ``ssh-keygen -Y sign``; a run's preflight checks it with
-``ssh-keygen -Y verify`` against the allowed-signers file kept in the repo (the bytes
-verified are the bytes parsed: the file is read once), then checks that it is for this
-environment, deploy, scope and host, unexpired, no longer-lived than allowed, and not
-self-approved (judged on the signing key and principals, never on a login name). Example::
+A ``--dry`` run prints its plan and the plan's digest (``rollbook.pipeline.plan``); the approver
+signs a document naming that digest, the environment, deploy, hosts and every ``--data`` value,
+with ``ssh-keygen -Y sign``. A run's preflight checks it with ``ssh-keygen -Y verify`` against
+the allowed-signers file kept in the repo (the bytes verified are the bytes parsed: the file is
+read once), then checks that it is for this environment, deploy, host and data, unexpired, no
+longer-lived than allowed, and not self-approved (judged on the signing key and principals,
+never on a login name). The lock step then checks the run's own plan has that digest, and that
+the approval was not used on the host before. Example::
 
-    doc = document("prod", "deploys/vision_rollback.py", {"vision_waves": "b"}, ["vision-worker-01"],
-                   approver="alice@example.com", reason="INC-42", hours=2)
-    path = write_signed(doc, Path("approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
+    doc = document(plan_document, approver="alice@example.com", reason="INC-42", hours=2)
+    path = write_signed(doc, Path(".approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
     verify(path, Path("approvals/allowed_signers"), environment="prod", deploy="deploys/vision_rollback.py",
-           scope={"vision_waves": "b"}, host="vision-worker-01", operator=identity.of_key(bob_key, signers))
+           data={"vision_waves": "b"}, host="vision-worker-01", operator=identity.of_key(bob_key, signers))
 """
 
 import json
@@ -28,6 +30,11 @@ MAX_BYTES = 64 * 1024
 DEFAULT_MAX_HOURS = 4.0
 
 
+def bound(value) -> str:
+    """A ``--data`` value as an approval binds it (text as given; numbers, booleans, JSON as JSON)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
 class ApprovalError(Exception):
     """An approval that does not allow this run; the message names why."""
 
@@ -36,16 +43,17 @@ def canonical(doc: dict) -> str:
     return json.dumps(doc, sort_keys=True, indent=2) + "\n"
 
 
-def document(environment: str, deploy: str, scope: dict, hosts: list[str], approver: str, reason: str,
-             hours: float, now: datetime | None = None, max_hours: float = DEFAULT_MAX_HOURS) -> dict:
-    """The approval of one run, valid for ``hours`` (above 0, at most ``max_hours``)."""
+def document(plan: dict, approver: str, reason: str, hours: float, now: datetime | None = None,
+             max_hours: float = DEFAULT_MAX_HOURS) -> dict:
+    """The approval of the run whose plan is ``plan`` (a ``--dry`` run's plan document with its
+    digest), valid for ``hours`` (above 0, at most ``max_hours``)."""
     if not 0 < hours <= max_hours:
         raise ApprovalError(f"--hours {hours:g}: an approval is valid for more than 0 and at most {max_hours:g} hours")
     now = now or datetime.now(timezone.utc)
     return {
-        "version": 1, "id": uuid.uuid4().hex, "environment": environment, "deploy": deploy,
-        "scope": {key: str(value) for key, value in sorted(scope.items())}, "hosts": sorted(hosts),
-        "approver": approver, "reason": reason, "created_at": now.strftime(TIME_FORMAT),
+        "version": 2, "id": uuid.uuid4().hex, "environment": plan["environment"], "deploy": plan["deploy"],
+        "hosts": sorted(plan["hosts"]), "data": dict(sorted(plan["data"].items())), "digest": plan["digest"],
+        "plan": plan["plan"], "approver": approver, "reason": reason, "created_at": now.strftime(TIME_FORMAT),
         "expires_at": (now + timedelta(hours=hours)).strftime(TIME_FORMAT),
     }
 
@@ -89,11 +97,12 @@ def _parse(content: bytes, path: Path) -> dict:
         doc = json.loads(content)
     except ValueError:
         raise ApprovalError(f"approval {path} is not an approval document (not JSON)") from None
-    fields = ("approver", "environment", "deploy", "scope", "hosts", "expires_at", "id")
+    fields = ("approver", "environment", "deploy", "data", "hosts", "digest", "expires_at", "id")
     if not isinstance(doc, dict) or any(field not in doc for field in fields):
         raise ApprovalError(f"approval {path} is not an approval document (it needs {', '.join(fields)})")
-    if not isinstance(doc["scope"], dict) or not isinstance(doc["hosts"], list) or \
-            not all(isinstance(doc[field], str) for field in ("approver", "environment", "deploy", "expires_at", "id")):
+    texts = ("approver", "environment", "deploy", "digest", "expires_at", "id")
+    if not isinstance(doc["data"], dict) or not isinstance(doc["hosts"], list) or \
+            not all(isinstance(doc[field], str) for field in texts):
         raise ApprovalError(f"approval {path} is not an approval document (a field has the wrong type)")
     try:
         doc["_expires"] = datetime.strptime(doc["expires_at"], TIME_FORMAT).replace(tzinfo=timezone.utc)
@@ -102,7 +111,7 @@ def _parse(content: bytes, path: Path) -> dict:
     return doc
 
 
-def verify(path, allowed_signers, *, environment: str, deploy: str, scope: dict, host: str, operator: Operator,
+def verify(path, allowed_signers, *, environment: str, deploy: str, data: dict, host: str, operator: Operator,
            max_hours: float = DEFAULT_MAX_HOURS, now: datetime | None = None) -> dict:
     """The approval at ``path`` when it allows this run on ``host``; ApprovalError naming why not.
 
@@ -136,12 +145,12 @@ def verify(path, allowed_signers, *, environment: str, deploy: str, scope: dict,
     for field, wanted in (("environment", environment), ("deploy", deploy)):
         if doc.get(field) != wanted:
             raise ApprovalError(f"approval {path} is for {field} {doc.get(field)!r}, this run is {wanted!r}")
-    wanted_scope = {key: str(value) for key, value in scope.items()}
-    if doc.get("scope") != wanted_scope:
-        differing = sorted(set(wanted_scope) | set(doc.get("scope", {})))
-        said = ", ".join(f"{key}={doc.get('scope', {}).get(key)!r} (run: {wanted_scope.get(key)!r})"
-                         for key in differing if doc.get("scope", {}).get(key) != wanted_scope.get(key))
-        raise ApprovalError(f"approval {path} is for another scope: {said}")
+    wanted = {key: bound(value) for key, value in data.items()}
+    if doc["data"] != wanted:
+        differing = sorted(set(wanted) | set(doc["data"]))
+        said = ", ".join(f"{key}={doc['data'].get(key)!r} (run: {wanted.get(key)!r})"
+                         for key in differing if doc["data"].get(key) != wanted.get(key))
+        raise ApprovalError(f"approval {path} is for other data: {said}")
     if host not in doc.get("hosts", []):
         raise ApprovalError(f"approval {path} does not cover host {host}")
     if signer in operator.fingerprints or approver in operator.principals:

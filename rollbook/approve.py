@@ -1,33 +1,33 @@
-"""``python -m rollbook approve``: sign an approval for one exact production run.
+"""``rollbook approve``: sign the plan of one exact production run.
 
-The scope is computed from the inventory's data exactly as the run will compute it,
-so an approval made for ``--data vision_waves=b`` allows only that run::
+The plan comes from a ``--dry`` run: either the file a ``--dry`` printed (``--plan``), or a ``--dry``
+run that ``approve`` makes itself with the run's inventory, deploy and ``--data``. The approver sees
+the plan, then signs its digest; the real run recomputes its plan and goes on only when it has the
+same digest::
 
-    python -m rollbook approve inventories/prod.py deploys/vision_rollback.py --data vision_waves=b \\
+    pyinfra inventories/prod.py deploys/vision_rollback.py --data vision_waves=b --dry   # prints the plan file
+    rollbook approve --plan .plans/3f2a9c01b7e4d5a6.json --approver alice@example.com \\
+        --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
+    rollbook approve inventories/prod.py deploys/vision_rollback.py --data vision_waves=b \\
         --approver alice@example.com --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
 """
 
-import importlib
 import json
-import re
+import os
+import subprocess
+import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pyinfra_cli.util import parse_cli_arg
 
 from . import approvals, schema
+from .paths import checkout
+from .pipeline.plan import digest_of, render
 from .preflight import PreflightError
-from .remote import REPO, load_inventory
-from .systems import SYSTEMS
 
-DEPLOY_NAME = re.compile(r"^deploys/(?P<system>[a-z0-9_]+)_(rollback|enable)\.py$")
-
-
-def _system_of(deploy: str):
-    match = DEPLOY_NAME.match(deploy)
-    if not match or match["system"] not in SYSTEMS:
-        raise ValueError(f"{deploy} is not a system's rollback or enable deploy (deploys/<system>_rollback.py)")
-    return SYSTEMS[match["system"]]
+PLAN_FILE = "ROLLBOOK_PLAN_FILE"
 
 
 def _override_data(pairs: list[str]) -> dict:
@@ -40,40 +40,59 @@ def _override_data(pairs: list[str]) -> dict:
     return data
 
 
-def approve(args) -> tuple[Path, list[str]]:
-    system = _system_of(args.deploy)
-    override = _override_data(args.data)
+def _planned(args) -> dict:
+    """The plan document of the run ``args`` names, from a ``--dry`` run."""
+    if not args.inventory or not args.deploy:
+        raise ValueError("give --plan FILE, or the run's INVENTORY DEPLOY (and its --data)")
     try:
-        schema.refuse_override(override)  # the run will refuse them too: no approval for what cannot run
-        inventory = load_inventory(args.inventory, override)
-    except FileNotFoundError as error:
-        raise ValueError(str(error)) from None
+        schema.refuse_override(_override_data(args.data))  # no approval for what cannot run
     except PreflightError as error:
         raise ValueError(str(error)) from None
-    hosts = [host for host in inventory if system.group in host.groups
-             and (not args.limit or args.limit == host.name or args.limit in host.groups)]
-    if not hosts:
-        raise ValueError(f"no host of group {system.group} in {args.inventory}" +
-                         (f" matching --limit {args.limit}" if args.limit else ""))
-    module = importlib.import_module(system.module)
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "plan.json"
+        cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry"]
+        cmd += ["--limit", args.limit] if args.limit else []
+        for pair in args.data:
+            cmd += ["--data", pair]
+        done = subprocess.run(cmd + [args.inventory, args.deploy], cwd=checkout(), capture_output=True, text=True,
+                              env={**os.environ, PLAN_FILE: str(target)})
+        if done.returncode != 0 or not target.is_file():
+            errors = [line for line in done.stderr.splitlines() if "error" in line.lower()] or \
+                     done.stderr.strip().splitlines()[-1:] or ["no plan"]
+            raise ValueError(f"the --dry run failed: {errors[-1].strip()}")
+        return json.loads(target.read_text())
+
+
+def _read_plan(path: str) -> dict:
     try:
-        scopes = {json.dumps(module.scope_of(host.data), sort_keys=True) for host in hosts}
-    except PreflightError as error:
-        raise ValueError(str(error)) from None
-    environments = {str(host.data.get("rollbook_environment")) for host in hosts}
-    if len(scopes) != 1 or len(environments) != 1:
-        raise ValueError("the hosts differ in environment or scope: approve them separately with --limit")
-    max_hours = min(float(host.data.get("rollbook_approval_max_hours") or approvals.DEFAULT_MAX_HOURS)
-                    for host in hosts)
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--plan {path}: not a plan ({error})") from None
+    if not isinstance(document, dict) or not {"environment", "deploy", "hosts", "data", "plan", "digest"} <= set(document):
+        raise ValueError(f"--plan {path}: not a plan document")
+    if digest_of(document) != document["digest"]:
+        raise ValueError(f"--plan {path}: its digest does not match its content (edited?)")
+    return document
+
+
+def approve(args) -> tuple[Path, dict]:
+    plan = _read_plan(args.plan) if args.plan else _planned(args)
+    if plan["environment"] != "prod":
+        raise ValueError(f"the plan is for {plan['environment']}, which is self-service: nothing to approve")
     try:
-        doc = approvals.document(environments.pop(), args.deploy, json.loads(scopes.pop()), [h.name for h in hosts],
-                                 approver=args.approver, reason=args.reason, hours=args.hours, max_hours=max_hours)
+        doc = approvals.document(plan, approver=args.approver, reason=args.reason, hours=args.hours,
+                                 max_hours=float(plan.get("max_hours") or approvals.DEFAULT_MAX_HOURS))
     except approvals.ApprovalError as error:
         raise ValueError(str(error)) from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.out) if args.out else REPO / ".approvals" / f"{stamp}-{system.name}.json"
+    path = Path(args.out) if args.out else checkout() / ".approvals" / f"{stamp}-{doc['id'][:8]}.json"
     try:
         approvals.write_signed(doc, path, Path(args.key).expanduser())
     except approvals.ApprovalError as error:
         raise ValueError(str(error)) from None
-    return path, [h.name for h in hosts]
+    return path, plan
+
+
+def shown(plan: dict) -> list[str]:
+    """What the approver signs, as they read it."""
+    return render(plan) + [f"plan digest: {plan['digest']}"]

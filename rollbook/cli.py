@@ -12,7 +12,7 @@ converged), 1 error, 2 drift found (drift only), 64 usage error::
     python -m rollbook history INVENTORY [--json]
     python -m rollbook incident --inventory INVENTORY --host H --run RUN_ID
     python -m rollbook schema [--write]                                # the data reference (docs/data.md)
-    python -m rollbook approve INVENTORY DEPLOY --data k=v ... --approver NAME --key KEY --reason TEXT
+    python -m rollbook approve (--plan FILE | INVENTORY DEPLOY --data k=v ...) --approver NAME --key KEY --reason TEXT
 """
 
 import argparse
@@ -60,14 +60,24 @@ def _demo(args) -> int:
 
 
 def _drift(args) -> int:
-    from . import drift
+    from . import drift, notify
 
     try:
         report = drift.correct(args.inventory, args.system) if args.correct else drift.check(args.inventory, args.system)
     except ValueError as error:
         print(f"rollbook: {error}", file=sys.stderr)
         return drift.ERROR
-    print(drift.render(report), file=sys.stderr if report.code == drift.ERROR else sys.stdout)
+    if args.json:
+        print(drift.as_json(report))
+    else:
+        print(drift.render(report), file=sys.stderr if report.code == drift.ERROR else sys.stdout)
+    if args.json_out:
+        drift.write_atomically(args.json_out, drift.as_json(report) + "\n")
+    if args.textfile:
+        drift.write_atomically(args.textfile, drift.prometheus(report))
+    if args.notify and report.code != drift.CONVERGED:
+        said = notify.drift(args.notify, args.inventory, report)
+        print(f"rollbook: notification {said}", file=sys.stderr)
     return report.code
 
 
@@ -105,16 +115,18 @@ def _incident(args) -> int:
 
 
 def _approve(args) -> int:
-    from .approve import approve
+    from .approve import approve, shown
 
     try:
-        path, hosts = approve(args)
+        path, plan = approve(args)
     except ValueError as error:
         print(f"rollbook: {error}", file=sys.stderr)
         return 1
-    print(f"approval for {len(hosts)} host(s) written to {path} (signature {path}.sig)")
-    print(f"the operator runs: pyinfra {args.inventory} {args.deploy} " +
-          " ".join(f"--data {item}" for item in args.data) + f" --data approval={path}")
+    for line in shown(plan):
+        print(line)
+    print(f"approval of this plan for {len(plan['hosts'])} host(s) written to {path} (signature {path}.sig)")
+    data = " ".join(f"--data {key}={value}" for key, value in plan["data"].items())
+    print(f"the operator runs: pyinfra INVENTORY {plan['deploy']} {data} --data approval={path}".replace("  ", " "))
     return 0
 
 
@@ -160,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("inventory")
     drift.add_argument("--system", help="only this system (default: all)")
     drift.add_argument("--correct", action="store_true", help="converge drifting hosts back (a drift correction)")
+    drift.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    drift.add_argument("--json-out", metavar="FILE", help="also write the JSON report to FILE")
+    drift.add_argument("--textfile", metavar="FILE",
+                       help="also write rollbook_drift{system,host} and rollbook_drift_check_success for node_exporter")
+    drift.add_argument("--notify", metavar="URL", help="call this webhook when drift is found or the check fails")
     drift.set_defaults(run=_drift)
 
     hist = commands.add_parser("history", help="the Rollback History table across the inventory's hosts")
@@ -176,11 +193,12 @@ def parser() -> argparse.ArgumentParser:
     incident.add_argument("--state-dir", default="/var/lib/rollbook")
     incident.set_defaults(run=_incident)
 
-    approve = commands.add_parser("approve", help="sign an approval for one exact production run")
-    approve.add_argument("inventory")
-    approve.add_argument("deploy", help="e.g. deploys/vision_rollback.py")
+    approve = commands.add_parser("approve", help="sign the plan of one exact production run (shown first)")
+    approve.add_argument("inventory", nargs="?", help="the run's inventory (without --plan: a --dry run makes the plan)")
+    approve.add_argument("deploy", nargs="?", help="e.g. deploys/vision_rollback.py")
+    approve.add_argument("--plan", help="the plan file a --dry run wrote (.plans/<digest>.json)")
     approve.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="the run's --data")
-    approve.add_argument("--limit", help="a host or group, as pyinfra's --limit (default: the system's group)")
+    approve.add_argument("--limit", help="a host or group, as pyinfra's --limit")
     approve.add_argument("--approver", required=True, help="your principal in approvals/allowed_signers")
     approve.add_argument("--key", required=True, help="your SSH private key (ssh-keygen -Y sign)")
     approve.add_argument("--reason", required=True)

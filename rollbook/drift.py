@@ -1,41 +1,59 @@
 """Drift: does every host hold the state rollbook recorded for it? Optionally converge it back.
 
-pyinfra's ``--dry`` exits 0 whatever it finds, so drift reads its ``--json`` plan::
+A check is a ``--dry`` run of ``deploys/converge.py``: read-only in every environment, no approval,
+nothing written on a host or in its history. pyinfra's ``--dry`` exits 0 whatever it finds, so the
+check reads the run's own plan (``rollbook.pipeline.plan``): a host and system with an operation
+that would change something has drifted. A correction converges only to the recorded state (no new
+approval) and is checked again::
 
     report = check("inventories/prod.py", system="vision")
-    report.drift       # [(host, system, operation, [what differs, secrets masked]), ...]
-    exit code: 0 converged, 2 drift found, 1 error
+    report.code        # 0 converged, 2 drift found, 1 error
+    report.drift       # [Drifted(host, system, steps, changes), ...]
+    prometheus(report) # 'rollbook_drift{system="vision",host="vision-1"} 1' ...
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .systems import SYSTEMS
 from .paths import checkout
+from .systems import SYSTEMS
 
 REPO = checkout()
 CONVERGE = "deploys/converge.py"
 CONVERGED, ERROR, DRIFT = 0, 1, 2
+PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # the pipeline writes a --dry run's plan there
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")
-_PYINFRA_OWN = ("Connected", "Ready:", "Loading", "Success", "No changes", "Disconnecting")
+_NO_RECORD = re.compile(r"(?P<system>[a-z0-9_]+): no recorded state")
 _UNREACHABLE = ("Could not connect", "SSH error", "Connection error", "Authentication error")
+
+
+@dataclass
+class Drifted:
+    host: str
+    system: str
+    steps: list[str]  # the operations that would change it back
+    changes: list[str]  # what differs (secret values masked)
 
 
 @dataclass
 class Report:
     code: int
-    drift: list[tuple[str, str, str]] = field(default_factory=list)  # (host, system, operation)
-    details: dict[str, list[str]] = field(default_factory=dict)  # host -> what differs
+    drift: list[Drifted] = field(default_factory=list)
+    checked: list[tuple[str, str]] = field(default_factory=list)  # (host, system) inspected
+    unrecorded: list[tuple[str, str]] = field(default_factory=list)  # (host, system) with no recorded state
     error: str = ""
 
 
-def _pyinfra(inventory: str, *args: str) -> subprocess.CompletedProcess:
+def _pyinfra(inventory: str, *args: str, plan_file: str | None = None) -> subprocess.CompletedProcess:
     cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, CONVERGE]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    env = {**os.environ, **({PLAN_FILE: plan_file} if plan_file else {})}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
 
 
 def _limit(system: str | None) -> list[str]:
@@ -61,29 +79,57 @@ def unreachable(stderr: str) -> list[str]:
     return hosts
 
 
+def _unrecorded(stderr: str) -> list[tuple[str, str]]:
+    found = []
+    for line in stderr.splitlines():
+        match = _HOST_LINE.match(line)
+        said = _NO_RECORD.search(match["text"]) if match else None
+        if said and (match["host"], said["system"]) not in found:
+            found.append((match["host"], said["system"]))
+    return found
+
+
 def check(inventory: str, system: str | None = None) -> Report:
-    """Plan a converge run (``--dry --json``) and report what would change."""
+    """Plan a converge run (``--dry``) and report what would change."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    done = _pyinfra(inventory, "--dry", "--json", *_limit(system))
+    limit = _limit(system)
+    with tempfile.TemporaryDirectory() as folder:
+        plan_file = str(Path(folder) / "plan.json")
+        done = _pyinfra(inventory, "--dry", *limit, plan_file=plan_file)
+        document = json.loads(Path(plan_file).read_text()) if Path(plan_file).is_file() else {"plan": {}}
     lost = unreachable(done.stderr)
     if lost:
         return Report(ERROR, error=f"could not reach {', '.join(lost)}: their state is unknown")
-    if done.returncode != 0 or not done.stdout.strip().startswith("{"):
+    if done.returncode != 0:
         return Report(ERROR, error=_last_error(done.stderr))
-    plan = json.loads(done.stdout)["plan"]
-    drift = [(name, op["name"].split(" | ")[0], op["name"]) for op in plan for name in op["hosts_with_change"]]
-    details: dict[str, list[str]] = {}
-    for line in done.stderr.splitlines():
-        match = _HOST_LINE.match(line)
-        if match and not match["text"].startswith(_PYINFRA_OWN):
-            details.setdefault(match["host"], []).append(match["text"])
-    drifting = {host for host, _, _ in drift}
-    return Report(DRIFT if drift else CONVERGED, drift, {h: lines for h, lines in details.items() if h in drifting})
+    report = Report(CONVERGED, unrecorded=_unrecorded(done.stderr))
+    for host, systems in sorted(document["plan"].items()):
+        for name, plan in sorted(systems.items()):
+            report.checked.append((host, name))
+            if plan["steps"]:
+                report.drift.append(Drifted(host, name, plan["steps"], plan["changes"]))
+    wanted = [system] if system else sorted(SYSTEMS)
+    seen = {name for _, name in report.checked + report.unrecorded}
+    if system and system not in seen:
+        return Report(ERROR, error=f"{system}: no host of group {SYSTEMS[system].group} was inspected "
+                                   f"in {inventory}: its state is unknown")
+    missing = [name for name in wanted if name not in seen and hosts_of(inventory, name)]
+    if missing:
+        return Report(ERROR, error=f"{', '.join(missing)}: not inspected: its state is unknown")
+    report.code = DRIFT if report.drift else CONVERGED
+    return report
+
+
+def hosts_of(inventory: str, system: str) -> list[str]:
+    """The inventory's hosts of ``system``'s group (no connection made)."""
+    from .remote import load_inventory
+
+    return [host.name for host in load_inventory(inventory) if SYSTEMS[system].group in host.groups]
 
 
 def correct(inventory: str, system: str | None = None) -> Report:
-    """Converge the drifting hosts back (recorded as a drift correction), then check again."""
+    """Converge the drifting hosts back to their recorded state (a drift correction), then check again."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
     done = _pyinfra(inventory, "-y", "--data", "rollbook_drift_correction=true", *_limit(system))
@@ -94,13 +140,44 @@ def correct(inventory: str, system: str | None = None) -> Report:
 
 
 def render(report: Report) -> str:
+    unrecorded = [f"  {host}  {system}  no recorded state (left alone)" for host, system in report.unrecorded]
     if report.code == ERROR:
         return f"drift check failed: {report.error}"
     if report.code == CONVERGED:
-        return "converged: every host holds its recorded state"
-    lines = [f"drift on {len({h for h, _, _ in report.drift})} host(s):"]
-    for host, system, operation in report.drift:
-        lines.append(f"  {host}  {system}  {operation.split(' | ', 1)[-1]}")
-    for host, said in report.details.items():
-        lines += [f"  {host}: {text}" for text in said]
-    return "\n".join(lines)
+        return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
+    lines = [f"drift on {len({d.host for d in report.drift})} host(s):"]
+    for drifted in report.drift:
+        lines.append(f"  {drifted.host}  {drifted.system}  " + "; ".join(drifted.steps))
+        lines += [f"    {change}" for change in drifted.changes]
+    return "\n".join(lines + unrecorded)
+
+
+def as_json(report: Report) -> str:
+    return json.dumps({"code": report.code, "result": {CONVERGED: "converged", DRIFT: "drift", ERROR: "error"}[report.code],
+                       "error": report.error, "drift": [asdict(d) for d in report.drift],
+                       "checked": [{"host": h, "system": s} for h, s in report.checked],
+                       "no_recorded_state": [{"host": h, "system": s} for h, s in report.unrecorded]},
+                      indent=2, sort_keys=True)
+
+
+def prometheus(report: Report) -> str:
+    """node_exporter's textfile format: ``rollbook_drift{system,host}`` 0 or 1 for each host and system
+    checked, and ``rollbook_drift_check_success`` 0 or 1."""
+    drifted = {(d.host, d.system) for d in report.drift}
+    lines = ["# HELP rollbook_drift 1 when the host does not hold the state rollbook recorded for the system.",
+             "# TYPE rollbook_drift gauge"]
+    lines += [f'rollbook_drift{{system="{system}",host="{host}"}} {int((host, system) in drifted)}'
+              for host, system in report.checked]
+    lines += ["# HELP rollbook_drift_check_success 1 when the last drift check ran to the end.",
+              "# TYPE rollbook_drift_check_success gauge",
+              f"rollbook_drift_check_success {int(report.code != ERROR)}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: str, text: str):
+    """Write ``text`` to ``path`` by a rename, so node_exporter never reads half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.tmp")
+    staged.write_text(text)
+    os.replace(staged, target)

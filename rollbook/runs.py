@@ -3,11 +3,10 @@
 A pyinfra process is one run: every host's record carries the same ``RUN_ID``.
 Example::
 
-    run = register(host.name, HostRun(system="vision", kind="rollback", ...))
-    current(host.name, "vision").changes.append("VISION_PHASH_ENABLED: true -> false")
+    run = SESSION.register(host.name, HostRun(system="vision", kind="rollback", ...))
+    SESSION.current(host.name, "vision").verified      # True once its verification passed
 """
 
-import getpass
 import os
 import socket
 import uuid
@@ -17,11 +16,6 @@ from datetime import datetime, timezone
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 CONTROLLER = socket.gethostname()
 PID = os.getpid()
-
-
-def operator() -> str:
-    """Who runs this: ``ROLLBOOK_OPERATOR`` when set, else the login name."""
-    return os.environ.get("ROLLBOOK_OPERATOR") or getpass.getuser()
 
 
 def utc_now() -> str:
@@ -53,7 +47,7 @@ class HostRun:
     heartbeat: object = None  # the greenlet refreshing the lock while the run holds it
     finished: bool = False
     run_id: str = RUN_ID
-    operator: str = field(default_factory=operator)
+    operator: str = ""  # the principal (or fingerprint) of the SSH key rollbook connects with
 
     @property
     def private_dir(self) -> str:
@@ -66,17 +60,37 @@ class HostRun:
         return f"{self.private_dir}/{self.run_id}-{self.system}.restored"
 
 
-_REGISTRY: dict[tuple[str, str], HostRun] = {}
+class Session:
+    """What one pyinfra process (one run) knows across hosts: each host's run of each system, the
+    fail-percent threshold, whether rollbook's callbacks are installed, the plan, the approvals
+    verified at preflight. One explicit object (``SESSION``), never attributes on pyinfra's state."""
+
+    def __init__(self):
+        self.runs: dict[tuple[str, str], HostRun] = {}
+        self.fail_percent: int | None | str = "unset"
+        self.callbacks = False
+        self._plan = None
+        self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
+
+    @property
+    def plan(self):
+        """The run's plan (``rollbook.pipeline.plan.Plan``), host by host."""
+        if self._plan is None:
+            from .pipeline.plan import Plan
+
+            self._plan = Plan()
+        return self._plan
+
+    def register(self, host_name: str, run: HostRun) -> HostRun:
+        self.runs[(host_name, run.system)] = run
+        return run
+
+    def current(self, host_name: str, system: str) -> HostRun | None:
+        return self.runs.get((host_name, system))
+
+    def of_host(self, host_name: str) -> list[HostRun]:
+        return [run for (name, _), run in self.runs.items() if name == host_name]
 
 
-def register(host_name: str, run: HostRun) -> HostRun:
-    _REGISTRY[(host_name, run.system)] = run
-    return run
-
-
-def current(host_name: str, system: str) -> HostRun | None:
-    return _REGISTRY.get((host_name, system))
-
-
-def of_host(host_name: str) -> list[HostRun]:
-    return [run for (name, _), run in _REGISTRY.items() if name == host_name]
+SESSION = Session()
+register, current, of_host = SESSION.register, SESSION.current, SESSION.of_host

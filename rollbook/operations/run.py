@@ -86,7 +86,8 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 
 
 @operation()
-def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None):
+def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None,
+          data: dict | None = None):
     """
     Check that the host was enrolled in the run's environment, take this host's lock for
     ``system``, record the run's target as the host's recorded state, and append a ``started``
@@ -100,6 +101,11 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     + takeover: take over a stale lock
     + marker: the file naming the environment the host was enrolled in (``/etc/rollbook/environment``)
     + webhook: called (once per run) when an emergency override starts changing hosts
+    + data: the run's ``--data`` values (an approved run's plan digest covers them)
+
+    An approved run goes on only when its plan (every host's, now that all are prepared) has the
+    digest the approver signed, and when the approval was never used on this host before; its id
+    is recorded on the host with the lock.
 
     Example:
 
@@ -112,6 +118,16 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     if not executing():
         return
     run = runs.current(host.name, system)
+    approved = run.authorization.get("mode") == "approval"
+    if approved:
+        planned = runs.SESSION.plan.digest(run.environment, run.deploy, data or {})
+        if planned != run.authorization["digest"]:
+            why = (f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
+                   f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
+                   "approved; approve the new plan")
+            run_on_host(append_history(state_dir, history.refused(run, why)))
+            yield fail(f"{host.name}: refused: {why}")
+            return
     if run.authorization.get("mode") == "emergency":
         run.authorization["notification"] = notify.emergency(run, webhook)
     now = datetime.now(timezone.utc)
@@ -120,8 +136,14 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     lock = lock_path(state_dir, system)
     start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
-    take = (f"if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but not
-            f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # recorded is given back at once
+    used, once, mark = q(f"{state_dir}/approvals.used"), "", ""
+    if approved:  # an approval is used once: checked and recorded with the lock, under the same guard
+        approval = q(run.authorization["approval_id"])
+        once = f"if grep -qxF {approval} {used} 2>/dev/null; then echo REUSED; exit 0; fi; "
+        mark = f"printf '%s\\n' {approval} >> {used} && chmod 600 {used}"
+        start += f" && {mark}"
+    take = (f"{once}if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but
+            f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # not recorded is given back
             f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
     ok, output = run_on_host(
         f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
@@ -130,6 +152,11 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     lines = output.stdout_lines
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
+        return
+    if lines[0] == "REUSED":
+        why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
+        run_on_host(append_history(state_dir, history.refused(run, why)))
+        yield fail(f"{host.name}: refused: {why}")
         return
     if lines[0] == "ENROLLED":
         why = (f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}")
@@ -140,9 +167,14 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         seen, holder = (lines[1:2] or [""])[0], _holder(lines[2:])
         why = stale_because(holder, now)
         if why and takeover:
-            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder))
+            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, once, mark))
             if not ok or not output.stdout_lines:
                 yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
+                return
+            if output.stdout_lines[0] == "REUSED":
+                why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
+                run_on_host(append_history(state_dir, history.refused(run, why)))
+                yield fail(f"{host.name}: refused: {why}")
                 return
             if output.stdout_lines[0] != "TAKEN":
                 winner = _holder(output.stdout_lines[1:])
@@ -183,14 +215,17 @@ def under_guard(state_dir: str, system: str, script: str) -> str:
             f"flock {q(f'{state_dir}/locks/.{system}.guard')} sh -c {q(script)}")
 
 
-def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict) -> str:
+def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict, once: str = "",
+                     mark: str = "") -> str:
     """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run; a
     compare-and-swap under the guard, so of two controllers taking it over at once exactly one wins
-    (``TAKEN``); the other reads ``LOST`` and the lock as it is now."""
+    (``TAKEN``); the other reads ``LOST`` and the lock as it is now. ``once`` and ``mark``: the
+    approval's single-use check and record (see ``begun``)."""
     lock = lock_path(state_dir, run.system)
-    swap = (f"if [ \"$(sha256sum < {q(lock)} 2>/dev/null | cut -c1-64)\" = {q(seen)} ]; then "
+    swap = (f"{once}if [ \"$(sha256sum < {q(lock)} 2>/dev/null | cut -c1-64)\" = {q(seen)} ]; then "
             f"printf '%s\\n' {q(info)} > {q(lock)} && {_record_state(state_dir, run)} && "
-            f"{append_history(state_dir, history.started(run, takeover_of=holder))} && echo TAKEN; "
+            f"{append_history(state_dir, history.started(run, takeover_of=holder))} "
+            f"{'&& ' + mark if mark else ''}&& echo TAKEN; "
             f"else echo LOST; cat {q(lock)} 2>/dev/null; fi")
     return under_guard(state_dir, run.system, swap)
 

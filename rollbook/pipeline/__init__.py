@@ -1,15 +1,23 @@
-"""The pipeline every system's deploy shares (DESIGN.md): authorize, lock, record, and on failure
-record and unlock. A system's ``@deploy`` calls::
+"""The pipeline every system's deploy runs: preflight -> lock -> backup -> converge -> apply -> verify
+-> cleanup -> record, driven from the hooks a system provides (``rollbook.pipeline.stages.Stages``)::
 
-    run = pipeline.begin("vision", kind="rollback", scope={...}, units_before=..., units_after=...)
-    ...  # converge, apply, cleanup, verify
-    pipeline.finish(run, changed=any_change)
+    @deploy("vision")
+    def vision(target=None):
+        pipeline.run(VISION, target)
 
-``begin`` authorizes at prepare time (production: a signed approval or an emergency
-override; staging and sandbox are self-service) and refuses with one line, recorded in
-the host's history; at execute time it takes the lock and records the run's intent.
+Preflight validates the data (unknown keys, security overrides, types) and, in production, the
+approval, before any host command. Authorization: staging and sandbox are self-service; production
+needs an approval bound to the run's plan (its digest), an on-call emergency override, or converges
+only to the state an authorized run recorded (a drift correction); ``--dry`` needs none, writes
+nothing, and prints the plan and its digest. At execute time the lock step checks the host's
+enrollment, the plan digest and the approval's single use, takes the lock and records the run's
+intent; the last step records the outcome. Only the pipeline writes a run's record.
 """
 
+import atexit
+import json
+import os
+import sys
 from pathlib import Path
 
 from pyinfra import host, logger
@@ -18,17 +26,61 @@ from pyinfra.context import state
 
 from .. import approvals, history, identity, runs, schema
 from ..operations import run as run_ops
-from ..report import dry_run
-from ..preflight import PreflightError, boolean, choice, positive_int, require
 from ..paths import checkout
+from ..preflight import PreflightError, boolean, choice, positive_int, require
+from ..report import dry_run
+from . import plan as plans
+from .stages import Context, Stage, Stages
 
 REPO = checkout()
 ENVIRONMENTS = ("sandbox", "staging", "prod")
 EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
+SESSION = runs.SESSION
+PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set by `rollbook approve`)
+
+__all__ = ["Context", "Stage", "Stages", "run", "preflight", "state_dir"]
 
 
 def _require(key: str):
     return require(host.data, key)
+
+
+def run(system: Stages, target: str | None):
+    """Run ``system``'s stages on the current host: ``target`` enabled or rolled_back, or None to
+    converge every unit to the host's recorded state."""
+    if system.group not in host.groups:
+        return  # other systems' hosts in the same inventory
+    preflight()
+    data = host.data
+    request = system.request(data, target, None)  # bad input fails here, before any host command
+    seen = system.inspect(request)
+    if target is None:
+        request = system.request(data, None, seen.recorded)
+        if not system.units(request, seen):
+            logger.warning(f"{host.print_prefix}{system.name}: no recorded state: left alone (no authorized run "
+                           "recorded one; rollbook_converge_declared allows the declared state)")
+            return
+    current = begin(system, request, seen, target)
+    ctx = Context(request=request, state=seen, run=current, data=data)
+    why = system.refusal(ctx)
+    if why:
+        refuse(current, why)
+    current.baseline = system.baseline(ctx)
+    converged = system.converge(ctx)
+    applied = system.apply(ctx)
+    system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
+    stages = [converged, applied, system.cleanup(ctx)]
+    steps = [step for stage in stages for step in stage.steps]
+    for stage in stages:
+        current.changes += stage.changes
+        current.cleanup.update(stage.cleanup)
+    SESSION.plan.add(host.name, system.name, current.units_after, _changing(steps), current.changes)
+    finish(current, changed=any(step.will_change for step in steps))
+
+
+def _changing(steps) -> list[str]:
+    """The names of the operations that will change the host (the plan's intents)."""
+    return [", ".join(sorted(state.op_meta[step._hash].names)) for step in steps if step.will_change]
 
 
 def run_kind(target: str | None, data) -> str:
@@ -58,16 +110,38 @@ def allowed_signers(data) -> Path:
     return path
 
 
+def run_data() -> dict:
+    """Every ``--data`` value that reaches the run, as an approval binds them (the approval itself aside)."""
+    return {key: value for key, value in host.inventory.get_override_data().items() if key != "approval"}
+
+
 def preflight():
     """A system's first step, before any host command: no unknown ``--data`` key, no security
-    setting overridden, every value of its declared type (one line naming the key otherwise)."""
+    setting overridden, every value of its declared type (one line naming the key otherwise); in
+    production, an approval given is checked (signature, expiry, environment, deploy, host, every
+    ``--data`` value, self-approval) before anything reaches the host."""
     schema.refuse_override(host.inventory.get_override_data())
     schema.validate(host.data)
+    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
+    path = host.data.get("approval")
+    if environment == "prod" and path and not dry_run() and host.name not in SESSION.approvals:
+        operator = identity.of_data(host.data, allowed_signers(host.data))
+        if not operator.known:
+            raise PreflightError(f"{host.name}: refused: cannot tell who runs this: no SSH key (ssh_key data or an "
+                                 "agent's key), so a self-approval could not be told apart")
+        try:
+            SESSION.approvals[host.name] = approvals.verify(
+                path, allowed_signers(host.data), environment=environment, deploy=deploy_name(), data=run_data(),
+                host=host.name, operator=operator, max_hours=float(_require("rollbook_approval_max_hours")))
+        except approvals.ApprovalError as error:
+            raise PreflightError(f"{host.name}: refused: {error}") from None
 
 
 def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
     if run.environment != "prod":
         return {"mode": "self-service"}
+    if dry_run():
+        return {"mode": "plan", "note": "a --dry run changes nothing and needs no approval"}
     if preapproved:
         return {"mode": "recorded-state", "note": "converges to the state an authorized run recorded"}
     level = host.data.get("emergency")
@@ -78,19 +152,14 @@ def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
             raise PreflightError("an emergency override needs --data oncall=<name> and --data reason=<why>")
         return {"mode": "emergency", "level": level, "oncall": str(oncall), "reason": str(reason),
                 "needs_notification": True, "notification": "pending"}  # sent when the run starts changing
-    path = host.data.get("approval")
-    if not path:
+    doc = SESSION.approvals.get(host.name)
+    if doc is None:
         raise approvals.ApprovalError(
-            "production needs an approval (python -m rollbook approve ...; then --data approval=FILE) "
-            "or an emergency override (--data emergency=P0|P1 --data oncall=NAME --data reason=...)")
-    operator = identity.of_data(host.data, allowed_signers(host.data))
-    if not operator.known:
-        raise approvals.ApprovalError("cannot tell who runs this: no SSH key (ssh_key data or an agent's key), "
-                                      "so a self-approval could not be told apart")
-    doc = approvals.verify(path, allowed_signers(host.data), environment=run.environment, deploy=run.deploy,
-                           scope=run.scope, host=host.name, operator=operator,
-                           max_hours=float(_require("rollbook_approval_max_hours")))
-    return {"mode": "approval", "approver": doc["approver"], "approval": str(path), "approved_reason": doc["reason"],
+            "production needs an approval (pyinfra ... --dry shows the plan; rollbook approve signs it; then "
+            "--data approval=FILE) or an emergency override (--data emergency=P0|P1 --data oncall=NAME "
+            "--data reason=...)")
+    return {"mode": "approval", "approver": doc["approver"], "approval": str(host.data.get("approval")),
+            "approval_id": doc["id"], "digest": doc["digest"], "approved_reason": doc["reason"],
             "expires_at": doc["expires_at"]}
 
 
@@ -106,11 +175,11 @@ def fail_percent(data) -> int | None:
 
 def _take_fail_percent(value: int | None):
     """One threshold per run: every host's data must agree (pyinfra's --fail-percent wins at execute)."""
-    known = getattr(state, "_rollbook_fail_percent", "unset")
+    known = SESSION.fail_percent
     if known != "unset" and known != value:
         raise PreflightError(f"rollbook_fail_percent differs between hosts ({known} and {value} on {host.name}): "
                              "set it for the whole run (group data or --data)")
-    state._rollbook_fail_percent = value
+    SESSION.fail_percent = value
 
 
 def _record_on(target, command: str, what: str):
@@ -128,82 +197,116 @@ def _record_on(target, command: str, what: str):
 def _abandon(state, why: str):
     """The run stops on every host (too many failed): record ``aborted`` and unlock where a run is open."""
     for target in list(state.active_hosts):
-        for run in runs.of_host(target.name):
-            if run.lock_held and not run.finished:
-                run.finished = True
-                _record_on(target, run_ops.finish_command(run.state_dir, run, "aborted", why), f"aborted {run.system}")
+        for held in SESSION.of_host(target.name):
+            if held.lock_held and not held.finished:
+                held.finished = True
+                _record_on(target, run_ops.finish_command(held.state_dir, held, "aborted", why),
+                           f"aborted {held.system}")
 
 
 class _Callbacks(BaseStateCallback):
     @staticmethod
     def operation_start(state, op_hash):
         """Apply ``rollbook_fail_percent`` unless the command line (or a prompt) set the threshold."""
-        value = getattr(state, "_rollbook_fail_percent", None)
-        if state.config.FAIL_PERCENT is None and value is not None:
+        value = SESSION.fail_percent
+        if state.config.FAIL_PERCENT is None and value not in (None, "unset"):
             state.config.FAIL_PERCENT = value
 
     @staticmethod
     def operation_host_error(state, host, op_hash, retry_count=0, max_retries=0):
         """A failed step: record it in history and release the lock, so nothing is left held."""
         step = ", ".join(sorted(state.op_meta[op_hash].names))
-        for run in runs.of_host(host.name):
-            if run.lock_held and not run.finished:
-                run.finished = True
-                _record_on(host, run_ops.failure_command(run.state_dir, run, step), f"failed {run.system}")
+        for held in SESSION.of_host(host.name):
+            if held.lock_held and not held.finished:
+                held.finished = True
+                _record_on(host, run_ops.failure_command(held.state_dir, held, step), f"failed {held.system}")
 
 
 def _ensure_callbacks():
-    if not getattr(state, "_rollbook_callbacks", False):
-        state.add_callback_handler(_Callbacks())
-        previous = state.should_raise_failed_hosts  # pyinfra's "continue?" prompt, when interactive
+    if SESSION.callbacks:
+        return
+    state.add_callback_handler(_Callbacks())
+    previous = state.should_raise_failed_hosts  # pyinfra's "continue?" prompt, when interactive
 
-        def should_raise_failed_hosts(current) -> bool:
-            if previous and previous(current) is False:
-                return False
-            _abandon(current, f"over {current.config.FAIL_PERCENT}% of hosts failed")
-            return True
+    def should_raise_failed_hosts(current) -> bool:
+        if previous and previous(current) is False:
+            return False
+        _abandon(current, f"over {current.config.FAIL_PERCENT}% of hosts failed")
+        return True
 
-        state.should_raise_failed_hosts = should_raise_failed_hosts
-        state._rollbook_callbacks = True
+    state.should_raise_failed_hosts = should_raise_failed_hosts
+    if dry_run():
+        atexit.register(_print_plan, choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment"),
+                        deploy_name(), run_data(), _require("rollbook_approval_max_hours"))
+    SESSION.callbacks = True
 
 
-def begin(system: str, kind: str, scope: dict, units_before: dict, units_after: dict,
-          from_record: bool = False) -> runs.HostRun:
+def plan_document(environment: str, deploy: str, data: dict) -> dict:
+    document = SESSION.plan.document(environment, deploy, data)
+    document["digest"] = plans.digest_of(document)
+    return document
+
+
+def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
+    """At the end of a --dry run: the plan and its digest (what `rollbook approve` signs), also written
+    as a file for the approver."""
+    if not SESSION.plan.hosts:
+        return
+    document = plan_document(environment, deploy, data)
+    document["max_hours"] = float(max_hours)
+    target = os.environ.get(PLAN_FILE) or \
+        (str(REPO / ".plans" / f"{document['digest'][7:23]}.json") if environment == "prod" else "")
+    if target:  # for `rollbook approve --plan`
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        except OSError as error:
+            target = f"(not written: {error})"
+    for line in plans.render(document):
+        print(line, file=sys.stderr)
+    print(f"plan digest: {document['digest']}" + (f" (plan: {target})" if target else ""), file=sys.stderr)
+
+
+def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
     """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step.
 
-    ``from_record``: the run converges every unit to the host's recorded state; as a drift
-    correction it then needs no new approval (an authorized run recorded that state).
-    """
+    A drift correction that converges every unit to the host's recorded state needs no new
+    approval (an authorized run recorded that state)."""
+    data = host.data
+    kind = run_kind(target, data)
     environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
-    run = runs.HostRun(system=system, kind=kind, deploy=deploy_name(), environment=environment,
-                       authorization={}, scope=scope, reason=str(host.data.get("reason") or ""),
-                       units_before=units_before, units_after=units_after,
-                       operator=identity.of_data(host.data, allowed_signers(host.data)).name)
-    run.state_dir = state_dir()
-    _take_fail_percent(fail_percent(host.data))
+    current = runs.HostRun(system=system.name, kind=kind, deploy=deploy_name(), environment=environment,
+                           authorization={}, scope=system.scope(data, request, target),
+                           reason=str(data.get("reason") or ""), units_before=dict(seen.recorded),
+                           units_after=system.units(request, seen),
+                           operator=identity.of_data(data, allowed_signers(data)).name)
+    current.state_dir = state_dir()
+    _take_fail_percent(fail_percent(data))
     try:
-        run.authorization = _authorize(run, preapproved=from_record and kind == "drift_correction")
+        preapproved = target is None and system.from_record(request) and kind == "drift_correction"
+        current.authorization = _authorize(current, preapproved=preapproved)
     except approvals.ApprovalError as error:
-        refuse(run, str(error))
-    runs.register(host.name, run)
+        refuse(current, str(error))
+    SESSION.register(host.name, current)
     _ensure_callbacks()
-    run_ops.begun(name=f"Lock {system} on this host and record the run", system=system, state_dir=run.state_dir,
+    run_ops.begun(name=f"Lock {system.name} on this host and record the run", system=system.name,
+                  state_dir=current.state_dir,
                   lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
                   takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"),
                   marker=str(_require("rollbook_environment_marker")),
-                  webhook=host.data.get("rollbook_notify_webhook"))
-    return run
+                  webhook=data.get("rollbook_notify_webhook"), data=run_data())
+    return current
 
 
-def refuse(run: runs.HostRun, why: str):
+def refuse(current: runs.HostRun, why: str):
     """Refuse this run on this host (prepare time): record it in the host's history (not on ``--dry``,
     which writes nothing on any host), then fail with one line."""
     if not dry_run():
-        run_ops.run_on_host(run_ops.append_history(run.state_dir, history.refused(run, why)))
+        run_ops.run_on_host(run_ops.append_history(current.state_dir, history.refused(current, why)))
     raise PreflightError(f"{host.name}: refused: {why}")
 
 
-def finish(run: runs.HostRun, changed: bool):
+def finish(current: runs.HostRun, changed: bool):
     """Add the last step: the ``finished`` history record and the lock's release."""
-    run_ops.finished(name=f"Record the {run.system} run and unlock", system=run.system, state_dir=run.state_dir,
-                     changed=changed)
+    run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,
+                     state_dir=current.state_dir, changed=changed)

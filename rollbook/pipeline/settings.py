@@ -65,6 +65,10 @@ class PipelineSettings(Settings):
         "/var/lib/rollbook", "rollbook's folder on each host: locks/, state.json, history.jsonl", security=True)
     rollbook_lock_ttl: Positive = key(1800, "Seconds after which a lock that was never released counts as stale")
     rollbook_takeover: bool = key(False, "Take over a stale lock (its holder gone or past its expiry); never a live one")
+    rollbook_converge_declared: bool = key(
+        False, "A converge run (drift correction) may converge a unit no authorized run recorded to its declared "
+        "state (group data's *_declared_state); false: such a unit is left alone and reported as "
+        "\"no recorded state\"")
     rollbook_drift_correction: bool = key(
         False, "Record a converge run as a drift correction (set by `rollbook drift --correct`)")
     rollbook_secrets_file: str | None = key(

@@ -79,9 +79,10 @@ def as_prod(enabled):
 def test_prod_without_approval_is_refused_recorded_and_touches_nothing(as_prod, probes):
     before, records = managed_hashes(probes), len(history(probes))
     planned = deploy_prod("vision_rollback", dry=True, vision_waves="b")
-    assert "refused: production needs an approval" in refusal(planned)
+    assert planned.returncode == 0, planned.output
+    assert "plan digest: sha256:" in planned.stderr and "VISION_PHASH_ENABLED: true -> false" in planned.stderr
     assert managed_hashes(probes) == before
-    assert len(history(probes)) == records, "a --dry run wrote a refusal on the host"
+    assert len(history(probes)) == records, "a --dry run wrote on the host"
 
     run = deploy_prod("vision_rollback", vision_waves="b")
     assert "refused: production needs an approval" in refusal(run)
@@ -116,10 +117,14 @@ def test_a_valid_approval_lets_exactly_its_run_proceed(as_prod, probes, tmp_path
     data = {"approval": approval, "vision_ignore_experiments": "true"}
 
     experiments_not_approved = deploy_prod("vision_rollback", vision_waves="b", **{**data, "vision_ignore_experiments": "false"})
-    assert "is for another scope: vision_ignore_experiments='true' (run: 'false')" in refusal(experiments_not_approved)
+    assert "is for other data: vision_ignore_experiments='true' (run: 'false')" in refusal(experiments_not_approved)
 
     wrong_scope = deploy_prod("vision_rollback", vision_waves="a,b", **data)
-    assert "is for another scope" in refusal(wrong_scope)
+    assert "is for other data" in refusal(wrong_scope)
+    before, records = managed_hashes(probes), len(history(probes))
+    extra = deploy_prod("vision_rollback", vision_waves="b", vision_rolled_back_values='{"b": {}}', **data)
+    assert "is for other data: vision_rolled_back_values" in refusal(extra)
+    assert managed_hashes(probes) == before and len(history(probes)) == records  # refused before any host command
     mine = approve(tmp_path / "mine.json", key=ssh_key_path(), approver=OPERATOR, vision_waves="b",
                    vision_ignore_experiments="true")
     self_approved = deploy_prod("vision_rollback", vision_waves="b", **{**data, "approval": mine})
@@ -131,6 +136,15 @@ def test_a_valid_approval_lets_exactly_its_run_proceed(as_prod, probes, tmp_path
     started = [r for r in history(probes) if r["event"] == "started"][-1]
     assert started["authorization"]["approver"] == APPROVER and started["environment"] == "prod"
     assert started["operator"] == OPERATOR
+
+    # the same plan once more (nothing left to change): an approval is used once
+    again = approve(tmp_path / "again.json", vision_waves="b", vision_ignore_experiments="true")
+    first = deploy_prod("vision_rollback", vision_waves="b", **{**data, "approval": again})
+    assert first.returncode == 0 and first.changed == set(), first.output
+    reused = deploy_prod("vision_rollback", vision_waves="b", **{**data, "approval": again})
+    assert "was already used on vision-1" in reused.output and reused.returncode != 0
+    changed_since = deploy_prod("vision_rollback", vision_waves="b", **data)  # the first approval: plan changed
+    assert changed_since.returncode != 0 and "the plan differs from the approved one" in changed_since.output
     owner = probes.ssh(HOST).check_output("stat -c '%U %a' /var/lib/rollbook/history.jsonl")
     assert owner.startswith("root "), owner  # written through sudo, as in production
 
@@ -143,9 +157,9 @@ def test_expired_and_tampered_approvals_are_refused(as_prod, probes, tmp_path):
 
     tampered = approve(tmp_path / "tampered.json", vision_waves="b")
     doc = json.loads(open(tampered).read())
-    doc["scope"]["vision_waves"] = "a,b,c,tokens"
+    doc["data"]["vision_waves"] = "a,b,c,tokens"
     open(tampered, "w").write(json.dumps(doc, sort_keys=True, indent=2) + "\n")
-    run = deploy_prod("vision_rollback", approval=tampered)
+    run = deploy_prod("vision_rollback", vision_waves="a,b,c,tokens", approval=tampered)
     assert "signature does not verify" in refusal(run)
     assert managed_hashes(probes) == before
 

@@ -21,7 +21,7 @@ def fake_host(name: str = "host-1", data: dict | None = None, groups: tuple[str,
     inventory = Inventory(([name], {}), **group_defs)
     state = State(inventory, Config())
     host = inventory.get_host(name)
-    host.data.override_datas = {**(data or {})}
+    host.data.override_datas.update(data or {})  # the host's own layer (an assignment would set a key)
     with ctx_state.use(state), ctx_host.use(host):
         yield host
 

@@ -8,7 +8,10 @@ import pytest
 
 from rollbook import approvals, identity
 
-SCOPE = {"vision_waves": "b", "vision_compression_poc": "false"}
+DATA = {"vision_waves": "b", "reason": "INC-1"}
+PLAN = {"environment": "prod", "deploy": "deploys/vision_rollback.py", "hosts": ["w1", "w2"], "data": DATA,
+        "plan": {"w1": {"vision": {"units": {"b": "rolled_back"}, "steps": [], "changes": []}}},
+        "digest": "sha256:" + "ab" * 32}
 BOB = identity.Operator("bob@example.com", frozenset({"bob@example.com"}), frozenset({"SHA256:bob"}))
 
 
@@ -22,14 +25,13 @@ def signer(tmp_path):
 
 
 def signed(tmp_path, key, **changes):
-    doc = approvals.document("prod", "deploys/vision_rollback.py", SCOPE, ["w1", "w2"],
-                             approver="alice@example.com", reason="INC-1", hours=1)
+    doc = approvals.document(PLAN, approver="alice@example.com", reason="INC-1", hours=1)
     doc.update(changes)
     return approvals.write_signed(doc, tmp_path / "approval.json", key)
 
 
 def check(path, allowed, **overrides):
-    wanted = dict(environment="prod", deploy="deploys/vision_rollback.py", scope=SCOPE, host="w1", operator=BOB)
+    wanted = dict(environment="prod", deploy="deploys/vision_rollback.py", data=DATA, host="w1", operator=BOB)
     wanted.update(overrides)
     return approvals.verify(path, allowed, **wanted)
 
@@ -40,7 +42,9 @@ def test_a_valid_approval_allows_exactly_its_run(tmp_path, signer):
 
 
 @pytest.mark.parametrize("overrides, cause", [
-    ({"scope": {**SCOPE, "vision_waves": "a,b"}}, "is for another scope: vision_waves='b' (run: 'a,b')"),
+    ({"data": {**DATA, "vision_waves": "a,b"}}, "is for other data: vision_waves='b' (run: 'a,b')"),
+    ({"data": {**DATA, "vision_rolled_back_values": '{"b": {}}'}}, "is for other data: vision_rolled_back_values"),
+    ({"data": {"vision_waves": "b"}}, "is for other data: reason='INC-1' (run: None)"),
     ({"host": "w9"}, "does not cover host w9"),
     ({"environment": "staging"}, "is for environment 'prod', this run is 'staging'"),
     ({"deploy": "deploys/vision_enable.py"}, "is for deploy"),
@@ -61,10 +65,10 @@ def test_expired_tampered_unsigned_and_unknown_signer_are_refused(tmp_path, sign
         check(path, allowed, now=later)
 
     doc = json.loads(path.read_text())
-    doc["scope"]["vision_waves"] = "a,b,c"
+    doc["data"]["vision_waves"] = "a,b,c"
     path.write_text(approvals.canonical(doc))
     with pytest.raises(approvals.ApprovalError, match="signature does not verify"):
-        check(path, allowed, scope=doc["scope"])
+        check(path, allowed, data=doc["data"])
 
     path = signed(tmp_path, key)
     allowed.write_text("# nobody\n")
@@ -90,7 +94,7 @@ def test_self_approval_is_judged_on_the_signing_key_not_a_name(tmp_path, signer)
 @pytest.mark.parametrize("hours", [0, -1, 4.01, 1e12, float("nan"), float("inf")])
 def test_an_expiry_out_of_bounds_is_refused(hours):
     with pytest.raises(approvals.ApprovalError, match="at most 4 hours"):
-        approvals.document("prod", "deploys/vision_rollback.py", SCOPE, ["w1"], approver="a", reason="r", hours=hours)
+        approvals.document(PLAN, approver="a", reason="r", hours=hours)
 
 
 def test_an_approval_lasting_longer_than_the_data_allows_is_refused(tmp_path, signer):
@@ -115,7 +119,7 @@ def test_what_is_verified_is_what_is_parsed(tmp_path, signer, monkeypatch):
     key, allowed = signer
     path = signed(tmp_path, key)
     forged = json.loads(path.read_text())
-    forged["scope"]["vision_waves"] = "a,b,c,tokens"
+    forged["data"]["vision_waves"] = "a,b,c,tokens"
     real_run = subprocess.run
 
     def swap_then_verify(*args, **kwargs):
@@ -124,5 +128,5 @@ def test_what_is_verified_is_what_is_parsed(tmp_path, signer, monkeypatch):
         return done
 
     monkeypatch.setattr(approvals.subprocess, "run", swap_then_verify)
-    with pytest.raises(approvals.ApprovalError, match="is for another scope"):
-        check(path, allowed, scope=forged["scope"])
+    with pytest.raises(approvals.ApprovalError, match="is for other data"):
+        check(path, allowed, data=forged["data"])

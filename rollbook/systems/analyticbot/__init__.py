@@ -12,6 +12,8 @@ Modules:
   (what the API shows after one)
 - ``checks``: the runbook's validation (``judge``)
 - ``migration``: migration 004's rollback and apply SQL
+- ``settings``: every ``analyticbot_*`` data key, declared once (type, default, allowed values, doc)
+- ``steps``: the stages the pipeline runs (converge, apply, verify, cleanup)
 - ``deploy``: the ``@deploy`` ``analyticbot``
 """
 

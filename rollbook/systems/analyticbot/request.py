@@ -6,7 +6,7 @@
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...host.timeouts import Timeouts, timeouts_of
 from ...preflight import PreflightError, choice, positive_int, require
@@ -42,6 +42,9 @@ class AnalyticbotRequest:
     backup_keep: int
     token_secret: str
     timeouts: Timeouts
+    target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
+    from_record: bool = False  # every unit converges to the host's recorded state
+    token: str = field(default="", repr=False, compare=False)  # the secret token_secret names: never shown
 
     def describe(self) -> str:
         parts = [f"{unit} {state.replace('_', ' ')}" for unit, state in self.desired.items()]

@@ -25,6 +25,8 @@ Modules:
 - ``facts``: the runbook's router lines, ``Phase17Host`` (the state before a run, in one command)
   and ``Phase17Effect`` (what the server shows after one)
 - ``checks``: ``refusal`` (can the method apply to this host) and the verification (``judge``)
+- ``settings``: every ``phase17_*`` data key, declared once (type, default, allowed values, doc)
+- ``steps``: the stages the pipeline runs (refusal, converge, apply, verify)
 - ``deploy``: the ``@deploy`` ``phase17``
 """
 

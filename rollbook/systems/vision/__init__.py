@@ -14,6 +14,8 @@ Modules:
   worker shows after one)
 - ``checks``: active experiments before a rollback; the verification of the effect and of wave C's cleanup
 - ``cleanups``: the rollback's one-off cleanups (``analysis.context``, the S3 result cache)
+- ``settings``: every ``vision_*`` data key, declared once (type, default, allowed values, doc)
+- ``steps``: the stages the pipeline runs (converge, apply, verify, cleanup)
 - ``deploy``: the ``@deploy`` ``vision``
 """
 

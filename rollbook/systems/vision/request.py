@@ -54,6 +54,8 @@ class VisionRequest:
     saved_dir: str
     strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
     purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
+    target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
+    from_record: bool = False  # every wave converges to the host's recorded state
 
     @property
     def waves(self) -> tuple[str, ...]:
@@ -106,15 +108,16 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     """The state per wave this run converges, and whether all of it comes from the host's record.
 
     A rollback or enable converges the waves in ``vision_waves``; a converge run (``target``
-    None) converges every wave to its recorded state, or its declared one where none is recorded.
+    None) converges every wave to its recorded state; a wave with no record to its declared state
+    only where ``rollbook_converge_declared`` allows it (else it is left alone).
     """
     if target is not None:
         target = choice(target, STATES, "target")
         return {wave: target for wave in scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
-    desired = declared_state(data)
     known = {wave: state for wave, state in recorded.items() if wave in WAVES and state in STATES}
+    desired = declared_state(data) if data.get("rollbook_converge_declared") else {}
     desired.update(known)
-    return desired, set(known) == set(WAVES)
+    return desired, set(known) == set(desired)
 
 
 def _s3_target(data) -> s3.S3Target:

@@ -27,6 +27,9 @@ Modules:
 - ``operations``: voice-v2's own operations (code tree, requirements, git checkout, virtualenv,
   image tag, voice files in S3)
 - ``checks``: the runbook's post-rollback validation (``judge``)
+- ``settings``: every ``voice_*`` data key, declared once (type, default, allowed values, doc)
+- ``steps``: the stages the pipeline runs (per level: refusal, converge, apply; then verify and
+  voice-file recovery as the cleanup)
 - ``deploy``: the ``@deploy`` ``voice_v2``
 """
 

@@ -46,6 +46,10 @@ class VoiceRequest:
     latency_p95: float
     memory_mb: float
     backup_keep: int
+    # env values never travel: only these keys' values arrive (rollbook_public_env_keys), every other value
+    # as a digest under the host's salt in salt_file (compared, copied on the host); set by steps.VOICE
+    public: frozenset[str] = frozenset()
+    salt_file: str = ""
 
     def describe(self) -> str:
         what = {1: "configuration", 2: "code", 3: "image tag" if self.settings.unit == "compose" else "virtualenv"}

@@ -1,0 +1,68 @@
+"""The plan of a run, and its digest: what an approver signs and what the real run must match.
+
+A plan holds, per host and system, the intents of the run: the state each unit is converged to,
+the operations that will change something (their names say the unit, the restart, the kind of
+cleanup), and the changes they make (``KEY: old -> new``, secret values masked). Never volatile
+counts (how many keys a cleanup deletes changes by the second on a live host). The digest is a
+SHA-256 over the environment, the deploy, the hosts, every ``--data`` value of the run and that
+plan::
+
+    plan = Plan()
+    plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
+             changes=["VISION_PHASH_ENABLED: true -> false"])
+    plan.digest("prod", "deploys/vision_rollback.py", {"vision_waves": "b"})    # 'sha256:…'
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..approvals import bound
+
+
+@dataclass
+class HostPlan:
+    units: dict[str, str]  # unit -> the state this run converges it to
+    steps: list[str] = field(default_factory=list)  # operations that will change the host, in order
+    changes: list[str] = field(default_factory=list)  # what they change (secrets masked)
+
+
+class Plan:
+    """The intents of one pyinfra run, host by host."""
+
+    def __init__(self):
+        self.hosts: dict[str, dict[str, HostPlan]] = {}
+
+    def add(self, host: str, system: str, units: dict, steps: list[str], changes: list[str]):
+        self.hosts.setdefault(host, {})[system] = HostPlan(dict(units), list(steps), list(changes))
+
+    def document(self, environment: str, deploy: str, data: dict) -> dict:
+        """Everything the digest covers, as canonical data."""
+        return {
+            "environment": environment, "deploy": deploy, "hosts": sorted(self.hosts),
+            "data": {key: bound(value) for key, value in sorted(data.items())},
+            "plan": {host: {system: asdict(plan) for system, plan in sorted(systems.items())}
+                     for host, systems in sorted(self.hosts.items())},
+        }
+
+    def digest(self, environment: str, deploy: str, data: dict) -> str:
+        return digest_of(self.document(environment, deploy, data))
+
+
+def digest_of(document: dict) -> str:
+    covered = {key: document[key] for key in ("environment", "deploy", "hosts", "data", "plan")}
+    return "sha256:" + hashlib.sha256(json.dumps(covered, sort_keys=True).encode()).hexdigest()
+
+
+def render(document: dict) -> list[str]:
+    """The plan as an operator and an approver read it."""
+    lines = [f"plan of {document['deploy']} in {document['environment']} on {len(document['hosts'])} host(s)"]
+    if document["data"]:
+        lines.append("  data: " + " ".join(f"{key}={value}" for key, value in document["data"].items()))
+    for host, systems in document["plan"].items():
+        for system, plan in systems.items():
+            units = ", ".join(f"{unit}={state}" for unit, state in plan["units"].items()) or "(none)"
+            lines.append(f"  {host} {system}: {units}")
+            lines += [f"    - {step}" for step in plan["steps"]] or ["    (no change)"]
+            lines += [f"      {change}" for change in plan["changes"]]
+    return lines

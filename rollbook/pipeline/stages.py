@@ -1,0 +1,94 @@
+"""What a system gives the pipeline: one hook per stage. The pipeline (``pipeline.run``) calls them
+in order, for every host of the system's group, and alone writes the run's record::
+
+    preflight -> lock -> backup -> converge -> apply -> verify -> cleanup -> record
+
+A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``; its ``@deploy`` is one line::
+
+    class VisionStages(Stages):
+        name, group = "vision", "vision_workers"
+        def request(self, data, target, recorded): ...      # data -> what to converge (no host command)
+        def inspect(self, request): ...                     # the one state fact
+        def converge(self, ctx): return Stage([envfile.keys(...)], changes=[...])
+
+    @deploy("vision")
+    def vision(target=None):
+        pipeline.run(VISION, target)
+
+Backups are not a hook of their own: every converge and cleanup operation copies what it replaces
+(``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Stage:
+    """What one stage added: its operations (pyinfra's ``OperationMeta``), and for the record what
+    they change (secrets masked) and what they clean up (counts)."""
+
+    steps: list = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    cleanup: dict = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """One host's run of one system, as the stages after ``inspect`` see it."""
+
+    request: Any  # the system's request: what this run converges, validated from data
+    state: Any  # the system's state fact: the host before the run
+    run: Any  # the pipeline's HostRun (read-only for the stages: its id, private folder, markers)
+    data: Any  # the host's data
+
+
+class Stages:
+    """The hooks of one system. Override what the system needs; the defaults do nothing."""
+
+    name: str = ""
+    group: str = ""
+
+    def request(self, data, target: str | None, recorded: dict | None):
+        """Data -> what this run converges (``target``: enabled, rolled_back, or None for the recorded
+        state, given in ``recorded`` once it is known). Bad input raises PreflightError naming it."""
+        raise NotImplementedError
+
+    def inspect(self, request):
+        """The host's state before the run: one fact (``host.get_fact``); it has ``recorded``."""
+        raise NotImplementedError
+
+    def scope(self, data, request, target: str | None) -> dict:
+        """The data an approval binds (what the run does)."""
+        return {}
+
+    def units(self, request, state) -> dict[str, str]:
+        """The state this run records for the host: unit -> enabled | rolled_back."""
+        return dict(request.desired)
+
+    def from_record(self, request) -> bool:
+        """Whether every unit converges to the host's recorded state (a drift correction needs no approval)."""
+        return bool(getattr(request, "from_record", False))
+
+    def refusal(self, ctx: Context) -> str:
+        """Why this run must not go on on this host ('' when it may): checked before any change."""
+        return ""
+
+    def baseline(self, ctx: Context) -> dict:
+        """Metrics captured before the change, for the record."""
+        return {}
+
+    def converge(self, ctx: Context) -> Stage:
+        """Files, code, image tags: each operation yields commands only when the host differs."""
+        return Stage()
+
+    def apply(self, ctx: Context) -> Stage:
+        """Restart or recreate when the running process differs from the target."""
+        return Stage()
+
+    def verify(self, ctx: Context) -> None:
+        """The effect (``verify.verified``): a failed verification fails the run."""
+
+    def cleanup(self, ctx: Context) -> Stage:
+        """Redis, S3, SQL: saved first, idempotent, after the effect is verified."""
+        return Stage()

@@ -1,0 +1,160 @@
+"""The analyticbot API's stages (runbook 004), run by ``rollbook.pipeline.run``::
+
+    request   the units to converge, and the API token for the verify (looked up before any host command)
+    converge  migration 004 apply on request (the columns exist before the API may use them), the feature
+              flags in the env file, a release checkout on request
+    apply     restart the API when its running environment or code differs
+    verify    the process environment, the log's flags line, /health, the best-times answer
+    cleanup   migration 004 rollback on request (once the API no longer reads the columns, and is verified)
+"""
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from io import StringIO
+
+from pyinfra import host, logger
+
+from ... import pipeline
+from ...host import envfile, git, postgres, service, verify
+from ...host.shell import http_ok
+from ...operations.run import connector_arguments
+from ...pipeline import Context, Stage, Stages
+from ...secrets import secret
+from .checks import judge
+from .facts import BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_INDEXES, AnalyticbotEffect, AnalyticbotHost
+from .migration import apply_sql, rollback_sql
+from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, effective, request_from, scope_of
+
+
+class AnalyticbotStages(Stages):
+    name, group = SYSTEM, GROUP
+
+    def request(self, data, target, recorded) -> AnalyticbotRequest:
+        desired, from_record = desired_state(data, target, recorded or {})
+        made = request_from(data, desired, converge=target is None)
+        token = secret(made.token_secret, data, "the API token for the best-times check")
+        return replace(made, target=target, from_record=from_record, token=token)
+
+    def inspect(self, request: AnalyticbotRequest):
+        return host.get_fact(AnalyticbotHost, settings=request.settings,
+                             recorded_file=f"{pipeline.state_dir()}/state.json", ref=request.release,
+                             migration=request.migration is not None, timeouts=request.timeouts)
+
+    def scope(self, data, request: AnalyticbotRequest, target) -> dict:
+        if target is not None:
+            return scope_of(data)
+        return {"analyticbot_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
+
+    def refusal(self, ctx: Context) -> str:
+        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        if state.env_file is None:
+            return f"{settings.env_file} not found"
+        if request.release is not None:
+            if not state.ref_commit:
+                return f"unknown git ref {request.release!r} in {settings.checkout}"
+            if state.dirty:
+                return f"{settings.checkout} has {state.dirty} changed file(s): commit or discard them first"
+        if request.migration and not state.has_database_url:
+            return (f"migration {request.migration} requested without a database URL: "
+                    f"{settings.database_url_key} is not in {settings.env_file}")
+        if request.migration == "rollback" and effective(_expected(ctx))["content_type"]:
+            return ("migration 004 rollback needs content-type analysis off: roll back "
+                    "analyticbot_features=all or content_type in the same run")
+        if request.migration:
+            migration = state.migration
+            if migration.error:
+                return f"migration 004: {migration.error}"
+            columns = set(MIGRATION_COLUMNS) & migration.columns
+            if 0 < len(columns) < len(MIGRATION_COLUMNS):
+                return f"posts has only {', '.join(sorted(columns))} of migration 004's columns: fix by hand"
+        return ""
+
+    def converge(self, ctx: Context) -> Stage:
+        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        public = _public(ctx)
+        # migration 004 apply first: the columns exist before the API may use them
+        stage = _migration(ctx) if request.migration == "apply" else Stage()
+        stage.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
+        stage.steps.append(envfile.keys(
+            name=f"Set the feature flags in {settings.env_file}", path=settings.env_file, current=state.env_file,
+            target=request.env, backup_keep=request.backup_keep, public=public))
+        if request.release is not None:
+            stage.steps.append(git.checked_out(
+                name=f"Check out release {request.release}", checkout=settings.checkout, ref=request.release,
+                commit=state.ref_commit, head=state.head))
+        return stage
+
+    def apply(self, ctx: Context) -> Stage:
+        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        stale_code = bool(request.release and state.ref_commit != state.head) or \
+            (state.process_started and state.checked_out_at > state.process_started)
+        return Stage(steps=[service.restarted_when_stale(
+            name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
+            service=settings.service, project_dir=settings.project_dir, running=state.running,
+            target=_expected(ctx), stale_code=bool(stale_code),
+            ready=http_ok(settings.base_url + "/health", request.health_timeout),
+            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
+                                    marker=ctx.run.restored_marker),
+            public=_public(ctx))])
+
+    def verify(self, ctx: Context) -> None:
+        request, settings = ctx.request, ctx.request.settings
+        header_file = f"{ctx.run.private_dir}/{ctx.run.run_id}-analyticbot.header"  # 0700 folder
+        token = request.token
+
+        def upload_token():
+            host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
+
+        verify.verified(
+            name="Verify the analyticbot API's state", what=f"analyticbot {request.describe()}",
+            fact=AnalyticbotEffect, before=upload_token,
+            fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
+                             health_timeout=request.health_timeout),
+            judge=judge(request, _expected(ctx)), system=SYSTEM)
+
+    def cleanup(self, ctx: Context) -> Stage:
+        # migration 004 rollback: once the API no longer reads the columns, and is verified
+        return _migration(ctx) if ctx.request.migration == "rollback" else Stage()
+
+
+def _public(ctx: Context) -> frozenset[str]:
+    """The env keys whose values may be shown: the feature flags, plus rollbook_public_env_keys."""
+    return envfile.public_keys(ctx.data, ctx.request.settings.keys)
+
+
+def _expected(ctx: Context) -> dict[str, str]:
+    """The flags the running process must hold after the run (the env file's, where the run sets none)."""
+    return {key: ctx.request.env.get(key, ctx.state.env_file.get(key)) for key in FLAG_OF.values()}
+
+
+def _migration(ctx: Context) -> Stage:
+    """Migration 004 as requested: back up and drop, or re-create and restore (each only when needed).
+    The host's refusal (``refusal``) has ruled out an unreadable or half-migrated table."""
+    request, migration, settings = ctx.request, ctx.state.migration, ctx.request.settings
+    columns = set(MIGRATION_COLUMNS) & migration.columns
+    if request.migration == "rollback":
+        backup_table = BACKUP_PREFIX + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ").lower()
+        needed = bool(columns)
+        return Stage(
+            steps=[postgres.script(
+                name="Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes",
+                env_file=settings.env_file, url_key=settings.database_url_key, sql=rollback_sql(backup_table),
+                needed=needed, what="migration 004 rollback", timeouts=request.timeouts,
+                summary=[f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
+                         f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"])],
+            cleanup={"migration_004": "rolled back", "rows_saved": migration.rows,
+                     "backup_table": backup_table} if needed else {})
+    needed = not columns or set(MIGRATION_INDEXES) - migration.indexes
+    if needed and not columns and not migration.newest_backup:
+        logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
+    return Stage(
+        steps=[postgres.script(
+            name="Migration 004 apply: re-create the columns and indexes, restore values from the newest backup",
+            env_file=settings.env_file, url_key=settings.database_url_key, sql=apply_sql(migration.newest_backup),
+            needed=bool(needed), what="migration 004 apply", timeouts=request.timeouts,
+            summary=[f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
+                     f"posts: restore values from {migration.newest_backup or '(no backup table)'}"])],
+        cleanup={"migration_004": "applied", "restored_from": migration.newest_backup or "none"} if needed else {})
+
+
+ANALYTICBOT = AnalyticbotStages()

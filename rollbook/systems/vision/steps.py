@@ -1,0 +1,144 @@
+"""The vision worker's stages (runbooks 000 and 001), run by ``rollbook.pipeline.run``::
+
+    converge  the wave flags in .env, the experiments file
+    apply     recreate the worker when its running environment differs (a restart would not re-read .env)
+    verify    the worker's environment, health, counters flat or moving (with traffic), the smoke event
+    cleanup   phash keys (SCAN + UNLINK), the low-priority stream (saved, then deleted in batches) and its
+              backlog verified at zero, analysis.context and the S3 result cache on request (saved first)
+"""
+
+from dataclasses import replace
+
+from pyinfra import host, logger
+
+from ... import pipeline
+from ...host import envfile, files, postgres, redis, s3, service, verify
+from ...host.shell import http_ok
+from ...pipeline import Context, Stage, Stages
+from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
+from .cleanups import s3_cache_count, strip_context_sql
+from .facts import VisionEffect, VisionHost
+from .request import (GROUP, SYSTEM, VisionRequest, desired_state, expected_container_env, experiments_text,
+                      request_from, scope_of)
+
+
+class VisionStages(Stages):
+    name, group = SYSTEM, GROUP
+
+    def request(self, data, target, recorded) -> VisionRequest:
+        desired, from_record = desired_state(data, target, recorded or {})
+        made = request_from(data, desired, options=target == "rolled_back")
+        return replace(made, target=target, from_record=from_record)
+
+    def inspect(self, request: VisionRequest):
+        return host.get_fact(VisionHost, settings=request.settings,
+                             recorded_file=f"{pipeline.state_dir()}/state.json",
+                             window=request.experiment_window if request.target != "enabled" else 0,
+                             count_context=request.strip_context, timeouts=request.timeouts)
+
+    def scope(self, data, request: VisionRequest, target) -> dict:
+        if target is not None:
+            return scope_of(data)
+        return {"vision_desired": ",".join(f"{wave}={state}" for wave, state in request.desired.items())}
+
+    def refusal(self, ctx: Context) -> str:
+        request, state = ctx.request, ctx.state
+        if state.env_file is None:
+            return f"{request.settings.env_file} not found"
+        experiments_text(state.experiments, request, f"{host.name}:{request.settings.experiments_file}")
+        active = active_experiments(state.baseline, state.later, request)
+        if active:
+            logger.warning(f"{host.print_prefix}active experiment(s) {', '.join(active)}: "
+                           f"{ASSIGNMENTS} rose over {request.experiment_window}s")
+            if request.environment == "prod" and not request.ignore_experiments:
+                return (f"active experiment(s) {', '.join(active)}; refusing in prod without "
+                        "--data vision_ignore_experiments=true")
+        if state.redis_error:
+            logger.warning(f"{host.print_prefix}{state.redis_error}")
+        return ""
+
+    def baseline(self, ctx: Context) -> dict:
+        return ctx.state.baseline or {}
+
+    def converge(self, ctx: Context) -> Stage:
+        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        public = _public(ctx)
+        return Stage(
+            steps=[
+                envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
+                             current=state.env_file, target=request.env, backup_keep=request.backup_keep,
+                             public=public),
+                files.content(name=f"Set the experiments in {settings.experiments_file}",
+                              path=settings.experiments_file, current=state.experiments,
+                              text=experiments_text(state.experiments, request, settings.experiments_file),
+                              backup_keep=request.backup_keep),
+            ],
+            changes=envfile.describe(envfile.plan_changes(state.env_file, request.env), public))
+
+    def apply(self, ctx: Context) -> Stage:
+        request, settings = ctx.request, ctx.request.settings
+        return Stage(steps=[service.restarted_when_stale(
+            name=f"Recreate the {settings.service} so it re-reads env_file", unit="compose",
+            service=settings.service, project_dir=settings.project_dir, running=ctx.state.container,
+            target=expected_container_env(ctx.state.env_file, request),
+            ready=http_ok(settings.metrics_url + "/health", request.health_timeout),
+            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
+                                    marker=ctx.run.restored_marker),
+            public=_public(ctx))])
+
+    def verify(self, ctx: Context) -> None:
+        request, settings = ctx.request, ctx.request.settings
+        verify.verified(
+            name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
+            fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,
+                             timeouts=request.timeouts, smoke=bool(request.enabled),
+                             smoke_timeout=request.smoke_timeout),
+            judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM)
+
+    def cleanup(self, ctx: Context) -> Stage:
+        request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, ctx.request.timeouts
+        stage = Stage()
+        if "b" in request.rolled_back:
+            stage.steps.append(redis.keys_deleted(
+                name=f"Delete the phash keys {settings.phash_prefix}:* (SCAN + UNLINK)", env_file=settings.env_file,
+                pattern=f"{settings.phash_prefix}:*", count=state.phash_keys, batch=request.scan_batch,
+                timeouts=limits))
+            stage.cleanup["phash_keys_deleted"] = state.phash_keys
+        if "c" in request.rolled_back:
+            stage.steps.append(redis.stream_emptied(
+                name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
+                stream=settings.low_stream, length=state.low_stream_length, save_dir=request.saved_dir,
+                timeouts=limits, batch=request.scan_batch))
+            stage.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
+        if "c" in request.rolled_back and state.low_stream_length != 0:  # an empty stream needs no second look
+            verify.verified(
+                name=f"Verify {settings.low_stream} is empty and the worker's backlog at zero",
+                what="vision wave c cleanup", fact=VisionEffect,
+                fact_kwargs=dict(settings=settings, window=1, health_timeout=request.health_timeout,
+                                 timeouts=request.timeouts),
+                judge=judge_cleanup, system=SYSTEM)
+        if request.strip_context:
+            table = f"post_enrichment_context_backup_{ctx.run.run_id.lower().replace('-', '_')}"
+            stage.steps.append(postgres.script(
+                name="Save and strip analysis.context from post_enrichment", env_file=settings.env_file,
+                url_key="DATABASE_URL", sql=strip_context_sql(table), needed=state.context_rows != 0,
+                what="stripping analysis.context", timeouts=limits,
+                summary=[f"post_enrichment: save analysis.context of "
+                         f"{'the' if state.context_rows is None else state.context_rows} row(s) into {table}, "
+                         "then remove it"]))
+            stage.cleanup["context_rows_saved_and_stripped"] = state.context_rows
+        if request.purge_s3:
+            count = s3_cache_count(request.purge_s3)
+            stage.steps.append(s3.cache_purged(
+                name="Save and delete the vision S3 result cache", target=request.purge_s3, count=count,
+                saved_prefix=f"rollbook-saved/{ctx.run.run_id}/", _run_once=True))
+            stage.cleanup["s3_cache_objects_saved_and_deleted"] = count
+        return stage
+
+
+def _public(ctx: Context) -> set[str]:
+    """The env keys whose values may be shown: vision's flags, plus rollbook_public_env_keys."""
+    return envfile.public_keys(ctx.data, ctx.request.settings.keys)
+
+
+VISION = VisionStages()

@@ -1,0 +1,295 @@
+"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``; one level per run::
+
+    refusal   what the level needs on this host (.env.previous, usable provider settings, a backup or git
+              ref, a systemd host for code, the image on the host, the virtualenv's backup copy)
+    converge  level 1: ``.env`` and the provider settings; level 2: the code tree and its requirements;
+              level 3: the compose file's image tag, or the virtualenv from its backup copy
+    apply     restart the service when the running process differs from the level's target
+    verify    /health, the process environment and provider settings, the running code or image,
+              providers connected, STT and TTS smoke requests, latency and memory
+    cleanup   voice files recovered from the backup bucket, on request (missing or differing only)
+
+Each level is three functions of the ``Context`` alone (no host command): ``_level_N_refusal``
+(why not), ``_level_N_steps`` (what it changes: converge) and ``_level_N_reasons`` (why the
+process must restart: apply), so the hooks stay separate calls that agree.
+"""
+
+from dataclasses import dataclass, replace
+
+from pyinfra import host, logger
+
+from ... import pipeline
+from ...host import envfile, files, s3, service, verify
+from ...host.shell import http_ok
+from ...pipeline import Context, Stage, Stages
+from ...preflight import PreflightError
+from . import operations as voice_ops
+from .checks import judge
+from .facts import VoiceEffect, VoiceHost
+from .request import GROUP, LEVELS, SYSTEM, VoiceRequest, providers_text, request_from, scope_of, sha256
+
+
+class VoiceStages(Stages):
+    name, group = SYSTEM, GROUP
+
+    def request(self, data, target, recorded) -> VoiceRequest:
+        made = request_from(data, target)
+        # env values never travel: only rollbook_public_env_keys' arrive, and a key set from data only when it holds
+        # data's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
+        return replace(made, public=envfile.public_keys(data),
+                       salt_file=f"{pipeline.state_dir()}/private/env-digest.salt")
+
+    def inspect(self, request: VoiceRequest):
+        return host.get_fact(VoiceHost, settings=request.settings, recorded_file=f"{pipeline.state_dir()}/state.json",
+                             public=request.public, salt_file=request.salt_file, targets=request.env,
+                             level=request.level, backup=request.backup_dir, backup_root=request.backup_root,
+                             ref=request.ref if request.level == 2 else None,
+                             image_tag=request.image_tag if request.level == 3 else None)
+
+    def scope(self, data, request: VoiceRequest, target) -> dict:
+        return scope_of(data)
+
+    def units(self, request: VoiceRequest, state) -> dict[str, str]:
+        return {**state.recorded, LEVELS[request.level]: request.target}
+
+    def refusal(self, ctx: Context) -> str:
+        if ctx.state.env_file is None:
+            return f"{ctx.request.settings.env_file} not found"
+        return {1: _level_1_refusal, 2: _level_2_refusal, 3: _level_3_refusal}[ctx.request.level](ctx)
+
+    def converge(self, ctx: Context) -> Stage:
+        return {1: _level_1_steps, 2: _level_2_steps, 3: _level_3_steps}[ctx.request.level](ctx)
+
+    def apply(self, ctx: Context) -> Stage:
+        request, settings = ctx.request, ctx.request.settings
+        reasons = {1: _level_1_reasons, 2: _level_2_reasons, 3: _level_3_reasons}[request.level](ctx)
+        restore = None
+        if request.level == 1:  # the env file changed: a restart that fails gets the previous one back
+            restore = service.Restore(env_file=settings.env_file, keys=tuple(sorted(_config(ctx).env)),
+                                      marker=ctx.run.restored_marker)
+        return Stage(steps=[service.restarted(
+            name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
+            service=settings.service, project_dir=settings.app_dir, reasons=reasons,
+            ready=http_ok(settings.base_url + "/health", request.health_timeout), restore=restore)])
+
+    def verify(self, ctx: Context) -> None:
+        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        expected_env, expected_providers, code = {}, None, None
+        if request.level == 1:
+            config = _config(ctx)
+            expected_env, expected_providers = config.env, config.document
+        elif request.level == 2:
+            code = (state.code.target, state.code.target_requirements)
+        verify.verified(
+            name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
+            fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
+                             latency_requests=request.latency_requests,
+                             image_tag=request.image_tag if request.level == 3 else None,
+                             public=request.public, salt_file=request.salt_file, targets=request.env),
+            judge=judge(request, expected_env, expected_providers, code, request.public), system=SYSTEM)
+
+    def cleanup(self, ctx: Context) -> Stage:
+        request = ctx.request
+        if not request.recover:
+            return Stage()
+        count = _recover_count(request.recover)
+        source, source_prefix, dest, dest_prefix = request.recover
+        return Stage(
+            steps=[voice_ops.files_recovered(
+                name="Recover voice files from the backup bucket (missing or differing only)", source=source,
+                source_prefix=source_prefix, dest=dest, dest_prefix=dest_prefix, count=count, _run_once=True)],
+            cleanup={"voice_files_to_copy": count})
+
+
+_recover_counts: dict[tuple, int | None] = {}
+
+
+def _recover_count(recover) -> int | None:
+    """Objects to copy, counted once per run (None: S3 did not answer, said once)."""
+    source, source_prefix, dest, dest_prefix = recover
+    key = (source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
+    if key not in _recover_counts:
+        try:
+            _recover_counts[key] = len(s3.plan_copy(source, source_prefix, dest, dest_prefix))
+        except s3.S3Error as error:
+            logger.warning(str(error))
+            _recover_counts[key] = None
+    return _recover_counts[key]
+
+
+# --- level 1: .env and the provider settings ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigTarget:
+    """What a level-1 run converges to, from the request and the host's state."""
+
+    env: dict[str, str]  # the env file's target (.env.previous's values arrive hidden: copied on the host)
+    copied: tuple[str, ...]  # the keys whose values come from .env.previous
+    providers: str  # the provider settings file's text
+    document: dict  # the provider settings
+
+
+def _config(ctx: Context) -> ConfigTarget:
+    """Level 1's target; ``_level_1_refusal`` has ruled out a missing .env.previous and unusable settings."""
+    request, state, settings = ctx.request, ctx.state, ctx.request.settings
+    env, copied = dict(request.env), ()
+    if request.env_from_previous:
+        env = {**state.previous, **request.env}
+        copied = tuple(sorted(set(state.previous) - set(request.env)))
+    text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
+    return ConfigTarget(env=env, copied=copied, providers=text, document=document)
+
+
+def _level_1_refusal(ctx: Context) -> str:
+    request, state, settings = ctx.request, ctx.state, ctx.request.settings
+    if request.env_from_previous and state.previous is None:
+        return f"{settings.env_previous} not found (the known-good configuration)"
+    try:
+        envfile.check_managed(request.env)  # only values from data are written as they are
+    except ValueError as error:
+        return f"voice_*_env: {error}"
+    try:
+        providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
+    except PreflightError as error:
+        return str(error)
+    return ""
+
+
+def _level_1_steps(ctx: Context) -> Stage:
+    request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
+    config = _config(ctx)
+    return Stage(
+        steps=[
+            envfile.keys(name=f"Converge {settings.env_file} to the known-good configuration",
+                         path=settings.env_file, current=state.env_file, target=config.env,
+                         backup_keep=request.backup_keep, public=public, source=settings.env_previous,
+                         copied=config.copied),
+            files.content(name=f"Set the provider settings in {settings.providers_file}",
+                          path=settings.providers_file, current=state.providers, text=config.providers,
+                          backup_keep=request.backup_keep),
+        ],
+        changes=envfile.describe(envfile.plan_changes(state.env_file, config.env), public))
+
+
+def _level_1_reasons(ctx: Context) -> list[str]:
+    state, public = ctx.state, ctx.request.public
+    if state.running is None:
+        return ["not running"]
+    config = _config(ctx)
+    reasons = [f"running process holds {key}={envfile.shown(key, state.running.get(key), public)}"
+               for key, value in config.env.items() if state.running.get(key) != value]
+    if state.running_providers != sha256(config.providers):
+        reasons.append("running process read other provider settings")
+    return reasons
+
+
+# --- level 2: the code tree and its requirements (systemd hosts) -------------------------------------
+
+
+def _level_2_refusal(ctx: Context) -> str:
+    request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
+    if settings.unit != "systemd":
+        return ("level 2 (code) needs a systemd host; a compose host's code is its image: "
+                "use voice_level=3 (or --limit the systemd hosts)")
+    if not code.source:
+        if request.ref is not None:
+            return f"unknown git ref {request.ref!r} in {settings.app_dir}"
+        return (f"backup directory {request.backup_dir} not found" if request.backup_dir
+                else f"no backup directory {request.backup_root}/voice_v2_<YYYYMMDD> found")
+    if code.target == "missing":
+        return f"{code.source} has no {settings.code_dir}"
+    if code.target_requirements == "missing":
+        return f"{code.source} has no requirements.txt"
+    return ""
+
+
+def _level_2_steps(ctx: Context) -> Stage:
+    request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
+    tree = f"{settings.app_dir}/{settings.code_dir}"
+    requirements = f"{settings.app_dir}/requirements.txt"
+    stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
+                  if code.tree != code.target else [])
+    if request.ref is not None:
+        clean = code.head == code.source and code.tree == code.target and code.requirements == code.target_requirements
+        stage.steps.append(voice_ops.checked_out_clean(
+            name=f"Check out the known-good ref {request.ref}", checkout=settings.app_dir, ref=request.ref,
+            commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean,
+            keep=tree if code.tree not in (code.target, "missing") else ""))
+    else:
+        stage.steps.append(voice_ops.tree_restored(
+            name=f"Restore {settings.code_dir} from {code.source}", path=tree,
+            source=f"{code.source}/{settings.code_dir}", current=code.tree, target=code.target))
+        stage.steps.append(voice_ops.file_restored(
+            name=f"Restore requirements.txt from {code.source}", path=requirements,
+            source=f"{code.source}/requirements.txt", current=code.requirements, target=code.target_requirements,
+            backup_keep=request.backup_keep))
+    stage.steps.append(voice_ops.requirements_installed(
+        name=f"Install requirements.txt into {settings.venv}", venv=settings.venv, requirements=requirements,
+        installed=code.installed, target=code.target_requirements, pip_args=settings.pip_args))
+    return stage
+
+
+def _level_2_reasons(ctx: Context) -> list[str]:
+    state, code = ctx.state, ctx.state.code
+    if state.running is None:
+        return ["not running"]
+    reasons = []
+    if state.running_code != code.target:
+        reasons.append(f"running code {state.running_code[:12] or '?'} is not {code.target[:12]}")
+    if state.running_requirements != code.target_requirements:
+        reasons.append("running process was started before the requirements were installed")
+    return reasons
+
+
+# --- level 3: the image tag (compose hosts) or the virtualenv (systemd hosts) -------------------------
+
+
+def _level_3_refusal(ctx: Context) -> str:
+    request, state, settings = ctx.request, ctx.state, ctx.request.settings
+    if settings.unit == "compose":
+        if not state.image.target_id:
+            return f"image {settings.image}:{request.image_tag} is not present on the host"
+        if not state.image.file_tag:
+            return f"{settings.compose_file} names no {settings.image}:<tag> image"
+        return ""
+    if request.target == "enabled":
+        return "a level 3 enable on a systemd host has no current virtualenv to converge back to"
+    if state.venv.backup == "missing":
+        return f"virtualenv backup {settings.venv_backup} not found"
+    return ""
+
+
+def _level_3_steps(ctx: Context) -> Stage:
+    request, state, settings = ctx.request, ctx.state, ctx.request.settings
+    if settings.unit == "compose":
+        image = state.image
+        return Stage(
+            steps=[voice_ops.image_tag_set(
+                name=f"Set the image {settings.image}:{request.image_tag} in {settings.compose_file}",
+                compose_file=settings.compose_file, image=settings.image, current=image.file_tag,
+                tag=request.image_tag, backup_keep=request.backup_keep)],
+            changes=[f"image {settings.image}:{image.file_tag} -> {settings.image}:{request.image_tag}"]
+            if image.file_tag != request.image_tag else [])
+    venv = state.venv
+    return Stage(
+        steps=[voice_ops.venv_restored(
+            name=f"Restore {settings.venv} from {settings.venv_backup}", venv=settings.venv,
+            source=settings.venv_backup, current=venv.tree, target=venv.backup)],
+        changes=[f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}"] if venv.tree != venv.backup else [])
+
+
+def _level_3_reasons(ctx: Context) -> list[str]:
+    request, state, settings = ctx.request, ctx.state, ctx.request.settings
+    if state.running is None:
+        return ["not running"]
+    if settings.unit == "compose":
+        image = state.image
+        return [f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}"] \
+            if image.running_id != image.target_id else []
+    venv = state.venv  # the restore step changes the virtualenv exactly when its hash differs from the backup's
+    return ["running process started before the virtualenv was restored"] \
+        if venv.tree != venv.backup or venv.changed_at > state.started else []
+
+
+VOICE = VoiceStages()

@@ -1,0 +1,63 @@
+"""The analyticbot stages as data: the request carries the token unseen, refusals in order, converge scope."""
+
+import pytest
+
+from rollbook.pipeline import Context
+from rollbook.preflight import PreflightError
+from rollbook.systems.analyticbot import request as ab
+from rollbook.systems.analyticbot.facts import AnalyticbotState, Migration
+from rollbook.systems.analyticbot.steps import ANALYTICBOT
+
+from ...harness import group_data
+
+
+def state(**changes) -> AnalyticbotState:
+    fields = dict(env_file={ab.MASTER: "true", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"},
+                  has_database_url=True, running=None, process_started=0, head="a", checked_out_at=0, dirty=0,
+                  ref_commit=None, migration=Migration(columns={"has_video", "has_media"}), recorded={})
+    fields.update(changes)
+    return AnalyticbotState(**fields)
+
+
+def context(target="rolled_back", seen=None, **overrides) -> Context:
+    data = {**group_data("sandbox"), **overrides}
+    return Context(request=ANALYTICBOT.request(data, target, None), state=seen or state(), run=None, data=data)
+
+
+def test_the_request_looks_the_token_up_and_never_shows_it(monkeypatch):
+    monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "tok-s3cret")
+    made = ANALYTICBOT.request(group_data("sandbox"), "rolled_back", None)
+    assert made.token == "tok-s3cret" and "tok-s3cret" not in repr(made)
+    assert (made.target, made.from_record, made.desired) == ("rolled_back", False, {"advanced": "rolled_back"})
+
+
+def test_a_missing_token_fails_the_request_naming_it(monkeypatch):
+    monkeypatch.delenv("ANALYTICBOT_API_TOKEN", raising=False)
+    with pytest.raises(PreflightError, match="ANALYTICBOT_API_TOKEN"):
+        ANALYTICBOT.request({**group_data("sandbox"), "rollbook_secrets_file": ""}, "rolled_back", None)
+
+
+def test_a_converge_run_follows_the_record_and_binds_it(monkeypatch):
+    monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
+    recorded = {"advanced": "rolled_back", "time_weighting": "enabled", "content_type": "enabled"}
+    made = ANALYTICBOT.request(group_data("sandbox"), None, recorded)
+    assert made.from_record and ANALYTICBOT.from_record(made) and made.migration is None
+    assert ANALYTICBOT.scope({}, made, None) == {
+        "analyticbot_desired": "advanced=rolled_back,time_weighting=enabled,content_type=enabled"}
+
+
+@pytest.mark.parametrize("overrides, seen, why", [
+    ({}, state(env_file=None), ".env.production not found"),
+    ({"analyticbot_release": "v9"}, state(ref_commit=""), "unknown git ref 'v9'"),
+    ({"analyticbot_migration": "apply"}, state(has_database_url=False), "without a database URL"),
+    ({"analyticbot_migration": "rollback", "analyticbot_features": "time_weighting"}, state(),
+     "needs content-type analysis off"),
+    ({"analyticbot_migration": "rollback"}, state(migration=Migration(error="boom")), "migration 004: boom"),
+    ({"analyticbot_migration": "apply"}, state(migration=Migration(columns={"has_video"})), "only has_video"),
+    ({"analyticbot_migration": "rollback"}, state(), ""),
+])
+def test_refusals_come_before_any_change(monkeypatch, overrides, seen, why):
+    monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
+    target = "enabled" if overrides.get("analyticbot_migration") == "apply" else "rolled_back"
+    refused = ANALYTICBOT.refusal(context(target, seen, **overrides))
+    assert (why in refused) if why else refused == ""

@@ -1,0 +1,48 @@
+"""The drift report: from the run's plan to exit codes, JSON and node_exporter's textfile."""
+
+from rollbook import drift
+from rollbook.drift import Drifted, Report
+
+STDERR = """--> Preparing operations...
+[vision-1] vision: no recorded state: left alone (no authorized run recorded one; rollbook_converge_declared ...)
+[voice-v2-1] Could not connect (Connection refused)
+"""
+
+
+def test_hosts_without_a_record_and_unreachable_hosts_are_read_from_pyinfra_s_output():
+    assert drift._unrecorded(STDERR) == [("vision-1", "vision")]
+    assert drift.unreachable(STDERR) == ["voice-v2-1"]
+
+
+def test_the_textfile_has_one_gauge_per_host_and_system_checked_and_the_check_s_success():
+    report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags"], [])],
+                    checked=[("vision-1", "vision"), ("phase17-1", "phase17")])
+    text = drift.prometheus(report)
+    assert 'rollbook_drift{system="vision",host="vision-1"} 1' in text
+    assert 'rollbook_drift{system="phase17",host="phase17-1"} 0' in text
+    assert "rollbook_drift_check_success 1" in text
+    assert "rollbook_drift_check_success 0" in drift.prometheus(Report(drift.ERROR, error="x"))
+
+
+def test_render_names_host_system_and_what_differs():
+    report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags in /opt/vision/.env"],
+                                                ["VISION_PHASH_ENABLED: true -> false"])],
+                    unrecorded=[("analyticbot-1", "analyticbot")])
+    text = drift.render(report)
+    assert "vision-1  vision  Set the vision flags in /opt/vision/.env" in text
+    assert "VISION_PHASH_ENABLED: true -> false" in text and "analyticbot-1  analyticbot  no recorded state" in text
+    assert '"result": "drift"' in drift.as_json(report)
+
+
+def test_an_unknown_system_is_an_error_not_converged():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown system 'nosuch'"):
+        drift._limit("nosuch")
+
+
+def test_the_textfile_is_replaced_whole(tmp_path):
+    target = tmp_path / "textfile" / "rollbook.prom"
+    drift.write_atomically(str(target), "a 1\n")
+    drift.write_atomically(str(target), "a 0\n")
+    assert target.read_text() == "a 0\n" and not list(target.parent.glob(".*.tmp"))
