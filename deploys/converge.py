@@ -1,4 +1,5 @@
-"""Converge every system on every host to its recorded state (declared state where none is recorded).
+"""Converge every system on every host to its recorded state (declared state where none is recorded,
+with ``rollbook_converge_declared``): vision, analyticbot, phase17 and voice-v2.
 
 A scheduled run therefore never silently re-enables a feature that an operator rolled back::
 
@@ -6,7 +7,11 @@ A scheduled run therefore never silently re-enables a feature that an operator r
 """
 
 from rollbook.systems.analyticbot import analyticbot
+from rollbook.systems.phase17 import phase17
 from rollbook.systems.vision import vision
+from rollbook.systems.voice_v2 import voice_v2
 
 vision()
 analyticbot()
+phase17()
+voice_v2()

@@ -63,7 +63,7 @@ def _drift(args) -> int:
     from . import drift, notify
 
     try:
-        report = drift.correct(args.inventory, args.system) if args.correct else drift.check(args.inventory, args.system)
+        report = (drift.correct if args.correct else drift.check)(args.inventory, args.system, args.limit)
     except ValueError as error:
         print(f"rollbook: {error}", file=sys.stderr)
         return drift.ERROR
@@ -171,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
     drift = commands.add_parser("drift", help="exit 0 when every host holds its recorded state, 2 on drift, 1 on error")
     drift.add_argument("inventory")
     drift.add_argument("--system", help="only this system (default: all)")
+    drift.add_argument("--limit", help="only this host or group (pyinfra's --limit)")
     drift.add_argument("--correct", action="store_true", help="converge drifting hosts back (a drift correction)")
     drift.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     drift.add_argument("--json-out", metavar="FILE", help="also write the JSON report to FILE")

@@ -56,12 +56,13 @@ def _pyinfra(inventory: str, *args: str, plan_file: str | None = None) -> subpro
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
 
 
-def _limit(system: str | None) -> list[str]:
-    if system is None:
-        return []
-    if system not in SYSTEMS:
+def _limit(system: str | None, limit: str | None = None) -> list[str]:
+    """pyinfra's ``--limit``: the given host or group, else the system's group, else every host."""
+    if system is not None and system not in SYSTEMS:
         raise ValueError(f"unknown system {system!r} (known: {', '.join(sorted(SYSTEMS))})")
-    return ["--limit", SYSTEMS[system].group]
+    if limit:
+        return ["--limit", limit]
+    return ["--limit", SYSTEMS[system].group] if system else []
 
 
 def _last_error(text: str) -> str:
@@ -89,11 +90,11 @@ def _unrecorded(stderr: str) -> list[tuple[str, str]]:
     return found
 
 
-def check(inventory: str, system: str | None = None) -> Report:
-    """Plan a converge run (``--dry``) and report what would change."""
+def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
+    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group)."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    limit = _limit(system)
+    limit = _limit(system, limit)
     with tempfile.TemporaryDirectory() as folder:
         plan_file = str(Path(folder) / "plan.json")
         done = _pyinfra(inventory, "--dry", *limit, plan_file=plan_file)
@@ -114,29 +115,31 @@ def check(inventory: str, system: str | None = None) -> Report:
     if system and system not in seen:
         return Report(ERROR, error=f"{system}: no host of group {SYSTEMS[system].group} was inspected "
                                    f"in {inventory}: its state is unknown")
-    missing = [name for name in wanted if name not in seen and hosts_of(inventory, name)]
+    missing = [name for name in wanted if name not in seen and hosts_of(inventory, name, limit)]
     if missing:
         return Report(ERROR, error=f"{', '.join(missing)}: not inspected: its state is unknown")
     report.code = DRIFT if report.drift else CONVERGED
     return report
 
 
-def hosts_of(inventory: str, system: str) -> list[str]:
-    """The inventory's hosts of ``system``'s group (no connection made)."""
+def hosts_of(inventory: str, system: str, limit: list[str] | None = None) -> list[str]:
+    """The inventory's hosts of ``system``'s group, within pyinfra's ``--limit`` (no connection made)."""
     from .remote import load_inventory
 
-    return [host.name for host in load_inventory(inventory) if SYSTEMS[system].group in host.groups]
+    chosen = limit[1] if limit else None
+    return [host.name for host in load_inventory(inventory) if SYSTEMS[system].group in host.groups
+            and (chosen is None or chosen == host.name or chosen in host.groups)]
 
 
-def correct(inventory: str, system: str | None = None) -> Report:
+def correct(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
     """Converge the drifting hosts back to their recorded state (a drift correction), then check again."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    done = _pyinfra(inventory, "-y", "--data", "rollbook_drift_correction=true", *_limit(system))
+    done = _pyinfra(inventory, "-y", "--data", "rollbook_drift_correction=true", *_limit(system, limit))
     lost = unreachable(done.stderr)
     if done.returncode != 0 or lost:
         return Report(ERROR, error=f"could not reach {', '.join(lost)}" if lost else _last_error(done.stderr))
-    return check(inventory, system)
+    return check(inventory, system, limit)
 
 
 def render(report: Report) -> str:

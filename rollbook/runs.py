@@ -35,6 +35,8 @@ class HostRun:
     reason: str
     units_before: dict  # recorded state before the run (unit -> state)
     units_after: dict  # the state this run converges (unit -> state)
+    sources_before: dict = field(default_factory=dict)  # recorded beside the units before the run (unit -> source)
+    sources_after: dict = field(default_factory=dict)  # what this run restores units from (voice-v2: code -> backup dir or commit)
     changes: list[str] = field(default_factory=list)  # "KEY: old -> new", secrets masked
     cleanup: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)  # metrics captured before the change

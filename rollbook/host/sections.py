@@ -33,14 +33,16 @@ def key_values(lines: list[str]) -> dict[str, str]:
     return values
 
 
-def recorded_units(lines: list[str], system: str) -> dict[str, str]:
-    """``system``'s units in the host's recorded state (``state.json``); {} when none or unreadable."""
+def recorded_units(lines: list[str], system: str, field: str = "units") -> dict[str, str]:
+    """``system``'s units in the host's recorded state (``state.json``); {} when none or unreadable.
+    ``field``: another unit -> text map recorded beside them (voice-v2's ``sources``)."""
     try:
         recorded = json.loads("\n".join(lines) or "{}")
     except ValueError:
         return {}
-    units = (recorded.get(system) or {}).get("units") or {}
-    return {str(unit): str(value) for unit, value in units.items()}
+    record = recorded.get(system) if isinstance(recorded, dict) else None
+    units = (record.get(field) if isinstance(record, dict) else None) or {}
+    return {str(unit): str(value) for unit, value in units.items()} if isinstance(units, dict) else {}
 
 
 class SectionsFact(FactBase):

@@ -20,12 +20,15 @@ from .. import history, notify, runs
 from ..report import executing
 from ..host.shell import fail, q
 
-# merges {"units": {...}, "drop": [unit, ...], ...} into state.json[system] under a host-wide flock
+# merges {"units": {...}, "drop": [unit, ...], "sources": {...}, "drop_sources": [unit, ...], ...} into
+# state.json[system] under a host-wide flock (units and sources key by key; "sources" only when given)
 _STATE_MERGE = (
     "import json,os,sys; p=sys.argv[1]; s=json.load(open(p)) if os.path.exists(p) else {}; "
     "new=json.loads(sys.argv[3]); cur=s.setdefault(sys.argv[2], {}); "
     "units=cur.setdefault('units', {}); units.update(new.pop('units')); "
-    "[units.pop(u, None) for u in new.pop('drop', [])]; cur.update(new); "
+    "[units.pop(u, None) for u in new.pop('drop', [])]; "
+    "src=new.pop('sources', None); src is None or cur.setdefault('sources', {}).update(src); "
+    "[cur.get('sources', {}).pop(u, None) for u in new.pop('drop_sources', [])]; cur.update(new); "
     "t=p+'.tmp'; os.umask(0o077); open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); "
     "os.chmod(t, 0o600); os.replace(t,p)"
 )
@@ -60,8 +63,12 @@ def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
     """Record the run's target as the host's state; ``back``: put the state before the run back."""
     units = run.units_before if back else run.units_after
     update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+    sources = run.sources_before if back else run.sources_after
+    if sources:
+        update["sources"] = sources
     if back:
         update["drop"] = sorted(set(run.units_after) - set(run.units_before))
+        update["drop_sources"] = sorted(set(run.sources_after) - set(run.sources_before))
     return (f"flock {q(state_dir + '/.state.lock')} python3 -c {q(_STATE_MERGE)} "
             f"{q(state_dir + '/state.json')} {q(run.system)} {q(json.dumps(update))}")
 

@@ -279,6 +279,8 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
                            authorization={}, scope=system.scope(data, request, target),
                            reason=str(data.get("reason") or ""), units_before=dict(seen.recorded),
                            units_after=system.units(request, seen),
+                           sources_before=dict(getattr(seen, "sources", None) or {}),
+                           sources_after=system.sources(request, seen),
                            operator=identity.of_data(data, allowed_signers(data)).name)
     current.state_dir = state_dir()
     _take_fail_percent(fail_percent(data))

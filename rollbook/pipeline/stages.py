@@ -66,6 +66,12 @@ class Stages:
         """The state this run records for the host: unit -> enabled | rolled_back."""
         return dict(request.desired)
 
+    def sources(self, request, state) -> dict[str, str]:
+        """Recorded beside the units: where this run restores a unit from (unit -> source; voice-v2: the
+        level-2 backup directory or git commit), so a converge run restores the same one. Merged key by
+        key into the recorded ``sources`` (the state fact reads them back as ``state.sources``)."""
+        return {}
+
     def from_record(self, request) -> bool:
         """Whether every unit converges to the host's recorded state (a drift correction needs no approval)."""
         return bool(getattr(request, "from_record", False))

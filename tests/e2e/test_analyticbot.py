@@ -121,7 +121,7 @@ def test_release_rollback_checks_out_the_known_good_ref_and_restarts(enabled, pr
 
 
 @pytest.mark.parametrize("data, cause", [
-    ({"analyticbot_features": "everything"}, "analyticbot_features: 'everything' is not one of"),
+    ({"analyticbot_features": "everything"}, "analyticbot_features: Input should be 'all', 'time_weighting' or 'content_type'"),
     ({"analyticbot_migration": "rollback", "analyticbot_database_url_key": "NO_DATABASE_URL"},
      "migration rollback requested without a database URL"),
     ({"analyticbot_release": "v0.0.0-never"}, "unknown git ref 'v0.0.0-never'"),

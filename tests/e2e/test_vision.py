@@ -146,8 +146,8 @@ def test_a_secret_in_the_env_file_never_reaches_the_output(enabled, probes):
 
 
 @pytest.mark.parametrize("data, cause", [
-    ({"vision_waves": "d"}, "vision_waves: unknown 'd'"),
-    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
+    ({"vision_waves": "d"}, "vision_waves: Value error, unknown 'd'"),
+    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: Input should be a valid boolean"),
     ({"vision_wave": "b"}, "unknown data key vision_wave (did you mean vision_waves?)"),
     ({"vision_verify_window": "soon"}, "vision_verify_window"),
     ({"inventory": "inventories/sandbox_prod.py", "vision_compression_poc": "true"},

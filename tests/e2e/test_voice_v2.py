@@ -174,7 +174,7 @@ def test_voice_file_recovery_copies_exactly_the_missing_or_differing_objects(ena
 
 
 @pytest.mark.parametrize("limit, data, cause", [
-    ("voice_v2", {"voice_level": "4"}, "voice_level: '4' is not one of 1, 2, 3"),
+    ("voice_v2", {"voice_level": "4"}, "voice_level: Input should be less than or equal to 3"),
     (SYSTEMD, {"voice_level": "2", "voice_backup_dir": "/backup/voice_v2_19990101"},
      "refused: backup directory /backup/voice_v2_19990101 not found"),
     (COMPOSE, {"voice_level": "3", "voice_previous_image_tag": "never-built"},

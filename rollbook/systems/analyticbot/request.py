@@ -76,18 +76,27 @@ def scope_of(data) -> dict[str, str]:
             "analyticbot_release": _release(data) or "none"}
 
 
+def declared_state(data) -> dict[str, str]:
+    declared = require(data, "analyticbot_declared_state")
+    return {unit: choice(declared.get(unit, "enabled"), STATES, f"analyticbot_declared_state[{unit}]")
+            for unit in FLAG_OF}
+
+
 def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record."""
+    """The state per unit this run converges, and whether all of it comes from the host's record.
+
+    A rollback or enable converges the units of ``analyticbot_features``; a converge run (``target``
+    None) converges every unit to its recorded state; a unit with no record to its declared state
+    only where ``rollbook_converge_declared`` allows it (else it is left alone).
+    """
     if target is not None:
         target = choice(target, STATES, "target")
         feature = choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features")
         return {unit: target for unit in UNITS_OF[(feature, target)]}, False
-    declared = require(data, "analyticbot_declared_state")
-    desired = {unit: choice(declared.get(unit, "enabled"), STATES, f"analyticbot_declared_state[{unit}]")
-               for unit in FLAG_OF}
     known = {unit: state for unit, state in recorded.items() if unit in FLAG_OF and state in STATES}
+    desired = declared_state(data) if data.get("rollbook_converge_declared") else {}
     desired.update(known)
-    return desired, set(known) == set(FLAG_OF)
+    return desired, set(known) == set(desired)
 
 
 def request_from(data, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:

@@ -4,6 +4,14 @@ Specification: runbook ``002…phase17.md``. Entry points::
     pyinfra inventories/prod.py deploys/phase17_rollback.py                          # Method 1 (router)
     pyinfra inventories/prod.py deploys/phase17_rollback.py --data phase17_method=flag   # Method 3
     pyinfra inventories/staging.py deploys/phase17_enable.py
+    pyinfra inventories/prod.py deploys/converge.py                                   # every recorded unit
+
+One unit per method, recorded per host (``state.json``): ``router`` and ``flag``, each ``enabled``
+or ``rolled_back``. A rollback or enable converges (and records) the unit of its method; a converge
+run converges every recorded unit in one run, and the stream must be served (101) only when every
+unit it converges is enabled. A unit whose method main.py's shape does not allow (router: its lines
+not at column 0; flag: no guard) is left alone by a converge run when it is declared or recorded
+enabled, and refused when recorded rolled_back.
 
 ``router`` comments out exactly the runbook's two lines of ``server/app/main.py`` (enable restores
 them: the file is byte-identical afterwards) and refuses when they are not there as expected.
@@ -21,16 +29,18 @@ answers 403 fails the rollback's verify, on purpose: the runbook promises 404.
 
 Modules:
 
-- ``request``: ``Phase17Request``, ``scope_of``, ``request_from`` (host data -> what a run converges)
+- ``request``: ``Phase17Request``, ``scope_of``, ``desired_state``, ``request_from`` (host data -> what a
+  run converges)
 - ``facts``: the runbook's router lines, ``Phase17Host`` (the state before a run, in one command)
   and ``Phase17Effect`` (what the server shows after one)
-- ``checks``: ``refusal`` (can the method apply to this host) and the verification (``judge``)
+- ``checks``: ``converged`` (the units a run converges on this host), ``refusal`` (can their methods apply
+  to it) and the verification (``judge``)
 - ``settings``: every ``phase17_*`` data key, declared once (type, default, allowed values, doc)
 - ``steps``: the stages the pipeline runs (refusal, converge, apply, verify)
 - ``deploy``: the ``@deploy`` ``phase17``
 """
 
 from .deploy import phase17
-from .request import Phase17Request, request_from, scope_of
+from .request import UNITS, Phase17Request, desired_state, request_from, scope_of
 
-__all__ = ["Phase17Request", "phase17", "request_from", "scope_of"]
+__all__ = ["UNITS", "Phase17Request", "desired_state", "phase17", "request_from", "scope_of"]

@@ -1,23 +1,56 @@
-"""What the phase17 server must show: before a run, that the method applies to it (``refusal``:
-main.py in the shape the method expects; for ``flag``, the guard, the settings flag and the env file);
-in the verify stage, the runbook's verification (``judge``: 404 or an accepted 101, the Phase 15/16
-suites, and, enabled, no session leak)."""
+"""What the phase17 server must show: before a run, which units it converges (``converged``) and
+that their methods apply to it (``refusal``: main.py in the shape the router expects; for the flag,
+the guard, the settings flag and the env file); in the verify stage, the runbook's verification
+(``judge``: 404 or an accepted 101, the Phase 15/16 suites, and, enabled, no session leak)."""
 
-from .facts import COMMENT, FLAG, GUARD, Phase17State
-from .request import Phase17Request
+from .facts import COMMENT, FLAG, GUARD, MainFile, Phase17State
+from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
+
+
+def _applies(unit: str, main: MainFile) -> bool:
+    """Whether main.py has the shape ``unit``'s method edits: both router lines at column 0 (router),
+    or the ``if STREAMING_ENABLED:`` guard around them (flag)."""
+    return not main.missing if unit == ROUTER else main.guarded
+
+
+def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:
+    """The units this run converges on this host, unit -> enabled | rolled_back.
+
+    A rollback or enable: the unit of its method (refused when main.py does not have its shape). A
+    converge run: every recorded unit (the former single unit ``websocket`` as the method main.py's
+    shape allows: flag when it has the guard, else router), and the declared units (no record) asked
+    for. A unit whose method main.py's shape does not allow is left alone when it is declared, or
+    recorded enabled (it already holds: that shape cannot turn the stream off through its method: the
+    router lines are active under the guard; without the guard the flag gates nothing); a unit recorded
+    rolled_back stays, and is refused (``refusal``). A main.py that is missing is refused.
+    """
+    units = dict(request.desired)
+    main = state.main
+    if request.target is not None or main is None:
+        return units
+    declared = set(request.declared)
+    if request.legacy is not None:
+        unit = FLAG_UNIT if main.guarded else ROUTER
+        units[unit] = request.legacy
+        declared.discard(unit)
+    return {unit: value for unit, value in units.items()
+            if _applies(unit, main) or (unit not in declared and value == "rolled_back")}
 
 
 def refusal(request: Phase17Request, state: Phase17State) -> str | None:
-    """Why the host cannot be converged with this method (None: it can)."""
+    """Why the host cannot be converged with the units' methods (None: it can)."""
+    units = converged(request, state)
     main, path = state.main, request.settings.main_path
+    if not units:
+        return None
     if main is None:
         return f"{path} not found"
-    if request.method == "router":
-        if main.missing:
-            hint = f" (it has the {GUARD} guard: use phase17_method=flag)" if main.guarded else ""
-            return (f"{path} has changed shape: expected exactly one line {main.missing[0]!r} (or "
-                    f"'{COMMENT}' + it) at column 0, found {'none' if not main.guarded else 'it only indented'}"
-                    f"{hint}; not editing it")
+    if ROUTER in units and main.missing:
+        hint = f" (it has the {GUARD} guard: use phase17_method=flag)" if main.guarded else ""
+        return (f"{path} has changed shape: expected exactly one line {main.missing[0]!r} (or "
+                f"'{COMMENT}' + it) at column 0, found {'none' if not main.guarded else 'it only indented'}"
+                f"{hint}; not editing it")
+    if FLAG_UNIT not in units:
         return None
     if not main.guarded:
         return (f"{path} has no '{GUARD}' guard around the video_stream router (the runbook's Method 3): "
@@ -29,17 +62,21 @@ def refusal(request: Phase17Request, state: Phase17State) -> str | None:
     return None
 
 
-def judge(request: Phase17Request):
-    """The runbook's verification: 404 or 101, Phase 15/16 suites, and (enabled) no session leak."""
-    enabled = request.target == "enabled"
+def judge(request: Phase17Request, units: dict[str, str] | None = None):
+    """The runbook's verification of ``units`` (default: the request's): 404 or 101 (served only when
+    every unit is enabled), the Phase 15/16 suites, the flag in the process environment (flag unit),
+    and (enabled) no session leak."""
+    units = request.desired if units is None else units
+    enabled = stream_served(units)
+    flag_value = flag_of(units[FLAG_UNIT]) if FLAG_UNIT in units else None
 
     def checks(seen) -> list[tuple[bool, str]]:
         result = [(seen.process is not None, f"{request.settings.service} is running" if seen.process
                    else f"{request.settings.service} is not running")]
-        if request.method == "flag":
+        if flag_value is not None:
             value = (seen.process.env if seen.process else {}).get(FLAG)
-            result.append((value == request.flag_value, f"process environment holds {FLAG}={value}"
-                           + ("" if value == request.flag_value else f" (want {request.flag_value})")))
+            result.append((value == flag_value, f"process environment holds {FLAG}={value}"
+                           + ("" if value == flag_value else f" (want {flag_value})")))
         want = 101 if enabled else 404
         status_ok = seen.upgrade_status == want and (seen.accepted if enabled else True)
         result.append((status_ok, f"WebSocket upgrade to {request.settings.stream_path} answers "

@@ -11,7 +11,9 @@ from pydantic import StringConstraints, field_validator
 
 from ...pipeline.settings import Positive, SafePath
 from ...schema import Settings, key
-from ..settings_types import RELATIVE_PATH, RelativePath, UnitName, items
+from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, items
+
+Unit = Literal["router", "flag"]
 
 # The server as seen from the host: plain http (the verify's WebSocket upgrade speaks ws://).
 HttpOnlyUrl = Annotated[str, StringConstraints(pattern=r"\Ahttp://[^\s'\"`$\\]+\Z")]
@@ -28,6 +30,12 @@ class Phase17Settings(Settings):
         "router", "How the stream is turned off and on: router comments out (enable: restores) the runbook's two "
         "lines in main.py (Method 1); flag sets STREAMING_ENABLED in the unit's env file and needs main.py's "
         "`if STREAMING_ENABLED:` guard (Method 3)", allowed="router, flag")
+    phase17_declared_state: dict[Unit, State] = key(
+        {"router": "enabled", "flag": "enabled"},
+        "The state of each unit (router: main.py's two lines; flag: STREAMING_ENABLED) on a host that has no "
+        "recorded state yet (deploys/converge.py, with rollbook_converge_declared); a unit whose method main.py's "
+        "shape does not allow (flag: no `if STREAMING_ENABLED:` guard; router: its lines not at column 0) is "
+        "left alone", allowed="unit (router, flag) -> enabled or rolled_back")
 
     # --- where the server lives on a host --------------------------------------------------------
     phase17_server_dir: SafePath = key("/srv/phase17/server", "The server folder", allowed="a path")

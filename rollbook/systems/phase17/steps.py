@@ -1,13 +1,19 @@
 """The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``::
 
-    refusal   main.py (and, for ``flag``, the guard, the settings flag and the env file) in the shape the
-              method expects
+    refusal   main.py (and, for the flag unit, the guard, the settings flag and the env file) in the shape
+              each unit's method expects
     converge  ``router``: the runbook's two lines of main.py commented out or restored; ``flag``:
-              STREAMING_ENABLED in the unit's env file
+              STREAMING_ENABLED in the unit's env file (a converge run: every recorded unit, in one run)
     apply     restart the unit when the running process started before main.py changed, or holds
               another flag value
-    verify    404 or an accepted 101, the Phase 15/16 suites, and (enabled) no session leak
+    verify    404 or an accepted 101 (served only when every unit is enabled), the Phase 15/16 suites,
+              and (enabled) no session leak
+
+The units a run converges on a host (``checks.converged``) are a function of the request and the
+host's state alone, so the hooks are separate calls that agree.
 """
+
+from dataclasses import replace
 
 from pyinfra import host
 
@@ -15,49 +21,59 @@ from ... import pipeline
 from ...host import code, envfile, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
-from .checks import judge, refusal
+from .checks import converged, judge, refusal
 from .facts import FLAG, ROUTER_LINES, Phase17Effect, Phase17Host
-from .request import GROUP, SYSTEM, UNIT, Phase17Request, request_from, scope_of
+from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Request, desired_state, flag_of,
+                      recorded_state, request_from, scope_of, stream_served)
 
 
 class Phase17Stages(Stages):
     name, group = SYSTEM, GROUP
 
     def request(self, data, target, recorded) -> Phase17Request:
-        return request_from(data, target)  # a target is required: phase17 has no converge run
+        desired, from_record = desired_state(data, target, recorded or {})
+        made = request_from(data, desired)
+        if target is not None:
+            return replace(made, target=target)
+        known, legacy = recorded_state(recorded)
+        return replace(made, from_record=from_record, legacy=legacy,
+                       declared=tuple(unit for unit in desired if unit not in known))
 
     def inspect(self, request: Phase17Request):
         return host.get_fact(Phase17Host, settings=request.settings,
                              recorded_file=f"{pipeline.state_dir()}/state.json")
 
     def scope(self, data, request: Phase17Request, target) -> dict:
-        return scope_of(data)
+        if target is not None:
+            return scope_of(data)
+        legacy = {LEGACY_UNIT: request.legacy} if request.legacy else {}
+        return {"phase17_desired": ",".join(f"{unit}={state}" for unit, state in {**request.desired, **legacy}.items())}
 
     def units(self, request: Phase17Request, state) -> dict[str, str]:
-        return {UNIT: request.target}
+        return converged(request, state)
 
     def refusal(self, ctx: Context) -> str:
         return refusal(ctx.request, ctx.state) or ""
 
     def converge(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        if request.method == "router":
-            commented = request.target == "rolled_back"
-            return Stage(
-                steps=[code.lines_commented(
-                    name=f"{'Comment out' if commented else 'Restore'} the video_stream router in "
-                         f"{settings.main_file}",
-                    path=settings.main_path, lines=list(ROUTER_LINES), current=state.main.router,
-                    commented=commented, backup_keep=request.backup_keep)],
-                changes=[f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
-                         for line in _router_todo(ctx)])
-        current = _current_flag(ctx)
-        return Stage(
-            steps=[envfile.keys(name=f"Set {FLAG}={request.flag_value} in {settings.env_file}",
-                                path=settings.env_file, current=current, target=_flag_target(ctx),
-                                backup_keep=request.backup_keep, public={FLAG})],
-            changes=[f"{FLAG}: {current.get(FLAG, '(unset)')} -> {request.flag_value}"]
-            if current.get(FLAG) != request.flag_value else [])
+        units = converged(request, state)
+        stage = Stage()
+        if ROUTER in units:
+            commented = units[ROUTER] == "rolled_back"
+            stage.steps.append(code.lines_commented(
+                name=f"{'Comment out' if commented else 'Restore'} the video_stream router in {settings.main_file}",
+                path=settings.main_path, lines=list(ROUTER_LINES), current=state.main.router,
+                commented=commented, backup_keep=request.backup_keep))
+            stage.changes += [f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
+                              for line in _router_todo(ctx)]
+        if FLAG_UNIT in units:
+            current, value = _current_flag(ctx), flag_of(units[FLAG_UNIT])
+            stage.steps.append(envfile.keys(
+                name=f"Set {FLAG}={value} in {settings.env_file}", path=settings.env_file, current=current,
+                target={FLAG: value}, backup_keep=request.backup_keep, public={FLAG}))
+            stage.changes += [f"{FLAG}: {current.get(FLAG, '(unset)')} -> {value}"] if current.get(FLAG) != value else []
+        return stage
 
     def apply(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
@@ -68,34 +84,37 @@ class Phase17Stages(Stages):
             ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
             # flag: a server that does not start on the new env file gets the previous one back
             restore=service.Restore(env_file=settings.env_file, keys=(FLAG,), marker=ctx.run.restored_marker)
-            if request.method == "flag" else None)])
+            if FLAG_UNIT in converged(request, state) else None)])
 
     def verify(self, ctx: Context) -> None:
         request, settings = ctx.request, ctx.request.settings
+        units = converged(request, ctx.state)
         verify.verified(
-            name="Verify the phase17 server's WebSocket stream", what=f"phase17 {request.describe()}",
+            name="Verify the phase17 server's WebSocket stream", what=f"phase17 {request.describe(units)}",
             fact=Phase17Effect,
             fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
-                             cycles=request.leak_cycles if request.target == "enabled" else 0),
-            judge=judge(request), system=SYSTEM)
+                             cycles=request.leak_cycles if stream_served(units) else 0),
+            judge=judge(request, units), system=SYSTEM)
 
 
 def _router_todo(ctx: Context) -> list[str]:
-    """``router``: the runbook's lines not yet as the target wants them (commented out or not)."""
-    if ctx.request.method != "router":
+    """The router unit: the runbook's lines not yet as its state wants them (commented out or not)."""
+    units = converged(ctx.request, ctx.state)
+    if ROUTER not in units:
         return []
-    commented = ctx.request.target == "rolled_back"
+    commented = units[ROUTER] == "rolled_back"
     return [line for line in ROUTER_LINES if ctx.state.main.router[line] != commented]
 
 
 def _current_flag(ctx: Context) -> dict[str, str]:
-    """``flag``: the flag as the env file holds it ({} when unset)."""
+    """The flag unit: the flag as the env file holds it ({} when unset)."""
     return {FLAG: ctx.state.env_file[FLAG]} if FLAG in ctx.state.env_file else {}
 
 
 def _flag_target(ctx: Context) -> dict[str, str]:
-    """The flag the running process must hold ({}: ``router`` changes code, not the environment)."""
-    return {FLAG: ctx.request.flag_value} if ctx.request.method == "flag" else {}
+    """The flag the running process must hold ({}: the router unit changes code, not the environment)."""
+    units = converged(ctx.request, ctx.state)
+    return {FLAG: flag_of(units[FLAG_UNIT])} if FLAG_UNIT in units else {}
 
 
 PHASE17 = Phase17Stages()

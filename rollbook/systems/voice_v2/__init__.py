@@ -1,7 +1,8 @@
 """voice-v2: the runbook's three rollback levels, voice-file recovery, and proof.
 
-Specification: runbook ``003…voice-v2.md``. One level per run (``--data voice_level=1|2|3``,
-default 1); levels do not include each other::
+Specification: runbook ``003…voice-v2.md``. One level per rollback or enable (``--data
+voice_level=1|2|3``, default 1); levels do not include each other. A converge run
+(``deploys/converge.py``) converges every recorded unit, of any level, in one run::
 
     pyinfra inventories/prod.py deploys/voice_v2_rollback.py                       # level 1: .env + providers
     pyinfra inventories/prod.py deploys/voice_v2_rollback.py --data voice_level=2  # code from the newest backup
@@ -18,12 +19,18 @@ default 1); levels do not include each other::
 - level 3: compose hosts swap the image tag to ``voice_previous_image_tag``; systemd hosts restore
   the virtualenv from its backup copy.
 
+Recorded per host (``state.json``), one state per unit: level 1 ``env`` and ``providers``, level 2
+``code`` and ``requirements``, level 3 ``image`` (compose) or ``venv`` (systemd); and, beside the
+units, the level-2 source a rollback restored (``sources``: the backup directory or git commit),
+so a converge run restores the same one.
+
 Modules:
 
-- ``request``: ``VoiceRequest``, ``scope_of``, ``request_from`` (host data -> what a run converges),
-  the provider settings a level-1 run leaves (``providers_text``)
-- ``facts``: ``VoiceHost`` (the state before a run, per level, in one command) and ``VoiceEffect``
-  (what the service shows after one)
+- ``request``: ``VoiceRequest``, ``scope_of``, ``desired_state``, ``request_from`` (host data -> what a
+  run converges), ``code_source`` (level 2's source), the provider settings a level-1 run leaves
+  (``providers_text``)
+- ``facts``: ``VoiceHost`` (the state before a run, per level, in one command), ``VoiceRecorded`` (what a
+  converge run reads first) and ``VoiceEffect`` (what the service shows after one)
 - ``operations``: voice-v2's own operations (code tree, requirements, git checkout, virtualenv,
   image tag, voice files in S3)
 - ``checks``: the runbook's post-rollback validation (``judge``)
@@ -34,6 +41,6 @@ Modules:
 """
 
 from .deploy import voice_v2
-from .request import VoiceRequest, request_from, scope_of
+from .request import UNITS, VoiceRequest, desired_state, request_from, scope_of
 
-__all__ = ["VoiceRequest", "request_from", "scope_of", "voice_v2"]
+__all__ = ["UNITS", "VoiceRequest", "desired_state", "request_from", "scope_of", "voice_v2"]

@@ -3,6 +3,7 @@
 Example::
 
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=2, backup="")
+    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=(1, 3))   # a converge run
     state.code.tree, state.code.target   # sha256 over the code tree now, and over the backup chosen
     state.running_code                   # what the running process reports (its /health)
     seen = host.get_fact(VoiceEffect, settings=settings, health_timeout=30, latency_requests=6)
@@ -94,6 +95,7 @@ class VoiceState:
     venv: VenvState | None = None
     image: ImageState | None = None
     recorded: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # unit -> the source a rollback recorded (code)
 
     @property
     def running_code(self) -> str:
@@ -159,18 +161,39 @@ def _file_text(lines: list[str] | None) -> str | None:
     return "\n".join(lines[1:]).rstrip("\n") + "\n"
 
 
+class VoiceRecorded(SectionsFact):
+    """voice-v2's recorded state on the host: its units and the sources recorded with them (what a
+    converge run reads first, to know which levels and which level-2 source to inspect)."""
+
+    def command(self, recorded_file: str):
+        return f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true"
+
+    def parse(self, sections):
+        lines = sections.get("recorded", [])
+        return Recorded(units=recorded_units(lines, "voice_v2"), sources=recorded_units(lines, "voice_v2", "sources"))
+
+
+@dataclass
+class Recorded:
+    units: dict[str, str]  # unit -> enabled | rolled_back
+    sources: dict[str, str]  # unit -> source (level 2: the backup directory or git commit a rollback restored)
+
+
 class VoiceHost(SectionsFact):
     """Everything a voice-v2 run decides on, in one command: recorded state, ``.env`` (and the
     known-good ``.env.previous`` and provider settings for level 1), the running process and its
     /health, and per level: the code tree against a backup directory or git ref (2), the virtualenv
     against its backup copy or the compose file's image tag against the one asked for (3)."""
 
-    def command(self, settings: VoiceSettings, recorded_file: str, level: int, backup: str | None = None,
-                ref: str | None = None, image_tag: str | None = None, backup_root: str = "/backup",
-                public=(), salt_file: str | None = None, targets: dict[str, str] | None = None):
-        """``public``: the env keys whose values may travel (every other value arrives hidden);
-        ``targets``: values from data; a key holding exactly its target arrives as it is (compares);
-        ``salt_file``: the host's digest salt (default: ``private/env-digest.salt`` beside ``recorded_file``)."""
+    def command(self, settings: VoiceSettings, recorded_file: str, level: int | tuple[int, ...],
+                backup: str | None = None, ref: str | None = None, image_tag: str | None = None,
+                backup_root: str = "/backup", public=(), salt_file: str | None = None,
+                targets: dict[str, str] | None = None):
+        """``level``: one level, or the levels a converge run converges; ``public``: the env keys whose
+        values may travel (every other value arrives hidden); ``targets``: values from data; a key holding
+        exactly its target arrives as it is (compares); ``salt_file``: the host's digest salt (default:
+        ``private/env-digest.salt`` beside ``recorded_file``)."""
+        levels = {level} if isinstance(level, int) else set(level)
         app = q(settings.app_dir)
         salt = salt_file or posixpath.join(posixpath.dirname(recorded_file) or ".", "private", "env-digest.salt")
         parts = [
@@ -181,11 +204,11 @@ class VoiceHost(SectionsFact):
             process_section(settings, public),
             f"echo '## health'; curl -s --max-time 5 {q(settings.base_url + '/health')}; echo",
         ]
-        if level == 1:
+        if 1 in levels:
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
                       f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
                       _file_section("providers", settings.providers_file)]
-        if level == 2:
+        if 2 in levels:
             code = f"{settings.app_dir}/{settings.code_dir}"
             parts.append(f"echo '## code'; echo \"tree $(th {q(code)})\"; "
                          f"echo \"requirements $(fh {app}/requirements.txt)\"; "
@@ -205,11 +228,11 @@ class VoiceHost(SectionsFact):
                 parts.append(f"{pick}; if [ -n \"$b\" ] && [ -d \"$b\" ]; then echo \"source $b\"; "
                              f"echo \"target $(th \"$b\"/{q(settings.code_dir)})\"; "
                              "echo \"target_requirements $(fh \"$b\"/requirements.txt)\"; fi")
-        if level == 3 and settings.unit == "systemd":
+        if 3 in levels and settings.unit == "systemd":
             parts.append(f"echo '## venv'; echo \"tree $(th {q(settings.venv)})\"; "
                          f"echo \"backup $(th {q(settings.venv_backup)})\"; "
                          f"echo \"at $(stat -c %Z {q(settings.venv)} 2>/dev/null || echo 0)\"")
-        if level == 3 and settings.unit == "compose":
+        if 3 in levels and settings.unit == "compose":
             image = q(f"{settings.image}:{image_tag}")
             parts.append(f"echo '## image'; echo \"file_tag $(grep -oE 'image: *[\\\"]?{settings.image}:[^\\\" ]+' "
                          f"{q(settings.compose_file)} 2>/dev/null | head -n 1 | sed 's/.*://')\"; "
@@ -228,6 +251,7 @@ class VoiceHost(SectionsFact):
             providers=_file_text(sections.get("providers")),
             running=running, started=started, health=_json(sections.get("health", [])),
             recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
+            sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
         )
         if "code" in sections:
             values = dict(line.split(" ", 1) for line in sections["code"] if " " in line)

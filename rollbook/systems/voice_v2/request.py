@@ -1,8 +1,14 @@
 """The voice-v2 request: what one run must do on one host, validated from its host data.
 
-``scope_of`` (what an approval binds: the level and its options), ``request_from`` (data ->
-``VoiceRequest``; PreflightError names the bad key), and the provider settings a level-1 run
+``scope_of`` (what an approval binds: the level and its options), ``desired_state`` (the state per
+unit a run converges), ``request_from`` (data -> ``VoiceRequest``; PreflightError names the bad
+key), ``code_source`` (where level 2's code comes from), and the provider settings a level-1 run
 leaves (``providers_text``).
+
+Units, each ``enabled`` or ``rolled_back`` (recorded per host): level 1 ``env`` and ``providers``;
+level 2 ``code`` and ``requirements`` (one source restores both: they share one state); level 3
+``image`` (compose hosts) or ``venv`` (systemd hosts). A rollback or enable converges the units of
+``voice_level``; a converge run every recorded unit, possibly of several levels at once.
 """
 
 import hashlib
@@ -16,9 +22,15 @@ from ...secrets import secret
 from .facts import VoiceSettings
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
-LEVELS = {1: "config", 2: "code", 3: "system"}  # level -> the unit it converges (recorded state)
+LEVEL_OF = {"env": 1, "providers": 1, "code": 2, "requirements": 2, "image": 3, "venv": 3}  # unit -> level
+UNITS = tuple(LEVEL_OF)
+HOST_UNITS = {"systemd": ("env", "providers", "code", "requirements", "venv"),  # the units a kind of host has
+              "compose": ("env", "providers", "image")}
+CODE_UNITS = ("code", "requirements")  # level 2: restored from one source, so in one state
+LEGACY = {"config": 1, "system": 3}  # what runs recorded before per-unit records (one unit per level; "code" kept)
 KINDS = ("stt", "tts")
 STATES = ("enabled", "rolled_back")
+UNIT_TYPES = ("systemd", "compose")
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -27,14 +39,13 @@ BACKUP_DIR = re.compile(r"^/[A-Za-z0-9._/-]+$")
 
 @dataclass(frozen=True)
 class VoiceRequest:
-    target: str  # rolled_back | enabled
-    level: int
+    desired: dict[str, str]  # unit -> enabled | rolled_back, for the units this run converges
     settings: VoiceSettings
-    env: dict[str, str]  # level 1: values from data (over .env.previous's when env_from_previous)
+    env: dict[str, str]  # level 1 env: values from data (over .env.previous's when env_from_previous)
     env_from_previous: bool
-    enable_providers: dict[str, bool]  # level 1: provider -> enabled
-    priorities: dict[str, int]  # level 1: provider -> priority
-    code_source: str  # level 2: backup | git
+    enable_providers: dict[str, bool]  # level 1 providers: provider -> enabled
+    priorities: dict[str, int]  # level 1 providers: provider -> priority
+    code_source: str  # level 2: backup | git (a converge run: the recorded source first, ``code_source``)
     backup_dir: str | None  # level 2: the backup directory asked for (None: the newest)
     backup_root: str
     ref: str | None  # level 2 with git: the ref
@@ -46,14 +57,35 @@ class VoiceRequest:
     latency_p95: float
     memory_mb: float
     backup_keep: int
+    target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
+    level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
+    from_record: bool = False  # every unit converges to the host's recorded state
     # env values never travel: only these keys' values arrive (rollbook_public_env_keys), every other value
     # as a digest under the host's salt in salt_file (compared, copied on the host); set by steps.VOICE
     public: frozenset[str] = frozenset()
     salt_file: str = ""
 
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """The levels this run converges (a rollback or enable: its one level)."""
+        return tuple(sorted({LEVEL_OF[unit] for unit in self.desired}))
+
     def describe(self) -> str:
-        what = {1: "configuration", 2: "code", 3: "image tag" if self.settings.unit == "compose" else "virtualenv"}
-        return f"level {self.level} ({what[self.level]}) {self.target.replace('_', ' ')}"
+        """``level 2 (code) rolled back``; a converge run: each unit's state."""
+        if self.target is not None and self.level is not None:
+            what = {1: "configuration", 2: "code", 3: "image tag" if self.settings.unit == "compose" else "virtualenv"}
+            return f"level {self.level} ({what[self.level]}) {self.target.replace('_', ' ')}"
+        return ", ".join(f"{unit} {state.replace('_', ' ')}" for unit, state in self.desired.items())
+
+
+@dataclass(frozen=True)
+class CodeSource:
+    """Where level 2's code and requirements come from on this run."""
+
+    kind: str  # backup | git
+    backup_dir: str | None  # backup: the directory (None: the newest voice_v2_<YYYYMMDD> under backup_root)
+    ref: str | None  # git: the ref or commit (None: none known)
+    recorded: str = ""  # the source a rollback recorded, when this run restores it ('' otherwise)
 
 
 def level_of(data) -> int:
@@ -121,7 +153,7 @@ def _s3(data, bucket_key: str) -> s3.S3Target:
 
 
 def scope_of(data) -> dict[str, str]:
-    """What an approval binds: the level and the options that change what runs."""
+    """What an approval of a rollback or enable binds: the level and the options that change what runs."""
     return {"voice_level": str(level_of(data)),
             "voice_code_source": choice(require(data, "voice_code_source"), ("backup", "git"), "voice_code_source"),
             "voice_backup_dir": _optional(data, "voice_backup_dir") or "newest",
@@ -131,11 +163,70 @@ def scope_of(data) -> dict[str, str]:
             else "false"}
 
 
-def request_from(data, target: str) -> VoiceRequest:
-    """Validate ``data`` for a run towards ``target``; PreflightError names the bad key."""
-    target = choice(target, STATES, "target")
-    level = level_of(data)
-    unit = choice(require(data, "voice_unit"), ("systemd", "compose"), "voice_unit")
+def level_units(level: int, unit_type: str) -> tuple[str, ...]:
+    """The units of one level on a kind of host (level 3: the image on compose hosts, the virtualenv on systemd)."""
+    if level == 3:
+        return ("image",) if unit_type == "compose" else ("venv",)
+    return tuple(unit for unit, of in LEVEL_OF.items() if of == level)
+
+
+def _ordered(units: dict[str, str]) -> dict[str, str]:
+    return {unit: units[unit] for unit in UNITS if unit in units}
+
+
+def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str, str]:
+    """The units runs recorded that this kind of host has. A former one-unit-per-level record
+    (``config``, ``system``) stands for its level's units until one of them is recorded; one of
+    ``code`` and ``requirements`` recorded alone stands for both (one source restores them)."""
+    recorded = recorded or {}
+    known = {unit: state for unit, state in recorded.items() if unit in HOST_UNITS[unit_type] and state in STATES}
+    for legacy, level in LEGACY.items():
+        units = level_units(level, unit_type)
+        if recorded.get(legacy) in STATES and not set(units) & set(known):
+            known.update({unit: recorded[legacy] for unit in units})
+    pair = [known[unit] for unit in CODE_UNITS if unit in known]
+    if len(pair) == 1 and unit_type == "systemd":
+        known.update({unit: pair[0] for unit in CODE_UNITS})
+    return _ordered(known)
+
+
+def declared_state(data, unit_type: str) -> dict[str, str]:
+    """The declared state of the units this kind of host has; a virtualenv declared enabled is left alone
+    (there is no current virtualenv to converge back to: a level 3 enable on a systemd host is refused)."""
+    declared = require(data, "voice_declared_state")
+    states = {unit: choice(declared.get(unit, "enabled"), STATES, f"voice_declared_state[{unit}]")
+              for unit in HOST_UNITS[unit_type]}
+    if unit_type == "systemd" and states["code"] != states["requirements"]:
+        raise PreflightError("voice_declared_state: code and requirements differ (level 2 restores both from one "
+                             "source: declare them alike)")
+    if states.get("venv") == "enabled":
+        del states["venv"]
+    return states
+
+
+def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
+    """The state per unit this run converges, and whether all of it comes from the host's record.
+
+    A rollback or enable converges the units of ``voice_level``; a converge run (``target`` None)
+    converges every unit to its recorded state (several levels at once); a unit with no record to its
+    declared state only where ``rollbook_converge_declared`` allows it (else it is left alone).
+    """
+    unit_type = choice(require(data, "voice_unit"), UNIT_TYPES, "voice_unit")
+    if target is not None:
+        target = choice(target, STATES, "target")
+        return {unit: target for unit in level_units(level_of(data), unit_type)}, False
+    known = recorded_state(recorded, unit_type)
+    desired = declared_state(data, unit_type) if data.get("rollbook_converge_declared") else {}
+    desired.update(known)
+    return _ordered(desired), set(known) == set(desired)
+
+
+def request_from(data, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
+    """Validate ``data`` for a run converging ``desired`` (``target``: a rollback's or enable's, None: a
+    converge run); each unit's values follow its state (a unit not converged: the run's target, or
+    enabled). PreflightError names the bad key."""
+    target = None if target is None else choice(target, STATES, "target")
+    unit = choice(require(data, "voice_unit"), UNIT_TYPES, "voice_unit")
     settings = VoiceSettings(
         unit=unit, service=str(require(data, "voice_systemd_unit" if unit == "systemd" else "voice_compose_service")),
         app_dir=str(require(data, "voice_app_dir")), env_file=str(require(data, "voice_env_file")),
@@ -145,39 +236,48 @@ def request_from(data, target: str) -> VoiceRequest:
         compose_file=str(require(data, "voice_compose_file")), image=str(require(data, "voice_image")),
         base_url=str(require(data, "voice_base_url")).rstrip("/"), pip_args=str(data.get("voice_pip_args") or ""),
     )
-    rollback = target == "rolled_back"
-    if rollback:
+    desired = {choice(name, UNITS, "unit"): choice(state, STATES, f"{name} state") for name, state in desired.items()}
+
+    def rolled_back(*units: str) -> bool:
+        states = [desired[name] for name in units if name in desired]
+        return (states[0] if states else target or "enabled") == "rolled_back"
+
+    if rolled_back("env"):
         env_source = choice(require(data, "voice_env_source"), ("previous", "data"), "voice_env_source")
         env = _env_values(require(data, "voice_rolled_back_env"), "voice_rolled_back_env")
-        enable = {name: False for name in _names(require(data, "voice_disable_providers"), "voice_disable_providers")}
-        priorities = _priorities(require(data, "voice_provider_priorities"), "voice_provider_priorities")
     else:
         env_source = "data"
         env = _env_values(require(data, "voice_current_env"), "voice_current_env")
+    if rolled_back("providers"):
+        enable = {name: False for name in _names(require(data, "voice_disable_providers"), "voice_disable_providers")}
+        priorities = _priorities(require(data, "voice_provider_priorities"), "voice_provider_priorities")
+    else:
         priorities = _priorities(require(data, "voice_current_providers"), "voice_current_providers")
         enable = {name: True for name in priorities}
+    code_back = rolled_back(*CODE_UNITS)
     code_source = choice(require(data, "voice_code_source"), ("backup", "git"), "voice_code_source") \
-        if rollback else "git"
-    ref = _optional(data, "voice_git_ref" if rollback else "voice_current_ref")
-    if level == 2 and code_source == "git":
-        key = "voice_git_ref" if rollback else "voice_current_ref"
-        if ref is None:
-            raise PreflightError(f"{key} is required for a level 2 {'rollback' if rollback else 'enable'} from git")
-        if not REF.match(ref):
+        if code_back else "git"
+    ref = _optional(data, "voice_git_ref" if code_back else "voice_current_ref")
+    if set(CODE_UNITS) & set(desired) and code_source == "git":
+        key = "voice_git_ref" if code_back else "voice_current_ref"
+        # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
+        if ref is None and (target is not None or not code_back):
+            raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
+        if ref is not None and not REF.match(ref):
             raise PreflightError(f"{key}: {ref!r} is not a git ref name")
     backup_dir = _optional(data, "voice_backup_dir")
     if backup_dir is not None and not BACKUP_DIR.match(backup_dir):
         raise PreflightError(f"voice_backup_dir: {backup_dir!r} is not an absolute path")
-    tag_key = "voice_previous_image_tag" if rollback else "voice_current_image_tag"
+    tag_key = "voice_previous_image_tag" if rolled_back("image") else "voice_current_image_tag"
     image_tag = str(require(data, tag_key))
     if not TAG.match(image_tag):
         raise PreflightError(f"{tag_key}: {image_tag!r} is not an image tag")
     recover = None
-    if rollback and boolean(require(data, "voice_recover_files"), "voice_recover_files"):
+    if target == "rolled_back" and boolean(require(data, "voice_recover_files"), "voice_recover_files"):
         recover = (_s3(data, "voice_backup_bucket"), str(data.get("voice_backup_prefix") or ""),
                    _s3(data, "voice_files_bucket"), str(data.get("voice_files_prefix") or ""))
     return VoiceRequest(
-        target=target, level=level, settings=settings, env=env, env_from_previous=env_source == "previous",
+        desired=_ordered(desired), settings=settings, env=env, env_from_previous=env_source == "previous",
         enable_providers=enable, priorities=priorities, code_source=code_source, backup_dir=backup_dir,
         backup_root=str(require(data, "voice_backup_root")), ref=ref if code_source == "git" else None,
         image_tag=image_tag, recover=recover,
@@ -187,7 +287,34 @@ def request_from(data, target: str) -> VoiceRequest:
         latency_p95=_seconds(require(data, "voice_latency_p95_seconds"), "voice_latency_p95_seconds"),
         memory_mb=_seconds(require(data, "voice_memory_limit_mb"), "voice_memory_limit_mb"),
         backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
+        target=target, level=level_of(data) if target is not None else None,
     )
+
+
+def recorded_source(value: str | None) -> CodeSource | None:
+    """A level-2 source a rollback recorded: a backup directory, or a git ref (the commit it checked
+    out); None when none is recorded; ValueError when it is neither."""
+    if not value:
+        return None
+    if BACKUP_DIR.match(value):
+        return CodeSource("backup", value, None, recorded=value)
+    if REF.match(value) and ".." not in value:
+        return CodeSource("git", None, value, recorded=value)
+    raise ValueError(f"the recorded level 2 source {value!r} is neither a backup directory nor a git ref")
+
+
+def code_source(request: VoiceRequest, sources: dict[str, str] | None) -> CodeSource:
+    """Level 2's source: a converge run to rolled_back restores the source its rollback recorded
+    (``sources["code"]``); otherwise (or when none is recorded) data's: ``voice_backup_dir`` (None: the
+    newest backup) or ``voice_git_ref`` for a rollback, ``voice_current_ref`` for an enable."""
+    if request.target is None and request.desired.get("code") == "rolled_back":
+        try:
+            recorded = recorded_source((sources or {}).get("code"))
+        except ValueError:
+            recorded = None  # _level_2_refusal says why
+        if recorded is not None:
+            return recorded
+    return CodeSource(request.code_source, request.backup_dir, request.ref)
 
 
 def providers_text(current: str | None, request: VoiceRequest, where: str) -> tuple[str, dict]:

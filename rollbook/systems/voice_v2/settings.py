@@ -11,8 +11,11 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraint
 
 from ...pipeline.settings import Positive, SafePath, Url
 from ...schema import Settings, key
-from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath,
+from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
                               Text, UnitName, blank_to_none, items)
+
+# The recorded units: level 1 env and providers, level 2 code and requirements, level 3 image (compose) or venv (systemd).
+Unit = Literal["env", "providers", "code", "requirements", "image", "venv"]
 
 PROVIDER = r"\A[a-z][a-z0-9_-]{0,63}\Z"  # as the code reads a name: stripped, lower case
 ENV_VALUE = r"\A[A-Za-z0-9_.:/@,+-]*\Z"  # what rollbook.host.envfile writes (safe in sed)
@@ -35,9 +38,18 @@ class VoiceSettings(Settings):
     title: ClassVar[str] = "voice-v2 (group voice_v2; runbook 003)"
 
     voice_level: Annotated[int, Field(ge=1, le=3)] = key(
-        1, "The runbook's rollback level a run converges (one level per run; they do not include each other)",
+        1, "The runbook's rollback level a rollback or enable converges (one level per run; they do not include "
+        "each other; a converge run converges every recorded unit, of any level)",
         allowed="1 (.env + provider settings), 2 (code + requirements), 3 (compose image tag; on systemd "
         "hosts the virtualenv from its backup copy)")
+    voice_declared_state: dict[Unit, State] = key(
+        {"env": "enabled", "providers": "enabled", "code": "enabled", "requirements": "enabled", "image": "enabled",
+         "venv": "enabled"},
+        "The state of each unit on a host that has no recorded state yet (deploys/converge.py, with "
+        "rollbook_converge_declared); a host converges only its kind's units (image: compose; code, requirements, "
+        "venv: systemd); code and requirements must agree; a venv declared enabled is left alone (no current "
+        "virtualenv to converge back to)",
+        allowed="unit (env, providers, code, requirements, image, venv) -> enabled or rolled_back")
 
     # --- how and where the service runs on a host ------------------------------------------------
     voice_unit: Literal["systemd", "compose"] = key("systemd", "How the service runs", allowed="systemd, compose")

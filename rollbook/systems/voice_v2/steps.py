@@ -1,17 +1,23 @@
-"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``; one level per run::
+"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``; a rollback or enable converges one
+level, a converge run every recorded unit (possibly several levels at once)::
 
-    refusal   what the level needs on this host (.env.previous, usable provider settings, a backup or git
+    refusal   what each level needs on this host (.env.previous, usable provider settings, a backup or git
               ref, a systemd host for code, the image on the host, the virtualenv's backup copy)
     converge  level 1: ``.env`` and the provider settings; level 2: the code tree and its requirements;
               level 3: the compose file's image tag, or the virtualenv from its backup copy
-    apply     restart the service when the running process differs from the level's target
+    apply     one restart when the running process differs from any level's target
     verify    /health, the process environment and provider settings, the running code or image,
               providers connected, STT and TTS smoke requests, latency and memory
     cleanup   voice files recovered from the backup bucket, on request (missing or differing only)
 
 Each level is three functions of the ``Context`` alone (no host command): ``_level_N_refusal``
 (why not), ``_level_N_steps`` (what it changes: converge) and ``_level_N_reasons`` (why the
-process must restart: apply), so the hooks stay separate calls that agree.
+process must restart: apply), so the hooks stay separate calls that agree. Within a level, each
+unit converges only when the run converges it (``request.desired``).
+
+Recorded per unit (``units``), and beside the units the level-2 source a rollback restored
+(``sources``: ``{"code": "/backup/voice_v2_20251101"}`` or the git commit), so a converge run
+restores the same one (``request.code_source``).
 """
 
 from dataclasses import dataclass, replace
@@ -25,68 +31,91 @@ from ...pipeline import Context, Stage, Stages
 from ...preflight import PreflightError
 from . import operations as voice_ops
 from .checks import judge
-from .facts import VoiceEffect, VoiceHost
-from .request import GROUP, LEVELS, SYSTEM, VoiceRequest, providers_text, request_from, scope_of, sha256
+from .facts import VoiceEffect, VoiceHost, VoiceRecorded
+from .request import (CODE_UNITS, GROUP, SYSTEM, VoiceRequest, code_source, desired_state, providers_text,
+                      recorded_source, request_from, scope_of, sha256)
 
 
 class VoiceStages(Stages):
     name, group = SYSTEM, GROUP
 
     def request(self, data, target, recorded) -> VoiceRequest:
-        made = request_from(data, target)
+        desired, from_record = desired_state(data, target, recorded or {})
+        made = request_from(data, desired, target)
         # env values never travel: only rollbook_public_env_keys' arrive, and a key set from data only when it holds
         # data's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
-        return replace(made, public=envfile.public_keys(data),
+        return replace(made, from_record=from_record, public=envfile.public_keys(data),
                        salt_file=f"{pipeline.state_dir()}/private/env-digest.salt")
 
     def inspect(self, request: VoiceRequest):
-        return host.get_fact(VoiceHost, settings=request.settings, recorded_file=f"{pipeline.state_dir()}/state.json",
+        recorded_file, sources = f"{pipeline.state_dir()}/state.json", {}
+        if request.target is None:  # a converge run: its units and level-2 source come from the record, read first
+            recorded = host.get_fact(VoiceRecorded, recorded_file=recorded_file)
+            request, sources = self.request(host.data, None, recorded.units), recorded.sources
+        levels, source = request.levels, code_source(request, sources)
+        return host.get_fact(VoiceHost, settings=request.settings, recorded_file=recorded_file,
                              public=request.public, salt_file=request.salt_file, targets=request.env,
-                             level=request.level, backup=request.backup_dir, backup_root=request.backup_root,
-                             ref=request.ref if request.level == 2 else None,
-                             image_tag=request.image_tag if request.level == 3 else None)
+                             level=levels[0] if len(levels) == 1 else levels, backup=source.backup_dir,
+                             backup_root=request.backup_root, ref=source.ref if 2 in levels else None,
+                             image_tag=request.image_tag if 3 in levels else None)
 
     def scope(self, data, request: VoiceRequest, target) -> dict:
-        return scope_of(data)
+        if target is not None:
+            return scope_of(data)
+        return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def units(self, request: VoiceRequest, state) -> dict[str, str]:
-        return {**state.recorded, LEVELS[request.level]: request.target}
+        return dict(request.desired)
+
+    def sources(self, request: VoiceRequest, state) -> dict[str, str]:
+        """Recorded beside the units: the level-2 source a rollback restored (the backup directory, or
+        the git commit checked out), so a converge run restores the same one."""
+        if request.desired.get("code") == "rolled_back" and state.code is not None and state.code.source:
+            return {"code": state.code.source}
+        return {}
 
     def refusal(self, ctx: Context) -> str:
         if ctx.state.env_file is None:
             return f"{ctx.request.settings.env_file} not found"
-        return {1: _level_1_refusal, 2: _level_2_refusal, 3: _level_3_refusal}[ctx.request.level](ctx)
+        levels = ctx.request.levels
+        return (1 in levels and _level_1_refusal(ctx)) or (2 in levels and _level_2_refusal(ctx)) or \
+            (3 in levels and _level_3_refusal(ctx)) or ""
 
     def converge(self, ctx: Context) -> Stage:
-        return {1: _level_1_steps, 2: _level_2_steps, 3: _level_3_steps}[ctx.request.level](ctx)
+        levels, stage = ctx.request.levels, Stage()
+        if 1 in levels:
+            _add(stage, _level_1_steps(ctx))
+        if 2 in levels:
+            _add(stage, _level_2_steps(ctx))
+        if 3 in levels:
+            _add(stage, _level_3_steps(ctx))
+        return stage
 
     def apply(self, ctx: Context) -> Stage:
         request, settings = ctx.request, ctx.request.settings
-        reasons = {1: _level_1_reasons, 2: _level_2_reasons, 3: _level_3_reasons}[request.level](ctx)
+        levels = request.levels
+        reasons = ((_level_1_reasons(ctx) if 1 in levels else []) + (_level_2_reasons(ctx) if 2 in levels else [])
+                   + (_level_3_reasons(ctx) if 3 in levels else []))
         restore = None
-        if request.level == 1:  # the env file changed: a restart that fails gets the previous one back
+        if "env" in request.desired:  # the env file changed: a restart that fails gets the previous one back
             restore = service.Restore(env_file=settings.env_file, keys=tuple(sorted(_config(ctx).env)),
                                       marker=ctx.run.restored_marker)
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
-            service=settings.service, project_dir=settings.app_dir, reasons=reasons,
+            service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
             ready=http_ok(settings.base_url + "/health", request.health_timeout), restore=restore)])
 
     def verify(self, ctx: Context) -> None:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        expected_env, expected_providers, code = {}, None, None
-        if request.level == 1:
-            config = _config(ctx)
-            expected_env, expected_providers = config.env, config.document
-        elif request.level == 2:
-            code = (state.code.target, state.code.target_requirements)
+        config = _config(ctx) if 1 in request.levels else ConfigTarget({}, (), None, None)
+        code = (state.code.target, state.code.target_requirements) if 2 in request.levels else None
         verify.verified(
             name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
             fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
                              latency_requests=request.latency_requests,
-                             image_tag=request.image_tag if request.level == 3 else None,
+                             image_tag=request.image_tag if "image" in request.desired else None,
                              public=request.public, salt_file=request.salt_file, targets=request.env),
-            judge=judge(request, expected_env, expected_providers, code, request.public), system=SYSTEM)
+            judge=judge(request, config.env, config.document, code, request.public), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
         request = ctx.request
@@ -99,6 +128,12 @@ class VoiceStages(Stages):
                 name="Recover voice files from the backup bucket (missing or differing only)", source=source,
                 source_prefix=source_prefix, dest=dest, dest_prefix=dest_prefix, count=count, _run_once=True)],
             cleanup={"voice_files_to_copy": count})
+
+
+def _add(stage: Stage, level: Stage):
+    stage.steps += level.steps
+    stage.changes += level.changes
+    stage.cleanup.update(level.cleanup)
 
 
 _recover_counts: dict[tuple, int | None] = {}
@@ -124,52 +159,58 @@ def _recover_count(recover) -> int | None:
 class ConfigTarget:
     """What a level-1 run converges to, from the request and the host's state."""
 
-    env: dict[str, str]  # the env file's target (.env.previous's values arrive hidden: copied on the host)
+    env: dict[str, str]  # the env file's target ({}: env not converged; .env.previous's values arrive hidden)
     copied: tuple[str, ...]  # the keys whose values come from .env.previous
-    providers: str  # the provider settings file's text
-    document: dict  # the provider settings
+    providers: str | None  # the provider settings file's text (None: providers not converged)
+    document: dict | None  # the provider settings
 
 
 def _config(ctx: Context) -> ConfigTarget:
-    """Level 1's target; ``_level_1_refusal`` has ruled out a missing .env.previous and unusable settings."""
+    """Level 1's target, for the units the run converges (env, providers); ``_level_1_refusal`` has ruled
+    out a missing .env.previous and unusable settings."""
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
-    env, copied = dict(request.env), ()
-    if request.env_from_previous:
-        env = {**state.previous, **request.env}
-        copied = tuple(sorted(set(state.previous) - set(request.env)))
-    text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
+    env, copied, text, document = {}, (), None, None
+    if "env" in request.desired:
+        env = dict(request.env)
+        if request.env_from_previous:
+            env = {**state.previous, **request.env}
+            copied = tuple(sorted(set(state.previous) - set(request.env)))
+    if "providers" in request.desired:
+        text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
     return ConfigTarget(env=env, copied=copied, providers=text, document=document)
 
 
 def _level_1_refusal(ctx: Context) -> str:
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
-    if request.env_from_previous and state.previous is None:
-        return f"{settings.env_previous} not found (the known-good configuration)"
-    try:
-        envfile.check_managed(request.env)  # only values from data are written as they are
-    except ValueError as error:
-        return f"voice_*_env: {error}"
-    try:
-        providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
-    except PreflightError as error:
-        return str(error)
+    if "env" in request.desired:
+        if request.env_from_previous and state.previous is None:
+            return f"{settings.env_previous} not found (the known-good configuration)"
+        try:
+            envfile.check_managed(request.env)  # only values from data are written as they are
+        except ValueError as error:
+            return f"voice_*_env: {error}"
+    if "providers" in request.desired:
+        try:
+            providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
+        except PreflightError as error:
+            return str(error)
     return ""
 
 
 def _level_1_steps(ctx: Context) -> Stage:
     request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
-    config = _config(ctx)
-    return Stage(
-        steps=[
-            envfile.keys(name=f"Converge {settings.env_file} to the known-good configuration",
-                         path=settings.env_file, current=state.env_file, target=config.env,
-                         backup_keep=request.backup_keep, public=public, source=settings.env_previous,
-                         copied=config.copied),
-            files.content(name=f"Set the provider settings in {settings.providers_file}",
-                          path=settings.providers_file, current=state.providers, text=config.providers,
-                          backup_keep=request.backup_keep),
-        ],
-        changes=envfile.describe(envfile.plan_changes(state.env_file, config.env), public))
+    config, stage = _config(ctx), Stage()
+    if "env" in request.desired:
+        stage.steps.append(envfile.keys(
+            name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
+            current=state.env_file, target=config.env, backup_keep=request.backup_keep, public=public,
+            source=settings.env_previous, copied=config.copied))
+        stage.changes += envfile.describe(envfile.plan_changes(state.env_file, config.env), public)
+    if "providers" in request.desired:
+        stage.steps.append(files.content(
+            name=f"Set the provider settings in {settings.providers_file}", path=settings.providers_file,
+            current=state.providers, text=config.providers, backup_keep=request.backup_keep))
+    return stage
 
 
 def _level_1_reasons(ctx: Context) -> list[str]:
@@ -179,7 +220,7 @@ def _level_1_reasons(ctx: Context) -> list[str]:
     config = _config(ctx)
     reasons = [f"running process holds {key}={envfile.shown(key, state.running.get(key), public)}"
                for key, value in config.env.items() if state.running.get(key) != value]
-    if state.running_providers != sha256(config.providers):
+    if config.providers is not None and state.running_providers != sha256(config.providers):
         reasons.append("running process read other provider settings")
     return reasons
 
@@ -192,10 +233,24 @@ def _level_2_refusal(ctx: Context) -> str:
     if settings.unit != "systemd":
         return ("level 2 (code) needs a systemd host; a compose host's code is its image: "
                 "use voice_level=3 (or --limit the systemd hosts)")
+    states = {unit: request.desired[unit] for unit in CODE_UNITS if unit in request.desired}
+    if len(set(states.values())) > 1:
+        return (f"code and requirements are recorded as {states['code']} and {states['requirements']}: level 2 "
+                "restores both from one source; run a level 2 rollback or enable")
+    if request.target is None and request.desired.get("code") == "rolled_back":
+        try:
+            recorded_source(ctx.state.sources.get("code"))
+        except ValueError as error:
+            return f"{error}: run a level 2 rollback"
+    source = code_source(request, ctx.state.sources)
+    if source.kind == "git" and source.ref is None:
+        return ("no level 2 source recorded to restore, and voice_git_ref is unset (voice_code_source=git): "
+                "run a level 2 rollback, or set voice_git_ref")
     if not code.source:
-        if request.ref is not None:
-            return f"unknown git ref {request.ref!r} in {settings.app_dir}"
-        return (f"backup directory {request.backup_dir} not found" if request.backup_dir
+        if source.ref is not None:
+            return f"unknown git ref {source.ref!r} in {settings.app_dir}" + \
+                (" (the recorded level 2 source)" if source.recorded else "")
+        return (f"backup directory {source.backup_dir} not found" if source.backup_dir
                 else f"no backup directory {request.backup_root}/voice_v2_<YYYYMMDD> found")
     if code.target == "missing":
         return f"{code.source} has no {settings.code_dir}"
@@ -206,14 +261,15 @@ def _level_2_refusal(ctx: Context) -> str:
 
 def _level_2_steps(ctx: Context) -> Stage:
     request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
+    source = code_source(request, ctx.state.sources)
     tree = f"{settings.app_dir}/{settings.code_dir}"
     requirements = f"{settings.app_dir}/requirements.txt"
     stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
                   if code.tree != code.target else [])
-    if request.ref is not None:
+    if source.kind == "git":
         clean = code.head == code.source and code.tree == code.target and code.requirements == code.target_requirements
         stage.steps.append(voice_ops.checked_out_clean(
-            name=f"Check out the known-good ref {request.ref}", checkout=settings.app_dir, ref=request.ref,
+            name=f"Check out the known-good ref {source.ref}", checkout=settings.app_dir, ref=source.ref,
             commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean,
             keep=tree if code.tree not in (code.target, "missing") else ""))
     else:
@@ -253,7 +309,7 @@ def _level_3_refusal(ctx: Context) -> str:
         if not state.image.file_tag:
             return f"{settings.compose_file} names no {settings.image}:<tag> image"
         return ""
-    if request.target == "enabled":
+    if request.desired.get("venv") == "enabled":
         return "a level 3 enable on a systemd host has no current virtualenv to converge back to"
     if state.venv.backup == "missing":
         return f"virtualenv backup {settings.venv_backup} not found"

@@ -69,3 +69,34 @@ def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path)
     assert [r["outcome"] for r in _history(tmp_path)] == ["restored"]
     assert json.loads((tmp_path / "state.json").read_text())["vision"]["units"] == {"a": "rolled_back"}
     assert not Path(run.restored_marker).exists()
+
+
+def test_sources_are_merged_beside_the_units_and_put_back_with_them(tmp_path):
+    from rollbook.operations.run import _record_state
+    (tmp_path / "state.json").write_text(json.dumps({"voice_v2": {"units": {"env": "rolled_back"}}}))
+    rollback = _run(tmp_path, system="voice_v2", kind="rollback", units_before={"env": "rolled_back"},
+                    units_after={"code": "rolled_back", "requirements": "rolled_back"},
+                    sources_after={"code": "/backup/voice_v2_20251101"})
+    assert subprocess.run(["sh", "-c", _record_state(str(tmp_path), rollback)]).returncode == 0
+    record = json.loads((tmp_path / "state.json").read_text())["voice_v2"]
+    assert record["units"] == {"env": "rolled_back", "code": "rolled_back", "requirements": "rolled_back"}
+    assert record["sources"] == {"code": "/backup/voice_v2_20251101"}
+    later = _run(tmp_path, system="voice_v2", kind="rollback", units_before=record["units"],
+                 units_after={"code": "rolled_back", "requirements": "rolled_back"},
+                 sources_before=record["sources"], sources_after={"code": "/backup/voice_v2_20251031"})
+    assert subprocess.run(["sh", "-c", _record_state(str(tmp_path), later)]).returncode == 0
+    assert json.loads((tmp_path / "state.json").read_text())["voice_v2"]["sources"] == {
+        "code": "/backup/voice_v2_20251031"}
+    assert subprocess.run(["sh", "-c", _record_state(str(tmp_path), later, back=True)]).returncode == 0
+    assert json.loads((tmp_path / "state.json").read_text())["voice_v2"]["sources"] == {
+        "code": "/backup/voice_v2_20251101"}  # a restored run puts the source before it back
+    (tmp_path / "state.json").write_text("{}")  # a first rollback that is restored leaves no source behind
+    first = _run(tmp_path, system="voice_v2", units_before={}, units_after={"code": "rolled_back"},
+                 sources_after={"code": "/b"})
+    for back in (False, True):
+        subprocess.run(["sh", "-c", _record_state(str(tmp_path), first, back=back)])
+    record = json.loads((tmp_path / "state.json").read_text())["voice_v2"]
+    assert (record["units"], record["sources"]) == ({}, {})
+    vision = _run(tmp_path)  # a system without sources records none
+    subprocess.run(["sh", "-c", _record_state(str(tmp_path), vision)])
+    assert "sources" not in json.loads((tmp_path / "state.json").read_text())["vision"]

@@ -40,3 +40,15 @@ def test_converge_uses_the_record_and_ignores_migration_and_release():
     made = ab.request_from(data, desired, converge=True)
     assert made.env == {ab.MASTER: "true", ab.TIME_WEIGHTING: "false", ab.CONTENT_TYPE: "true"}
     assert (made.migration, made.release, from_record) == (None, None, False)
+
+
+def test_converge_leaves_a_unit_without_a_record_alone_unless_declared_states_are_allowed():
+    prod = group_data("prod")  # rollbook_converge_declared: false
+    assert ab.desired_state(prod, None, {"time_weighting": "rolled_back", "zz": "enabled"}) == (
+        {"time_weighting": "rolled_back"}, True)
+    assert ab.desired_state(prod, None, {}) == ({}, True)  # nothing recorded: left alone
+    declared = {**prod, "rollbook_converge_declared": True, "analyticbot_declared_state": {"advanced": "rolled_back"}}
+    assert ab.desired_state(declared, None, {"content_type": "enabled"}) == (
+        {"advanced": "rolled_back", "time_weighting": "enabled", "content_type": "enabled"}, False)
+    made = ab.request_from(prod, {"time_weighting": "rolled_back"}, converge=True)
+    assert made.env == {ab.TIME_WEIGHTING: "false"}  # the other flags: as the env file holds them

@@ -73,3 +73,13 @@ def test_flag_also_checks_the_process_environment():
     judge = p17.judge(request("enabled", phase17_method="flag"))
     assert failed(judge(observation(101, True, rss=(1, 1), sessions=0, env={"STREAMING_ENABLED": "false"}))) == [
         "process environment holds STREAMING_ENABLED=false (want true)"]
+
+
+def test_a_converge_wants_101_only_when_every_unit_is_enabled():
+    mixed = p17.judge(request(), {"router": "enabled", "flag": "rolled_back"})
+    assert failed(mixed(observation(404, env={"STREAMING_ENABLED": "false"}))) == []
+    assert failed(mixed(observation(101, True, env={"STREAMING_ENABLED": "true"}))) == [
+        "process environment holds STREAMING_ENABLED=true (want false)",
+        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want 404"]
+    both = p17.judge(request(), {"router": "enabled", "flag": "enabled"})
+    assert failed(both(observation(101, True, rss=(1, 1), sessions=0, env={"STREAMING_ENABLED": "true"}))) == []

@@ -1,4 +1,6 @@
-"""The phase17 request as data: defaults, validation, approval scope."""
+"""The phase17 request as data: defaults, validation, approval scope, the units a run converges."""
+
+from dataclasses import replace
 
 import pytest
 
@@ -9,12 +11,17 @@ from ...harness import group_data
 
 
 def request(target="rolled_back", env="sandbox", **overrides):
-    return p17.request_from({**group_data(env), **overrides}, target)
+    data = {**group_data(env), **overrides}
+    desired, _ = p17.desired_state(data, target, {})
+    return replace(p17.request_from(data, desired), target=target)
 
 
 def test_defaults_are_the_router_method_and_the_runbooks_suites():
     made = request()
-    assert (made.method, made.target, made.flag_value) == ("router", "rolled_back", "false")
+    assert (made.method, made.target, made.desired, made.flag_value) == ("router", "rolled_back",
+                                                                         {"router": "rolled_back"}, None)
+    assert request("enabled", phase17_method="flag").desired == {"flag": "enabled"}
+    assert request(phase17_method="flag").flag_value == "false"
     assert made.settings.main_path == "/srv/phase17/server/app/main.py"
     assert made.settings.suites == ("app/tests/video", "tests/api")
     assert p17.scope_of(group_data("prod")) == {"phase17_method": "router"}
@@ -32,3 +39,38 @@ def test_defaults_are_the_router_method_and_the_runbooks_suites():
 def test_bad_input_is_refused_naming_the_key(overrides, cause):
     with pytest.raises(PreflightError, match=cause.replace("(", r"\(").replace(".", r"\.")):
         request(**overrides)
+
+
+def test_a_rollback_or_enable_converges_the_unit_of_its_method_only():
+    data = {**group_data("sandbox"), "phase17_method": "flag"}
+    assert p17.desired_state(data, "rolled_back", {"router": "enabled"}) == ({"flag": "rolled_back"}, False)
+    with pytest.raises(PreflightError, match="target: 'off' is not one of enabled, rolled_back"):
+        p17.desired_state(data, "off", {})
+
+
+def test_converge_takes_every_recorded_unit_and_declares_the_rest_only_when_allowed():
+    prod, sandbox = group_data("prod"), group_data("sandbox")  # rollbook_converge_declared: false, true
+    recorded = {"router": "rolled_back", "websocket": "enabled", "zz": "enabled", "flag": "maybe"}
+    assert p17.desired_state(prod, None, recorded) == ({"router": "rolled_back"}, True)
+    assert p17.desired_state(prod, None, {}) == ({}, True)  # nothing recorded: left alone
+    assert p17.desired_state(sandbox, None, recorded) == ({"router": "rolled_back", "flag": "enabled"}, False)
+    both = {"router": "enabled", "flag": "rolled_back"}
+    assert p17.desired_state(sandbox, None, both) == (both, True)
+    declared = {**sandbox, "phase17_declared_state": {"flag": "rolled_back"}}
+    assert p17.desired_state(declared, None, {}) == ({"router": "enabled", "flag": "rolled_back"}, False)
+    with pytest.raises(PreflightError, match=r"phase17_declared_state\[router\]: 'off' is not one of"):
+        p17.desired_state({**sandbox, "phase17_declared_state": {"router": "off"}}, None, {})
+
+
+def test_the_former_single_unit_is_read_until_a_per_method_unit_is_recorded():
+    assert p17.recorded_state({"websocket": "rolled_back"}) == ({}, "rolled_back")
+    assert p17.recorded_state({"websocket": "rolled_back", "flag": "enabled"}) == ({"flag": "enabled"}, None)
+    assert p17.recorded_state(None) == ({}, None)
+
+
+def test_describe_names_the_method_or_each_unit_and_whether_the_stream_is_served():
+    assert request().describe() == "/ws/video/stream rolled back (router)"
+    data = group_data("sandbox")
+    made = p17.request_from(data, {"router": "enabled", "flag": "rolled_back"})
+    assert made.describe() == "/ws/video/stream not served (router enabled, flag rolled back)"
+    assert made.describe({"router": "enabled"}) == "/ws/video/stream served (router enabled)"

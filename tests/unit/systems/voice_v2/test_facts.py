@@ -1,4 +1,4 @@
-from rollbook.systems.voice_v2.facts import VoiceEffect, VoiceHost, VoiceSettings, parse_memory
+from rollbook.systems.voice_v2.facts import VoiceEffect, VoiceHost, VoiceRecorded, VoiceSettings, parse_memory
 
 SETTINGS = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir="/opt/voice_v2",
                          env_file="/opt/voice_v2/.env", env_previous="/opt/voice_v2/.env.previous",
@@ -82,6 +82,26 @@ def test_the_commands_read_only_what_the_level_needs():
     assert "git -C /opt/voice_v2 archive" in git and "'v1.9.0^{commit}'" in git
     level_3 = VoiceHost().command(SETTINGS, "/var/lib/rollbook/state.json", level=3, image_tag="previous-stable")
     assert "## venv" in level_3 and "## image" not in level_3
+    converge = VoiceHost().command(SETTINGS, "/var/lib/rollbook/state.json", level=(1, 3))
+    assert "## previous" in converge and "## venv" in converge and "## code" not in converge
+    nothing = VoiceHost().command(SETTINGS, "/var/lib/rollbook/state.json", level=())
+    assert "## recorded" in nothing and "## previous" not in nothing and "## venv" not in nothing
+
+
+def test_the_recorded_state_holds_the_units_and_the_level_2_source_beside_them():
+    output = """## recorded
+{"vision": {"units": {"b": "rolled_back"}}, "voice_v2": {"units": {"code": "rolled_back",
+ "requirements": "rolled_back"}, "sources": {"code": "/backup/voice_v2_20251101"}, "kind": "rollback"}}
+"""
+    recorded = VoiceRecorded().process(output.splitlines())
+    assert recorded.units == {"code": "rolled_back", "requirements": "rolled_back"}
+    assert recorded.sources == {"code": "/backup/voice_v2_20251101"}
+    state = VoiceHost().process(output.splitlines() + ["## env", "missing"])
+    assert state.sources == {"code": "/backup/voice_v2_20251101"} and state.recorded == recorded.units
+    assert VoiceRecorded().process(["## recorded", "{not json"]).units == {}
+    assert VoiceRecorded().process(["## recorded", '{"voice_v2": {"units": {}}}']).sources == {}  # before sources
+    assert VoiceRecorded().command("/var/lib/rollbook/state.json") == \
+        "echo '## recorded'; cat /var/lib/rollbook/state.json 2>/dev/null || true"
 
 
 def test_effect_parses_the_checks_and_memory():

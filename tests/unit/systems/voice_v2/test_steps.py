@@ -1,14 +1,22 @@
-"""The voice-v2 stages as data: each level's refusal, and why the process restarts (computed again from the
-context in apply, so converge and apply agree)."""
+"""The voice-v2 stages as data: the units recorded (and level 2's source beside them), each level's refusal,
+why the process restarts (computed again from the context in apply, so converge and apply agree), and a
+converge run that converges every recorded unit, of several levels, in one run."""
+
+from types import SimpleNamespace
 
 import pytest
+from pyinfra.context import state as pyinfra_state
 
 from rollbook.pipeline import Context
-from rollbook.systems.voice_v2.facts import CodeState, ImageState, VenvState, VoiceState
-from rollbook.systems.voice_v2.steps import VOICE, _config, _level_1_reasons, _level_3_reasons
+from rollbook.systems.voice_v2 import steps
+from rollbook.systems.voice_v2.facts import CodeState, ImageState, Recorded, VenvState, VoiceState
+from rollbook.systems.voice_v2.steps import VOICE, _config, _level_1_reasons, _level_2_reasons, _level_3_reasons
 
 from ...harness import fake_host, group_data
 from .test_request import PROVIDERS
+
+RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-voice_v2.restored", run_id="r",
+                      private_dir="/var/lib/rollbook/private")
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +25,16 @@ def on_a_host():
         yield host
 
 
-def context(seen, target="rolled_back", **overrides) -> Context:
-    data = {**group_data("sandbox"), **overrides}
-    return Context(request=VOICE.request(data, target, None), state=seen, run=None, data=data)
+def context(seen, target="rolled_back", env="sandbox", **overrides) -> Context:
+    data = {**group_data(env), **overrides}
+    return Context(request=VOICE.request(data, target, seen.recorded if target is None else None), state=seen,
+                   run=RUN, data=data)
+
+
+def names(stage) -> list[str]:
+    """The operations a stage added, in the order pyinfra runs them."""
+    metas = sorted((pyinfra_state.op_meta[step._hash] for step in stage.steps), key=lambda meta: meta.op_order)
+    return [", ".join(sorted(meta.names)) for meta in metas]
 
 
 def state(**changes) -> VoiceState:
@@ -34,7 +49,9 @@ def test_the_request_carries_public_keys_and_the_salt_file():
     ctx = context(state(), rollbook_public_env_keys="KEY")
     assert ctx.request.public == frozenset({"KEY"})
     assert ctx.request.salt_file.endswith("/private/env-digest.salt")
-    assert VOICE.units(ctx.request, ctx.state) == {"config": "rolled_back"}
+    # one state per unit: the run records its level's units (merged into the record: other units keep theirs)
+    assert VOICE.units(ctx.request, ctx.state) == {"env": "rolled_back", "providers": "rolled_back"}
+    assert VOICE.sources(ctx.request, ctx.state) == {} and not VOICE.from_record(ctx.request)
 
 
 def test_level_1_copies_env_previous_and_restarts_a_process_that_differs():
@@ -73,3 +90,119 @@ def test_level_3_restarts_when_the_virtualenv_changes_or_changed_after_the_start
         assert bool(_level_3_reasons(ctx)) is restarts
     compose = context(state(image=ImageState("latest", "", "")), voice_level=3, voice_unit="compose")
     assert "is not present on the host" in VOICE.refusal(compose)
+
+
+CODE = CodeState("t1", "r1", "r1", "/backup/voice_v2_20251101", "t0", "r0")
+
+
+def test_a_level_2_rollback_records_its_units_and_the_source_it_restored():
+    ctx = context(state(code=CODE), voice_level=2)
+    assert VOICE.units(ctx.request, ctx.state) == {"code": "rolled_back", "requirements": "rolled_back"}
+    assert VOICE.sources(ctx.request, ctx.state) == {"code": "/backup/voice_v2_20251101"}
+    assert names(VOICE.converge(ctx)) == ["Restore app/services/voice_v2 from /backup/voice_v2_20251101",
+                                          "Restore requirements.txt from /backup/voice_v2_20251101",
+                                          "Install requirements.txt into /opt/voice_v2/venv_voice_v2_optimized"]
+    git = context(state(code=CodeState("t1", "r1", "r1", "c0ffee", "t0", "r0", head="beef")), voice_level=2,
+                  voice_code_source="git", voice_git_ref="v1.9.0")
+    assert VOICE.sources(git.request, git.state) == {"code": "c0ffee"}  # the commit checked out
+    assert names(VOICE.converge(git))[0] == "Check out the known-good ref v1.9.0"
+    enable = context(state(code=CODE), "enabled", voice_level=2)
+    assert VOICE.sources(enable.request, enable.state) == {}
+    assert VOICE.units(enable.request, enable.state) == {"code": "enabled", "requirements": "enabled"}
+
+
+def test_a_level_3_run_records_the_image_or_the_virtualenv():
+    compose = context(state(image=ImageState("latest", "sha256:b", "sha256:a")), voice_level=3, voice_unit="compose")
+    assert VOICE.units(compose.request, compose.state) == {"image": "rolled_back"}
+    venv = context(state(venv=VenvState("v1", "v0", 10)), voice_level=3)
+    assert VOICE.units(venv.request, venv.state) == {"venv": "rolled_back"}
+    assert names(VOICE.converge(venv)) == ["Restore /opt/voice_v2/venv_voice_v2_optimized from "
+                                           "/opt/voice_v2/venv_voice_v2_backup"]
+
+
+def test_a_converge_run_reads_the_record_first_then_inspects_its_levels_and_recorded_source(monkeypatch, on_a_host):
+    facts = []
+
+    def get_fact(fact, **kwargs):
+        facts.append((fact.__name__, kwargs))
+        return Recorded(units={"env": "rolled_back", "code": "rolled_back", "requirements": "rolled_back"},
+                        sources={"code": "/backup/voice_v2_20251031"}) if fact.__name__ == "VoiceRecorded" else None
+
+    monkeypatch.setattr(on_a_host, "get_fact", get_fact)
+    data = {**group_data("prod"), "voice_backup_dir": "/backup/voice_v2_20251101"}
+    VOICE.inspect(VOICE.request(data, None, None))
+    (first, _), (second, kwargs) = facts
+    assert (first, second) == ("VoiceRecorded", "VoiceHost")
+    assert kwargs["level"] == (1, 2) and kwargs["backup"] == "/backup/voice_v2_20251031" and kwargs["ref"] is None
+    facts.clear()
+    VOICE.inspect(VOICE.request({**data, "voice_level": 2}, "rolled_back", None))  # a rollback: data's source
+    assert [name for name, _ in facts] == ["VoiceHost"] and facts[0][1]["backup"] == "/backup/voice_v2_20251101"
+
+
+def test_a_converge_run_converges_several_levels_in_one_run_and_restarts_once():
+    recorded = {"env": "rolled_back", "providers": "rolled_back", "code": "enabled", "requirements": "enabled"}
+    current = CodeState("t1", "r1", "r1", "c0ffee", "t0", "r0", head="beef")
+    seen = state(recorded=recorded, code=current, running={"VOICE_V2_OPTIMIZED": "true"},
+                 health={"code": "t1", "requirements": "r1"})
+    ctx = context(seen, None, env="prod")
+    assert ctx.request.levels == (1, 2) and VOICE.from_record(ctx.request)
+    assert VOICE.units(ctx.request, ctx.state) == recorded and VOICE.sources(ctx.request, ctx.state) == {}
+    assert VOICE.scope(ctx.data, ctx.request, None) == {
+        "voice_desired": "env=rolled_back,providers=rolled_back,code=enabled,requirements=enabled"}
+    assert VOICE.refusal(ctx) == ""
+    assert names(VOICE.converge(ctx)) == [
+        "Converge /opt/voice_v2/.env to the known-good configuration",
+        "Set the provider settings in /opt/voice_v2/config/providers.json",
+        "Check out the known-good ref v2.0.0",  # enabled: the current release
+        "Install requirements.txt into /opt/voice_v2/venv_voice_v2_optimized"]
+    apply = VOICE.apply(ctx)
+    assert names(apply) == ["Restart voice-v2-service so the process runs the target"]
+    assert _level_1_reasons(ctx)[-1] == "running process read other provider settings"
+    assert _level_2_reasons(ctx) == ["running code t1 is not t0", "running process was started before the "
+                                     "requirements were installed"]
+
+
+def test_a_converge_run_restores_the_recorded_level_2_source():
+    recorded = {"code": "rolled_back", "requirements": "rolled_back"}
+    seen = state(recorded=recorded, sources={"code": "/backup/voice_v2_20251031"},
+                 code=CodeState("t1", "r1", "r1", "/backup/voice_v2_20251031", "t0", "r0"))
+    ctx = context(seen, None, env="prod")
+    assert VOICE.refusal(ctx) == "" and VOICE.sources(ctx.request, ctx.state) == {"code": "/backup/voice_v2_20251031"}
+    assert names(VOICE.converge(ctx))[0] == "Restore app/services/voice_v2 from /backup/voice_v2_20251031"
+    commit = context(state(recorded=recorded, sources={"code": "c0ffee"},
+                           code=CodeState("t1", "r1", "r1", "", "missing", "missing")), None, env="prod")
+    assert VOICE.refusal(commit) == "unknown git ref 'c0ffee' in /opt/voice_v2 (the recorded level 2 source)"
+
+
+@pytest.mark.parametrize("recorded, sources, overrides, why", [
+    ({"code": "rolled_back", "requirements": "enabled"}, {}, {}, "code and requirements are recorded as rolled_back "
+     "and enabled"),
+    ({"code": "rolled_back"}, {"code": "x; rm -rf /"}, {}, "the recorded level 2 source 'x; rm -rf /' is neither"),
+    ({"code": "rolled_back"}, {}, {"voice_code_source": "git"}, "no level 2 source recorded to restore, and "
+     "voice_git_ref is unset"),
+    ({"venv": "enabled"}, {}, {}, "a level 3 enable on a systemd host has no current virtualenv"),
+])
+def test_converge_refusals(recorded, sources, overrides, why):
+    seen = state(recorded=recorded, sources=sources, code=CODE, venv=VenvState("v1", "v0", 10))
+    assert why in VOICE.refusal(context(seen, None, env="prod", **overrides))
+
+
+def test_a_converge_run_converges_only_the_units_it_has_a_record_for():
+    seen = state(recorded={"providers": "rolled_back"}, running={"VOICE_V2_OPTIMIZED": "true"})
+    ctx = context(seen, None, env="prod")
+    assert VOICE.units(ctx.request, ctx.state) == {"providers": "rolled_back"}
+    assert names(VOICE.converge(ctx)) == ["Set the provider settings in /opt/voice_v2/config/providers.json"]
+    assert _config(ctx).env == {} and _level_1_reasons(ctx) == ["running process read other provider settings"]
+    assert VOICE.apply(ctx).steps[0].will_change
+    unrecorded = context(state(recorded={"config": "zz"}), None, env="prod")
+    assert VOICE.units(unrecorded.request, unrecorded.state) == {}  # the pipeline: "no recorded state: left alone"
+
+
+def test_a_converge_run_verifies_every_level_it_converges(monkeypatch):
+    verified = {}
+    monkeypatch.setattr(steps.verify, "verified", lambda **kwargs: verified.update(kwargs))
+    seen = state(recorded={"env": "rolled_back", "image": "enabled"}, image=ImageState("latest", "sha256:b", "sha256:b"))
+    ctx = context(seen, None, env="prod", voice_unit="compose")
+    VOICE.verify(ctx)
+    assert verified["what"] == "voice-v2 env rolled back, image enabled"
+    assert verified["fact_kwargs"]["image_tag"] == "latest"
