@@ -77,6 +77,7 @@ def _put_file(container, path: str, content: str, mode=0o600):
         info = tarfile.TarInfo(name)
         info.size, info.mode = len(data), mode
         tar.addfile(info, io.BytesIO(data))
+    container.reload()  # the status it had when this object was made may be stale (created -> running)
     if container.status == "running":
         container.exec_run(["mkdir", "-p", "-m", "700", directory])
     container.put_archive(directory, buffer.getvalue())

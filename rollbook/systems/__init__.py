@@ -1,4 +1,4 @@
-"""One package per system, each with one @deploy (the pipeline of DESIGN.md with that system's data
+"""One package per system, each with one @deploy (the pipeline of docs/architecture.md with that system's data
 and checks): ``rollbook.systems.<system>`` holds its request, facts, checks and deploy.
 
 ``SYSTEMS`` maps a system's name to its inventory group and module, for the commands
