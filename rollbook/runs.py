@@ -57,6 +57,11 @@ class HostRun:
         return f"{self.state_dir}/private"
 
     @property
+    def started_marker(self) -> str:
+        """Holds the UTC stamp the run took its lock at: the backups made after it are this run's."""
+        return f"{self.private_dir}/{self.run_id}-{self.system}.started"
+
+    @property
     def restored_marker(self) -> str:
         """Left by a restart step that put the previous env file back (the history then says ``restored``)."""
         return f"{self.private_dir}/{self.run_id}-{self.system}.restored"

@@ -20,7 +20,7 @@ def running_env_section(project_dir: str, service: str, keys, section: str = "co
         f"id=$(cd {q(project_dir)} 2>/dev/null && {COMPOSE} && $c ps -q {q(service)} 2>/dev/null | head -n 1); "
         f"if [ -n \"$id\" ] && [ \"$(docker inspect -f '{{{{.State.Running}}}}' \"$id\" 2>/dev/null)\" = true ]; then "
         f"echo running; {start}docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" "
-        f"| grep -E '^({pattern})=' || true; else echo stopped; fi"
+        f"| grep -E {q(f'^({pattern})=')} || true; else echo stopped; fi"
     )
 
 

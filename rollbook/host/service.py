@@ -16,14 +16,18 @@ from .shell import COMPOSE, q
 
 @dataclass(frozen=True)
 class Restore:
-    """What to do when the service does not get ready after the restart: put the newest
-    ``<env_file>.backup.*`` back (the failed file is kept as ``<env_file>.failed.<UTC stamp>``),
-    restart on it, check it is ready and that the process holds the file's ``keys``, and leave
-    ``marker`` (the run's history then says ``restored``)."""
+    """What to do when the service does not get ready after the restart: put back the backup of
+    ``<env_file>`` that this run made (the newest ``<env_file>.backup.<UTC stamp>`` stamped after
+    the run's start, which ``started`` holds: never an older run's, which could re-enable what an
+    operator rolled back; the failed file is kept as ``<env_file>.failed.<UTC stamp>``), restart
+    on it, check it is ready and that the process holds the file's ``keys``, and leave ``marker``
+    (the run's history then says ``restored``). A run that did not change the file restores
+    nothing and fails naming why."""
 
     env_file: str
     keys: tuple[str, ...]
     marker: str
+    started: str
 
 
 def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
@@ -55,14 +59,22 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> str
     return f"{{ {env}; }} 2>/dev/null | grep -E {q(f'^({pattern})=')} | sort"
 
 
+def this_runs_backup(env_file: str, started: str) -> str:
+    """Set ``$b`` to the newest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
+    ``started`` (the run's start), or to nothing: a backup an older run made is never picked."""
+    return (f"start=$(cat {q(started)} 2>/dev/null); b=; for f in {q(env_file)}.backup.*; do [ -e \"$f\" ] || continue; "
+            f"s=${{f##*.backup.}}; [ -n \"$start\" ] && [ \"$(printf '%s\\n%s\\n' \"$start\" \"$s\" | sort | head -n 1)\" = "
+            f"\"$start\" ] && b=$f; done")
+
+
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
     """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
     env, keys = q(restore.env_file), "|".join(sorted(restore.keys))
     restart = restart_command(unit, service, project_dir)
     return (
         f"echo {q(f'{service} did not get ready with the new {restore.env_file}: restoring the previous one')} >&2; "
-        f"b=$(ls -1d {env}.backup.* 2>/dev/null | sort -r | head -n 1); "
-        f"if [ -z \"$b\" ]; then echo {q(f'no backup of {restore.env_file} to restore: fix by hand')} >&2; exit 1; fi; "
+        f"{this_runs_backup(restore.env_file, restore.started)}; "
+        f"if [ -z \"$b\" ]; then echo {q(f'no backup of {restore.env_file} made by this run (it did not change the file): nothing to restore; fix by hand')} >&2; exit 1; fi; "
         f"cp -p {env} {env}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {env} || exit 1; "
         f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
         f"printf '%s did not get ready on the restored %s either: fix by hand\\n' {q(service)} \"$b\" >&2; exit 1; fi; "

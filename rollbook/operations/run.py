@@ -142,7 +142,8 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        "pid": runs.PID, "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     lock = lock_path(state_dir, system)
-    start = f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run))}"
+    start = (f"date -u +%Y%m%dT%H%M%S.%6NZ > {q(run.started_marker)} && {_record_state(state_dir, run)} && "
+             f"{append_history(state_dir, history.started(run))}")
     used, once, mark = q(f"{state_dir}/approvals.used"), "", ""
     if approved:  # an approval is used once: checked and recorded with the lock, under the same guard
         approval = q(run.authorization["approval_id"])
@@ -230,8 +231,8 @@ def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, ho
     approval's single-use check and record (see ``begun``)."""
     lock = lock_path(state_dir, run.system)
     swap = (f"{once}if [ \"$(sha256sum < {q(lock)} 2>/dev/null | cut -c1-64)\" = {q(seen)} ]; then "
-            f"printf '%s\\n' {q(info)} > {q(lock)} && {_record_state(state_dir, run)} && "
-            f"{append_history(state_dir, history.started(run, takeover_of=holder))} "
+            f"printf '%s\\n' {q(info)} > {q(lock)} && date -u +%Y%m%dT%H%M%S.%6NZ > {q(run.started_marker)} && "
+            f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run, takeover_of=holder))} "
             f"{'&& ' + mark if mark else ''}&& echo TAKEN; "
             f"else echo LOST; cat {q(lock)} 2>/dev/null; fi")
     return under_guard(state_dir, run.system, swap)
@@ -264,7 +265,9 @@ def _heartbeat(target, run: runs.HostRun, state_dir: str, lock_ttl: int):
 
 def _unlock(state_dir: str, run: runs.HostRun) -> str:
     lock = lock_path(state_dir, run.system)
-    return under_guard(state_dir, run.system, f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi")
+    run_marker = q(run.started_marker)
+    return (f"rm -f {run_marker} && " +
+            under_guard(state_dir, run.system, f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi"))
 
 
 def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step: str = "") -> str:

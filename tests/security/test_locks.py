@@ -23,6 +23,7 @@ def _run(tmp_path, run_id: str) -> runs.HostRun:
 def _stale_lock(tmp_path) -> tuple[Path, str]:
     lock = Path(lock_path(str(tmp_path), "vision"))
     lock.parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "private").mkdir(exist_ok=True)  # made by the lock step's first command
     lock.write_text(json.dumps(STALE) + "\n")
     return lock, hashlib.sha256(lock.read_bytes()).hexdigest()
 

@@ -66,7 +66,7 @@ def process_section(settings: AnalyticbotSettings) -> str:
     unit = q(settings.service)
     return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {unit} 2>/dev/null); "
             f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
-            f"echo \"started $(stat -c %Y /proc/$pid)\"; tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^({keys})=' "
+            f"echo \"started $(stat -c %Y /proc/$pid)\"; tr '\\0' '\\n' < /proc/$pid/environ | grep -E {q(f'^({keys})=')} "
             f"|| true; else echo stopped; fi")
 
 
@@ -95,8 +95,8 @@ class AnalyticbotHost(SectionsFact):
         parts = [
             f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
             f"f={q(settings.env_file)}",
-            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; "
-            f"grep -q '^{settings.database_url_key}=' \"$f\" && echo has_database_url; else echo missing; fi",
+            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E {q(f'^({keys})=')} \"$f\" || true; "
+            f"grep -q {q(f'^{settings.database_url_key}=')} \"$f\" && echo has_database_url; else echo missing; fi",
             process_section(settings),
             f"echo '## checkout'; if git -C {checkout} rev-parse -q HEAD >/dev/null 2>&1; then "
             f"echo \"head $(git -C {checkout} rev-parse HEAD)\"; echo \"at $(stat -c %Y {checkout}/.git/HEAD)\"; "

@@ -94,7 +94,7 @@ class AnalyticbotStages(Stages):
             target=_expected(ctx), stale_code=bool(stale_code),
             ready=http_ok(settings.base_url + "/health", request.health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=ctx.run.restored_marker),
+                                    marker=ctx.run.restored_marker, started=ctx.run.started_marker),
             public=_public(ctx))])
 
     def verify(self, ctx: Context) -> None:

@@ -83,7 +83,7 @@ class Phase17Stages(Stages):
             stale_code=bool(_router_todo(ctx)) or state.runs_old_code, public={FLAG},
             ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
             # flag: a server that does not start on the new env file gets the previous one back
-            restore=service.Restore(env_file=settings.env_file, keys=(FLAG,), marker=ctx.run.restored_marker)
+            restore=service.Restore(env_file=settings.env_file, keys=(FLAG,), marker=ctx.run.restored_marker, started=ctx.run.started_marker)
             if FLAG_UNIT in converged(request, state) else None)])
 
     def verify(self, ctx: Context) -> None:

@@ -83,7 +83,7 @@ class VisionStages(Stages):
             target=expected_container_env(ctx.state.env_file, request),
             ready=http_ok(settings.metrics_url + "/health", request.health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=ctx.run.restored_marker),
+                                    marker=ctx.run.restored_marker, started=ctx.run.started_marker),
             public=_public(ctx))])
 
     def verify(self, ctx: Context) -> None:

@@ -99,7 +99,7 @@ class VoiceStages(Stages):
         restore = None
         if "env" in request.desired:  # the env file changed: a restart that fails gets the previous one back
             restore = service.Restore(env_file=settings.env_file, keys=tuple(sorted(_config(ctx).env)),
-                                      marker=ctx.run.restored_marker)
+                                      marker=ctx.run.restored_marker, started=ctx.run.started_marker)
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),

@@ -15,7 +15,7 @@ from ...harness import fake_host, group_data
 
 ROUTER_SHAPE = MainFile(mtime=1.0, router={IMPORT_LINE: False, INCLUDE_LINE: False})
 GUARDED = MainFile(mtime=1.0, router={}, missing=[IMPORT_LINE, INCLUDE_LINE], guarded=True)
-RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-phase17.restored", run_id="r",
+RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-phase17.restored", started_marker="/var/lib/rollbook/private/r-phase17.started", run_id="r",
                       private_dir="/var/lib/rollbook/private")
 
 

@@ -15,7 +15,7 @@ from rollbook.systems.voice_v2.steps import VOICE, _config, _level_1_reasons, _l
 from ...harness import fake_host, group_data
 from .test_request import PROVIDERS
 
-RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-voice_v2.restored", run_id="r",
+RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-voice_v2.restored", started_marker="/var/lib/rollbook/private/r-voice_v2.started", run_id="r",
                       private_dir="/var/lib/rollbook/private")
 
 
