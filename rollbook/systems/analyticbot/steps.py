@@ -98,23 +98,35 @@ class AnalyticbotStages(Stages):
             public=_public(ctx))])
 
     def verify(self, ctx: Context) -> None:
-        request, settings = ctx.request, ctx.request.settings
-        header_file = f"{ctx.run.private_dir}/{ctx.run.run_id}-analyticbot.header"  # 0700 folder
-        token = request.token
-
-        def upload_token():
-            host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
-
-        verify.verified(
-            name="Verify the analyticbot API's state", what=f"analyticbot {request.describe()}",
-            fact=AnalyticbotEffect, before=upload_token,
-            fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
-                             health_timeout=request.health_timeout),
-            judge=judge(request, _expected(ctx)), system=SYSTEM)
+        _verified(ctx, "Verify the analyticbot API's state", f"analyticbot {ctx.request.describe()}")
 
     def cleanup(self, ctx: Context) -> Stage:
-        # migration 004 rollback: once the API no longer reads the columns, and is verified
-        return _migration(ctx) if ctx.request.migration == "rollback" else Stage()
+        if ctx.request.migration != "rollback":
+            return Stage()
+        # migration 004 rollback: once the API no longer reads the columns, and is verified; then the API
+        # is verified again on the table without them (it must still answer, the fields still as set)
+        stage = _migration(ctx)
+        if set(MIGRATION_COLUMNS) & ctx.state.migration.columns:  # the DROP will run
+            _verified(ctx, "Verify the analyticbot API after migration 004's rollback",
+                      f"analyticbot {ctx.request.describe()} after migration 004 rollback")
+        return stage
+
+
+def _verified(ctx: Context, name: str, what: str):
+    """The API's effect (``verify.verified``), with the operator's token uploaded to a 0700 folder just
+    before and removed by the observation."""
+    request, settings = ctx.request, ctx.request.settings
+    header_file = f"{ctx.run.private_dir}/{ctx.run.run_id}-analyticbot.header"
+    token = request.token
+
+    def upload_token():
+        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
+
+    verify.verified(
+        name=name, what=what, fact=AnalyticbotEffect, before=upload_token,
+        fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
+                         health_timeout=request.health_timeout),
+        judge=judge(request, _expected(ctx)), system=SYSTEM)
 
 
 def _public(ctx: Context) -> frozenset[str]:
