@@ -14,7 +14,7 @@ from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 
 from .host.shell import q
-from .operations.run import connector_arguments
+from .pipeline.record import connector_arguments
 from .paths import checkout
 
 REPO = checkout()

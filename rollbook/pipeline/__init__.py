@@ -25,7 +25,7 @@ from pyinfra.api import BaseStateCallback
 from pyinfra.context import state
 
 from .. import approvals, history, identity, runs, schema
-from ..operations import run as run_ops
+from . import record as run_ops
 from ..paths import checkout
 from ..preflight import PreflightError, boolean, choice, positive_int, require
 from ..report import dry_run

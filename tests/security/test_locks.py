@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rollbook import runs
-from rollbook.operations.run import lock_path, refresh_command, takeover_command
+from rollbook.pipeline.record import lock_path, refresh_command, takeover_command
 
 STALE = {"run_id": "old", "operator": "carol", "controller": "gone", "pid": 1,
          "since": "2026-01-01T00:00:00Z", "expires": "2026-01-01T00:30:00Z"}

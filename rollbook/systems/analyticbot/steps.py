@@ -17,7 +17,7 @@ from pyinfra import host, logger
 from ... import pipeline
 from ...host import envfile, git, postgres, service, verify
 from ...host.shell import http_ok
-from ...operations.run import connector_arguments
+from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
 from ...secrets import secret
 from .checks import judge

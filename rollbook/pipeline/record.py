@@ -8,17 +8,17 @@ one command directly, so a converged host still reports zero changes.
 import json
 import os
 import time
+from datetime import datetime, timedelta, timezone
 
 import gevent
-from datetime import datetime, timedelta, timezone
 
 from pyinfra import host, logger
 from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from .. import history, notify, runs
-from ..report import executing
 from ..host.shell import fail, q
+from ..report import executing
 
 # merges {"units": {...}, "drop": [unit, ...], "sources": {...}, "drop_sources": [unit, ...], ...} into
 # state.json[system] under a host-wide flock (units and sources key by key; "sources" only when given)

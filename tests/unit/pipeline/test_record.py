@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rollbook import runs
-from rollbook.operations.run import failure_command, stale_because
+from rollbook.pipeline.record import failure_command, stale_because
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -72,7 +72,7 @@ def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path)
 
 
 def test_sources_are_merged_beside_the_units_and_put_back_with_them(tmp_path):
-    from rollbook.operations.run import _record_state
+    from rollbook.pipeline.record import _record_state
     (tmp_path / "state.json").write_text(json.dumps({"voice_v2": {"units": {"env": "rolled_back"}}}))
     rollback = _run(tmp_path, system="voice_v2", kind="rollback", units_before={"env": "rolled_back"},
                     units_after={"code": "rolled_back", "requirements": "rolled_back"},
