@@ -231,7 +231,7 @@ def main(argv=None) -> int:
 def console() -> int:
     """The ``rollbook`` console script and ``python -m rollbook``: the commands that use pyinfra's API
     (which runs on gevent) get gevent's patches before anything imports ssl."""
-    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve"):
+    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift"):
         from gevent import monkey
 
         monkey.patch_all()
