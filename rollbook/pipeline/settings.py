@@ -90,8 +90,19 @@ class PipelineSettings(Settings):
     rollbook_drift_interval_minutes: Positive = key(15, "Minutes between two drift checks")
     rollbook_drift_correct: bool = key(False, "Correct drift (converge to the recorded state) instead of "
                                        "only reporting it")
-    rollbook_control_python: SafePath = key("/opt/rollbook/venv/bin/python",
-                                            "The Python of rollbook's virtualenv on the control host")
+    rollbook_control_user: Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")] = key(
+        "rollbook-drift", "The dedicated user the drift check runs as on the control host")
     rollbook_control_checkout: SafePath = key("/opt/rollbook", "rollbook's checkout on the control host")
-    rollbook_drift_operator: Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.@-]+\Z")] = key(
-        "rollbook-drift-timer", "Who the timer's runs are recorded as (history's operator)")
+    rollbook_control_venv: SafePath = key("/opt/rollbook-venv", "The virtualenv (requirements-runtime.txt) "
+                                          "on the control host")
+    rollbook_control_ref: Annotated[str, StringConstraints(pattern=r"\A(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./^~-]*\Z")] = key(
+        "HEAD", "The git ref of this repo installed on the control host (sent as a bundle)")
+    rollbook_control_environment: dict[Annotated[str, StringConstraints(pattern=r"\A[A-Z_][A-Z0-9_]*\Z")],
+                                       Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_./@%+:,~-]*\Z")]] = key(
+        {}, "Environment of the drift check on the control host, e.g. the variables naming the known_hosts "
+        "file (ROLLBOOK_PROD_KNOWN_HOSTS)", allowed="NAME -> value (no spaces or quotes)")
+    rollbook_drift_json: SafePath = key("/var/lib/rollbook-drift/drift.json",
+                                        "The drift check's JSON report on the control host")
+    rollbook_drift_textfile: SafePath = key(
+        "/var/lib/rollbook-drift/textfile/rollbook.prom", "The drift check's Prometheus textfile "
+        "(rollbook_drift{system,host}, rollbook_drift_check_success) for node_exporter's textfile collector")

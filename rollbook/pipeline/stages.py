@@ -19,8 +19,26 @@ Backups are not a hook of their own: every converge and cleanup operation copies
 (``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+STATES = ("enabled", "rolled_back")
+
+
+def to_record(data, recorded: dict, units: Iterable[str], declared: Callable[[], dict]) -> tuple[dict, bool]:
+    """A converge run's desired state: every unit to its recorded state; a unit with no record to its
+    declared state (``declared()``) only where ``rollbook_converge_declared`` allows it, else left
+    alone. And whether all of it comes from the record (then a drift correction needs no approval)::
+
+        >>> to_record({}, {"b": "rolled_back"}, ("a", "b"), lambda: {"a": "enabled", "b": "enabled"})
+        ({'b': 'rolled_back'}, True)
+    """
+    units = tuple(units)
+    known = {unit: state for unit, state in recorded.items() if unit in units and state in STATES}
+    desired = dict(declared()) if data.get("rollbook_converge_declared") else {}
+    desired.update(known)
+    return desired, set(known) == set(desired)
 
 
 @dataclass

@@ -12,7 +12,6 @@ Example::
 import hashlib
 import io
 import socket
-import sys
 import subprocess
 import tarfile
 import time
@@ -23,7 +22,7 @@ from docker.errors import NotFound
 from . import SandboxError
 from .engine import ensure_engine, ensure_host_limits
 from .images import ensure_image
-from .paths import REPO, sandbox_dir
+from .paths import sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
@@ -114,12 +113,6 @@ def sandbox_identity(pubkey: str) -> str:
     return hashlib.sha256(pubkey.encode()).hexdigest()[:16]
 
 
-def _controller_mounts() -> dict:
-    """The controller's checkout and Python, read-only at the same paths (a control host runs rollbook)."""
-    paths = {str(REPO), sys.prefix, sys.base_prefix}
-    return {path: {"bind": path, "mode": "ro"} for path in paths}
-
-
 def _create(client, name: str, host_role, tag: str, identity: str):
     outer = sandbox_dir() / "hosts" / name
     outer.mkdir(parents=True, exist_ok=True)
@@ -132,7 +125,6 @@ def _create(client, name: str, host_role, tag: str, identity: str):
     if host_role.host_network:
         # shares the controller's loopback, so it reaches every host's published port; its own sshd
         # listens on 127.0.0.1 only, on a free port written before the first boot
-        volumes.update(_controller_mounts())
         port = _free_port()
         labels[f"{LABEL}.ssh_port"] = str(port)
         container = client.containers.create(tag, name=container_name(name), detach=True, volumes=volumes,
@@ -176,10 +168,7 @@ def _free_port() -> int:
 
 
 def _host_data(host_role) -> dict:
-    data = dict(host_role.host_data)
-    if host_role.host_network:
-        data.update(rollbook_control_python=sys.executable, rollbook_control_checkout=str(REPO))
-    return data
+    return dict(host_role.host_data)
 
 
 def _remove_host(client, container, name: str):

@@ -78,7 +78,7 @@ def as_prod(enabled):
 
 def test_prod_without_approval_is_refused_recorded_and_touches_nothing(as_prod, probes):
     before, records = managed_hashes(probes), len(history(probes))
-    planned = deploy_prod("vision_rollback", dry=True, vision_waves="b")
+    planned = deploy_prod("vision_rollback", dry=True, vision_waves="b", vision_ignore_experiments="true")
     assert planned.returncode == 0, planned.output
     assert "plan digest: sha256:" in planned.stderr and "VISION_PHASH_ENABLED: true -> false" in planned.stderr
     assert managed_hashes(probes) == before
@@ -150,16 +150,16 @@ def test_a_valid_approval_lets_exactly_its_run_proceed(as_prod, probes, tmp_path
 
 
 def test_expired_and_tampered_approvals_are_refused(as_prod, probes, tmp_path):
-    before = managed_hashes(probes)
-    expired = approve(tmp_path / "expired.json", hours=0.0002, vision_waves="b")
+    before, ignore = managed_hashes(probes), {"vision_ignore_experiments": "true"}
+    expired = approve(tmp_path / "expired.json", hours=0.0002, vision_waves="b", **ignore)
     time.sleep(1.5)
-    assert "expired at" in refusal(deploy_prod("vision_rollback", vision_waves="b", approval=expired))
+    assert "expired at" in refusal(deploy_prod("vision_rollback", vision_waves="b", approval=expired, **ignore))
 
-    tampered = approve(tmp_path / "tampered.json", vision_waves="b")
+    tampered = approve(tmp_path / "tampered.json", vision_waves="b", **ignore)
     doc = json.loads(open(tampered).read())
     doc["data"]["vision_waves"] = "a,b,c,tokens"
     open(tampered, "w").write(json.dumps(doc, sort_keys=True, indent=2) + "\n")
-    run = deploy_prod("vision_rollback", vision_waves="a,b,c,tokens", approval=tampered)
+    run = deploy_prod("vision_rollback", vision_waves="a,b,c,tokens", approval=tampered, **ignore)
     assert "signature does not verify" in refusal(run)
     assert managed_hashes(probes) == before
 
@@ -263,20 +263,54 @@ def test_history_shows_every_run_refusals_included_and_no_secret(sandbox, probes
     assert report.stdout.startswith("# Incident report: vision") and run_id in report.stdout
 
 
-def test_the_drift_timer_is_active_and_its_service_run_succeeds(sandbox, probes):
-    assert deploy("converge").returncode == 0  # the check below then finds nothing to report
-    run = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control")
+def _place(probes, name: str, files: dict[str, bytes], folder: str, owner: str):
+    """Put files on a host as its team would (root, through the engine), owned by ``owner``, mode 0600."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for filename, content in files.items():
+            info = tarfile.TarInfo(filename)
+            info.size, info.mode = len(content), 0o600
+            tar.addfile(info, io.BytesIO(content))
+    container = probes.docker.containers.get(probes.state.host(name).container)
+    container.exec_run(["install", "-d", "-m", "700", "-o", owner, "-g", owner, folder])
+    container.put_archive(folder, buffer.getvalue())
+    container.exec_run(["chown", "-R", f"{owner}:{owner}", folder])
+
+
+def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(sandbox, probes):
+    from rollbook.sandbox.state import known_hosts_path, secrets_path, ssh_key_path, state_path
+
+    everything = pyinfra("inventories/sandbox.py", "deploys/converge.py", timeout=1200)
+    assert everything.returncode == 0, everything.output  # the check below then finds nothing to report
+    run = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control", timeout=900)
     assert run.returncode == 0, run.output
     again = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control")
     assert again.returncode == 0 and again.changed == set(), again.changed
 
     control = probes.ssh("control-1")
+    assert control.check_output("git -C /opt/rollbook rev-parse HEAD") == \
+        subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert control.run("/opt/rollbook-venv/bin/python -c 'import docker'").rc != 0  # the runtime set only
+    mounts = control.check_output("findmnt -rn -o TARGET")
+    assert str(REPO) not in mounts.split(), "the controller's checkout is mounted on the control host"
+    _place(probes, "control-1", {"state.json": state_path().read_bytes(), "id_ed25519": ssh_key_path().read_bytes(),
+                                 "known_hosts": known_hosts_path().read_bytes(),
+                                 "secrets.env": secrets_path().read_bytes()},
+           "/etc/rollbook-drift/sandbox", "rollbook-drift")
+
     timer = control.service("rollbook-drift.timer")
     assert timer.is_running and timer.is_enabled
     assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
     started = control.run("systemctl start rollbook-drift.service")
-    assert started.rc == 0, started.stderr
-    shown = control.check_output("systemctl show -p Result -p ExecMainStatus rollbook-drift.service")
-    assert "Result=success" in shown and "ExecMainStatus=0" in shown
-    journal = control.check_output("journalctl -u rollbook-drift.service --no-pager -n 20")
+    journal = control.run("journalctl -u rollbook-drift.service --no-pager -n 30").stdout
+    assert started.rc == 0, journal
+    shown = control.check_output("systemctl show -p Result -p ExecMainStatus -p User rollbook-drift.service")
+    assert "Result=success" in shown and "ExecMainStatus=0" in shown and "User=rollbook-drift" in shown
     assert "converged: every host holds its recorded state" in journal
+    textfile = control.file("/var/lib/rollbook-drift/textfile/rollbook.prom").content_string
+    assert "rollbook_drift_check_success 1" in textfile and 'rollbook_drift{system="vision",host="vision-1"} 0' in textfile
+    report = json.loads(control.file("/var/lib/rollbook-drift/drift.json").content_string)
+    assert report["result"] == "converged"

@@ -18,7 +18,7 @@ from .pyinfra_run import REPO, pyinfra
 
 PROD = "inventories/sandbox_prod.py"
 SYSTEMS = {  # system: (host, rollback data, file, hand edit that undoes the rollback, enable data)
-    "vision": ("vision-1", {"vision_waves": "b"}, "/opt/vision/.env",
+    "vision": ("vision-1", {"vision_waves": "b", "vision_ignore_experiments": "true"}, "/opt/vision/.env",
                "sed -i 's/^VISION_PHASH_ENABLED=.*/VISION_PHASH_ENABLED=true/'", {}),
     "analyticbot": ("analyticbot-1", {"analyticbot_features": "time_weighting"}, "/opt/analyticbot/.env.production",
                     "sed -i 's/^ENABLE_TIME_WEIGHTING=.*/ENABLE_TIME_WEIGHTING=true/'", {}),

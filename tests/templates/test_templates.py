@@ -46,11 +46,12 @@ def test_incident_report_renders_for_every_environment(environment):
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_drift_timer_units_render_for_every_environment(environment):
-    from rollbook.drift_timer import unit_files
+    from rollbook.drift_timer import control_from, unit_files
 
     data = group_data(environment)
-    units = unit_files(data)
+    units = unit_files(control_from(data))
     service, timer = units["rollbook-drift.service"], units["rollbook-drift.timer"]
-    assert f"-m rollbook drift {data['rollbook_drift_inventory']}" in service
-    assert "Type=oneshot" in service and f"ROLLBOOK_OPERATOR={data['rollbook_drift_operator']}" in service
+    assert f"{data['rollbook_control_venv']}/bin/python -m rollbook drift {data['rollbook_drift_inventory']}" in service
+    assert f"--textfile {data['rollbook_drift_textfile']}" in service and f"User={data['rollbook_control_user']}" in service
+    assert "Type=oneshot" in service and "ROLLBOOK_OPERATOR" not in service
     assert f"OnUnitActiveSec={data['rollbook_drift_interval_minutes']}min" in timer

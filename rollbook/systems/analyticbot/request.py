@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ...host.timeouts import Timeouts, timeouts_of
 from ...preflight import PreflightError, choice, positive_int, require
 from .facts import AnalyticbotSettings
+from ...pipeline.stages import to_record
 
 SYSTEM, GROUP = "analyticbot", "analyticbot_api"
 MASTER, TIME_WEIGHTING, CONTENT_TYPE = ("ENABLE_ADVANCED_RECOMMENDATIONS", "ENABLE_TIME_WEIGHTING",
@@ -93,10 +94,7 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
         target = choice(target, STATES, "target")
         feature = choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features")
         return {unit: target for unit in UNITS_OF[(feature, target)]}, False
-    known = {unit: state for unit, state in recorded.items() if unit in FLAG_OF and state in STATES}
-    desired = declared_state(data) if data.get("rollbook_converge_declared") else {}
-    desired.update(known)
-    return desired, set(known) == set(desired)
+    return to_record(data, recorded, FLAG_OF, lambda: declared_state(data))
 
 
 def request_from(data, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:

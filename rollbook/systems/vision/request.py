@@ -16,6 +16,7 @@ from ...preflight import PreflightError, boolean, choice, flag_value, positive_i
 from ...secrets import secret
 from ...templates import render
 from .facts import VisionSettings
+from ...pipeline.stages import to_record
 
 # The runbook's flag table: wave -> {key: kind}. Values live in group data.
 WAVES = {
@@ -114,10 +115,7 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     if target is not None:
         target = choice(target, STATES, "target")
         return {wave: target for wave in scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
-    known = {wave: state for wave, state in recorded.items() if wave in WAVES and state in STATES}
-    desired = declared_state(data) if data.get("rollbook_converge_declared") else {}
-    desired.update(known)
-    return desired, set(known) == set(desired)
+    return to_record(data, recorded, WAVES, lambda: declared_state(data))
 
 
 def _s3_target(data) -> s3.S3Target:
