@@ -168,8 +168,8 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
     yield FileUploadCommand(BytesIO(wheels), staged)
     wheels_dir = f"{venv}.wheels"
     yield (f"rm -rf {q(venv)} {q(wheels_dir)} && mkdir -p {q(wheels_dir)} && tar -x -C {q(wheels_dir)} -f {q(staged)} "
-           f"&& python3 -m venv --without-pip {q(venv)} && {q(venv + '/bin/python')} {q(wheels_dir)}/pip-*.whl/pip "
-           f"install -q --no-index --find-links {q(wheels_dir)} -r {q(requirements)} && "
+           f"&& python3 -m venv --without-pip {q(venv)} && pip=$(ls {q(wheels_dir)}/pip-*.whl) && "
+           f"{q(venv + '/bin/python')} \"$pip/pip\" install -q --no-index --find-links {q(wheels_dir)} -r {q(requirements)} && "
            f"echo {q(digest)} > {q(venv + '/' + MARKER)} && rm -rf {q(wheels_dir)} {q(staged)}")
 
 

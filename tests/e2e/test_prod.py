@@ -96,3 +96,25 @@ def test_prod_rollback_drift_and_correction_without_a_new_approval(enrolled, pro
 def test_drift_refuses_an_unknown_system_in_one_line(sandbox):
     done = rollbook("drift", PROD, "--system", "nosuch")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "unknown system 'nosuch'" in done.stderr
+
+
+def test_a_host_with_no_recorded_state_is_reported_and_left_alone(enrolled, probes, tmp_path):
+    """phase17-1 with its record removed (a host rollbook never ran on): the check says so, the
+    correction leaves it alone (prod does not allow the declared state), and the check is not an error."""
+    host = probes.ssh("phase17-1")
+    saved = host.check_output("cat /var/lib/rollbook/state.json")
+    state = json.loads(saved)
+    try:
+        state.pop("phase17", None)
+        host.check_output(f"printf '%s' '{json.dumps(state)}' > /var/lib/rollbook/state.json")
+        main = probes.file_sha256("phase17-1", "/srv/phase17/server/app/main.py")
+        found = rollbook("drift", PROD, "--system", "phase17", "--limit", "phase17-1", "--json")
+        assert found.returncode == 0, found.stdout + found.stderr
+        assert json.loads(found.stdout)["no_recorded_state"] == [{"host": "phase17-1", "system": "phase17"}]
+        assert "phase17-1  phase17  no recorded state" in rollbook("drift", PROD, "--system", "phase17",
+                                                                   "--limit", "phase17-1").stdout
+        corrected = rollbook("drift", PROD, "--system", "phase17", "--limit", "phase17-1", "--correct")
+        assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+        assert probes.file_sha256("phase17-1", "/srv/phase17/server/app/main.py") == main
+    finally:
+        host.check_output(f"printf '%s' '{saved}' > /var/lib/rollbook/state.json")
