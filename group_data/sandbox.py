@@ -11,8 +11,5 @@ rollbook_environment = "sandbox"
 # A unit no run recorded converges to its declared state (self-service sandbox).
 rollbook_converge_declared = True
 
-# The sandbox's control host checks the sandbox itself, with the sandbox's state, key, known_hosts and
-# secrets placed in this folder on it (as a team places a control host's key).
+# The control host, installed from this inventory, checks the sandbox as the sandbox reaches it.
 rollbook_drift_inventory = "inventories/sandbox.py"
-rollbook_drift_interval_minutes = 5
-rollbook_control_environment = {"ROLLBOOK_SANDBOX_DIR": "/etc/rollbook-drift/sandbox"}

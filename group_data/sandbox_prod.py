@@ -8,3 +8,6 @@ from rollbook.sandbox.data import *  # noqa: F403 (pyinfra keeps the names as gr
 
 rollbook_environment = "prod"
 rollbook_allowed_signers = ".sandbox/allowed_signers"
+
+# The control host, installed from this inventory, checks the hosts as production reaches them.
+rollbook_drift_inventory = "inventories/sandbox_prod.py"

@@ -177,7 +177,8 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("--json-out", metavar="FILE", help="also write the JSON report to FILE")
     drift.add_argument("--textfile", metavar="FILE",
                        help="also write rollbook_drift{system,host} and rollbook_drift_check_success for node_exporter")
-    drift.add_argument("--notify", metavar="URL", help="call this webhook when drift is found or the check fails")
+    drift.add_argument("--notify", metavar="URL", help="notify this Apprise URL (or an http(s) webhook, in "
+                       "Slack's shape) when drift is found or the check fails")
     drift.set_defaults(run=_drift)
 
     hist = commands.add_parser("history", help="the Rollback History table across the inventory's hosts")

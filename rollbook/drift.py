@@ -8,7 +8,7 @@ approval) and is checked again::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
-    report.drift       # [Drifted(host, system, steps, changes), ...]
+    report.drift       # [Drifted(host, system, steps, changes, units), ...]
     prometheus(report) # 'rollbook_drift{system="vision",host="vision-1"} 1' ...
 """
 
@@ -39,6 +39,7 @@ class Drifted:
     system: str
     steps: list[str]  # the operations that would change it back
     changes: list[str]  # what differs (secret values masked)
+    units: list[str] = field(default_factory=list)  # the units the host holds in another state than recorded
 
 
 @dataclass
@@ -109,7 +110,7 @@ def check(inventory: str, system: str | None = None, limit: str | None = None) -
         for name, plan in sorted(systems.items()):
             report.checked.append((host, name))
             if plan["steps"]:
-                report.drift.append(Drifted(host, name, plan["steps"], plan["changes"]))
+                report.drift.append(Drifted(host, name, plan["steps"], plan["changes"], plan.get("differ", [])))
     wanted = [system] if system else sorted(SYSTEMS)
     seen = {name for _, name in report.checked + report.unrecorded}
     if system and system not in seen:
@@ -150,7 +151,8 @@ def render(report: Report) -> str:
         return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
     lines = [f"drift on {len({d.host for d in report.drift})} host(s):"]
     for drifted in report.drift:
-        lines.append(f"  {drifted.host}  {drifted.system}  " + "; ".join(drifted.steps))
+        units = f"unit {', '.join(drifted.units)}: " if drifted.units else ""
+        lines.append(f"  {drifted.host}  {drifted.system}  {units}" + "; ".join(drifted.steps))
         lines += [f"    {change}" for change in drifted.changes]
     return "\n".join(lines + unrecorded)
 
@@ -165,12 +167,17 @@ def as_json(report: Report) -> str:
 
 def prometheus(report: Report) -> str:
     """node_exporter's textfile format: ``rollbook_drift{system,host}`` 0 or 1 for each host and system
-    checked, and ``rollbook_drift_check_success`` 0 or 1."""
+    checked, ``rollbook_drift_unit{system,host,unit} 1`` for each unit that drifted, and
+    ``rollbook_drift_check_success`` 0 or 1."""
     drifted = {(d.host, d.system) for d in report.drift}
     lines = ["# HELP rollbook_drift 1 when the host does not hold the state rollbook recorded for the system.",
              "# TYPE rollbook_drift gauge"]
     lines += [f'rollbook_drift{{system="{system}",host="{host}"}} {int((host, system) in drifted)}'
               for host, system in report.checked]
+    lines += ["# HELP rollbook_drift_unit 1 for each unit the host holds in another state than recorded.",
+              "# TYPE rollbook_drift_unit gauge"]
+    lines += [f'rollbook_drift_unit{{system="{d.system}",host="{d.host}",unit="{unit}"}} 1'
+              for d in report.drift for unit in d.units]
     lines += ["# HELP rollbook_drift_check_success 1 when the last drift check ran to the end.",
               "# TYPE rollbook_drift_check_success gauge",
               f"rollbook_drift_check_success {int(report.code != ERROR)}"]

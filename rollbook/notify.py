@@ -1,52 +1,99 @@
-"""Notifications: an emergency override (once per run, when it starts changing hosts; a ``--dry``
-run never notifies) and a drift check that found drift or failed. The body is JSON with a ``text``
-field (what a Slack or Teams incoming webhook shows) and the facts as fields beside it::
+"""Notifications, sent through Apprise: an emergency override (once per run, when it starts changing
+hosts; a ``--dry`` run never notifies) and a drift check that found drift or failed.
 
-    run.authorization["notification"] = emergency(run, "https://hooks.example/rollbook")   # 'sent (200)'
-    drift("https://hooks.example/rollbook", "inventories/prod.py", report)                  # 'sent (200)'
+``rollbook_notify_webhook`` is an Apprise URL (``slack://…``, ``msteams://…``, ``json://…``, or a
+``https://hooks.slack.com/services/…`` address, which Apprise knows as Slack). Any other ``http(s)``
+address is taken as an incoming webhook in Slack's shape: a POST of ``{"text": "…"}``::
+
+    run.authorization["notification"] = emergency(run, "https://hooks.slack.com/services/T0/B0/x")  # 'sent'
+    drift("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                        # 'sent'
+    target("https://chat.example/hooks/rollbook")
+    # 'jsons://chat.example/hooks/rollbook?:version=&:title=&:type=&:attachments=&:message=text'
 """
 
-import json
-import urllib.request
+import logging
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from .runs import HostRun
+
+# Apprise's JSON payload reshaped to Slack's: drop version/title/type, send the message as "text"
+SLACK_SHAPE = ":version=&:title=&:type=&:attachments=&:message=text"
 
 _said: dict[str, str] = {}  # webhook -> what happened, for this run (one call for all hosts)
 
 
 def emergency(run: HostRun, url: str | None) -> str:
-    """POST the emergency run's facts to ``url`` (once per run); say what happened."""
+    """Notify ``url`` of the emergency run (once per run); say what happened."""
     if not url:
         return "pending (no webhook configured): notify by hand"
     if url not in _said:
         auth = run.authorization
-        text = (f"rollbook: {auth.get('level')} emergency {run.kind} of {run.system} in {run.environment} by "
-                f"{run.operator} (on call: {auth.get('oncall')}): {auth.get('reason')} [run {run.run_id}]")
-        _said[url] = post(url, {"text": text, "run_id": run.run_id, "event": "emergency_rollback",
-                                "environment": run.environment, "system": run.system, "deploy": run.deploy,
-                                "scope": run.scope, "operator": run.operator, "level": auth.get("level"),
-                                "oncall": auth.get("oncall"), "reason": auth.get("reason")})
+        _said[url] = post(url, f"rollbook: {auth.get('level')} emergency {run.kind} of {run.system} in "
+                               f"{run.environment} by {run.operator} (on call: {auth.get('oncall')}): "
+                               f"{auth.get('reason')} [run {run.run_id}, {run.deploy}, scope "
+                               + " ".join(f"{key}={value}" for key, value in sorted(run.scope.items())) + "]")
     return _said[url]
 
 
 def drift(url: str, inventory: str, report) -> str:
-    """POST a drift check's outcome (drift found, or the check failed)."""
+    """Notify ``url`` of a drift check's outcome (drift found, or the check failed)."""
     if report.error:
-        text = f"rollbook: the drift check of {inventory} failed: {report.error}"
-    else:
-        drifted = sorted({f"{d.host} ({d.system})" for d in report.drift})
-        text = f"rollbook: drift in {inventory} on {', '.join(drifted)}"
-    return post(url, {"text": text, "event": "drift", "inventory": inventory, "code": report.code,
-                      "error": report.error,
-                      "drift": [{"host": d.host, "system": d.system, "steps": d.steps} for d in report.drift]})
+        return post(url, f"rollbook: the drift check of {inventory} failed: {report.error}")
+    lines = [f"rollbook: drift in {inventory} on {len({d.host for d in report.drift})} host(s)"]
+    for drifted in report.drift:
+        units = f" unit {', '.join(drifted.units)}" if drifted.units else ""
+        lines.append(f"- {drifted.host} {drifted.system}{units}: " + "; ".join(drifted.steps))
+    return post(url, "\n".join(lines))
 
 
-def post(url: str, body: dict) -> str:
-    """POST ``body`` as JSON to ``url``; say what happened (never raises)."""
-    request = urllib.request.Request(str(url), data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+def target(url: str) -> str:
+    """The Apprise URL ``url`` names: an Apprise URL as it is; any other http(s) address as a JSON POST
+    in Slack's shape (its query string passed on as the address's own)."""
+    import apprise
+
+    with _quiet():
+        if apprise.Apprise.instantiate(url, suppress_exceptions=True):
+            return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"rollbook_notify_webhook: not an Apprise or http(s) URL: {parts.scheme}://…")
+    passed = "".join(f"&-{quote(key)}={quote(value)}" for key, value in parse_qsl(parts.query))
+    scheme = "jsons" if parts.scheme == "https" else "json"
+    return f"{scheme}://{parts.netloc}{parts.path or '/'}?{SLACK_SHAPE}{passed}"
+
+
+def post(url: str, text: str) -> str:
+    """Send ``text`` to ``url`` through Apprise; say what happened (never raises, never shows the URL:
+    a webhook's address is its secret)."""
+    import apprise
+
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return f"sent ({response.status})"
-    except (OSError, ValueError) as error:
+        notifier = apprise.Apprise()
+        with _quiet():
+            if not notifier.add(target(url)):
+                return "failed (Apprise does not accept this URL): notify by hand"
+        with _quiet(), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as said:
+            sent = notifier.notify(body=text, body_format=apprise.NotifyFormat.TEXT)
+    except ValueError as error:  # target(): says the scheme only
+        return f"failed ({error}): notify by hand"
+    except Exception as error:  # a notification never fails the run; the record says it did not go out
         return f"failed ({type(error).__name__}): notify by hand"
+    if sent:
+        return "sent"
+    reason = (said.getvalue().strip().splitlines() or ["no answer"])[0]
+    return f"failed ({reason[:200]}): notify by hand"
+
+
+@contextmanager
+def _quiet():
+    """Apprise's own log lines stay out of rollbook's output (they can hold the webhook's address)."""
+    logger, silent = logging.getLogger("apprise"), logging.NullHandler()
+    propagate = logger.propagate
+    logger.propagate = False
+    logger.addHandler(silent)
+    try:
+        yield
+    finally:
+        logger.removeHandler(silent)
+        logger.propagate = propagate

@@ -74,7 +74,9 @@ def run(system: Stages, target: str | None):
     for stage in stages:
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
-    SESSION.plan.add(host.name, system.name, current.units_after, _changing(steps), current.changes)
+    changing = _changing(steps)
+    SESSION.plan.add(host.name, system.name, current.units_after, changing, current.changes,
+                     differ=sorted(system.differing(ctx)) if changing else [])
     finish(current, changed=any(step.will_change for step in steps))
 
 

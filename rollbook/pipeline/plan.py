@@ -9,7 +9,7 @@ plan::
 
     plan = Plan()
     plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
-             changes=["VISION_PHASH_ENABLED: true -> false"])
+             changes=["VISION_PHASH_ENABLED: true -> false"], differ=["b"])
     plan.digest("prod", "deploys/vision_rollback.py", {"vision_waves": "b"})    # 'sha256:…'
 """
 
@@ -25,6 +25,7 @@ class HostPlan:
     units: dict[str, str]  # unit -> the state this run converges it to
     steps: list[str] = field(default_factory=list)  # operations that will change the host, in order
     changes: list[str] = field(default_factory=list)  # what they change (secrets masked)
+    differ: list[str] = field(default_factory=list)  # the units the host holds in another state
 
 
 class Plan:
@@ -33,8 +34,9 @@ class Plan:
     def __init__(self):
         self.hosts: dict[str, dict[str, HostPlan]] = {}
 
-    def add(self, host: str, system: str, units: dict, steps: list[str], changes: list[str]):
-        self.hosts.setdefault(host, {})[system] = HostPlan(dict(units), list(steps), list(changes))
+    def add(self, host: str, system: str, units: dict, steps: list[str], changes: list[str],
+            differ: list[str] = ()):
+        self.hosts.setdefault(host, {})[system] = HostPlan(dict(units), list(steps), list(changes), list(differ))
 
     def document(self, environment: str, deploy: str, data: dict) -> dict:
         """Everything the digest covers, as canonical data."""
@@ -63,6 +65,8 @@ def render(document: dict) -> list[str]:
         for system, plan in systems.items():
             units = ", ".join(f"{unit}={state}" for unit, state in plan["units"].items()) or "(none)"
             lines.append(f"  {host} {system}: {units}")
+            if plan.get("differ"):
+                lines.append(f"    differs on the host: {', '.join(plan['differ'])}")
             lines += [f"    - {step}" for step in plan["steps"]] or ["    (no change)"]
             lines += [f"      {change}" for change in plan["changes"]]
     return lines

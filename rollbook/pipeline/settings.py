@@ -15,6 +15,7 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 # A path or name that reaches a host command: no whitespace, quotes, $, ;, |, &, <, >, backslash or newline.
 SafePath = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_./@%+:,~][A-Za-z0-9_./@%+:,~-]*\Z")]
 Url = Annotated[str, StringConstraints(pattern=r"\Ahttps?://[^\s'\"`$\\]+\Z")]
+AppriseUrl = Annotated[str, StringConstraints(pattern=r"\A[a-z][a-z0-9+.-]*://[^\s'\"`$\\]+\Z")]
 
 
 class PipelineSettings(Settings):
@@ -74,8 +75,10 @@ class PipelineSettings(Settings):
     rollbook_secrets_file: str | None = key(
         None, "A file outside the repo's tracked files holding operator secrets as KEY=value lines "
         "(None: the environment only)")
-    rollbook_notify_webhook: Url | None = key(
-        None, "URL called (POST, JSON) when an emergency override runs (None: notify by hand afterwards)")
+    rollbook_notify_webhook: AppriseUrl | None = key(
+        None, "Where an emergency override and a failed or drifting drift check are notified: an Apprise URL "
+        "(slack://, msteams://, json://, a hooks.slack.com address) or any http(s) address, which gets "
+        "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)")
 
     # --- per run, on the command line -----------------------------------------------------------
     reason: str | None = key(None, "Why this run (kept in history)", per_run=True)

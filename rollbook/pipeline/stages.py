@@ -94,6 +94,15 @@ class Stages:
         """Whether every unit converges to the host's recorded state (a drift correction needs no approval)."""
         return bool(getattr(request, "from_record", False))
 
+    def differing(self, ctx: Context) -> list[str]:
+        """The units whose state on the host (its files or its running process) is not the state this
+        run converges them to, from the state fact alone: what a plan and a drift report name. The
+        default names none (the report then names the operations only)::
+
+            VISION.differing(ctx)   # ['b']: VISION_PHASH_ENABLED is true, wave b is recorded rolled back
+        """
+        return []
+
     def refusal(self, ctx: Context) -> str:
         """Why this run must not go on on this host ('' when it may): checked before any change."""
         return ""

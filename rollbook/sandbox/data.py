@@ -31,3 +31,8 @@ vision_s3_endpoint = _endpoint()
 voice_pip_args = "--no-index"
 voice_current_env = {"VOICE_V2_OPTIMIZED": "true", "VOICE_V2_TTS_DELAY_MS": "40"}
 voice_s3_endpoint = _endpoint()
+
+# The sandbox's control host checks the sandbox itself, with the sandbox's state, key, known_hosts and
+# secrets placed in this folder on it (as a team places a control host's key).
+rollbook_drift_interval_minutes = 5
+rollbook_control_environment = {"ROLLBOOK_SANDBOX_DIR": "/etc/rollbook-drift/sandbox"}

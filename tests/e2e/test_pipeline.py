@@ -188,12 +188,13 @@ def test_an_emergency_override_proceeds_notifies_and_says_so(as_prod, probes):
     finally:
         server.shutdown()
     assert run.returncode == 0, run.output
-    assert len(received) == 1 and received[0]["level"] == "P1" and received[0]["oncall"] == "dave"
+    assert len(received) == 1 and list(received[0]) == ["text"]  # Slack's shape, through Apprise
+    assert "P1 emergency rollback of vision in prod" in received[0]["text"] and "(on call: dave)" in received[0]["text"]
     finish = history(probes)[-1]
     assert finish["event"] == "finished" and finish["outcome"] == "converged"
     assert finish["authorization"]["mode"] == "emergency"
     assert finish["authorization"]["needs_notification"] is True
-    assert finish["authorization"]["notification"] == "sent (200)"
+    assert finish["authorization"]["notification"] == "sent"
 
 
 def test_a_second_concurrent_run_fails_at_once_naming_the_holder(enabled, probes):
@@ -261,56 +262,3 @@ def test_history_shows_every_run_refusals_included_and_no_secret(sandbox, probes
     report = rollbook("incident", "--inventory", "inventories/sandbox.py", "--host", HOST, "--run", run_id)
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("# Incident report: vision") and run_id in report.stdout
-
-
-def _place(probes, name: str, files: dict[str, bytes], folder: str, owner: str):
-    """Put files on a host as its team would (root, through the engine), owned by ``owner``, mode 0600."""
-    import io
-    import tarfile
-
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for filename, content in files.items():
-            info = tarfile.TarInfo(filename)
-            info.size, info.mode = len(content), 0o600
-            tar.addfile(info, io.BytesIO(content))
-    container = probes.docker.containers.get(probes.state.host(name).container)
-    container.exec_run(["install", "-d", "-m", "700", "-o", owner, "-g", owner, folder])
-    container.put_archive(folder, buffer.getvalue())
-    container.exec_run(["chown", "-R", f"{owner}:{owner}", folder])
-
-
-def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(sandbox, probes):
-    from rollbook.sandbox.state import known_hosts_path, secrets_path, ssh_key_path, state_path
-
-    everything = pyinfra("inventories/sandbox.py", "deploys/converge.py", timeout=1200)
-    assert everything.returncode == 0, everything.output  # the check below then finds nothing to report
-    run = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control", timeout=900)
-    assert run.returncode == 0, run.output
-    again = pyinfra("inventories/sandbox.py", "deploys/drift_timer.py", limit="control")
-    assert again.returncode == 0 and again.changed == set(), again.changed
-
-    control = probes.ssh("control-1")
-    assert control.check_output("git -C /opt/rollbook rev-parse HEAD") == \
-        subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert control.run("/opt/rollbook-venv/bin/python -c 'import docker'").rc != 0  # the runtime set only
-    mounts = control.check_output("findmnt -rn -o TARGET")
-    assert str(REPO) not in mounts.split(), "the controller's checkout is mounted on the control host"
-    _place(probes, "control-1", {"state.json": state_path().read_bytes(), "id_ed25519": ssh_key_path().read_bytes(),
-                                 "known_hosts": known_hosts_path().read_bytes(),
-                                 "secrets.env": secrets_path().read_bytes()},
-           "/etc/rollbook-drift/sandbox", "rollbook-drift")
-
-    timer = control.service("rollbook-drift.timer")
-    assert timer.is_running and timer.is_enabled
-    assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
-    started = control.run("systemctl start rollbook-drift.service")
-    journal = control.run("journalctl -u rollbook-drift.service --no-pager -n 30").stdout
-    assert started.rc == 0, journal
-    shown = control.check_output("systemctl show -p Result -p ExecMainStatus -p User rollbook-drift.service")
-    assert "Result=success" in shown and "ExecMainStatus=0" in shown and "User=rollbook-drift" in shown
-    assert "converged: every host holds its recorded state" in journal
-    textfile = control.file("/var/lib/rollbook-drift/textfile/rollbook.prom").content_string
-    assert "rollbook_drift_check_success 1" in textfile and 'rollbook_drift{system="vision",host="vision-1"} 0' in textfile
-    report = json.loads(control.file("/var/lib/rollbook-drift/drift.json").content_string)
-    assert report["result"] == "converged"

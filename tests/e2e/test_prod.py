@@ -1,9 +1,11 @@
 """Production end to end, on sandbox hosts enrolled as prod and reached as production reaches them
 (``inventories/sandbox_prod.py``: the ``rollbook`` user with sudo, strict host keys, approvals checked
-against the sandbox's allowed signers). For each system: a rollback with an approval of its plan, a
-re-run that changes nothing, a hand edit of one managed unit, a drift check that exits 2 naming host and
-system and exports ``rollbook_drift 1``, a correction back to the recorded state with no new approval,
-and a check that exits 0 and exports 0. Root is used only to make the hand edit."""
+against the sandbox's allowed signers). For each system: a rollback with an approval of its plan and a
+re-run that changes nothing. Then the control host, installed by ``deploys/drift_timer.py`` through the
+same inventory: its timer's check finds a hand edit of one managed unit of each system (exit 2, naming
+host, system and unit; ``rollbook_drift 1``), a correction brings back the recorded state with no new
+approval, and its next check exits 0 and exports 0. Root is used only to make the hand edits and to place
+the control host's key, as a team does."""
 
 import json
 import subprocess
@@ -14,19 +16,22 @@ import pytest
 from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 
+from .control import CONTROL, install, timer_check
 from .pyinfra_run import REPO, pyinfra
 
 PROD = "inventories/sandbox_prod.py"
-SYSTEMS = {  # system: (host, rollback data, file, hand edit that undoes the rollback, enable data)
+SYSTEMS = {  # system: (host, rollback data, file, hand edit that undoes the rollback, enable data, unit edited)
     "vision": ("vision-1", {"vision_waves": "b", "vision_ignore_experiments": "true"}, "/opt/vision/.env",
-               "sed -i 's/^VISION_PHASH_ENABLED=.*/VISION_PHASH_ENABLED=true/'", {}),
+               "sed -i 's/^VISION_PHASH_ENABLED=.*/VISION_PHASH_ENABLED=true/'", {}, "b"),
     "analyticbot": ("analyticbot-1", {"analyticbot_features": "time_weighting"}, "/opt/analyticbot/.env.production",
-                    "sed -i 's/^ENABLE_TIME_WEIGHTING=.*/ENABLE_TIME_WEIGHTING=true/'", {}),
+                    "sed -i 's/^ENABLE_TIME_WEIGHTING=.*/ENABLE_TIME_WEIGHTING=true/'", {}, "time_weighting"),
     "phase17": ("phase17-1", {"phase17_method": "router"}, "/srv/phase17/server/app/main.py",
-                "sed -i 's/^# \\(.*video_stream_router.*\\)$/\\1/'", {"phase17_method": "router"}),  # lines back
+                "sed -i 's/^# \\(.*video_stream_router.*\\)$/\\1/'", {"phase17_method": "router"},  # lines back
+                "router"),
     "voice_v2": ("voice-v2-1", {"voice_level": 1}, "/opt/voice_v2/.env",
-                 "sed -i 's/^VOICE_V2_OPTIMIZED=.*/VOICE_V2_OPTIMIZED=true/'", {"voice_level": 1}),
+                 "sed -i 's/^VOICE_V2_OPTIMIZED=.*/VOICE_V2_OPTIMIZED=true/'", {"voice_level": 1}, "env"),
 }
+ROLLED_BACK: dict[str, str] = {}  # system -> the managed file's hash after its prod rollback
 
 
 def rollbook(*args) -> subprocess.CompletedProcess:
@@ -52,45 +57,83 @@ def prod(deploy: str, host: str, **data):
 
 @pytest.fixture(scope="module")
 def enrolled(sandbox, probes):
-    """Each system's host enabled (self-service, as the sandbox), then enrolled as prod."""
-    names = [host for host, *_ in SYSTEMS.values()]
+    """Each system's host enabled and every host converged to its record (self-service, as the sandbox),
+    then every host enrolled as prod."""
+    names = [host.name for host in probes.state.hosts]
     probes.ssh("phase17-1").check_output("git -C /srv/phase17 checkout -- server/app/main.py")  # the router shape
-    for system, (host, _, _, _, enable) in SYSTEMS.items():
+    for system, (host, _, _, _, enable, _) in SYSTEMS.items():
         run = pyinfra("inventories/sandbox.py", f"deploys/{system}_enable.py", data=enable, limit=host)
         assert run.returncode == 0, run.output
+    everything = pyinfra("inventories/sandbox.py", "deploys/converge.py", timeout=1200)
+    assert everything.returncode == 0, everything.output  # the timer's first check then finds nothing
     hosts.enroll(names, "prod", log=lambda *_: None)
     yield
     hosts.enroll(names, "sandbox", log=lambda *_: None)
 
 
+@pytest.fixture(scope="module")
+def control_timer(enrolled, probes):
+    install(probes, PROD)
+
+
 @pytest.mark.parametrize("system", list(SYSTEMS))
-def test_prod_rollback_drift_and_correction_without_a_new_approval(enrolled, probes, system, tmp_path):
-    host, data, path, edit, _ = SYSTEMS[system]
+def test_prod_rollback_with_an_approval_then_a_rerun_changes_nothing(enrolled, probes, system, tmp_path):
+    host, data, path, *_ = SYSTEMS[system]
     deploy = f"{system}_rollback"
     run = prod(deploy, host, approval=approve(tmp_path, deploy, host, data), **data)
     assert run.returncode == 0, run.output
     again = prod(deploy, host, approval=approve(tmp_path, deploy, host, data), **data)
     assert again.returncode == 0 and again.changed == set(), again.output
-    rolled_back = probes.file_sha256(host, path)
+    ROLLED_BACK[system] = probes.file_sha256(host, path)
 
-    probes.ssh(host).run(f"{edit} {path}")  # someone edits the host by hand
-    textfile = tmp_path / "rollbook.prom"
-    found = rollbook("drift", PROD, "--system", system, "--limit", host, "--textfile", str(textfile), "--json")
-    assert found.returncode == 2, found.stdout + found.stderr
-    report = json.loads(found.stdout)
-    assert [(d["host"], d["system"]) for d in report["drift"]] == [(host, system)]
-    assert f'rollbook_drift{{system="{system}",host="{host}"}} 1' in textfile.read_text()
 
-    corrected = rollbook("drift", PROD, "--system", system, "--limit", host, "--correct")
-    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
-    assert probes.file_sha256(host, path) == rolled_back
-    checked = rollbook("drift", PROD, "--system", system, "--limit", host, "--textfile", str(textfile))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert f'rollbook_drift{{system="{system}",host="{host}"}} 0' in textfile.read_text()
-    assert "rollbook_drift_check_success 1" in textfile.read_text()
-    records = [json.loads(line) for line in probes.file_text(host, "/var/lib/rollbook/history.jsonl").splitlines()]
-    correction = [r for r in records if r.get("kind") == "drift_correction" and r["event"] == "started"][-1]
-    assert correction["authorization"]["mode"] == "recorded-state"
+def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(control_timer, probes):
+    control = probes.ssh(CONTROL)
+    assert control.check_output("git -C /opt/rollbook rev-parse HEAD") == \
+        subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert control.run("/opt/rollbook-venv/bin/python -c 'import docker'").rc != 0  # the runtime set only
+    assert str(REPO) not in control.check_output("findmnt -rn -o TARGET").split(), \
+        "the controller's checkout is mounted on the control host"
+    timer = control.service("rollbook-drift.timer")
+    assert timer.is_running and timer.is_enabled
+    unit = control.file("/etc/systemd/system/rollbook-drift.service").content_string
+    assert f"rollbook drift {PROD} " in unit  # it checks the hosts as production reaches them
+    assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
+
+    tick = timer_check(probes)
+    assert (tick.status, tick.result, tick.user) == (0, "success", "rollbook-drift"), tick.journal
+    assert "converged: every host holds its recorded state" in tick.journal
+    assert tick.report["result"] == "converged"
+    assert "rollbook_drift_check_success 1" in tick.textfile
+    assert 'rollbook_drift{system="vision",host="vision-1"} 0' in tick.textfile
+
+
+def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(control_timer, probes):
+    assert set(ROLLED_BACK) == set(SYSTEMS), "every system's prod rollback ran first"
+    for host, _, path, edit, _, _ in SYSTEMS.values():
+        probes.ssh(host).run(f"{edit} {path}")  # someone edits each host by hand
+
+    found = timer_check(probes)
+    assert (found.status, found.result) == (2, "exit-code"), found.journal
+    assert {(d["host"], d["system"]): d["units"] for d in found.report["drift"]} == \
+        {(host, system): [unit] for system, (host, *_, unit) in SYSTEMS.items()}
+    for system, (host, *_, unit) in SYSTEMS.items():
+        assert f'rollbook_drift{{system="{system}",host="{host}"}} 1' in found.textfile
+        assert f"{host}  {system}  unit {unit}: " in found.journal
+
+    for system, (host, _, path, *_) in SYSTEMS.items():
+        corrected = rollbook("drift", PROD, "--system", system, "--limit", host, "--correct")
+        assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+        assert probes.file_sha256(host, path) == ROLLED_BACK[system]
+        records = [json.loads(line) for line in probes.file_text(host, "/var/lib/rollbook/history.jsonl").splitlines()]
+        correction = [r for r in records if r.get("kind") == "drift_correction" and r["event"] == "started"][-1]
+        assert correction["authorization"]["mode"] == "recorded-state"
+
+    checked = timer_check(probes)
+    assert (checked.status, checked.result) == (0, "success"), checked.journal
+    for system, (host, *_) in SYSTEMS.items():
+        assert f'rollbook_drift{{system="{system}",host="{host}"}} 0' in checked.textfile
+    assert "rollbook_drift_check_success 1" in checked.textfile
 
 
 def test_drift_refuses_an_unknown_system_in_one_line(sandbox):

@@ -1,5 +1,9 @@
 """The drift report: from the run's plan to exit codes, JSON and node_exporter's textfile."""
 
+import json
+import subprocess
+from pathlib import Path
+
 from rollbook import drift
 from rollbook.drift import Drifted, Report
 
@@ -15,23 +19,43 @@ def test_hosts_without_a_record_and_unreachable_hosts_are_read_from_pyinfra_s_ou
 
 
 def test_the_textfile_has_one_gauge_per_host_and_system_checked_and_the_check_s_success():
-    report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags"], [])],
+    report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags"], [], ["b"])],
                     checked=[("vision-1", "vision"), ("phase17-1", "phase17")])
     text = drift.prometheus(report)
     assert 'rollbook_drift{system="vision",host="vision-1"} 1' in text
+    assert 'rollbook_drift_unit{system="vision",host="vision-1",unit="b"} 1' in text
     assert 'rollbook_drift{system="phase17",host="phase17-1"} 0' in text
     assert "rollbook_drift_check_success 1" in text
     assert "rollbook_drift_check_success 0" in drift.prometheus(Report(drift.ERROR, error="x"))
 
 
-def test_render_names_host_system_and_what_differs():
+def test_render_names_host_system_unit_and_what_differs():
     report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags in /opt/vision/.env"],
-                                                ["VISION_PHASH_ENABLED: true -> false"])],
+                                                ["VISION_PHASH_ENABLED: true -> false"], ["b"])],
                     unrecorded=[("analyticbot-1", "analyticbot")])
     text = drift.render(report)
-    assert "vision-1  vision  Set the vision flags in /opt/vision/.env" in text
+    assert "vision-1  vision  unit b: Set the vision flags in /opt/vision/.env" in text
     assert "VISION_PHASH_ENABLED: true -> false" in text and "analyticbot-1  analyticbot  no recorded state" in text
-    assert '"result": "drift"' in drift.as_json(report)
+    document = json.loads(drift.as_json(report))
+    assert document["result"] == "drift" and document["drift"][0]["units"] == ["b"]
+
+
+def test_the_plan_s_differing_units_reach_the_report(monkeypatch, tmp_path):
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "prod.py").write_text("")
+    plan = {"plan": {"vision-1": {"vision": {"units": {"b": "rolled_back"}, "steps": ["Set the vision flags"],
+                                             "changes": ["VISION_PHASH_ENABLED: false -> true"], "differ": ["b"]}}}}
+
+    def dry_run(inventory, *args, plan_file=None):
+        Path(plan_file).write_text(json.dumps(plan))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(drift, "REPO", tmp_path)
+    monkeypatch.setattr(drift, "_pyinfra", dry_run)
+    report = drift.check("inventories/prod.py", system="vision", limit="vision-1")
+    assert report.code == drift.DRIFT
+    assert report.drift == [Drifted("vision-1", "vision", ["Set the vision flags"],
+                                    ["VISION_PHASH_ENABLED: false -> true"], ["b"])]
 
 
 def test_an_unknown_system_is_an_error_not_converged():

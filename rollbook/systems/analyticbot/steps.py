@@ -45,6 +45,12 @@ class AnalyticbotStages(Stages):
             return scope_of(data)
         return {"analyticbot_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
+    def differing(self, ctx: Context) -> list[str]:
+        """The units whose flag (in the env file or the running process) differs from its target."""
+        expected, held = _expected(ctx), (ctx.state.env_file or {}, ctx.state.running or {})
+        return [unit for unit in ctx.request.desired
+                if any(values.get(FLAG_OF[unit]) != expected.get(FLAG_OF[unit]) for values in held)]
+
     def refusal(self, ctx: Context) -> str:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if state.env_file is None:

@@ -52,6 +52,18 @@ class Phase17Stages(Stages):
     def units(self, request: Phase17Request, state) -> dict[str, str]:
         return converged(request, state)
 
+    def differing(self, ctx: Context) -> list[str]:
+        """The router when main.py's lines (or the code the process runs) differ from its state; the flag
+        when the env file or the running process holds another value."""
+        units, state, differ = converged(ctx.request, ctx.state), ctx.state, []
+        if ROUTER in units and (_router_todo(ctx) or state.runs_old_code):
+            differ.append(ROUTER)
+        if FLAG_UNIT in units:
+            value = flag_of(units[FLAG_UNIT])
+            if _current_flag(ctx).get(FLAG) != value or (state.running or {}).get(FLAG) != value:
+                differ.append(FLAG_UNIT)
+        return differ
+
     def refusal(self, ctx: Context) -> str:
         return refusal(ctx.request, ctx.state) or ""
 

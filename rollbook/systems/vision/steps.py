@@ -9,6 +9,7 @@
 
 from dataclasses import replace
 
+import yaml
 from pyinfra import host, logger
 
 from ... import pipeline
@@ -18,7 +19,7 @@ from ...pipeline import Context, Stage, Stages
 from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
 from .cleanups import s3_cache_count, strip_context_sql
 from .facts import VisionEffect, VisionHost
-from .request import (GROUP, SYSTEM, VisionRequest, desired_state, expected_container_env, experiments_text,
+from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text,
                       request_from, scope_of)
 
 
@@ -40,6 +41,21 @@ class VisionStages(Stages):
         if target is not None:
             return scope_of(data)
         return {"vision_desired": ",".join(f"{wave}={state}" for wave, state in request.desired.items())}
+
+    def differing(self, ctx: Context) -> list[str]:
+        """The waves whose flags (in .env or the running worker) or experiment entry differ from their target."""
+        request, state = ctx.request, ctx.state
+        held = (state.env_file or {}, state.container or {})
+        try:
+            entries = yaml.safe_load(state.experiments or "") or {}
+        except yaml.YAMLError:
+            entries = {}
+        entries = entries if isinstance(entries, dict) else {}
+        return [wave for wave in request.desired
+                if any(values.get(key) != request.env[key] for values in held for key in WAVES[wave]
+                       if key in request.env)
+                or (EXPERIMENT_OF.get(wave) in request.experiments
+                    and entries.get(EXPERIMENT_OF[wave]) != request.experiments[EXPERIMENT_OF[wave]])]
 
     def refusal(self, ctx: Context) -> str:
         request, state = ctx.request, ctx.state

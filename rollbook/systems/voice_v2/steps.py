@@ -32,7 +32,7 @@ from ...preflight import PreflightError
 from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
-from .request import (CODE_UNITS, GROUP, SYSTEM, VoiceRequest, code_source, desired_state, providers_text,
+from .request import (CODE_UNITS, GROUP, LEVEL_OF, SYSTEM, VoiceRequest, code_source, desired_state, providers_text,
                       recorded_source, request_from, scope_of, sha256)
 
 
@@ -73,6 +73,26 @@ class VoiceStages(Stages):
         if request.desired.get("code") == "rolled_back" and state.code is not None and state.code.source:
             return {"code": state.code.source}
         return {}
+
+    def differing(self, ctx: Context) -> list[str]:
+        """env and providers when the file or the running process holds other values; the code units
+        (code, requirements) and the runtime (image or venv) when their level finds the process stale."""
+        request, state, levels = ctx.request, ctx.state, ctx.request.levels
+        differ = []
+        if 1 in levels:
+            config = _config(ctx)
+            if "env" in request.desired and any(values.get(key) != value for values in
+                                                 (state.env_file or {}, state.running or {})
+                                                 for key, value in config.env.items()):
+                differ.append("env")
+            if "providers" in request.desired and (state.providers != config.providers
+                                                   or state.running_providers != sha256(config.providers)):
+                differ.append("providers")
+        stale = {2: _level_2_reasons, 3: _level_3_reasons}
+        for level, reasons in stale.items():
+            if level in levels and reasons(ctx):
+                differ += [unit for unit in request.desired if LEVEL_OF[unit] == level]
+        return differ
 
     def refusal(self, ctx: Context) -> str:
         if ctx.state.env_file is None:

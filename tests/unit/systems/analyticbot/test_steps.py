@@ -61,3 +61,19 @@ def test_refusals_come_before_any_change(monkeypatch, overrides, seen, why):
     target = "enabled" if overrides.get("analyticbot_migration") == "apply" else "rolled_back"
     refused = ANALYTICBOT.refusal(context(target, seen, **overrides))
     assert (why in refused) if why else refused == ""
+
+
+def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report(monkeypatch):
+    monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
+    recorded = {"advanced": "enabled", "time_weighting": "rolled_back", "content_type": "enabled"}
+    flags = {ab.MASTER: "true", ab.TIME_WEIGHTING: "false", ab.CONTENT_TYPE: "true"}
+    data = group_data("sandbox")
+
+    def converge(env_file, running) -> Context:
+        return Context(request=ANALYTICBOT.request(data, None, recorded), state=state(env_file=env_file,
+                       running=running), run=None, data=data)
+
+    assert ANALYTICBOT.differing(converge(flags, flags)) == []
+    edited = {**flags, ab.TIME_WEIGHTING: "true"}
+    assert ANALYTICBOT.differing(converge(edited, flags)) == ["time_weighting"]  # a hand edit of the file
+    assert ANALYTICBOT.differing(converge(flags, None)) == list(recorded)  # not running: every unit

@@ -144,3 +144,18 @@ def test_the_former_single_unit_converges_as_the_method_main_py_allows():
     assert PHASE17.scope(router.data, router.request, None) == {"phase17_desired": "websocket=rolled_back"}
     flag = context(None, GUARDED, recorded={"websocket": "rolled_back"})  # sandbox: router declared, left alone
     assert PHASE17.units(flag.request, flag.state) == {"flag": "rolled_back"}
+
+
+def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report():
+    recorded = {"router": "enabled", "flag": "rolled_back"}
+    commented = MainFile(mtime=5.0, router={IMPORT_LINE: True, INCLUDE_LINE: True}, guarded=True)
+    both = context(None, commented, recorded=recorded, env_file={"STREAMING_ENABLED": "true"},
+                   process=Process(pid=1, started=9.0, env={"STREAMING_ENABLED": "true"}))
+    assert PHASE17.differing(both) == ["router", "flag"]
+    active = MainFile(mtime=5.0, router={IMPORT_LINE: False, INCLUDE_LINE: False}, guarded=True)
+    held = context(None, active, recorded=recorded, env_file={"STREAMING_ENABLED": "false"},
+                   process=Process(pid=1, started=9.0, env={"STREAMING_ENABLED": "false"}))
+    assert PHASE17.differing(held) == []
+    stale = context(None, active, recorded=recorded, env_file={"STREAMING_ENABLED": "false"},
+                    process=Process(pid=1, started=9.0, env={"STREAMING_ENABLED": "true"}))
+    assert PHASE17.differing(stale) == ["flag"]  # the file holds it, the running process does not

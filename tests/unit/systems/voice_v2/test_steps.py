@@ -206,3 +206,15 @@ def test_a_converge_run_verifies_every_level_it_converges(monkeypatch):
     VOICE.verify(ctx)
     assert verified["what"] == "voice-v2 env rolled back, image enabled"
     assert verified["fact_kwargs"]["image_tag"] == "latest"
+
+
+def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report():
+    ctx = context(state())
+    assert VOICE.differing(ctx) == ["env", "providers"]
+    config = _config(ctx)
+    held = context(state(env_file=dict(config.env), running=dict(config.env), providers=config.providers,
+                         health={"providers_sha256": steps.sha256(config.providers)}))
+    assert VOICE.differing(held) == []
+    edited = context(state(env_file={**config.env, "VOICE_V2_OPTIMIZED": "true"}, running=dict(config.env),
+                           providers=config.providers, health={"providers_sha256": steps.sha256(config.providers)}))
+    assert VOICE.differing(edited) == ["env"]  # a hand edit of .env
