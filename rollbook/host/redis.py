@@ -9,21 +9,12 @@ arguments: redis-cli gets host, port and database as arguments and the password 
 from pyinfra.api import operation
 
 from ..report import announce
+from .scripts import source
 from .shell import REDIS_CLI, q, redis_connect, timed
 from .timeouts import Timeouts
 
-# One batch of stream entries, as ``redis-cli --no-raw XRANGE`` prints it, to one line per entry:
-# ``<id> "<field>" "<value>" ...`` (values quoted and escaped as redis-cli prints them, which is how
-# redis-cli reads them back), and the ids, one a line, to the file ``ids``. An entry starts on a line
-# indented less than the first line's ``)``: nested lines are indented past it. Anything else than
-# entries (an error, an unexpected format) exits 2, and nothing is deleted.
-_ENTRIES = (
-    'NR == 1 { w = index($0, ")"); if ($0 !~ /^ *1\\) 1\\) "/) exit 2 } '
-    '{ s = index($0, "\\""); if (s == 0) exit 2; value = substr($0, s); lead = match($0, /[^ ]/) - 1; '
-    'if (lead < w) { id = value; gsub(/"/, "", id); if (id !~ /^[0-9]+-[0-9]+$/) exit 2; '
-    'if (line != "") print line; print id > ids; line = id; next } line = line " " value } '
-    'END { if (line != "") print line }'
-)
+# runs on the host: rollbook/host/scripts/stream_entries.awk (one XRANGE batch -> one line per entry, and the ids)
+_ENTRIES = source("stream_entries.awk")
 
 
 @operation()

@@ -17,21 +17,12 @@ from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from .. import history, notify, runs
+from ..host.scripts import source
 from ..host.shell import fail, q
 from ..report import executing
 
-# merges {"units": {...}, "drop": [unit, ...], "sources": {...}, "drop_sources": [unit, ...], ...} into
-# state.json[system] under a host-wide flock (units and sources key by key; "sources" only when given)
-_STATE_MERGE = (
-    "import json,os,sys; p=sys.argv[1]; s=json.load(open(p)) if os.path.exists(p) else {}; "
-    "new=json.loads(sys.argv[3]); cur=s.setdefault(sys.argv[2], {}); "
-    "units=cur.setdefault('units', {}); units.update(new.pop('units')); "
-    "[units.pop(u, None) for u in new.pop('drop', [])]; "
-    "src=new.pop('sources', None); src is None or cur.setdefault('sources', {}).update(src); "
-    "[cur.get('sources', {}).pop(u, None) for u in new.pop('drop_sources', [])]; cur.update(new); "
-    "t=p+'.tmp'; os.umask(0o077); open(t,'w').write(json.dumps(s, indent=2, sort_keys=True)+'\\n'); "
-    "os.chmod(t, 0o600); os.replace(t,p)"
-)
+# runs on the host: rollbook/host/scripts/state_merge.py (the record merged into state.json under a flock)
+_STATE_MERGE = source("state_merge")
 
 
 def connector_arguments(target) -> dict:

@@ -10,7 +10,8 @@ from .state import sandbox_s3_endpoint as _endpoint
 from .state import secrets_path as _secrets_path
 
 __all__ = ["vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
-           "voice_current_env", "voice_s3_endpoint"]
+           "voice_current_env", "voice_s3_endpoint", "rollbook_drift_interval_minutes",
+           "rollbook_control_environment"]
 
 # The experiments the sandbox's vision hosts are provisioned with (tests/sandbox/images/vision_worker).
 vision_experiments = {

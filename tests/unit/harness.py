@@ -5,6 +5,7 @@ Example::
     commands = op_commands(envfile.keys, path="/x/.env", current={"A": "1"}, target={"A": "2"})
 """
 
+import hashlib
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,8 +30,13 @@ def fake_host(name: str = "host-1", data: dict | None = None, groups: tuple[str,
 def _as_data(command):
     if isinstance(command, FileUploadCommand):
         source = command.src
+        if isinstance(source, str):  # a file on the controller
+            return {"upload": command.dest, "from": source}
         source.seek(0)
-        return {"upload": command.dest, "content": source.read()}
+        content = source.read()
+        if isinstance(content, bytes):  # binary: its digest stands for it
+            return {"upload": command.dest, "sha256": hashlib.sha256(content).hexdigest()}
+        return {"upload": command.dest, "content": content}
     if isinstance(command, StringCommand):
         return str(command)
     return command
