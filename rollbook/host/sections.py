@@ -11,6 +11,8 @@ import json
 
 from pyinfra.api import FactBase
 
+from .shell import q
+
 
 def split_sections(lines: list[str]) -> dict[str, list[str]]:
     sections: dict[str, list[str]] = {}
@@ -31,6 +33,17 @@ def key_values(lines: list[str]) -> dict[str, str]:
         if sep:
             values[key] = value
     return values
+
+
+def recorded_section(recorded_file: str) -> str:
+    """``## recorded``: the host's state file, its last line ended (a file without a final newline
+    must not swallow the next section's header)."""
+    return f"echo '## recorded'; {whole(recorded_file)} 2>/dev/null || true"
+
+
+def whole(path: str) -> str:
+    """Print a file with its last line ended: ``sed '$a\\'`` adds the final newline only when missing."""
+    return f"sed -e '$a\\' {q(path)}"
 
 
 def recorded_units(lines: list[str], system: str, field: str = "units") -> dict[str, str]:

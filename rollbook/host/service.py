@@ -17,17 +17,23 @@ from .shell import COMPOSE, q
 @dataclass(frozen=True)
 class Restore:
     """What to do when the service does not get ready after the restart: put back the backup of
-    ``<env_file>`` that this run made (the newest ``<env_file>.backup.<UTC stamp>`` stamped after
-    the run's start, which ``started`` holds: never an older run's, which could re-enable what an
-    operator rolled back; the failed file is kept as ``<env_file>.failed.<UTC stamp>``), restart
-    on it, check it is ready and that the process holds the file's ``keys``, and leave ``marker``
-    (the run's history then says ``restored``). A run that did not change the file restores
-    nothing and fails naming why."""
+    ``<env_file>`` (and of each file in ``also``) that this run made (the newest
+    ``<file>.backup.<UTC stamp>`` stamped after the run's start, which ``started`` holds: never an
+    older run's, which could re-enable what an operator rolled back; the failed file is kept as
+    ``<file>.failed.<UTC stamp>``), restart on them, check it is ready and that the process holds
+    the env file's ``keys`` (none: no environment to compare, as for a code file), and leave
+    ``marker`` (the run's history then says ``restored``). A run that changed none of the files
+    restores nothing and fails naming why::
+
+        Restore(env_file="/srv/phase17/server.env", keys=("STREAMING_ENABLED",), marker=m, started=s,
+                also=("/srv/phase17/server/app/main.py",))
+    """
 
     env_file: str
     keys: tuple[str, ...]
     marker: str
     started: str
+    also: tuple[str, ...] = ()
 
 
 def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
@@ -70,20 +76,29 @@ def this_runs_backup(env_file: str, started: str) -> str:
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
     """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
     env, keys = q(restore.env_file), "|".join(sorted(restore.keys))
+    files = (restore.env_file, *restore.also)
     restart = restart_command(unit, service, project_dir)
-    return (
-        f"echo {q(f'{service} did not get ready with the new {restore.env_file}: restoring the previous one')} >&2; "
-        f"{this_runs_backup(restore.env_file, restore.started)}; "
-        f"if [ -z \"$b\" ]; then echo {q(f'no backup of {restore.env_file} made by this run (it did not change the file): nothing to restore; fix by hand')} >&2; exit 1; fi; "
-        f"cp -p {env} {env}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {env} || exit 1; "
-        f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
-        f"printf '%s did not get ready on the restored %s either: fix by hand\\n' {q(service)} \"$b\" >&2; exit 1; fi; "
+    put_back = "".join(
+        f"{this_runs_backup(path, restore.started)}; if [ -n \"$b\" ]; then "
+        f"cp -p {q(path)} {q(path)}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {q(path)} || exit 1; "
+        f"printf 'restored %s from %s\\n' {q(path)} \"$b\" >&2; restored=\"$restored $b\"; fi; "
+        for path in files)
+    compared = (
         f"if [ \"$({running_keys_command(unit, service, project_dir, restore.keys)})\" != "
         f"\"$(grep -E {q(f'^({keys})=')} {env} | sort)\" ]; then "
         f"printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
-        f"{q(service)} \"$b\" >&2; exit 1; fi; "
-        f"mkdir -p \"$(dirname {q(restore.marker)})\" && echo \"$b\" > {q(restore.marker)}; "
-        f"printf 'restored %s from %s: %s is ready on it and holds its values\\n' {env} \"$b\" {q(service)} >&2; exit 1"
+        f"{q(service)} {env} >&2; exit 1; fi; ") if restore.keys else ""
+    named = " and ".join(files)
+    return (
+        f"echo {q(f'{service} did not get ready with the new {named}: restoring the previous one')} >&2; "
+        f"restored=; {put_back}"
+        f"if [ -z \"$restored\" ]; then echo {q(f'no backup of {named} made by this run (it did not change them): nothing to restore; fix by hand')} >&2; exit 1; fi; "
+        f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
+        f"printf '%s did not get ready on the restored%s either: fix by hand\\n' {q(service)} \"$restored\" >&2; exit 1; fi; "
+        f"{compared}"
+        f"mkdir -p \"$(dirname {q(restore.marker)})\" && echo $restored > {q(restore.marker)}; "
+        f"printf '%s is ready on the restored%s%s\\n' {q(service)} \"$restored\" "
+        f"{q(' and holds its values' if restore.keys else '')} >&2; exit 1"
     )
 
 

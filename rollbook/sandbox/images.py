@@ -2,7 +2,10 @@
 
 ``base`` is Debian bookworm from ``debootstrap`` (no image registry is reachable)
 imported with ``docker import``; every other image is a Dockerfile in
-``tests/sandbox/images/<name>/`` built ``FROM`` its parent's tag. Example::
+``tests/sandbox/images/<name>/`` built ``FROM`` its parent's tag. A recipe with a
+``requirements.txt`` gets its wheels downloaded here first, into ``tests/.wheels/<name>/``
+(the package index's TLS is not trusted inside images): its Dockerfile copies them and
+installs offline. Example::
 
     tag = ensure_image(client, "vision_worker")   # 'rollbook/vision_worker:3f2a9c01b7e4'
 """
@@ -11,12 +14,13 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from docker.errors import BuildError, ImageNotFound
 
 from . import SandboxError
-from .paths import BUILD_CONTEXT, RECIPES, ROOTFS_CACHE
+from .paths import BUILD_CONTEXT, RECIPES, ROOTFS_CACHE, WHEELS
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -106,7 +110,32 @@ def _build_base(client, tag: str):
         tarball.unlink(missing_ok=True)
 
 
+def wheelhouse(name: str, log=print) -> Path | None:
+    """The wheels of recipe ``name``'s ``requirements.txt`` (for the images' Python: CPython 3.11 on
+    x86_64 Linux), downloaded once per version of that file; None when the recipe has none."""
+    requirements = RECIPES / "images" / name / "requirements.txt"
+    if not requirements.is_file():
+        return None
+    folder, digest = WHEELS / name, hashlib.sha256(requirements.read_bytes()).hexdigest()
+    marker = folder / ".complete"
+    if marker.is_file() and marker.read_text().strip() == digest:
+        return folder
+    log(f"downloading the wheels of {name}/requirements.txt")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                           "--python-version", "3.11", "--implementation", "cp", "--platform",
+                           "manylinux2014_x86_64", "--dest", str(folder), "-r", str(requirements)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        last = [line for line in done.stderr.splitlines() if "ERROR" in line][-1:] or ["pip download failed"]
+        raise SandboxError(f"downloading the wheels of {name}: {last[0]}")
+    marker.write_text(digest + "\n")
+    return folder
+
+
 def _build_child(client, name: str, tag: str, parent_tag: str):
+    wheelhouse(name)
     try:
         client.images.build(path=str(BUILD_CONTEXT), dockerfile=f"sandbox/images/{name}/Dockerfile",
                             tag=tag, buildargs={"BASE": parent_tag}, rm=True, forcerm=True)

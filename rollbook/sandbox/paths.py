@@ -14,6 +14,7 @@ from ..paths import checkout
 REPO = checkout()
 RECIPES = REPO / "tests" / "sandbox"  # image recipes (Dockerfiles, files baked in)
 BUILD_CONTEXT = REPO / "tests"  # recipes and stand-in services, sent to `docker build`
+WHEELS = BUILD_CONTEXT / ".wheels"  # wheelhouses of the recipes with a requirements.txt (never committed)
 ROOTFS_CACHE = Path(os.environ.get("ROLLBOOK_ROOTFS_CACHE", "/var/cache/rollbook"))
 
 

@@ -201,10 +201,11 @@ def test_a_killed_run_leaves_a_stale_lock_and_the_next_run_restarts_and_records_
     assert analyticbot("rollback", limit=SYSTEMD).changed == set()
 
 
-def test_a_service_that_does_not_start_on_the_new_values_gets_the_old_file_back(sandbox, probes):
+def test_a_service_that_does_not_start_on_the_new_values_gets_this_run_s_backup_back(sandbox, probes):
     import runpy
 
-    assert vision("enable").returncode == 0
+    assert vision("rollback").returncode == 0  # two earlier runs, each leaving a backup of .env:
+    assert vision("enable").returncode == 0  # the newest of them holds the rolled-back flags
     before_hash = probes.file_sha256(VISION, VISION_ENV)
     before_env = probes.compose_env(VISION, "worker")
     values = runpy.run_path(str(REPO / "group_data" / "all.py"))["vision_enabled_values"]

@@ -1,13 +1,14 @@
 """phase17 server scenarios (issue #8: disable and re-enable the WebSocket stream, and prove it).
 
-phase17-1 runs the stand-in server from the git checkout /srv/phase17 (systemd unit
-phase17-server, its own virtualenv). Each scenario converges with the router or the flag
+phase17-1 runs the server from the git checkout /srv/phase17 (systemd unit phase17-server: uvicorn
+from its own virtualenv holding current FastAPI, uvicorn and websockets releases). Each scenario converges with the router or the flag
 method, reruns (no change), and checks independently: a real WebSocket upgrade straight to the
 published port, main.py's bytes, the process environment in /proc, the test suites.
 """
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -17,7 +18,7 @@ import pytest
 
 from rollbook.systems.phase17.facts import INCLUDE_LINE, IMPORT_LINE
 
-from .pyinfra_run import converged_twice, pyinfra
+from .pyinfra_run import REPO, converged_twice, pyinfra
 
 HOST = "phase17-1"
 CHECKOUT = "/srv/phase17"
@@ -80,15 +81,26 @@ def enabled(sandbox, probes):
     assert upgrade(probes) == (101, True)
 
 
-def test_router_rollback_gives_404_and_enable_gives_101_with_main_py_byte_identical(enabled, probes):
+def test_the_server_is_fastapi_and_uvicorn_at_their_pinned_current_releases(sandbox, probes):
+    pins = dict(line.split("==") for line in (REPO / "tests/sandbox/images/phase17_server/requirements.txt")
+                .read_text().splitlines() if "==" in line)
+    shown = probes.ssh(HOST).check_output(f"{CHECKOUT}/venv/bin/python -c 'import fastapi, uvicorn, websockets; "
+                                          "print(fastapi.__version__, uvicorn.__version__, websockets.__version__)'")
+    assert shown.split() == [pins["fastapi"], pins["uvicorn"], pins["websockets"]]
+    assert "uvicorn app.main:app" in probes.ssh(HOST).check_output("systemctl show -p ExecStart --value phase17-server")
+
+
+def test_router_rollback_refuses_the_upgrade_and_enable_gives_101_with_main_py_byte_identical(enabled, probes):
     before_sha, before = probes.file_sha256(HOST, MAIN), probes.file_text(HOST, MAIN).splitlines()
     run = converged_twice(deploy, "rollback")
-    assert "verified: WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 404" in run.output
+    # FastAPI refuses an upgrade to a route that is gone with 403 (the runbook says 404): no 101 is the effect
+    assert "verified: WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 403" in run.output
+    assert "verified: /v1/health answers 200" in run.output
     after = probes.file_text(HOST, MAIN).splitlines()
     assert [(b, a) for b, a in zip(before, after) if a != b] == [
         (IMPORT_LINE, "# " + IMPORT_LINE), (INCLUDE_LINE, "# " + INCLUDE_LINE)]
     assert len(after) == len(before)
-    assert upgrade(probes)[0] == 404
+    assert upgrade(probes)[0] == 403
     assert probes.http(HOST, "server", "/v1/health")[0] == 200
     assert suites_pass(probes)
 
@@ -106,7 +118,7 @@ def test_flag_method_converges_the_env_file_and_the_process(enabled, probes):
         converged_twice(deploy, "rollback", phase17_method="flag")
         assert "STREAMING_ENABLED=false" in probes.file_text(HOST, ENV).splitlines()
         assert process_env(probes)["STREAMING_ENABLED"] == "false"
-        assert upgrade(probes)[0] == 404
+        assert upgrade(probes)[0] == 403
         assert suites_pass(probes)
 
         converged_twice(deploy, "enable", phase17_method="flag")
@@ -160,4 +172,29 @@ def test_a_run_killed_between_edit_and_restart_is_finished_by_the_next_run(enabl
     assert upgrade(probes) == (101, True)  # the running process still serves the stream
     run = converged_twice(deploy, "rollback")
     assert {name for name, _ in run.changed} == {"phase17 | Restart phase17-server so the process serves the new state"}
-    assert upgrade(probes)[0] == 404
+    assert upgrade(probes)[0] == 403
+
+
+def test_a_main_py_the_server_cannot_start_on_is_put_back_from_this_run_s_backup(enabled, probes):
+    """main.py of the router shape that uses the router once more: commenting out its import stops the
+    server from starting. The run puts this run's backup back, the server serves again, the run fails."""
+    host = probes.ssh(HOST)
+    write(probes, MAIN, probes.file_text(HOST, MAIN) + "app.state.stream_router = video_stream_router\n")
+    shaped = probes.file_sha256(HOST, MAIN)
+    host.check_output("systemctl restart phase17-server")
+    try:
+        assert upgrade(probes) == (101, True)
+        run = deploy("rollback", phase17_health_timeout=10)
+        assert run.returncode != 0, run.output
+        assert f"restored {MAIN} from {MAIN}.backup." in run.output, run.output
+        assert "phase17-server is ready on the restored" in run.output
+        # independently: main.py as it was, the server up on it and serving the stream
+        assert probes.file_sha256(HOST, MAIN) == shaped
+        assert upgrade(probes) == (101, True)
+        failed = host.check_output(f"ls -1t {MAIN}.failed.* | head -n 1")
+        assert f"# {IMPORT_LINE}" in probes.file_text(HOST, failed)
+        last = [json.loads(line) for line in probes.file_text(HOST, "/var/lib/rollbook/history.jsonl").splitlines()][-1]
+        assert last["event"] == "finished" and last["outcome"] == "restored", last
+    finally:
+        host.check_output(f"git -C {CHECKOUT} checkout -- server/app/main.py && rm -f {MAIN}.failed.* "
+                          "&& systemctl restart phase17-server")

@@ -145,11 +145,11 @@ def test_a_host_with_no_recorded_state_is_reported_and_left_alone(enrolled, prob
     """phase17-1 with its record removed (a host rollbook never ran on): the check says so, the
     correction leaves it alone (prod does not allow the declared state), and the check is not an error."""
     host = probes.ssh("phase17-1")
-    saved = host.check_output("cat /var/lib/rollbook/state.json")
-    state = json.loads(saved)
+    state = json.loads(host.check_output("cat /var/lib/rollbook/state.json"))
+    host.check_output("cp -p /var/lib/rollbook/state.json /var/lib/rollbook/state.json.saved")
     try:
         state.pop("phase17", None)
-        host.check_output(f"printf '%s' '{json.dumps(state)}' > /var/lib/rollbook/state.json")
+        host.check_output(f"printf '%s\\n' '{json.dumps(state)}' > /var/lib/rollbook/state.json")
         main = probes.file_sha256("phase17-1", "/srv/phase17/server/app/main.py")
         found = rollbook("drift", PROD, "--system", "phase17", "--limit", "phase17-1", "--json")
         assert found.returncode == 0, found.stdout + found.stderr
@@ -160,4 +160,4 @@ def test_a_host_with_no_recorded_state_is_reported_and_left_alone(enrolled, prob
         assert corrected.returncode == 0, corrected.stdout + corrected.stderr
         assert probes.file_sha256("phase17-1", "/srv/phase17/server/app/main.py") == main
     finally:
-        host.check_output(f"printf '%s' '{saved}' > /var/lib/rollbook/state.json")
+        host.check_output("mv /var/lib/rollbook/state.json.saved /var/lib/rollbook/state.json")

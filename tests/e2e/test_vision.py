@@ -5,6 +5,7 @@ Each scenario: converge with the operator's command, check the host independentl
 """
 
 import json
+import re
 import secrets
 import time
 import uuid
@@ -107,6 +108,17 @@ def test_enable_restores_the_recommended_values_and_processes_a_smoke_event(sand
     deploy("rollback")
     run = deploy("enable")
     assert_converged_and_idempotent(run, "enable")
+
+    # rollbook's own smoke event (runbook 001's fields): processed by the worker, its row removed afterwards
+    assert "verified: smoke event's synthetic post_enrichment row removed: 1" in run.output, run.output
+    logs = probes.compose_container(HOST, "worker").logs(tail=5000).decode()
+    smoked = re.findall(r"processed post (\S+) trace_id=rollbook_smoke_[0-9a-f]{16}", logs)
+    assert smoked, "the worker never processed rollbook's smoke event"
+    with probes.postgres(HOST, "vision", "vision", "VISION_DB_PASSWORD") as db:
+        left = db.execute("SELECT count(*) FROM post_enrichment WHERE post_id::text = ANY(%s)", (smoked,)).fetchone()[0]
+    assert left == 0, "rollbook's synthetic post_enrichment rows were left behind"
+    assert not [entry for _, entry in probes.redis(HOST).xrange("stream:posts:vision:uploaded")
+                if "rollbook_smoke_" in entry.get("event", "")]
 
     running = probes.compose_env(HOST, "worker")
     assert {flag: running[flag] for flag in ALL_FLAGS} == {flag: "true" for flag in ALL_FLAGS}

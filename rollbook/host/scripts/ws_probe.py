@@ -3,7 +3,8 @@ fed to ``python -I -`` on its standard input by ``rollbook.systems.phase17.facts
 
 Waits for health, sends a real WebSocket upgrade (Sec-WebSocket-Key, version 13) and reads the
 status; on 101 checks the Sec-WebSocket-Accept answer, reads the first message and closes properly;
-then, when asked, measures the server's VmRSS around ``cycles`` connect/disconnect cycles. Prints one
+then, when asked, measures the server's VmRSS (from /proc, nothing the server reports) around
+``cycles`` connect/disconnect cycles. Prints one
 ``key value`` line per result. Arguments: base URL, stream path, health path, seconds, server pid, cycles::
 
     python -I - http://127.0.0.1:8000 '/ws/video/stream?pipeline_id=yolo_ocr' /v1/health 30 1234 20 < ws_probe.py
@@ -78,13 +79,17 @@ def rss():
     except (OSError, IndexError, ValueError):
         return -1
 
-def settled():
-    deadline = time.time() + 5
-    while True:
-        code, body = get_health()
-        if body.get("stream_sessions", 0) == 0 or time.time() > deadline:
-            return body.get("stream_sessions", -1)
+def steady_rss():
+    """The server's VmRSS once it stops moving (closed sessions released): two equal readings 0.2 s
+    apart, or the last reading after 5 s."""
+    deadline, last = time.time() + 5, rss()
+    while time.time() < deadline:
         time.sleep(0.2)
+        now = rss()
+        if now == last:
+            break
+        last = now
+    return last
 
 deadline = time.time() + float(timeout)
 while True:
@@ -103,11 +108,9 @@ if int(cycles) and accepted:
     try:
         for _ in range(5):  # warm-up: the allocator settles on its first frame buffers
             session()
-        settled()
-        before = rss()
+        before = steady_rss()
         for _ in range(int(cycles)):
             session()
-        print("sessions %d" % settled())
-        print("rss %d %d" % (before, rss()))
+        print("rss %d %d" % (before, steady_rss()))
     except Exception as error:
         print("cycles failed: %s: %s" % (type(error).__name__, error))

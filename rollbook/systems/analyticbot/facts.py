@@ -11,7 +11,7 @@ Example::
 from dataclasses import dataclass, field
 
 from ...host.compose import running_env, running_env_section
-from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import postgres_connect, q, timed
 from ...host.timeouts import Timeouts
 
@@ -93,7 +93,7 @@ class AnalyticbotHost(SectionsFact):
         keys = "|".join(settings.keys)
         checkout = q(settings.checkout)
         parts = [
-            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
             f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E {q(f'^({keys})=')} \"$f\" || true; "
             f"grep -q {q(f'^{settings.database_url_key}=')} \"$f\" && echo has_database_url; else echo missing; fi",

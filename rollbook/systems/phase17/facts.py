@@ -7,13 +7,13 @@ Example::
     state.main.guarded           # main.py has the runbook's ``if STREAMING_ENABLED:`` guard
     state.running                # {'STREAMING_ENABLED': 'true'} from the process (None: not running)
     seen = host.get_fact(Phase17Effect, settings=settings, health_timeout=30, cycles=20)
-    seen.upgrade_status          # 101 | 404 | ...
+    seen.upgrade_status          # 101 | 403 | ...
 """
 
 from dataclasses import dataclass, field
 
 from ...host.scripts import source
-from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import q
 
 # the runbook's two lines (Method 1 comments them out; Method 3 indents them under the guard)
@@ -133,7 +133,7 @@ class Phase17Host(SectionsFact):
     def command(self, settings: Phase17Settings, recorded_file: str):
         main = q(settings.main_path)
         return "; ".join([
-            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            recorded_section(recorded_file),
             f"echo '## main'; if [ -f {main} ]; then echo \"mtime $(stat -c %.9Y {main})\"; "
             f"grep -n -e video_stream_router -e {FLAG} {main} || true; else echo missing; fi",
             f"echo '## settings'; grep -qs '^{FLAG} *=' {q(settings.settings_path)} && echo defined || echo undefined",
@@ -165,7 +165,6 @@ class Phase17Observation:
     message: str  # the first message after 101 (or why the upgrade failed)
     rss_before_kb: int  # -1: not measured
     rss_after_kb: int
-    sessions_after: int  # live sessions /v1/health reports after the cycles (-1: not measured)
     cycles_error: str
     suites: dict[str, tuple[int, str]] = field(default_factory=dict)  # folder -> (exit code, last line)
 
@@ -204,7 +203,6 @@ class Phase17Effect(SectionsFact):
                 suites[name[len("suite "):]] = (int(code) if code.lstrip("-").isdigit() else -1,
                                                 lines[-1] if len(lines) > 1 else "")
         health = probe.get("health", "0")
-        sessions = probe.get("sessions", "-1")
         return Phase17Observation(
             process=parse_process(sections.get("process", [])),
             health_code=int(health) if health.isdigit() else 0,
@@ -213,7 +211,6 @@ class Phase17Effect(SectionsFact):
             message=probe.get("message", ""),
             rss_before_kb=int(rss[0]) if rss[0].lstrip("-").isdigit() else -1,
             rss_after_kb=int(rss[1]) if len(rss) > 1 and rss[1].lstrip("-").isdigit() else -1,
-            sessions_after=int(sessions) if sessions.lstrip("-").isdigit() else -1,
             cycles_error=probe.get("cycles", ""),
             suites=suites,
         )

@@ -6,8 +6,8 @@
               STREAMING_ENABLED in the unit's env file (a converge run: every recorded unit, in one run)
     apply     restart the unit when the running process started before main.py changed, or holds
               another flag value
-    verify    404 or an accepted 101 (served only when every unit is enabled), the Phase 15/16 suites,
-              and (enabled) no session leak
+    verify    health; a refused upgrade, or an accepted 101 (served only when every unit is enabled); the
+              Phase 15/16 suites; and (enabled) no memory growth over stream cycles
 
 The units a run converges on a host (``checks.converged``) are a function of the request and the
 host's state alone, so the hooks are separate calls that agree.
@@ -94,9 +94,7 @@ class Phase17Stages(Stages):
             service=settings.service, project_dir="", running=state.running, target=_flag_target(ctx),
             stale_code=bool(_router_todo(ctx)) or state.runs_old_code, public={FLAG},
             ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
-            # flag: a server that does not start on the new env file gets the previous one back
-            restore=service.Restore(env_file=settings.env_file, keys=(FLAG,), marker=ctx.run.restored_marker, started=ctx.run.started_marker)
-            if FLAG_UNIT in converged(request, state) else None)])
+            restore=_restore(ctx))])
 
     def verify(self, ctx: Context) -> None:
         request, settings = ctx.request, ctx.request.settings
@@ -107,6 +105,16 @@ class Phase17Stages(Stages):
             fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
                              cycles=request.leak_cycles if stream_served(units) else 0),
             judge=judge(request, units), system=SYSTEM)
+
+
+def _restore(ctx: Context) -> service.Restore:
+    """A server that does not start on what this run changed gets this run's backups back: the env
+    file (flag unit: the process must then hold its flag again) and main.py (router unit)."""
+    units, settings, run = converged(ctx.request, ctx.state), ctx.request.settings, ctx.run
+    files = ([settings.env_file] if FLAG_UNIT in units else []) + ([settings.main_path] if ROUTER in units else [])
+    return service.Restore(env_file=files[0] if files else settings.env_file,
+                           keys=(FLAG,) if FLAG_UNIT in units else (), marker=run.restored_marker,
+                           started=run.started_marker, also=tuple(files[1:]))
 
 
 def _router_todo(ctx: Context) -> list[str]:

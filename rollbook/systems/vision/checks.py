@@ -15,6 +15,8 @@ LOW_PRIORITY = "vision_low_priority_"
 ASSIGNMENTS = "vision_experiment_assignments_total"
 
 
+PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
+
 def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,
                        request: VisionRequest) -> list[str]:
     """Experiments of the waves being rolled back whose assignment counter rose between the scrapes
@@ -59,8 +61,10 @@ def judge(request: VisionRequest, expected: dict[str, str]):
                     result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
         if request.enabled:
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
-                           f"smoke event processed into post_enrichment: {seen.smoke_processed}, "
-                           f"pending in the consumer group: {seen.smoke_pending}"))
+                           f"smoke event processed into post_enrichment: {seen.smoke_processed}, its own message "
+                           f"pending in the consumer group: {PENDING.get(seen.smoke_pending, 'unknown')}"))
+            result.append((bool(seen.smoke_removed), f"smoke event's synthetic post_enrichment row removed: "
+                           f"{seen.smoke_removed if seen.smoke_removed is not None else 'unknown'}"))
         return result
 
     return checks

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ... import metrics
 from ...host.compose import running_env, running_env_section
-from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
 from ...host.shell import REDIS_CLI, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
@@ -77,12 +77,12 @@ class VisionHost(SectionsFact):
                 count_context: bool = False):
         keys = "|".join(settings.keys)
         parts = [
-            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
             f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; else echo missing; fi",
             running_env_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if [ -f {q(settings.experiments_file)} ]; then echo present; "
-            f"cat {q(settings.experiments_file)}; else echo missing; fi",
+            f"{whole(settings.experiments_file)}; else echo missing; fi",
             _redis_section(settings, timeouts),
             _metrics_section("metrics", settings),
         ]
@@ -128,18 +128,17 @@ class VisionObservation:
     first: dict[str, float]
     second: dict[str, float]  # `window` seconds after `first`
     smoke_processed: bool | None = None  # None: no smoke test asked
-    smoke_pending: int | None = None
+    smoke_pending: int | None = None  # 1 while the smoke event's own message is pending in the group
+    smoke_removed: int | None = None  # its synthetic post_enrichment rows deleted afterwards
 
 
 class VisionEffect(SectionsFact):
     """What the worker shows after a run: its environment, health (waited for), two metric
-    scrapes ``window`` seconds apart and, with ``smoke``, the runbook-001 smoke test: a
-    VisionUploadedEventV1 published and its post_enrichment row analysed, nothing pending."""
+    scrapes ``window`` seconds apart and, with ``smoke``, the runbook-001 smoke test (``_smoke``)."""
 
     def command(self, settings: VisionSettings, window: int, health_timeout: int, timeouts: Timeouts,
                 smoke: bool = False, smoke_timeout: int = 30):
         health = q(settings.metrics_url + "/health")
-        each = f"timeout {int(timeouts.connect)}"  # one Redis or PostgreSQL call of the smoke test
         parts = [
             running_env_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
@@ -150,31 +149,18 @@ class VisionEffect(SectionsFact):
             _metrics_section("second", settings),
         ]
         if smoke:
-            event = (
-                '{"schema_version":"v1","trace_id":"rollbook_smoke_\'"$post"\'","post_id":"\'"$post"\'",'
-                '"tenant_id":"rollbook-smoke","channel_id":"rollbook-smoke",'
-                '"media_files":[{"sha256":"\'"$post"\'","mime_type":"image/jpeg"}]}'
-            )
-            parts.append(
-                f"echo '## smoke'; ( {redis_connect(settings.env_file, 'smoke test', timeouts.connect)}; "
-                + postgres_connect(settings.env_file, "smoke test", "DATABASE_URL", timeouts.connect) + "; "
-                "post=$(cat /proc/sys/kernel/random/uuid); "
-                f"{each} {REDIS_CLI} XADD {UPLOADED_STREAM} '*' event '{event}' >/dev/null; "
-                f"done=no; for i in $(seq {int(smoke_timeout) * 2}); do "
-                f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
-                "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
-                f"pending=$({each} {REDIS_CLI} XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} | head -n 1); "
-                "echo \"ok $done ${pending:-0}\" ) 2>&1 | tail -n 1"
-            )
+            parts.append(f"echo '## smoke'; ( {_smoke(settings, int(timeouts.connect), smoke_timeout)} ) 2>&1 "
+                         "| tail -n 1")
         return "; ".join(parts)
 
     def parse(self, sections):
         smoke = (sections.get("smoke") or [None])[0]
-        processed = pending = None
+        processed = pending = removed = None
         if smoke is not None:
             words = smoke.split()
             processed = words[:2] == ["ok", "yes"]
             pending = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
+            removed = int(words[3]) if len(words) > 3 and words[3].isdigit() else None
         health = (sections.get("health") or ["0"])[-1]
         return VisionObservation(
             container=running_env(sections.get("container", [])),
@@ -183,4 +169,40 @@ class VisionEffect(SectionsFact):
             second=metrics.read_scrape("\n".join(sections.get("second", []))),
             smoke_processed=processed,
             smoke_pending=pending,
+            smoke_removed=removed,
         )
+
+
+def _smoke(settings: VisionSettings, connect: int, timeout: int) -> str:
+    """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields (trace_id,
+    idempotency_key, tenant_id, post_id, channel_id, media_files with sha256, s3_key, mime_type,
+    size_bytes and telegram_file_id, uploaded_at) published to the uploaded stream; its own message
+    followed: its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90),
+    then that message no longer pending in the consumer group; then its synthetic row and message
+    removed. Prints ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
+    each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
+    event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
+             '"post_id":"%s","channel_id":"rollbook-smoke","media_files":[{"sha256":"%s",'
+             '"s3_key":"media/%s/%s/%s.jpg","mime_type":"image/jpeg","size_bytes":512000,'
+             '"telegram_file_id":"rollbook_smoke"}],"uploaded_at":"%s"}')
+    return (
+        f"{redis_connect(settings.env_file, 'smoke test', connect)}; "
+        + postgres_connect(settings.env_file, "smoke test", "DATABASE_URL", connect) + "; "
+        "post=$(cat /proc/sys/kernel/random/uuid); trace=rollbook_smoke_$(printf %s \"$post\" | tr -d - | cut -c1-16); "
+        "sha=$(printf 'rollbook_smoke_%s' \"$post\" | sha256sum | cut -d ' ' -f 1); "
+        f"tenant=$(sed -n 's/^S3_DEFAULT_TENANT_ID=//p' {q(settings.env_file)} | tail -n 1 | tr -cd 'A-Za-z0-9_.-'); "
+        "tenant=${tenant:-rollbook-smoke}; now=$(date -u +%Y-%m-%dT%H:%M:%S.%6N+00:00); "
+        f"event=$(printf {q(event)} \"$trace\" \"$tenant\" \"$post\" \"$sha\" \"$tenant\" \"$post\" \"$sha\" "
+        "\"$tenant\" \"$(printf %s \"$sha\" | cut -c1-2)\" \"$sha\" \"$now\"); "
+        f"id=$({each} {REDIS_CLI} XADD {UPLOADED_STREAM} '*' event \"$event\"); "
+        f"done=no; for i in $(seq {int(timeout) * 2}); do "
+        f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
+        "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
+        f"pending=1; for i in $(seq 20); do "
+        f"[ \"$({each} {REDIS_CLI} XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} \"$id\" \"$id\" 1 | grep -c .)\" = 0 ] "
+        "&& { pending=0; break; }; sleep 0.5; done; "
+        f"removed=$({each} psql \"$db\" -Atc \"WITH gone AS (DELETE FROM post_enrichment WHERE post_id = '$post' "
+        "RETURNING 1) SELECT count(*) FROM gone\"); "
+        f"{each} {REDIS_CLI} XDEL {UPLOADED_STREAM} \"$id\" >/dev/null; "
+        "echo \"ok $done $pending ${removed:-x}\""
+    )

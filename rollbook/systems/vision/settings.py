@@ -103,7 +103,7 @@ class VisionSettings(Settings):
         allowed="1 or more")
     vision_health_timeout: Positive = key(30, "Seconds to wait for the worker's /health", allowed="1 or more")
     vision_smoke_timeout: Positive = key(
-        30, "Seconds to wait for the smoke event to be processed", allowed="1 or more")
+        90, "Seconds to wait for the smoke event to be processed (runbook 001 waits 90)", allowed="1 or more")
 
     @field_validator("vision_waves")
     @classmethod

@@ -29,7 +29,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from ...host.envfile import SALT_FILE, hide, hiding
-from ...host.sections import SectionsFact, key_values, recorded_units
+from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import COMPOSE, q
 
 # prints the hash of the tree at $1, or "missing"
@@ -166,7 +166,7 @@ class VoiceRecorded(SectionsFact):
     converge run reads first, to know which levels and which level-2 source to inspect)."""
 
     def command(self, recorded_file: str):
-        return f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true"
+        return recorded_section(recorded_file)
 
     def parse(self, sections):
         lines = sections.get("recorded", [])
@@ -198,7 +198,7 @@ class VoiceHost(SectionsFact):
         salt = salt_file or posixpath.join(posixpath.dirname(recorded_file) or ".", "private", "env-digest.salt")
         parts = [
             TREE_HASH, FILE_HASH, hiding(salt, targets),
-            f"echo '## recorded'; cat {q(recorded_file)} 2>/dev/null || true",
+            recorded_section(recorded_file),
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
             f"{hide(public)} < {q(settings.env_file)}; else echo missing; fi",
             process_section(settings, public),

@@ -29,3 +29,4 @@ def test_comment_out_then_restore_is_byte_identical(tmp_path):
 
 def test_regex_characters_are_literal():
     assert bre("a.b*c[d]^$/\\") == "a\\.b\\*c\\[d\\]\\^\\$\\/\\\\"
+

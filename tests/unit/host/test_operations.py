@@ -49,3 +49,33 @@ def test_the_restore_picks_this_run_s_backup_never_an_older_run_s(tmp_path):
     (tmp_path / "my app.env.backup.20261126T090001.000000Z").write_text("this run\n")
     found = subprocess.run(["sh", "-c", pick], capture_output=True, text=True).stdout.strip()
     assert found == str(tmp_path / "my app.env.backup.20261126T090001.000000Z")
+
+
+def test_a_failed_start_gets_this_run_s_backups_of_every_changed_file_back(tmp_path):
+    """restore_command run for real with stand-in systemctl and readiness: main.py (no keys to
+    compare) comes back from this run's backup, the env file this run did not change stays."""
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    main, env, started = tmp_path / "main.py", tmp_path / "server.env", tmp_path / "run.started"
+    main.write_text("POISON\n")  # what this run wrote, and the server does not start on
+    env.write_text("STREAMING_ENABLED=true\n")
+    (tmp_path / "main.py.backup.20261101T000000.000001Z").write_text("an older run's\n")
+    started.write_text("20261126T090000.000000Z\n")
+    (tmp_path / "main.py.backup.20261126T090001.000000Z").write_text("good\n")  # this run's
+    marker = tmp_path / "private" / "r.restored"
+    restore = service.Restore(env_file=str(env), keys=(), marker=str(marker), started=str(started),
+                              also=(str(main),))
+    ready = f"! grep -q POISON {main}"
+    done = subprocess.run(["sh", "-c", service.restore_command("systemd", "phase17-server", "", ready, restore)],
+                          capture_output=True, text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert done.returncode == 1  # the step fails either way
+    assert main.read_text() == "good\n" and env.read_text() == "STREAMING_ENABLED=true\n"
+    assert f"restored {main} from {main}.backup.20261126T090001.000000Z" in done.stderr
+    assert "phase17-server is ready on the restored" in done.stderr
+    assert marker.read_text().strip() == f"{main}.backup.20261126T090001.000000Z"
+    assert [p.name for p in tmp_path.glob("main.py.failed.*")] and not list(tmp_path.glob("server.env.failed.*"))

@@ -36,10 +36,10 @@ def test_flag_needs_the_guard_the_settings_flag_and_the_env_file():
     assert p17.refusal(flag, state(main=GUARDED)) is None
 
 
-def observation(status=404, accepted=False, rss=(-1, -1), sessions=-1, env=None, suites=None):
+def observation(status=403, accepted=False, rss=(-1, -1), env=None, suites=None, health=200):
     return Phase17Observation(
-        process=Process(pid=42, started=1.0, env=env or {}), health_code=200, upgrade_status=status,
-        accepted=accepted, message="", rss_before_kb=rss[0], rss_after_kb=rss[1], sessions_after=sessions,
+        process=Process(pid=42, started=1.0, env=env or {}), health_code=health, upgrade_status=status,
+        accepted=accepted, message="", rss_before_kb=rss[0], rss_after_kb=rss[1],
         cycles_error="", suites={"app/tests/video": (0, "3 passed"), "tests/api": (0, "3 passed")}
         if suites is None else suites)
 
@@ -48,38 +48,42 @@ def failed(checks):
     return [statement for ok, statement in checks if not ok]
 
 
-def test_rolled_back_wants_404_and_passing_suites():
+def test_rolled_back_wants_a_refused_upgrade_a_healthy_api_and_passing_suites():
     judge = p17.judge(request())
-    assert failed(judge(observation(404))) == []
+    assert failed(judge(observation(403))) == []  # FastAPI's refusal of an unrouted WebSocket
+    assert failed(judge(observation(404))) == []  # the runbook's
     assert failed(judge(observation(101, True))) == [
-        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want 404"]
+        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want a refusal (no 101)"]
+    assert failed(judge(observation(0))) == [  # no answer is not a refusal
+        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers nothing, want a refusal (no 101)"]
+    assert failed(judge(observation(403, health=0))) == ["/v1/health answers nothing, want 200"]
     assert failed(judge(observation(404, suites={"app/tests/video": (1, "1 failed"), "tests/api": (0, "ok")}))) == \
         ["app/tests/video fails (exit 1): 1 failed"]
 
 
 def test_enabled_wants_an_accepted_101_and_no_memory_growth():
     judge = p17.judge(request("enabled"))
-    assert failed(judge(observation(101, True, rss=(40000, 40100), sessions=0))) == []
-    assert failed(judge(observation(101, False, rss=(40000, 40100), sessions=0))) == [
+    assert failed(judge(observation(101, True, rss=(40000, 40100)))) == []
+    assert failed(judge(observation(101, False, rss=(40000, 40100)))) == [
         "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101, want 101 accepted"]
-    assert failed(judge(observation(101, True, rss=(40000, 81000), sessions=0))) == [
+    assert failed(judge(observation(101, True, rss=(40000, 81000)))) == [
         "memory grew 41000 kB over 20 stream connect/disconnect cycles (limit 8192 kB)"]
-    assert failed(judge(observation(404)))[:2] == [
-        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 404, want 101 accepted",
+    assert failed(judge(observation(403)))[:2] == [
+        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 403, want 101 accepted",
         "memory over 20 stream cycles not measured"]
 
 
 def test_flag_also_checks_the_process_environment():
     judge = p17.judge(request("enabled", phase17_method="flag"))
-    assert failed(judge(observation(101, True, rss=(1, 1), sessions=0, env={"STREAMING_ENABLED": "false"}))) == [
+    assert failed(judge(observation(101, True, rss=(1, 1), env={"STREAMING_ENABLED": "false"}))) == [
         "process environment holds STREAMING_ENABLED=false (want true)"]
 
 
 def test_a_converge_wants_101_only_when_every_unit_is_enabled():
     mixed = p17.judge(request(), {"router": "enabled", "flag": "rolled_back"})
-    assert failed(mixed(observation(404, env={"STREAMING_ENABLED": "false"}))) == []
+    assert failed(mixed(observation(403, env={"STREAMING_ENABLED": "false"}))) == []
     assert failed(mixed(observation(101, True, env={"STREAMING_ENABLED": "true"}))) == [
         "process environment holds STREAMING_ENABLED=true (want false)",
-        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want 404"]
+        "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want a refusal (no 101)"]
     both = p17.judge(request(), {"router": "enabled", "flag": "enabled"})
-    assert failed(both(observation(101, True, rss=(1, 1), sessions=0, env={"STREAMING_ENABLED": "true"}))) == []
+    assert failed(both(observation(101, True, rss=(1, 1), env={"STREAMING_ENABLED": "true"}))) == []

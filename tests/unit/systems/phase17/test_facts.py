@@ -83,7 +83,6 @@ started 1700000000.0
 health 200
 upgrade 101 accepted
 message {"status": "ready", "pipeline_id": "yolo_ocr"}
-sessions 0
 rss 41000 41100
 ## suite app/tests/video
 exit 0
@@ -92,8 +91,7 @@ exit 0
 exit 1
 1 failed, 2 passed in 0.30s"""
     seen = Phase17Effect().process(output.splitlines())
-    assert (seen.health_code, seen.upgrade_status, seen.accepted, seen.rss_growth_kb, seen.sessions_after) == \
-        (200, 101, True, 100, 0)
+    assert (seen.health_code, seen.upgrade_status, seen.accepted, seen.rss_growth_kb) == (200, 101, True, 100)
     assert seen.suites == {"app/tests/video": (0, "3 passed in 0.22s"), "tests/api": (1, "1 failed, 2 passed in 0.30s")}
 
 

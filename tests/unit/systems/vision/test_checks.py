@@ -20,9 +20,9 @@ def test_active_experiments_are_the_rising_counters_of_waves_in_scope():
 API = 'vision_media_total{reason="vision_api"}'  # traffic the rolled-back waves do not stop
 
 
-def observation(container, health=200, first=None, second=None, smoke=(None, None)):
+def observation(container, health=200, first=None, second=None, smoke=(None, None, None)):
     return VisionObservation(container=container, health=health, first=first or {}, second=second or {},
-                             smoke_processed=smoke[0], smoke_pending=smoke[1])
+                             smoke_processed=smoke[0], smoke_pending=smoke[1], smoke_removed=smoke[2])
 
 
 def test_judge_passes_a_rolled_back_worker_with_flat_counters():
@@ -59,7 +59,7 @@ def test_judge_fails_on_old_env_and_moving_counters_and_the_cleanup_check_on_a_b
 
 def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
     made = request("enabled", vision_waves="b")
-    seen = observation({}, first={OCR_PRIMARY: 1}, second={OCR_PRIMARY: 1}, smoke=(False, 1))
+    seen = observation({}, first={OCR_PRIMARY: 1}, second={OCR_PRIMARY: 1}, smoke=(False, 1, 0))
     failed = [text for ok, text in judge(made, {})(seen) if not ok]
     assert any("moving" in text for text in failed) and any("smoke" in text for text in failed)
 
@@ -71,5 +71,16 @@ def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
     assert made.describe() == "b rolled back; a enabled"
     checks = judge(made, {})(observation({}, first={OCR_PRIMARY: 1, PREPROCESS: 1, API: 1},
                                          second={OCR_PRIMARY: 1, PREPROCESS: 4, API: 2},
-                                         smoke=(True, 0)))
+                                         smoke=(True, 0, 1)))
     assert all(ok for ok, _ in checks), checks
+
+
+def test_the_smoke_event_must_be_processed_released_and_its_row_removed():
+    made = request("enabled")
+    judge_of = judge(made, {})
+    passed = [text for ok, text in judge_of(observation({}, smoke=(True, 0, 1))) if "smoke" in text and ok]
+    assert passed == ["smoke event processed into post_enrichment: True, its own message pending in the consumer "
+                      "group: no", "smoke event's synthetic post_enrichment row removed: 1"]
+    still = [text for ok, text in judge_of(observation({}, smoke=(True, 1, 0))) if "smoke" in text and not ok]
+    assert still == ["smoke event processed into post_enrichment: True, its own message pending in the consumer "
+                     "group: yes", "smoke event's synthetic post_enrichment row removed: 0"]

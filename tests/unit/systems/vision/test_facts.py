@@ -53,9 +53,9 @@ def test_vision_host_command_reads_only_managed_keys_and_never_echoes_urls():
 
 def test_vision_effect_parses_health_scrapes_and_smoke():
     output = ("## container\nrunning\nVISION_PHASH_ENABLED=false\n## health\n200\n## first\nvision_x 1\n"
-              "## second\nvision_x 1\n## smoke\nok yes 0")
+              "## second\nvision_x 1\n## smoke\nok yes 0 1")
     seen = VisionEffect().process(output.splitlines())
-    assert (seen.health, seen.smoke_processed, seen.smoke_pending) == (200, True, 0)
+    assert (seen.health, seen.smoke_processed, seen.smoke_pending, seen.smoke_removed) == (200, True, 0, 1)
     assert seen.first == seen.second == {"vision_x": 1.0}
     assert VisionEffect().process(["## health", "000"]).smoke_processed is None
 

@@ -1,3 +1,4 @@
+from rollbook.host.sections import recorded_section
 from rollbook.systems.voice_v2.facts import VoiceEffect, VoiceHost, VoiceRecorded, VoiceSettings, parse_memory
 
 SETTINGS = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir="/opt/voice_v2",
@@ -101,7 +102,7 @@ def test_the_recorded_state_holds_the_units_and_the_level_2_source_beside_them()
     assert VoiceRecorded().process(["## recorded", "{not json"]).units == {}
     assert VoiceRecorded().process(["## recorded", '{"voice_v2": {"units": {}}}']).sources == {}  # before sources
     assert VoiceRecorded().command("/var/lib/rollbook/state.json") == \
-        "echo '## recorded'; cat /var/lib/rollbook/state.json 2>/dev/null || true"
+        recorded_section("/var/lib/rollbook/state.json")
 
 
 def test_effect_parses_the_checks_and_memory():
