@@ -38,3 +38,30 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
         return
     yield (f"{backup(path, backup_keep)} && chmod --reference={q(path)} -- {q(staged)} && "
            f"chown --reference={q(path)} -- {q(staged)} && mv -f -- {q(staged)} {q(path)}")
+
+
+@operation()
+def copied(path: str, source: str, same: bool | None, backup_keep: int = 5):
+    """
+    Make file ``path`` a byte-for-byte copy of ``source``, both on the host (the content never
+    leaves it), when ``same`` says they differ. ``path`` keeps its mode and owner; the copy is
+    written beside it and moved into place.
+
+    + path: the file on the host
+    + source: the file it must be a copy of (e.g. ``.env.previous``)
+    + same: whether they already match (from a fact); None: unknown, nothing is done
+    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+
+    Example:
+
+    .. code:: python
+
+        files.copied(name="Copy .env.previous over .env", path="/opt/voice_v2/.env",
+                     source="/opt/voice_v2/.env.previous", same=state.env_matches_previous)
+    """
+    if same is not False:
+        return
+    announce([f"{path}: copy of {source}"])
+    staged = f"{path}.rollbook-new"
+    yield (f"{backup(path, backup_keep)} && cp -- {q(source)} {q(staged)} && chmod --reference={q(path)} -- {q(staged)} "
+           f"&& chown --reference={q(path)} -- {q(staged)} && mv -f -- {q(staged)} {q(path)}")

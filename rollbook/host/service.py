@@ -47,9 +47,11 @@ def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code:
 
 
 def restart_command(unit: str, service: str, project_dir: str) -> str:
-    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``)."""
+    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``), its
+    image built first from the project when the service has a ``build:`` (the runbook's
+    ``docker-compose build && docker-compose up -d``; a service with an ``image:`` only is not built)."""
     if unit == "compose":
-        return f"cd {q(project_dir)} && {COMPOSE} && $c up -d --force-recreate --no-deps {q(service)}"
+        return f"cd {q(project_dir)} && {COMPOSE} && $c up -d --build --force-recreate --no-deps {q(service)}"
     return f"systemctl daemon-reload && systemctl restart {q(service)}"
 
 
@@ -66,11 +68,12 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> str
 
 
 def this_runs_backup(env_file: str, started: str) -> str:
-    """Set ``$b`` to the newest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
-    ``started`` (the run's start), or to nothing: a backup an older run made is never picked."""
+    """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
+    ``started`` (the run's start: its first backup holds the file as it was before the run, however
+    many steps of the run changed it), or to nothing: a backup an older run made is never picked."""
     return (f"start=$(cat {q(started)} 2>/dev/null); b=; for f in {q(env_file)}.backup.*; do [ -e \"$f\" ] || continue; "
             f"s=${{f##*.backup.}}; [ -n \"$start\" ] && [ \"$(printf '%s\\n%s\\n' \"$start\" \"$s\" | sort | head -n 1)\" = "
-            f"\"$start\" ] && b=$f; done")
+            f"\"$start\" ] && {{ b=$f; break; }}; done")
 
 
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
@@ -89,10 +92,11 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str, resto
         f"printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
         f"{q(service)} {env} >&2; exit 1; fi; ") if restore.keys else ""
     named = " and ".join(files)
+    nothing = f"no backup of {named} made by this run (it did not change them): nothing to restore; fix by hand"
     return (
         f"echo {q(f'{service} did not get ready with the new {named}: restoring the previous one')} >&2; "
         f"restored=; {put_back}"
-        f"if [ -z \"$restored\" ]; then echo {q(f'no backup of {named} made by this run (it did not change them): nothing to restore; fix by hand')} >&2; exit 1; fi; "
+        f"if [ -z \"$restored\" ]; then echo {q(nothing)} >&2; exit 1; fi; "
         f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
         f"printf '%s did not get ready on the restored%s either: fix by hand\\n' {q(service)} \"$restored\" >&2; exit 1; fi; "
         f"{compared}"

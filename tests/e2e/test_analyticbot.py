@@ -108,16 +108,20 @@ def test_migration_004_rollback_saves_every_row_and_apply_restores_them(enabled,
         assert conn.execute(CHECKSUM).fetchone()[0] == before
 
 
-def test_release_rollback_checks_out_the_known_good_ref_and_restarts(enabled, probes):
-    host = probes.ssh(SYSTEMD)
+@pytest.mark.parametrize("name", [SYSTEMD, COMPOSE])
+def test_release_rollback_checks_out_the_known_good_ref_and_runs_it(enabled, probes, name):
+    """systemd: the unit restarts on the checkout; compose: the image is built from it first (the
+    runbook's `docker-compose build && docker-compose up -d`), else the old release keeps running."""
+    host = probes.ssh(name)
     v740 = host.check_output("git -C /opt/analyticbot rev-parse 'v7.4.0^{commit}'")
     try:
-        converged_twice(deploy, "rollback", limit=SYSTEMD, analyticbot_release="v7.4.0")
+        run = converged_twice(deploy, "rollback", limit=name, analyticbot_release="v7.4.0")
+        assert "running release 7.4.0 (the checkout of v7.4.0: VERSION 7.4.0)" in run.output, run.output
         assert host.check_output("git -C /opt/analyticbot rev-parse HEAD") == v740
-        assert json.loads(probes.http(SYSTEMD, "api", "/health")[1])["version"] == "7.4.0"
+        assert json.loads(probes.http(name, "api", "/health")[1])["version"] == "7.4.0"
     finally:
-        assert deploy("enable", limit=SYSTEMD, analyticbot_release="v7.5.0").returncode == 0
-    assert json.loads(probes.http(SYSTEMD, "api", "/health")[1])["version"] == "7.5.0"
+        assert deploy("enable", limit=name, analyticbot_release="v7.5.0").returncode == 0
+    assert json.loads(probes.http(name, "api", "/health")[1])["version"] == "7.5.0"
 
 
 @pytest.mark.parametrize("data, cause", [

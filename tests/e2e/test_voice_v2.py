@@ -59,7 +59,7 @@ def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled
     converged_twice(deploy, "rollback", voice_disable_providers="yandex", voice_provider_priorities="openai:1,google:2")
     for name in (SYSTEMD, COMPOSE):
         previous = env_file(probes, name, f"{APP}/.env.previous")
-        assert env_file(probes, name, f"{APP}/.env") == previous
+        assert probes.file_sha256(name, f"{APP}/.env") == probes.file_sha256(name, f"{APP}/.env.previous")
         assert probes.ssh(name).check_output(f"ls -1 {APP}/.env.backup.* | wc -l") != "0"
         env = process_env(probes, name)
         assert {key: env.get(key) for key in previous} == previous

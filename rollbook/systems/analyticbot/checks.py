@@ -1,6 +1,7 @@
 """The runbook's validation after a rollback or enable: the process environment, the log's
-``Feature flags`` line and its errors, ``/health``, and the best-times answer (its advanced fields
-present or absent, and its response time)."""
+``Feature flags`` line and its errors, ``/health`` (and, after a release change, the version it
+reports against the checkout's version file: a compose service must have been rebuilt), and the
+best-times answer (its advanced fields present or absent, and its response time)."""
 
 import json
 
@@ -14,6 +15,14 @@ def flags_line(values: dict[str, str]) -> str:
     on = effective(values)
     return (f"Feature flags - Advanced: {on['advanced']}, Time-weighting: {on['time_weighting']}, "
             f"Content-type: {on['content_type']}")
+
+
+def _version(health: str) -> str:
+    """The version /health reports ('' when it does not)."""
+    try:
+        return str(json.loads(health or "{}").get("version") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def judge(request: AnalyticbotRequest, expected: dict[str, str]):
@@ -40,6 +49,12 @@ def judge(request: AnalyticbotRequest, expected: dict[str, str]):
         except ValueError:
             status = None
         result.append((seen.health_code == 200 and status == "healthy", f"/health {seen.health_code} {status}"))
+        if request.release is not None and request.settings.version_file:
+            running = _version(seen.health)
+            want = seen.checkout_version
+            result.append((bool(want) and running == want,
+                           f"running release {running or 'unknown'} (the checkout of {request.release}: "
+                           f"{request.settings.version_file} {want or 'unreadable'})"))
         try:
             data = json.loads(seen.best_times or "{}").get("data") or {}
         except ValueError:

@@ -33,6 +33,7 @@ class AnalyticbotSettings:
     base_url: str  # the API as seen from the host
     database_url_key: str  # the env-file key holding the database URL
     keys: tuple[str, ...]
+    version_file: str | None = None  # in the checkout: the release's version (None: not compared)
 
 
 @dataclass
@@ -158,6 +159,7 @@ class AnalyticbotObservation:
     best_times_code: int
     best_times_seconds: float
     best_times: str  # the body
+    checkout_version: str | None = None  # the checkout's version file (None: not read)
 
 
 class AnalyticbotEffect(SectionsFact):
@@ -166,9 +168,11 @@ class AnalyticbotEffect(SectionsFact):
     in ``header_file`` (uploaded by the verification, removed here)."""
 
     def command(self, settings: AnalyticbotSettings, header_file: str, channel: str, days: int,
-                health_timeout: int):
+                health_timeout: int, release: bool = False):
         base = settings.base_url
-        return "; ".join([
+        version = ([f"echo '## version'; head -n 1 {q(settings.checkout + '/' + settings.version_file)} 2>/dev/null"]
+                   if release and settings.version_file else [])
+        return "; ".join(version + [
             process_section(settings),
             f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
             f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
@@ -193,4 +197,5 @@ class AnalyticbotEffect(SectionsFact):
             best_times_code=int(code) if code.isdigit() else 0,
             best_times_seconds=float(seconds or 0),
             best_times="\n".join(best[1:]).strip(),
+            checkout_version=(sections["version"] or [""])[0].strip() if "version" in sections else None,
         )

@@ -43,6 +43,9 @@ class AnalyticbotSettings(Settings):
     analyticbot_env_file: SafePath = key("/opt/analyticbot/.env.production", "The API's env file", allowed="a path")
     analyticbot_project_dir: SafePath = key("/opt/analyticbot", "The API's compose project folder", allowed="a path")
     analyticbot_checkout: SafePath = key("/opt/analyticbot", "The app's git checkout", allowed="a path")
+    analyticbot_version_file: SafePath | None = key(
+        "VERSION", "The file in the checkout holding its release's version: after a release change, /health's "
+        "version must be it (None: not compared)", allowed="None or a path inside the checkout")
     analyticbot_log_file: SafePath = key(
         "/var/log/analyticbot/production.log", "The API's log file", allowed="a path")
     analyticbot_base_url: Url = key("http://127.0.0.1:10300", "The API as seen from the host", allowed="a URL")

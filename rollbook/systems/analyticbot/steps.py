@@ -131,7 +131,7 @@ def _verified(ctx: Context, name: str, what: str):
     verify.verified(
         name=name, what=what, fact=AnalyticbotEffect, before=upload_token,
         fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
-                         health_timeout=request.health_timeout),
+                         health_timeout=request.health_timeout, release=request.release is not None),
         judge=judge(request, _expected(ctx)), system=SYSTEM)
 
 

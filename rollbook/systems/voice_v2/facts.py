@@ -96,6 +96,7 @@ class VoiceState:
     image: ImageState | None = None
     recorded: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # unit -> the source a rollback recorded (code)
+    env_matches_previous: bool | None = None  # .env is .env.previous apart from data's keys (None: not compared)
 
     @property
     def running_code(self) -> str:
@@ -149,6 +150,16 @@ def _json(lines: list[str]) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _env_rest_section(settings: VoiceSettings, keys: list[str]) -> str:
+    """``## env_rest``: ``same`` when ``.env`` and ``.env.previous`` match byte for byte apart from the
+    lines of ``keys`` (the values data sets on top), ``differs``, or ``missing``: compared on the host."""
+    rest = f"grep -v -E {q('^(export[[:space:]]+)?(' + '|'.join(keys) + ')=')}" if keys else "cat"
+    env, previous = q(settings.env_file), q(settings.env_previous)
+    return (f"echo '## env_rest'; if [ -f {env} ] && [ -f {previous} ]; then "
+            f"[ \"$({rest} < {env} | sha256sum)\" = \"$({rest} < {previous} | sha256sum)\" ] && echo same "
+            "|| echo differs; else echo missing; fi")
 
 
 def _file_section(name: str, path: str) -> str:
@@ -207,6 +218,7 @@ class VoiceHost(SectionsFact):
         if 1 in levels:
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
                       f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
+                      _env_rest_section(settings, sorted(targets or {})),
                       _file_section("providers", settings.providers_file)]
         if 2 in levels:
             code = f"{settings.app_dir}/{settings.code_dir}"
@@ -252,6 +264,7 @@ class VoiceHost(SectionsFact):
             running=running, started=started, health=_json(sections.get("health", [])),
             recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
             sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
+            env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
         )
         if "code" in sections:
             values = dict(line.split(" ", 1) for line in sections["code"] if " " in line)

@@ -81,9 +81,9 @@ class VoiceStages(Stages):
         differ = []
         if 1 in levels:
             config = _config(ctx)
-            if "env" in request.desired and any(values.get(key) != value for values in
-                                                 (state.env_file or {}, state.running or {})
-                                                 for key, value in config.env.items()):
+            if "env" in request.desired and (_copies_previous(ctx) or any(
+                    values.get(key) != value for values in (state.env_file or {}, state.running or {})
+                    for key, value in config.env.items())):
                 differ.append("env")
             if "providers" in request.desired and (state.providers != config.providers
                                                    or state.running_providers != sha256(config.providers)):
@@ -221,16 +221,30 @@ def _level_1_steps(ctx: Context) -> Stage:
     request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
     config, stage = _config(ctx), Stage()
     if "env" in request.desired:
+        current = state.env_file
+        if _copies_previous(ctx):  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
+            stage.steps.append(files.copied(
+                name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
+                source=settings.env_previous, same=state.env_matches_previous, backup_keep=request.backup_keep))
+            stage.changes.append(f"{settings.env_file}: copy of {settings.env_previous}")
+            current = state.previous
         stage.steps.append(envfile.keys(
             name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
-            current=state.env_file, target=config.env, backup_keep=request.backup_keep, public=public,
+            current=current, target=config.env, backup_keep=request.backup_keep, public=public,
             source=settings.env_previous, copied=config.copied))
-        stage.changes += envfile.describe(envfile.plan_changes(state.env_file, config.env), public)
+        stage.changes += envfile.describe(envfile.plan_changes(current, config.env), public)
     if "providers" in request.desired:
         stage.steps.append(files.content(
             name=f"Set the provider settings in {settings.providers_file}", path=settings.providers_file,
             current=state.providers, text=config.providers, backup_keep=request.backup_keep))
     return stage
+
+
+def _copies_previous(ctx: Context) -> bool:
+    """Whether .env becomes a copy of .env.previous first: the known-good .env is .env.previous
+    (``voice_env_source=previous``) and .env differs from it in more than data's keys."""
+    return bool(ctx.request.env_from_previous and ctx.state.previous is not None
+                and ctx.state.env_matches_previous is False)
 
 
 def _level_1_reasons(ctx: Context) -> list[str]:

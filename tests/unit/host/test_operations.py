@@ -13,6 +13,7 @@ HERE = Path(__file__).parent
 OPERATIONS = {
     "envfile.keys": envfile.keys,
     "files.content": files.content,
+    "files.copied": files.copied,
     "service.restarted_when_stale": service.restarted_when_stale,
     "redis.keys_deleted": redis.keys_deleted,
     "redis.stream_emptied": redis.stream_emptied,
@@ -46,7 +47,8 @@ def test_the_restore_picks_this_run_s_backup_never_an_older_run_s(tmp_path):
     started.write_text("20261126T090000.000000Z\n")
     pick = f"{service.this_runs_backup(str(env), str(started))}; echo \"$b\""
     assert subprocess.run(["sh", "-c", pick], capture_output=True, text=True).stdout.strip() == ""
-    (tmp_path / "my app.env.backup.20261126T090001.000000Z").write_text("this run\n")
+    (tmp_path / "my app.env.backup.20261126T090001.000000Z").write_text("this run, before it\n")
+    (tmp_path / "my app.env.backup.20261126T090002.000000Z").write_text("this run, between two of its steps\n")
     found = subprocess.run(["sh", "-c", pick], capture_output=True, text=True).stdout.strip()
     assert found == str(tmp_path / "my app.env.backup.20261126T090001.000000Z")
 

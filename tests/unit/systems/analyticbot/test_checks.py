@@ -37,3 +37,19 @@ def test_judge_accepts_a_full_rollback_and_names_every_failure():
     assert any("want 'Feature flags - Advanced: False" in t for t in failed)
     assert any("ERROR" in t for t in failed) and any("limit 2s" in t for t in failed)
     assert any("best_day_hour_combinations present (want absent)" in t for t in failed)
+
+
+def test_after_a_release_change_health_must_report_the_checkout_s_version():
+    from dataclasses import replace
+
+    expected = {ab.MASTER: "false", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"}
+    check = checks.judge(request(analyticbot_release="v7.4.0"), expected)
+    good = seen(dict(expected), checks.flags_line(expected))
+    rebuilt = replace(good, health=json.dumps({"status": "healthy", "version": "7.4.0"}), checkout_version="7.4.0")
+    assert [text for ok, text in check(rebuilt) if "release" in text] == [
+        "running release 7.4.0 (the checkout of v7.4.0: VERSION 7.4.0)"]
+    assert all(ok for ok, _ in check(rebuilt))
+    stale = replace(rebuilt, health=json.dumps({"status": "healthy", "version": "7.5.0"}))  # recreated, not rebuilt
+    assert [text for ok, text in check(stale) if not ok] == [
+        "running release 7.5.0 (the checkout of v7.4.0: VERSION 7.4.0)"]
+    assert not any("release" in text for _, text in checks.judge(request(), expected)(good))  # no release asked

@@ -244,3 +244,26 @@ def test_level_1_converges_env_to_env_previous_on_the_host_and_then_plans_nothin
     again = read()
     assert envfile.plan_changes(again.env_file, {**again.previous, **data_env}) == []
     assert again.env_file["VOICE_V2_TTS_DELAY_MS"] == "20"  # holds data's value: arrives as it is
+
+
+def test_env_is_compared_with_env_previous_on_the_host_apart_from_data_s_keys(tmp_path):
+    """Values as people write them (=, ?, quotes, spaces, $, base64 padding) are compared by hash, on the host."""
+    import dataclasses
+    import subprocess
+
+    from rollbook.systems.voice_v2.facts import _env_rest_section
+
+    previous = ('DATABASE_URL=postgresql://u:p%40ss@db:5432/v?sslmode=require\nTOKEN=YWJjZA==\n'
+                'GREETING="hello there $USER"\nVOICE_V2_OPTIMIZED=false\n')
+    settings = dataclasses.replace(SETTINGS, env_file=str(tmp_path / ".env"), env_previous=str(tmp_path / ".env.previous"))
+    (tmp_path / ".env.previous").write_text(previous)
+
+    def compared(env: str, keys: list[str]) -> str:
+        (tmp_path / ".env").write_text(env)
+        done = subprocess.run(["sh", "-c", _env_rest_section(settings, keys)], capture_output=True, text=True)
+        return VoiceHost().process(done.stdout.splitlines()).env_matches_previous
+
+    assert compared(previous, []) is True
+    assert compared(previous.replace("YWJjZA==", "YWJjZA="), []) is False
+    assert compared(previous.replace("false", "true"), ["VOICE_V2_OPTIMIZED"]) is True  # data's key aside
+    assert compared(previous + "EXTRA=1\n", ["VOICE_V2_OPTIMIZED"]) is False

@@ -218,3 +218,22 @@ def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report():
     edited = context(state(env_file={**config.env, "VOICE_V2_OPTIMIZED": "true"}, running=dict(config.env),
                            providers=config.providers, health={"providers_sha256": steps.sha256(config.providers)}))
     assert VOICE.differing(edited) == ["env"]  # a hand edit of .env
+
+
+def test_level_1_makes_env_a_copy_of_env_previous_on_the_host_then_sets_data_s_keys():
+    ctx = context(state(env_matches_previous=False))
+    converge = VOICE.converge(ctx)
+    assert [name for name in names(converge) if ".env" in name] == [
+        "Copy /opt/voice_v2/.env.previous over /opt/voice_v2/.env",
+        "Converge /opt/voice_v2/.env to the known-good configuration"]
+    assert "/opt/voice_v2/.env: copy of /opt/voice_v2/.env.previous" in converge.changes
+    assert [step.will_change for step in converge.steps][:2] == [True, False]  # after the copy, nothing else
+    assert "env" in VOICE.differing(ctx)
+
+
+def test_level_1_copies_nothing_when_env_is_already_env_previous_or_data_is_the_source():
+    same = context(state(env_matches_previous=True))
+    assert not any("Copy" in name for name in names(VOICE.converge(same)))
+    from_data = context(state(env_matches_previous=False), voice_env_source="data",
+                        voice_rolled_back_env={"VOICE_V2_OPTIMIZED": "false"})
+    assert not any("Copy" in name for name in names(VOICE.converge(from_data)))
