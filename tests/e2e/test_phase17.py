@@ -181,7 +181,8 @@ def test_a_main_py_the_server_cannot_start_on_is_put_back_from_this_run_s_backup
     host = probes.ssh(HOST)
     write(probes, MAIN, probes.file_text(HOST, MAIN) + "app.state.stream_router = video_stream_router\n")
     shaped = probes.file_sha256(HOST, MAIN)
-    host.check_output("systemctl restart phase17-server")
+    host.check_output("systemctl restart phase17-server && timeout 30 sh -c "
+                      "'until curl -fs http://127.0.0.1:8000/v1/health >/dev/null; do sleep 0.2; done'")
     try:
         assert upgrade(probes) == (101, True)
         run = deploy("rollback", phase17_health_timeout=10)
@@ -197,4 +198,5 @@ def test_a_main_py_the_server_cannot_start_on_is_put_back_from_this_run_s_backup
         assert last["event"] == "finished" and last["outcome"] == "restored", last
     finally:
         host.check_output(f"git -C {CHECKOUT} checkout -- server/app/main.py && rm -f {MAIN}.failed.* "
-                          "&& systemctl restart phase17-server")
+                          "&& systemctl restart phase17-server && timeout 30 sh -c "
+                          "'until curl -fs http://127.0.0.1:8000/v1/health >/dev/null; do sleep 0.2; done'")

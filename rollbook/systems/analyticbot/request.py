@@ -107,7 +107,7 @@ def request_from(data, desired: dict[str, str], converge: bool = False) -> Analy
         log_file=str(require(data, "analyticbot_log_file")),
         base_url=str(require(data, "analyticbot_base_url")).rstrip("/"),
         database_url_key=str(require(data, "analyticbot_database_url_key")), keys=tuple(FLAG_OF.values()),
-        version_file=str(data["analyticbot_version_file"]) if data.get("analyticbot_version_file") else None,
+        version_file=str(data.get("analyticbot_version_file")) if data.get("analyticbot_version_file") else None,
     )
     return AnalyticbotRequest(
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},

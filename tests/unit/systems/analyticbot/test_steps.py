@@ -77,3 +77,13 @@ def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report(monke
     edited = {**flags, ab.TIME_WEIGHTING: "true"}
     assert ANALYTICBOT.differing(converge(edited, flags)) == ["time_weighting"]  # a hand edit of the file
     assert ANALYTICBOT.differing(converge(flags, None)) == list(recorded)  # not running: every unit
+
+
+def test_the_request_reads_pyinfra_s_host_data_as_deploys_give_it(monkeypatch):
+    """A run hands pyinfra's HostData (get only, no item access), not a dict."""
+    from ...harness import fake_host
+
+    monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
+    with fake_host(data={**group_data("sandbox"), "analyticbot_release": "v7.4.0"}) as on:
+        made = ANALYTICBOT.request(on.data, "rolled_back", None)
+    assert made.release == "v7.4.0" and made.settings.version_file == "VERSION"
