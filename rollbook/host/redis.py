@@ -20,7 +20,8 @@ _ENTRIES = source("stream_entries.awk")
 @operation()
 def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeouts, batch: int = 500):
     """
-    Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS).
+    Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
+    again: a key left (something still writes them) fails the step naming how many.
 
     + env_file: the host env file holding ``REDIS_URL``
     + pattern: a SCAN match pattern, e.g. ``vision:phash:*``
@@ -39,9 +40,13 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
         return
     announce([f"Redis: delete {count if count is not None else 'the'} keys {pattern} (SCAN + UNLINK)"])
     step = f"deleting {pattern}"
+    left = f"Redis: keys {pattern} remain after the deletion (something still writes them):"
     yield (f"{redis_connect(env_file, step, timeouts.connect)}; "
            + timed(f"{REDIS_CLI} --scan --pattern {q(pattern)} "
-                   f"| xargs -r -n {int(batch)} {REDIS_CLI} UNLINK >/dev/null", timeouts.command, f"Redis: {step}"))
+                   f"| xargs -r -n {int(batch)} {REDIS_CLI} UNLINK >/dev/null && "
+                   f"left=$({REDIS_CLI} --scan --pattern {q(pattern)} | wc -l) && "
+                   f"{{ [ \"$left\" -eq 0 ] || {{ echo {q(left)} \"$left\" >&2; exit 1; }}; }}",
+                   timeouts.command, f"Redis: {step}"))
 
 
 def drain_command(stream: str, saved: str, batch: int) -> str:

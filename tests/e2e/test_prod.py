@@ -136,6 +136,17 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     assert "rollbook_drift_check_success 1" in checked.textfile
 
 
+def test_history_across_hosts_is_read_as_the_rollbook_user_through_sudo(enrolled, probes):
+    done = rollbook("history", PROD, "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert {host for host, *_ in SYSTEMS.values()} <= {row["host"] for row in rows}
+    corrected = {row["host"] for row in rows if row.get("kind") == "drift_correction" and row["outcome"] == "converged"}
+    assert {host for host, *_ in SYSTEMS.values()} <= corrected  # the drill's corrections, read back
+    mode = probes.ssh("vision-1").check_output("stat -c %a /var/lib/rollbook/history.jsonl")
+    assert mode == "600"  # readable only through sudo, as rollbook reads it
+
+
 def test_drift_refuses_an_unknown_system_in_one_line(sandbox):
     done = rollbook("drift", PROD, "--system", "nosuch")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "unknown system 'nosuch'" in done.stderr

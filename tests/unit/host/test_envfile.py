@@ -121,3 +121,20 @@ def test_check_managed_refuses_values_unsafe_for_the_edit():
             continue
         raise AssertionError(f"accepted {bad}")
     envfile.check_managed({"VISION_PHASH_REDIS_PREFIX": "vision:phash"})
+
+
+def test_a_quoted_value_compares_as_its_loader_reads_it():
+    """systemd's EnvironmentFile and compose strip the quotes people write: `K="a b $HOME"` in a file is
+    `a b $HOME` in the process; both hide to one digest (and a CRLF line to its value)."""
+    import os
+    import subprocess
+
+    from rollbook.host.envfile import _HIDE
+
+    def hidden(lines: bytes, public: str = "") -> list[str]:
+        return subprocess.run(["python3", "-c", _HIDE, public], input=lines, capture_output=True,
+                              env={**os.environ, "RB_SALT": "00ff"}).stdout.decode().splitlines()
+
+    file_side, process_side = hidden(b'K="a b $HOME"\nL=\'x y\'\nM=v\r\n'), hidden(b"K=a b $HOME\nL=x y\nM=v\n")
+    assert file_side == process_side and file_side[0].startswith("K=<hidden ")
+    assert hidden(b'K="a b"\nU="unbalanced\n', "K,U") == ["K=a b", 'U="unbalanced']

@@ -45,3 +45,41 @@ def test_migration_sql_runs_with_lock_and_statement_timeouts():
     assert 'psql "$db" -q -1 -v ON_ERROR_STOP=1 -c' in command and "export PGPASSWORD" in command
     assert op_commands(postgres.script, env_file="/e", url_key="DATABASE_URL", sql="x", needed=False, summary=[],
                        what="w", timeouts=LIMITS) == []
+
+
+def test_keys_are_counted_again_after_the_deletion_and_a_key_left_fails_naming_it(tmp_path):
+    """The deletion's shell run for real against a stand-in redis-cli (keys in a folder): UNLINK removes
+    them, a writer that keeps adding one is caught by the recount."""
+    import os
+    import subprocess
+
+    from rollbook.host.redis import keys_deleted
+    from rollbook.host.timeouts import Timeouts
+
+    from ..harness import op_commands
+
+    keys, bin_dir, env = tmp_path / "keys", tmp_path / "bin", tmp_path / ".env"
+    keys.mkdir()
+    bin_dir.mkdir()
+    env.write_text("REDIS_URL=redis://127.0.0.1:6379/0\n")
+    (bin_dir / "redis-cli").write_text(
+        "#!/bin/sh\nfor a; do last=$a; done\n"
+        "case \" $* \" in *' PING '*) echo PONG;; *' --scan '*) ls \"$KEYS\";;\n"
+        "*' UNLINK '*) shift 6; for k; do [ \"$k\" = UNLINK ] && continue; rm -f \"$KEYS/$k\"; done;"
+        " [ -n \"$STUCK\" ] && touch \"$KEYS/$STUCK\"; echo 1;; esac\n")
+    (bin_dir / "redis-cli").chmod(0o755)
+    [command] = op_commands(keys_deleted, env_file=str(env), pattern="vision:phash:*", count=3,
+                            timeouts=Timeouts(5, 30), batch=2)
+
+    def run(stuck=""):
+        for name in ("vision:phash:a", "vision:phash:b", "vision:phash:c"):
+            (keys / name).touch()
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "KEYS": str(keys),
+                                   "STUCK": stuck})
+
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert not list(keys.iterdir())
+    stuck = run(stuck="vision:phash:new")
+    assert stuck.returncode != 0 and "remain after the deletion (something still writes them): 1" in stuck.stderr
