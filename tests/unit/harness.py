@@ -47,6 +47,13 @@ def op_commands(op, **kwargs) -> list:
         return [_as_data(command) for command in op._inner(**kwargs)]
 
 
+def case_commands(operations: dict, arguments: dict, name: str, case: dict) -> list:
+    """The commands operation ``operations[name]`` yields for a JSON case: its kwargs, with the JSON
+    stand-ins of ``arguments`` (key -> converter) converted first."""
+    kwargs = {key: arguments[key](value) if key in arguments else value for key, value in case["kwargs"].items()}
+    return op_commands(operations[name], **kwargs)
+
+
 def cases(folder: Path):
     """The JSON cases of one operation: ``(case name, {"kwargs": ..., "commands": [...]})``."""
     return [(path.stem, json.loads(path.read_text())) for path in sorted(folder.glob("*.json"))]

@@ -7,7 +7,7 @@ import pytest
 
 from rollbook import drift_timer
 
-from .harness import cases, group_data, op_commands
+from .harness import case_commands, cases, group_data
 
 HERE = Path(__file__).parent
 OPERATIONS = {"drift_timer.checked_out": drift_timer.checked_out,
@@ -22,8 +22,7 @@ def test_every_operation_has_cases():
 
 @pytest.mark.parametrize("name, case_name, case", CASES, ids=[f"{n}/{c}" for n, c, _ in CASES])
 def test_operation_yields_the_expected_commands(name, case_name, case):
-    kwargs = {key: ARGUMENTS[key](value) if key in ARGUMENTS else value for key, value in case["kwargs"].items()}
-    assert op_commands(OPERATIONS[name], **kwargs) == case["commands"]
+    assert case_commands(OPERATIONS, ARGUMENTS, name, case) == case["commands"]
 
 
 def control(**data):

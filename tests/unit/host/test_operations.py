@@ -7,7 +7,7 @@ import pytest
 from rollbook.host import code, envfile, files, postgres, redis, service
 from rollbook.host.timeouts import Timeouts
 
-from ..harness import cases, op_commands
+from ..harness import case_commands, cases
 
 HERE = Path(__file__).parent
 OPERATIONS = {
@@ -32,8 +32,7 @@ def test_every_operation_has_cases():
 
 @pytest.mark.parametrize("name, case_name, case", CASES, ids=[f"{n}/{c}" for n, c, _ in CASES])
 def test_operation_yields_the_expected_commands(name, case_name, case):
-    kwargs = {key: ARGUMENTS[key](value) if key in ARGUMENTS else value for key, value in case["kwargs"].items()}
-    assert op_commands(OPERATIONS[name], **kwargs) == case["commands"]
+    assert case_commands(OPERATIONS, ARGUMENTS, name, case) == case["commands"]
 
 
 def test_the_restore_picks_this_run_s_backup_never_an_older_run_s(tmp_path):

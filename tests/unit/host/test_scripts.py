@@ -2,11 +2,9 @@
 reader with awk)."""
 
 import json
-import shutil
 import stat
 import subprocess
 
-import pytest
 
 from rollbook.host.scripts import source
 
@@ -37,7 +35,6 @@ XRANGE = '''1) 1) "1-0"
 '''
 
 
-@pytest.mark.skipif(not shutil.which("awk"), reason="no awk")
 def test_the_stream_entry_reader_prints_one_line_per_entry_and_the_ids(tmp_path):
     ids = tmp_path / "ids"
     done = subprocess.run(["awk", "-v", f"ids={ids}", source("stream_entries.awk")], input=XRANGE,
@@ -47,7 +44,6 @@ def test_the_stream_entry_reader_prints_one_line_per_entry_and_the_ids(tmp_path)
     assert ids.read_text().split() == ["1-0", "2-0"]
 
 
-@pytest.mark.skipif(not shutil.which("awk"), reason="no awk")
 def test_anything_but_entries_exits_2(tmp_path):
     done = subprocess.run(["awk", "-v", f"ids={tmp_path / 'ids'}", source("stream_entries.awk")],
                           input="(error) WRONGTYPE Operation against a key\n", capture_output=True, text=True)
