@@ -5,7 +5,6 @@ import json
 import stat
 import subprocess
 
-
 from rollbook.host.scripts import source
 
 
