@@ -16,20 +16,21 @@ from .shell import COMPOSE, q
 
 @dataclass(frozen=True)
 class Restore:
-    """What to do when the service does not get ready after the restart: put back the backup of
-    ``<env_file>`` (and of each file in ``also``) that this run made (the newest
-    ``<file>.backup.<UTC stamp>`` stamped after the run's start, which ``started`` holds: never an
-    older run's, which could re-enable what an operator rolled back; the failed file is kept as
-    ``<file>.failed.<UTC stamp>``), restart on them, check it is ready and that the process holds
+    """What to do when the service does not get ready after the restart: put back the copy of
+    ``<env_file>`` (and of each file or tree in ``also``: a code tree, a virtualenv) that this run kept
+    first (the oldest ``<path>.backup.<UTC stamp>`` stamped after the run's start, which ``started``
+    holds: never an older run's, which could re-enable what an operator rolled back; what failed is kept
+    as ``<path>.failed.<UTC stamp>``), restart on them, check it is ready and that the process holds
     the env file's ``keys`` (none: no environment to compare, as for a code file), and leave
-    ``marker`` (the run's history then says ``restored``). A run that changed none of the files
-    restores nothing and fails naming why::
+    ``marker`` (the run's history then says ``restored``). A run that changed none of them restores
+    nothing and fails naming why::
 
         Restore(env_file="/srv/phase17/server.env", keys=("STREAMING_ENABLED",), marker=m, started=s,
                 also=("/srv/phase17/server/app/main.py",))
+        Restore(env_file="", keys=(), marker=m, started=s, also=("/opt/voice_v2/venv_voice_v2_optimized",))
     """
 
-    env_file: str
+    env_file: str  # '' when the run changes no env file
     keys: tuple[str, ...]
     marker: str
     started: str
@@ -79,11 +80,14 @@ def this_runs_backup(env_file: str, started: str) -> str:
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
     """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
     env, keys = q(restore.env_file), "|".join(sorted(restore.keys))
-    files = (restore.env_file, *restore.also)
+    files = tuple(path for path in (restore.env_file, *restore.also) if path)
     restart = restart_command(unit, service, project_dir)
+    failed = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"
     put_back = "".join(
         f"{this_runs_backup(path, restore.started)}; if [ -n \"$b\" ]; then "
-        f"cp -p {q(path)} {q(path)}.failed.$(date -u +%Y%m%dT%H%M%S.%6NZ) && cp -p \"$b\" {q(path)} || exit 1; "
+        f"if [ -d \"$b\" ]; then {{ [ ! -e {q(path)} ] || mv {q(path)} {q(path)}.failed.{failed}; }} && "
+        f"cp -a \"$b\" {q(path)} || exit 1; "
+        f"else cp -p {q(path)} {q(path)}.failed.{failed} && cp -p \"$b\" {q(path)} || exit 1; fi; "
         f"printf 'restored %s from %s\\n' {q(path)} \"$b\" >&2; restored=\"$restored $b\"; fi; "
         for path in files)
     compared = (

@@ -16,6 +16,12 @@ q = shlex.quote
 COMPOSE = 'if docker compose version >/dev/null 2>&1; then c="docker compose"; else c="docker-compose"; fi'
 
 
+# prints "started <epoch, sub-second>" of the process $pid (from /proc: its start in clock ticks since boot)
+PROCESS_STARTED = ("t=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f20); "
+                   "echo \"started $(awk -v now=\"$(date +%s.%N)\" -v up=\"$(cut -d' ' -f1 /proc/uptime)\" -v t=\"$t\" "
+                   "-v hz=\"$(getconf CLK_TCK)\" 'BEGIN { printf \"%.3f\", now - up + t / hz }')\"")
+
+
 def env_value(env_file: str, key: str, var: str, default: str = "") -> str:
     """Set shell variable ``var`` to ``key``'s value in ``env_file`` (the last one wins; one pair of
     surrounding quotes is removed). The value only ever sits in the variable: no command's arguments
@@ -100,14 +106,28 @@ def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", second
     ))
 
 
+def _kept(path: str, keep: int, remove: str) -> str:
+    # the copies sort in time order (their stamps do); the oldest beyond ``keep`` go, one by one
+    return (f"( set -- {q(path)}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
+            f"{remove} -- \"$f\"; n=$((n - 1)); done )")
+
+
 def backup(path: str, keep: int) -> str:
     """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies.
 
     The copies are found by a shell glob (sorted, and the stamps sort in time order) and removed one
     by one, so any path works, spaces included; nothing but ``<path>.backup.*`` is ever removed."""
-    return (f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && "
-            f"( set -- {q(path)}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
-            f"rm -f -- \"$f\"; n=$((n - 1)); done )")
+    return f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && {_kept(path, keep, 'rm -f')}"
+
+
+def backup_tree(path: str, keep: int, move: bool = False) -> str:
+    """As ``backup``, for a directory (a code tree, a virtualenv): copied with ``cp -a``, or moved aside
+    (``move``: the caller puts a new tree in its place); only the newest ``keep`` copies stay::
+
+        backup_tree("/opt/voice_v2/venv", 2, move=True)   # -> /opt/voice_v2/venv.backup.20251101T101500.123456Z
+    """
+    verb = "mv" if move else "cp -a"
+    return f"{verb} {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && {_kept(path, keep, 'rm -rf')}"
 
 
 def timed(snippet: str, seconds: int, step: str) -> str:

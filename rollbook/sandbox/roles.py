@@ -60,7 +60,8 @@ ROLES = {
             name="voice_v2_compose",
             group="voice_v2",
             image="voice_v2",
-            ports={"ssh": 22, "api": 8000},
+            # registry: the image registry a level 3 rollback pulls a missing image from (voice_image_registry)
+            ports={"ssh": 22, "api": 8000, "registry": 5000},
             engine_socket=True,
             extra_images=("voice_v2_app", "voice_v2_app_stable"),
             provision_env={"SANDBOX_VOICE_UNIT": "compose"},

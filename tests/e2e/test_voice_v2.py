@@ -1,12 +1,15 @@
-"""voice-v2 scenarios (issue #7: the three rollback levels, voice-file recovery, and proof).
+"""voice-v2 scenarios (issue #7: the three rollback levels, voice-file recovery, and proof; issue #13:
+the runbook's own validation, and a way back when the old code, virtualenv or image does not start).
 
 voice-v2-1 runs the service under systemd (levels 1 and 2, the virtualenv restore), voice-v2-2 as
-the compose service ``voice-v2`` (levels 1 and 3, the image tag). Every check is independent of
-rollbook: file and tree hashes over testinfra, the container's image with the docker SDK, HTTP to
-the published port, bucket contents with boto3.
+the compose service ``voice-v2`` (levels 1 and 3, the image tag, a pull from its registry). Every
+check is independent of rollbook: file and tree hashes over testinfra, the container's image with the
+docker SDK, HTTP to the published port, the runbook's own Python checks run with the service's
+virtualenv, bucket contents with boto3.
 """
 
 import json
+import shlex
 
 import boto3
 import pytest
@@ -26,8 +29,47 @@ def deploy(name: str, limit: str = "voice_v2", dry: bool = False, **data):
 
 
 def tree_sha256(probes, name: str, path: str) -> str:
+    """Over every file but the bytecode the running service writes."""
     return probes.ssh(name).check_output(
-        f"cd {path} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum")
+        f"cd {path} && find . -type f ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum")
+
+
+# runbook 003's provider connectivity check and a TTS call, as an operator runs them in the app's directory
+RUNBOOK_CHECK = """
+import asyncio, json
+from app.services.voice_v2.deployment_validation import ProductionValidator
+from app.services.voice_v2.orchestrator import VoiceServiceOrchestrator
+from app.services.voice_v2.core.schemas import TTSRequest
+
+async def main():
+    results = await ProductionValidator().validate_provider_connectivity()
+    orchestrator = VoiceServiceOrchestrator()
+    await orchestrator.initialize()
+    tts = await orchestrator.process_tts(TTSRequest(text="Тест", language="ru"))
+    print(json.dumps({"failed_providers": results["failed_providers"], "tts": tts.provider}))
+
+asyncio.run(main())
+"""
+
+
+def runbook_check(probes, name: str) -> dict:
+    """The runbook's checks with the service's own virtualenv, where the service runs."""
+    if name == COMPOSE:
+        done = probes.compose_container(name, "voice-v2").exec_run([f"{VENV}/bin/python", "-B", "-c", RUNBOOK_CHECK])
+        assert done.exit_code == 0, done.output
+        return json.loads(done.output.decode().strip().splitlines()[-1])
+    return json.loads(probes.ssh(name).check_output(f"cd {APP} && {VENV}/bin/python -B -c {shlex.quote(RUNBOOK_CHECK)}"))
+
+
+def started_after_change(probes, name: str, path: str) -> bool:
+    """The service's process started after ``path`` last changed (it reads it at start)."""
+    host = probes.ssh(name)
+    if name == COMPOSE:
+        started = host.check_output(f"date -d {probes.compose_container(name, 'voice-v2').attrs['State']['StartedAt']} +%s.%N")
+    else:
+        pid = host.check_output("systemctl show -p MainPID --value voice-v2-service")
+        started = host.check_output(f"echo $(( $(date +%s) - $(ps -o etimes= -p {pid}) ))")
+    return float(host.check_output(f"stat -L -c %Y {path}")) <= float(started)
 
 
 def health(probes, name: str) -> dict:
@@ -67,26 +109,24 @@ def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled
         for kind in ("stt", "tts"):
             assert providers[kind]["yandex"]["enabled"] is False
             assert providers[kind]["openai"] == {"enabled": True, "priority": 1}
-        status, body = probes.http(name, "api", "/providers")
-        seen = json.loads(body)
-        assert status == 200 and seen["failed_providers"] == []
-        assert seen["tts"]["yandex"]["enabled"] is False and seen["tts"]["openai"]["priority"] == 1
-        assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "openai"
-        assert health(probes, name)["optimized"] == "false"
+        assert started_after_change(probes, name, f"{APP}/config/providers.json")
+        assert runbook_check(probes, name) == {"failed_providers": [], "tts": "openai"}
+        assert env["VOICE_V2_OPTIMIZED"] == "false" and health(probes, name)["status"] == "healthy"
     converged_twice(deploy, "enable")
     for name in (SYSTEMD, COMPOSE):
         assert process_env(probes, name)["VOICE_V2_OPTIMIZED"] == "true"
-        assert json.loads(probes.http(name, "api", "/tts?text=x")[1])["provider"] == "google"
+        assert started_after_change(probes, name, f"{APP}/config/providers.json")
+        assert runbook_check(probes, name) == {"failed_providers": [], "tts": "google"}
 
 
 def test_level_2_restores_the_newest_backup_byte_for_byte_and_keeps_the_replaced_tree(enabled, probes):
     host = probes.ssh(SYSTEMD)
     current = tree_sha256(probes, SYSTEMD, CODE)
-    kept_before = set(host.check_output(f"ls -1d {CODE}.failed.* 2>/dev/null || true").split())
+    kept_before = set(host.check_output(f"ls -1d {CODE}.backup.* 2>/dev/null || true").split())
     converged_twice(deploy, "rollback", limit=SYSTEMD, voice_level=2)
     assert tree_sha256(probes, SYSTEMD, CODE) == tree_sha256(probes, SYSTEMD, f"{NEWEST}/app/services/voice_v2")
     assert probes.file_sha256(SYSTEMD, f"{APP}/requirements.txt") == probes.file_sha256(SYSTEMD, f"{NEWEST}/requirements.txt")
-    kept = set(host.check_output(f"ls -1d {CODE}.failed.*").split()) - kept_before
+    kept = set(host.check_output(f"ls -1d {CODE}.backup.*").split()) - kept_before
     assert len(kept) == 1 and tree_sha256(probes, SYSTEMD, kept.pop()) == current
     assert host.check_output(f"cat {VENV}/rollbook-requirements.sha256") == \
         host.check_output(f"sha256sum < {NEWEST}/requirements.txt | cut -d' ' -f1")
@@ -128,6 +168,87 @@ def test_level_3_on_systemd_restores_the_virtualenv_from_its_backup(enabled, pro
     assert not host.file(f"{VENV}/lib/python3.11/site-packages/voice_v2_optimized_codec.py").exists
     assert host.check_output("systemctl show -p MainPID --value voice-v2-service") != pid  # restarted
     assert health(probes, SYSTEMD)["status"] == "healthy"
+
+
+def failed_restored(run, *paths: str):
+    """The run failed because the service did not start, and put each of ``paths`` back."""
+    assert run.returncode != 0, run.output
+    assert "did not get ready with the new" in run.output and "is ready on the restored" in run.output, run.output
+    for path in paths:
+        assert f"restored {path} from {path}.backup." in run.output, run.output
+
+
+def test_level_2_old_code_that_does_not_start_is_replaced_by_what_ran_before(enabled, probes):
+    host = probes.ssh(SYSTEMD)
+    broken = "/backup/voice_v2_broken"
+    host.check_output(f"rm -rf {broken} && cp -a {NEWEST} {broken} && "
+                      f"sed -i '1i raise SystemExit(\"old code does not start\")' {broken}/app/services/voice_v2/server.py")
+    before = (tree_sha256(probes, SYSTEMD, CODE), probes.file_sha256(SYSTEMD, f"{APP}/requirements.txt"),
+              tree_sha256(probes, SYSTEMD, VENV))
+    try:
+        run = deploy("rollback", SYSTEMD, voice_level=2, voice_backup_dir=broken, voice_health_timeout=8)
+        failed_restored(run, CODE, f"{APP}/requirements.txt", VENV)
+        assert (tree_sha256(probes, SYSTEMD, CODE), probes.file_sha256(SYSTEMD, f"{APP}/requirements.txt"),
+                tree_sha256(probes, SYSTEMD, VENV)) == before
+        assert health(probes, SYSTEMD)["version"] == "2.0.0"
+        last = json.loads(host.check_output("tail -n 1 /var/lib/rollbook/history.jsonl"))
+        assert last["outcome"] == "restored", last
+    finally:
+        host.check_output(f"rm -rf {broken}")
+
+
+def test_level_3_a_backup_virtualenv_that_does_not_start_is_replaced_by_what_ran_before(enabled, probes):
+    host = probes.ssh(SYSTEMD)
+    poison = f"{VENV_BACKUP}/lib/python3.11/site-packages/sitecustomize.py"
+    assert deploy("rollback", SYSTEMD, voice_level=3).returncode == 0  # the venv is its backup copy
+    host.check_output(f"echo 'import os; os._exit(3)' > {poison}")  # the interpreter stops at its start
+    before = tree_sha256(probes, SYSTEMD, VENV)
+    try:
+        run = deploy("rollback", SYSTEMD, voice_level=3, voice_health_timeout=8)
+        failed_restored(run, VENV)
+        assert tree_sha256(probes, SYSTEMD, VENV) == before and not host.file(f"{VENV}/lib/python3.11/site-packages/"
+                                                                             "sitecustomize.py").exists
+        assert health(probes, SYSTEMD)["status"] == "healthy"
+    finally:
+        host.check_output(f"rm -f {poison}")
+
+
+def test_level_3_an_image_that_does_not_start_is_replaced_by_what_ran_before(enabled, probes):
+    compose_file = f"{APP}/docker-compose.yml"
+    base = probes.docker.containers.create("voice-v2:latest", command=["python3", "-c", "raise SystemExit(1)"])
+    try:
+        base.commit("voice-v2", "does-not-start")
+        before = probes.file_sha256(COMPOSE, compose_file)
+        run = deploy("rollback", COMPOSE, voice_level=3, voice_previous_image_tag="does-not-start",
+                     voice_health_timeout=8)
+        failed_restored(run, compose_file)
+        assert probes.file_sha256(COMPOSE, compose_file) == before
+        assert probes.compose_container(COMPOSE, "voice-v2").image.id == probes.docker.images.get("voice-v2:latest").id
+        assert health(probes, COMPOSE)["version"] == "2.0.0"
+    finally:
+        base.remove(force=True)
+        probes.docker.images.remove("voice-v2:does-not-start", force=True)
+
+
+def test_level_3_pulls_a_previous_image_the_host_lacks_from_its_registry(enabled, probes, sandbox):
+    registry = f"127.0.0.1:{sandbox.host(COMPOSE).port('registry')}"
+    stable = probes.docker.images.get("voice-v2:previous-stable")
+    stable.tag(f"{registry}/voice-v2", "previous-stable")
+    pushed = probes.docker.images.push(f"{registry}/voice-v2", tag="previous-stable")
+    assert '"error"' not in pushed, pushed
+    probes.docker.images.remove(f"{registry}/voice-v2:previous-stable")
+    probes.docker.images.remove("voice-v2:previous-stable")  # the host lacks it (the image stays under its recipe tag)
+    try:
+        refused = deploy("rollback", COMPOSE, voice_level=3)
+        assert refused.returncode != 0 and "voice_image_registry is unset" in refused.output, refused.output
+        dry = deploy("rollback", COMPOSE, dry=True, voice_level=3, voice_image_registry=registry)
+        assert f"pull {registry}/voice-v2:previous-stable" in dry.output, dry.output
+        converged_twice(deploy, "rollback", limit=COMPOSE, voice_level=3, voice_image_registry=registry)
+        assert probes.docker.images.get("voice-v2:previous-stable").id == stable.id
+        assert probes.compose_container(COMPOSE, "voice-v2").image.id == stable.id
+        assert health(probes, COMPOSE)["version"] == "1.9.0"
+    finally:
+        stable.tag("voice-v2", "previous-stable")
 
 
 @pytest.fixture

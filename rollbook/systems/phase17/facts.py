@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ...host.scripts import source
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
-from ...host.shell import q
+from ...host.shell import PROCESS_STARTED, q
 
 # the runbook's two lines (Method 1 comments them out; Method 3 indents them under the guard)
 IMPORT_LINE = "from app.api_routes.routes.video_stream import router as video_stream_router"
@@ -83,9 +83,7 @@ def process_section(service: str) -> str:
     environment; or stopped."""
     return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(service)} 2>/dev/null); "
             f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
-            f"echo \"pid $pid\"; t=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f20); "
-            f"echo \"started $(awk -v now=\"$(date +%s.%N)\" -v up=\"$(cut -d' ' -f1 /proc/uptime)\" -v t=\"$t\" "
-            f"-v hz=\"$(getconf CLK_TCK)\" 'BEGIN {{ printf \"%.3f\", now - up + t / hz }}')\"; "
+            f"echo \"pid $pid\"; {PROCESS_STARTED}; "
             f"tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^{FLAG}=' || true; else echo stopped; fi")
 
 

@@ -5,12 +5,15 @@ Example::
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=2, backup="")
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=(1, 3))   # a converge run
     state.code.tree, state.code.target   # sha256 over the code tree now, and over the backup chosen
-    state.running_code                   # what the running process reports (its /health)
+    state.code.changed > state.started   # the process started before its code last changed on disk
     seen = host.get_fact(VoiceEffect, settings=settings, health_timeout=30, latency_requests=6)
-    seen.latencies                       # seconds of each TTS request
+    seen.validation["failed_providers"]  # the runbook's ProductionValidator, run with the service's venv
 
-A tree's hash is sha256 over ``sha256sum`` of every file, sorted by path relative to the tree
-(the stand-in computes the same at start), so equal hashes mean byte-identical trees.
+A tree's hash is sha256 over ``sha256sum`` of every file but compiled bytecode (``__pycache__``,
+``*.pyc``: the running service writes those), sorted by path relative to the tree, so equal hashes mean
+byte-identical code. Whether the process runs what is on disk comes from the files' change times
+(``ctime``: a copy, a checkout or a pip install sets it; ``cp -a`` cannot set it back) against the
+process's start, never from what the service reports about itself.
 
 Env values never travel: ``.env``, ``.env.previous`` and the process environment are read through
 ``envfile.hiding`` on the host, so only the keys in ``public`` (``envfile.public_keys``) arrive as
@@ -30,11 +33,16 @@ from dataclasses import dataclass, field
 
 from ...host.envfile import SALT_FILE, hide, hiding
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
-from ...host.shell import COMPOSE, q
+from ...host.scripts import source
+from ...host.shell import COMPOSE, PROCESS_STARTED, q
 
 # prints the hash of the tree at $1, or "missing"
-TREE_HASH = ('th() { if [ -d "$1" ]; then (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z '
-             '| xargs -0 -r sha256sum | sha256sum | cut -d" " -f1); else echo missing; fi; }')
+TREE_HASH = ('th() { if [ -d "$1" ]; then (cd "$1" && find . \\( -name __pycache__ -o -name "*.pyc" \\) -prune '
+             '-o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d" " -f1); '
+             'else echo missing; fi; }')
+# prints the newest change time (epoch, sub-second) of the files under its arguments, compiled bytecode aside
+NEWEST_CHANGE = ('nc() { find "$@" \\( -name __pycache__ -o -name "*.pyc" \\) -prune -o -type f -printf "%C@\\n" '
+                 '2>/dev/null | sort -n | tail -n 1; }')
 FILE_HASH = 'fh() { if [ -f "$1" ]; then sha256sum < "$1" | cut -d" " -f1; else echo missing; fi; }'
 ENV_LINE = "^[A-Za-z_][A-Za-z0-9_]*="
 
@@ -67,13 +75,14 @@ class CodeState:
     target: str  # hash of the chosen code tree ("missing")
     target_requirements: str  # hash of the chosen requirements.txt ("missing")
     head: str = ""  # the checkout's commit ('' when not a git checkout)
+    changed: float = 0.0  # newest change (epoch) of a file of the code tree, requirements.txt or the venv
 
 
 @dataclass
 class VenvState:
     tree: str  # hash of the venv now ("missing")
     backup: str  # hash of its backup copy ("missing")
-    changed_at: int  # epoch of the venv folder's last change
+    changed: float  # newest change (epoch) of a file in the venv (0: none)
 
 
 @dataclass
@@ -89,8 +98,8 @@ class VoiceState:
     previous: dict[str, str] | None  # the known-good .env (level 1), None when missing or not read
     providers: str | None  # the provider settings file's text, None when missing
     running: dict[str, str] | None  # the process's environment (None: not running)
-    started: int  # epoch of the process start (0: not running)
-    health: dict  # what the running process reports on /health ({} when it does not answer)
+    started: float  # epoch of the process start, sub-second (0: not running)
+    providers_changed: float = 0.0  # change time (epoch) of the provider settings file (0: missing, or not read)
     code: CodeState | None = None
     venv: VenvState | None = None
     image: ImageState | None = None
@@ -99,16 +108,9 @@ class VoiceState:
     env_matches_previous: bool | None = None  # .env is .env.previous apart from data's keys (None: not compared)
 
     @property
-    def running_code(self) -> str:
-        return str(self.health.get("code", ""))
-
-    @property
-    def running_requirements(self) -> str:
-        return str(self.health.get("requirements", ""))
-
-    @property
-    def running_providers(self) -> str:
-        return str(self.health.get("providers_sha256", ""))
+    def providers_stale(self) -> bool:
+        """The process started before the provider settings file last changed (it reads them at start)."""
+        return self.running is not None and self.providers_changed > self.started
 
 
 def _container_id(settings: VoiceSettings) -> str:
@@ -117,28 +119,34 @@ def _container_id(settings: VoiceSettings) -> str:
 
 
 def process_section(settings: VoiceSettings, public=()) -> str:
-    """``## process``: ``running``, ``started <epoch>``, the process's environment (values of keys not in
-    ``public`` hidden: needs ``envfile.hiding`` first); or ``stopped``."""
+    """``## process``: ``running``, ``started <epoch, sub-second>``, the process's environment (values of
+    keys not in ``public`` hidden: needs ``envfile.hiding`` first); or ``stopped``."""
     if settings.unit == "compose":
         return (f"echo '## process'; {_container_id(settings)}; "
                 "if [ -n \"$id\" ] && [ \"$(docker inspect -f '{{.State.Running}}' \"$id\" 2>/dev/null)\" = true ]; "
-                "then echo running; echo \"started $(date -d \"$(docker inspect -f '{{.State.StartedAt}}' \"$id\")\" +%s)\"; "
+                "then echo running; echo \"started $(date -d \"$(docker inspect -f '{{.State.StartedAt}}' \"$id\")\" +%s.%N)\"; "
                 f"docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" | {hide(public)}; "
                 "else echo stopped; fi")
     return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(settings.service)} 2>/dev/null); "
             "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
-            "echo \"started $(( $(date +%s) - $(ps -o etimes= -p $pid) ))\"; "
+            f"{PROCESS_STARTED}; "
             f"tr '\\0' '\\n' < /proc/$pid/environ | {hide(public)}; else echo stopped; fi")
 
 
-def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, int]:
+def _number(text: str) -> float:
+    try:
+        return float(text.strip() or 0)
+    except ValueError:
+        return 0.0
+
+
+def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, float]:
     if not lines or lines[0] != "running":
-        return None, 0
-    started, rest = 0, []
+        return None, 0.0
+    started, rest = 0.0, []
     for line in lines[1:]:
         if line.startswith("started "):
-            value = line.split(" ", 1)[1].strip()
-            started = int(value) if value.isdigit() else 0
+            started = _number(line.split(" ", 1)[1])
         else:
             rest.append(line)
     return key_values(rest), started
@@ -208,24 +216,25 @@ class VoiceHost(SectionsFact):
         app = q(settings.app_dir)
         salt = salt_file or posixpath.join(posixpath.dirname(recorded_file) or ".", "private", "env-digest.salt")
         parts = [
-            TREE_HASH, FILE_HASH, hiding(salt, targets),
+            TREE_HASH, FILE_HASH, NEWEST_CHANGE, hiding(salt, targets),
             recorded_section(recorded_file),
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
             f"{hide(public)} < {q(settings.env_file)}; else echo missing; fi",
             process_section(settings, public),
-            f"echo '## health'; curl -s --max-time 5 {q(settings.base_url + '/health')}; echo",
         ]
         if 1 in levels:
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
                       f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
                       _env_rest_section(settings, sorted(targets or {})),
-                      _file_section("providers", settings.providers_file)]
+                      _file_section("providers", settings.providers_file),
+                      f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
             code = f"{settings.app_dir}/{settings.code_dir}"
             parts.append(f"echo '## code'; echo \"tree $(th {q(code)})\"; "
                          f"echo \"requirements $(fh {app}/requirements.txt)\"; "
                          f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"; "
-                         f"echo \"head $(git -C {app} rev-parse -q HEAD 2>/dev/null)\"")
+                         f"echo \"head $(git -C {app} rev-parse -q HEAD 2>/dev/null)\"; "
+                         f"echo \"changed $(nc {q(code)} {app}/requirements.txt {q(settings.venv)})\"")
             if ref is not None:
                 archive = f"git -C {app} archive \"$commit\" {q(settings.code_dir)}"
                 parts.append(f"commit=$(git -C {app} rev-parse -q --verify {q(ref + '^{commit}')} 2>/dev/null); "
@@ -243,7 +252,7 @@ class VoiceHost(SectionsFact):
         if 3 in levels and settings.unit == "systemd":
             parts.append(f"echo '## venv'; echo \"tree $(th {q(settings.venv)})\"; "
                          f"echo \"backup $(th {q(settings.venv_backup)})\"; "
-                         f"echo \"at $(stat -c %Z {q(settings.venv)} 2>/dev/null || echo 0)\"")
+                         f"echo \"changed $(nc {q(settings.venv)})\"")
         if 3 in levels and settings.unit == "compose":
             image = q(f"{settings.image}:{image_tag}")
             parts.append(f"echo '## image'; echo \"file_tag $(grep -oE 'image: *[\\\"]?{settings.image}:[^\\\" ]+' "
@@ -261,7 +270,8 @@ class VoiceHost(SectionsFact):
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
             previous=key_values(previous[1:]) if previous and previous[0] == "present" else None,
             providers=_file_text(sections.get("providers")),
-            running=running, started=started, health=_json(sections.get("health", [])),
+            running=running, started=started,
+            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),
             recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
             sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
             env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
@@ -273,12 +283,11 @@ class VoiceHost(SectionsFact):
                                    installed=values.get("installed", ""), source=values.get("source", ""),
                                    target=values.get("target", "missing"),
                                    target_requirements=values.get("target_requirements", "missing"),
-                                   head=values.get("head", ""))
+                                   head=values.get("head", ""), changed=_number(values.get("changed", "0")))
         if "venv" in sections:
             values = dict(line.split(" ", 1) for line in sections["venv"] if " " in line)
-            at = values.get("at", "0")
             state.venv = VenvState(tree=values.get("tree", "missing"), backup=values.get("backup", "missing"),
-                                   changed_at=int(at) if at.isdigit() else 0)
+                                   changed=_number(values.get("changed", "0")))
         if "image" in sections:
             values = {}
             for line in sections["image"]:
@@ -292,18 +301,22 @@ class VoiceHost(SectionsFact):
 @dataclass
 class VoiceObservation:
     running: dict[str, str] | None
+    started: float  # epoch of the process start (0: not running)
     health_code: int
     health: dict
-    providers_code: int
-    providers: dict
-    stt_code: int
-    stt: dict
-    tts_code: int
-    tts: dict
-    latencies: list[float]  # seconds per TTS request (failed requests excluded)
-    latency_failures: int
+    validation: dict  # what the runbook's validation printed (``host/scripts/voice_v2_validation.py``; {}: nothing)
     memory_mb: float | None  # resident memory of the service (None: not measured)
     image: ImageState | None = None
+    providers_changed: float = 0.0  # change time of the provider settings file (0: not read)
+    code: dict[str, str] = field(default_factory=dict)  # tree, installed, changed (and venv, backup): on disk
+
+    @property
+    def latencies(self) -> list[float]:
+        return [float(value) for value in self.validation.get("latencies") or []]
+
+    @property
+    def latency_failures(self) -> int:
+        return int(self.validation.get("latency_failures") or 0)
 
 
 def _memory_section(settings: VoiceSettings) -> str:
@@ -326,71 +339,76 @@ def parse_memory(text: str) -> float | None:
     return None
 
 
-def _call(name: str, url: str) -> str:
-    return (f"echo '## {name}'; curl -s -o /tmp/rollbook-voice.$$ -w '%{{http_code}}\\n' --max-time 30 {q(url)}; "
-            f"cat /tmp/rollbook-voice.$$ 2>/dev/null; echo; rm -f /tmp/rollbook-voice.$$")
+VALIDATION = source("voice_v2_validation")  # runs on the host: rollbook/host/scripts/voice_v2_validation.py
+
+
+def _validation_section(settings: VoiceSettings, requests: int, seconds: int) -> str:
+    """``## validation``: the runbook's checks, run by the service's own interpreter where the service
+    runs (its app directory, or inside its container). The heredoc ends the command's line."""
+    python = q(f"{settings.venv.rstrip('/')}/bin/python")
+    if settings.unit == "compose":
+        run = (f"{_container_id(settings)}; [ -n \"$id\" ] && timeout {int(seconds)} "
+               f"docker exec -i \"$id\" {python} -B - {int(requests)}")
+    else:
+        run = f"cd {q(settings.app_dir)} && timeout {int(seconds)} {python} -B - {int(requests)}"
+    return (f"echo '## validation'; ( {run} <<'ROLLBOOK_VALIDATION'\n{VALIDATION}\nROLLBOOK_VALIDATION\n"
+            ") 2>/dev/null | tail -n 1\n")
 
 
 class VoiceEffect(SectionsFact):
-    """What the service shows after a run (the runbook's validation): /health (waited for), the
-    provider connectivity, an STT and a TTS smoke request, ``latency_requests`` timed TTS requests,
-    the service's resident memory, its process environment, and (``image_tag``) the image it runs."""
+    """What the service shows after a run (runbook 003's post-rollback validation): ``GET /health``
+    (waited for), then ``ProductionValidator().validate_provider_connectivity()``, the orchestrator's
+    STT and TTS calls and ``latency_requests`` timed TTS calls, run with the service's own virtualenv
+    (``host/scripts/voice_v2_validation.py``); the service's resident memory and environment; the provider
+    settings file's change time; with ``code``: the code tree, the installed requirements and the newest
+    change of code, requirements and venv; with ``venv``: the venv's and its backup's hashes; with
+    ``image_tag``: the image the container runs."""
 
     def command(self, settings: VoiceSettings, health_timeout: int, latency_requests: int,
                 image_tag: str | None = None, public=(), salt_file: str = SALT_FILE,
-                targets: dict[str, str] | None = None):
+                targets: dict[str, str] | None = None, code: bool = False, venv: bool = False,
+                validation_timeout: int = 120):
         """``public``, ``targets`` and ``salt_file`` as for ``VoiceHost`` (the same salt: digests compare)."""
         base = settings.base_url
-        texts = ("Короткий тест", "Средний по длине тест для проверки производительности",
-                 "Длинный тест для проверки производительности системы после отката изменений")
-        urls = " ".join(q(f"{base}/tts?text={text.replace(' ', '+')}") for text in texts)
         parts = [
-            hiding(salt_file, targets),
-            process_section(settings, public),
+            TREE_HASH, NEWEST_CHANGE, hiding(salt_file, targets),
             f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
             f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
             f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat /tmp/rollbook-health.$$ 2>/dev/null; "
             f"echo; rm -f /tmp/rollbook-health.$$",
-            _call("providers", f"{base}/providers"),
-            _call("stt", f"{base}/stt?language=ru"),
-            _call("tts", f"{base}/tts?text=test&language=ru"),
-            f"echo '## latency'; n=0; while [ $n -lt {int(latency_requests)} ]; do for u in {urls}; do "
-            f"[ $n -lt {int(latency_requests)} ] && curl -s -o /dev/null -w '%{{http_code}} %{{time_total}}\\n' "
-            "--max-time 30 \"$u\"; n=$((n+1)); done; done",
+            process_section(settings, public),
             _memory_section(settings),
+            f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",
         ]
+        if code or venv:
+            tree, app = f"{settings.app_dir}/{settings.code_dir}", settings.app_dir
+            section = [f"echo '## code'; echo \"changed $(nc {q(tree)} {q(app + '/requirements.txt')} {q(settings.venv)})\""]
+            if code:
+                section.append(f"echo \"tree $(th {q(tree)})\"; "
+                               f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
+            if venv:
+                section.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
+            parts.append("; ".join(section))
         if image_tag is not None and settings.unit == "compose":
             parts.append(f"echo '## image'; echo \"target_id $(docker image inspect -f '{{{{.Id}}}}' "
                          f"{q(settings.image + ':' + image_tag)} 2>/dev/null)\"; {_container_id(settings)}; "
                          "echo \"running_id $([ -n \"$id\" ] && docker inspect -f '{{.Image}}' \"$id\" 2>/dev/null)\"")
-        return "; ".join(parts)
+        # the validation's heredoc ends its line: it comes last
+        return "; ".join(parts) + "; " + _validation_section(settings, latency_requests, validation_timeout)
 
     def parse(self, sections):
-        running, _ = parse_process(sections.get("process", []))
-
-        def code_and_body(name):
-            lines = sections.get(name, ["0"])
-            first = lines[0].strip() if lines else "0"
-            return (int(first) if first.isdigit() else 0), _json(lines[1:])
-
-        health_code, health = code_and_body("health")
-        providers_code, providers = code_and_body("providers")
-        stt_code, stt = code_and_body("stt")
-        tts_code, tts = code_and_body("tts")
-        latencies, failures = [], 0
-        for line in sections.get("latency", []):
-            code, _, seconds = line.partition(" ")
-            if code == "200":
-                latencies.append(float(seconds))
-            else:
-                failures += 1
+        running, started = parse_process(sections.get("process", []))
+        lines = sections.get("health", ["0"])
+        first = lines[0].strip() if lines else "0"
         memory = sections.get("memory", [])
         image = None
         if "image" in sections:
             values = dict((line.partition(" ")[0], line.partition(" ")[2].strip()) for line in sections["image"])
             image = ImageState(file_tag="", target_id=values.get("target_id", ""),
                                running_id=values.get("running_id", ""))
-        return VoiceObservation(running=running, health_code=health_code, health=health,
-                                providers_code=providers_code, providers=providers, stt_code=stt_code, stt=stt,
-                                tts_code=tts_code, tts=tts, latencies=latencies, latency_failures=failures,
-                                memory_mb=parse_memory(memory[0]) if memory else None, image=image)
+        code = {line.partition(" ")[0]: line.partition(" ")[2].strip() for line in sections.get("code", [])}
+        return VoiceObservation(
+            running=running, started=started, health_code=int(first) if first.isdigit() else 0,
+            health=_json(lines[1:]), validation=_json(sections.get("validation", [])),
+            memory_mb=parse_memory(memory[0]) if memory else None, image=image,
+            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]), code=code)

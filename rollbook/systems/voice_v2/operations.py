@@ -1,26 +1,27 @@
-"""voice-v2 operations: restore a code tree or a virtualenv, install requirements, swap an image tag,
-restart or recreate the service, and recover voice files in S3. Each yields commands only when the
-host differs from the target (decided by the caller from ``.facts``)."""
+"""voice-v2 operations: restore a code tree or a virtualenv, install requirements, pull an image and
+swap its tag, and recover voice files in S3. Each yields commands only when the host differs from the
+target (decided by the caller from ``.facts``). Whatever one replaces is kept first as
+``<path>.backup.<UTC stamp>`` (trees and virtualenvs included), so a service that does not start on the
+result gets the run's first copy back (``rollbook.host.service.Restore``)."""
 
 from pyinfra.api import FunctionCommand, operation
 
 from ...host import s3
-from ...host.shell import backup, q
+from ...host.shell import backup, backup_tree, q
 from ...report import announce
-
-STAMP = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"  # as rollbook.host.shell.backup names its copies
 
 
 @operation()
-def tree_restored(path: str, source: str, current: str, target: str):
+def tree_restored(path: str, source: str, current: str, target: str, backup_keep: int = 5):
     """
     Replace the tree ``path`` by a copy of ``source`` when their hashes differ; the replaced tree
-    is kept as ``<path>.failed.<UTC stamp>``.
+    is kept as ``<path>.backup.<UTC stamp>`` (the runbook's "Backup current state").
 
     + path: the tree on the host (e.g. ``/opt/voice_v2/app/services/voice_v2``)
     + source: the tree to copy (e.g. ``/backup/voice_v2_20251101/app/services/voice_v2``)
     + current: hash of ``path`` now ("missing" when absent)
     + target: hash of ``source``
+    + backup_keep: how many kept trees to keep
 
     Example:
 
@@ -31,9 +32,8 @@ def tree_restored(path: str, source: str, current: str, target: str):
     """
     if current == target:
         return
-    announce([f"{path}: replace by {source} (kept as {path}.failed.<stamp>)"])
-    keep = f"if [ -e {q(path)} ]; then mv {q(path)} {q(path)}.failed.{STAMP}; fi"
-    yield f"{keep} && cp -a {q(source)} {q(path)}"
+    announce([f"{path}: replace by {source} (kept as {path}.backup.<stamp>)"])
+    yield f"if [ -e {q(path)} ]; then {backup_tree(path, backup_keep, move=True)}; fi && cp -a {q(source)} {q(path)}"
 
 
 @operation()
@@ -53,22 +53,24 @@ def file_restored(path: str, source: str, current: str, target: str, backup_keep
 
 
 @operation()
-def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], clean: bool, keep: str = ""):
+def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], clean: bool, keep=(),
+                      backup_keep: int = 5):
     """
     Check out ``commit`` detached and discard local changes and untracked files under ``paths``,
-    unless ``clean`` (HEAD is ``commit`` and those paths equal it). A tree that differs is kept as
-    ``<keep>.failed.<UTC stamp>`` first.
+    unless ``clean`` (HEAD is ``commit`` and those paths equal it). The trees and files in ``keep``
+    are kept as ``<path>.backup.<UTC stamp>`` first.
 
     + checkout: the app's git checkout; ref: the ref asked for (for the report); commit: what it resolves to
     + paths: the paths the checkout must hold exactly (relative to the checkout)
     + clean: nothing to do
-    + keep: a tree (absolute path) to keep before it is replaced ('' keeps nothing)
+    + keep: absolute paths (trees or files) to keep before the checkout replaces them
+    + backup_keep: how many kept copies of each to keep
     """
     if clean:
         return
     announce([f"{checkout}: check out {ref} ({commit[:12]}), discarding changes under {', '.join(paths)}"])
-    if keep:
-        yield f"if [ -e {q(keep)} ]; then cp -a {q(keep)} {q(keep)}.failed.{STAMP}; fi"
+    for path in keep:
+        yield f"if [ -e {q(path)} ]; then {backup_tree(path, backup_keep)}; fi"
     pathspecs = " ".join(q(path) for path in paths)
     yield (f"git -C {q(checkout)} checkout -q -f --detach {q(commit)} && "
            f"git -C {q(checkout)} checkout -q -f {q(commit)} -- {pathspecs} && "
@@ -76,32 +78,54 @@ def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], cl
 
 
 @operation()
-def requirements_installed(venv: str, requirements: str, installed: str, target: str, pip_args: str = ""):
+def requirements_installed(venv: str, requirements: str, installed: str, target: str, pip_args: str = "",
+                           backup_keep: int = 5):
     """
     ``pip install -r requirements`` into ``venv`` when the venv's stamp (the sha256 of the
-    requirements it was installed from, ``<venv>/rollbook-requirements.sha256``) is not ``target``.
+    requirements it was installed from, ``<venv>/rollbook-requirements.sha256``) is not ``target``;
+    the virtualenv is kept as ``<venv>.backup.<UTC stamp>`` first (pip changes it in place).
 
     + venv: the service's virtualenv; requirements: the requirements file
     + installed: the stamp now; target: sha256 of the requirements to install
     + pip_args: extra arguments (e.g. ``--no-index --find-links /srv/wheels``)
+    + backup_keep: how many kept virtualenvs to keep
     """
     if installed == target:
         return
-    announce([f"{venv}: pip install -r {requirements}"])
+    announce([f"{venv}: pip install -r {requirements} (kept as {venv}.backup.<stamp>)"])
+    yield f"if [ -e {q(venv)} ]; then {backup_tree(venv, backup_keep)}; fi"
     yield (f"{q(venv + '/bin/pip')} install -q --disable-pip-version-check {pip_args} -r {q(requirements)} && "
            f"sha256sum < {q(requirements)} | cut -d' ' -f1 > {q(venv + '/rollbook-requirements.sha256')}")
 
 
 @operation()
-def venv_restored(venv: str, source: str, current: str, target: str):
+def venv_restored(venv: str, source: str, current: str, target: str, backup_keep: int = 5):
     """
     Replace the virtualenv ``venv`` by a copy of ``source`` when their hashes differ (the runbook's
-    ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup venv_voice_v2_optimized``).
+    ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup venv_voice_v2_optimized``, except
+    that the replaced virtualenv is kept as ``<venv>.backup.<UTC stamp>``: the way back).
     """
     if current == target:
         return
-    announce([f"{venv}: replace by a copy of {source}"])
-    yield f"rm -rf {q(venv)} && cp -a {q(source)} {q(venv)}"
+    announce([f"{venv}: replace by a copy of {source} (kept as {venv}.backup.<stamp>)"])
+    yield f"if [ -e {q(venv)} ]; then {backup_tree(venv, backup_keep, move=True)}; fi && cp -a {q(source)} {q(venv)}"
+
+
+@operation()
+def image_pulled(image: str, tag: str, registry: str, present: bool):
+    """
+    Pull ``<registry>/<image>:<tag>`` and tag it ``<image>:<tag>`` (what the compose file names) when
+    the host has no ``<image>:<tag>`` (the runbook's ``docker pull your-registry/voice-v2:previous-stable``).
+
+    + image: the image repository the compose file names; tag: the tag needed
+    + registry: the registry's address (``registry.example.com:5000``)
+    + present: the host has ``<image>:<tag>`` already
+    """
+    if present:
+        return
+    remote = f"{registry}/{image}:{tag}"
+    announce([f"pull {remote} (the host has no {image}:{tag})"])
+    yield f"docker pull -q {q(remote)} >/dev/null && docker tag {q(remote)} {q(f'{image}:{tag}')}"
 
 
 @operation()

@@ -11,7 +11,6 @@ level 2 ``code`` and ``requirements`` (one source restores both: they share one 
 ``voice_level``; a converge run every recorded unit, possibly of several levels at once.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ class VoiceRequest:
     backup_root: str
     ref: str | None  # level 2 with git: the ref
     image_tag: str  # level 3 on compose hosts
+    image_registry: str | None  # level 3 on compose hosts: where a missing image is pulled from (None: nowhere)
     recover: tuple | None  # (source target, prefix, dest target, prefix)
     health_timeout: int
     latency_requests: int
@@ -57,6 +57,7 @@ class VoiceRequest:
     latency_p95: float
     memory_mb: float
     backup_keep: int
+    validation_timeout: int = 120  # seconds the runbook's validation may take on the host
     target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
@@ -159,6 +160,7 @@ def scope_of(data) -> dict[str, str]:
             "voice_backup_dir": _optional(data, "voice_backup_dir") or "newest",
             "voice_git_ref": _optional(data, "voice_git_ref") or "none",
             "voice_previous_image_tag": str(require(data, "voice_previous_image_tag")),
+            "voice_image_registry": _optional(data, "voice_image_registry") or "none",
             "voice_recover_files": "true" if boolean(require(data, "voice_recover_files"), "voice_recover_files")
             else "false"}
 
@@ -280,13 +282,14 @@ def request_from(data, desired: dict[str, str], target: str | None = None) -> Vo
         desired=_ordered(desired), settings=settings, env=env, env_from_previous=env_source == "previous",
         enable_providers=enable, priorities=priorities, code_source=code_source, backup_dir=backup_dir,
         backup_root=str(require(data, "voice_backup_root")), ref=ref if code_source == "git" else None,
-        image_tag=image_tag, recover=recover,
+        image_tag=image_tag, image_registry=_optional(data, "voice_image_registry"), recover=recover,
         health_timeout=positive_int(require(data, "voice_health_timeout"), "voice_health_timeout"),
         latency_requests=positive_int(require(data, "voice_latency_requests"), "voice_latency_requests"),
         latency_avg=_seconds(require(data, "voice_latency_avg_seconds"), "voice_latency_avg_seconds"),
         latency_p95=_seconds(require(data, "voice_latency_p95_seconds"), "voice_latency_p95_seconds"),
         memory_mb=_seconds(require(data, "voice_memory_limit_mb"), "voice_memory_limit_mb"),
         backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
+        validation_timeout=positive_int(require(data, "voice_validation_timeout"), "voice_validation_timeout"),
         target=target, level=level_of(data) if target is not None else None,
     )
 
@@ -336,7 +339,3 @@ def providers_text(current: str | None, request: VoiceRequest, where: str) -> tu
             if name in request.priorities:
                 entry["priority"] = request.priorities[name]
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", document
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -30,6 +30,8 @@ AbsolutePath = Annotated[str, StringConstraints(pattern=r"\A/[A-Za-z0-9._/-]+\Z"
 # pip options, space-separated: no quotes, $, ;, |, &, <, > or newline.
 PipArgs = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_=./:-]*( [A-Za-z0-9_=./:-]+)*\Z")]
 PositiveNumber = Annotated[float, Field(gt=0)]
+# A registry's address: host[:port], no scheme, no path.
+Registry = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?\Z")]
 
 
 class VoiceSettings(Settings):
@@ -101,7 +103,11 @@ class VoiceSettings(Settings):
     # --- level 3: the image tag ------------------------------------------------------------------
     voice_previous_image_tag: ImageTag = key(
         "previous-stable", "Level 3 rollback on compose hosts: the tag that replaces the current one",
-        allowed="a tag present on the host")
+        allowed="a tag present on the host, or in voice_image_registry")
+    voice_image_registry: Registry | None = key(
+        None, "Level 3 on compose hosts: the registry a missing <image>:<tag> is pulled from "
+        "(docker pull <registry>/<image>:<tag>, then tagged <image>:<tag>; None: a missing image is refused)",
+        allowed="None or host[:port]")
 
     # --- enable: the current release -------------------------------------------------------------
     voice_current_env: EnvValues = key(
@@ -132,6 +138,9 @@ class VoiceSettings(Settings):
 
     # --- verification ----------------------------------------------------------------------------
     voice_health_timeout: Positive = key(30, "Seconds to wait for /health", allowed="1 or more")
+    voice_validation_timeout: Positive = key(
+        120, "Seconds the runbook's validation (ProductionValidator, the STT and TTS calls, the timed TTS "
+        "requests) may take on the host, run with the service's virtualenv", allowed="1 or more")
     voice_latency_requests: Positive = key(9, "TTS requests the verify times", allowed="1 or more")
     voice_latency_avg_seconds: PositiveNumber = key(
         3, "The runbook's baseline: average TTS latency, in seconds", allowed="a number above 0")
@@ -139,7 +148,7 @@ class VoiceSettings(Settings):
         5, "The runbook's baseline: p95 TTS latency, in seconds", allowed="a number above 0")
     voice_memory_limit_mb: PositiveNumber = key(1024, "The runbook's memory limit, in MB", allowed="a number above 0")
 
-    @field_validator("voice_backup_dir", "voice_git_ref", "voice_current_ref", mode="before")
+    @field_validator("voice_backup_dir", "voice_git_ref", "voice_current_ref", "voice_image_registry", mode="before")
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value, "None")

@@ -33,7 +33,7 @@ from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
 from .request import (CODE_UNITS, GROUP, LEVEL_OF, SYSTEM, VoiceRequest, code_source, desired_state, providers_text,
-                      recorded_source, request_from, scope_of, sha256)
+                      recorded_source, request_from, scope_of)
 
 
 class VoiceStages(Stages):
@@ -85,8 +85,7 @@ class VoiceStages(Stages):
                     values.get(key) != value for values in (state.env_file or {}, state.running or {})
                     for key, value in config.env.items())):
                 differ.append("env")
-            if "providers" in request.desired and (state.providers != config.providers
-                                                   or state.running_providers != sha256(config.providers)):
+            if "providers" in request.desired and (state.providers != config.providers or state.providers_stale):
                 differ.append("providers")
         stale = {2: _level_2_reasons, 3: _level_3_reasons}
         for level, reasons in stale.items():
@@ -116,10 +115,10 @@ class VoiceStages(Stages):
         levels = request.levels
         reasons = ((_level_1_reasons(ctx) if 1 in levels else []) + (_level_2_reasons(ctx) if 2 in levels else [])
                    + (_level_3_reasons(ctx) if 3 in levels else []))
-        restore = None
-        if "env" in request.desired:  # the env file changed: a restart that fails gets the previous one back
-            restore = service.Restore(env_file=settings.env_file, keys=tuple(sorted(_config(ctx).env)),
-                                      marker=ctx.run.restored_marker, started=ctx.run.started_marker)
+        restore = service.Restore(
+            env_file=settings.env_file if "env" in request.desired else "",
+            keys=tuple(sorted(_config(ctx).env)) if "env" in request.desired else (),
+            marker=ctx.run.restored_marker, started=ctx.run.started_marker, also=_changed_paths(request))
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
@@ -129,13 +128,15 @@ class VoiceStages(Stages):
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         config = _config(ctx) if 1 in request.levels else ConfigTarget({}, (), None, None)
         code = (state.code.target, state.code.target_requirements) if 2 in request.levels else None
+        venv = "venv" in request.desired and settings.unit == "systemd"
         verify.verified(
             name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
             fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
                              latency_requests=request.latency_requests,
                              image_tag=request.image_tag if "image" in request.desired else None,
-                             public=request.public, salt_file=request.salt_file, targets=request.env),
-            judge=judge(request, config.env, config.document, code, request.public), system=SYSTEM)
+                             public=request.public, salt_file=request.salt_file, targets=request.env,
+                             code=code is not None, venv=venv, validation_timeout=request.validation_timeout),
+            judge=judge(request, config.env, config.document, code, request.public, venv=venv), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
         request = ctx.request
@@ -148,6 +149,22 @@ class VoiceStages(Stages):
                 name="Recover voice files from the backup bucket (missing or differing only)", source=source,
                 source_prefix=source_prefix, dest=dest, dest_prefix=dest_prefix, count=count, _run_once=True)],
             cleanup={"voice_files_to_copy": count})
+
+
+def _changed_paths(request: VoiceRequest) -> tuple[str, ...]:
+    """What the run's converge may replace besides the env file, each kept first as
+    ``<path>.backup.<stamp>``: what a service that does not start gets back."""
+    settings, units = request.settings, request.desired
+    paths = []
+    if "providers" in units:
+        paths.append(settings.providers_file)
+    if set(CODE_UNITS) & set(units):
+        paths += [f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv]
+    if "venv" in units and settings.unit == "systemd" and settings.venv not in paths:
+        paths.append(settings.venv)
+    if "image" in units and settings.unit == "compose":
+        paths.append(settings.compose_file)
+    return tuple(paths)
 
 
 def _add(stage: Stage, level: Stage):
@@ -254,8 +271,10 @@ def _level_1_reasons(ctx: Context) -> list[str]:
     config = _config(ctx)
     reasons = [f"running process holds {key}={envfile.shown(key, state.running.get(key), public)}"
                for key, value in config.env.items() if state.running.get(key) != value]
-    if config.providers is not None and state.running_providers != sha256(config.providers):
-        reasons.append("running process read other provider settings")
+    if config.providers is not None and state.providers != config.providers:
+        reasons.append("the provider settings change")
+    elif config.providers is not None and state.providers_stale:
+        reasons.append("running process started before the provider settings last changed")
     return reasons
 
 
@@ -302,21 +321,26 @@ def _level_2_steps(ctx: Context) -> Stage:
                   if code.tree != code.target else [])
     if source.kind == "git":
         clean = code.head == code.source and code.tree == code.target and code.requirements == code.target_requirements
+        keep = [path for path, same in ((tree, code.tree in (code.target, "missing")),
+                                        (requirements, code.requirements in (code.target_requirements, "missing")))
+                if not same]
         stage.steps.append(voice_ops.checked_out_clean(
             name=f"Check out the known-good ref {source.ref}", checkout=settings.app_dir, ref=source.ref,
-            commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean,
-            keep=tree if code.tree not in (code.target, "missing") else ""))
+            commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean, keep=keep,
+            backup_keep=request.backup_keep))
     else:
         stage.steps.append(voice_ops.tree_restored(
             name=f"Restore {settings.code_dir} from {code.source}", path=tree,
-            source=f"{code.source}/{settings.code_dir}", current=code.tree, target=code.target))
+            source=f"{code.source}/{settings.code_dir}", current=code.tree, target=code.target,
+            backup_keep=request.backup_keep))
         stage.steps.append(voice_ops.file_restored(
             name=f"Restore requirements.txt from {code.source}", path=requirements,
             source=f"{code.source}/requirements.txt", current=code.requirements, target=code.target_requirements,
             backup_keep=request.backup_keep))
     stage.steps.append(voice_ops.requirements_installed(
         name=f"Install requirements.txt into {settings.venv}", venv=settings.venv, requirements=requirements,
-        installed=code.installed, target=code.target_requirements, pip_args=settings.pip_args))
+        installed=code.installed, target=code.target_requirements, pip_args=settings.pip_args,
+        backup_keep=request.backup_keep))
     return stage
 
 
@@ -325,10 +349,12 @@ def _level_2_reasons(ctx: Context) -> list[str]:
     if state.running is None:
         return ["not running"]
     reasons = []
-    if state.running_code != code.target:
-        reasons.append(f"running code {state.running_code[:12] or '?'} is not {code.target[:12]}")
-    if state.running_requirements != code.target_requirements:
-        reasons.append("running process was started before the requirements were installed")
+    if code.tree != code.target:
+        reasons.append(f"the code changes ({code.tree[:12]} -> {code.target[:12]})")
+    if code.installed != code.target_requirements:
+        reasons.append("the requirements to install change")
+    if code.changed > state.started:
+        reasons.append("running process started before its code, requirements or virtualenv last changed")
     return reasons
 
 
@@ -338,8 +364,9 @@ def _level_2_reasons(ctx: Context) -> list[str]:
 def _level_3_refusal(ctx: Context) -> str:
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
     if settings.unit == "compose":
-        if not state.image.target_id:
-            return f"image {settings.image}:{request.image_tag} is not present on the host"
+        if not state.image.target_id and not request.image_registry:
+            return (f"image {settings.image}:{request.image_tag} is not present on the host, and "
+                    "voice_image_registry is unset (nowhere to pull it from)")
         if not state.image.file_tag:
             return f"{settings.compose_file} names no {settings.image}:<tag> image"
         return ""
@@ -353,19 +380,24 @@ def _level_3_refusal(ctx: Context) -> str:
 def _level_3_steps(ctx: Context) -> Stage:
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
     if settings.unit == "compose":
-        image = state.image
+        image, wanted = state.image, f"{settings.image}:{request.image_tag}"
+        pull = [] if image.target_id else [f"pull {request.image_registry}/{wanted}"]
         return Stage(
-            steps=[voice_ops.image_tag_set(
-                name=f"Set the image {settings.image}:{request.image_tag} in {settings.compose_file}",
+            steps=[voice_ops.image_pulled(
+                name=f"Pull {wanted} from {request.image_registry or 'its registry'} when the host lacks it",
+                image=settings.image, tag=request.image_tag, registry=request.image_registry or "",
+                present=bool(image.target_id)),
+                voice_ops.image_tag_set(
+                name=f"Set the image {wanted} in {settings.compose_file}",
                 compose_file=settings.compose_file, image=settings.image, current=image.file_tag,
                 tag=request.image_tag, backup_keep=request.backup_keep)],
-            changes=[f"image {settings.image}:{image.file_tag} -> {settings.image}:{request.image_tag}"]
-            if image.file_tag != request.image_tag else [])
+            changes=pull + ([f"image {settings.image}:{image.file_tag} -> {wanted}"]
+                            if image.file_tag != request.image_tag else []))
     venv = state.venv
     return Stage(
         steps=[voice_ops.venv_restored(
             name=f"Restore {settings.venv} from {settings.venv_backup}", venv=settings.venv,
-            source=settings.venv_backup, current=venv.tree, target=venv.backup)],
+            source=settings.venv_backup, current=venv.tree, target=venv.backup, backup_keep=request.backup_keep)],
         changes=[f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}"] if venv.tree != venv.backup else [])
 
 
@@ -378,8 +410,9 @@ def _level_3_reasons(ctx: Context) -> list[str]:
         return [f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}"] \
             if image.running_id != image.target_id else []
     venv = state.venv  # the restore step changes the virtualenv exactly when its hash differs from the backup's
-    return ["running process started before the virtualenv was restored"] \
-        if venv.tree != venv.backup or venv.changed_at > state.started else []
+    if venv.tree != venv.backup:
+        return ["the virtualenv changes to its backup copy"]
+    return ["running process started before the virtualenv last changed"] if venv.changed > state.started else []
 
 
 VOICE = VoiceStages()

@@ -80,3 +80,34 @@ def test_a_failed_start_gets_this_run_s_backups_of_every_changed_file_back(tmp_p
     assert "phase17-server is ready on the restored" in done.stderr
     assert marker.read_text().strip() == f"{main}.backup.20261126T090001.000000Z"
     assert [p.name for p in tmp_path.glob("main.py.failed.*")] and not list(tmp_path.glob("server.env.failed.*"))
+
+
+def test_a_failed_start_gets_this_run_s_kept_trees_back(tmp_path):
+    """A code tree and a virtualenv this run replaced come back from the copies it kept first
+    (``<tree>.backup.<stamp>``); what failed is kept as ``<tree>.failed.<stamp>``; no env file to compare."""
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    code, venv, started = tmp_path / "voice_v2", tmp_path / "venv", tmp_path / "run.started"
+    for tree, text in ((code, "BROKEN"), (venv, "new")):
+        tree.mkdir()
+        (tree / "server.py").write_text(text + "\n")
+    started.write_text("20261126T090000.000000Z\n")
+    (tmp_path / "voice_v2.backup.20261101T000000.000001Z").mkdir()  # an older run's: never picked
+    for tree in (code, venv):
+        kept = tmp_path / f"{tree.name}.backup.20261126T090001.000000Z"
+        kept.mkdir()
+        (kept / "server.py").write_text("good\n")
+    restore = service.Restore(env_file="", keys=(), marker=str(tmp_path / "r.restored"), started=str(started),
+                              also=(str(code), str(venv)))
+    ready = f"! grep -q BROKEN {code}/server.py"
+    done = subprocess.run(["sh", "-c", service.restore_command("systemd", "voice-v2-service", "", ready, restore)],
+                          capture_output=True, text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert done.returncode == 1 and "voice-v2-service is ready on the restored" in done.stderr, done.stderr
+    assert (code / "server.py").read_text() == "good\n" and (venv / "server.py").read_text() == "good\n"
+    failed = list(tmp_path.glob("voice_v2.failed.*"))
+    assert len(failed) == 1 and (failed[0] / "server.py").read_text() == "BROKEN\n"

@@ -10,14 +10,16 @@ def test_p95_follows_the_runbook():
     assert voice.p95([0.1] * 8 + [2.0]) == 2.0 and voice.p95([1.0, 2.0, 3.0]) == 3.0 and voice.p95([]) == 0.0
 
 
+VALIDATION = {"providers": {"stt": {"openai": {"enabled": True, "priority": 1}},
+                             "tts": {"openai": {"enabled": True, "priority": 1}}},
+              "failed_providers": [], "stt": "ok (expected audio error)", "tts": "ok", "latencies": [0.05] * 9,
+              "latency_failures": 0}
+
+
 def observation(**changes):
-    seen = dict(running={"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, health_code=200,
-                health={"status": "healthy", "code": "c", "requirements": "r"}, providers_code=200,
-                providers={"stt": {"openai": {"enabled": True, "priority": 1, "connected": True}},
-                           "tts": {"openai": {"enabled": True, "priority": 1, "connected": True}},
-                           "failed_providers": []},
-                stt_code=200, stt={"ok": True, "provider": "openai"}, tts_code=200, tts={"ok": True, "provider": "openai"},
-                latencies=[0.05] * 9, latency_failures=0, memory_mb=20.0, image=None)
+    seen = dict(running={"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, started=100.0, health_code=200,
+                health={"status": "healthy"}, validation=VALIDATION, memory_mb=20.0, image=None,
+                providers_changed=90.0, code={"tree": "c", "installed": "r", "changed": "95.0"})
     seen.update(changes)
     return VoiceObservation(**seen)
 
@@ -28,20 +30,37 @@ def failed(checks):
 
 def test_the_validation_passes_and_names_each_failure():
     made = request()
-    judge = voice.judge(made, {"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, None, ("c", "r"),
+    providers = {kind: {"openai": {"enabled": True, "priority": 1}} for kind in ("stt", "tts")}
+    judge = voice.judge(made, {"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, providers, ("c", "r"),
                         public={"VOICE_V2_OPTIMIZED"})
     assert failed(judge(observation())) == []
     broken = observation(running={"VOICE_V2_OPTIMIZED": "true", "OPENAI_API_KEY": "y"}, memory_mb=2048.0,
-                         latencies=[3.5] * 9, tts_code=503, tts={"ok": False, "error": "no connected tts provider"},
-                         health={"status": "healthy", "code": "old", "requirements": "r"},
-                         providers={"stt": {"openai": {"enabled": True, "connected": False}}, "tts": {},
-                                    "failed_providers": ["stt:openai"]})
+                         code={"tree": "old", "installed": "r", "changed": "101.0"}, providers_changed=100.5,
+                         validation={**VALIDATION, "latencies": [3.5] * 9, "tts": "error RuntimeError: no connected "
+                                     "tts provider", "failed_providers": ["stt:openai"],
+                                     "providers": {"stt": {"openai": {"enabled": True, "priority": 2}}, "tts": {}}})
     problems = " | ".join(failed(judge(broken)))
     assert "OPENAI_API_KEY=*** (want ***)" in problems and "VOICE_V2_OPTIMIZED=true (want false)" in problems
-    assert "running code old" in problems and "not connected: stt:openai" in problems
-    assert "TTS smoke request 503 via no connected tts provider" in problems
+    assert "code tree old (want c)" in problems and "started before its code, requirements or virtualenv" in problems
+    assert "the app reads other provider settings" in problems
+    assert "the service started before the provider settings last changed" in problems
+    assert "not connected: stt:openai" in problems and "TTS pipeline: error RuntimeError: no connected" in problems
     assert "average 3.500s (< 3s)" in problems and "service memory 2048.0 MB (< 1024 MB)" in problems
     assert "y" not in problems.split("OPENAI_API_KEY=")[1][:12]
+
+
+def test_a_validation_that_did_not_run_or_a_health_that_does_not_answer_fails():
+    judge = voice.judge(request(), {}, None, None)
+    problems = failed(judge(observation(validation={}, health_code=0, health={})))
+    assert problems[0] == "GET /health no answer"
+    assert "the runbook's validation printed nothing" in problems[1] and len(problems) == 2
+
+
+def test_the_virtualenv_check_compares_it_with_its_backup_and_the_start():
+    judge = voice.judge(request(voice_level=3), {}, None, None, venv=True)
+    assert failed(judge(observation(code={"venv": "v0", "backup": "v0", "changed": "95"}))) == []
+    assert failed(judge(observation(code={"venv": "v1", "backup": "v0", "changed": "95"}))) == [
+        "the virtualenv is not its backup copy"]
 
 
 def test_the_image_check_compares_image_ids():

@@ -9,7 +9,7 @@ SETTINGS = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir="/o
                          base_url="http://127.0.0.1:8000")
 
 
-def test_host_state_parses_env_previous_providers_process_and_health():
+def test_host_state_parses_env_previous_providers_and_process():
     output = """## recorded
 {"voice_v2": {"units": {"config": "rolled_back"}}}
 ## env
@@ -17,22 +17,22 @@ present
 VOICE_V2_OPTIMIZED=true
 ## process
 running
-started 1700000000
+started 1700000000.250
 VOICE_V2_OPTIMIZED=true
 PATH=/usr/bin
-## health
-{"status": "healthy", "code": "abc", "requirements": "req", "providers_sha256": "p"}
 ## previous
 present
 VOICE_V2_OPTIMIZED=false
 ## providers
 present
 {"stt": {}, "tts": {}}
+## providers_changed
+1700000001.125000000
 """
     state = VoiceHost().process(output.splitlines())
     assert state.env_file == {"VOICE_V2_OPTIMIZED": "true"} and state.previous == {"VOICE_V2_OPTIMIZED": "false"}
-    assert state.running["VOICE_V2_OPTIMIZED"] == "true" and state.started == 1700000000
-    assert (state.running_code, state.running_requirements, state.running_providers) == ("abc", "req", "p")
+    assert state.running["VOICE_V2_OPTIMIZED"] == "true" and state.started == 1700000000.25
+    assert state.providers_changed == 1700000001.125 and state.providers_stale  # edited after the start
     assert state.providers == '{"stt": {}, "tts": {}}\n' and state.recorded == {"config": "rolled_back"}
     assert state.code is None and state.venv is None and state.image is None
 
@@ -42,8 +42,6 @@ def test_host_state_parses_code_venv_and_image_sections():
 missing
 ## process
 stopped
-## health
-
 ## code
 tree aaa
 requirements r1
@@ -52,26 +50,28 @@ head c0ffee
 source /backup/voice_v2_20251101
 target bbb
 target_requirements r2
+changed 1700000050.5
 ## venv
 tree v1
 backup v2
-at 1700000100
+changed 1700000100.75
 ## image
 file_tag latest
 target_id 
 running_id sha256:1
 """
     state = VoiceHost().process(output.splitlines())
-    assert state.env_file is None and state.running is None and state.health == {}
+    assert state.env_file is None and state.running is None and not state.providers_stale
     assert (state.code.tree, state.code.target, state.code.source, state.code.installed, state.code.head) == \
         ("aaa", "bbb", "/backup/voice_v2_20251101", "", "c0ffee")
-    assert (state.venv.tree, state.venv.backup, state.venv.changed_at) == ("v1", "v2", 1700000100)
+    assert state.code.changed == 1700000050.5
+    assert (state.venv.tree, state.venv.backup, state.venv.changed) == ("v1", "v2", 1700000100.75)
     assert (state.image.file_tag, state.image.target_id, state.image.running_id) == ("latest", "", "sha256:1")
 
 
 def test_no_backup_directory_leaves_the_source_empty():
     state = VoiceHost().process(["## env", "missing", "## code", "tree aaa", "requirements r", "installed x", "head "])
-    assert state.code.source == "" and state.code.target == "missing"
+    assert state.code.source == "" and state.code.target == "missing" and state.code.changed == 0
 
 
 def test_the_commands_read_only_what_the_level_needs():
@@ -105,33 +105,45 @@ def test_the_recorded_state_holds_the_units_and_the_level_2_source_beside_them()
         recorded_section("/var/lib/rollbook/state.json")
 
 
-def test_effect_parses_the_checks_and_memory():
-    output = """## process
+def test_effect_parses_health_the_validation_the_code_on_disk_and_memory():
+    output = """## health
+200
+{"status": "healthy", "version": "1.9.0"}
+## process
 running
-started 1
-## health
-200
-{"status": "healthy"}
-## providers
-200
-{"stt": {}, "tts": {}, "failed_providers": []}
-## stt
-200
-{"ok": true, "provider": "openai"}
-## tts
-503
-{"ok": false, "error": "no connected tts provider"}
-## latency
-200 0.021
-200 0.030
-000 30.0
+started 1700000000.5
 ## memory
 20188kB
+## providers_changed
+1699999999.000000000
+## code
+changed 1699999990.0
+tree t0
+installed r0
+## validation
+{"providers": {"stt": {"openai": {"enabled": true, "priority": 1}}}, "failed_providers": [], "stt": "ok", \
+"tts": "ok", "latencies": [0.021, 0.03], "latency_failures": 1}
 """
     seen = VoiceEffect().process(output.splitlines())
-    assert (seen.health_code, seen.providers_code, seen.stt_code, seen.tts_code) == (200, 200, 200, 503)
-    assert seen.latencies == [0.021, 0.030] and seen.latency_failures == 1
-    assert seen.memory_mb == 19.71 and seen.image is None
+    assert (seen.health_code, seen.health["version"], seen.started) == (200, "1.9.0", 1700000000.5)
+    assert seen.validation["failed_providers"] == [] and seen.latencies == [0.021, 0.03] and seen.latency_failures == 1
+    assert seen.code == {"changed": "1699999990.0", "tree": "t0", "installed": "r0"}
+    assert seen.memory_mb == 19.71 and seen.image is None and seen.providers_changed == 1699999999.0
+    nothing = VoiceEffect().process(["## health", "000", "## process", "stopped", "## validation"])
+    assert (nothing.health_code, nothing.running, nothing.validation, nothing.latencies) == (0, None, {}, [])
+
+
+def test_effect_runs_the_validation_with_the_service_s_own_interpreter_where_the_service_runs():
+    systemd = VoiceEffect().command(SETTINGS, 30, 9)
+    assert "cd /opt/voice_v2 && timeout 120 /opt/voice_v2/venv/bin/python -B - 9 <<'ROLLBOOK_VALIDATION'" in systemd
+    assert "ProductionValidator().validate_provider_connectivity()" in systemd and systemd.endswith("| tail -n 1\n")
+    assert "## code" not in systemd and "## image" not in systemd
+    from dataclasses import replace
+    compose = VoiceEffect().command(replace(SETTINGS, unit="compose", service="voice-v2"), 30, 9, image_tag="latest",
+                                    validation_timeout=60)
+    assert 'timeout 60 docker exec -i "$id" /opt/voice_v2/venv/bin/python -B - 9' in compose and "## image" in compose
+    both = VoiceEffect().command(SETTINGS, 30, 9, code=True, venv=True)
+    assert "echo \"tree $(th " in both and "echo \"venv $(th /opt/voice_v2/venv)\"" in both
 
 
 def test_memory_units():

@@ -93,7 +93,8 @@ def test_unusable_provider_settings_are_refused(current, cause):
 def test_scope_binds_the_level_and_its_options():
     assert voice.scope_of({**group_data("prod"), "voice_level": "2", "voice_backup_dir": "/backup/voice_v2_20251101"}) == {
         "voice_level": "2", "voice_code_source": "backup", "voice_backup_dir": "/backup/voice_v2_20251101",
-        "voice_git_ref": "none", "voice_previous_image_tag": "previous-stable", "voice_recover_files": "false"}
+        "voice_git_ref": "none", "voice_previous_image_tag": "previous-stable", "voice_image_registry": "none",
+        "voice_recover_files": "false"}
 
 
 def test_converge_takes_every_recorded_unit_of_the_host_s_kind_and_declares_the_rest_only_when_allowed():

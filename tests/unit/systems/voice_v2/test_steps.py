@@ -39,7 +39,7 @@ def names(stage) -> list[str]:
 
 def state(**changes) -> VoiceState:
     fields = dict(env_file={"VOICE_V2_OPTIMIZED": "true"}, previous={"VOICE_V2_OPTIMIZED": "false", "KEY": "<h>"},
-                  providers=PROVIDERS, running={"VOICE_V2_OPTIMIZED": "true"}, started=100, health={},
+                  providers=PROVIDERS, running={"VOICE_V2_OPTIMIZED": "true"}, started=100.0,
                   recorded={"config": "enabled"})
     fields.update(changes)
     return VoiceState(**fields)
@@ -62,8 +62,13 @@ def test_level_1_copies_env_previous_and_restarts_a_process_that_differs():
     assert config.copied == ("KEY", "VOICE_V2_OPTIMIZED")
     assert _level_1_reasons(ctx) == ["running process holds VOICE_V2_OPTIMIZED=***",  # not a public key
                                      "running process holds KEY=(unset)",
-                                     "running process read other provider settings"]
+                                     "the provider settings change"]
     assert _level_1_reasons(context(state(running=None))) == ["not running"]
+    config = _config(ctx)
+    held = dict(env_file=dict(config.env), running=dict(config.env), providers=config.providers)
+    assert _level_1_reasons(context(state(**held, providers_changed=99.5))) == []
+    assert _level_1_reasons(context(state(**held, providers_changed=100.5))) == [  # edited after the start
+        "running process started before the provider settings last changed"]
     assert VOICE.refusal(context(state(previous=None))).endswith(".env.previous not found (the known-good "
                                                                  "configuration)")
     assert VOICE.refusal(context(state(env_file=None))).endswith("/.env not found")
@@ -89,7 +94,39 @@ def test_level_3_restarts_when_the_virtualenv_changes_or_changed_after_the_start
         ctx = context(seen, **venv)
         assert bool(_level_3_reasons(ctx)) is restarts
     compose = context(state(image=ImageState("latest", "", "")), voice_level=3, voice_unit="compose")
-    assert "is not present on the host" in VOICE.refusal(compose)
+    assert VOICE.refusal(compose).endswith("is not present on the host, and voice_image_registry is unset "
+                                           "(nowhere to pull it from)")
+
+
+def test_level_3_pulls_a_missing_image_from_the_registry_before_it_names_it():
+    missing = context(state(image=ImageState("latest", "", "sha256:a")), voice_level=3, voice_unit="compose",
+                      voice_image_registry="registry.example.com:5000")
+    assert VOICE.refusal(missing) == ""
+    converge = VOICE.converge(missing)
+    assert names(converge) == ["Pull voice-v2:previous-stable from registry.example.com:5000 when the host lacks it",
+                               "Set the image voice-v2:previous-stable in /opt/voice_v2/docker-compose.yml"]
+    assert converge.changes[0] == "pull registry.example.com:5000/voice-v2:previous-stable"
+    assert [step.will_change for step in converge.steps] == [True, True]
+    present = context(state(image=ImageState("previous-stable", "sha256:b", "sha256:b")), voice_level=3,
+                      voice_unit="compose", voice_image_registry="registry.example.com:5000")
+    assert [step.will_change for step in VOICE.converge(present).steps] == [False, False]
+
+
+def test_a_restart_that_fails_gets_back_everything_the_run_replaced(monkeypatch):
+    restarts = []
+    monkeypatch.setattr(steps.service, "restarted", lambda **kwargs: restarts.append(kwargs["restore"]))
+    VOICE.apply(context(state(code=CODE), voice_level=2))
+    VOICE.apply(context(state(venv=VenvState("v1", "v0", 10)), voice_level=3))
+    VOICE.apply(context(state(image=ImageState("latest", "sha256:b", "sha256:a")), voice_level=3, voice_unit="compose"))
+    VOICE.apply(context(state()))
+    code, venv, image, config = restarts
+    assert (code.env_file, code.keys, code.also) == ("", (), (
+        "/opt/voice_v2/app/services/voice_v2", "/opt/voice_v2/requirements.txt", "/opt/voice_v2/venv_voice_v2_optimized"))
+    assert venv.also == ("/opt/voice_v2/venv_voice_v2_optimized",)
+    assert image.also == ("/opt/voice_v2/docker-compose.yml",)
+    assert (config.env_file, config.keys, config.also) == (
+        "/opt/voice_v2/.env", ("KEY", "VOICE_V2_OPTIMIZED"), ("/opt/voice_v2/config/providers.json",))
+    assert code.started == RUN.started_marker and code.marker == RUN.restored_marker
 
 
 CODE = CodeState("t1", "r1", "r1", "/backup/voice_v2_20251101", "t0", "r0")
@@ -142,8 +179,7 @@ def test_a_converge_run_reads_the_record_first_then_inspects_its_levels_and_reco
 def test_a_converge_run_converges_several_levels_in_one_run_and_restarts_once():
     recorded = {"env": "rolled_back", "providers": "rolled_back", "code": "enabled", "requirements": "enabled"}
     current = CodeState("t1", "r1", "r1", "c0ffee", "t0", "r0", head="beef")
-    seen = state(recorded=recorded, code=current, running={"VOICE_V2_OPTIMIZED": "true"},
-                 health={"code": "t1", "requirements": "r1"})
+    seen = state(recorded=recorded, code=current, running={"VOICE_V2_OPTIMIZED": "true"})
     ctx = context(seen, None, env="prod")
     assert ctx.request.levels == (1, 2) and VOICE.from_record(ctx.request)
     assert VOICE.units(ctx.request, ctx.state) == recorded and VOICE.sources(ctx.request, ctx.state) == {}
@@ -157,9 +193,13 @@ def test_a_converge_run_converges_several_levels_in_one_run_and_restarts_once():
         "Install requirements.txt into /opt/voice_v2/venv_voice_v2_optimized"]
     apply = VOICE.apply(ctx)
     assert names(apply) == ["Restart voice-v2-service so the process runs the target"]
-    assert _level_1_reasons(ctx)[-1] == "running process read other provider settings"
-    assert _level_2_reasons(ctx) == ["running code t1 is not t0", "running process was started before the "
-                                     "requirements were installed"]
+    assert _level_1_reasons(ctx)[-1] == "the provider settings change"
+    assert _level_2_reasons(ctx) == ["the code changes (t1 -> t0)", "the requirements to install change"]
+    on_disk = CodeState("t0", "r0", "r0", "c0ffee", "t0", "r0", head="c0ffee", changed=99.0)
+    assert _level_2_reasons(context(state(recorded=recorded, code=on_disk), None, env="prod")) == []
+    edited = CodeState("t0", "r0", "r0", "c0ffee", "t0", "r0", head="c0ffee", changed=101.0)
+    assert _level_2_reasons(context(state(recorded=recorded, code=edited), None, env="prod")) == [
+        "running process started before its code, requirements or virtualenv last changed"]
 
 
 def test_a_converge_run_restores_the_recorded_level_2_source():
@@ -192,7 +232,7 @@ def test_a_converge_run_converges_only_the_units_it_has_a_record_for():
     ctx = context(seen, None, env="prod")
     assert VOICE.units(ctx.request, ctx.state) == {"providers": "rolled_back"}
     assert names(VOICE.converge(ctx)) == ["Set the provider settings in /opt/voice_v2/config/providers.json"]
-    assert _config(ctx).env == {} and _level_1_reasons(ctx) == ["running process read other provider settings"]
+    assert _config(ctx).env == {} and _level_1_reasons(ctx) == ["the provider settings change"]
     assert VOICE.apply(ctx).steps[0].will_change
     unrecorded = context(state(recorded={"config": "zz"}), None, env="prod")
     assert VOICE.units(unrecorded.request, unrecorded.state) == {}  # the pipeline: "no recorded state: left alone"
@@ -212,12 +252,14 @@ def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report():
     ctx = context(state())
     assert VOICE.differing(ctx) == ["env", "providers"]
     config = _config(ctx)
-    held = context(state(env_file=dict(config.env), running=dict(config.env), providers=config.providers,
-                         health={"providers_sha256": steps.sha256(config.providers)}))
+    held = context(state(env_file=dict(config.env), running=dict(config.env), providers=config.providers))
     assert VOICE.differing(held) == []
     edited = context(state(env_file={**config.env, "VOICE_V2_OPTIMIZED": "true"}, running=dict(config.env),
-                           providers=config.providers, health={"providers_sha256": steps.sha256(config.providers)}))
+                           providers=config.providers))
     assert VOICE.differing(edited) == ["env"]  # a hand edit of .env
+    stale = context(state(env_file=dict(config.env), running=dict(config.env), providers=config.providers,
+                          providers_changed=150.0))
+    assert VOICE.differing(stale) == ["providers"]  # settings edited, then put back, after the start
 
 
 def test_level_1_makes_env_a_copy_of_env_previous_on_the_host_then_sets_data_s_keys():

@@ -1,0 +1,94 @@
+"""voice-v2's post-rollback validation as runbook 003 runs it, on the host, with the service's own
+virtualenv, from the app's directory (or inside the compose service's container), so it imports the
+code that is deployed: the provider settings as the app reads them (``core.config.get_config``),
+provider connectivity (``ProductionValidator().validate_provider_connectivity()``), the functional
+STT and TTS test and the TTS performance baseline (``VoiceServiceOrchestrator``).
+
+Prints one JSON line; values of settings never appear in it (exceptions show as their type and the
+first words of their message)::
+
+    cd /opt/voice_v2 && venv_voice_v2_optimized/bin/python -B - 9 < voice_v2_validation.py
+    {"providers": {"stt": {"openai": {"enabled": true, "priority": 1}}, ...}, "failed_providers": [],
+     "stt": "ok (expected audio error)", "tts": "ok", "latencies": [0.021, ...], "latency_failures": 0}
+"""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+TEXTS = ("Короткий тест", "Средний по длине тест для проверки производительности",
+         "Длинный тест для проверки производительности системы после отката изменений в production environment")
+
+
+def _why(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:80]}"
+
+
+def _provider_settings() -> dict:
+    from app.services.voice_v2.core.config import get_config
+
+    config = get_config()
+    return {kind: {str(getattr(name, "value", name)): {"enabled": bool(entry.enabled), "priority": entry.priority}
+                   for name, entry in getattr(config, f"{kind}_providers").items()}
+            for kind in ("stt", "tts")}
+
+
+async def _connectivity() -> list:
+    from app.services.voice_v2.deployment_validation import ProductionValidator
+
+    results = await ProductionValidator().validate_provider_connectivity()
+    return list(results["failed_providers"])
+
+
+async def _pipelines(report: dict, requests: int):
+    from app.services.voice_v2.core.schemas import STTRequest, TTSRequest
+    from app.services.voice_v2.orchestrator import VoiceServiceOrchestrator
+
+    orchestrator = VoiceServiceOrchestrator()
+    await orchestrator.initialize()
+    try:
+        try:  # the runbook's fake audio: an audio error means the pipeline works
+            await orchestrator.process_stt(STTRequest(audio_data=b"fake_audio_data", language="ru"))
+            report["stt"] = "ok"
+        except Exception as error:
+            report["stt"] = "ok (expected audio error)" if "audio" in str(error).lower() else f"error {_why(error)}"
+        try:
+            await orchestrator.process_tts(TTSRequest(text="Тест системы после отката", language="ru"))
+            report["tts"] = "ok"
+        except Exception as error:
+            report["tts"] = f"error {_why(error)}"
+        latencies, failures = [], 0
+        for index in range(requests):
+            start = time.monotonic()
+            try:
+                await orchestrator.process_tts(TTSRequest(text=TEXTS[index % len(TEXTS)], language="ru"))
+                latencies.append(round(time.monotonic() - start, 4))
+            except Exception:
+                failures += 1
+        report["latencies"], report["latency_failures"] = latencies, failures
+    finally:
+        await orchestrator.cleanup()
+
+
+async def main(requests: int) -> dict:
+    report = {}
+    try:
+        report["providers"] = _provider_settings()
+    except Exception as error:
+        report["providers_error"] = _why(error)
+    try:
+        report["failed_providers"] = await _connectivity()
+    except Exception as error:
+        report["connectivity_error"] = _why(error)
+    try:
+        await _pipelines(report, requests)
+    except Exception as error:
+        report["pipelines_error"] = _why(error)
+    return report
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    print(json.dumps(asyncio.run(main(int(sys.argv[1]))), ensure_ascii=False))
