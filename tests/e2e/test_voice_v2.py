@@ -199,7 +199,7 @@ def test_level_2_old_code_that_does_not_start_is_replaced_by_what_ran_before(ena
 
 def test_level_3_a_backup_virtualenv_that_does_not_start_is_replaced_by_what_ran_before(enabled, probes):
     host = probes.ssh(SYSTEMD)
-    poison = f"{VENV_BACKUP}/lib/python3.11/site-packages/sitecustomize.py"
+    poison = f"{VENV_BACKUP}/lib/python3.11/site-packages/zz_does_not_start.pth"  # site runs its import line
     assert deploy("rollback", SYSTEMD, voice_level=3).returncode == 0  # the venv is its backup copy
     host.check_output(f"echo 'import os; os._exit(3)' > {poison}")  # the interpreter stops at its start
     before = tree_sha256(probes, SYSTEMD, VENV)
@@ -207,7 +207,7 @@ def test_level_3_a_backup_virtualenv_that_does_not_start_is_replaced_by_what_ran
         run = deploy("rollback", SYSTEMD, voice_level=3, voice_health_timeout=8)
         failed_restored(run, VENV)
         assert tree_sha256(probes, SYSTEMD, VENV) == before and not host.file(f"{VENV}/lib/python3.11/site-packages/"
-                                                                             "sitecustomize.py").exists
+                                                                             "zz_does_not_start.pth").exists
         assert health(probes, SYSTEMD)["status"] == "healthy"
     finally:
         host.check_output(f"rm -f {poison}")

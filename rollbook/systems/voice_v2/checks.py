@@ -59,7 +59,8 @@ def judge(request: VoiceRequest, expected_env: dict[str, str], expected_provider
             changed = float(on_disk.get("changed") or 0)
             if seen.running is None or changed > seen.started:
                 problems.append("the service started before its code, requirements or virtualenv last changed")
-            result.append((not problems, "the service runs the target code, started after it last changed"
+            what = " and ".join(name for name, checked in (("code", code is not None), ("virtualenv", venv)) if checked)
+            result.append((not problems, f"the service runs the target {what}, started after it last changed"
                            if not problems else "; ".join(problems)))
         if seen.image is not None:
             ok = bool(seen.image.target_id) and seen.image.running_id == seen.image.target_id
