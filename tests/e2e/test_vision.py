@@ -104,6 +104,24 @@ def test_full_rollback_turns_every_flag_off_and_the_counters_stop(enabled, probe
     assert check.changed == set()
 
 
+def test_metrics_that_do_not_answer_fail_the_verification_naming_the_scrape(enabled, probes):
+    """An endpoint that answers /health but serves no /metrics (what a stopped metrics exporter looks
+    like to the check): the rollback converges, then its verification fails naming the scrape, never
+    reading an unread counter as flat."""
+    host = probes.ssh(HOST)
+    host.check_output("mkdir -p /tmp/no-metrics && echo ok > /tmp/no-metrics/health && systemd-run --unit=no-metrics "
+                      "python3 -m http.server 8009 --bind 127.0.0.1 --directory /tmp/no-metrics")
+    try:
+        host.check_output("for i in $(seq 40); do curl -fs http://127.0.0.1:8009/health && exit 0; sleep 0.25; done; "
+                          "exit 1")
+        run = deploy("rollback", vision_waves="b", vision_metrics_url="http://127.0.0.1:8009")
+        assert run.returncode != 0, run.output
+        assert "verification failed" in run.output, run.output
+        assert "the metrics scrape failed: counters not checked" in run.output, run.output
+    finally:
+        host.check_output("systemctl stop no-metrics")
+
+
 def test_enable_restores_the_recommended_values_and_processes_a_smoke_event(sandbox, probes):
     deploy("rollback")
     run = deploy("enable")
