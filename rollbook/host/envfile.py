@@ -31,6 +31,7 @@ from pyinfra.api import operation
 
 from ..preflight import PreflightError
 from ..report import announce
+from .scripts import source
 from .shell import backup
 
 q = shlex.quote
@@ -47,22 +48,7 @@ HIDDEN = re.compile(r"^<hidden [0-9a-f]{32}>$")
 # as they are, and so is a key whose value equals its target (RB_TARGETS, JSON: values from data, which
 # the controller knows); every other key as KEY=<hidden HMAC-SHA256(salt, value)[:32]>; other lines are
 # dropped. The salt comes from the environment (RB_SALT), the values from stdin: never from arguments.
-_HIDE = (
-    "import hashlib, hmac, json, os, re, sys\n"
-    "public = {k for k in sys.argv[1].split(',') if k}\n"
-    "targets = {k.encode(): v.encode() for k, v in json.loads(os.environ.get('RB_TARGETS') or '{}').items()}\n"
-    "salt = os.environb[b'RB_SALT']\n"
-    "for raw in sys.stdin.buffer:\n"
-    "    m = re.match(rb'([A-Za-z_][A-Za-z0-9_]*)=(.*)', raw.rstrip(b'\\r\\n'))\n"
-    "    if not m:\n"
-    "        continue\n"
-    "    key, value = m.groups()\n"
-    "    if len(value) > 1 and value[:1] == value[-1:] and value[:1] in (b'\"', b\"'\"):\n"
-    "        value = value[1:-1]  # quoted as people write it; the loader (systemd, compose) strips them\n"
-    "    if key.decode() not in public and targets.get(key) != value:\n"
-    "        value = b'<hidden ' + hmac.new(salt, value, hashlib.sha256).hexdigest()[:32].encode() + b'>'\n"
-    "    sys.stdout.buffer.write(key + b'=' + value + b'\\n')\n"
-)
+_HIDE = source("hide_env")  # runs on the host: rollbook/host/scripts/hide_env.py
 
 
 @dataclass(frozen=True)
