@@ -98,6 +98,43 @@ def check_managed(values: dict[str, str]):
             raise ValueError(f"invalid value for {key}: only letters, digits and _.:/@,+- are allowed")
 
 
+MISSHAPEN = "!misshapen "  # read_keys's marker of a key whose line the edit does not handle
+# a managed key's line in any shape an operator may have written it, and the shapes the edit handles:
+# KEY=value or export KEY=value, the value unquoted (no space, no #) or in one pair of quotes, CRLF or LF
+_ANY_LINE = r"^[[:space:]]*(export[[:space:]]+)?({keys})[[:space:]]*="
+_EDITABLE = "^(export[[:space:]]+)?({keys})=(\"[^\"]*\"|'[^']*'|[^[:space:]\"'#]*)\\r?$"
+
+
+def read_keys(path: str, keys) -> str:
+    """Shell printing the lines of ``keys`` in env file ``path`` as systemd and compose load them
+    (``KEY=value``: no trailing CR, no ``export``, one pair of quotes removed; the last of a duplicated
+    key), and ``!misshapen KEY`` for a key with a line the edit does not handle (indented, spaces around
+    ``=``, an unquoted value holding a space or ``#``): of such a line only the key's name is printed::
+
+        f"echo '## env'; {read_keys('/opt/vision/.env', ['VISION_A', 'VISION_B'])}"
+    """
+    names = "|".join(sorted(keys))
+    program = (f"/{_ANY_LINE.format(keys=names)}/ {{ /{_EDITABLE.format(keys=names)}/ !{{ "
+               f"s/{_ANY_LINE.format(keys=names)}.*/{MISSHAPEN}\\2/; p; d; }}; "
+               "s/\\r$//; s/^export[[:space:]]+//; s/^([A-Za-z_][A-Za-z0-9_]*)=\"(.*)\"$/\\1=\\2/; "
+               "s/^([A-Za-z_][A-Za-z0-9_]*)='(.*)'$/\\1=\\2/; p; }")
+    last = "awk '/^!/ { print; next } { k = $0; sub(/=.*/, \"\", k); v[k] = $0 } END { for (k in v) print v[k] }'"
+    return f"sed -n -E {q(program)} {q(path)} | {last}"
+
+
+def misshapen(lines: list[str]) -> list[str]:
+    """The keys ``read_keys`` marked: their lines have a shape the edit does not handle."""
+    return sorted({line[len(MISSHAPEN):].strip() for line in lines if line.startswith(MISSHAPEN)})
+
+
+def shape_refusal(path: str, keys: list[str]) -> str:
+    """Why a run will not edit ``path`` ('' when every managed key's line has a shape it edits)."""
+    if not keys:
+        return ""
+    return (f"{path}: the line of {', '.join(keys)} has a shape rollbook does not edit (it edits KEY=value and "
+            "export KEY=value, a value unquoted without spaces or in one pair of quotes, LF or CRLF): fix it by hand")
+
+
 def parse(text: str, keys) -> dict[str, str]:
     """The values of ``keys`` in env-file ``text`` (the last assignment wins)."""
     wanted, found = set(keys), {}
@@ -171,8 +208,10 @@ def edit_command(path: str, plan: list[Change], source: str | None = None, copie
             parts.append(_copy_command(change.key))
             continue
         line = f"{change.key}={change.new}"
+        # every line of the key (export and a CRLF ending kept), or a line appended
+        edit = f"s|^(export[[:space:]]+)?{change.key}=[^\\r]*(\\r?)$|\\1{line}\\2|"  # a value holds no |
         parts.append(
-            f"if grep -q '^{change.key}=' \"$f\"; then sed -i --follow-symlinks 's|^{change.key}=.*|{line}|' \"$f\"; "
+            f"if grep -q -E '^(export[[:space:]]+)?{change.key}=' \"$f\"; then sed -i --follow-symlinks -E {q(edit)} \"$f\"; "
             f"else {{ [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' {q(line)} >> \"$f\"; }}; fi"
         )
     return "; ".join(parts)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pyinfra.api import operation
 
 from ..report import announce
-from .envfile import shown
+from .envfile import read_keys, shown
 from .shell import COMPOSE, q
 
 
@@ -79,7 +79,7 @@ def this_runs_backup(env_file: str, started: str) -> str:
 
 def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
     """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
-    env, keys = q(restore.env_file), "|".join(sorted(restore.keys))
+    env = q(restore.env_file)
     files = tuple(path for path in (restore.env_file, *restore.also) if path)
     restart = restart_command(unit, service, project_dir)
     failed = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"
@@ -92,7 +92,7 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str, resto
         for path in files)
     compared = (
         f"if [ \"$({running_keys_command(unit, service, project_dir, restore.keys)})\" != "
-        f"\"$(grep -E {q(f'^({keys})=')} {env} | sort)\" ]; then "
+        f"\"$({read_keys(restore.env_file, restore.keys)} | grep -v '^!' | sort)\" ]; then "
         f"printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
         f"{q(service)} {env} >&2; exit 1; fi; ") if restore.keys else ""
     named = " and ".join(files)

@@ -2,8 +2,8 @@
 every value of a key not in the comma-separated first argument replaced by ``<hidden DIGEST>``
 (HMAC-SHA256 under the host's salt, ``$RB_SALT``); a value equal to its target in ``$RB_TARGETS`` (a
 JSON object of data's values, which the controller knows) is printed as it is. One layer of matching
-quotes is removed first, as systemd and compose load a value. Lines that are not ``KEY=value`` are
-dropped. Values arrive on standard input and the salt in the environment, never in arguments::
+quotes is removed first, as systemd and compose load a value, and so is an ``export`` in front.
+Lines that are not ``[export] KEY=value`` are dropped. Values arrive on standard input and the salt in the environment, never in arguments::
 
     grep -E '^[A-Z_]+=' .env | RB_SALT=$hs python3 -c "$(cat hide_env.py)" VISION_A,VISION_B
 """
@@ -19,7 +19,7 @@ public = {key for key in sys.argv[1].split(",") if key}
 targets = {key.encode(): value.encode() for key, value in json.loads(os.environ.get("RB_TARGETS") or "{}").items()}
 salt = os.environb[b"RB_SALT"]
 for raw in sys.stdin.buffer:
-    match = re.match(rb"([A-Za-z_][A-Za-z0-9_]*)=(.*)", raw.rstrip(b"\r\n"))
+    match = re.match(rb"(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)", raw.rstrip(b"\r\n"))
     if not match:
         continue
     key, value = match.groups()

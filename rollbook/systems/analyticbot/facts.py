@@ -11,6 +11,7 @@ Example::
 from dataclasses import dataclass, field
 
 from ...host.compose import running_env, running_env_section
+from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import postgres_connect, q, timed
 from ...host.timeouts import Timeouts
@@ -57,6 +58,7 @@ class AnalyticbotState:
     ref_commit: str | None  # the requested release ref as a commit; None: not asked, '': unknown ref
     migration: Migration | None
     recorded: dict[str, str]
+    misshapen: list[str] = field(default_factory=list)  # managed keys whose line the edit does not handle
 
 
 def process_section(settings: AnalyticbotSettings) -> str:
@@ -91,13 +93,13 @@ class AnalyticbotHost(SectionsFact):
 
     def command(self, settings: AnalyticbotSettings, recorded_file: str, timeouts: Timeouts, ref: str | None = None,
                 migration: bool = False):
-        keys = "|".join(settings.keys)
         checkout = q(settings.checkout)
         parts = [
             recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
-            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E {q(f'^({keys})=')} \"$f\" || true; "
-            f"grep -q {q(f'^{settings.database_url_key}=')} \"$f\" && echo has_database_url; else echo missing; fi",
+            f"echo '## env'; if [ -f \"$f\" ]; then echo present; {read_keys(settings.env_file, settings.keys)}; "
+            f"grep -q -E {q(f'^(export[[:space:]]+)?{settings.database_url_key}=')} \"$f\" && echo has_database_url; "
+            "else echo missing; fi",
             process_section(settings),
             f"echo '## checkout'; if git -C {checkout} rev-parse -q HEAD >/dev/null 2>&1; then "
             f"echo \"head $(git -C {checkout} rev-parse HEAD)\"; echo \"at $(stat -c %Y {checkout}/.git/HEAD)\"; "
@@ -147,6 +149,7 @@ class AnalyticbotHost(SectionsFact):
             ref_commit=None if ref_lines is None else ("" if ref_lines[:1] in ([], ["unknown"]) else ref_lines[0]),
             migration=migration,
             recorded=recorded_units(sections.get("recorded", []), "analyticbot"),
+            misshapen=misshapen(env),
         )
 
 

@@ -55,6 +55,8 @@ class AnalyticbotStages(Stages):
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if state.env_file is None:
             return f"{settings.env_file} not found"
+        if state.misshapen:
+            return envfile.shape_refusal(settings.env_file, state.misshapen)
         if request.release is not None:
             if not state.ref_commit:
                 return f"unknown git ref {request.release!r} in {settings.checkout}"

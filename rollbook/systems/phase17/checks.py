@@ -4,6 +4,7 @@ the guard, the settings flag and the env file); in the verify stage, the runbook
 (``judge``: health, a refused upgrade or an accepted 101, the Phase 15/16 suites, and, enabled, no
 memory growth over stream cycles)."""
 
+from ...host import envfile
 from .facts import COMMENT, FLAG, GUARD, MainFile, Phase17State
 from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
 
@@ -60,7 +61,7 @@ def refusal(request: Phase17Request, state: Phase17State) -> str | None:
         return f"{request.settings.settings_path} does not define {FLAG} (the runbook's Method 3)"
     if state.env_file is None:
         return f"{request.settings.env_file} not found (the unit's EnvironmentFile)"
-    return None
+    return envfile.shape_refusal(request.settings.env_file, state.misshapen) or None
 
 
 def judge(request: Phase17Request, units: dict[str, str] | None = None):

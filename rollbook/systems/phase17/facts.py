@@ -12,6 +12,7 @@ Example::
 
 from dataclasses import dataclass, field
 
+from ...host.envfile import misshapen, read_keys
 from ...host.scripts import source
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import PROCESS_STARTED, q
@@ -112,6 +113,7 @@ class Phase17State:
     env_file: dict[str, str] | None  # the flag as the env file holds it (None: no env file)
     process: Process | None
     recorded: dict[str, str]
+    misshapen: list[str] = field(default_factory=list)  # the flag, when its line has a shape the edit does not handle
 
     @property
     def running(self) -> dict[str, str] | None:
@@ -136,7 +138,7 @@ class Phase17Host(SectionsFact):
             f"grep -n -e video_stream_router -e {FLAG} {main} || true; else echo missing; fi",
             f"echo '## settings'; grep -qs '^{FLAG} *=' {q(settings.settings_path)} && echo defined || echo undefined",
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
-            f"grep -E '^{FLAG}=' {q(settings.env_file)} || true; else echo missing; fi",
+            f"{read_keys(settings.env_file, [FLAG])}; else echo missing; fi",
             process_section(settings.service),
         ])
 
@@ -148,6 +150,7 @@ class Phase17Host(SectionsFact):
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
             process=parse_process(sections.get("process", [])),
             recorded=recorded_units(sections.get("recorded", []), "phase17"),
+            misshapen=misshapen(env),
         )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ... import metrics
 from ...host.compose import running_env, running_env_section
+from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
 from ...host.shell import REDIS_CLI, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
@@ -46,6 +47,7 @@ class VisionState:
     baseline: dict[str, float] = field(default_factory=dict)  # vision_* metrics at the start
     later: dict[str, float] = field(default_factory=dict)  # the same, `window` seconds later
     recorded: dict[str, str] = field(default_factory=dict)  # wave -> state rollbook last converged it to
+    misshapen: list[str] = field(default_factory=list)  # managed keys whose line the edit does not handle
 
 
 def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
@@ -75,11 +77,11 @@ class VisionHost(SectionsFact):
 
     def command(self, settings: VisionSettings, recorded_file: str, timeouts: Timeouts, window: int = 0,
                 count_context: bool = False):
-        keys = "|".join(settings.keys)
         parts = [
             recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
-            f"echo '## env'; if [ -f \"$f\" ]; then echo present; grep -E '^({keys})=' \"$f\" || true; else echo missing; fi",
+            f"echo '## env'; if [ -f \"$f\" ]; then echo present; {read_keys(settings.env_file, settings.keys)}; "
+            "else echo missing; fi",
             running_env_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if [ -f {q(settings.experiments_file)} ]; then echo present; "
             f"{whole(settings.experiments_file)}; else echo missing; fi",
@@ -118,6 +120,7 @@ class VisionHost(SectionsFact):
             baseline=metrics.read_scrape("\n".join(sections.get("metrics", []))),
             later=metrics.read_scrape("\n".join(sections.get("later", []))),
             recorded=recorded_units(sections.get("recorded", []), "vision"),
+            misshapen=misshapen(env),
         )
 
 

@@ -61,6 +61,8 @@ class VisionStages(Stages):
         request, state = ctx.request, ctx.state
         if state.env_file is None:
             return f"{request.settings.env_file} not found"
+        if state.misshapen:
+            return envfile.shape_refusal(request.settings.env_file, state.misshapen)
         experiments_text(state.experiments, request, f"{host.name}:{request.settings.experiments_file}")
         active = active_experiments(state.baseline, state.later, request)
         if active:

@@ -31,7 +31,7 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 
-from ...host.envfile import SALT_FILE, hide, hiding
+from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.scripts import source
 from ...host.shell import COMPOSE, PROCESS_STARTED, q
@@ -106,6 +106,7 @@ class VoiceState:
     recorded: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # unit -> the source a rollback recorded (code)
     env_matches_previous: bool | None = None  # .env is .env.previous apart from data's keys (None: not compared)
+    misshapen: list[str] = field(default_factory=list)  # data's keys whose .env line the edit does not handle
 
     @property
     def providers_stale(self) -> bool:
@@ -219,7 +220,9 @@ class VoiceHost(SectionsFact):
             TREE_HASH, FILE_HASH, NEWEST_CHANGE, hiding(salt, targets),
             recorded_section(recorded_file),
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
-            f"{hide(public)} < {q(settings.env_file)}; else echo missing; fi",
+            f"{hide(public)} < {q(settings.env_file)}; "
+            + (f"{read_keys(settings.env_file, sorted(targets))} | grep '^!'; " if targets else "")
+            + "else echo missing; fi",
             process_section(settings, public),
         ]
         if 1 in levels:
@@ -275,6 +278,7 @@ class VoiceHost(SectionsFact):
             recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
             sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
             env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
+            misshapen=misshapen(env),
         )
         if "code" in sections:
             values = dict(line.split(" ", 1) for line in sections["code"] if " " in line)

@@ -96,6 +96,8 @@ class VoiceStages(Stages):
     def refusal(self, ctx: Context) -> str:
         if ctx.state.env_file is None:
             return f"{ctx.request.settings.env_file} not found"
+        if ctx.state.misshapen and "env" in ctx.request.desired:
+            return envfile.shape_refusal(ctx.request.settings.env_file, ctx.state.misshapen)
         levels = ctx.request.levels
         return (1 in levels and _level_1_refusal(ctx)) or (2 in levels and _level_2_refusal(ctx)) or \
             (3 in levels and _level_3_refusal(ctx)) or ""

@@ -101,8 +101,9 @@ def test_hiding_sends_digests_for_every_key_not_public(tmp_path):
     salt = tmp_path / "private" / "salt"
     command = f"{envfile.hiding(str(salt))}; {envfile.hide({'FLAG'})} < {env}; {envfile.hide(())} < {env}"
     first = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert "s3cret" not in "\n".join(first) and first[0] == "FLAG=true" and len(first) == 6
-    values = dict(line.split("=", 1) for line in first[:3])
+    assert "s3cret" not in "\n".join(first) and first[0] == "FLAG=true" and len(first) == 8
+    values = dict(line.split("=", 1) for line in first[:4])
+    assert envfile.is_hidden(values["X"])  # export X=1 is read as X=1, as compose reads it
     assert envfile.is_hidden(values["API_KEY"]) and values["API_KEY"] == values["SAME"]  # equal values, equal digests
     assert salt.stat().st_mode & 0o777 == 0o600 and salt.parent.stat().st_mode & 0o777 == 0o700
     again = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -110,7 +111,7 @@ def test_hiding_sends_digests_for_every_key_not_public(tmp_path):
     other = tmp_path / "other-salt"
     elsewhere = subprocess.run(["sh", "-c", f"{envfile.hiding(str(other))}; {envfile.hide(())} < {env}"],
                                capture_output=True, text=True, check=True).stdout.splitlines()
-    assert elsewhere[1] != first[4]  # another host (salt): other digests
+    assert elsewhere[1] != first[5]  # another host (salt): other digests
 
 
 def test_check_managed_refuses_values_unsafe_for_the_edit():
@@ -138,3 +139,44 @@ def test_a_quoted_value_compares_as_its_loader_reads_it():
     file_side, process_side = hidden(b'K="a b $HOME"\nL=\'x y\'\nM=v\r\n'), hidden(b"K=a b $HOME\nL=x y\nM=v\n")
     assert file_side == process_side and file_side[0].startswith("K=<hidden ")
     assert hidden(b'K="a b"\nU="unbalanced\n', "K,U") == ["K=a b", 'U="unbalanced']
+
+
+SHAPES = (
+    "# people write env files in many shapes\r\n"
+    "export VISION_A=true\r\n"  # export, CRLF
+    'VISION_B="true"\n'  # quoted
+    "VISION_B=true\n"  # duplicated: the last wins
+    "VISION_C=true"  # no final newline
+)
+
+
+def read(path, keys) -> list[str]:
+    return subprocess.run(["sh", "-c", envfile.read_keys(str(path), keys)], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def test_keys_read_as_the_loader_reads_them_and_edits_keep_the_line_s_shape(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(SHAPES)
+    keys = ["VISION_A", "VISION_B", "VISION_C"]
+    assert sorted(read(path, keys)) == ["VISION_A=true", "VISION_B=true", "VISION_C=true"]
+    target = {key: "false" for key in keys}
+    plan = envfile.plan_changes(envfile.parse("\n".join(read(path, keys)), keys), target)
+    subprocess.run(["sh", "-c", envfile.edit_command(str(path), plan)], check=True)
+    assert path.read_bytes().decode() == ("# people write env files in many shapes\r\nexport VISION_A=false\r\n"
+                                          "VISION_B=false\nVISION_B=false\nVISION_C=false")
+    assert sorted(read(path, keys)) == ["VISION_A=false", "VISION_B=false", "VISION_C=false"]
+    assert envfile.plan_changes(envfile.parse("\n".join(read(path, keys)), keys), target) == []  # converged
+
+
+@pytest.mark.parametrize("line", ["VISION_A = true", "  VISION_A=true", "VISION_A=true # on for wave a",
+                                  "export  VISION_A=two words"])
+def test_a_line_the_edit_does_not_handle_is_named_never_shown(tmp_path, line):
+    path = tmp_path / ".env"
+    path.write_text(f"VISION_B=true\n{line}\n")
+    lines = read(path, ["VISION_A", "VISION_B"])
+    assert envfile.misshapen(lines) == ["VISION_A"] and "VISION_B=true" in lines
+    assert not any("true" in text for text in lines if "VISION_A" in text)  # only the name
+    assert envfile.shape_refusal("/opt/vision/.env", ["VISION_A"]).startswith(
+        "/opt/vision/.env: the line of VISION_A has a shape rollbook does not edit")
+    assert envfile.shape_refusal("/opt/vision/.env", []) == ""

@@ -7,7 +7,7 @@ from rollbook.systems.vision.facts import VisionState
 from rollbook.systems.vision.request import CONTROL, MANAGED_KEYS
 from rollbook.systems.vision.steps import VISION
 
-from ...harness import group_data
+from ...harness import fake_host, group_data
 
 RECORDED = {"a": "enabled", "b": "rolled_back", "c": "enabled", "tokens": "enabled"}
 
@@ -42,3 +42,17 @@ def test_an_experiment_entry_names_its_wave():
     request = VISION.request(group_data("sandbox"), None, RECORDED)
     entries = {**request.experiments, "wave_b": {**CONTROL, "enabled": True}}
     assert VISION.differing(context(held(), experiments=entries)) == ["b"]
+
+
+def test_a_flag_line_the_edit_does_not_handle_refuses_the_host_naming_it():
+    from dataclasses import replace
+
+    ctx = context(held())
+    with fake_host(data=ctx.data):
+        assert VISION.refusal(ctx) == ""
+    misshapen = Context(request=ctx.request, state=replace(ctx.state, misshapen=["VISION_PHASH_ENABLED"]), run=None,
+                        data=ctx.data)
+    with fake_host(data=ctx.data):
+        refused = VISION.refusal(misshapen)
+    assert refused.startswith(
+        "/opt/vision/.env: the line of VISION_PHASH_ENABLED has a shape rollbook does not edit")
