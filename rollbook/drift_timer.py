@@ -27,6 +27,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files, server, systemd
 
+from .host.command import command
 from .host.shell import q
 from .paths import checkout
 from .preflight import PreflightError, boolean, positive_int, require
@@ -145,8 +146,9 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
     announce([f"{path}: {head[:12] or '(none)'} -> {commit[:12]}"])
     staged = f"{path}.bundle"
     yield FileUploadCommand(str(bundle_file), staged)
-    yield (f"( [ -d {q(path + '/.git')} ] || git init -q {q(path)} ) && git -C {q(path)} fetch -q {q(staged)} "
-           f"{BUNDLE_REF} && git -C {q(path)} checkout -q --force --detach {q(commit)} && rm -f {q(staged)}")
+    yield command("( [ -d {git} ] || git init -q {path} ) && git -C {path} fetch -q {staged} {ref} && "
+                  "git -C {path} checkout -q --force --detach {commit} && rm -f {staged}",
+                  git=f"{path}/.git", path=path, staged=staged, ref=BUNDLE_REF, commit=commit)
 
 
 @operation()
@@ -167,10 +169,11 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
     staged = f"{venv}.wheels.tar"
     yield FileUploadCommand(BytesIO(wheels), staged)
     wheels_dir = f"{venv}.wheels"
-    yield (f"rm -rf {q(venv)} {q(wheels_dir)} && mkdir -p {q(wheels_dir)} && tar -x -C {q(wheels_dir)} -f {q(staged)} "
-           f"&& python3 -m venv --without-pip {q(venv)} && pip=$(ls {q(wheels_dir)}/pip-*.whl) && "
-           f"{q(venv + '/bin/python')} \"$pip/pip\" install -q --no-index --find-links {q(wheels_dir)} -r {q(requirements)} && "
-           f"echo {q(digest)} > {q(venv + '/' + MARKER)} && rm -rf {q(wheels_dir)} {q(staged)}")
+    yield command("rm -rf {venv} {wheels} && mkdir -p {wheels} && tar -x -C {wheels} -f {staged} "
+                  "&& python3 -m venv --without-pip {venv} && pip=$(ls {wheels}/pip-*.whl) && "
+                  '{python} "$pip/pip" install -q --no-index --find-links {wheels} -r {requirements} && '
+                  "echo {digest} > {marker} && rm -rf {wheels} {staged}", venv=venv, wheels=wheels_dir, staged=staged,
+                  python=f"{venv}/bin/python", requirements=requirements, digest=digest, marker=f"{venv}/{MARKER}")
 
 
 @deploy("drift timer")

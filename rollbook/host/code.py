@@ -3,7 +3,8 @@
 from pyinfra.api import operation
 
 from ..report import announce
-from .shell import backup, q
+from .command import command, joined
+from .shell import backup
 
 COMMENT = "# "
 
@@ -50,10 +51,14 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     if not todo:
         return
     announce([f"{path}: {'comment out' if commented else 'restore'} {line!r}" for line in todo])
-    found = " && ".join(f"grep -qxF -e {q(line if commented else COMMENT + line)} {q(path)}" for line in todo)
-    yield (f"{found} || {{ echo {q(f'{path}: the expected lines are not there (the file changed shape)')} >&2; "
-           f"exit 1; }}")
+    found = joined((command("grep -qxF -e {line} {path}", line=line if commented else COMMENT + line, path=path)
+                    for line in todo), " && ")
+    yield command("{found} || {{ echo {message} >&2; exit 1; }}", found=found,
+                  message=f"{path}: the expected lines are not there (the file changed shape)")
     yield backup(path, backup_keep)
-    yield f"sed -i --follow-symlinks {' '.join('-e ' + q(sed_script(line, commented)) for line in todo)} {q(path)}"
-    done = " && ".join(f"grep -qxF -e {q(COMMENT + line if commented else line)} {q(path)}" for line in todo)
-    yield f"{done} || {{ echo {q(f'{path}: the edit did not take effect')} >&2; exit 1; }}"
+    scripts = joined((command("-e {script}", script=sed_script(line, commented)) for line in todo), " ")
+    yield command("sed -i --follow-symlinks {scripts} {path}", scripts=scripts, path=path)
+    done = joined((command("grep -qxF -e {line} {path}", line=COMMENT + line if commented else line, path=path)
+                   for line in todo), " && ")
+    yield command("{done} || {{ echo {message} >&2; exit 1; }}", done=done,
+                  message=f"{path}: the edit did not take effect")

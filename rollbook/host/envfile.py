@@ -28,9 +28,11 @@ import shlex
 from dataclasses import dataclass
 
 from pyinfra.api import operation
+from pyinfra.api.command import StringCommand
 
 from ..preflight import PreflightError
 from ..report import announce
+from .command import command, joined, program
 from .scripts import source
 from .shell import backup
 
@@ -179,42 +181,41 @@ def hide(public) -> str:
     return f"hide {q(','.join(sorted(public)))}"
 
 
-def _copy_command(key: str) -> str:
+def _copy_command(key: str) -> StringCommand:
     """Set ``key``'s line of ``$f`` to its last line in ``$s``, on the host: the line travels in a
     variable and the environment (awk's ENVIRON), never in arguments; every other byte stays."""
-    pattern = q(f"^{key}=")
-    missing = q(f"{key} is not in the source file")
-    return (
-        f"l=$(grep -e {pattern} \"$s\" | tail -n 1); [ -n \"$l\" ] || {{ echo {missing} >&2; exit 1; }}; "
-        f"if grep -q -e {pattern} \"$f\"; then nl=$([ -z \"$(tail -c1 \"$f\")\" ] && echo 1); "
-        f"t=$(mktemp \"$f.rollbook.XXXXXX\") && RB_LINE=\"$l\" awk -v k={q(key + '=')} -v nl=\"$nl\" "
-        "'index($0, k) == 1 { $0 = ENVIRON[\"RB_LINE\"] } { printf \"%s%s\", (NR > 1 ? \"\\n\" : \"\"), $0 } "
-        "END { if (nl) printf \"\\n\" }' \"$f\" > \"$t\" && cat \"$t\" > \"$f\"; rc=$?; rm -f \"$t\"; "
-        "[ $rc -eq 0 ] || exit 1; "
-        "else { [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' \"$l\" >> \"$f\"; }; fi"
-    )
+    return command(
+        'l=$(grep -e {pattern} "$s" | tail -n 1); [ -n "$l" ] || {{ echo {missing} >&2; exit 1; }}; '
+        'if grep -q -e {pattern} "$f"; then nl=$([ -z "$(tail -c1 "$f")" ] && echo 1); '
+        't=$(mktemp "$f.rollbook.XXXXXX") && RB_LINE="$l" awk -v k={prefix} -v nl="$nl" {program} "$f" > "$t" '
+        '&& cat "$t" > "$f"; rc=$?; rm -f "$t"; [ $rc -eq 0 ] || exit 1; '
+        'else {{ [ -z "$(tail -c1 "$f")" ] || echo >> "$f"; printf \'%s\\n\' "$l" >> "$f"; }}; fi',
+        pattern=f"^{key}=", missing=f"{key} is not in the source file", prefix=f"{key}=",
+        program=program('\'index($0, k) == 1 { $0 = ENVIRON["RB_LINE"] } '
+                        '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 } END { if (nl) printf "\\n" }\''))
 
 
-def edit_command(path: str, plan: list[Change], source: str | None = None, copied=()) -> str:
+def _set_command(key: str, value: str) -> StringCommand:
+    """Set every line of ``key`` in ``$f`` (``export`` and a CRLF ending kept), or append one."""
+    line = f"{key}={value}"
+    return command(
+        'if grep -q -E {pattern} "$f"; then sed -i --follow-symlinks -E {edit} "$f"; '
+        'else {{ [ -z "$(tail -c1 "$f")" ] || echo >> "$f"; printf \'%s\\n\' {line} >> "$f"; }}; fi',
+        pattern=f"^(export[[:space:]]+)?{key}=", line=line,
+        edit=f"s|^(export[[:space:]]+)?{key}=[^\\r]*(\\r?)$|\\1{line}\\2|")  # a managed value holds no |
+
+
+def edit_command(path: str, plan: list[Change], source: str | None = None, copied=()) -> StringCommand:
     """One shell command rewriting exactly the planned keys of ``path`` (appending missing ones). A key in
     ``copied`` gets its line from the file ``source`` on the host, so its value never leaves the host."""
-    parts = [f"f={q(path)}"]
+    parts = [command("f={path}", path=path)]
     if any(change.key in copied for change in plan):
         if not source:
             raise ValueError("copied keys need a source file")
-        parts.append(f"s={q(source)}")
-    for change in plan:
-        if change.key in copied:
-            parts.append(_copy_command(change.key))
-            continue
-        line = f"{change.key}={change.new}"
-        # every line of the key (export and a CRLF ending kept), or a line appended
-        edit = f"s|^(export[[:space:]]+)?{change.key}=[^\\r]*(\\r?)$|\\1{line}\\2|"  # a value holds no |
-        parts.append(
-            f"if grep -q -E '^(export[[:space:]]+)?{change.key}=' \"$f\"; then sed -i --follow-symlinks -E {q(edit)} \"$f\"; "
-            f"else {{ [ -z \"$(tail -c1 \"$f\")\" ] || echo >> \"$f\"; printf '%s\\n' {q(line)} >> \"$f\"; }}; fi"
-        )
-    return "; ".join(parts)
+        parts.append(command("s={source}", source=source))
+    parts += [_copy_command(change.key) if change.key in copied else _set_command(change.key, change.new)
+              for change in plan]
+    return joined(parts, "; ")
 
 
 @operation()

@@ -5,7 +5,8 @@ from io import StringIO
 from pyinfra.api import FileUploadCommand, operation
 
 from ..report import announce
-from .shell import backup, q
+from .command import command
+from .shell import backup
 
 
 @operation()
@@ -34,10 +35,10 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
     staged = f"{path}.rollbook-new"
     yield FileUploadCommand(StringIO(text), staged)
     if current is None:
-        yield f"chmod {q(mode)} {q(staged)} && mv -f -- {q(staged)} {q(path)}"
+        yield command("chmod {mode} {staged} && mv -f -- {staged} {path}", mode=mode, staged=staged, path=path)
         return
-    yield (f"{backup(path, backup_keep)} && chmod --reference={q(path)} -- {q(staged)} && "
-           f"chown --reference={q(path)} -- {q(staged)} && mv -f -- {q(staged)} {q(path)}")
+    yield command("{backup} && chmod --reference={path} -- {staged} && chown --reference={path} -- {staged} && "
+                  "mv -f -- {staged} {path}", backup=backup(path, backup_keep), path=path, staged=staged)
 
 
 @operation()
@@ -63,5 +64,6 @@ def copied(path: str, source: str, same: bool | None, backup_keep: int = 5):
         return
     announce([f"{path}: copy of {source}"])
     staged = f"{path}.rollbook-new"
-    yield (f"{backup(path, backup_keep)} && cp -- {q(source)} {q(staged)} && chmod --reference={q(path)} -- {q(staged)} "
-           f"&& chown --reference={q(path)} -- {q(staged)} && mv -f -- {q(staged)} {q(path)}")
+    yield command("{backup} && cp -- {source} {staged} && chmod --reference={path} -- {staged} "
+                  "&& chown --reference={path} -- {staged} && mv -f -- {staged} {path}",
+                  backup=backup(path, backup_keep), source=source, staged=staged, path=path)

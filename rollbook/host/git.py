@@ -3,7 +3,7 @@
 from pyinfra.api import operation
 
 from ..report import announce
-from .shell import q
+from .command import command
 
 
 @operation()
@@ -26,4 +26,4 @@ def checked_out(checkout: str, ref: str, commit: str, head: str):
     if commit == head:
         return
     announce([f"{checkout}: {head[:12]} -> {commit[:12]} ({ref})"])
-    yield f"git -C {q(checkout)} checkout -q --detach {q(commit)}"
+    yield command("git -C {checkout} checkout -q --detach {commit}", checkout=checkout, commit=commit)

@@ -5,7 +5,8 @@ psql's arguments (``PGPASSWORD``, see ``shell.postgres_connect``)."""
 from pyinfra.api import operation
 
 from ..report import announce
-from .shell import postgres_connect, q, timed
+from .command import command, program
+from .shell import postgres_connect, timed
 from .timeouts import Timeouts
 
 
@@ -44,6 +45,6 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
     if not needed:
         return
     announce(summary)
-    yield (f"{postgres_connect(env_file, what, url_key, timeouts.connect)}; "
-           + timed(f"psql \"$db\" -q -1 -v ON_ERROR_STOP=1 -c {q(with_timeouts(sql, timeouts))}",
-                   timeouts.command, what))
+    psql = command('psql "$db" -q -1 -v ON_ERROR_STOP=1 -c {sql}', sql=with_timeouts(sql, timeouts))
+    yield command("{connect}; {run}", connect=program(postgres_connect(env_file, what, url_key, timeouts.connect)),
+                  run=timed(psql, timeouts.command, what))

@@ -10,6 +10,7 @@ from pyinfra.api import operation
 
 from ..report import announce
 from .scripts import source
+from .command import command, program
 from .shell import REDIS_CLI, q, redis_connect, timed
 from .timeouts import Timeouts
 
@@ -41,12 +42,12 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
     announce([f"Redis: delete {count if count is not None else 'the'} keys {pattern} (SCAN + UNLINK)"])
     step = f"deleting {pattern}"
     left = f"Redis: keys {pattern} remain after the deletion (something still writes them):"
-    yield (f"{redis_connect(env_file, step, timeouts.connect)}; "
-           + timed(f"{REDIS_CLI} --scan --pattern {q(pattern)} "
-                   f"| xargs -r -n {int(batch)} {REDIS_CLI} UNLINK >/dev/null && "
-                   f"left=$({REDIS_CLI} --scan --pattern {q(pattern)} | wc -l) && "
-                   f"{{ [ \"$left\" -eq 0 ] || {{ echo {q(left)} \"$left\" >&2; exit 1; }}; }}",
-                   timeouts.command, f"Redis: {step}"))
+    delete = command('{cli} --scan --pattern {pattern} | xargs -r -n {batch} {cli} UNLINK >/dev/null && '
+                     'left=$({cli} --scan --pattern {pattern} | wc -l) && '
+                     '{{ [ "$left" -eq 0 ] || {{ echo {left} "$left" >&2; exit 1; }}; }}',
+                     cli=program(REDIS_CLI), pattern=pattern, batch=int(batch), left=left)
+    yield command("{connect}; {run}", connect=program(redis_connect(env_file, step, timeouts.connect)),
+                  run=timed(delete, timeouts.command, f"Redis: {step}"))
 
 
 def drain_command(stream: str, saved: str, batch: int) -> str:
@@ -118,5 +119,6 @@ def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str
     announce([f"Redis: save and delete {length if length is not None else 'the'} entries of {stream} "
               f"(XRANGE + XDEL, {int(batch)} at a time)"])
     step = f"trimming {stream}"
-    yield (f"{redis_connect(env_file, step, timeouts.connect)}; ( umask 077; mkdir -p {q(save_dir)} ) && "
-           + timed(drain_command(stream, saved, batch), timeouts.command, f"Redis: {step}"))
+    yield command("{connect}; ( umask 077; mkdir -p {save_dir} ) && {run}",
+                  connect=program(redis_connect(env_file, step, timeouts.connect)), save_dir=save_dir,
+                  run=timed(drain_command(stream, saved, batch), timeouts.command, f"Redis: {step}"))

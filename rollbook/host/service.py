@@ -8,10 +8,12 @@ this run", so a run killed between edit and restart is finished by the next one.
 from dataclasses import dataclass
 
 from pyinfra.api import operation
+from pyinfra.api.command import StringCommand
 
 from ..report import announce
+from .command import command, joined, program
 from .envfile import read_keys, shown
-from .shell import COMPOSE, q
+from .shell import COMPOSE, STAMP
 
 
 @dataclass(frozen=True)
@@ -47,67 +49,73 @@ def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code:
     return reasons
 
 
-def restart_command(unit: str, service: str, project_dir: str) -> str:
+def restart_command(unit: str, service: str, project_dir: str) -> StringCommand:
     """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``), its
     image built first from the project when the service has a ``build:`` (the runbook's
     ``docker-compose build && docker-compose up -d``; a service with an ``image:`` only is not built)."""
     if unit == "compose":
-        return f"cd {q(project_dir)} && {COMPOSE} && $c up -d --build --force-recreate --no-deps {q(service)}"
-    return f"systemctl daemon-reload && systemctl restart {q(service)}"
+        return command("cd {project} && {compose} && $c up -d --build --force-recreate --no-deps {service}",
+                       project=project_dir, compose=program(COMPOSE), service=service)
+    return command("systemctl daemon-reload && systemctl restart {service}", service=service)
 
 
-def running_keys_command(unit: str, service: str, project_dir: str, keys) -> str:
+def running_keys_command(unit: str, service: str, project_dir: str, keys) -> StringCommand:
     """Print the running process's ``KEY=value`` lines for ``keys``, sorted."""
-    pattern = "|".join(sorted(keys))
     if unit == "compose":
-        env = (f"id=$(cd {q(project_dir)} && {COMPOSE} && $c ps -q {q(service)} | head -n 1); "
-               "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \"$id\"")
+        env = command("id=$(cd {project} && {compose} && $c ps -q {service} | head -n 1); "
+                      "docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\"",
+                      project=project_dir, compose=program(COMPOSE), service=service)
     else:
-        env = (f"pid=$(systemctl show -p MainPID --value {q(service)}); "
-               "tr '\\0' '\\n' < /proc/$pid/environ")
-    return f"{{ {env}; }} 2>/dev/null | grep -E {q(f'^({pattern})=')} | sort"
+        env = command("pid=$(systemctl show -p MainPID --value {service}); tr '\\0' '\\n' < /proc/$pid/environ",
+                      service=service)
+    return command("{{ {env}; }} 2>/dev/null | grep -E {pattern} | sort", env=env,
+                   pattern=f"^({'|'.join(sorted(keys))})=")
 
 
-def this_runs_backup(env_file: str, started: str) -> str:
+def this_runs_backup(env_file: str, started: str) -> StringCommand:
     """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
     ``started`` (the run's start: its first backup holds the file as it was before the run, however
     many steps of the run changed it), or to nothing: a backup an older run made is never picked."""
-    return (f"start=$(cat {q(started)} 2>/dev/null); b=; for f in {q(env_file)}.backup.*; do [ -e \"$f\" ] || continue; "
-            f"s=${{f##*.backup.}}; [ -n \"$start\" ] && [ \"$(printf '%s\\n%s\\n' \"$start\" \"$s\" | sort | head -n 1)\" = "
-            f"\"$start\" ] && {{ b=$f; break; }}; done")
+    return command('start=$(cat {started} 2>/dev/null); b=; for f in {path}.backup.*; do [ -e "$f" ] || continue; '
+                   's=${{f##*.backup.}}; [ -n "$start" ] && [ "$(printf \'%s\\n%s\\n\' "$start" "$s" | sort | head -n 1)" = '
+                   '"$start" ] && {{ b=$f; break; }}; done', started=started, path=env_file)
 
 
-def restore_command(unit: str, service: str, project_dir: str, ready: str, restore: Restore) -> str:
+def _put_back(path: str, started: str) -> StringCommand:
+    """Put ``path`` back from this run's first copy (a tree with ``cp -a``), what failed kept aside."""
+    return command(
+        '{pick}; if [ -n "$b" ]; then '
+        'if [ -d "$b" ]; then {{ [ ! -e {path} ] || mv {path} {path}.failed.{stamp}; }} && cp -a "$b" {path} || exit 1; '
+        'else cp -p {path} {path}.failed.{stamp} && cp -p "$b" {path} || exit 1; fi; '
+        'printf \'restored %s from %s\\n\' {path} "$b" >&2; restored="$restored $b"; fi; ',
+        pick=this_runs_backup(path, started), path=path, stamp=program(STAMP))
+
+
+def restore_command(unit: str, service: str, project_dir: str, ready: str | StringCommand,
+                    restore: Restore) -> StringCommand:
     """The shell run when ``service`` is not ready after the restart (always exits non-zero)."""
-    env = q(restore.env_file)
     files = tuple(path for path in (restore.env_file, *restore.also) if path)
-    restart = restart_command(unit, service, project_dir)
-    failed = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"
-    put_back = "".join(
-        f"{this_runs_backup(path, restore.started)}; if [ -n \"$b\" ]; then "
-        f"if [ -d \"$b\" ]; then {{ [ ! -e {q(path)} ] || mv {q(path)} {q(path)}.failed.{failed}; }} && "
-        f"cp -a \"$b\" {q(path)} || exit 1; "
-        f"else cp -p {q(path)} {q(path)}.failed.{failed} && cp -p \"$b\" {q(path)} || exit 1; fi; "
-        f"printf 'restored %s from %s\\n' {q(path)} \"$b\" >&2; restored=\"$restored $b\"; fi; "
-        for path in files)
-    compared = (
-        f"if [ \"$({running_keys_command(unit, service, project_dir, restore.keys)})\" != "
-        f"\"$({read_keys(restore.env_file, restore.keys)} | grep -v '^!' | sort)\" ]; then "
-        f"printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
-        f"{q(service)} {env} >&2; exit 1; fi; ") if restore.keys else ""
+    compared = command(
+        'if [ "$({running})" != "$({loaded} | grep -v \'^!\' | sort)" ]; then '
+        "printf '%s restarted on the restored %s but its environment differs from it: fix by hand\\n' "
+        "{service} {env} >&2; exit 1; fi; ",
+        running=running_keys_command(unit, service, project_dir, restore.keys),
+        loaded=program(read_keys(restore.env_file, restore.keys)), service=service,
+        env=restore.env_file) if restore.keys else program("")
     named = " and ".join(files)
-    nothing = f"no backup of {named} made by this run (it did not change them): nothing to restore; fix by hand"
-    return (
-        f"echo {q(f'{service} did not get ready with the new {named}: restoring the previous one')} >&2; "
-        f"restored=; {put_back}"
-        f"if [ -z \"$restored\" ]; then echo {q(nothing)} >&2; exit 1; fi; "
-        f"if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
-        f"printf '%s did not get ready on the restored%s either: fix by hand\\n' {q(service)} \"$restored\" >&2; exit 1; fi; "
-        f"{compared}"
-        f"mkdir -p \"$(dirname {q(restore.marker)})\" && echo $restored > {q(restore.marker)}; "
-        f"printf '%s is ready on the restored%s%s\\n' {q(service)} \"$restored\" "
-        f"{q(' and holds its values' if restore.keys else '')} >&2; exit 1"
-    )
+    return command(
+        "echo {restoring} >&2; restored=; {put_back}"
+        'if [ -z "$restored" ]; then echo {nothing} >&2; exit 1; fi; '
+        "if ! {{ {restart} && {ready}; }} >/dev/null 2>&1; then "
+        "printf '%s did not get ready on the restored%s either: fix by hand\\n' {service} \"$restored\" >&2; exit 1; fi; "
+        "{compared}"
+        'mkdir -p "$(dirname {marker})" && echo $restored > {marker}; '
+        "printf '%s is ready on the restored%s%s\\n' {service} \"$restored\" {holds} >&2; exit 1",
+        restoring=f"{service} did not get ready with the new {named}: restoring the previous one",
+        put_back=joined((_put_back(path, restore.started) for path in files), ""),
+        nothing=f"no backup of {named} made by this run (it did not change them): nothing to restore; fix by hand",
+        restart=restart_command(unit, service, project_dir), ready=program(ready), service=service,
+        compared=compared, marker=restore.marker, holds=" and holds its values" if restore.keys else "")
 
 
 @operation()
@@ -142,9 +150,11 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
     if not ready:
         yield restart
     elif restore is None:
-        yield f"{restart} && {{ {ready} || {{ echo {q(f'{service} did not get ready after the restart')} >&2; false; }}; }}"
+        yield command("{restart} && {{ {ready} || {{ echo {message} >&2; false; }}; }}", restart=restart,
+                      ready=program(ready), message=f"{service} did not get ready after the restart")
     else:
-        yield f"if {restart} && {ready}; then :; else {restore_command(unit, service, project_dir, ready, restore)}; fi"
+        yield command("if {restart} && {ready}; then :; else {restore}; fi", restart=restart, ready=program(ready),
+                      restore=restore_command(unit, service, project_dir, ready, restore))
 
 
 @operation()

@@ -10,7 +10,11 @@ reach a command's arguments (``redis_connect`` / ``postgres_connect`` pass passw
 
 import shlex
 
-q = shlex.quote
+from pyinfra.api.command import StringCommand
+
+from .command import command
+
+q = shlex.quote  # facts' shell (read-only); operations quote through command()
 
 # sets $c to the host's compose command: the v2 plugin when present, else docker-compose v1
 COMPOSE = 'if docker compose version >/dev/null 2>&1; then c="docker compose"; else c="docker-compose"; fi'
@@ -106,43 +110,48 @@ def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", second
     ))
 
 
-def _kept(path: str, keep: int, remove: str) -> str:
+STAMP = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"  # a copy's UTC stamp: copies sort in time order
+
+
+def _kept(path: str, keep: int, remove: str) -> StringCommand:
     # the copies sort in time order (their stamps do); the oldest beyond ``keep`` go, one by one
-    return (f"( set -- {q(path)}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
-            f"{remove} -- \"$f\"; n=$((n - 1)); done )")
+    return command(f"( set -- {{path}}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
+                   f"{remove} -- \"$f\"; n=$((n - 1)); done )", path=path)
 
 
-def backup(path: str, keep: int) -> str:
+def backup(path: str, keep: int) -> StringCommand:
     """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies.
 
     The copies are found by a shell glob (sorted, and the stamps sort in time order) and removed one
     by one, so any path works, spaces included; nothing but ``<path>.backup.*`` is ever removed."""
-    return f"cp -p {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && {_kept(path, keep, 'rm -f')}"
+    return command(f"cp -p {{path}} {{path}}.backup.{STAMP} && {{kept}}", path=path, kept=_kept(path, keep, "rm -f"))
 
 
-def backup_tree(path: str, keep: int, move: bool = False) -> str:
+def backup_tree(path: str, keep: int, move: bool = False) -> StringCommand:
     """As ``backup``, for a directory (a code tree, a virtualenv): copied with ``cp -a``, or moved aside
     (``move``: the caller puts a new tree in its place); only the newest ``keep`` copies stay::
 
         backup_tree("/opt/voice_v2/venv", 2, move=True)   # -> /opt/voice_v2/venv.backup.20251101T101500.123456Z
     """
     verb = "mv" if move else "cp -a"
-    return f"{verb} {q(path)} {q(path)}.backup.$(date -u +%Y%m%dT%H%M%S.%6NZ) && {_kept(path, keep, 'rm -rf')}"
+    return command(f"{verb} {{path}} {{path}}.backup.{STAMP} && {{kept}}", path=path, kept=_kept(path, keep, "rm -rf"))
 
 
-def timed(snippet: str, seconds: int, step: str) -> str:
+def timed(snippet: str | StringCommand, seconds: int, step: str) -> StringCommand:
     """Run ``snippet`` under ``sh -c`` (it sees exported variables) for at most ``seconds``; a timeout
     fails naming ``step``, e.g. ``migration 004 rollback: timed out after 600s``."""
-    return (f"timeout {int(seconds)} sh -c {q(snippet)}; rc=$?; if [ $rc -eq 124 ]; then "
-            f"echo {q(f'{step}: timed out after {int(seconds)}s')} >&2; fi; [ $rc -eq 0 ]")
+    return command(f"timeout {int(seconds)} sh -c {{snippet}}; rc=$?; if [ $rc -eq 124 ]; then "
+                   "echo {message} >&2; fi; [ $rc -eq 0 ]", snippet=str(snippet),
+                   message=f"{step}: timed out after {int(seconds)}s")
 
 
-def http_ok(url: str, seconds: int) -> str:
+def http_ok(url: str, seconds: int) -> StringCommand:
     """Succeed once ``url`` answers 200, polling every half second for at most ``seconds``."""
-    return (f"{{ ok=1; for i in $(seq {int(seconds) * 2}); do [ \"$(curl -s -o /dev/null -w '%{{http_code}}' "
-            f"--max-time 2 {q(url)})\" = 200 ] && {{ ok=0; break; }}; sleep 0.5; done; [ $ok = 0 ]; }}")
+    return command("{{ ok=1; for i in $(seq {tries}); do [ \"$(curl -s -o /dev/null -w '%{{http_code}}' "
+                   "--max-time 2 {url})\" = 200 ] && {{ ok=0; break; }}; sleep 0.5; done; [ $ok = 0 ]; }}",
+                   tries=int(seconds) * 2, url=url)
 
 
-def fail(message: str) -> str:
+def fail(message: str) -> StringCommand:
     """A command that fails with ``message`` on stderr (how a failed verification fails its operation)."""
-    return f"echo {q(message)} >&2; exit 1"
+    return command("echo {message} >&2; exit 1", message=message)

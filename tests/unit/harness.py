@@ -43,8 +43,13 @@ def _as_data(command):
 
 
 def op_commands(op, **kwargs) -> list:
+    """The commands ``op`` yields, as data; each must be a pyinfra command object (``host.command``), never
+    a bare string pasted together."""
     with fake_host():
-        return [_as_data(command) for command in op._inner(**kwargs)]
+        commands = list(op._inner(**kwargs))
+    bare = [command for command in commands if isinstance(command, str)]
+    assert not bare, f"{op.__name__} yields bare strings, not command objects: {bare}"
+    return [_as_data(command) for command in commands]
 
 
 def case_commands(operations: dict, arguments: dict, name: str, case: dict) -> list:

@@ -121,7 +121,7 @@ class AnalyticbotHost(SectionsFact):
             parts.append("echo '## migration'; ( " +
                          postgres_connect(settings.env_file, "reading migration 004", settings.database_url_key,
                                           timeouts.connect) + "; " +
-                         timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, "PostgreSQL: reading migration 004")
+                         str(timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, "PostgreSQL: reading migration 004"))
                          + " ) 2>&1 || true")
         return "; ".join(parts)
 

@@ -92,8 +92,9 @@ class VisionHost(SectionsFact):
             parts.append(
                 "echo '## context'; ( "
                 + postgres_connect(settings.env_file, "counting analysis.context", "DATABASE_URL", timeouts.connect)
-                + "; " + timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
-                        "WHERE data->'analysis' ? 'context'\"", timeouts.command, "PostgreSQL: counting analysis.context")
+                + "; " + str(timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
+                                   "WHERE data->'analysis' ? 'context'\"", timeouts.command,
+                                   "PostgreSQL: counting analysis.context"))
                 + " ) 2>&1 | tail -n 1"
             )
         if window:

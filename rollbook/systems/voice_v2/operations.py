@@ -7,7 +7,8 @@ result gets the run's first copy back (``rollbook.host.service.Restore``)."""
 from pyinfra.api import FunctionCommand, operation
 
 from ...host import s3
-from ...host.shell import backup, backup_tree, q
+from ...host.command import command, joined, program
+from ...host.shell import backup, backup_tree
 from ...report import announce
 
 
@@ -33,7 +34,8 @@ def tree_restored(path: str, source: str, current: str, target: str, backup_keep
     if current == target:
         return
     announce([f"{path}: replace by {source} (kept as {path}.backup.<stamp>)"])
-    yield f"if [ -e {q(path)} ]; then {backup_tree(path, backup_keep, move=True)}; fi && cp -a {q(source)} {q(path)}"
+    yield command("if [ -e {path} ]; then {keep}; fi && cp -a {source} {path}", path=path, source=source,
+                  keep=backup_tree(path, backup_keep, move=True))
 
 
 @operation()
@@ -49,7 +51,7 @@ def file_restored(path: str, source: str, current: str, target: str, backup_keep
     announce([f"{path}: restore from {source}"])
     if current != "missing":
         yield backup(path, backup_keep)
-    yield f"cp -p {q(source)} {q(path)}"
+    yield command("cp -p {source} {path}", source=source, path=path)
 
 
 @operation()
@@ -70,11 +72,11 @@ def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], cl
         return
     announce([f"{checkout}: check out {ref} ({commit[:12]}), discarding changes under {', '.join(paths)}"])
     for path in keep:
-        yield f"if [ -e {q(path)} ]; then {backup_tree(path, backup_keep)}; fi"
-    pathspecs = " ".join(q(path) for path in paths)
-    yield (f"git -C {q(checkout)} checkout -q -f --detach {q(commit)} && "
-           f"git -C {q(checkout)} checkout -q -f {q(commit)} -- {pathspecs} && "
-           f"git -C {q(checkout)} clean -fdq -- {pathspecs}")
+        yield command("if [ -e {path} ]; then {keep}; fi", path=path, keep=backup_tree(path, backup_keep))
+    pathspecs = joined((command("{path}", path=path) for path in paths), " ")
+    yield command("git -C {checkout} checkout -q -f --detach {commit} && "
+                  "git -C {checkout} checkout -q -f {commit} -- {pathspecs} && "
+                  "git -C {checkout} clean -fdq -- {pathspecs}", checkout=checkout, commit=commit, pathspecs=pathspecs)
 
 
 @operation()
@@ -93,9 +95,11 @@ def requirements_installed(venv: str, requirements: str, installed: str, target:
     if installed == target:
         return
     announce([f"{venv}: pip install -r {requirements} (kept as {venv}.backup.<stamp>)"])
-    yield f"if [ -e {q(venv)} ]; then {backup_tree(venv, backup_keep)}; fi"
-    yield (f"{q(venv + '/bin/pip')} install -q --disable-pip-version-check {pip_args} -r {q(requirements)} && "
-           f"sha256sum < {q(requirements)} | cut -d' ' -f1 > {q(venv + '/rollbook-requirements.sha256')}")
+    yield command("if [ -e {venv} ]; then {keep}; fi", venv=venv, keep=backup_tree(venv, backup_keep))
+    # pip_args: options the settings schema allows (no quote, $, ;, |, &, <, >): shell words as written
+    yield command("{pip} install -q --disable-pip-version-check {pip_args} -r {requirements} && "
+                  "sha256sum < {requirements} | cut -d' ' -f1 > {stamp}", pip=f"{venv}/bin/pip",
+                  pip_args=program(pip_args), requirements=requirements, stamp=f"{venv}/rollbook-requirements.sha256")
 
 
 @operation()
@@ -108,7 +112,8 @@ def venv_restored(venv: str, source: str, current: str, target: str, backup_keep
     if current == target:
         return
     announce([f"{venv}: replace by a copy of {source} (kept as {venv}.backup.<stamp>)"])
-    yield f"if [ -e {q(venv)} ]; then {backup_tree(venv, backup_keep, move=True)}; fi && cp -a {q(source)} {q(venv)}"
+    yield command("if [ -e {venv} ]; then {keep}; fi && cp -a {source} {venv}", venv=venv, source=source,
+                  keep=backup_tree(venv, backup_keep, move=True))
 
 
 @operation()
@@ -125,7 +130,7 @@ def image_pulled(image: str, tag: str, registry: str, present: bool):
         return
     remote = f"{registry}/{image}:{tag}"
     announce([f"pull {remote} (the host has no {image}:{tag})"])
-    yield f"docker pull -q {q(remote)} >/dev/null && docker tag {q(remote)} {q(f'{image}:{tag}')}"
+    yield command("docker pull -q {remote} >/dev/null && docker tag {remote} {local}", remote=remote, local=f"{image}:{tag}")
 
 
 @operation()
@@ -141,7 +146,8 @@ def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_
     announce([f"{compose_file}: {image}:{current} -> {image}:{tag}"])
     yield backup(compose_file, backup_keep)
     pattern = image.replace(".", "\\.")
-    yield f"sed -i -E 's#(image: *[\"'\\'']?){pattern}:[^\"'\\'' ]+#\\1{image}:{tag}#' {q(compose_file)}"
+    yield command("sed -i -E {script} {compose_file}", script=f"s#(image: *[\"']?){pattern}:[^\"' ]+#\\1{image}:{tag}#",
+                  compose_file=compose_file)
 
 
 def _recover(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_prefix: str):

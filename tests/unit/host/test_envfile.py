@@ -23,7 +23,7 @@ def apply(tmp_path, text: str, target: dict) -> str:
     path = tmp_path / ".env"
     path.write_text(text)
     plan = envfile.plan_changes(envfile.parse(text, target), target)
-    subprocess.run(["sh", "-c", envfile.edit_command(str(path), plan)], check=True)
+    subprocess.run(["sh", "-c", str(envfile.edit_command(str(path), plan))], check=True)
     return path.read_text()
 
 
@@ -70,7 +70,8 @@ def test_public_keys_are_the_managed_keys_plus_the_listed_ones():
 def test_the_operation_announces_masked_values_and_refuses_to_write_a_hidden_one():
     hidden = "<hidden 0123456789abcdef0123456789abcdef>"
     with fake_host():
-        commands = list(envfile.keys._inner("/x/.env", {"A": "1", "S": hidden}, {"A": "2", "S": hidden}, public={"A"}))
+        commands = [str(c) for c in envfile.keys._inner("/x/.env", {"A": "1", "S": hidden}, {"A": "2", "S": hidden},
+                                                        public={"A"})]
     assert len(commands) == 2 and "A=2" in commands[1] and "S" not in commands[1].replace("sed", "")
     with fake_host(), pytest.raises(ValueError, match="S: a hidden value can only be copied"):
         list(envfile.keys._inner("/x/.env", {"S": "x"}, {"S": hidden}))
@@ -87,7 +88,7 @@ def test_copied_keys_take_their_line_from_the_source_on_the_host(tmp_path):
     path.chmod(0o600)
     plan = [envfile.Change("OPENAI_API_KEY", "<hidden a>", "<hidden b>"), envfile.Change("NEW_SECRET", None, "<hidden c>"),
             envfile.Change("FLAG", "true", "false")]
-    command = envfile.edit_command(str(path), plan, str(previous), copied={"OPENAI_API_KEY", "NEW_SECRET"})
+    command = str(envfile.edit_command(str(path), plan, str(previous), copied={"OPENAI_API_KEY", "NEW_SECRET"}))
     assert "sk-old" not in command and "n3w" not in command
     subprocess.run(["sh", "-c", command], check=True)
     assert path.read_text() == ("# keep\nOPENAI_API_KEY=sk-old|with&sed\\chars='q' \"d\"\nFLAG=false\nOTHER=1"
@@ -162,7 +163,7 @@ def test_keys_read_as_the_loader_reads_them_and_edits_keep_the_line_s_shape(tmp_
     assert sorted(read(path, keys)) == ["VISION_A=true", "VISION_B=true", "VISION_C=true"]
     target = {key: "false" for key in keys}
     plan = envfile.plan_changes(envfile.parse("\n".join(read(path, keys)), keys), target)
-    subprocess.run(["sh", "-c", envfile.edit_command(str(path), plan)], check=True)
+    subprocess.run(["sh", "-c", str(envfile.edit_command(str(path), plan))], check=True)
     assert path.read_bytes().decode() == ("# people write env files in many shapes\r\nexport VISION_A=false\r\n"
                                           "VISION_B=false\nVISION_B=false\nVISION_C=false")
     assert sorted(read(path, keys)) == ["VISION_A=false", "VISION_B=false", "VISION_C=false"]

@@ -72,7 +72,7 @@ def test_a_failed_start_gets_this_run_s_backups_of_every_changed_file_back(tmp_p
     restore = service.Restore(env_file=str(env), keys=(), marker=str(marker), started=str(started),
                               also=(str(main),))
     ready = f"! grep -q POISON {main}"
-    done = subprocess.run(["sh", "-c", service.restore_command("systemd", "phase17-server", "", ready, restore)],
+    done = subprocess.run(["sh", "-c", str(service.restore_command("systemd", "phase17-server", "", ready, restore))],
                           capture_output=True, text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert done.returncode == 1  # the step fails either way
     assert main.read_text() == "good\n" and env.read_text() == "STREAMING_ENABLED=true\n"
@@ -105,7 +105,7 @@ def test_a_failed_start_gets_this_run_s_kept_trees_back(tmp_path):
     restore = service.Restore(env_file="", keys=(), marker=str(tmp_path / "r.restored"), started=str(started),
                               also=(str(code), str(venv)))
     ready = f"! grep -q BROKEN {code}/server.py"
-    done = subprocess.run(["sh", "-c", service.restore_command("systemd", "voice-v2-service", "", ready, restore)],
+    done = subprocess.run(["sh", "-c", str(service.restore_command("systemd", "voice-v2-service", "", ready, restore))],
                           capture_output=True, text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert done.returncode == 1 and "voice-v2-service is ready on the restored" in done.stderr, done.stderr
     assert (code / "server.py").read_text() == "good\n" and (venv / "server.py").read_text() == "good\n"

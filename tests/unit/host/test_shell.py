@@ -6,7 +6,7 @@ from rollbook.host import shell
 
 
 def sh(command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    return subprocess.run(["sh", "-c", str(command)], capture_output=True, text=True)
 
 
 def test_backup_copies_and_keeps_only_the_newest(tmp_path):

@@ -248,7 +248,7 @@ def test_level_1_converges_env_to_env_previous_on_the_host_and_then_plans_nothin
     assert [change.key for change in plan] == ["OPENAI_API_KEY", "VOICE_V2_OPTIMIZED", "NEW_KEY", "VOICE_V2_TTS_DELAY_MS"]
     assert envfile.describe(plan) == ["OPENAI_API_KEY: *** -> ***", "VOICE_V2_OPTIMIZED: *** -> ***",
                                       "NEW_KEY: (unset) -> ***", "VOICE_V2_TTS_DELAY_MS: (unset) -> ***"]
-    command = envfile.edit_command(str(env), plan, str(previous), copied)
+    command = str(envfile.edit_command(str(env), plan, str(previous), copied))
     assert "sk-old" not in command
     subprocess.run(["sh", "-c", command], check=True)
     assert env.read_text() == ("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-old'\"$(x)\n# 2.0\nVOICE_V2_OPTIMIZED=false\n"
