@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv sandbox sandbox-down sandbox-status demo test test-unit test-e2e bench
+.PHONY: venv tools sandbox sandbox-down sandbox-status demo test test-unit test-e2e bench
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# the requirements, then rollbook itself (editable: `rollbook ...` on the virtualenv's PATH runs this checkout)
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
 	cp requirements.txt $@
 
 sandbox: venv
@@ -25,10 +27,15 @@ sandbox-status: venv
 demo: sandbox
 	$(BIN)/python -m rollbook demo
 
-test: venv
+# Debian's tools the tests run: promtool (the alert rules), from the prometheus package
+tools:
+	@command -v promtool >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+
+test: venv tools
 	$(BIN)/python -m pytest
 
-test-unit: venv
+test-unit: venv tools
 	$(BIN)/python -m pytest -m "not e2e"
 
 test-e2e: venv

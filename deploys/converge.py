@@ -6,12 +6,6 @@ A scheduled run therefore never silently re-enables a feature that an operator r
     pyinfra inventories/prod.py deploys/converge.py --dry     # what differs (python -m rollbook drift)
 """
 
-from rollbook.systems.analyticbot import analyticbot
-from rollbook.systems.phase17 import phase17
-from rollbook.systems.vision import vision
-from rollbook.systems.voice_v2 import voice_v2
+from rollbook.systems import converge_all
 
-vision()
-analyticbot()
-phase17()
-voice_v2()
+converge_all()

@@ -1,9 +1,11 @@
 """``rollbook approve``: sign the plan of one exact production run.
 
 The plan comes from a ``--dry`` run: either the file a ``--dry`` printed (``--plan``), or a ``--dry``
-run that ``approve`` makes itself with the run's inventory, deploy and ``--data``. The approver sees
-the plan, then signs its digest; the real run recomputes its plan and goes on only when it has the
-same digest::
+run that ``approve`` makes itself with the run's inventory, deploy and ``--data``. ``approve`` shows
+the plan (on stderr, every control character escaped, so that no terminal sequence in a value can
+hide what is signed), then asks, then signs its digest only on ``y``/``yes`` (``--yes`` skips the
+question for scripts; the plan is still shown first); the real run recomputes its plan and goes on
+only when it has the same digest::
 
     pyinfra inventories/prod.py deploys/vision_rollback.py --data vision_waves=b --dry   # prints the plan file
     rollbook approve --plan .plans/3f2a9c01b7e4d5a6.json --approver alice@example.com \\
@@ -14,6 +16,7 @@ same digest::
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,22 @@ from .pipeline.plan import digest_of, render
 from .preflight import PreflightError
 
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"
+# C0, DEL, C1; bidi embeddings, overrides, isolates and marks; line and paragraph separators
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escaped(text: str) -> str:
+    r"""``text`` with every control character shown escaped: a terminal shows exactly what is signed::
+
+        escaped("FLAG: true\x1b[2K\rFLAG: false")   # 'FLAG: true\\x1b[2K\\rFLAG: false'
+        escaped("file\u202etxt.exe")                 # 'file\\u202etxt.exe'
+    """
+    def one(match) -> str:
+        char = match[0]
+        return _SHORT.get(char) or (f"\\x{ord(char):02x}" if ord(char) <= 0xff else f"\\u{ord(char):04x}")
+
+    return _CONTROL.sub(one, text)
 
 
 def _override_data(pairs: list[str]) -> dict:
@@ -75,15 +94,36 @@ def _read_plan(path: str) -> dict:
     return document
 
 
-def approve(args) -> tuple[Path, dict]:
-    plan = _read_plan(args.plan) if args.plan else _planned(args)
-    if plan["environment"] != "prod":
-        raise ValueError(f"the plan is for {plan['environment']}, which is self-service: nothing to approve")
+def _confirmed(plan: dict) -> bool:
+    """Ask the approver, on the terminal, whether to sign ``plan`` (one line from stdin; EOF is no)."""
+    print(f"Sign this plan (digest {escaped(plan['digest'])})? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin and not sys.stdin.closed else ""
+    if not answer.endswith("\n"):
+        print(file=sys.stderr)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _document(plan: dict, args) -> dict:
     try:
-        doc = approvals.document(plan, approver=args.approver, reason=args.reason, hours=args.hours,
-                                 max_hours=float(plan.get("max_hours") or approvals.DEFAULT_MAX_HOURS))
+        return approvals.document(plan, approver=args.approver, reason=args.reason, hours=args.hours,
+                                  max_hours=float(plan.get("max_hours") or approvals.DEFAULT_MAX_HOURS))
     except approvals.ApprovalError as error:
         raise ValueError(str(error)) from None
+
+
+def approve(args) -> tuple[Path, dict]:
+    """Show the plan ``args`` names (stderr), ask (unless ``args.yes``), then sign it; ValueError naming
+    why nothing was signed."""
+    plan = _read_plan(args.plan) if args.plan else _planned(args)
+    if plan["environment"] != "prod":
+        raise ValueError(f"the plan is for {escaped(str(plan['environment']))}, which is self-service: "
+                         "nothing to approve")
+    _document(plan, args)  # a bad --hours is refused before the approver reads the plan
+    for line in shown(plan):
+        print(line, file=sys.stderr)
+    if not getattr(args, "yes", False) and not _confirmed(plan):
+        raise ValueError("not signed: the approver did not answer yes; no approval written")
+    doc = _document(plan, args)  # valid from now, not from before the approver read the plan
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(args.out) if args.out else checkout() / ".approvals" / f"{stamp}-{doc['id'][:8]}.json"
     try:
@@ -94,5 +134,5 @@ def approve(args) -> tuple[Path, dict]:
 
 
 def shown(plan: dict) -> list[str]:
-    """What the approver signs, as they read it."""
-    return render(plan) + [f"plan digest: {plan['digest']}"]
+    """What the approver signs, as they read it (control characters escaped)."""
+    return [escaped(line) for line in render(plan) + [f"plan digest: {plan['digest']}"]]

@@ -74,7 +74,7 @@ def _drift(args) -> int:
     if args.json_out:
         drift.write_atomically(args.json_out, drift.as_json(report) + "\n")
     if args.textfile:
-        drift.write_atomically(args.textfile, drift.prometheus(report))
+        drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
     if args.notify and report.code != drift.CONVERGED:
         said = notify.drift(args.notify, args.inventory, report)
         print(f"rollbook: notification {said}", file=sys.stderr)
@@ -115,18 +115,18 @@ def _incident(args) -> int:
 
 
 def _approve(args) -> int:
-    from .approve import approve, shown
+    from .approve import approve, escaped
 
     try:
-        path, plan = approve(args)
+        path, plan = approve(args)  # shows the plan on stderr, asks, then signs
     except ValueError as error:
-        print(f"rollbook: {error}", file=sys.stderr)
+        print(f"rollbook: {escaped(str(error))}", file=sys.stderr)
         return 1
-    for line in shown(plan):
-        print(line)
+    print(f"plan digest: {escaped(plan['digest'])}")
     print(f"approval of this plan for {len(plan['hosts'])} host(s) written to {path} (signature {path}.sig)")
     data = " ".join(f"--data {key}={value}" for key, value in plan["data"].items())
-    print(f"the operator runs: pyinfra INVENTORY {plan['deploy']} {data} --data approval={path}".replace("  ", " "))
+    print(escaped(f"the operator runs: pyinfra INVENTORY {plan['deploy']} {data} --data approval={path}"
+                  .replace("  ", " ")))
     return 0
 
 
@@ -176,7 +176,8 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     drift.add_argument("--json-out", metavar="FILE", help="also write the JSON report to FILE")
     drift.add_argument("--textfile", metavar="FILE",
-                       help="also write rollbook_drift{system,host} and rollbook_drift_check_success for node_exporter")
+                       help="also write rollbook_drift{system,host}, rollbook_drift_check_success and the last run and "
+                       "success timestamps for node_exporter (docs/alerts.yml)")
     drift.add_argument("--notify", metavar="URL", help="notify this Apprise URL (or an http(s) webhook, in "
                        "Slack's shape) when drift is found or the check fails")
     drift.set_defaults(run=_drift)
@@ -195,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
     incident.add_argument("--state-dir", default="/var/lib/rollbook")
     incident.set_defaults(run=_incident)
 
-    approve = commands.add_parser("approve", help="sign the plan of one exact production run (shown first)")
+    approve = commands.add_parser("approve", help="sign the plan of one exact production run (shown, then asked)")
     approve.add_argument("inventory", nargs="?", help="the run's inventory (without --plan: a --dry run makes the plan)")
     approve.add_argument("deploy", nargs="?", help="e.g. deploys/vision_rollback.py")
     approve.add_argument("--plan", help="the plan file a --dry run wrote (.plans/<digest>.json)")
@@ -207,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("--hours", type=float, default=2.0,
                          help="valid for this long (default 2; at most rollbook_approval_max_hours, default 4)")
     approve.add_argument("--out", help="where to write it (default .approvals/<stamp>-<system>.json)")
+    approve.add_argument("--yes", action="store_true",
+                         help="sign without asking (scripts; the plan is still shown first, on stderr)")
     approve.set_defaults(run=_approve)
 
     reference = commands.add_parser("schema", help="the data reference: every key, its type, default and doc")
@@ -215,8 +218,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _parse(argv):
+    """The command line; ``sandbox enroll`` takes its host names before or after ``--as`` (argparse
+    gives positionals that follow an option back as extras)."""
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if extra and getattr(args, "action", None) == "enroll" and not any(item.startswith("-") for item in extra):
+        args.names = [*args.names, *extra]
+    elif extra:
+        top.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    args = _parse(argv)
     try:
         return args.run(args)
     except SandboxError as error:
@@ -232,7 +247,7 @@ def main(argv=None) -> int:
 def console() -> int:
     """The ``rollbook`` console script and ``python -m rollbook``: the commands that use pyinfra's API
     (which runs on gevent) get gevent's patches before anything imports ssl."""
-    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift"):
+    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift"):  # the one reader of argv
         from gevent import monkey
 
         monkey.patch_all()

@@ -9,7 +9,15 @@ approval) and is checked again::
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
     report.drift       # [Drifted(host, system, steps, changes, units), ...]
-    prometheus(report) # 'rollbook_drift{system="vision",host="vision-1"} 1' ...
+    outcomes(report)   # [{"host": "vision-1", "system": "vision", "result": "drift", ...}, ...]
+    write_textfile("/var/lib/rollbook-drift/textfile/rollbook.prom", report)
+
+Drift is a declared value that differs, nothing else: a host pyinfra could not reach, a probe that
+failed or timed out, a check that inspected no host at all are errors (exit 1) naming the host and
+what pyinfra said, never drift and never "converged". pyinfra never asks a question here: its
+standard input is closed, it runs in its own session (no terminal to prompt on), and the check runs
+in pyinfra's non-interactive ``--json`` mode (``-y`` would switch off the change detection the plan
+is made of).
 """
 
 import json
@@ -18,7 +26,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 from .paths import checkout
@@ -26,11 +36,23 @@ from .systems import SYSTEMS
 
 REPO = checkout()
 CONVERGE = "deploys/converge.py"
+CORRECT = "deploys/drift_correct.py"  # the same converge, recorded as a drift correction (takes no --data)
 CONVERGED, ERROR, DRIFT = 0, 1, 2
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # the pipeline writes a --dry run's plan there
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")
 _NO_RECORD = re.compile(r"(?P<system>[a-z0-9_]+): no recorded state")
-_UNREACHABLE = ("Could not connect", "SSH error", "Connection error", "Authentication error")
+_CONNECTING = "--> Connecting to hosts"
+# What pyinfra says of a host it could not connect to (pyinfra.connectors.ssh: socket.gaierror, OSError
+# incl. timeouts and refusals, paramiko's SSHException, EOFError, authentication, a changed host key;
+# the other connectors' ConnectError). A host line of the connect stage other than "Connected" counts
+# too, whatever its words.
+CONNECT_FAILURES = ("Could not connect", "Could not resolve hostname", "SSH error", "SSH host key error",
+                    "Authentication error", "EOF error", "Connection error", "Connection refused",
+                    "Connection timed out", "No route to host")
+# What pyinfra says of a host it reached but could not probe (a fact that failed, a command that timed out).
+NOT_READY = ("Error", "Command timed out", "Unexpected error")
+RESULTS = ("converged", "drift", "no_recorded_state", "unreachable", "not_ready", "not_inspected")
 
 
 @dataclass
@@ -43,18 +65,35 @@ class Drifted:
 
 
 @dataclass
+class Failed:
+    """A host and system whose state is unknown: ``result`` unreachable, not_ready or not_inspected."""
+
+    host: str
+    system: str
+    result: str
+    reason: str  # what pyinfra said
+
+
+@dataclass
 class Report:
     code: int
     drift: list[Drifted] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)  # (host, system) inspected
     unrecorded: list[tuple[str, str]] = field(default_factory=list)  # (host, system) with no recorded state
     error: str = ""
+    failed: list[Failed] = field(default_factory=list)  # (host, system) whose state is unknown
+    states: dict = field(default_factory=dict)  # (host, system) -> {unit: state} the plan converges it to
 
 
-def _pyinfra(inventory: str, *args: str, plan_file: str | None = None) -> subprocess.CompletedProcess:
-    cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, CONVERGE]
-    env = {**os.environ, **({PLAN_FILE: plan_file} if plan_file else {})}
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
+def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE) -> subprocess.CompletedProcess:
+    """pyinfra on ``deploy`` (``deploys/converge.py``), never interactive: stdin closed, a session of its
+    own (no terminal for a getpass), and ``PYINFRA_YES`` from the caller's environment ignored (``-y``
+    is passed explicitly where it is meant)."""
+    cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, deploy]
+    env = {key: value for key, value in os.environ.items() if key != "PYINFRA_YES"}
+    env.update({"PYINFRA_PROGRESS": "off", **({PLAN_FILE: plan_file} if plan_file else {})})
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _limit(system: str | None, limit: str | None = None) -> list[str]:
@@ -67,28 +106,94 @@ def _limit(system: str | None, limit: str | None = None) -> list[str]:
 
 
 def _last_error(text: str) -> str:
-    errors = [line.strip() for line in text.splitlines() if "error" in line.lower()]
-    return errors[-1] if errors else (text.strip().splitlines() or ["pyinfra failed"])[-1]
+    errors = [line.strip() for line in _lines(text) if "error" in line.lower()]
+    return errors[-1] if errors else ([line for line in _lines(text) if line.strip()] or ["pyinfra failed"])[-1].strip()
+
+
+def _lines(stderr: str) -> list[str]:
+    return _ANSI.sub("", stderr).splitlines()
+
+
+def _host_lines(stderr: str):
+    """``(host, text, connecting)`` for each line pyinfra prefixed with a host name."""
+    connecting = False
+    for line in _lines(stderr):
+        if "-->" in line:
+            connecting = _CONNECTING in line
+            continue
+        match = _HOST_LINE.match(line)
+        if match:
+            yield match["host"], match["text"].strip(), connecting
+
+
+def unreachable_hosts(stderr: str) -> dict[str, str]:
+    """``{host: what pyinfra said}`` for each host pyinfra could not connect to (it leaves them out of
+    the plan and carries on).
+
+    >>> unreachable_hosts("[vision-1] Could not resolve hostname ([Errno -2] Name or service not known)")
+    {'vision-1': 'Could not resolve hostname ([Errno -2] Name or service not known)'}
+    """
+    hosts = {}
+    for name, text, connecting in _host_lines(stderr):
+        failed = text.startswith(CONNECT_FAILURES) or (connecting and not text.startswith("Connected"))
+        if failed and name not in hosts:
+            hosts[name] = text
+    return hosts
 
 
 def unreachable(stderr: str) -> list[str]:
-    """Hosts pyinfra could not connect to (it leaves them out of the plan and carries on)."""
-    hosts = []
-    for line in stderr.splitlines():
-        match = _HOST_LINE.match(line)
-        if match and match["text"].startswith(_UNREACHABLE) and match["host"] not in hosts:
-            hosts.append(match["host"])
+    """The hosts pyinfra could not connect to, in the order it said so."""
+    return list(unreachable_hosts(stderr))
+
+
+def not_ready(stderr: str) -> dict[str, str]:
+    """``{host: what pyinfra said}`` for each host pyinfra reached but could not probe (a fact that
+    failed, a command that timed out): its state is unknown, which is never drift.
+
+    >>> not_ready("[vision-1] Error: could not load fact: rollbook.host.Env")
+    {'vision-1': 'Error: could not load fact: rollbook.host.Env'}
+    """
+    lost = unreachable_hosts(stderr)
+    hosts = {}
+    for name, text, _ in _host_lines(stderr):
+        if (name not in lost and name not in hosts and text.startswith(NOT_READY)
+                and not text.startswith("Error (ignored")):
+            hosts[name] = text
     return hosts
 
 
 def _unrecorded(stderr: str) -> list[tuple[str, str]]:
     found = []
-    for line in stderr.splitlines():
-        match = _HOST_LINE.match(line)
-        said = _NO_RECORD.search(match["text"]) if match else None
-        if said and (match["host"], said["system"]) not in found:
-            found.append((match["host"], said["system"]))
+    for name, text, _ in _host_lines(stderr):
+        said = _NO_RECORD.search(text)
+        if said and (name, said["system"]) not in found:
+            found.append((name, said["system"]))
     return found
+
+
+def targets(inventory: str, system: str | None = None, limit: list[str] | None = None) -> list[tuple[str, str]]:
+    """``(host, system)`` for each host of a system's group that a check with this ``--limit`` must
+    inspect, matched as pyinfra does (a group name, else a host-name pattern); no connection made."""
+    from .remote import load_inventory
+
+    hosts = list(load_inventory(str(Path(REPO, inventory))))
+    pattern = limit[1] if limit else None
+    if pattern is not None:
+        in_group = [host for host in hosts if pattern in host.groups]
+        hosts = in_group or [host for host in hosts if fnmatch(host.name, pattern)]
+    wanted = [system] if system else sorted(SYSTEMS)
+    return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
+
+
+def hosts_of(inventory: str, system: str, limit: list[str] | None = None) -> list[str]:
+    """The inventory's hosts of ``system``'s group, within pyinfra's ``--limit`` (no connection made)."""
+    return [host for host, _ in targets(inventory, system, limit)]
+
+
+def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> str:
+    where = f"--limit {limit[1]}" if limit else "the inventory"
+    scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
+    return f"no host was checked: {where} selects no {scope} in {inventory}: nothing is known to be converged"
 
 
 def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
@@ -98,58 +203,125 @@ def check(inventory: str, system: str | None = None, limit: str | None = None) -
     limit = _limit(system, limit)
     with tempfile.TemporaryDirectory() as folder:
         plan_file = str(Path(folder) / "plan.json")
-        done = _pyinfra(inventory, "--dry", *limit, plan_file=plan_file)
+        done = _pyinfra(inventory, "--dry", "--json", *limit, plan_file=plan_file)
         document = json.loads(Path(plan_file).read_text()) if Path(plan_file).is_file() else {"plan": {}}
-    lost = unreachable(done.stderr)
-    if lost:
-        return Report(ERROR, error=f"could not reach {', '.join(lost)}: their state is unknown")
-    if done.returncode != 0:
-        return Report(ERROR, error=_last_error(done.stderr))
-    report = Report(CONVERGED, unrecorded=_unrecorded(done.stderr))
+    lost, troubled = unreachable_hosts(done.stderr), not_ready(done.stderr)
+    report = Report(CONVERGED)
+    report.failed += [Failed(host, "", "unreachable", said) for host, said in lost.items()]
+    report.failed += [Failed(host, "", "not_ready", said) for host, said in troubled.items()]
+    for host, name in _unrecorded(done.stderr):
+        if host not in lost and host not in troubled:
+            report.unrecorded.append((host, name))
     for host, systems in sorted(document["plan"].items()):
+        if host in lost or host in troubled:
+            continue  # what pyinfra planned for a host it could not probe says nothing about the host
         for name, plan in sorted(systems.items()):
             report.checked.append((host, name))
+            report.states[(host, name)] = dict(plan.get("units") or {})
             if plan["steps"]:
                 report.drift.append(Drifted(host, name, plan["steps"], plan["changes"], plan.get("differ", [])))
-    wanted = [system] if system else sorted(SYSTEMS)
-    seen = {name for _, name in report.checked + report.unrecorded}
-    if system and system not in seen:
-        return Report(ERROR, error=f"{system}: no host of group {SYSTEMS[system].group} was inspected "
-                                   f"in {inventory}: its state is unknown")
-    missing = [name for name in wanted if name not in seen and hosts_of(inventory, name, limit)]
-    if missing:
-        return Report(ERROR, error=f"{', '.join(missing)}: not inspected: its state is unknown")
+    if done.returncode != 0 and not report.failed:
+        report.code, report.error = ERROR, _last_error(done.stderr)
+        return report
+    try:
+        expected = targets(inventory, system, limit)
+    except Exception as error:  # the inventory pyinfra just read; a failure here is an error, not "converged"
+        report.code, report.error = ERROR, f"could not read {inventory}: {error}"
+        return report
+    _name_failed_systems(report, expected)
+    seen = set(report.checked) | set(report.unrecorded) | {(f.host, f.system) for f in report.failed}
+    report.failed += [Failed(host, name, "not_inspected", "not in the run's plan") for host, name in expected
+                      if (host, name) not in seen]
+    if not report.checked and not report.unrecorded and not report.failed:
+        report.code, report.error = ERROR, _nothing_checked(inventory, system, limit)
+        return report
+    if report.failed:
+        report.code, report.error = ERROR, _failure_line(report.failed)
+        return report
     report.code = DRIFT if report.drift else CONVERGED
     return report
 
 
-def hosts_of(inventory: str, system: str, limit: list[str] | None = None) -> list[str]:
-    """The inventory's hosts of ``system``'s group, within pyinfra's ``--limit`` (no connection made)."""
-    from .remote import load_inventory
+def _name_failed_systems(report: Report, expected: list[tuple[str, str]]):
+    """An unreachable or unprobed host stands for each of its systems the check had to inspect."""
+    named = []
+    for failed in report.failed:
+        systems = [name for host, name in expected if host == failed.host] or [failed.system]
+        named += [Failed(failed.host, name, failed.result, failed.reason) for name in systems]
+    report.failed = named
 
-    chosen = limit[1] if limit else None
-    return [host.name for host in load_inventory(inventory) if SYSTEMS[system].group in host.groups
-            and (chosen is None or chosen == host.name or chosen in host.groups)]
+
+def _failure_line(failed: list[Failed]) -> str:
+    """One line naming every host whose state is unknown and why."""
+    parts, said = [], set()
+    for item in failed:
+        if item.host in said:
+            continue
+        said.add(item.host)
+        if item.result == "unreachable":
+            parts.append(f"could not reach {item.host} ({item.reason})")
+        elif item.result == "not_ready":
+            parts.append(f"{item.host} not ready ({item.reason})")
+        else:
+            systems = ", ".join(f.system for f in failed if f.host == item.host and f.result == "not_inspected")
+            parts.append(f"{item.host} not inspected ({systems})")
+    return "; ".join(parts) + ": their state is unknown"
 
 
 def correct(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
     """Converge the drifting hosts back to their recorded state (a drift correction), then check again."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    done = _pyinfra(inventory, "-y", "--data", "rollbook_drift_correction=true", *_limit(system, limit))
-    lost = unreachable(done.stderr)
-    if done.returncode != 0 or lost:
-        return Report(ERROR, error=f"could not reach {', '.join(lost)}" if lost else _last_error(done.stderr))
+    done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=CORRECT)
+    failed = [Failed(host, "", "unreachable", said) for host, said in unreachable_hosts(done.stderr).items()]
+    if failed:
+        return Report(ERROR, error=_failure_line(failed), failed=failed)
+    if done.returncode != 0:
+        return Report(ERROR, error=_last_error(done.stderr))
     return check(inventory, system, limit)
+
+
+def outcomes(report: Report) -> list[dict]:
+    """One entry per host and system: its ``result`` (converged, drift, no_recorded_state, unreachable,
+    not_ready, not_inspected), the check that decided (``decided_by``) and what it saw."""
+    drifted = {(d.host, d.system): d for d in report.drift}
+    entries = []
+    for host, system in report.checked:
+        found = drifted.get((host, system))
+        entries.append({
+            "host": host, "system": system, "result": "drift" if found else "converged",
+            "decided_by": f"plan of {CONVERGE} --dry: " + (f"{len(found.steps)} operation(s) would change the host"
+                                                            if found else "no operation would change the host"),
+            "recorded": report.states.get((host, system), {}), "units": list(found.units) if found else [],
+            "steps": list(found.steps) if found else [], "changes": list(found.changes) if found else [],
+            "reason": ""})
+    for drift in report.drift:  # reports built without a plan's (host, system) list
+        if (drift.host, drift.system) not in report.checked:
+            entries.append({"host": drift.host, "system": drift.system, "result": "drift",
+                            "decided_by": f"plan of {CONVERGE} --dry", "recorded": {}, "units": list(drift.units),
+                            "steps": list(drift.steps), "changes": list(drift.changes), "reason": ""})
+    for host, system in report.unrecorded:
+        entries.append({"host": host, "system": system, "result": "no_recorded_state",
+                        "decided_by": "no authorized run recorded a state: left alone", "recorded": {},
+                        "units": [], "steps": [], "changes": [], "reason": ""})
+    for item in report.failed:
+        stage = {"unreachable": "connect", "not_ready": "probe", "not_inspected": "plan"}[item.result]
+        entries.append({"host": item.host, "system": item.system, "result": item.result,
+                        "decided_by": f"{stage}: {item.reason}", "recorded": {}, "units": [], "steps": [],
+                        "changes": [], "reason": item.reason})
+    return sorted(entries, key=lambda entry: (entry["host"], entry["system"]))
 
 
 def render(report: Report) -> str:
     unrecorded = [f"  {host}  {system}  no recorded state (left alone)" for host, system in report.unrecorded]
+    lines = []
     if report.code == ERROR:
-        return f"drift check failed: {report.error}"
-    if report.code == CONVERGED:
+        lines.append(f"drift check failed: {report.error}")
+        if not report.drift:
+            return "\n".join(lines)
+    elif report.code == CONVERGED:
         return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
-    lines = [f"drift on {len({d.host for d in report.drift})} host(s):"]
+    lines.append(f"drift on {len({d.host for d in report.drift})} host(s):")
     for drifted in report.drift:
         units = f"unit {', '.join(drifted.units)}: " if drifted.units else ""
         lines.append(f"  {drifted.host}  {drifted.system}  {units}" + "; ".join(drifted.steps))
@@ -161,27 +333,101 @@ def as_json(report: Report) -> str:
     return json.dumps({"code": report.code, "result": {CONVERGED: "converged", DRIFT: "drift", ERROR: "error"}[report.code],
                        "error": report.error, "drift": [asdict(d) for d in report.drift],
                        "checked": [{"host": h, "system": s} for h, s in report.checked],
-                       "no_recorded_state": [{"host": h, "system": s} for h, s in report.unrecorded]},
+                       "no_recorded_state": [{"host": h, "system": s} for h, s in report.unrecorded],
+                       "hosts": outcomes(report)},
                       indent=2, sort_keys=True)
 
 
-def prometheus(report: Report) -> str:
-    """node_exporter's textfile format: ``rollbook_drift{system,host}`` 0 or 1 for each host and system
-    checked, ``rollbook_drift_unit{system,host,unit} 1`` for each unit that drifted, and
-    ``rollbook_drift_check_success`` 0 or 1."""
+def _registry(report: Report, previous: str | None = None, now: float | None = None):
+    """The textfile's gauges. A failed check keeps the last known values: the drift series of the
+    ``previous`` textfile (overwritten where this check did inspect a host and system) and its last
+    success timestamp."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    now = time.time() if now is None else now
+    registry = CollectorRegistry()
+    drift = Gauge("rollbook_drift", "1 when the host does not hold the state rollbook recorded for the system.",
+                  ["system", "host"], registry=registry)
+    units = Gauge("rollbook_drift_unit", "1 for each unit the host holds in another state than recorded.",
+                  ["system", "host", "unit"], registry=registry)
+    success = Gauge("rollbook_drift_check_success", "1 when the last drift check ran to the end.", registry=registry)
+    last_run = Gauge("rollbook_drift_last_run_timestamp_seconds", "When the last drift check ended.",
+                     registry=registry)
+    ok = report.code != ERROR
+    drift_values, unit_values, last_success = {}, {}, now if ok else None
+    if not ok and previous:
+        kept = _previous(previous)
+        drift_values, unit_values, last_success = kept["drift"], kept["units"], kept["last_success"]
+        fresh = set(report.checked)
+        unit_values = {key: value for key, value in unit_values.items() if (key[1], key[0]) not in fresh}
     drifted = {(d.host, d.system) for d in report.drift}
-    lines = ["# HELP rollbook_drift 1 when the host does not hold the state rollbook recorded for the system.",
-             "# TYPE rollbook_drift gauge"]
-    lines += [f'rollbook_drift{{system="{system}",host="{host}"}} {int((host, system) in drifted)}'
-              for host, system in report.checked]
-    lines += ["# HELP rollbook_drift_unit 1 for each unit the host holds in another state than recorded.",
-              "# TYPE rollbook_drift_unit gauge"]
-    lines += [f'rollbook_drift_unit{{system="{d.system}",host="{d.host}",unit="{unit}"}} 1'
-              for d in report.drift for unit in d.units]
-    lines += ["# HELP rollbook_drift_check_success 1 when the last drift check ran to the end.",
-              "# TYPE rollbook_drift_check_success gauge",
-              f"rollbook_drift_check_success {int(report.code != ERROR)}"]
-    return "\n".join(lines) + "\n"
+    for host, system in report.checked:
+        drift_values[(system, host)] = float((host, system) in drifted)
+    for drifted_host in report.drift:
+        for unit in drifted_host.units:
+            unit_values[(drifted_host.system, drifted_host.host, unit)] = 1.0
+    for labels, value in sorted(drift_values.items()):
+        drift.labels(*labels).set(value)
+    for labels, value in sorted(unit_values.items()):
+        units.labels(*labels).set(value)
+    success.set(int(ok))
+    last_run.set(now)
+    if last_success is not None:
+        Gauge("rollbook_drift_last_success_timestamp_seconds", "When a drift check last ran to the end.",
+              registry=registry).set(last_success)
+    return registry
+
+
+def _previous(text: str) -> dict:
+    """The drift series and last success timestamp of a previous textfile (nothing from one that is
+    not Prometheus text)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    kept = {"drift": {}, "units": {}, "last_success": None}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = sample.labels
+                if sample.name == "rollbook_drift":
+                    kept["drift"][(labels.get("system", ""), labels.get("host", ""))] = float(sample.value)
+                elif sample.name == "rollbook_drift_unit":
+                    kept["units"][(labels.get("system", ""), labels.get("host", ""),
+                                   labels.get("unit", ""))] = float(sample.value)
+                elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
+                    kept["last_success"] = float(sample.value)
+    except ValueError:
+        return {"drift": {}, "units": {}, "last_success": None}
+    return kept
+
+
+def prometheus(report: Report, previous: str | None = None, now: float | None = None) -> str:
+    """node_exporter's textfile format, written by ``prometheus_client``: ``rollbook_drift{system,host}``
+    0 or 1 for each host and system checked, ``rollbook_drift_unit{system,host,unit} 1`` for each unit
+    that drifted, ``rollbook_drift_check_success`` 0 or 1, ``rollbook_drift_last_run_timestamp_seconds``
+    and ``rollbook_drift_last_success_timestamp_seconds``. ``previous``: the textfile a failed check
+    carries the last known values over from::
+
+        >>> text = prometheus(Report(CONVERGED, checked=[("vision-1", "vision")]), now=1700000000)
+        >>> 'rollbook_drift{host="vision-1",system="vision"} 0.0' in text
+        True
+    """
+    from prometheus_client import generate_latest
+
+    return generate_latest(_registry(report, previous, now)).decode()
+
+
+def write_textfile(path: str, report: Report, now: float | None = None):
+    """Write the textfile with ``prometheus_client.write_to_textfile`` (a rename: node_exporter never
+    reads half a file), carrying the last known values over from the file there when the check failed."""
+    from prometheus_client import write_to_textfile
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        previous = target.read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        previous = None
+    write_to_textfile(str(target), _registry(report, previous, now))
 
 
 def write_atomically(path: str, text: str):

@@ -1,7 +1,9 @@
 """Who runs rollbook: the SSH key it connects with, and that key's principals in an allowed-signers file.
 
-Never an environment variable or a login name: an approval signed by the operator's own
-key, or naming one of the operator's principals, is a self-approval. Example::
+Never an environment variable, a login name or a ``<key>.pub`` file (a decoy is easy to place):
+the public key is derived from the private key itself, or taken from the agent. An approval
+signed by the operator's own key, or naming one of the operator's principals, is a
+self-approval. Example::
 
     me = of_data({"ssh_key": "~/.ssh/id_ed25519"}, Path("approvals/allowed_signers"))
     me.name            # 'bob@example.com' (or 'SHA256:...' when the key is in no allowed-signers line)
@@ -56,19 +58,25 @@ def principals_of(public_key: str, allowed_signers: Path | None) -> set[str]:
 
 
 def _public_keys(key_path: str | None) -> list[str]:
-    """The public keys rollbook connects with: ``ssh_key``'s (its ``.pub``), else the agent's."""
+    """The public keys rollbook connects with, derived from the keys themselves: ``ssh_key``'s
+    (``ssh-keygen -y``), else the agent's (``ssh-add -L``). Never a ``<key>.pub`` beside the key:
+    anyone can put a decoy there. A key whose public half cannot be derived without a passphrase
+    gives no key (an unknown operator, whom prod refuses)::
+
+        _public_keys("~/.ssh/id_ed25519")    # ['ssh-ed25519 AAAA... bob@laptop']
+    """
     if key_path:
         path = Path(os.path.expanduser(key_path))
-        pub = Path(f"{path}.pub")
-        if pub.is_file():
-            return [pub.read_text().strip()]
+        if not path.is_file():
+            return []
         done = subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", str(path)], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
-        return [done.stdout.strip()] if done.returncode == 0 and done.stdout.strip() else []
+        key = done.stdout.strip()
+        return [key] if done.returncode == 0 and _key_material(key) else []
     if not os.environ.get("SSH_AUTH_SOCK"):
         return []
     done = subprocess.run(["ssh-add", "-L"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return [line for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
+    return [line for line in done.stdout.splitlines() if _key_material(line)] if done.returncode == 0 else []
 
 
 @functools.cache

@@ -30,7 +30,7 @@ def emergency(run: HostRun, url: str | None) -> str:
     if url not in _said:
         auth = run.authorization
         _said[url] = post(url, f"rollbook: {auth.get('level')} emergency {run.kind} of {run.system} in "
-                               f"{run.environment} by {run.operator} (on call: {auth.get('oncall')}): "
+                               f"{run.environment} by {run.operator} (on call): "
                                f"{auth.get('reason')} [run {run.run_id}, {run.deploy}, scope "
                                + " ".join(f"{key}={value}" for key, value in sorted(run.scope.items())) + "]")
     return _said[url]

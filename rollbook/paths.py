@@ -4,7 +4,9 @@ is installed (``pip install .``) and run from inside a checkout::
 
     checkout() / "approvals" / "allowed_signers"
 
-``ROLLBOOK_CHECKOUT`` names it explicitly (the drift timer on a control host sets it).
+Running from a checkout, the checkout is the one holding the code that runs. Installed,
+``ROLLBOOK_CHECKOUT`` names it (else the working directory). ``rollbook.authority`` refuses a
+``ROLLBOOK_CHECKOUT`` that names another folder than the running checkout.
 """
 
 import os
@@ -13,10 +15,14 @@ from pathlib import Path
 _SOURCE = Path(__file__).resolve().parents[1]
 
 
+def source_checkout() -> Path | None:
+    """The checkout whose code runs (None for an installed rollbook)."""
+    return _SOURCE if (_SOURCE / "deploys").is_dir() else None
+
+
 def checkout() -> Path:
+    running = source_checkout()
+    if running is not None:
+        return running
     named = os.environ.get("ROLLBOOK_CHECKOUT")
-    if named:
-        return Path(named).resolve()
-    if (_SOURCE / "deploys").is_dir():  # running from the checkout itself
-        return _SOURCE
-    return Path.cwd().resolve()
+    return Path(named).resolve() if named else Path.cwd().resolve()

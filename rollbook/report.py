@@ -8,8 +8,6 @@ Example (inside an operation, before its first ``yield``)::
     announce(["VISION_PHASH_ENABLED: true -> false"])
 """
 
-import sys
-
 from pyinfra import host, logger
 from pyinfra.context import state
 
@@ -24,8 +22,3 @@ def announce(lines: list[str]):
 def executing() -> bool:
     return bool(state.is_executing)
 
-
-def dry_run() -> bool:
-    """Whether this pyinfra process only plans (``--dry``): then nothing is written on any host,
-    refusal records included. pyinfra keeps the flag in its CLI, so it is read from the command line."""
-    return "--dry" in sys.argv[1:]

@@ -50,6 +50,7 @@ class HostRun:
     finished: bool = False
     run_id: str = RUN_ID
     operator: str = ""  # the principal (or fingerprint) of the SSH key rollbook connects with
+    refusal: str = ""  # why the run is refused on this host (recorded and failed by its first command)
 
     @property
     def private_dir(self) -> str:

@@ -7,6 +7,7 @@ from pyinfra.api import FileUploadCommand, operation
 from ..report import announce
 from .command import command
 from .shell import backup
+from .uploads import staging_path
 
 
 @operation()
@@ -33,7 +34,10 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
         return
     announce([f"{path}: {'create' if current is None else 'rewrite'} ({len(text.splitlines())} lines)"])
     staged = f"{path}.rollbook-new"
-    yield FileUploadCommand(StringIO(text), staged)
+    # made 0600 first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode, so the new
+    # content is never readable by others before it takes the file's own mode
+    yield command("rm -f -- {staged} && install -m 600 /dev/null {staged}", staged=staged)
+    yield FileUploadCommand(StringIO(text), staged, remote_temp_filename=staging_path())
     if current is None:
         yield command("chmod {mode} {staged} && mv -f -- {staged} {path}", mode=mode, staged=staged, path=path)
         return

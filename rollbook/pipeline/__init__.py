@@ -5,13 +5,20 @@
     def vision(target=None):
         pipeline.run(VISION, target)
 
-Preflight validates the data (unknown keys, security overrides, types) and, in production, the
-approval, before any host command. Authorization: staging and sandbox are self-service; production
-needs an approval bound to the run's plan (its digest), an on-call emergency override, or converges
-only to the state an authorized run recorded (a drift correction); ``--dry`` needs none, writes
-nothing, and prints the plan and its digest. At execute time the lock step checks the host's
-enrollment, the plan digest and the approval's single use, takes the lock and records the run's
-intent; the last step records the outcome. Only the pipeline writes a run's record.
+Preflight validates the data (unknown keys, security settings that are not the repo's, types)
+and, in production, the approval given, before any host command. Authorization: staging and sandbox
+are self-service; production needs an approval bound to the run's plan (its digest), an on-call
+emergency override, or converges only to the state an authorized run recorded (a drift correction,
+``deploys/drift_correct.py``).
+
+Nothing here guesses whether pyinfra will execute: operation bodies and facts run while pyinfra
+prepares (``--dry`` stops there), commands run only when it executes. A run that is not authorized
+is still planned (so ``--dry`` shows the plan to approve), and its first command on each host, the
+lock step, records the refusal and fails on that host: no command that changes a host runs before
+its authorization passed there. A run that never executed prints its plan and digest at exit. At
+execute time the lock step checks the host's enrollment, the plan digest and the approval's single
+use, takes the lock and records the run's intent; the last step records the outcome. Only the
+pipeline writes a run's record.
 """
 
 import atexit
@@ -24,11 +31,10 @@ from pyinfra import host, logger
 from pyinfra.api import BaseStateCallback
 from pyinfra.context import state
 
-from .. import approvals, history, identity, runs, schema
+from .. import approvals, authority, identity, runs, schema
 from . import record as run_ops
 from ..paths import checkout
 from ..preflight import PreflightError, boolean, choice, positive_int, require
-from ..report import dry_run
 from . import plan as plans
 from .stages import Context, Stage, Stages
 
@@ -37,6 +43,8 @@ ENVIRONMENTS = ("sandbox", "staging", "prod")
 EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
 SESSION = runs.SESSION
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set by `rollbook approve`)
+DRIFT_CORRECTION = "deploys/drift_correct.py"  # what `rollbook drift --correct` runs
+CORRECTION_DATA = frozenset({"rollbook_takeover"})  # the only --data a drift correction takes
 
 __all__ = ["Context", "Stage", "Stages", "run", "preflight", "state_dir"]
 
@@ -65,6 +73,7 @@ def run(system: Stages, target: str | None):
     why = system.refusal(ctx)
     if why:
         refuse(current, why)
+        return
     current.baseline = system.baseline(ctx)
     converged = system.converge(ctx)
     applied = system.apply(ctx)
@@ -85,12 +94,12 @@ def _changing(steps) -> list[str]:
     return [", ".join(sorted(state.op_meta[step._hash].names)) for step in steps if step.will_change]
 
 
-def run_kind(target: str | None, data) -> str:
-    """How history names a run: rollback, enable, converge, or drift_correction."""
+def run_kind(target: str | None, deploy: str) -> str:
+    """How history names a run: rollback, enable, converge, or drift_correction (the deploy
+    ``rollbook drift --correct`` runs, never a data value)."""
     if target is not None:
         return {"rolled_back": "rollback", "enabled": "enable"}[target]
-    return "drift_correction" if boolean(require(data, "rollbook_drift_correction"), "rollbook_drift_correction") \
-        else "converge"
+    return "drift_correction" if deploy == DRIFT_CORRECTION else "converge"
 
 
 def state_dir() -> str:
@@ -122,11 +131,17 @@ def preflight():
     setting overridden, every value of its declared type (one line naming the key otherwise); in
     production, an approval given is checked (signature, expiry, environment, deploy, host, every
     ``--data`` value, self-approval) before anything reaches the host."""
-    schema.refuse_override(host.inventory.get_override_data())
+    override = host.inventory.get_override_data()
+    schema.refuse_override(override)
     schema.validate(host.data)
+    authority.check(host.data, host.groups)
+    if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
+        raise PreflightError(f"a drift correction converges to the recorded state and takes no --data "
+                             f"({', '.join(sorted(set(override) - CORRECTION_DATA))}): run it with "
+                             "`rollbook drift --correct`")
     environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
     path = host.data.get("approval")
-    if environment == "prod" and path and not dry_run() and host.name not in SESSION.approvals:
+    if environment == "prod" and path and host.name not in SESSION.approvals:
         operator = identity.of_data(host.data, allowed_signers(host.data))
         if not operator.known:
             raise PreflightError(f"{host.name}: refused: cannot tell who runs this: no SSH key (ssh_key data or an "
@@ -142,24 +157,22 @@ def preflight():
 def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
     if run.environment != "prod":
         return {"mode": "self-service"}
-    if dry_run():
-        return {"mode": "plan", "note": "a --dry run changes nothing and needs no approval"}
     if preapproved:
         return {"mode": "recorded-state", "note": "converges to the state an authorized run recorded"}
     level = host.data.get("emergency")
     if level:
         level = choice(level, EMERGENCY_LEVELS, "emergency").upper()
-        oncall, reason = host.data.get("oncall"), host.data.get("reason")
-        if not oncall or not reason:
-            raise PreflightError("an emergency override needs --data oncall=<name> and --data reason=<why>")
-        return {"mode": "emergency", "level": level, "oncall": str(oncall), "reason": str(reason),
-                "needs_notification": True, "notification": "pending"}  # sent when the run starts changing
+        reason = host.data.get("reason")
+        if not reason:
+            raise PreflightError("an emergency override needs --data reason=<why> (the on-call engineer is the "
+                                 "owner of the SSH key the run connects with)")
+        return {"mode": "emergency", "level": level, "oncall": run.operator, "reason": str(reason),
+                "needs_notification": True, "notification": "pending"}  # sent before the run changes anything
     doc = SESSION.approvals.get(host.name)
     if doc is None:
         raise approvals.ApprovalError(
             "production needs an approval (pyinfra ... --dry shows the plan; rollbook approve signs it; then "
-            "--data approval=FILE) or an emergency override (--data emergency=P0|P1 --data oncall=NAME "
-            "--data reason=...)")
+            "--data approval=FILE) or an emergency override (--data emergency=P0|P1 --data reason=...)")
     return {"mode": "approval", "approver": doc["approver"], "approval": str(host.data.get("approval")),
             "approval_id": doc["id"], "digest": doc["digest"], "approved_reason": doc["reason"],
             "expires_at": doc["expires_at"]}
@@ -237,9 +250,8 @@ def _ensure_callbacks():
         return True
 
     state.should_raise_failed_hosts = should_raise_failed_hosts
-    if dry_run():
-        atexit.register(_print_plan, choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment"),
-                        deploy_name(), run_data(), _require("rollbook_approval_max_hours"))
+    atexit.register(_print_plan, choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment"),
+                    deploy_name(), run_data(), _require("rollbook_approval_max_hours"))
     SESSION.callbacks = True
 
 
@@ -250,9 +262,10 @@ def plan_document(environment: str, deploy: str, data: dict) -> dict:
 
 
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
-    """At the end of a --dry run: the plan and its digest (what `rollbook approve` signs), also written
-    as a file for the approver."""
-    if not SESSION.plan.hosts:
+    """At the end of a run that never executed (``--dry``, ``--json`` without ``-y``,
+    ``--debug-operations``, a declined prompt: pyinfra's own ``state.is_executing`` says so): the plan
+    and its digest (what `rollbook approve` signs), also written as a file for the approver."""
+    if state.is_executing or not SESSION.plan.hosts:
         return
     document = plan_document(environment, deploy, data)
     document["max_hours"] = float(max_hours)
@@ -275,7 +288,7 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
     A drift correction that converges every unit to the host's recorded state needs no new
     approval (an authorized run recorded that state)."""
     data = host.data
-    kind = run_kind(target, data)
+    kind = run_kind(target, deploy_name())
     environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
     current = runs.HostRun(system=system.name, kind=kind, deploy=deploy_name(), environment=environment,
                            authorization={}, scope=system.scope(data, request, target),
@@ -289,7 +302,7 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
     try:
         preapproved = target is None and system.from_record(request) and kind == "drift_correction"
         current.authorization = _authorize(current, preapproved=preapproved)
-    except approvals.ApprovalError as error:
+    except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
         refuse(current, str(error))
     SESSION.register(host.name, current)
     _ensure_callbacks()
@@ -303,11 +316,12 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
 
 
 def refuse(current: runs.HostRun, why: str):
-    """Refuse this run on this host (prepare time): record it in the host's history (not on ``--dry``,
-    which writes nothing on any host), then fail with one line."""
-    if not dry_run():
-        run_ops.run_on_host(run_ops.append_history(current.state_dir, history.refused(current, why)))
-    raise PreflightError(f"{host.name}: refused: {why}")
+    """Refuse this run on this host: said now, while pyinfra prepares; recorded in the host's history
+    and failed by the run's first command on the host (the lock step), if pyinfra executes at all (a
+    ``--dry`` writes nothing on any host)."""
+    if not current.refusal:
+        current.refusal = why
+        logger.warning(f"{host.print_prefix}refused: {why}")
 
 
 def finish(current: runs.HostRun, changed: bool):

@@ -19,6 +19,7 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from .. import history, notify, runs
 from ..host.scripts import source
 from ..host.shell import fail, q
+from ..host.uploads import uploads_folder_command
 from ..report import executing
 
 # runs on the host: rollbook/host/scripts/state_merge.py (the record merged into state.json under a flock)
@@ -116,6 +117,10 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     if not executing():
         return
     run = runs.current(host.name, system)
+    if run.refusal:  # the run's first command on this host: nothing has changed it yet
+        run_on_host(append_history(state_dir, history.refused(run, run.refusal)))
+        yield fail(f"{host.name}: refused: {run.refusal}")
+        return
     approved = run.authorization.get("mode") == "approval"
     if approved:
         planned = runs.SESSION.plan.digest(run.environment, run.deploy, data or {})
@@ -144,10 +149,12 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     take = (f"{once}if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but
             f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # not recorded is given back
             f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
+    user = host.data.get("ssh_user")
+    uploads = f"{uploads_folder_command(state_dir, user)} && " if host.data.get("_sudo") and user else ""
     ok, output = run_on_host(
         f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
         f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; mkdir -p {q(state_dir + '/locks')} && "
-        f"install -d -m 700 {q(run.private_dir)} && {under_guard(state_dir, system, take)}")
+        f"install -d -m 700 {q(run.private_dir)} && {uploads}{under_guard(state_dir, system, take)}")
     lines = output.stdout_lines
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")

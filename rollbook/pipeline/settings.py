@@ -70,22 +70,19 @@ class PipelineSettings(Settings):
         False, "A converge run (drift correction) may converge a unit no authorized run recorded to its declared "
         "state (group data's *_declared_state); false: such a unit is left alone and reported as "
         "\"no recorded state\"")
-    rollbook_drift_correction: bool = key(
-        False, "Record a converge run as a drift correction (set by `rollbook drift --correct`)")
     rollbook_secrets_file: str | None = key(
         None, "A file outside the repo's tracked files holding operator secrets as KEY=value lines "
         "(None: the environment only)")
     rollbook_notify_webhook: AppriseUrl | None = key(
         None, "Where an emergency override and a failed or drifting drift check are notified: an Apprise URL "
         "(slack://, msteams://, json://, a hooks.slack.com address) or any http(s) address, which gets "
-        "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)")
+        "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)", security=True)
 
     # --- per run, on the command line -----------------------------------------------------------
     reason: str | None = key(None, "Why this run (kept in history)", per_run=True)
     approval: str | None = key(None, "prod: the approval file from `rollbook approve`", per_run=True)
     emergency: Literal["P0", "P1", "p0", "p1"] | None = key(
         None, "prod: an on-call emergency override instead of an approval", allowed="P0, P1", per_run=True)
-    oncall: str | None = key(None, "prod emergency: who is on call", per_run=True)
 
     # --- scheduled drift check (group control; deploys/drift_timer.py) ---------------------------
     rollbook_drift_inventory: SafePath = key("inventories/prod.py", "The inventory the control host checks "

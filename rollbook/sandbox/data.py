@@ -6,12 +6,17 @@ take it with ``from rollbook.sandbox.data import *``; each adds its environment)
     '--no-index'
 """
 
+from .state import known_hosts_path as _known_hosts_path
 from .state import sandbox_s3_endpoint as _endpoint
 from .state import secrets_path as _secrets_path
 
-__all__ = ["vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
+__all__ = ["ssh_known_hosts_file", "ssh_strict_host_key_checking", "vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
            "voice_current_env", "voice_s3_endpoint", "rollbook_drift_interval_minutes",
            "rollbook_control_environment"]
+
+# Host keys: checked strictly against the sandbox's own known_hosts (written by `sandbox up`).
+ssh_known_hosts_file = str(_known_hosts_path())
+ssh_strict_host_key_checking = "yes"
 
 # The experiments the sandbox's vision hosts are provisioned with (tests/sandbox/images/vision_worker).
 vision_experiments = {

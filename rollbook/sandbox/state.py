@@ -65,6 +65,16 @@ def secrets_path():
     return sandbox_dir() / "secrets.env"
 
 
+def notify_url_path():
+    """A file naming the sandbox's notification endpoint (an e2e test's local receiver), when one listens."""
+    return sandbox_dir() / "notify_url"
+
+
+def notify_url() -> str | None:
+    path = notify_url_path()
+    return path.read_text().strip() or None if path.is_file() else None
+
+
 def state_path():
     return sandbox_dir() / "state.json"
 
@@ -88,7 +98,9 @@ def inventory_groups(groups, as_production: bool = False) -> dict[str, list]:
 
     Every group named is present (empty when no host has that role), so an
     inventory file can bind each group to a name even before the sandbox runs.
-    ``as_production``: the hosts as production reaches them (the ``rollbook`` user with sudo).
+    ``as_production``: the hosts as production reaches them (the ``rollbook`` user; sudo and every
+    security setting come from group data, ``group_data/sandbox_prod.py``). Host data holds only
+    where to connect (address, port, key).
     """
     result = {group: [] for group in groups}
     if not state_path().exists():
@@ -99,12 +111,8 @@ def inventory_groups(groups, as_production: bool = False) -> dict[str, list]:
             "ssh_port": host.port("ssh"),
             "ssh_user": "rollbook" if as_production else "root",
             "ssh_key": str(ssh_key_path()),
-            "ssh_known_hosts_file": str(known_hosts_path()),
-            "ssh_strict_host_key_checking": "yes",
             **host.data,
         }
-        if as_production:
-            data["_sudo"] = True
         result.setdefault(host.group, []).append((host.name, data))
     return result
 

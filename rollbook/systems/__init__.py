@@ -23,3 +23,16 @@ SYSTEMS = {system.name: system for system in (
     System("voice_v2", "voice_v2", "rollbook.systems.voice_v2"),
     System("phase17", "phase17_server", "rollbook.systems.phase17"),
 )}
+
+
+def converge_all():
+    """Every system's ``@deploy`` without a target: each unit to its recorded state (``deploys/converge.py``
+    and ``deploys/drift_correct.py``)::
+
+        from rollbook.systems import converge_all
+        converge_all()
+    """
+    import importlib
+
+    for system in ("vision", "analyticbot", "phase17", "voice_v2"):
+        getattr(importlib.import_module(SYSTEMS[system].module), system)()

@@ -51,3 +51,50 @@ def items(value) -> list[str]:
 def blank_to_none(value, *also):
     """``""`` and ``False`` (and ``also``) mean no value, as the systems' code reads an optional key."""
     return None if value in ("", False, *also) else value
+
+
+# Folders an app directory may never be (nor lie in, for the system folders): a path key set to
+# /etc/sudoers must not pass as "inside the app".
+_SYSTEM_ROOTS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run", "/sbin",
+                 "/sys", "/usr", "/var/lib/rollbook")
+_NOT_APP_DIRS = ("/", "/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/mnt", "/media")
+
+
+def _plain_absolute(path: str, key: str) -> str:
+    parts = path.split("/")
+    if not path.startswith("/") or any(part in (".", "..") for part in parts) or "//" in path:
+        raise ValueError(f"{key}: {path!r} is not a plain absolute path (no '.', '..' or '//')")
+    return path.rstrip("/") or "/"
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def confined(model, folders: dict[str, str], files: dict[str, str | tuple[str, ...]]):
+    """Check a system's path keys (``model``: its validated settings): each key of ``folders`` is an
+    app folder (absolute, plain, not a system folder); each key of ``files`` lies inside the app
+    folder(s) it names (a key of ``folders``, or an absolute folder the schema allows). Symlinks are
+    the host's business: the commands that write a file refuse one leading out (``rollbook.host``)::
+
+        >>> confined(type("M", (), {"app": "/opt/vision", "env": "/etc/sudoers"})(), {"app": "app"}, {"env": "app"})
+        Traceback (most recent call last):
+        ValueError: env: '/etc/sudoers' is not inside app (/opt/vision)
+    """
+    where = {}
+    for key, name in folders.items():
+        folder = _plain_absolute(getattr(model, key), key)
+        if folder in _NOT_APP_DIRS or any(_within(folder, root) for root in _SYSTEM_ROOTS):
+            raise ValueError(f"{key}: {folder!r} is a system folder, not an app's folder")
+        where[name] = folder
+    for key, allowed in files.items():
+        value = getattr(model, key)
+        if value is None:
+            continue
+        path = _plain_absolute(value, key)
+        names = (allowed,) if isinstance(allowed, str) else allowed
+        roots = [where.get(name, name) for name in names]
+        if not any(_within(path, root) for root in roots):
+            said = " or ".join(f"{name} ({where[name]})" if name in where else name for name in names)
+            raise ValueError(f"{key}: {path!r} is not inside {said}")
+    return model

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from rollbook import metrics
 from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 
@@ -42,7 +43,7 @@ def rollbook(*args) -> subprocess.CompletedProcess:
 def approve(tmp_path, deploy: str, host: str, data: dict) -> str:
     out = tmp_path / f"{deploy}-{len(list(tmp_path.iterdir()))}.json"
     args = ["approve", PROD, f"deploys/{deploy}.py", "--limit", host, "--approver", APPROVER,
-            "--key", str(approver_key_path()), "--reason", "INC-15 prod drill", "--out", str(out)]
+            "--key", str(approver_key_path()), "--reason", "INC-15 prod drill", "--out", str(out), "--yes"]
     for key, value in data.items():
         args += ["--data", f"{key}={value}"]
     done = rollbook(*args)
@@ -104,8 +105,10 @@ def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(co
     assert (tick.status, tick.result, tick.user) == (0, "success", "rollbook-drift"), tick.journal
     assert "converged: every host holds its recorded state" in tick.journal
     assert tick.report["result"] == "converged"
-    assert "rollbook_drift_check_success 1" in tick.textfile
-    assert 'rollbook_drift{system="vision",host="vision-1"} 0' in tick.textfile
+    exported = metrics.parse(tick.textfile)
+    assert exported["rollbook_drift_check_success"] == 1
+    assert exported[metrics.canonical('rollbook_drift{system="vision",host="vision-1"}')] == 0
+    assert exported["rollbook_drift_last_success_timestamp_seconds"] >= exported["rollbook_drift_last_run_timestamp_seconds"] > 0
 
 
 def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(control_timer, probes):
@@ -118,7 +121,7 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     assert {(d["host"], d["system"]): d["units"] for d in found.report["drift"]} == \
         {(host, system): [unit] for system, (host, *_, unit) in SYSTEMS.items()}
     for system, (host, *_, unit) in SYSTEMS.items():
-        assert f'rollbook_drift{{system="{system}",host="{host}"}} 1' in found.textfile
+        assert metrics.parse(found.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 1
         assert f"{host}  {system}  unit {unit}: " in found.journal
 
     for system, (host, _, path, *_) in SYSTEMS.items():
@@ -132,8 +135,8 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     checked = timer_check(probes)
     assert (checked.status, checked.result) == (0, "success"), checked.journal
     for system, (host, *_) in SYSTEMS.items():
-        assert f'rollbook_drift{{system="{system}",host="{host}"}} 0' in checked.textfile
-    assert "rollbook_drift_check_success 1" in checked.textfile
+        assert metrics.parse(checked.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 0
+    assert metrics.parse(checked.textfile)["rollbook_drift_check_success"] == 1
 
 
 def test_history_across_hosts_is_read_as_the_rollbook_user_through_sudo(enrolled, probes):

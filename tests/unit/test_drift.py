@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rollbook import drift
 from rollbook.drift import Drifted, Report
+from rollbook.metrics import parse
 
 STDERR = """--> Preparing operations...
 [vision-1] vision: no recorded state: left alone (no authorized run recorded one; rollbook_converge_declared ...)
@@ -21,12 +22,14 @@ def test_hosts_without_a_record_and_unreachable_hosts_are_read_from_pyinfra_s_ou
 def test_the_textfile_has_one_gauge_per_host_and_system_checked_and_the_check_s_success():
     report = Report(drift.DRIFT, drift=[Drifted("vision-1", "vision", ["Set the vision flags"], [], ["b"])],
                     checked=[("vision-1", "vision"), ("phase17-1", "phase17")])
-    text = drift.prometheus(report)
-    assert 'rollbook_drift{system="vision",host="vision-1"} 1' in text
-    assert 'rollbook_drift_unit{system="vision",host="vision-1",unit="b"} 1' in text
-    assert 'rollbook_drift{system="phase17",host="phase17-1"} 0' in text
-    assert "rollbook_drift_check_success 1" in text
-    assert "rollbook_drift_check_success 0" in drift.prometheus(Report(drift.ERROR, error="x"))
+    samples = parse(drift.prometheus(report, now=1700000000.0))
+    assert samples['rollbook_drift{host="vision-1",system="vision"}'] == 1
+    assert samples['rollbook_drift_unit{host="vision-1",system="vision",unit="b"}'] == 1
+    assert samples['rollbook_drift{host="phase17-1",system="phase17"}'] == 0
+    assert samples["rollbook_drift_check_success"] == 1
+    assert samples["rollbook_drift_last_run_timestamp_seconds"] == 1700000000.0
+    assert samples["rollbook_drift_last_success_timestamp_seconds"] == 1700000000.0
+    assert parse(drift.prometheus(Report(drift.ERROR, error="x")))["rollbook_drift_check_success"] == 0
 
 
 def test_render_names_host_system_unit_and_what_differs():
@@ -46,12 +49,13 @@ def test_the_plan_s_differing_units_reach_the_report(monkeypatch, tmp_path):
     plan = {"plan": {"vision-1": {"vision": {"units": {"b": "rolled_back"}, "steps": ["Set the vision flags"],
                                              "changes": ["VISION_PHASH_ENABLED: false -> true"], "differ": ["b"]}}}}
 
-    def dry_run(inventory, *args, plan_file=None):
+    def dry_run(inventory, *args, plan_file=None, deploy=None):
         Path(plan_file).write_text(json.dumps(plan))
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(drift, "REPO", tmp_path)
     monkeypatch.setattr(drift, "_pyinfra", dry_run)
+    monkeypatch.setattr(drift, "targets", lambda inventory, system=None, limit=None: [("vision-1", "vision")])
     report = drift.check("inventories/prod.py", system="vision", limit="vision-1")
     assert report.code == drift.DRIFT
     assert report.drift == [Drifted("vision-1", "vision", ["Set the vision flags"],

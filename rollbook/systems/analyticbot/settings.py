@@ -6,11 +6,11 @@
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath, Url
 from ...schema import Settings, key
-from ..settings_types import EnvKey, GitRef, State, UnitName, blank_to_none
+from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
@@ -43,7 +43,7 @@ class AnalyticbotSettings(Settings):
     analyticbot_env_file: SafePath = key("/opt/analyticbot/.env.production", "The API's env file", allowed="a path")
     analyticbot_project_dir: SafePath = key("/opt/analyticbot", "The API's compose project folder", allowed="a path")
     analyticbot_checkout: SafePath = key("/opt/analyticbot", "The app's git checkout", allowed="a path")
-    analyticbot_version_file: SafePath | None = key(
+    analyticbot_version_file: RelativePath | None = key(
         "VERSION", "The file in the checkout holding its release's version: after a release change, /health's "
         "version must be it (None: not compared)", allowed="None or a path inside the checkout")
     analyticbot_log_file: SafePath = key(
@@ -68,3 +68,11 @@ class AnalyticbotSettings(Settings):
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value)
+
+    @model_validator(mode="after")
+    def _paths_confined(self):
+        """The env file inside the compose project or the checkout; the log under /var/log or the app."""
+        app = ("analyticbot_project_dir", "analyticbot_checkout")
+        confined(self, {name: name for name in app},
+                 {"analyticbot_env_file": app, "analyticbot_log_file": (*app, "/var/log")})
+        return self

@@ -15,7 +15,7 @@ from io import StringIO
 from pyinfra import host, logger
 
 from ... import pipeline
-from ...host import envfile, git, postgres, service, verify
+from ...host import envfile, git, postgres, service, uploads, verify
 from ...host.shell import http_ok
 from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
@@ -128,7 +128,8 @@ def _verified(ctx: Context, name: str, what: str):
     token = request.token
 
     def upload_token():
-        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file, **connector_arguments(host))
+        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file,
+                      remote_temp_filename=uploads.staging_path(), **connector_arguments(host))
 
     verify.verified(
         name=name, what=what, fact=AnalyticbotEffect, before=upload_token,

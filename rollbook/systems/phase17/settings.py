@@ -7,11 +7,11 @@
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import StringConstraints, field_validator
+from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath
 from ...schema import Settings, key
-from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, items
+from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confined, items
 
 Unit = Literal["router", "flag"]
 
@@ -77,3 +77,11 @@ class Phase17Settings(Settings):
         if wrong:
             raise ValueError(f"{', '.join(map(repr, wrong))}: not a path relative to phase17_server_dir")
         return value
+
+    @model_validator(mode="after")
+    def _paths_confined(self):
+        """The env file and the virtualenv inside the server folder's parent (``/srv/phase17``)."""
+        confined(self, {"phase17_server_dir": "phase17_server_dir"}, {})
+        root = self.phase17_server_dir.rsplit("/", 1)[0]
+        confined(self, {}, {"phase17_env_file": root, "phase17_venv": root})
+        return self

@@ -6,11 +6,11 @@
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath, Url
 from ...schema import Settings, key
-from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, items
+from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, items
 
 Wave = Literal["a", "b", "c", "tokens"]
 # A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.preflight.flag_value).
@@ -119,3 +119,14 @@ class VisionSettings(Settings):
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value)
+
+    @model_validator(mode="after")
+    def _paths_confined(self):
+        """The env and experiments files inside the project folder (and never the same file: the
+        experiments file is read into a fact); saved entries under rollbook's own folder."""
+        confined(self, {"vision_project_dir": "vision_project_dir"},
+                 {"vision_env_file": "vision_project_dir", "vision_experiments_file": "vision_project_dir",
+                  "vision_saved_dir": "/var/lib/rollbook/saved"})
+        if self.vision_experiments_file == self.vision_env_file:
+            raise ValueError("vision_experiments_file: is vision_env_file (the env file is never read whole)")
+        return self

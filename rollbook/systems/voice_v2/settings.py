@@ -7,11 +7,11 @@
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath, Url
 from ...schema import Settings, key
-from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
+from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
                               Text, UnitName, blank_to_none, items)
 
 # The recorded units: level 1 env and providers, level 2 code and requirements, level 3 image (compose) or venv (systemd).
@@ -192,3 +192,12 @@ class VoiceSettings(Settings):
                 if not equals or not re.search(MANAGED_KEY, name) or not re.search(ENV_VALUE, text):
                     raise ValueError(f"{item!r}: not KEY=value (letters, digits and _.:/@+- only)")
         return value
+
+    @model_validator(mode="after")
+    def _paths_confined(self):
+        """Every file and virtualenv inside the app folder; a backup inside the backup root."""
+        confined(self, {"voice_app_dir": "voice_app_dir", "voice_backup_root": "voice_backup_root"},
+                 {name: "voice_app_dir" for name in ("voice_env_file", "voice_env_previous", "voice_providers_file",
+                                                    "voice_venv", "voice_venv_backup", "voice_compose_file")}
+                 | {"voice_backup_dir": "voice_backup_root"})
+        return self
