@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import paramiko
 
-from rollbook.sandbox.state import known_hosts_path, ssh_key_path
+from rollbook.sandbox.state import known_hosts_path, root_key_path
 from rollbook.systems.vision import CONTROL
 from rollbook.templates import render
 
@@ -38,7 +38,7 @@ def _one(host, text: str):
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts_path()))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect("127.0.0.1", port=host.port("ssh"), username="root", key_filename=str(ssh_key_path()),
+    client.connect("127.0.0.1", port=host.port("ssh"), username="root", key_filename=str(root_key_path()),
                    look_for_keys=False, allow_agent=False)
     try:
         _, stdout, stderr = client.exec_command(text)

@@ -5,7 +5,8 @@ converged), 1 error, 2 drift found (drift only), 64 usage error::
 
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook sandbox status
-    python -m rollbook sandbox enroll --as prod NAME ...               # as a team enrolls a real host
+    python -m rollbook sandbox enroll NAME ... --as prod               # deploys/bootstrap.py, as root
+    python -m rollbook trust-host INVENTORY HOST --fingerprint SHA256:... # record a new host's key
     python -m rollbook sandbox down
     python -m rollbook demo
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
@@ -130,6 +131,17 @@ def _approve(args) -> int:
     return 0
 
 
+def _trust_host(args) -> int:
+    from .hostkeys import HostKeyError, trust
+
+    try:
+        print(trust(args.inventory, args.host, args.fingerprint))
+    except (HostKeyError, FileNotFoundError) as error:
+        print(f"rollbook: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _schema(args) -> int:
     from . import schema
 
@@ -212,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
                          help="sign without asking (scripts; the plan is still shown first, on stderr)")
     approve.set_defaults(run=_approve)
 
+    trusted = commands.add_parser("trust-host", help="record a new host's key once it matches the fingerprint "
+                                  "you were given (before deploys/bootstrap.py)")
+    trusted.add_argument("inventory")
+    trusted.add_argument("host")
+    trusted.add_argument("--fingerprint", required=True, help="SHA256:... of the host's key, from its console")
+    trusted.set_defaults(run=_trust_host)
+
     reference = commands.add_parser("schema", help="the data reference: every key, its type, default and doc")
     reference.add_argument("--write", action="store_true", help="write docs/data.md")
     reference.set_defaults(run=_schema)
@@ -247,7 +266,7 @@ def main(argv=None) -> int:
 def console() -> int:
     """The ``rollbook`` console script and ``python -m rollbook``: the commands that use pyinfra's API
     (which runs on gevent) get gevent's patches before anything imports ssl."""
-    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift"):  # the one reader of argv
+    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift", "trust-host"):  # the one reader of argv
         from gevent import monkey
 
         monkey.patch_all()

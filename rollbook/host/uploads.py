@@ -2,7 +2,8 @@
 
 Through sudo, pyinfra uploads a file with SFTP as the SSH user and then copies it as root; left
 to itself it stages it as ``/tmp/pyinfra-<sha1>``, readable by every user of the host. rollbook
-stages it in ``<state dir>/uploads/<ssh user>/`` instead: a 0700 folder of the SSH user's, made by
+stages it in ``<state dir>-uploads/<ssh user>/`` instead (``/var/lib/rollbook-uploads/rollbook``: the
+state dir itself is root's only): a 0700 folder of the SSH user's, made by
 the lock step (``uploads_folder_command``) and by ``deploys/bootstrap.py``. As root (no sudo) the
 upload goes straight to its destination, which callers put in a 0700 folder of their own::
 
@@ -21,7 +22,7 @@ def _user() -> str:
 
 
 def folder(state_dir: str, user: str) -> str:
-    return f"{state_dir}/uploads/{user}"
+    return f"{state_dir}-uploads/{user}"
 
 
 def staging_path() -> str | None:
@@ -35,7 +36,7 @@ def uploads_folder_command(state_dir: str, user: str):
     """Make the SSH user's private staging folder (run as root, in the lock step)::
 
         >>> print(uploads_folder_command("/var/lib/rollbook", "rollbook"))
-        install -d -m 711 /var/lib/rollbook/uploads && install -d -m 700 -o rollbook /var/lib/rollbook/uploads/rollbook
+        install -d -m 711 /var/lib/rollbook-uploads && install -d -m 700 -o rollbook /var/lib/rollbook-uploads/rollbook
     """
     return command("install -d -m 711 {uploads} && install -d -m 700 -o {user} {mine}",
-                   uploads=f"{state_dir}/uploads", user=user, mine=folder(state_dir, user))
+                   uploads=f"{state_dir}-uploads", user=user, mine=folder(state_dir, user))

@@ -85,7 +85,8 @@ def run(system: Stages, target: str | None):
         current.cleanup.update(stage.cleanup)
     changing = _changing(steps)
     SESSION.plan.add(host.name, system.name, current.units_after, changing, current.changes,
-                     differ=sorted(system.differing(ctx)) if changing else [])
+                     differ=sorted(system.differing(ctx)) if changing else [],
+                     data=plans.resolved(host.data, schema.fields(), schema.secret_keys()))
     finish(current, changed=any(step.will_change for step in steps))
 
 

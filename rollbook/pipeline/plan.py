@@ -3,9 +3,11 @@
 A plan holds, per host and system, the intents of the run: the state each unit is converged to,
 the operations that will change something (their names say the unit, the restart, the kind of
 cleanup), and the changes they make (``KEY: old -> new``, secret values masked). Never volatile
-counts (how many keys a cleanup deletes changes by the second on a live host). The digest is a
-SHA-256 over the environment, the deploy, the hosts, every ``--data`` value of the run and that
-plan::
+counts (how many keys a cleanup deletes changes by the second on a live host). Each host's plan
+also holds every data value the run resolved for it (group data, inventory and ``--data`` merged;
+a secret as its hash), so a run whose data differs from the approved one in any source has another
+digest. The digest is a SHA-256 over the environment, the deploy, the hosts, every ``--data`` value
+of the run and that plan::
 
     plan = Plan()
     plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
@@ -26,6 +28,7 @@ class HostPlan:
     steps: list[str] = field(default_factory=list)  # operations that will change the host, in order
     changes: list[str] = field(default_factory=list)  # what they change (secrets masked)
     differ: list[str] = field(default_factory=list)  # the units the host holds in another state
+    data: dict[str, str] = field(default_factory=dict)  # every declared data value resolved for the host
 
 
 class Plan:
@@ -35,8 +38,9 @@ class Plan:
         self.hosts: dict[str, dict[str, HostPlan]] = {}
 
     def add(self, host: str, system: str, units: dict, steps: list[str], changes: list[str],
-            differ: list[str] = ()):
-        self.hosts.setdefault(host, {})[system] = HostPlan(dict(units), list(steps), list(changes), list(differ))
+            differ: list[str] = (), data: dict | None = None):
+        self.hosts.setdefault(host, {})[system] = HostPlan(dict(units), list(steps), list(changes), list(differ),
+                                                           dict(data or {}))
 
     def document(self, environment: str, deploy: str, data: dict) -> dict:
         """Everything the digest covers, as canonical data."""
@@ -49,6 +53,23 @@ class Plan:
 
     def digest(self, environment: str, deploy: str, data: dict) -> str:
         return digest_of(self.document(environment, deploy, data))
+
+
+def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
+    """The value of each ``declared`` key in a host's merged ``data``, as the plan binds it (a secret
+    as its SHA-256; ``left_out``: the approval itself)::
+
+        >>> resolved({"vision_waves": "b", "token": "s3cr3t"}, ["vision_waves", "token"], {"token"})["vision_waves"]
+        'b'
+    """
+    values = {}
+    for name in sorted(declared):
+        value = data.get(name)
+        if value is None or name in left_out:
+            continue
+        text = bound(value)
+        values[name] = "sha256:" + hashlib.sha256(text.encode()).hexdigest() if name in secrets else text
+    return values
 
 
 def digest_of(document: dict) -> str:

@@ -45,6 +45,13 @@ class PipelineSettings(Settings):
     rollbook_approval_max_hours: Annotated[float, Field(gt=0, le=24)] = key(
         4, "The longest an approval may be valid for, in hours", allowed="above 0, at most 24", security=True)
 
+    # --- enrollment (deploys/bootstrap.py) ----------------------------------------------------------
+    rollbook_user: Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")] = key(
+        "rollbook", "The account rollbook connects as on the hosts (made by deploys/bootstrap.py)", security=True)
+    rollbook_authorized_keys: SafePath = key(
+        "approvals/rollbook_authorized_keys", "The public keys the rollbook account accepts (a file inside the "
+        "repo; deploys/bootstrap.py makes its authorized_keys exactly these)", security=True)
+
     # --- every run -------------------------------------------------------------------------------
     rollbook_backup_keep: Positive = key(5, "How many <file>.backup.<UTC stamp> copies of a managed file to keep")
     rollbook_connect_timeout: Positive = key(

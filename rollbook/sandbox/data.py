@@ -6,17 +6,24 @@ take it with ``from rollbook.sandbox.data import *``; each adds its environment)
     '--no-index'
 """
 
+from ..paths import checkout as _checkout
 from .state import known_hosts_path as _known_hosts_path
+from .state import rollbook_authorized_keys_path as _authorized_keys
 from .state import sandbox_s3_endpoint as _endpoint
 from .state import secrets_path as _secrets_path
 
-__all__ = ["ssh_known_hosts_file", "ssh_strict_host_key_checking", "vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
+__all__ = ["ssh_known_hosts_file", "ssh_strict_host_key_checking", "rollbook_authorized_keys", "vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
            "voice_current_env", "voice_s3_endpoint", "rollbook_drift_interval_minutes",
            "rollbook_control_environment"]
 
 # Host keys: checked strictly against the sandbox's own known_hosts (written by `sandbox up`).
 ssh_known_hosts_file = str(_known_hosts_path())
 ssh_strict_host_key_checking = "yes"
+
+# The keys deploys/bootstrap.py authorizes for the rollbook user: the sandbox's operator key (made by
+# `sandbox up`), named relative to the repo when the sandbox folder is inside it.
+_keys = _authorized_keys().resolve()
+rollbook_authorized_keys = str(_keys.relative_to(_checkout()) if _keys.is_relative_to(_checkout()) else _keys)
 
 # The experiments the sandbox's vision hosts are provisioned with (tests/sandbox/images/vision_worker).
 vision_experiments = {

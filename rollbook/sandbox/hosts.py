@@ -13,28 +13,31 @@ import hashlib
 import io
 import socket
 import subprocess
+import sys
 import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from docker.errors import NotFound
 
 from . import SandboxError
 from .engine import ensure_engine, ensure_host_limits
 from .images import ensure_image
-from .paths import sandbox_dir
+from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
 from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path,
-                    known_hosts_path, load, save, ssh_key_path, state_path)
+                    known_hosts_path, load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path,
+                    state_path)
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
 BOOT_TIMEOUT = 180
 S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
-ENROLLMENT = "/etc/rollbook/environment"  # inside a host: the environment it is enrolled in
-ENVIRONMENTS = ("sandbox", "staging", "prod")
+# the inventory each environment's sandbox hosts are enrolled through (deploys/bootstrap.py)
+INVENTORIES = {"sandbox": "inventories/sandbox.py", "prod": "inventories/sandbox_prod.py"}
 SYSTEMD_RUN = dict(
     cap_add=["SYS_ADMIN", "NET_ADMIN"],
     security_opt=["seccomp=unconfined", "apparmor=unconfined"],
@@ -59,13 +62,21 @@ def ensure_approver(operator_pubkey: str):
     allowed_signers_path().write_text("".join(line + "\n" for line in lines))
 
 
-def _ensure_ssh_key():
-    key = ssh_key_path()
+def _ensure_ssh_key(key, comment: str) -> str:
     if not key.exists():
         key.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rollbook-sandbox", "-f", str(key)],
-                       check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True)
     return key.with_suffix(".pub").read_text()
+
+
+def ensure_keys() -> tuple[str, str]:
+    """The sandbox's two key pairs, (root's public key, rollbook's public key): root's reaches the hosts as
+    root (self-service runs, probes, enrollment); rollbook's is the only one ``deploys/bootstrap.py``
+    authorizes for the ``rollbook`` user (``rollbook_authorized_keys``)."""
+    root = _ensure_ssh_key(root_key_path(), "rollbook-sandbox-root")
+    operator = _ensure_ssh_key(ssh_key_path(), "rollbook-sandbox")
+    rollbook_authorized_keys_path().write_text(operator)
+    return root, operator
 
 
 def _put_file(container, path: str, content: str, mode=0o600):
@@ -178,7 +189,9 @@ def _remove_host(client, container, name: str):
     container.remove(force=True)
 
 
-def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool, log) -> SandboxHost:
+def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool,
+              log) -> tuple[SandboxHost, bool]:
+    """Start (or keep) one host; and whether it was provisioned now (then it still needs enrolling)."""
     host_role = role(role_name)
     identity = sandbox_identity(pubkey)
     tag = ensure_image(client, host_role.image, log)
@@ -197,11 +210,9 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
         log(f"starting {name} ({role_name})")
         container = _create(client, name, host_role, tag, identity)
     _wait_booted(container, fresh)
-    if container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0:
+    provisioned = container.exec_run(["test", "-f", PROVISIONED]).exit_code != 0
+    if provisioned:
         _put_file(container, "/root/.ssh/authorized_keys", pubkey)
-        _put_file(container, "/home/rollbook/.ssh/authorized_keys", pubkey)
-        _exec(container, ["chown", "-R", "rollbook:rollbook", "/home/rollbook/.ssh"], "giving rollbook its key")
-        _enroll(container, "sandbox")
         try:
             _provision(client, container, name, host_role, secrets)
         except SandboxError:
@@ -209,25 +220,31 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
             raise
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
-                       ports=_published_ports(container, host_role), data=_host_data(host_role))
-
-
-def _enroll(container, environment: str):
-    _exec(container, ["sh", "-c", f"mkdir -p /etc/rollbook && printf '%s\\n' {environment} > {ENROLLMENT}"],
-          f"enrolling as {environment}")
+                       ports=_published_ports(container, host_role), data=_host_data(host_role)), provisioned
 
 
 def enroll(names: list[str], environment: str, log=print):
-    """Enroll sandbox hosts in ``environment`` (as a team enrolls a real host, with root on it)::
+    """Enroll sandbox hosts in ``environment`` as a team enrolls a real host: ``deploys/bootstrap.py``
+    through that environment's sandbox inventory, as root (the rollbook user, its key, sudo checked
+    with visudo, the environment marker)::
 
         enroll(["vision-1"], "prod")   # now only inventories/sandbox_prod.py may run there
     """
-    if environment not in ENVIRONMENTS:
-        raise SandboxError(f"no environment {environment!r} (known: {', '.join(ENVIRONMENTS)})")
-    client = ensure_engine()
-    state = load()
+    if environment not in INVENTORIES:
+        raise SandboxError(f"no sandbox environment {environment!r} (known: {', '.join(INVENTORIES)})")
+    if not names:
+        return
+    load().host(names[0])  # an unknown name fails before anything runs
+    cmd = [str(Path(sys.executable).with_name("pyinfra")), "-y", "--user", "root", "--key", str(root_key_path())]
     for name in names:
-        _enroll(client.containers.get(state.host(name).container), environment)
+        cmd += ["--limit", name]
+    done = subprocess.run(cmd + [INVENTORIES[environment], "deploys/bootstrap.py"], cwd=REPO,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        said = [line.strip() for line in done.stderr.splitlines() if "error" in line.lower() or "refused" in line]
+        raise SandboxError(f"enrolling {', '.join(names)} as {environment} failed: "
+                           f"{(said or done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    for name in names:
         log(f"{name} enrolled as {environment}")
 
 
@@ -248,8 +265,8 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
         role(role_name)  # bad input fails before anything starts
     client = ensure_engine()
     ensure_host_limits()
-    pubkey = _ensure_ssh_key()
-    ensure_approver(pubkey)
+    pubkey, operator_pubkey = ensure_keys()
+    ensure_approver(operator_pubkey)
     secrets = ensure_secrets()
     previous = load() if state_path().exists() else State()
     s3_endpoint = ensure_s3(previous.s3_endpoint)
@@ -259,13 +276,15 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(_bring_up, client, name, role_name, pubkey, secrets, reset, log)
                    for name, role_name in hosts.items()]
-        started = [future.result() for future in futures]
+        results = [future.result() for future in futures]
+    started = [host for host, _ in results]
     # the other hosts stay, stopped ones included (a host lost for a while keeps its ports and key)
     kept = [host for host in previous.hosts if host.name not in hosts and _exists(client, host.container)]
     state = State(hosts=kept + started, s3_endpoint=s3_endpoint)
     previous_keys = known_hosts_path().read_text() if known_hosts_path().exists() else ""
     known_hosts_path().write_text("".join(_known_hosts_line(client, host, previous_keys) for host in state.hosts))
     save(state)
+    enroll([host.name for host, provisioned in results if provisioned], "sandbox", log=log)
     return state
 
 

@@ -54,7 +54,19 @@ def allowed_signers_path():
 
 
 def ssh_key_path():
+    """The key rollbook connects with as the ``rollbook`` user (its principal: ``OPERATOR``)."""
     return sandbox_dir() / "id_ed25519"
+
+
+def root_key_path():
+    """root's key on the sandbox hosts: the self-service inventory (``inventories/sandbox.py``), the
+    probes and enrollment; never the key the prod-shaped inventory connects with."""
+    return sandbox_dir() / "root_ed25519"
+
+
+def rollbook_authorized_keys_path():
+    """The keys ``deploys/bootstrap.py`` authorizes for the ``rollbook`` user (``ssh_key_path``'s)."""
+    return sandbox_dir() / "rollbook_authorized_keys"
 
 
 def known_hosts_path():
@@ -110,7 +122,7 @@ def inventory_groups(groups, as_production: bool = False) -> dict[str, list]:
             "ssh_hostname": "127.0.0.1",
             "ssh_port": host.port("ssh"),
             "ssh_user": "rollbook" if as_production else "root",
-            "ssh_key": str(ssh_key_path()),
+            "ssh_key": str(ssh_key_path() if as_production else root_key_path()),
             **host.data,
         }
         result.setdefault(host.group, []).append((host.name, data))

@@ -35,13 +35,14 @@ def place(probes, name: str, files: dict[str, bytes], folder: str, owner: str):
 def install(probes, inventory: str):
     """deploys/drift_timer.py on the control host through ``inventory`` (run twice: the second changes
     nothing), then the SSH key, known_hosts, state and secrets its check connects with."""
-    from rollbook.sandbox.state import known_hosts_path, secrets_path, ssh_key_path, state_path
+    from rollbook.sandbox.state import known_hosts_path, root_key_path, secrets_path, ssh_key_path, state_path
 
     run = pyinfra(inventory, "deploys/drift_timer.py", limit="control", timeout=900)
     assert run.returncode == 0, run.output
     again = pyinfra(inventory, "deploys/drift_timer.py", limit="control")
     assert again.returncode == 0 and again.changed == set(), again.changed
     place(probes, CONTROL, {"state.json": state_path().read_bytes(), "id_ed25519": ssh_key_path().read_bytes(),
+                            "root_ed25519": root_key_path().read_bytes(),
                             "known_hosts": known_hosts_path().read_bytes(),
                             "secrets.env": secrets_path().read_bytes()}, SANDBOX_DIR, "rollbook-drift")
 

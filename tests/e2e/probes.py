@@ -12,7 +12,7 @@ import redis
 import testinfra
 
 from rollbook.sandbox.secrets import ensure_secrets
-from rollbook.sandbox.state import known_hosts_path, ssh_key_path
+from rollbook.sandbox.state import known_hosts_path, root_key_path
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -34,7 +34,7 @@ class Probes:
         """A testinfra host over the ssh binary, with strict host key checking."""
         port = self.state.host(name).port("ssh")
         return testinfra.get_host(
-            f"ssh://root@127.0.0.1:{port}", ssh_identity_file=str(ssh_key_path()),
+            f"ssh://root@127.0.0.1:{port}", ssh_identity_file=str(root_key_path()),
             ssh_extra_args=f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={known_hosts_path()}",
         )
 

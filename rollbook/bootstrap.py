@@ -1,0 +1,227 @@
+"""Enrol a host: everything rollbook needs on it, set up by a deploy instead of by hand.
+
+``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo), through
+the environment's inventory; it converges the host to:
+
+- the ``rollbook_user`` account, whose ``~/.ssh/authorized_keys`` holds exactly the keys of the
+  repo's ``rollbook_authorized_keys`` file;
+- a sudoers drop-in (``/etc/sudoers.d/rollbook``) giving it sudo, checked with ``visudo -c`` before
+  it is moved into place (a broken drop-in would lock every admin out of sudo);
+- the environment marker (``rollbook_environment_marker``) naming the inventory's environment;
+- rollbook's folders: the state dir (root only) and the user's private upload folder.
+
+The host key is recorded on the controller before, and only after it matches the fingerprint the
+operator was given (``rollbook trust-host``): strict host key checking stays on throughout::
+
+    rollbook trust-host inventories/prod.py vision-worker-04.prod.rollbook.internal --fingerprint SHA256:...
+    pyinfra inventories/prod.py deploys/bootstrap.py --limit vision-worker-04.prod.rollbook.internal \\
+        --user admin -y
+"""
+
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
+from pyinfra.operations import server
+
+from . import identity, pipeline, runs
+from .host.command import command
+from .host.shell import q
+from .host.uploads import folder, staging_path, uploads_folder_command
+from .paths import checkout
+from .pipeline.record import append_history, run_on_host
+from .preflight import PreflightError
+from .report import announce, executing
+
+SUDOERS = "/etc/sudoers.d/rollbook"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What a host must hold once enrolled, from the environment's data."""
+
+    environment: str
+    user: str
+    keys: tuple[str, ...]
+    marker: str
+    state_dir: str
+
+    @property
+    def sudoers(self) -> str:
+        # pyinfra runs each operation as `sudo -H -n sh -c ...`: rollbook needs root, without a password
+        return f"# Managed by rollbook (deploys/bootstrap.py)\n{self.user} ALL=(root) NOPASSWD: ALL\n"
+
+
+def authorized_keys(named: str) -> tuple[str, ...]:
+    """The public keys of the repo's ``rollbook_authorized_keys`` file (comments and blank lines left out)."""
+    path = (checkout() / named).resolve()
+    if Path(named).is_absolute() or not path.is_relative_to(checkout()):
+        raise PreflightError(f"rollbook_authorized_keys: {named!r} is not a path inside the repo")
+    if not path.is_file():
+        raise PreflightError(f"rollbook_authorized_keys: no file {named} (the keys the rollbook user accepts)")
+    keys = tuple(line.strip() for line in path.read_text().splitlines()
+                 if line.strip() and not line.lstrip().startswith("#"))
+    if not keys or not all(line.split()[0].startswith(("ssh-", "ecdsa-", "sk-")) for line in keys):
+        raise PreflightError(f"rollbook_authorized_keys: {named} holds no public key, or a line that is not one")
+    return keys
+
+
+def enrollment_from(data) -> Enrollment:
+    return Enrollment(environment=str(data.get("rollbook_environment")), user=str(data.get("rollbook_user")),
+                      keys=authorized_keys(str(data.get("rollbook_authorized_keys"))),
+                      marker=str(data.get("rollbook_environment_marker")),
+                      state_dir=str(data.get("rollbook_state_dir")))
+
+
+class Enrolled(FactBase):
+    """The host as enrollment left it: the marker's environment, the sudoers drop-in (its text) and
+    whether the upload folder exists."""
+
+    def command(self, marker: str, sudoers: str, uploads: str):
+        return (f"echo \"marker $(cat {q(marker)} 2>/dev/null)\"; "
+                f"if [ -d {q(uploads)} ]; then echo uploads yes; fi; "
+                f"echo sudoers; cat {q(sudoers)} 2>/dev/null || true")
+
+    def process(self, output):
+        lines = list(output)
+        values = {"marker": "", "uploads": False, "sudoers": None}
+        for index, line in enumerate(lines):
+            if line.startswith("marker "):
+                values["marker"] = line[len("marker "):].strip()
+            elif line == "uploads yes":
+                values["uploads"] = True
+            elif line == "sudoers":
+                body = lines[index + 1:]
+                values["sudoers"] = "\n".join(body) + "\n" if body else None
+                break
+        return values
+
+
+@operation()
+def sudoers_installed(path: str, text: str, current: str | None):
+    """
+    The sudoers drop-in ``path`` holding ``text``, checked with ``visudo -cf`` before it is moved into
+    place (mode 0440); a drop-in that does not parse is removed and the operation fails.
+
+    + path: the drop-in (``/etc/sudoers.d/rollbook``)
+    + text: its content
+    + current: its content now (from a fact; None when missing)
+
+    Example:
+
+    .. code:: python
+
+        sudoers_installed(name="Give rollbook sudo", path="/etc/sudoers.d/rollbook",
+                          text="rollbook ALL=(root) NOPASSWD: ALL\\n", current=None)
+    """
+    if current == text:
+        return
+    announce([f"{path}: {'create' if current is None else 'rewrite'}"])
+    staged = f"{path}.rollbook-new"  # sudo reads only names without a dot: never loaded while staged
+    yield command("rm -f -- {staged} && install -m 440 /dev/null {staged}", staged=staged)
+    yield FileUploadCommand(StringIO(text), staged, remote_temp_filename=staging_path())
+    yield command("if visudo -cf {staged} >/dev/null; then chmod 440 {staged} && mv -f -- {staged} {path}; "
+                  "else rm -f -- {staged}; echo {said} >&2; exit 1; fi", staged=staged, path=path,
+                  said=f"{path}: visudo -c refused the drop-in: left unchanged")
+
+
+@operation()
+def marked(marker: str, environment: str, current: str):
+    """
+    The enrollment marker naming ``environment`` (``current``: what it names now).
+
+    + marker: the marker file (``/etc/rollbook/environment``)
+    + environment: sandbox, staging or prod
+    + current: its content now (from a fact)
+
+    Example:
+
+    .. code:: python
+
+        marked(name="Enrol in prod", marker="/etc/rollbook/environment", environment="prod", current="")
+    """
+    if current == environment:
+        return
+    announce([f"{marker}: {current or '(none)'} -> {environment}"])
+    yield command("mkdir -p -- {folder} && printf '%s\\n' {environment} > {marker}.rollbook-new && "
+                  "chmod 644 {marker}.rollbook-new && mv -f -- {marker}.rollbook-new {marker}",
+                  folder=str(Path(marker).parent), environment=environment, marker=marker)
+
+
+@operation()
+def folders_made(state_dir: str, user: str, present: bool):
+    """
+    rollbook's state folder (root only) and ``user``'s private upload folder.
+
+    + state_dir: rollbook's folder on the host
+    + user: the account rollbook connects as
+    + present: whether the upload folder exists (from a fact)
+
+    Example:
+
+    .. code:: python
+
+        folders_made(name="Make rollbook's folders", state_dir="/var/lib/rollbook", user="rollbook", present=False)
+    """
+    if present:
+        return
+    announce([f"{state_dir}: make (and {user}'s upload folder)"])
+    yield command("install -d -m 700 {state} && {uploads}", state=state_dir,
+                  uploads=uploads_folder_command(state_dir, user))
+
+
+@deploy("bootstrap")
+def bootstrap():
+    """
+    Enrol this host in the inventory's environment (see the module's doc).
+
+    Example:
+
+    .. code:: python
+
+        from rollbook.bootstrap import bootstrap
+        bootstrap()
+    """
+    pipeline.preflight()
+    wanted = enrollment_from(host.data)
+    sudo = host.data.get("ssh_user") != "root"  # an admin with sudo, or root itself
+    now = host.get_fact(Enrolled, marker=wanted.marker, sudoers=SUDOERS,
+                        uploads=folder(wanted.state_dir, wanted.user), _sudo=sudo)
+    server.user(name=f"The {wanted.user} account", user=wanted.user, home=f"/home/{wanted.user}",
+                shell="/bin/bash", create_home=True, _sudo=sudo)
+    server.user_authorized_keys(name=f"{wanted.user}'s authorized keys (rollbook_authorized_keys)",
+                                user=wanted.user, public_keys=list(wanted.keys), delete_keys=True,
+                                home=f"/home/{wanted.user}", _sudo=sudo)
+    sudoers_installed(name=f"Give {wanted.user} sudo ({SUDOERS}, checked with visudo)", path=SUDOERS,
+                      text=wanted.sudoers, current=now["sudoers"], _sudo=sudo)
+    folders_made(name="Make rollbook's folders", state_dir=wanted.state_dir, user=wanted.user,
+                 present=now["uploads"], _sudo=sudo)
+    marked(name=f"Enrol the host in {wanted.environment} ({wanted.marker})", marker=wanted.marker,
+           environment=wanted.environment, current=now["marker"], _sudo=sudo)
+    recorded(name="Record the enrollment in the host's history", wanted=wanted, _sudo=sudo)
+
+
+@operation()
+def recorded(wanted: Enrollment):
+    """
+    Append an ``enrolled`` record to the host's history (who, when, which environment): never a change.
+
+    + wanted: the enrollment converged
+
+    Example:
+
+    .. code:: python
+
+        recorded(name="Record the enrollment", wanted=enrollment_from(host.data))
+    """
+    if not executing():
+        return
+    operator = identity.of_data(host.data, None).name
+    record = {"event": "enrolled", "at": runs.utc_now(), "run_id": runs.RUN_ID, "system": "rollbook",
+              "kind": "bootstrap", "deploy": "deploys/bootstrap.py", "environment": wanted.environment,
+              "operator": operator, "user": wanted.user, "authorization": {"mode": "enrollment"}}
+    ok, output = run_on_host(append_history(wanted.state_dir, record))
+    if not ok:
+        yield command("echo {said} >&2; exit 1", said=f"could not record the enrollment: {output.stderr.strip()}")
