@@ -193,7 +193,7 @@ def bootstrap():
                 shell="/bin/bash", create_home=True, _sudo=sudo)
     server.user_authorized_keys(name=f"{wanted.user}'s authorized keys (rollbook_authorized_keys)",
                                 user=wanted.user, public_keys=list(wanted.keys), delete_keys=True,
-                                home=f"/home/{wanted.user}", _sudo=sudo)
+                                authorized_key_directory=f"/home/{wanted.user}/.ssh", _sudo=sudo)
     sudoers_installed(name=f"Give {wanted.user} sudo ({SUDOERS}, checked with visudo)", path=SUDOERS,
                       text=wanted.sudoers, current=now["sudoers"], _sudo=sudo)
     folders_made(name="Make rollbook's folders", state_dir=wanted.state_dir, user=wanted.user,

@@ -48,7 +48,7 @@ HIDDEN = re.compile(r"^<hidden [0-9a-f]{32}>$")
 
 # ``hide PUBLIC`` on the host: KEY=value lines on stdin; keys in the comma-separated PUBLIC are printed
 # as they are, and so is a key whose value equals its target (RB_TARGETS, JSON: values from data, which
-# the controller knows); every other key as KEY=<hidden HMAC-SHA256(salt, value)[:32]>; other lines are
+# the controller knows); every other key as KEY=<hidden HMAC-SHA256(salt, KEY=value)[:32]>; other lines are
 # dropped. The salt comes from the environment (RB_SALT), the values from stdin: never from arguments.
 _HIDE = source("hide_env")  # runs on the host: rollbook/host/scripts/hide_env.py
 
@@ -161,8 +161,9 @@ def describe(plan: list[Change], public=()) -> list[str]:
 def hiding(salt_file: str = SALT_FILE, targets: dict[str, str] | None = None) -> str:
     """Shell (run first in a fact's command) defining ``hide PUBLIC``, a filter from ``KEY=value`` lines
     to the same lines with every value of a key not in the comma-separated ``PUBLIC`` replaced by
-    ``<hidden DIGEST>``: HMAC-SHA256 under the host's salt (``salt_file``, 32 random bytes made 0600 on
-    first use; never printed, never sent), so equal values on one host give equal digests and the
+    ``<hidden DIGEST>``: HMAC-SHA256 of ``KEY=value`` under the host's salt (``salt_file``, 32 random bytes
+    made 0600 on first use; never printed, never sent), so equal values of a key on one host give equal
+    digests (two keys sharing a secret do not show it) and the
     controller compares values it never sees. A key whose value equals its ``targets`` value (from
     data: the controller knows it) is printed as it is, so a run compares data's values too without
     learning a differing one. Use: ``grep ... .env | hide VISION_A,VISION_B``."""

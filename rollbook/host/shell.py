@@ -152,6 +152,19 @@ def http_ok(url: str, seconds: int) -> StringCommand:
                    tries=int(seconds) * 2, url=url)
 
 
+def health_section(url: str, seconds: int) -> str:
+    """A fact section (read-only shell): ``## health``, then the last HTTP code and body of ``url``,
+    polled every half second for at most ``seconds`` until it answers 200. The body goes to a file
+    ``mktemp`` makes (never a guessable /tmp name a local user could plant a symlink at)::
+
+        >>> health_section("http://127.0.0.1:8000/health", 1).startswith("echo '## health'; t=$(mktemp)")
+        True
+    """
+    return (f"echo '## health'; t=$(mktemp); for i in $(seq {int(seconds) * 2}); do "
+            f"code=$(curl -s -o \"$t\" -w '%{{http_code}}' --max-time 2 {q(url)}); "
+            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat \"$t\" 2>/dev/null; echo; rm -f \"$t\"")
+
+
 def fail(message: str) -> StringCommand:
     """A command that fails with ``message`` on stderr (how a failed verification fails its operation)."""
     return command("echo {message} >&2; exit 1", message=message)

@@ -36,6 +36,7 @@ LABEL = "rollbook.sandbox"  # on host containers; compose services of a host car
 BOOT_TIMEOUT = 180
 S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
+ENROLLMENT = "/etc/rollbook/environment"  # inside a host: the environment it is enrolled in
 # the inventory each environment's sandbox hosts are enrolled through (deploys/bootstrap.py)
 INVENTORIES = {"sandbox": "inventories/sandbox.py", "prod": "inventories/sandbox_prod.py"}
 SYSTEMD_RUN = dict(
@@ -191,7 +192,7 @@ def _remove_host(client, container, name: str):
 
 def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool,
               log) -> tuple[SandboxHost, bool]:
-    """Start (or keep) one host; and whether it was provisioned now (then it still needs enrolling)."""
+    """Start (or keep) one host; and whether it still needs enrolling (no marker or no rollbook user)."""
     host_role = role(role_name)
     identity = sandbox_identity(pubkey)
     tag = ensure_image(client, host_role.image, log)
@@ -219,8 +220,9 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
             _remove_host(client, container, name)  # half-provisioned: the next `up` starts it afresh
             raise
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
+    enrolled = container.exec_run(["sh", "-c", f"test -s {ENROLLMENT} && id -u rollbook"]).exit_code == 0
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
-                       ports=_published_ports(container, host_role), data=_host_data(host_role)), provisioned
+                       ports=_published_ports(container, host_role), data=_host_data(host_role)), not enrolled
 
 
 def enroll(names: list[str], environment: str, log=print):
@@ -284,7 +286,7 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     previous_keys = known_hosts_path().read_text() if known_hosts_path().exists() else ""
     known_hosts_path().write_text("".join(_known_hosts_line(client, host, previous_keys) for host in state.hosts))
     save(state)
-    enroll([host.name for host, provisioned in results if provisioned], "sandbox", log=log)
+    enroll([host.name for host, unenrolled in results if unenrolled], "sandbox", log=log)
     return state
 
 

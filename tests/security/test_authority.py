@@ -188,3 +188,24 @@ def test_no_module_but_the_command_line_reads_sys_argv():
 def test_dry_mode_is_never_read_from_argv():
     for path in (REPO / "rollbook").rglob("*.py"):
         assert '"--dry" in sys.argv' not in path.read_text(), path
+
+
+# --- the lower findings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["-r /etc/shadow", "--requirement=/etc/shadow", "--index-url=http://evil/",
+                                   "-i http://evil/", "--extra-index-url=http://evil/", "--trusted-host evil",
+                                   "-c /etc/shadow", "-e .", "--target=/usr/lib", "--find-links=../x"])
+def test_pip_arguments_are_only_the_listed_flags(value):
+    with pytest.raises(PreflightError, match="voice_pip_args"):
+        schema.validate({"voice_pip_args": value})
+
+
+def test_listed_pip_arguments_pass():
+    schema.validate({"voice_pip_args": "--no-index --find-links=/srv/wheels --prefer-binary"})
+
+
+def test_no_fact_writes_to_a_guessable_temp_name():
+    for path in (REPO / "rollbook").rglob("*.py"):
+        if "sandbox" in path.parts:
+            continue
+        assert "/tmp/rollbook" not in path.read_text(), path

@@ -1,6 +1,7 @@
 """The ``hide`` filter of ``rollbook.host.envfile.hiding``: ``KEY=value`` lines in, the same lines out,
 every value of a key not in the comma-separated first argument replaced by ``<hidden DIGEST>``
-(HMAC-SHA256 under the host's salt, ``$RB_SALT``); a value equal to its target in ``$RB_TARGETS`` (a
+(HMAC-SHA256 under the host's salt, ``$RB_SALT``, of ``KEY=value``: equal values of one key compare
+across files and processes, while two keys holding the same secret still show different digests); a value equal to its target in ``$RB_TARGETS`` (a
 JSON object of data's values, which the controller knows) is printed as it is. One layer of matching
 quotes is removed first, as systemd and compose load a value, and so is an ``export`` in front.
 Lines that are not ``[export] KEY=value`` are dropped. Values arrive on standard input and the salt in the environment, never in arguments::
@@ -26,5 +27,5 @@ for raw in sys.stdin.buffer:
     if len(value) > 1 and value[:1] == value[-1:] and value[:1] in (b'"', b"'"):
         value = value[1:-1]  # quoted as people write it; the loader (systemd, compose) strips them
     if key.decode() not in public and targets.get(key) != value:
-        value = b"<hidden " + hmac.new(salt, value, hashlib.sha256).hexdigest()[:32].encode() + b">"
+        value = b"<hidden " + hmac.new(salt, key + b"=" + value, hashlib.sha256).hexdigest()[:32].encode() + b">"
     sys.stdout.buffer.write(key + b"=" + value + b"\n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ...host.compose import running_env, running_env_section
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
-from ...host.shell import postgres_connect, q, timed
+from ...host.shell import health_section, postgres_connect, q, timed
 from ...host.timeouts import Timeouts
 
 BACKUP_PREFIX = "posts_content_type_backup_"
@@ -177,14 +177,11 @@ class AnalyticbotEffect(SectionsFact):
                    if release and settings.version_file else [])
         return "; ".join(version + [
             process_section(settings),
-            f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
-            f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
-            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat /tmp/rollbook-health.$$ 2>/dev/null; "
-            f"echo; rm -f /tmp/rollbook-health.$$",
+            health_section(base + "/health", health_timeout),
             f"echo '## log'; tac {q(settings.log_file)} 2>/dev/null | sed '/Feature flags/q' | tac",
-            f"echo '## best_times'; curl -s -o /tmp/rollbook-bt.$$ -w '%{{http_code}} %{{time_total}}\\n' --max-time 30 "
+            f"echo '## best_times'; b=$(mktemp); curl -s -o \"$b\" -w '%{{http_code}} %{{time_total}}\\n' --max-time 30 "
             f"-H @{q(header_file)} {q(f'{base}/analytics/predictive/best-times/{channel}?days={int(days)}')}; "
-            f"rm -f {q(header_file)}; cat /tmp/rollbook-bt.$$ 2>/dev/null; echo; rm -f /tmp/rollbook-bt.$$",
+            f"rm -f {q(header_file)}; cat \"$b\" 2>/dev/null; echo; rm -f \"$b\"",
         ])
 
     def parse(self, sections):

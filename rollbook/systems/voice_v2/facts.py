@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.scripts import source
-from ...host.shell import COMPOSE, PROCESS_STARTED, q
+from ...host.shell import COMPOSE, PROCESS_STARTED, health_section, q
 
 # prints the hash of the tree at $1, or "missing"
 TREE_HASH = ('th() { if [ -d "$1" ]; then (cd "$1" && find . \\( -name __pycache__ -o -name "*.pyc" \\) -prune '
@@ -376,10 +376,7 @@ class VoiceEffect(SectionsFact):
         base = settings.base_url
         parts = [
             TREE_HASH, NEWEST_CHANGE, hiding(salt_file, targets),
-            f"echo '## health'; for i in $(seq {int(health_timeout) * 2}); do "
-            f"code=$(curl -s -o /tmp/rollbook-health.$$ -w '%{{http_code}}' --max-time 2 {q(base + '/health')}); "
-            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"; cat /tmp/rollbook-health.$$ 2>/dev/null; "
-            f"echo; rm -f /tmp/rollbook-health.$$",
+            health_section(base + "/health", health_timeout),
             process_section(settings, public),
             _memory_section(settings),
             f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",

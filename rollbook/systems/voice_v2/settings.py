@@ -28,6 +28,7 @@ EnvValues = dict[ManagedKey, EnvValue] | str
 Priorities = dict[ProviderName, Positive] | str
 AbsolutePath = Annotated[str, StringConstraints(pattern=r"\A/[A-Za-z0-9._/-]+\Z")]
 # pip options, space-separated: no quotes, $, ;, |, &, <, > or newline.
+PIP_FLAGS = ("--no-index", "--no-deps", "--prefer-binary", "--no-cache-dir", "--only-binary=:all:")
 PipArgs = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_=./:-]*( [A-Za-z0-9_=./:-]+)*\Z")]
 PositiveNumber = Annotated[float, Field(gt=0)]
 # A registry's address: host[:port], no scheme, no path.
@@ -74,7 +75,8 @@ class VoiceSettings(Settings):
         "voice-v2", "The image repository the compose file names (<image>:<tag>)", allowed="an image name")
     voice_base_url: Url = key("http://127.0.0.1:8000", "The service as seen from the host", allowed="a URL")
     voice_pip_args: PipArgs = key(
-        "", "Extra `pip install` arguments for the level 2 requirements install", allowed='options ("" none)')
+        "", "Extra `pip install` arguments for the level 2 requirements install", allowed='options ("" none): '
+        + ", ".join(PIP_FLAGS) + ", --find-links=<absolute folder>")
 
     # --- level 1: the .env and the provider settings ---------------------------------------------
     voice_env_source: Literal["previous", "data"] = key(
@@ -162,6 +164,23 @@ class VoiceSettings(Settings):
     @classmethod
     def _empty(cls, value):
         return "" if value in (None, False) else value
+
+    @field_validator("voice_pip_args")
+    @classmethod
+    def _pip_options(cls, value):
+        """Options that change where pip looks and what it installs besides the requirements file
+        (``-r``, ``-c``, ``-e``, ``--index-url``, ``--trusted-host``, ``--target``, ...) are refused: only
+        the listed flags and a local wheel folder."""
+        words = value.split()
+        for index, word in enumerate(words):
+            if word in PIP_FLAGS:
+                continue
+            folder = word.partition("=")[2] if word.startswith("--find-links=") else None
+            if folder and folder.startswith("/") and ".." not in folder.split("/"):
+                continue
+            raise ValueError(f"{word!r} is not an allowed pip option (allowed: {', '.join(PIP_FLAGS)}, "
+                             "--find-links=<absolute folder>)")
+        return value
 
     @field_validator("voice_disable_providers")
     @classmethod
