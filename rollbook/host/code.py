@@ -4,7 +4,7 @@ from pyinfra.api import operation
 
 from ..report import announce
 from .command import command, joined
-from .shell import backup
+from .shell import backup, inside
 
 COMMENT = "# "
 
@@ -26,7 +26,8 @@ def sed_script(line: str, commented: bool) -> str:
 
 
 @operation()
-def lines_commented(path: str, lines: list[str], current: dict[str, bool], commented: bool, backup_keep: int = 5):
+def lines_commented(path: str, lines: list[str], current: dict[str, bool], commented: bool, backup_keep: int = 5,
+                    root: str | None = None):
     """
     Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
@@ -36,6 +37,7 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     + current: line -> commented out now (from a fact; every line must be there exactly once)
     + commented: the state they must have
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
     Fails (no edit) when a line is not found as expected at execute time. Example:
 
@@ -55,7 +57,7 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
                     for line in todo), " && ")
     yield command("{found} || {{ echo {message} >&2; exit 1; }}", found=found,
                   message=f"{path}: the expected lines are not there (the file changed shape)")
-    yield backup(path, backup_keep)
+    yield command("{inside} && {backup}", inside=inside(path, root), backup=backup(path, backup_keep))
     scripts = joined((command("-e {script}", script=sed_script(line, commented)) for line in todo), " ")
     yield command("sed -i --follow-symlinks {scripts} {path}", scripts=scripts, path=path)
     done = joined((command("grep -qxF -e {line} {path}", line=COMMENT + line if commented else line, path=path)

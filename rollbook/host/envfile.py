@@ -34,7 +34,7 @@ from ..preflight import PreflightError
 from ..report import announce
 from .command import command, joined, program
 from .scripts import source
-from .shell import backup
+from .shell import backup, inside
 
 q = shlex.quote
 
@@ -221,7 +221,7 @@ def edit_command(path: str, plan: list[Change], source: str | None = None, copie
 
 @operation()
 def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep: int = 5, public=(),
-         source: str | None = None, copied=()):
+         source: str | None = None, copied=(), root: str | None = None):
     """
     Converge ``target``'s keys in env file ``path``; every other line stays byte for byte.
 
@@ -233,6 +233,7 @@ def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep
     + public: the keys whose values may be shown (``public_keys``); every other value shows as ``***``
     + source: a file on the host the keys in ``copied`` take their lines from (``.env.previous``)
     + copied: keys whose target is their value in ``source``: copied on the host, never sent
+    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
     The run and ``--dry`` say ``KEY: old -> new`` per changed key. Example:
 
@@ -253,5 +254,5 @@ def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep
         raise ValueError(f"{path}: {', '.join(hidden)}: a hidden value can only be copied from a source file")
     check_managed(literal)
     announce([f"{path}: {line}" for line in describe(plan, public)])
-    yield backup(path, backup_keep)
+    yield command("{inside} && {backup}", inside=inside(path, root), backup=backup(path, backup_keep))
     yield edit_command(path, plan, source, copied)

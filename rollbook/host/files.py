@@ -6,12 +6,13 @@ from pyinfra.api import FileUploadCommand, operation
 
 from ..report import announce
 from .command import command
-from .shell import backup
+from .shell import backup, inside
 from .uploads import staging_path
 
 
 @operation()
-def content(path: str, current: str | None, text: str, backup_keep: int = 5, mode: str = "644"):
+def content(path: str, current: str | None, text: str, backup_keep: int = 5, mode: str = "644",
+            root: str | None = None):
     """
     Converge file ``path`` to ``text`` (``current`` is its content now, None when missing).
     An existing file keeps its mode and owner (a 0600 file holding a key stays 0600); the new
@@ -22,6 +23,7 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
     + text: the content it must have
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
     + mode: octal mode of a file that does not exist yet
+    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
     Example:
 
@@ -36,7 +38,8 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
     staged = f"{path}.rollbook-new"
     # made 0600 first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode, so the new
     # content is never readable by others before it takes the file's own mode
-    yield command("rm -f -- {staged} && install -m 600 /dev/null {staged}", staged=staged)
+    yield command("{inside} && rm -f -- {staged} && install -m 600 /dev/null {staged}", inside=inside(path, root),
+                  staged=staged)
     yield FileUploadCommand(StringIO(text), staged, remote_temp_filename=staging_path())
     if current is None:
         yield command("chmod {mode} {staged} && mv -f -- {staged} {path}", mode=mode, staged=staged, path=path)
@@ -46,7 +49,7 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
 
 
 @operation()
-def copied(path: str, source: str, same: bool | None, backup_keep: int = 5):
+def copied(path: str, source: str, same: bool | None, backup_keep: int = 5, root: str | None = None):
     """
     Make file ``path`` a byte-for-byte copy of ``source``, both on the host (the content never
     leaves it), when ``same`` says they differ. ``path`` keeps its mode and owner; the copy is
@@ -56,6 +59,7 @@ def copied(path: str, source: str, same: bool | None, backup_keep: int = 5):
     + source: the file it must be a copy of (e.g. ``.env.previous``)
     + same: whether they already match (from a fact); None: unknown, nothing is done
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
+    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
     Example:
 
@@ -68,6 +72,7 @@ def copied(path: str, source: str, same: bool | None, backup_keep: int = 5):
         return
     announce([f"{path}: copy of {source}"])
     staged = f"{path}.rollbook-new"
-    yield command("{backup} && cp -- {source} {staged} && chmod --reference={path} -- {staged} "
+    yield command("{inside} && {backup} && cp -- {source} {staged} && chmod --reference={path} -- {staged} "
                   "&& chown --reference={path} -- {staged} && mv -f -- {staged} {path}",
-                  backup=backup(path, backup_keep), source=source, staged=staged, path=path)
+                  inside=inside(path, root), backup=backup(path, backup_keep), source=source, staged=staged,
+                  path=path)

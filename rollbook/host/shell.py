@@ -12,7 +12,7 @@ import shlex
 
 from pyinfra.api.command import StringCommand
 
-from .command import command
+from .command import command, program
 
 q = shlex.quote  # facts' shell (read-only); operations quote through command()
 
@@ -150,6 +150,20 @@ def http_ok(url: str, seconds: int) -> StringCommand:
     return command("{{ ok=1; for i in $(seq {tries}); do [ \"$(curl -s -o /dev/null -w '%{{http_code}}' "
                    "--max-time 2 {url})\" = 200 ] && {{ ok=0; break; }}; sleep 0.5; done; [ $ok = 0 ]; }}",
                    tries=int(seconds) * 2, url=url)
+
+
+def inside(path: str, root: str | None) -> StringCommand:
+    """Fail unless ``path``, every symlink in it followed, lies inside ``root`` (the app's folder): the
+    first command of an operation that writes the file, so a link planted to /etc/sudoers is refused
+    on the host at the moment of the write; ``true`` when no root is given::
+
+        >>> print(inside("/opt/vision/.env", "/opt/vision"))  # doctest: +NORMALIZE_WHITESPACE
+        r=$(realpath -m -- /opt/vision/.env) && case "$r/" in /opt/vision/*) ;; *) echo '/opt/vision/.env leads out of /opt/vision: refused' >&2; exit 1;; esac
+    """
+    if not root:
+        return command("true")
+    return command('r=$(realpath -m -- {path}) && case "$r/" in {root}/*) ;; *) echo {said} >&2; exit 1;; esac',
+                   path=path, root=program(q(root.rstrip("/"))), said=f"{path} leads out of {root}: refused")
 
 
 def health_section(url: str, seconds: int) -> str:

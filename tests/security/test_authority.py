@@ -209,3 +209,32 @@ def test_no_fact_writes_to_a_guessable_temp_name():
         if "sandbox" in path.parts:
             continue
         assert "/tmp/rollbook" not in path.read_text(), path
+
+
+# --- symlinks leading out of the app's folder, checked on the host at the write -------------------------
+
+def _guard(path, root):
+    from rollbook.host.shell import inside
+
+    return subprocess.run(["sh", "-c", f"{inside(str(path), str(root))} && echo written"], capture_output=True,
+                          text=True)
+
+
+def test_a_symlink_leading_out_of_the_app_folder_is_refused_at_the_write(tmp_path):
+    app, outside = tmp_path / "app", tmp_path / "etc"
+    app.mkdir(), outside.mkdir()
+    (outside / "sudoers").write_text("root ALL=(ALL) ALL\n")
+    (app / ".env").symlink_to(outside / "sudoers")
+    done = _guard(app / ".env", app)
+    assert done.returncode == 1 and "leads out of" in done.stderr and "written" not in done.stdout
+    (app / "config").symlink_to(outside)  # a folder on the way
+    assert _guard(app / "config" / "x.yml", app).returncode == 1
+
+
+def test_a_file_or_link_inside_the_app_folder_passes(tmp_path):
+    app = tmp_path / "app"
+    (app / "env").mkdir(parents=True)
+    (app / "env" / "real").write_text("A=1\n")
+    (app / ".env").symlink_to(app / "env" / "real")
+    assert _guard(app / ".env", app).stdout.strip() == "written"
+    assert _guard(app / "new.yml", app).stdout.strip() == "written"

@@ -85,7 +85,7 @@ class AnalyticbotStages(Stages):
         stage.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
         stage.steps.append(envfile.keys(
             name=f"Set the feature flags in {settings.env_file}", path=settings.env_file, current=state.env_file,
-            target=request.env, backup_keep=request.backup_keep, public=public))
+            target=request.env, backup_keep=request.backup_keep, public=public, root=_app_folder(settings)))
         if request.release is not None:
             stage.steps.append(git.checked_out(
                 name=f"Check out release {request.release}", checkout=settings.checkout, ref=request.release,
@@ -136,6 +136,13 @@ def _verified(ctx: Context, name: str, what: str):
         fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
                          health_timeout=request.health_timeout, release=request.release is not None),
         judge=judge(request, _expected(ctx)), system=SYSTEM)
+
+
+def _app_folder(settings) -> str:
+    """The app folder (compose project or checkout) that holds the env file (the settings model checked one does)."""
+    env = settings.env_file
+    return next((folder for folder in (settings.project_dir, settings.checkout)
+                 if env.startswith(folder.rstrip("/") + "/")), settings.checkout)
 
 
 def _public(ctx: Context) -> frozenset[str]:

@@ -13,6 +13,7 @@ The units a run converges on a host (``checks.converged``) are a function of the
 host's state alone, so the hooks are separate calls that agree.
 """
 
+import posixpath
 from dataclasses import replace
 
 from pyinfra import host
@@ -76,14 +77,15 @@ class Phase17Stages(Stages):
             stage.steps.append(code.lines_commented(
                 name=f"{'Comment out' if commented else 'Restore'} the video_stream router in {settings.main_file}",
                 path=settings.main_path, lines=list(ROUTER_LINES), current=state.main.router,
-                commented=commented, backup_keep=request.backup_keep))
+                commented=commented, backup_keep=request.backup_keep, root=settings.server_dir))
             stage.changes += [f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
                               for line in _router_todo(ctx)]
         if FLAG_UNIT in units:
             current, value = _current_flag(ctx), flag_of(units[FLAG_UNIT])
             stage.steps.append(envfile.keys(
                 name=f"Set {FLAG}={value} in {settings.env_file}", path=settings.env_file, current=current,
-                target={FLAG: value}, backup_keep=request.backup_keep, public={FLAG}))
+                target={FLAG: value}, backup_keep=request.backup_keep, public={FLAG},
+                root=posixpath.dirname(settings.server_dir.rstrip("/"))))
             stage.changes += [f"{FLAG}: {current.get(FLAG, '(unset)')} -> {value}"] if current.get(FLAG) != value else []
         return stage
 

@@ -85,11 +85,11 @@ class VisionStages(Stages):
             steps=[
                 envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
                              current=state.env_file, target=request.env, backup_keep=request.backup_keep,
-                             public=public),
+                             public=public, root=settings.project_dir),
                 files.content(name=f"Set the experiments in {settings.experiments_file}",
                               path=settings.experiments_file, current=state.experiments,
                               text=experiments_text(state.experiments, request, settings.experiments_file),
-                              backup_keep=request.backup_keep),
+                              backup_keep=request.backup_keep, root=settings.project_dir),
             ],
             changes=envfile.describe(envfile.plan_changes(state.env_file, request.env), public))
 

@@ -244,18 +244,19 @@ def _level_1_steps(ctx: Context) -> Stage:
         if _copies_previous(ctx):  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
             stage.steps.append(files.copied(
                 name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
-                source=settings.env_previous, same=state.env_matches_previous, backup_keep=request.backup_keep))
+                source=settings.env_previous, same=state.env_matches_previous, backup_keep=request.backup_keep,
+                root=settings.app_dir))
             stage.changes.append(f"{settings.env_file}: copy of {settings.env_previous}")
             current = state.previous
         stage.steps.append(envfile.keys(
             name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
             current=current, target=config.env, backup_keep=request.backup_keep, public=public,
-            source=settings.env_previous, copied=config.copied))
+            source=settings.env_previous, copied=config.copied, root=settings.app_dir))
         stage.changes += envfile.describe(envfile.plan_changes(current, config.env), public)
     if "providers" in request.desired:
         stage.steps.append(files.content(
             name=f"Set the provider settings in {settings.providers_file}", path=settings.providers_file,
-            current=state.providers, text=config.providers, backup_keep=request.backup_keep))
+            current=state.providers, text=config.providers, backup_keep=request.backup_keep, root=settings.app_dir))
     return stage
 
 
