@@ -23,8 +23,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pyinfra_cli.util import parse_cli_arg
-
 from . import approvals, schema
 from .paths import checkout
 from .pipeline.plan import digest_of, render
@@ -50,6 +48,8 @@ def escaped(text: str) -> str:
 
 
 def _override_data(pairs: list[str]) -> dict:
+    from pyinfra_cli.util import parse_cli_arg  # importing pyinfra's CLI patches the process with gevent
+
     data = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

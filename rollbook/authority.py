@@ -12,11 +12,12 @@ data file elsewhere). ``ROLLBOOK_CHECKOUT`` may not move the checkout away from 
     >>> differing({"rollbook_environment": "sandbox"}, ["vision_workers", "prod"])
     ['rollbook_environment']
 
-This module is the one adapter to pyinfra's inventory loader: pyinfra offers no public call that
-reads a group-data folder, so ``_group_files`` uses ``pyinfra_cli.inventory._get_group_data``,
-which reads the files exactly as a pyinfra run does.
+pyinfra offers no public call that reads a group-data folder (its loader is private to its CLI,
+and importing the CLI patches the process with gevent), so ``_read_group_file`` reads a file the way
+pyinfra's loader does: it runs it and keeps ``__all__``, else every name its imports do not bind.
 """
 
+import ast
 import functools
 import os
 from pathlib import Path
@@ -26,17 +27,30 @@ from .paths import checkout, source_checkout
 from .preflight import PreflightError
 
 
+def _imported_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name))
+    return names
+
+
+def _read_group_file(path: Path) -> dict:
+    """One group-data file's values, as pyinfra's inventory loader keeps them: ``__all__`` if set, else
+    every name but those its imports bind and dunders."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    values = {"__file__": str(path)}
+    exec(compile(tree, str(path), "exec"), values)  # the repo's own file, as pyinfra runs it
+    keys = values["__all__"] if "__all__" in values else [name for name in values if name not in _imported_names(tree)]
+    return {name: values[name] for name in keys if not name.startswith("__")}
+
+
 @functools.cache
 def _group_files(folder: str) -> dict[str, dict]:
-    from types import SimpleNamespace
-
-    from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import _get_group_data
-
-    if ctx_state.isset():  # inside a pyinfra run
-        return _get_group_data(folder)
-    with ctx_state.use(SimpleNamespace(current_exec_filename=None)):  # the one attribute its exec_file sets
-        return _get_group_data(folder)
+    return {path.stem: _read_group_file(path) for path in sorted(Path(folder).glob("*.py"))}
 
 
 def repo_group_data() -> dict[str, dict]:

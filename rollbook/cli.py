@@ -63,6 +63,7 @@ def _demo(args) -> int:
 def _drift(args) -> int:
     from . import drift, notify
 
+    webhook = notify.drift_webhook(args.notify)  # else ROLLBOOK_NOTIFY_WEBHOOK (the timer's), out of the environment
     try:
         report = (drift.correct if args.correct else drift.check)(args.inventory, args.system, args.limit)
     except ValueError as error:
@@ -76,8 +77,8 @@ def _drift(args) -> int:
         drift.write_atomically(args.json_out, drift.as_json(report) + "\n")
     if args.textfile:
         drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
-    if args.notify and report.code != drift.CONVERGED:
-        said = notify.drift(args.notify, args.inventory, report)
+    if webhook and report.code != drift.CONVERGED:
+        said = notify.drift(webhook, args.inventory, report)
         print(f"rollbook: notification {said}", file=sys.stderr)
     return report.code
 
@@ -191,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
                        help="also write rollbook_drift{system,host}, rollbook_drift_check_success and the last run and "
                        "success timestamps for node_exporter (docs/alerts.yml)")
     drift.add_argument("--notify", metavar="URL", help="notify this Apprise URL (or an http(s) webhook, in "
-                       "Slack's shape) when drift is found or the check fails")
+                       "Slack's shape) when drift is found or the check fails (default: $ROLLBOOK_NOTIFY_WEBHOOK)")
     drift.set_defaults(run=_drift)
 
     hist = commands.add_parser("history", help="the Rollback History table across the inventory's hosts")

@@ -10,16 +10,25 @@ journal, a JSON report and a Prometheus textfile, and calling the webhook on dri
     pyinfra inventories/prod.py deploys/drift_timer.py
     journalctl -u rollbook-drift.service        # on the control host
 
+The deploy starts with the pipeline's preflight (the data's schema, no unknown or security ``--data``
+key). The wheels are fetched for the control host's own python3 and platform (a fact), not the
+controller's. The webhook (``rollbook_notify_webhook``, a secret) never enters the 0644 unit or a
+command line: it lives in ``/etc/rollbook-drift/notify.env`` (0600, root's; systemd reads it as root
+before it starts the check as the dedicated user, which gets it as ``ROLLBOOK_NOTIFY_WEBHOOK``), and
+no operation's arguments or output show it. The service is hardened (read-only system, private /tmp,
+writable only where its report and textfile go) and stopped when it hangs.
+
 The SSH key and known_hosts the check connects with come from the environment's data (placed on the
 control host by the team, like the hosts' enrollment); ``rollbook_control_environment`` passes the
 variables that name them.
 """
 
 import hashlib
+import re
 import subprocess
 import sys
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from io import BytesIO, StringIO
 from pathlib import Path
 
@@ -27,8 +36,11 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files, server, systemd
 
+from . import pipeline
 from .host.command import command
 from .host.shell import q
+from .host.uploads import staging_path, uploads_folder_command
+from .notify import WEBHOOK_VARIABLE
 from .paths import checkout
 from .preflight import PreflightError, boolean, positive_int, require
 from .report import announce
@@ -40,6 +52,16 @@ REQUIREMENTS = "requirements-runtime.txt"
 CACHE = ".control"  # in the controller's checkout (not committed): bundles and wheelhouses
 MARKER = "rollbook-requirements.sha256"
 BUNDLE_REF = "refs/rollbook/control"
+NOTIFY_ENV = "/etc/rollbook-drift/notify.env"  # the webhook, for systemd's EnvironmentFile= (0600, root's)
+SECRET_MODE = "600 0:0"  # what NOTIFY_ENV must be: mode, then uid:gid (root)
+CHECK_TIMEOUT, CORRECTION_TIMEOUT = 10, 60  # minutes a tick may run at least (TimeoutStartSec=)
+OLDEST_MANYLINUX = 17  # manylinux_2_17 (manylinux2014): the oldest glibc the wheels are fetched for
+# what python3 on the control host says: major minor machine libc libc-version ("3 11 x86_64 glibc 2.36")
+PYTHON_PROBE = "import sys, platform; print(*sys.version_info[:2], platform.machine(), *platform.libc_ver())"
+# what may not go into a unit line: a newline or another control character (a line of its own: a new
+# directive), and in ExecStart=/Environment= also what systemd splits or expands there
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+UNIT_UNSAFE = re.compile(r"""[\s"'\\$;]""")
 
 
 @dataclass(frozen=True)
@@ -55,8 +77,16 @@ class Control:
     correct: bool
     textfile: str
     json_out: str
-    notify: str
-    environment: dict
+    notify: str = field(repr=False)  # a secret: never in a repr, a unit or a command line
+    environment: dict = field(default_factory=dict)
+
+
+# the data key each field comes from (what a refusal names)
+KEYS = {"user": "rollbook_control_user", "checkout": "rollbook_control_checkout", "venv": "rollbook_control_venv",
+        "ref": "rollbook_control_ref", "inventory": "rollbook_drift_inventory",
+        "minutes": "rollbook_drift_interval_minutes", "correct": "rollbook_drift_correct",
+        "textfile": "rollbook_drift_textfile", "json_out": "rollbook_drift_json",
+        "notify": "rollbook_notify_webhook", "environment": "rollbook_control_environment"}
 
 
 def control_from(data) -> Control:
@@ -71,21 +101,134 @@ def control_from(data) -> Control:
         environment=dict(data.get("rollbook_control_environment") or {}))
 
 
+def _refuse_control_characters(key: str, text: str, where: str = "the drift timer's units"):
+    if CONTROL_CHARACTER.search(text):
+        raise PreflightError(f"{key}: holds a newline or another control character, which cannot go in {where}: "
+                             "refused")
+
+
+def unit_value(key: str, value) -> str:
+    """``value`` as it may stand in a unit line: one line (a newline or another control character is
+    refused, naming ``key``: it would start a directive of its own), no whitespace, quote, backslash,
+    ``$`` or ``;`` (systemd splits and expands those in ``ExecStart=`` and ``Environment=``), and
+    ``%`` doubled (never a systemd specifier). Preflight's schema refuses these values already; the
+    units refuse them again themselves::
+
+        >>> unit_value("rollbook_drift_json", "/var/lib/rollbook-drift/100%.json")
+        '/var/lib/rollbook-drift/100%%.json'
+    """
+    text = str(value)
+    _refuse_control_characters(key, text)
+    if UNIT_UNSAFE.search(text):
+        raise PreflightError(f"{key}: holds whitespace, a quote, a backslash, $ or ;, which cannot go in the "
+                             "drift timer's units: refused")
+    return text.replace("%", "%%")
+
+
+def _for_units(control: Control) -> Control:
+    """``control`` with every value the units show checked and escaped (``unit_value``)."""
+    values = {name: unit_value(KEYS[name], getattr(control, name))
+              for name in ("user", "checkout", "venv", "inventory", "textfile", "json_out")}
+    environment = {unit_value(f"{KEYS['environment']} (a name)", name):
+                   unit_value(f"{KEYS['environment']}[{name}]", value)
+                   for name, value in control.environment.items()}
+    return replace(control, **values, environment=environment, notify="")  # the webhook is not the units'
+
+
+def writable(control: Control) -> list[str]:
+    """What the service may write under ``ProtectSystem=strict``: the folders of its JSON report and its
+    textfile (both written by a rename in their folder). Nothing else: the check's plan goes to a
+    temporary folder (``PrivateTmp=``), pyinfra and its SSH client write nothing (host keys are only
+    checked), and the checkout and the virtualenv are root's."""
+    folders = sorted({Path(control.json_out).parent, Path(control.textfile).parent})
+    return [str(path) for path in folders if not any(path.is_relative_to(other) for other in folders if other != path)]
+
+
 def unit_files(control: Control) -> dict[str, str]:
-    """The service and timer, rendered from the control host's data."""
-    return {name: render(f"{name}.j2", control=control) for name in ("rollbook-drift.service", "rollbook-drift.timer")}
+    """The service and timer, rendered from the control host's data (every value checked: ``unit_value``)."""
+    shown = _for_units(control)
+    least = CORRECTION_TIMEOUT if control.correct else CHECK_TIMEOUT
+    return {name: render(f"{name}.j2", control=shown, notify_env=NOTIFY_ENV, writable=writable(shown),
+                         timeout_minutes=max(least, control.minutes),
+                         delay_seconds=max(1, control.minutes * 6))  # a tenth of the interval
+            for name in ("rollbook-drift.service", "rollbook-drift.timer")}
+
+
+def notify_env_text(control: Control) -> str | None:
+    """``NOTIFY_ENV``'s content: ``ROLLBOOK_NOTIFY_WEBHOOK='<url>'`` (single-quoted: systemd and a shell read
+    it literally), or None when no webhook is configured. A newline, another control character, a quote
+    or a backslash in the webhook is refused, naming the key and never showing the value."""
+    if not control.notify:
+        return None
+    _refuse_control_characters(KEYS["notify"], control.notify, NOTIFY_ENV)
+    if re.search(r"['\\]", control.notify):
+        raise PreflightError(f"{KEYS['notify']}: holds a quote or a backslash, which cannot go in "
+                             f"{NOTIFY_ENV}: refused")
+    return f"{WEBHOOK_VARIABLE}='{control.notify}'\n"
+
+
+@dataclass(frozen=True)
+class Python:
+    """The control host's python3: its version and platform, which the wheels must fit."""
+
+    major: int
+    minor: int
+    machine: str  # platform.machine(): x86_64, aarch64, ...
+    libc: str  # platform.libc_ver(): glibc, or "" (musl, unknown)
+    libc_version: str  # 2.36
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    def platforms(self) -> list[str]:
+        """pip's ``--platform`` tags of every manylinux wheel this host runs: ``manylinux_2_<glibc>`` down to
+        ``manylinux_2_17``, then ``manylinux2014`` (which pip widens to manylinux2010 and manylinux1); a
+        pure-python wheel (``py3-none-any``) fits any platform and needs none."""
+        glibc = re.fullmatch(r"2\.(\d+)", self.libc_version)
+        if self.libc != "glibc" or not glibc:
+            raise PreflightError(f"the control host's python3 runs on {self.libc or 'an unknown libc'} "
+                                 f"{self.libc_version}: the runtime wheels are fetched for glibc (manylinux) only")
+        if int(glibc[1]) < OLDEST_MANYLINUX:
+            raise PreflightError(f"the control host's glibc {self.libc_version} is older than 2.{OLDEST_MANYLINUX} "
+                                 "(manylinux2014): no runtime wheels fit it")
+        newest = [f"manylinux_2_{minor}_{self.machine}" for minor in range(int(glibc[1]), OLDEST_MANYLINUX - 1, -1)]
+        return [*newest, f"manylinux2014_{self.machine}"]
+
+    @property
+    def key(self) -> str:
+        """What the wheels were fetched for (the wheelhouse's folder and the virtualenv's marker):
+        ``cp311-manylinux_2_36_x86_64``."""
+        return f"cp{self.major}{self.minor}-{self.platforms()[0]}"
+
+
+def python_from(said: str) -> Python:
+    """The ``Python`` of the fact's line (``3 11 x86_64 glibc 2.36``); a PreflightError when the control
+    host has no python3 that answers."""
+    parts = said.split()
+    if len(parts) not in (3, 5) or not parts[0].isdigit() or not parts[1].isdigit():
+        raise PreflightError(f"the control host has no python3 that says its version and platform "
+                             f"({said.strip() or 'no answer'}): the virtualenv needs one")
+    libc, libc_version = parts[3:5] if len(parts) == 5 else ("", "")
+    return Python(int(parts[0]), int(parts[1]), parts[2], libc, libc_version)
 
 
 class ControlHost(FactBase):
-    """The checkout's commit and the requirements the virtualenv was installed from (their hash)."""
+    """The checkout's commit, what the virtualenv was installed from (its marker), the host's python3
+    (``major minor machine libc version``) and the webhook's file (``mode uid:gid sha256``, "" when
+    missing: never its content)."""
 
-    def command(self, checkout: str, venv: str):
+    def command(self, checkout: str, venv: str, notify_env: str = NOTIFY_ENV):
+        env = q(notify_env)
         return (f"echo \"head $(git -C {q(checkout)} rev-parse -q HEAD 2>/dev/null)\"; "
-                f"echo \"installed $(cat {q(venv + '/' + MARKER)} 2>/dev/null)\"")
+                f"echo \"installed $(cat {q(venv + '/' + MARKER)} 2>/dev/null)\"; "
+                f"echo \"python $(python3 -c {q(PYTHON_PROBE)} 2>/dev/null)\"; "
+                f"if [ -f {env} ]; then echo \"notify $(stat -c '%a %u:%g' {env}) $(sha256sum < {env} | cut -c1-64)\"; "
+                "else echo notify; fi")
 
     def process(self, output):
         values = dict(line.partition(" ")[::2] for line in output)
-        return {"head": values.get("head", "").strip(), "installed": values.get("installed", "").strip()}
+        return {name: values.get(name, "").strip() for name in ("head", "installed", "python", "notify")}
 
 
 def _git(*args: str) -> str:
@@ -106,20 +249,30 @@ def bundle(ref: str) -> tuple[Path, str]:
     return path, commit
 
 
-def wheelhouse() -> tuple[bytes, str]:
-    """A tar of the wheels of ``requirements-runtime.txt`` (and pip), downloaded once on the controller,
-    and the requirements' hash (what the installed virtualenv is marked with)."""
+def download_command(folder: Path, requirements: Path, python: Python) -> list[str]:
+    """``pip download`` of ``requirements`` (and the controller's pip) as wheels for ``python``: the control
+    host's CPython version and platform, not the controller's (binary wheels only: pip needs that once a
+    platform is named)."""
+    import pip
+
+    platforms = [arg for tag in python.platforms() for arg in ("--platform", tag)]
+    return [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", python.version, *platforms, "--dest", str(folder), "-r", str(requirements),
+            f"pip=={pip.__version__}"]
+
+
+def wheelhouse(python: Python) -> tuple[bytes, str]:
+    """A tar of the wheels of ``requirements-runtime.txt`` (and pip) for the control host's ``python``,
+    downloaded once on the controller (a folder per requirements' hash, Python and platform), and what
+    the installed virtualenv is marked with: the requirements' hash and ``python.key``."""
     requirements = checkout() / REQUIREMENTS
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    folder = checkout() / CACHE / f"wheels-{digest[:12]}"
+    folder = checkout() / CACHE / f"wheels-{digest[:12]}-{python.key}"
     if not (folder / ".complete").is_file():
-        import pip
-
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest",
-                               str(folder), "-r", str(requirements), f"pip=={pip.__version__}"],
-                              capture_output=True, text=True)
+        done = subprocess.run(download_command(folder, requirements, python), capture_output=True, text=True)
         if done.returncode != 0:
-            raise PreflightError(f"downloading the runtime wheels failed: {done.stderr.strip().splitlines()[-1:]}")
+            said = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise PreflightError(f"downloading the runtime wheels for the control host ({python.key}) failed: {said}")
         (folder / ".complete").write_text(digest + "\n")
     buffer = BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -128,7 +281,7 @@ def wheelhouse() -> tuple[bytes, str]:
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
             with open(wheel, "rb") as handle:
                 tar.addfile(info, handle)
-    return buffer.getvalue(), digest
+    return buffer.getvalue(), f"{digest} {python.key}"
 
 
 @operation()
@@ -159,9 +312,10 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
 
     + venv: the virtualenv on the control host
     + requirements: the requirements file in the checkout
-    + wheels: a tar of the wheels (and pip's own)
-    + digest: the requirements' hash
-    + installed: the hash the virtualenv holds now (from a fact)
+    + wheels: a tar of the wheels (and pip's own), fetched for the host's python3 and platform
+    + digest: the requirements' hash and what the wheels fit (``<sha256> cp311-manylinux_2_36_x86_64``):
+      a python3 upgraded on the host reinstalls too
+    + installed: the marker the virtualenv holds now (from a fact)
     """
     if installed == digest:
         return
@@ -174,6 +328,47 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
                   '{python} "$pip/pip" install -q --no-index --find-links {wheels} -r {requirements} && '
                   "echo {digest} > {marker} && rm -rf {wheels} {staged}", venv=venv, wheels=wheels_dir, staged=staged,
                   python=f"{venv}/bin/python", requirements=requirements, digest=digest, marker=f"{venv}/{MARKER}")
+
+
+@operation()
+def secret_file(path: str, content: StringIO | None, current: str):
+    """
+    File ``path`` holding ``content``, readable by root only (0600, root:root), or no such file when
+    ``content`` is None. The content reaches the host only as an upload into a file made 0600 first (and,
+    through sudo, staged in the SSH user's 0700 folder, never a readable temporary file); it is never
+    shown: not in an argument pyinfra prints (a ``StringIO``), not as a diff, not in a fact (the fact
+    reads its digest).
+
+    + path: the file on the host (``/etc/rollbook-drift/notify.env``)
+    + content: what it must hold (a ``StringIO``), or None: no file
+    + current: ``<mode> <uid>:<gid> <sha256>`` of the file now (from a fact), "" when there is none
+
+    Example:
+
+    .. code:: python
+
+        secret_file(name="Keep the webhook in a file only root reads", path=NOTIFY_ENV,
+                    content=StringIO(text), current=state["notify"])
+    """
+    if content is None:
+        if current:
+            announce([f"{path}: remove (no webhook configured)"])
+            yield command("rm -f -- {path}", path=path)
+        return
+    digest = hashlib.sha256(content.getvalue().encode()).hexdigest()
+    if current == f"{SECRET_MODE} {digest}":
+        return
+    announce([f"{path}: {'rewrite' if current else 'create'} (0600, root only; its content is not shown)"])
+    folder, staged = str(Path(path).parent), f"{path}.rollbook-new"
+    staging = staging_path()
+    if staging:  # through sudo: the upload waits in the SSH user's private folder (made here if need be)
+        yield uploads_folder_command(str(host.data.get("rollbook_state_dir")), str(host.data.get("ssh_user") or "root"))
+    # made 0600 root's first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode and owner
+    yield command("{{ [ -d {folder} ] || install -d -m 755 {folder}; }} && rm -f -- {staged} && "
+                  "install -m 600 -o root -g root /dev/null {staged}", folder=folder, staged=staged)
+    yield FileUploadCommand(content, staged, remote_temp_filename=staging)
+    yield command("chmod 600 {staged} && chown root:root {staged} && mv -f -- {staged} {path}",
+                  staged=staged, path=path)
 
 
 @deploy("drift timer")
@@ -190,10 +385,12 @@ def drift_timer():
     """
     if GROUP not in host.groups:
         return
+    pipeline.preflight()  # the data's schema, no unknown or security --data key: before anything else
     control = control_from(host.data)
+    units, secret = unit_files(control), notify_env_text(control)  # both refuse what cannot go in them
+    state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv, notify_env=NOTIFY_ENV)
     bundle_file, commit = bundle(control.ref)
-    wheels, digest = wheelhouse()
-    state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv)
+    wheels, digest = wheelhouse(python_from(state["python"]))
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
                 home=f"/var/lib/{control.user}", shell="/usr/sbin/nologin", create_home=True)
     reports, textfiles = str(Path(control.json_out).parent), str(Path(control.textfile).parent)
@@ -207,8 +404,12 @@ def drift_timer():
     venv_installed(name=f"Install the runtime requirements in {control.venv}", venv=control.venv,
                    requirements=f"{control.checkout}/{REQUIREMENTS}", wheels=wheels, digest=digest,
                    installed=state["installed"])
+    # the webhook: read by systemd (as root) at each start of the service, so a change needs no reload
+    secret_file(name=f"Keep the drift webhook in {NOTIFY_ENV} (root only)" if secret else
+                f"No drift webhook: remove {NOTIFY_ENV}", path=NOTIFY_ENV,
+                content=StringIO(secret) if secret else None, current=state["notify"])
     changed = [files.put(name=f"Install {UNITS}/{name}", src=StringIO(text), dest=f"{UNITS}/{name}", mode="644")
-               for name, text in unit_files(control).items()]
+               for name, text in units.items()]
     systemd.daemon_reload(name="Reload systemd (unit files changed)",
                           _if=lambda: any(op.did_change() for op in changed))
     systemd.service(name="Restart the drift timer (unit files changed)", service="rollbook-drift.timer",

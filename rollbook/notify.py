@@ -9,9 +9,13 @@ address is taken as an incoming webhook in Slack's shape: a POST of ``{"text": "
     drift("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                        # 'sent'
     target("https://chat.example/hooks/rollbook")
     # 'jsons://chat.example/hooks/rollbook?:version=&:title=&:type=&:attachments=&:message=text'
+
+``rollbook drift`` notifies ``--notify``'s webhook, else ``ROLLBOOK_NOTIFY_WEBHOOK``'s (``drift_webhook``):
+the control host's timer passes it that way, from a file only root reads, never on a command line.
 """
 
 import logging
+import os
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -21,6 +25,15 @@ from .runs import HostRun
 SLACK_SHAPE = ":version=&:title=&:type=&:attachments=&:message=text"
 
 _said: dict[str, str] = {}  # webhook -> what happened, for this run (one call for all hosts)
+WEBHOOK_VARIABLE = "ROLLBOOK_NOTIFY_WEBHOOK"  # the drift check's webhook when --notify is not given
+
+
+def drift_webhook(given: str | None) -> str | None:
+    """The webhook a drift check notifies: ``given`` (``--notify``), else ``ROLLBOOK_NOTIFY_WEBHOOK``'s,
+    else None. The variable is taken out of the environment either way, so the processes the check
+    starts (pyinfra, ssh) never hold it."""
+    from_environment = os.environ.pop(WEBHOOK_VARIABLE, None)
+    return given or from_environment or None
 
 
 def emergency(run: HostRun, url: str | None) -> str:

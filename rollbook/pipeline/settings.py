@@ -83,7 +83,7 @@ class PipelineSettings(Settings):
     rollbook_notify_webhook: AppriseUrl | None = key(
         None, "Where an emergency override and a failed or drifting drift check are notified: an Apprise URL "
         "(slack://, msteams://, json://, a hooks.slack.com address) or any http(s) address, which gets "
-        "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)", security=True)
+        "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)", security=True, secret=True)
 
     # --- per run, on the command line -----------------------------------------------------------
     reason: str | None = key(None, "Why this run (kept in history)", per_run=True)
