@@ -15,6 +15,10 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 # A path or name that reaches a host command: no whitespace, quotes, $, ;, |, &, <, >, backslash or newline.
 SafePath = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_./@%+:,~][A-Za-z0-9_./@%+:,~-]*\Z")]
 Url = Annotated[str, StringConstraints(pattern=r"\Ahttps?://[^\s'\"`$\\]+\Z")]
+# A service as seen from its own host (the probes run there): loopback only, so no data value turns a
+# probe into a request to another machine.
+LocalUrl = Annotated[str, StringConstraints(
+    pattern=r"\Ahttps?://(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?(?:/[^\s'\"`$\\]*)?\Z")]
 AppriseUrl = Annotated[str, StringConstraints(pattern=r"\A[a-z][a-z0-9+.-]*://[^\s'\"`$\\]+\Z")]
 
 

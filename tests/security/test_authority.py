@@ -238,3 +238,17 @@ def test_a_file_or_link_inside_the_app_folder_passes(tmp_path):
     (app / ".env").symlink_to(app / "env" / "real")
     assert _guard(app / ".env", app).stdout.strip() == "written"
     assert _guard(app / "new.yml", app).stdout.strip() == "written"
+
+
+@pytest.mark.parametrize("key", ["vision_metrics_url", "analyticbot_base_url", "voice_base_url", "phase17_base_url"])
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.5:8000",
+                                 "http://internal.example:8001", "http://127.0.0.1.evil.example/"])
+def test_a_probe_url_is_the_host_s_own_loopback(key, url):
+    """The probes run on the host, against its own service: never a request to another machine (SSRF)."""
+    with pytest.raises(PreflightError, match=key):
+        schema.validate({key: url})
+
+
+def test_loopback_probe_urls_pass():
+    schema.validate({"vision_metrics_url": "http://127.0.0.1:8001", "voice_base_url": "http://localhost:8000/",
+                     "analyticbot_base_url": "https://[::1]:10300", "phase17_base_url": "http://127.0.0.1:8000"})

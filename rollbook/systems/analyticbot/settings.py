@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from ...pipeline.settings import Positive, SafePath, Url
+from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...schema import Settings, key
 from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined
 
@@ -48,7 +48,8 @@ class AnalyticbotSettings(Settings):
         "version must be it (None: not compared)", allowed="None or a path inside the checkout")
     analyticbot_log_file: SafePath = key(
         "/var/log/analyticbot/production.log", "The API's log file", allowed="a path")
-    analyticbot_base_url: Url = key("http://127.0.0.1:10300", "The API as seen from the host", allowed="a URL")
+    analyticbot_base_url: LocalUrl = key("http://127.0.0.1:10300", "The API as seen from the host",
+                                         allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     analyticbot_database_url_key: EnvKey = key(
         "DATABASE_URL", "The env-file key holding the database URL that migration 004 runs against (psql on the "
         "host)", allowed="an env-file key")

@@ -16,7 +16,8 @@ from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confi
 Unit = Literal["router", "flag"]
 
 # The server as seen from the host: plain http (the verify's WebSocket upgrade speaks ws://).
-HttpOnlyUrl = Annotated[str, StringConstraints(pattern=r"\Ahttp://[^\s'\"`$\\]+\Z")]
+HttpOnlyUrl = Annotated[str, StringConstraints(
+    pattern=r"\Ahttp://(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?(?:/[^\s'\"`$\\]*)?\Z")]  # loopback
 # An absolute URL path, with its query.
 UrlPath = Annotated[str, StringConstraints(pattern=r"\A/[^\s'\"`$\\]*\Z")]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, model_validator
 
-from ...pipeline.settings import Positive, SafePath, Url
+from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...schema import Settings, key
 from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, items
 
@@ -87,7 +87,7 @@ class VisionSettings(Settings):
     vision_service: UnitName = key("worker", "The worker's compose service name")
     vision_experiments_file: SafePath = key(
         "/opt/vision/config/vision_experiments.yml", "The worker's experiments file", allowed="a path")
-    vision_metrics_url: Url = key(
+    vision_metrics_url: LocalUrl = key(
         "http://127.0.0.1:8001", "The worker's /health and /metrics, as seen from the host", allowed="a URL")
     vision_saved_dir: SafePath = key(
         "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim",

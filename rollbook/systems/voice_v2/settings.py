@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator, model_validator
 
-from ...pipeline.settings import Positive, SafePath, Url
+from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...schema import Settings, key
 from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
                               Text, UnitName, blank_to_none, items)
@@ -73,7 +73,8 @@ class VoiceSettings(Settings):
     voice_compose_file: SafePath = key("/opt/voice_v2/docker-compose.yml", "The compose file", allowed="a path")
     voice_image: ImageName = key(
         "voice-v2", "The image repository the compose file names (<image>:<tag>)", allowed="an image name")
-    voice_base_url: Url = key("http://127.0.0.1:8000", "The service as seen from the host", allowed="a URL")
+    voice_base_url: LocalUrl = key("http://127.0.0.1:8000", "The service as seen from the host",
+                                   allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     voice_pip_args: PipArgs = key(
         "", "Extra `pip install` arguments for the level 2 requirements install", allowed='options ("" none): '
         + ", ".join(PIP_FLAGS) + ", --find-links=<absolute folder>")
