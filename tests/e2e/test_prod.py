@@ -100,6 +100,11 @@ def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(co
     unit = control.file("/etc/systemd/system/rollbook-drift.service").content_string
     assert f"rollbook drift {PROD} " in unit  # it checks the hosts as production reaches them
     assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
+    verified = control.run("systemd-analyze verify /etc/systemd/system/rollbook-drift.service "
+                           "/etc/systemd/system/rollbook-drift.timer")
+    assert verified.rc == 0, verified.stderr
+    assert not [line for line in verified.stderr.splitlines() if "rollbook-drift" in line], verified.stderr
+    assert "ROLLBOOK_NOTIFY_WEBHOOK" not in unit and "--notify" not in unit  # a secret never in the unit
 
     tick = timer_check(probes)
     assert (tick.status, tick.result, tick.user) == (0, "success", "rollbook-drift"), tick.journal

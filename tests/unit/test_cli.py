@@ -44,3 +44,19 @@ def test_approve_refuses_a_plan_that_is_not_one(tmp_path):
     plan.write_text("[]")
     done = rollbook("approve", "--plan", str(plan), "--approver", "a@x", "--key", "k", "--reason", "r")
     assert done.returncode == 1 and "not a plan document" in done.stderr
+
+
+def test_the_virtualenv_has_the_rollbook_command():
+    """`make venv` installs the project: the README's `rollbook ...` runs from the virtualenv's PATH."""
+    script = Path(sys.executable).with_name("rollbook")
+    assert script.is_file(), f"{script}: make venv did not install the project"
+    done = subprocess.run([str(script), "--help"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0 and "trust-host" in done.stdout
+
+
+@pytest.mark.parametrize("argv", [["sandbox", "enroll", "--as", "prod", "vision-1", "analyticbot-1"],
+                                  ["sandbox", "enroll", "vision-1", "analyticbot-1", "--as", "prod"],
+                                  ["sandbox", "enroll", "vision-1", "--as", "prod", "analyticbot-1"]])
+def test_sandbox_enroll_takes_its_names_before_or_after_as(argv):
+    args = cli._parse(argv)
+    assert (args.names, args.environment) == (["vision-1", "analyticbot-1"], "prod")
