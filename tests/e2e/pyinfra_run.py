@@ -38,6 +38,18 @@ class Run:
         return {(op["name"], name) for op in self.payload["plan"] for name in op["hosts_with_change"]}
 
     @property
+    def refusal(self) -> str:
+        """Why the run was refused, in one line: bad input stops pyinfra before any host command (its one
+        "pyinfra error" line); a run a host refuses (its state, its authorization) fails that host's first
+        command with "<host>: refused: ..." (the last such line). '' when neither happened."""
+        lines = self.output.splitlines()
+        refused = [line.strip() for line in lines if ": refused: " in line and "pyinfra error" not in line]
+        if refused:
+            return refused[-1]
+        errors = [line for line in lines if "pyinfra error" in line]
+        return errors[0] if len(errors) == 1 else ""
+
+    @property
     def failed(self) -> set[tuple[str, str]]:
         results = (self.payload or {}).get("results") or {"operations": []}
         return {(op["name"], name) for op in results["operations"] for name in op["error"]}

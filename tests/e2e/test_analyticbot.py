@@ -134,8 +134,7 @@ def test_bad_input_is_one_line_and_touches_nothing(enabled, probes, data, cause)
     before = probes.file_sha256(SYSTEMD, ENV)
     head = probes.ssh(SYSTEMD).check_output("git -C /opt/analyticbot rev-parse HEAD")
     run = deploy("rollback", limit=SYSTEMD, **data)
-    errors = [line for line in run.output.splitlines() if "pyinfra error" in line]
-    assert run.returncode != 0 and len(errors) == 1 and cause in errors[0], run.output
+    assert run.returncode != 0 and cause in run.refusal, run.output
     assert probes.file_sha256(SYSTEMD, ENV) == before
     assert probes.ssh(SYSTEMD).check_output("git -C /opt/analyticbot rev-parse HEAD") == head
 
