@@ -8,6 +8,7 @@ reach a command's arguments (``redis_connect`` / ``postgres_connect`` pass passw
     f"{redis_connect('/opt/vision/.env', 'reading keys')}; {REDIS_CLI} XLEN stream:posts:vision:low"
 """
 
+import posixpath
 import shlex
 
 from pyinfra.api.command import StringCommand
@@ -153,17 +154,19 @@ def http_ok(url: str, seconds: int) -> StringCommand:
 
 
 def inside(path: str, root: str | None) -> StringCommand:
-    """Fail unless ``path``, every symlink in it followed, lies inside ``root`` (the app's folder): the
-    first command of an operation that writes the file, so a link planted to /etc/sudoers is refused
-    on the host at the moment of the write; ``true`` when no root is given::
+    """Fail unless the file ``path`` of an app (``root``: its folder) resolves inside its own folder: a
+    file that is a symlink leading elsewhere (``.env -> /etc/sudoers``, planted by whoever can write the
+    app's folder) is refused on the host, in the command that writes it. Folders on the way may be
+    links (teams mount config folders from elsewhere); ``true`` when no root is given::
 
         >>> print(inside("/opt/vision/.env", "/opt/vision"))  # doctest: +NORMALIZE_WHITESPACE
-        r=$(realpath -m -- /opt/vision/.env) && case "$r/" in /opt/vision/*) ;; *) echo '/opt/vision/.env leads out of /opt/vision: refused' >&2; exit 1;; esac
+        r=$(realpath -m -- /opt/vision/.env) && d=$(realpath -m -- /opt/vision) && case "$r" in "$d"/*) ;; *) echo '/opt/vision/.env is a symlink leading out of its folder: refused' >&2; exit 1;; esac
     """
     if not root:
         return command("true")
-    return command('r=$(realpath -m -- {path}) && case "$r/" in {root}/*) ;; *) echo {said} >&2; exit 1;; esac',
-                   path=path, root=program(q(root.rstrip("/"))), said=f"{path} leads out of {root}: refused")
+    return command('r=$(realpath -m -- {path}) && d=$(realpath -m -- {folder}) && case "$r" in "$d"/*) ;; '
+                   '*) echo {said} >&2; exit 1;; esac', path=path, folder=posixpath.dirname(path) or ".",
+                   said=f"{path} is a symlink leading out of its folder: refused")
 
 
 def health_section(url: str, seconds: int) -> str:

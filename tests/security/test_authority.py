@@ -226,9 +226,11 @@ def test_a_symlink_leading_out_of_the_app_folder_is_refused_at_the_write(tmp_pat
     (outside / "sudoers").write_text("root ALL=(ALL) ALL\n")
     (app / ".env").symlink_to(outside / "sudoers")
     done = _guard(app / ".env", app)
-    assert done.returncode == 1 and "leads out of" in done.stderr and "written" not in done.stdout
-    (app / "config").symlink_to(outside)  # a folder on the way
-    assert _guard(app / "config" / "x.yml", app).returncode == 1
+    assert done.returncode == 1 and "leading out of its folder" in done.stderr and "written" not in done.stdout
+    (app / "config").symlink_to(outside)  # a folder on the way may be a link (config mounted from elsewhere)
+    assert _guard(app / "config" / "x.yml", app).stdout.strip() == "written"
+    (outside / "link.yml").symlink_to(tmp_path / "elsewhere.yml")  # but not the file in it
+    assert _guard(app / "config" / "link.yml", app).returncode == 1
 
 
 def test_a_file_or_link_inside_the_app_folder_passes(tmp_path):
