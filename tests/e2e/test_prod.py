@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from rollbook import metrics
+from rollbook import drift_timer, metrics
 from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 
@@ -104,7 +104,10 @@ def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(co
                            "/etc/systemd/system/rollbook-drift.timer")
     assert verified.rc == 0, verified.stderr
     assert not [line for line in verified.stderr.splitlines() if "rollbook-drift" in line], verified.stderr
-    assert "ROLLBOOK_NOTIFY_WEBHOOK" not in unit and "--notify" not in unit  # a secret never in the unit
+    settings = [line for line in unit.splitlines() if not line.startswith("#")]
+    assert not [line for line in settings if "ROLLBOOK_NOTIFY_WEBHOOK=" in line or "--notify" in line], \
+        unit  # the webhook, a secret, never in the unit: only its root-only EnvironmentFile
+    assert f"EnvironmentFile=-{drift_timer.NOTIFY_ENV}" in settings
 
     tick = timer_check(probes)
     assert (tick.status, tick.result, tick.user) == (0, "success", "rollbook-drift"), tick.journal
