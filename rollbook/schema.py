@@ -80,6 +80,18 @@ def defaults() -> dict[str, Any]:
             if not _extra(info, "per_run") and info.default is not None}
 
 
+def shaping_keys(module: str) -> set[str]:
+    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to:
+    neither per run (the target a command line names) nor security (the repo's own, checked apart)::
+
+        >>> "vision_enabled_values" in shaping_keys("rollbook.systems.vision.settings")
+        True
+    """
+    importlib.import_module(module)
+    return {name for model in _MODELS if model.__module__ == module for name, info in model.model_fields.items()
+            if not _extra(info, "per_run") and not _extra(info, "security")}
+
+
 def security_keys() -> set[str]:
     return {name for name, info in fields().items() if _extra(info, "security")}
 

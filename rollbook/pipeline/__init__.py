@@ -36,6 +36,7 @@ from . import record as run_ops
 from ..paths import checkout
 from ..preflight import PreflightError, boolean, choice, positive_int, require
 from . import plan as plans
+from . import recorded
 from .stages import Context, Stage, Stages
 
 REPO = checkout()
@@ -300,11 +301,14 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
                            operator=identity.of_data(data, allowed_signers(data)).name)
     current.state_dir = state_dir()
     _take_fail_percent(fail_percent(data))
+    current.data_after = recorded.digests(data, recorded.shaping_keys(system.name, run_data()))
     try:
         preapproved = target is None and system.from_record(request) and kind == "drift_correction"
         current.authorization = _authorize(current, preapproved=preapproved)
     except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
         refuse(current, str(error))
+    if kind == "drift_correction" and environment == "prod":
+        _bind_to_recorded_data(current)
     SESSION.register(host.name, current)
     _ensure_callbacks()
     run_ops.begun(name=f"Lock {system.name} on this host and record the run", system=system.name,
@@ -314,6 +318,26 @@ def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
                   marker=str(_require("rollbook_environment_marker")),
                   webhook=data.get("rollbook_notify_webhook"), data=run_data())
     return current
+
+
+def _bind_to_recorded_data(current: runs.HostRun):
+    """A prod drift correction converges with the data the last authorized run recorded: refused,
+    naming the keys, when the repo's group data now gives one of them another value."""
+    state = host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
+                          system=current.system)
+    before = recorded.of(state, current.system)
+    if not before:
+        if current.units_before:
+            refuse(current, f"{current.system}: no data recorded with the last authorized run (recorded by an "
+                            "older rollbook): a drift correction cannot tell what it would converge with; run an "
+                            "approved converge (deploys/converge.py) once")
+        return
+    differ = recorded.changed(before, host.data)
+    if differ:
+        refuse(current, f"{current.system}: {', '.join(differ)} changed since the last authorized run recorded "
+                        "this state: a drift correction converges only with the data recorded then; an approved "
+                        "run brings the new value")
+    current.data_before = current.data_after = before
 
 
 def refuse(current: runs.HostRun, why: str):

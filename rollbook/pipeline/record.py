@@ -58,6 +58,9 @@ def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
     sources = run.sources_before if back else run.sources_after
     if sources:
         update["sources"] = sources
+    data = run.data_before if back else run.data_after
+    if data:
+        update["data"] = data
     if back:
         update["drop"] = sorted(set(run.units_after) - set(run.units_before))
         update["drop_sources"] = sorted(set(run.sources_after) - set(run.sources_before))

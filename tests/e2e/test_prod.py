@@ -147,6 +147,24 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     assert metrics.parse(checked.textfile)["rollbook_drift_check_success"] == 1
 
 
+def test_a_correction_never_converges_with_data_changed_since_the_approved_run(enrolled, probes, tmp_path):
+    """Group data changed after the approved rollback (here another group_data folder giving vision's
+    worker another container name): the correction is refused naming the key, and nothing changes."""
+    assert "vision" in ROLLED_BACK, "vision's prod rollback ran first"
+    (tmp_path / "all.py").write_text('vision_service = "worker-elsewhere"\n')
+    probes.ssh("vision-1").run("sed -i 's/^VISION_PHASH_ENABLED=.*/VISION_PHASH_ENABLED=true/' /opt/vision/.env")
+    edited = probes.file_sha256("vision-1", "/opt/vision/.env")
+    try:
+        refused = pyinfra(PROD, "deploys/drift_correct.py", "-y", "--group-data", str(tmp_path), limit="vision-1")
+        assert refused.returncode != 0
+        assert "vision_service changed since the last authorized run" in refused.refusal, refused.output
+        assert probes.file_sha256("vision-1", "/opt/vision/.env") == edited
+    finally:
+        corrected = rollbook("drift", PROD, "--system", "vision", "--limit", "vision-1", "--correct")
+        assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    assert probes.file_sha256("vision-1", "/opt/vision/.env") == ROLLED_BACK["vision"]
+
+
 def test_history_across_hosts_is_read_as_the_rollbook_user_through_sudo(enrolled, probes):
     done = rollbook("history", PROD, "--json")
     assert done.returncode == 0, done.stderr
