@@ -53,7 +53,7 @@ def document(plan: dict, approver: str, reason: str, hours: float, now: datetime
     return {
         "version": 2, "id": uuid.uuid4().hex, "environment": plan["environment"], "deploy": plan["deploy"],
         "hosts": sorted(plan["hosts"]), "data": dict(sorted(plan["data"].items())), "digest": plan["digest"],
-        "plan": plan["plan"], "approver": approver, "reason": reason, "created_at": now.strftime(TIME_FORMAT),
+        "code": plan.get("code"), "plan": plan["plan"], "approver": approver, "reason": reason, "created_at": now.strftime(TIME_FORMAT),
         "expires_at": (now + timedelta(hours=hours)).strftime(TIME_FORMAT),
     }
 

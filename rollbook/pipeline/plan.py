@@ -6,8 +6,9 @@ cleanup), and the changes they make (``KEY: old -> new``, secret values masked).
 counts (how many keys a cleanup deletes changes by the second on a live host). Each host's plan
 also holds every data value the run resolved for it (group data, inventory and ``--data`` merged;
 a secret as its hash), so a run whose data differs from the approved one in any source has another
-digest. The digest is a SHA-256 over the environment, the deploy, the hosts, every ``--data`` value
-of the run and that plan::
+digest. The digest is a SHA-256 over the environment, the deploy, the hosts, the code the run executes
+(``code_digest``: rollbook's package, the checkout's deploys and templates), every ``--data`` value of
+the run and that plan::
 
     plan = Plan()
     plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
@@ -18,8 +19,14 @@ of the run and that plan::
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from ..approvals import bound
+from ..paths import checkout
+
+PACKAGE = Path(__file__).resolve().parents[1]  # rollbook/: every step, fact, script and SQL a run sends
+EXECUTED = ("deploys", "templates")  # the checkout's folders a run executes or renders
 
 
 @dataclass
@@ -45,7 +52,7 @@ class Plan:
     def document(self, environment: str, deploy: str, data: dict) -> dict:
         """Everything the digest covers, as canonical data."""
         return {
-            "environment": environment, "deploy": deploy, "hosts": sorted(self.hosts),
+            "environment": environment, "deploy": deploy, "hosts": sorted(self.hosts), "code": code_digest(),
             "data": {key: bound(value) for key, value in sorted(data.items())},
             "plan": {host: {system: asdict(plan) for system, plan in sorted(systems.items())}
                      for host, systems in sorted(self.hosts.items())},
@@ -72,14 +79,39 @@ def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
     return values
 
 
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 over every file a run executes or sends: rollbook's own code (steps, facts, the scripts
+    and SQL it sends to hosts) and the checkout's deploys and templates. An approval binds it, so code
+    changed after the approval (another commit, a local edit) refuses the run::
+
+        >>> code_digest().startswith("sha256:")
+        True
+    """
+    root = checkout()
+    files = [path for path in PACKAGE.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    files += [path for folder in EXECUTED for path in (root / folder).rglob("*")
+              if path.is_file() and "__pycache__" not in path.parts]
+    total = hashlib.sha256()
+    for path in sorted(files, key=lambda p: _named(p, root)):
+        total.update(f"{_named(path, root)}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return "sha256:" + total.hexdigest()
+
+
+def _named(path: Path, root: Path) -> str:
+    return ("rollbook/" + str(path.relative_to(PACKAGE))) if path.is_relative_to(PACKAGE) \
+        else str(path.relative_to(root))
+
+
 def digest_of(document: dict) -> str:
-    covered = {key: document[key] for key in ("environment", "deploy", "hosts", "data", "plan")}
+    covered = {key: document.get(key) for key in ("environment", "deploy", "hosts", "code", "data", "plan")}
     return "sha256:" + hashlib.sha256(json.dumps(covered, sort_keys=True).encode()).hexdigest()
 
 
 def render(document: dict) -> list[str]:
     """The plan as an operator and an approver read it."""
-    lines = [f"plan of {document['deploy']} in {document['environment']} on {len(document['hosts'])} host(s)"]
+    lines = [f"plan of {document['deploy']} in {document['environment']} on {len(document['hosts'])} host(s)",
+             f"  code: {document.get('code')}"]
     if document["data"]:
         lines.append("  data: " + " ".join(f"{key}={value}" for key, value in document["data"].items()))
     for host, systems in document["plan"].items():
