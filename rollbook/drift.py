@@ -3,8 +3,9 @@
 A check is a ``--dry`` run of ``deploys/converge.py``: read-only in every environment, no approval,
 nothing written on a host or in its history. pyinfra's ``--dry`` exits 0 whatever it finds, so the
 check reads the run's own plan (``rollbook.pipeline.plan``): a host and system with an operation
-that would change something has drifted. A correction converges only to the recorded state (no new
-approval) and is checked again::
+that would change something has drifted, when a second plan made at once says the same (a host that
+differs in one plan only is still settling: not ready). A correction converges only to the recorded
+state (no new approval) and is checked again::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
@@ -197,7 +198,44 @@ def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> st
 
 
 def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
-    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group)."""
+    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group).
+
+    Drift found is confirmed by a second plan at once: a host and system is drift only when both
+    plans would change it the same way; one that differs in only one of them (a service restarting,
+    a worker still loading its flags, a probe slowed by load) is "not ready", never drift."""
+    first = _planned(inventory, system, limit)
+    if not first.drift:
+        return first
+    return confirmed(first, _planned(inventory, system, limit))
+
+
+def confirmed(first: Report, second: Report) -> Report:
+    """``second``, with drift only where ``first`` found the same drift; drift in one of them alone is
+    not ready (the host is unsettled)::
+
+        confirmed(Report(2, drift=[d]), Report(0, checked=[("vision-1", "vision")]))   # vision-1 not ready
+    """
+    before = {(d.host, d.system): (d.steps, d.changes) for d in first.drift}
+    now = {(d.host, d.system): (d.steps, d.changes) for d in second.drift}
+    unsettled = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key)
+                       and key in set(first.checked) | set(before) and key in set(second.checked) | set(now))
+    failed = {(f.host, f.system) for f in second.failed}
+    report = Report(CONVERGED, checked=[key for key in second.checked if key not in unsettled],
+                    unrecorded=list(second.unrecorded), states=dict(second.states), failed=list(second.failed),
+                    drift=[d for d in second.drift if (d.host, d.system) not in unsettled])
+    report.failed += [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
+                      for host, name in unsettled if (host, name) not in failed]
+    if second.code == ERROR and not second.failed:
+        report.code, report.error = ERROR, second.error
+    elif report.failed:
+        report.code, report.error = ERROR, _failure_line(report.failed)
+    else:
+        report.code = DRIFT if report.drift else CONVERGED
+    return report
+
+
+def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
+    """One ``--dry`` plan of the converge run, read as a report."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
     limit = _limit(system, limit)

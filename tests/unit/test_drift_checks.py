@@ -51,11 +51,13 @@ def dry_run(monkeypatch, tmp_path):
     the inventory holds ``targets``."""
     (tmp_path / "inventories").mkdir()
     (tmp_path / "inventories" / "prod.py").write_text("")
-    given = {"stderr": "", "code": 0, "plan": None, "targets": []}
+    given = {"stderr": "", "code": 0, "plan": None, "plans": [], "targets": [], "runs": 0}
 
     def fake(inventory, *args, plan_file=None, deploy=None):
-        if given["plan"] is not None:
-            Path(plan_file).write_text(json.dumps(given["plan"]))
+        given["runs"] += 1
+        plan = given["plans"].pop(0) if given["plans"] else given["plan"]
+        if plan is not None:
+            Path(plan_file).write_text(json.dumps(plan))
         return subprocess.CompletedProcess(args, given["code"], "", given["stderr"])
 
     monkeypatch.setattr(drift, "REPO", tmp_path)
@@ -312,3 +314,41 @@ def test_a_previous_textfile_that_is_not_prometheus_text_is_ignored(tmp_path):
     target.write_text("this is { not prometheus\n")
     drift.write_textfile(str(target), Report(drift.ERROR, error="x"), now=1.0)
     assert parse(target.read_text())["rollbook_drift_check_success"] == 0
+
+
+# -- drift is what two plans made one after the other agree on ----------------------------------------------
+
+def test_drift_found_twice_the_same_way_is_drift(dry_run):
+    dry_run.update(plan=plan_of(("vision-1", "vision", ["Set the vision flags"], ["b"]),
+                                ("vision-2", "vision", [], [])),
+                   targets=[("vision-1", "vision"), ("vision-2", "vision")])
+    report = drift.check("inventories/prod.py", system="vision")
+    assert (report.code, dry_run["runs"]) == (drift.DRIFT, 2)
+    assert [(d.host, d.steps) for d in report.drift] == [("vision-1", ["Set the vision flags"])]
+
+
+def test_a_host_converged_on_the_second_plan_is_not_ready_never_drift(dry_run):
+    """A worker restarting when the first plan read it (the loaded-machine finding): unsettled, exit 1."""
+    dry_run.update(plans=[plan_of(("vision-1", "vision", ["Restart the vision worker"], ["b"])),
+                          plan_of(("vision-1", "vision", [], []))], targets=[("vision-1", "vision")])
+    report = drift.check("inventories/prod.py", system="vision")
+    assert report.code == drift.ERROR and report.drift == []
+    assert report.error == "vision-1 not ready (differed on one plan and not on the next (still settling)): " \
+                           "their state is unknown"
+    (entry,) = json.loads(drift.as_json(report))["hosts"]
+    assert (entry["result"], entry["decided_by"].split(":")[0]) == ("not_ready", "probe")
+
+
+def test_drift_that_changes_between_the_plans_is_not_ready_and_a_converged_host_stays_converged(dry_run):
+    dry_run.update(plans=[plan_of(("vision-1", "vision", ["Set the vision flags"], ["b"]), ("vision-2", "vision", [], [])),
+                          plan_of(("vision-1", "vision", ["Restart the vision worker"], ["b"]),
+                                  ("vision-2", "vision", [], []))],
+                   targets=[("vision-1", "vision"), ("vision-2", "vision")])
+    report = drift.check("inventories/prod.py", system="vision")
+    results = {entry["host"]: entry["result"] for entry in json.loads(drift.as_json(report))["hosts"]}
+    assert results == {"vision-1": "not_ready", "vision-2": "converged"} and report.code == drift.ERROR
+
+
+def test_a_converged_check_plans_once(dry_run):
+    dry_run.update(plan=plan_of(("vision-1", "vision", [], [])), targets=[("vision-1", "vision")])
+    assert (drift.check("inventories/prod.py").code, dry_run["runs"]) == (drift.CONVERGED, 1)
