@@ -189,6 +189,7 @@ def bootstrap():
     sudo = host.data.get("ssh_user") != "root"  # an admin with sudo, or root itself
     now = host.get_fact(Enrolled, marker=wanted.marker, sudoers=SUDOERS,
                         uploads=folder(wanted.state_dir, wanted.user), _sudo=sudo)
+    current = pipeline.begin_deploy("bootstrap", "bootstrap", enrolling=True, _sudo=sudo)  # lock, history
     server.user(name=f"The {wanted.user} account", user=wanted.user, home=f"/home/{wanted.user}",
                 shell="/bin/bash", create_home=True, _sudo=sudo)
     server.user_authorized_keys(name=f"{wanted.user}'s authorized keys (rollbook_authorized_keys)",
@@ -201,6 +202,7 @@ def bootstrap():
     marked(name=f"Enrol the host in {wanted.environment} ({wanted.marker})", marker=wanted.marker,
            environment=wanted.environment, current=now["marker"], _sudo=sudo)
     recorded(name="Record the enrollment in the host's history", wanted=wanted, _sudo=sudo)
+    pipeline.finish_deploy(current, _sudo=sudo)
 
 
 @operation()

@@ -389,6 +389,7 @@ def drift_timer():
     control = control_from(host.data)
     units, secret = unit_files(control), notify_env_text(control)  # both refuse what cannot go in them
     state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv, notify_env=NOTIFY_ENV)
+    current = pipeline.begin_deploy("drift_timer", "install")  # authorization, lock, history
     bundle_file, commit = bundle(control.ref)
     wheels, digest = wheelhouse(python_from(state["python"]))
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
@@ -416,3 +417,4 @@ def drift_timer():
                     running=True, restarted=True, _if=lambda: any(op.did_change() for op in changed))
     systemd.service(name="Enable and start the drift timer", service="rollbook-drift.timer",
                     running=True, enabled=True)
+    pipeline.finish_deploy(current)

@@ -53,6 +53,9 @@ class HostRun:
     run_id: str = RUN_ID
     operator: str = ""  # the principal (or fingerprint) of the SSH key rollbook connects with
     refusal: str = ""  # why the run is refused on this host (recorded and failed by its first command)
+    system_state: bool = True  # a system's run records its units in state.json; another deploy's does not
+    enrolling: bool = False  # the bootstrap: the host is not enrolled yet (no marker, no rollbook user)
+    first_op: int = 0  # a deploy's first operation in its host's order (its plan: those after it)
 
     @property
     def private_dir(self) -> str:

@@ -349,7 +349,54 @@ def refuse(current: runs.HostRun, why: str):
         logger.warning(f"{host.print_prefix}refused: {why}")
 
 
-def finish(current: runs.HostRun, changed: bool):
+def begin_deploy(name: str, kind: str, enrolling: bool = False, **arguments) -> runs.HostRun:
+    """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
+    authorization, lock and history as one, recording no system state; ``finish_deploy`` ends it.
+    In prod it needs an approval (or an emergency override), except the bootstrap (``enrolling``),
+    which its admin's own root access authorizes and which finds no marker and no rollbook user yet.
+    ``arguments``: pyinfra's own for the lock and record steps (``_sudo``)::
+
+        current = pipeline.begin_deploy("drift_timer", "install")
+        ...  # the deploy's operations
+        pipeline.finish_deploy(current)
+    """
+    data = host.data
+    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
+    current = runs.HostRun(system=name, kind=kind, deploy=deploy_name(), environment=environment,
+                           authorization={}, scope={}, reason=str(data.get("reason") or ""), units_before={},
+                           units_after={}, operator=identity.of_data(data, allowed_signers(data)).name,
+                           system_state=False, enrolling=enrolling)
+    current.state_dir = state_dir()
+    _take_fail_percent(fail_percent(data))
+    try:
+        current.authorization = {"mode": "enrollment", "note": "the host's admin enrols it"} if enrolling \
+            else _authorize(current, preapproved=False)
+    except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
+        refuse(current, str(error))
+    SESSION.register(host.name, current)
+    _ensure_callbacks()
+    current.first_op = len(host.op_hash_order)
+    run_ops.begun(name=f"Lock {name} on this host and record the run", system=name, state_dir=current.state_dir,
+                  lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
+                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"),
+                  marker=str(_require("rollbook_environment_marker")),
+                  webhook=data.get("rollbook_notify_webhook"), data=run_data(), **arguments)
+    return current
+
+
+def finish_deploy(current: runs.HostRun, **arguments):
+    """The deploy's plan (its operations that will change the host; one that runs only ``_if`` another
+    changed follows from that one) and its last step, the ``finished`` record and the lock's release."""
+    ours = state.ops.get(host, {})
+    steps = [ours[op_hash].operation_meta for op_hash in host.op_hash_order[current.first_op:]
+             if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
+    changing = _changing(steps)
+    SESSION.plan.add(host.name, current.system, {}, changing, [],
+                     data=plans.resolved(host.data, schema.fields(), schema.secret_keys()))
+    finish(current, changed=bool(changing), **arguments)
+
+
+def finish(current: runs.HostRun, changed: bool, **arguments):
     """Add the last step: the ``finished`` history record and the lock's release."""
     run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,
-                     state_dir=current.state_dir, changed=changed)
+                     state_dir=current.state_dir, changed=changed, **arguments)

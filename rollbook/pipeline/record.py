@@ -52,7 +52,10 @@ def append_history(state_dir: str, record: dict) -> str:
 
 
 def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
-    """Record the run's target as the host's state; ``back``: put the state before the run back."""
+    """Record the run's target as the host's state; ``back``: put the state before the run back. A deploy
+    that is no system's (the drift timer, the bootstrap) records no state: ``true``."""
+    if not run.system_state:
+        return "true"
     units = run.units_before if back else run.units_after
     update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
     sources = run.sources_before if back else run.sources_after
@@ -153,10 +156,13 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # not recorded is given back
             f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
     user = host.data.get("ssh_user")
-    uploads = f"{uploads_folder_command(state_dir, user)} && " if host.data.get("_sudo") and user else ""
-    ok, output = run_on_host(
+    uploads = f"{uploads_folder_command(state_dir, user)} && " \
+        if host.data.get("_sudo") and user and not run.enrolling else ""
+    enrolled = "" if run.enrolling else (  # the bootstrap writes the marker itself
         f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
-        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; mkdir -p {q(state_dir + '/locks')} && "
+        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; ")
+    ok, output = run_on_host(
+        f"{enrolled}mkdir -p {q(state_dir + '/locks')} && "
         f"install -d -m 700 {q(run.private_dir)} && {uploads}{under_guard(state_dir, system, take)}")
     lines = output.stdout_lines
     if not ok or not lines:

@@ -32,14 +32,19 @@ def place(probes, name: str, files: dict[str, bytes], folder: str, owner: str):
     container.exec_run(["chown", "-R", f"{owner}:{owner}", folder])
 
 
-def install(probes, inventory: str):
+def install(probes, inventory: str, approval=lambda: None):
     """deploys/drift_timer.py on the control host through ``inventory`` (run twice: the second changes
-    nothing), then the SSH key, known_hosts, state and secrets its check connects with."""
+    nothing), then the SSH key, known_hosts, state and secrets its check connects with. ``approval``
+    gives each run's approval file in prod."""
     from rollbook.sandbox.state import known_hosts_path, root_key_path, secrets_path, ssh_key_path, state_path
 
-    run = pyinfra(inventory, "deploys/drift_timer.py", limit="control", timeout=900)
+    def approved() -> dict:
+        path = approval()
+        return {"approval": path} if path else {}
+
+    run = pyinfra(inventory, "deploys/drift_timer.py", data=approved(), limit="control", timeout=900)
     assert run.returncode == 0, run.output
-    again = pyinfra(inventory, "deploys/drift_timer.py", limit="control")
+    again = pyinfra(inventory, "deploys/drift_timer.py", data=approved(), limit="control")
     assert again.returncode == 0 and again.changed == set(), again.changed
     place(probes, CONTROL, {"state.json": state_path().read_bytes(), "id_ed25519": ssh_key_path().read_bytes(),
                             "root_ed25519": root_key_path().read_bytes(),

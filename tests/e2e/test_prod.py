@@ -73,8 +73,10 @@ def enrolled(sandbox, probes):
 
 
 @pytest.fixture(scope="module")
-def control_timer(enrolled, probes):
-    install(probes, PROD)
+def control_timer(enrolled, probes, tmp_path_factory):
+    """The drift timer installed in prod as any prod change: each run with its own approval."""
+    folder = tmp_path_factory.mktemp("timer")
+    install(probes, PROD, approval=lambda: approve(folder, "drift_timer", "control", {}))
 
 
 @pytest.mark.parametrize("system", list(SYSTEMS))

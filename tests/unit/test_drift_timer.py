@@ -290,6 +290,8 @@ def deploy(monkeypatch):
     """Run ``drift_timer()``'s body on a fake control host, its operations recorded (never run)."""
     calls: list = []
     monkeypatch.setattr(pipeline, "preflight", lambda: calls.append(("preflight", {})))
+    monkeypatch.setattr(pipeline, "begin_deploy", lambda name, kind, **kw: calls.append(("begin_deploy", {"name": name})))
+    monkeypatch.setattr(pipeline, "finish_deploy", lambda current, **kw: calls.append(("finish_deploy", {"name": "end"})))
     monkeypatch.setattr(drift_timer, "bundle", lambda ref: (calls.append(("bundle", {})), (Path("/b"), "c0ffee"))[1])
     monkeypatch.setattr(drift_timer, "wheelhouse",
                         lambda python: (calls.append(("wheelhouse", {"python": python})), (b"tar", "d cp311"))[1])
@@ -312,9 +314,10 @@ def deploy(monkeypatch):
 
 def test_the_deploy_starts_with_preflight_and_names_every_operation(deploy):
     calls = deploy(rollbook_notify_webhook=WEBHOOK)
-    assert [name for name, _ in calls[:3]] == ["preflight", "bundle", "wheelhouse"]
-    assert calls[2][1]["python"] == PYTHON
-    operations = calls[3:]
+    assert [name for name, _ in calls[:4]] == ["preflight", "begin_deploy", "bundle", "wheelhouse"]
+    assert calls[3][1]["python"] == PYTHON
+    assert calls[-1][0] == "finish_deploy"  # authorization, lock and history around every operation
+    operations = calls[4:]
     assert operations and all(kwargs.get("name") for _, kwargs in operations)
 
 
