@@ -169,6 +169,19 @@ def inside(path: str, root: str | None) -> StringCommand:
                    said=f"{path} is a symlink leading out of its folder: refused")
 
 
+def file_inside(path: str) -> str:
+    """A shell test for the commands that read an app's file: ``path`` is a file that resolves inside
+    its own folder. A symlink leading out (``VERSION -> /etc/shadow``) reads as missing, so its target's
+    content never reaches a fact, the output or history; the write that follows refuses it (``inside``)::
+
+        >>> print(file_inside("/opt/vision/.env"))  # doctest: +NORMALIZE_WHITESPACE
+        { [ -f /opt/vision/.env ] && case "$(realpath -m -- /opt/vision/.env)" in "$(realpath -m -- /opt/vision)"/*) true;; *) false;; esac; }
+    """
+    folder = posixpath.dirname(path) or "."
+    return (f'{{ [ -f {q(path)} ] && case "$(realpath -m -- {q(path)})" in "$(realpath -m -- {q(folder)})"/*) true;; '
+            '*) false;; esac; }')
+
+
 def health_section(url: str, seconds: int) -> str:
     """A fact section (read-only shell): ``## health``, then the last HTTP code and body of ``url``,
     polled every half second for at most ``seconds`` until it answers 200. The body goes to a file

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ...host.compose import running_env, running_env_section
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
-from ...host.shell import health_section, postgres_connect, q, timed
+from ...host.shell import file_inside, health_section, postgres_connect, q, timed
 from ...host.timeouts import Timeouts
 
 BACKUP_PREFIX = "posts_content_type_backup_"
@@ -173,7 +173,8 @@ class AnalyticbotEffect(SectionsFact):
     def command(self, settings: AnalyticbotSettings, header_file: str, channel: str, days: int,
                 health_timeout: int, release: bool = False):
         base = settings.base_url
-        version = ([f"echo '## version'; head -n 1 {q(settings.checkout + '/' + settings.version_file)} 2>/dev/null"]
+        named = f"{settings.checkout}/{settings.version_file}"
+        version = ([f"echo '## version'; if {file_inside(named)}; then head -n 1 {q(named)} 2>/dev/null; fi"]
                    if release and settings.version_file else [])
         return "; ".join(version + [
             process_section(settings),

@@ -13,7 +13,7 @@ from ... import metrics
 from ...host.compose import running_env, running_env_section
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
-from ...host.shell import REDIS_CLI, postgres_connect, q, redis_connect, timed
+from ...host.shell import REDIS_CLI, file_inside, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
@@ -80,10 +80,10 @@ class VisionHost(SectionsFact):
         parts = [
             recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
-            f"echo '## env'; if [ -f \"$f\" ]; then echo present; {read_keys(settings.env_file, settings.keys)}; "
+            f"echo '## env'; if {file_inside(settings.env_file)}; then echo present; {read_keys(settings.env_file, settings.keys)}; "
             "else echo missing; fi",
             running_env_section(settings.project_dir, settings.service, settings.keys),
-            f"echo '## experiments'; if [ -f {q(settings.experiments_file)} ]; then echo present; "
+            f"echo '## experiments'; if {file_inside(settings.experiments_file)}; then echo present; "
             f"{whole(settings.experiments_file)}; else echo missing; fi",
             _redis_section(settings, timeouts),
             _metrics_section("metrics", settings),

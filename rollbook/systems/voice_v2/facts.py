@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.scripts import source
-from ...host.shell import COMPOSE, PROCESS_STARTED, health_section, q
+from ...host.shell import COMPOSE, PROCESS_STARTED, file_inside, health_section, q
 
 # prints the hash of the tree at $1, or "missing"
 TREE_HASH = ('th() { if [ -d "$1" ]; then (cd "$1" && find . \\( -name __pycache__ -o -name "*.pyc" \\) -prune '
@@ -172,7 +172,7 @@ def _env_rest_section(settings: VoiceSettings, keys: list[str]) -> str:
 
 
 def _file_section(name: str, path: str) -> str:
-    return f"echo '## {name}'; if [ -f {q(path)} ]; then echo present; cat {q(path)}; echo; else echo missing; fi"
+    return f"echo '## {name}'; if {file_inside(path)}; then echo present; cat {q(path)}; echo; else echo missing; fi"
 
 
 def _file_text(lines: list[str] | None) -> str | None:
