@@ -68,11 +68,11 @@ def authorized_keys(named: str) -> tuple[str, ...]:
     return keys
 
 
-def enrollment_from(data) -> Enrollment:
-    return Enrollment(environment=str(data.get("rollbook_environment")), user=str(data.get("rollbook_user")),
-                      keys=authorized_keys(str(data.get("rollbook_authorized_keys"))),
-                      marker=str(data.get("rollbook_environment_marker")),
-                      state_dir=str(data.get("rollbook_state_dir")))
+def enrollment_from(settings) -> Enrollment:
+    """The enrollment a host's (validated) settings ask for."""
+    return Enrollment(environment=settings.rollbook_environment, user=settings.rollbook_user,
+                      keys=authorized_keys(settings.rollbook_authorized_keys),
+                      marker=settings.rollbook_environment_marker, state_dir=settings.rollbook_state_dir)
 
 
 class Enrolled(FactBase):
@@ -184,12 +184,12 @@ def bootstrap():
         from rollbook.bootstrap import bootstrap
         bootstrap()
     """
-    pipeline.preflight()
-    wanted = enrollment_from(host.data)
-    sudo = host.data.get("ssh_user") != "root"  # an admin with sudo, or root itself
+    settings = pipeline.preflight()
+    wanted = enrollment_from(settings)
+    sudo = settings.ssh_user != "root"  # an admin with sudo, or root itself
     now = host.get_fact(Enrolled, marker=wanted.marker, sudoers=SUDOERS,
                         uploads=folder(wanted.state_dir, wanted.user), _sudo=sudo)
-    current = pipeline.begin_deploy("bootstrap", "bootstrap", enrolling=True, _sudo=sudo)  # lock, history
+    current = pipeline.begin_deploy("bootstrap", "bootstrap", settings, enrolling=True, _sudo=sudo)  # lock, history
     server.user(name=f"The {wanted.user} account", user=wanted.user, home=f"/home/{wanted.user}",
                 shell="/bin/bash", create_home=True, _sudo=sudo)
     server.user_authorized_keys(name=f"{wanted.user}'s authorized keys (rollbook_authorized_keys)",
@@ -201,26 +201,27 @@ def bootstrap():
                  present=now["uploads"], _sudo=sudo)
     marked(name=f"Enrol the host in {wanted.environment} ({wanted.marker})", marker=wanted.marker,
            environment=wanted.environment, current=now["marker"], _sudo=sudo)
-    recorded(name="Record the enrollment in the host's history", wanted=wanted, _sudo=sudo)
-    pipeline.finish_deploy(current, _sudo=sudo)
+    recorded(name="Record the enrollment in the host's history", wanted=wanted, operator=identity.of_data(settings, None).name,
+             _sudo=sudo)
+    pipeline.finish_deploy(current, settings, _sudo=sudo)
 
 
 @operation()
-def recorded(wanted: Enrollment):
+def recorded(wanted: Enrollment, operator: str):
     """
     Append an ``enrolled`` record to the host's history (who, when, which environment): never a change.
 
     + wanted: the enrollment converged
+    + operator: who enrols it (the owner of the SSH key the run connects with)
 
     Example:
 
     .. code:: python
 
-        recorded(name="Record the enrollment", wanted=enrollment_from(host.data))
+        recorded(name="Record the enrollment", wanted=enrollment_from(settings), operator="alice")
     """
     if not executing():
         return
-    operator = identity.of_data(host.data, None).name
     record = {"event": "enrolled", "at": runs.utc_now(), "run_id": runs.RUN_ID, "system": "rollbook",
               "kind": "bootstrap", "deploy": "deploys/bootstrap.py", "environment": wanted.environment,
               "operator": operator, "user": wanted.user, "authorization": {"mode": "enrollment"}}

@@ -42,7 +42,8 @@ from .host.shell import q
 from .host.uploads import staging_path, uploads_folder_command
 from .notify import WEBHOOK_VARIABLE
 from .paths import checkout
-from .preflight import PreflightError, boolean, positive_int, require
+from .core.loader import uploads_of
+from .preflight import PreflightError
 from .report import announce
 from .templates import render
 
@@ -89,16 +90,15 @@ KEYS = {"user": "rollbook_control_user", "checkout": "rollbook_control_checkout"
         "notify": "rollbook_notify_webhook", "environment": "rollbook_control_environment"}
 
 
-def control_from(data) -> Control:
+def control_from(settings) -> Control:
+    """The control host's drift timer as a host's (validated) settings ask for it."""
     return Control(
-        user=str(require(data, "rollbook_control_user")), checkout=str(require(data, "rollbook_control_checkout")),
-        venv=str(require(data, "rollbook_control_venv")), ref=str(require(data, "rollbook_control_ref")),
-        inventory=str(require(data, "rollbook_drift_inventory")),
-        minutes=positive_int(require(data, "rollbook_drift_interval_minutes"), "rollbook_drift_interval_minutes"),
-        correct=boolean(require(data, "rollbook_drift_correct"), "rollbook_drift_correct"),
-        textfile=str(require(data, "rollbook_drift_textfile")), json_out=str(require(data, "rollbook_drift_json")),
-        notify=str(data.get("rollbook_notify_webhook") or ""),
-        environment=dict(data.get("rollbook_control_environment") or {}))
+        user=settings.rollbook_control_user, checkout=settings.rollbook_control_checkout,
+        venv=settings.rollbook_control_venv, ref=settings.rollbook_control_ref,
+        inventory=settings.rollbook_drift_inventory, minutes=settings.rollbook_drift_interval_minutes,
+        correct=settings.rollbook_drift_correct, textfile=settings.rollbook_drift_textfile,
+        json_out=settings.rollbook_drift_json, notify=settings.rollbook_notify_webhook or "",
+        environment=dict(settings.rollbook_control_environment))
 
 
 def _refuse_control_characters(key: str, text: str, where: str = "the drift timer's units"):
@@ -362,7 +362,7 @@ def secret_file(path: str, content: StringIO | None, current: str):
     folder, staged = str(Path(path).parent), f"{path}.rollbook-new"
     staging = staging_path()
     if staging:  # through sudo: the upload waits in the SSH user's private folder (made here if need be)
-        yield uploads_folder_command(str(host.data.get("rollbook_state_dir")), str(host.data.get("ssh_user") or "root"))
+        yield uploads_folder_command(*uploads_of(host))
     # made 0600 root's first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode and owner
     yield command("{{ [ -d {folder} ] || install -d -m 755 {folder}; }} && rm -f -- {staged} && "
                   "install -m 600 -o root -g root /dev/null {staged}", folder=folder, staged=staged)
@@ -385,11 +385,11 @@ def drift_timer():
     """
     if GROUP not in host.groups:
         return
-    pipeline.preflight()  # the data's schema, no unknown or security --data key: before anything else
-    control = control_from(host.data)
+    settings = pipeline.preflight()  # the data's schema, no unknown or security --data key: before anything else
+    control = control_from(settings)
     units, secret = unit_files(control), notify_env_text(control)  # both refuse what cannot go in them
     state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv, notify_env=NOTIFY_ENV)
-    current = pipeline.begin_deploy("drift_timer", "install")  # authorization, lock, history
+    current = pipeline.begin_deploy("drift_timer", "install", settings)  # authorization, lock, history
     bundle_file, commit = bundle(control.ref)
     wheels, digest = wheelhouse(python_from(state["python"]))
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
@@ -417,4 +417,4 @@ def drift_timer():
                     running=True, restarted=True, _if=lambda: any(op.did_change() for op in changed))
     systemd.service(name="Enable and start the drift timer", service="rollbook-drift.timer",
                     running=True, enabled=True)
-    pipeline.finish_deploy(current)
+    pipeline.finish_deploy(current, settings)

@@ -13,6 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from .core.loader import address_of
 from .remote import load_inventory
 
 
@@ -45,9 +46,8 @@ def trust(inventory: str, name: str, fingerprint: str) -> str:
     hosts = [host for host in load_inventory(inventory) if host.name == name]
     if not hosts:
         raise HostKeyError(f"no host {name} in {inventory}")
-    data = hosts[0].data
-    address, port = str(data.get("ssh_hostname") or name), int(data.get("ssh_port") or 22)
-    known = Path(os.path.expanduser(str(data.get("ssh_known_hosts_file"))))
+    address, port, known_hosts = address_of(hosts[0])
+    known = Path(os.path.expanduser(known_hosts))
     offered = _scan(address, port)
     if not offered:
         raise HostKeyError(f"{name} ({address}:{port}) offered no host key")

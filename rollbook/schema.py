@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
 from .preflight import PreflightError
@@ -35,6 +35,45 @@ MODULES = (
     "rollbook.systems.voice_v2.settings",
 )
 _MODELS: list[type["Settings"]] = []
+TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def strict_flag(value) -> bool:
+    """A boolean as data spells it: ``true/false, yes/no, on/off, 1/0`` (any case) and nothing else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in TRUE or text in FALSE:
+        return text in TRUE
+    raise ValueError(f"{value!r} is not a boolean (true/false, yes/no, on/off, 1/0)")
+
+
+def _text(value):
+    """Text as data gives it: a whole number as its digits (pyinfra's ``--data`` reads ``2`` as 2); any
+    other number is refused, its text already lost (``--data`` reads ``1.10`` as 1.1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError(f"the number {value!r} where text is expected (pyinfra's --data reads 1.10 as 1.1): "
+                         "give text as JSON, e.g. --data 'key=\"1.10\"'")
+    return value
+
+
+def _number(value):
+    """A number as data gives it: never a boolean (``True`` is not 1 here)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    return value
+
+
+# A whole number: never a boolean.
+Whole = Annotated[int, BeforeValidator(_number)]
+# A boolean key: strict (``--data rollbook_takeover=no`` is False; ``maybe`` is refused).
+Flag = Annotated[bool, BeforeValidator(strict_flag)]
+# A text key: never a number pyinfra's --data parsing changed.
+Text = Annotated[str, BeforeValidator(_text)]
 
 
 def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
@@ -122,11 +161,39 @@ def refuse_override(override: Mapping):
                              "environment's own group data (and the host's enrollment)")
 
 
+_TYPE_TAGS = {"str", "bool", "int", "float", "list", "dict", "tuple", "constrained-str", "none", "literal"}
+
+
+def _where(loc: tuple) -> str:
+    """``key[inner][...]``: the key and the places inside its value, without pydantic's type tags."""
+    parts = [str(part) for part in loc]
+    inner = [part for part in parts[1:] if part not in _TYPE_TAGS and not any(c in part for c in "[(")
+             and not part.startswith(("function-", "union", "chain", "lax-", "strict-"))]
+    return parts[0] + "".join(f"[{part}]" for part in inner) if parts else ""
+
+
 def _one_line(error: ValidationError) -> str:
-    said = []
+    """Each bad key, once, with what is wrong: our own validators' words as they are, pydantic's with
+    the value given (and the key's allowed values, for a value that does not match its pattern)."""
+    said, keys = [], set()
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"])
-        said.append(f"{where}: {item['msg']} (got {item['input']!r})" if where else item["msg"])
+        key = str(item["loc"][0]) if item["loc"] else ""
+        if key in keys:
+            continue  # a union's alternatives each fail: the first says it
+        keys.add(key)
+        if item["type"] == "value_error":
+            message = item["msg"].removeprefix("Value error, ")
+        elif item["type"] == "literal_error":
+            message = f"{item['input']!r} is not one of {item['ctx']['expected']}"
+        elif item["type"] == "string_pattern_mismatch":
+            allowed = _extra(fields()[key], "allowed") if key in fields() else ""
+            message = f"{item['input']!r} is not allowed" + (f" ({allowed})" if allowed else "")
+        else:
+            message = f"{item['msg']} (got {item['input']!r})"
+            if item["type"] == "string_type" and isinstance(item["input"], float):
+                message += ": pyinfra's --data reads 1.10 as the number 1.1; give text as JSON (--data 'key=\"1.10\"')"
+        where = _where(item["loc"])
+        said.append(f"{where}: {message}" if where else message)
     return "; ".join(said)
 
 

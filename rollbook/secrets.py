@@ -2,7 +2,7 @@
 
 Never from the repo, never printed. A missing one is a preflight error naming it::
 
-    token = secret("ANALYTICBOT_API_TOKEN", host.data)
+    token = secret("ANALYTICBOT_API_TOKEN", settings, "the best-times check")
 """
 
 import os

@@ -42,7 +42,7 @@ def address_of(url_var: str, var: str) -> str:
     return f'{var}=${{{url_var}#*://}}; {var}=${{{var}##*@}}; {var}=${{{var}%%/*}}'
 
 
-def require(check: str, message: str) -> str:
+def checked(check: str, message: str) -> str:
     """Run ``check``; when it fails, print ``message`` (may use shell variables) to stderr and exit 1."""
     return f'{{ {check}; }} >/dev/null 2>&1 || {{ echo "{message}" >&2; exit 1; }}'
 
@@ -86,7 +86,7 @@ def redis_connect(env_file: str, what: str, seconds: int = 10) -> str:
         _percent_decoded("ru"), _percent_decoded("pw"),
         'unset REDISCLI_AUTH; if [ -n "$pw" ]; then REDISCLI_AUTH=$pw; export REDISCLI_AUTH; fi',
         "unset url r ui hp pw; export rh rp rn ru rt",
-        require(f'timeout {int(seconds)} {REDIS_CLI} PING | grep -qx PONG', f"Redis unreachable at $addr ({what})"),
+        checked(f'timeout {int(seconds)} {REDIS_CLI} PING | grep -qx PONG', f"Redis unreachable at $addr ({what})"),
     ))
 
 
@@ -107,7 +107,7 @@ def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", second
         f"case $db in *password=*) echo {q(refused)} >&2; exit 1;; esac",
         _percent_decoded("pw"),
         'if [ -n "$pw" ]; then PGPASSWORD=$pw; export PGPASSWORD; fi; unset r a ui pu pw; export db',
-        require(f'timeout {int(seconds)} psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
+        checked(f'timeout {int(seconds)} psql "$db" -Atc "SELECT 1"', f"PostgreSQL unreachable at $addr ({what})"),
     ))
 
 

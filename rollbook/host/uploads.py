@@ -14,11 +14,8 @@ import uuid
 
 from pyinfra import host
 
+from ..core.loader import uploads_of
 from .command import command
-
-
-def _user() -> str:
-    return str(host.data.get("ssh_user") or "root")
 
 
 def folder(state_dir: str, user: str) -> str:
@@ -27,9 +24,10 @@ def folder(state_dir: str, user: str) -> str:
 
 def staging_path() -> str | None:
     """A fresh staging path for one upload through sudo (None without sudo: pyinfra uploads directly)."""
-    if not host.data.get("_sudo"):
+    state_dir, user = uploads_of(host)
+    if user is None:
         return None
-    return f"{folder(str(host.data.get('rollbook_state_dir')), _user())}/{uuid.uuid4().hex}"
+    return f"{folder(state_dir, user)}/{uuid.uuid4().hex}"
 
 
 def uploads_folder_command(state_dir: str, user: str):

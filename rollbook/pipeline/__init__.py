@@ -31,17 +31,17 @@ from pyinfra import host, logger
 from pyinfra.api import BaseStateCallback
 from pyinfra.context import state
 
-from .. import approvals, authority, identity, runs, schema
+from .. import approvals, identity, runs, schema
 from . import record as run_ops
+from ..core.loader import HostSettings, load
 from ..paths import checkout
-from ..preflight import PreflightError, boolean, choice, positive_int, require
+from ..preflight import PreflightError
 from . import plan as plans
 from . import recorded
-from .stages import Context, Stage, Stages
+from .stages import STATES, Context, Stage, Stages
 
 REPO = checkout()
 ENVIRONMENTS = ("sandbox", "staging", "prod")
-EMERGENCY_LEVELS = ("p0", "p1")  # as `choice` compares: lower case
 SESSION = runs.SESSION
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set by `rollbook approve`)
 DRIFT_CORRECTION = "deploys/drift_correct.py"  # what `rollbook drift --correct` runs
@@ -50,27 +50,24 @@ CORRECTION_DATA = frozenset({"rollbook_takeover"})  # the only --data a drift co
 __all__ = ["Context", "Stage", "Stages", "run", "preflight", "state_dir"]
 
 
-def _require(key: str):
-    return require(host.data, key)
-
-
 def run(system: Stages, target: str | None):
     """Run ``system``'s stages on the current host: ``target`` enabled or rolled_back, or None to
     converge every unit to the host's recorded state."""
     if system.group not in host.groups:
         return  # other systems' hosts in the same inventory
-    preflight()
-    data = host.data
-    request = system.request(data, target, None)  # bad input fails here, before any host command
-    seen = system.inspect(request)
+    if target not in (None, *STATES):
+        raise PreflightError(f"target: {target!r} is not one of {', '.join(STATES)}")
+    settings = preflight()
+    request = system.request(settings, target, None)  # bad input fails here, before any host command
+    seen = system.inspect(request, settings)
     if target is None:
-        request = system.request(data, None, seen.recorded)
+        request = system.request(settings, None, seen.recorded)
         if not system.units(request, seen):
             logger.warning(f"{host.print_prefix}{system.name}: no recorded state: left alone (no authorized run "
                            "recorded one; rollbook_converge_declared allows the declared state)")
             return
-    current = begin(system, request, seen, target)
-    ctx = Context(request=request, state=seen, run=current, data=data)
+    current = begin(system, request, seen, target, settings)
+    ctx = Context(request=request, state=seen, run=current, settings=settings)
     why = system.refusal(ctx)
     if why:
         refuse(current, why)
@@ -87,7 +84,7 @@ def run(system: Stages, target: str | None):
     changing = _changing(steps)
     SESSION.plan.add(host.name, system.name, current.units_after, changing, current.changes,
                      differ=sorted(system.differing(ctx)) if changing else [],
-                     data=plans.resolved(host.data, schema.fields(), schema.secret_keys()))
+                     data=plans.resolved(settings, schema.fields(), schema.secret_keys()))
     finish(current, changed=any(step.will_change for step in steps))
 
 
@@ -104,67 +101,64 @@ def run_kind(target: str | None, deploy: str) -> str:
     return "drift_correction" if deploy == DRIFT_CORRECTION else "converge"
 
 
-def state_dir() -> str:
-    return str(_require("rollbook_state_dir"))
-
-
 def deploy_name() -> str:
     filename = getattr(state, "current_deploy_filename", None) or "?"
     path = Path(filename).resolve()
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(filename)
 
 
-def allowed_signers(data) -> Path:
+def allowed_signers(settings: HostSettings) -> Path:
     """The allowed-signers file the environment's group data names: a file inside the repo."""
-    named = str(require(data, "rollbook_allowed_signers"))
+    named = settings.rollbook_allowed_signers
     path = (REPO / named).resolve()
     if Path(named).is_absolute() or not path.is_relative_to(REPO):
         raise PreflightError(f"rollbook_allowed_signers: {named!r} is not a path inside the repo")
     return path
 
 
-def run_data() -> dict:
+def run_data(settings: HostSettings) -> dict:
     """Every ``--data`` value that reaches the run, as an approval binds them (the approval itself aside)."""
-    return {key: value for key, value in host.inventory.get_override_data().items() if key != "approval"}
+    return {key: value for key, value in settings.override.items() if key != "approval"}
 
 
-def preflight():
-    """A system's first step, before any host command: no unknown ``--data`` key, no security
-    setting overridden, every value of its declared type (one line naming the key otherwise); in
-    production, an approval given is checked (signature, expiry, environment, deploy, host, every
-    ``--data`` value, self-approval) before anything reaches the host."""
-    override = host.inventory.get_override_data()
-    schema.refuse_override(override)
-    schema.validate(host.data)
-    authority.check(host.data, host.groups)
+def preflight() -> HostSettings:
+    """Every deploy's first step, before any host command: the host's settings, validated once
+    (``rollbook.core.loader``: no unknown ``--data`` key, no security setting overridden, every value
+    of its declared type; one line naming the key otherwise); in production, an approval given is
+    checked (signature, expiry, environment, deploy, host, every ``--data`` value, self-approval)
+    before anything reaches the host."""
+    settings = load(host)
+    override = settings.override
     if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
         raise PreflightError(f"a drift correction converges to the recorded state and takes no --data "
                              f"({', '.join(sorted(set(override) - CORRECTION_DATA))}): run it with "
                              "`rollbook drift --correct`")
-    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
-    path = host.data.get("approval")
+    environment = settings.rollbook_environment
+    path = settings.approval
     if environment == "prod" and path and host.name not in SESSION.approvals:
-        operator = identity.of_data(host.data, allowed_signers(host.data))
+        operator = identity.of_data(settings, allowed_signers(settings))
         if not operator.known:
             raise PreflightError(f"{host.name}: refused: cannot tell who runs this: no SSH key (ssh_key data or an "
                                  "agent's key), so a self-approval could not be told apart")
         try:
             SESSION.approvals[host.name] = approvals.verify(
-                path, allowed_signers(host.data), environment=environment, deploy=deploy_name(), data=run_data(),
-                host=host.name, operator=operator, max_hours=float(_require("rollbook_approval_max_hours")))
+                path, allowed_signers(settings), environment=environment, deploy=deploy_name(),
+                data=run_data(settings), host=host.name, operator=operator,
+                max_hours=settings.rollbook_approval_max_hours)
         except approvals.ApprovalError as error:
             raise PreflightError(f"{host.name}: refused: {error}") from None
+    return settings
 
 
-def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
+def _authorize(run: runs.HostRun, settings: HostSettings, preapproved: bool) -> dict:
     if run.environment != "prod":
         return {"mode": "self-service"}
     if preapproved:
         return {"mode": "recorded-state", "note": "converges to the state an authorized run recorded"}
-    level = host.data.get("emergency")
+    level = settings.emergency
     if level:
-        level = choice(level, EMERGENCY_LEVELS, "emergency").upper()
-        reason = host.data.get("reason")
+        level = level.upper()
+        reason = settings.reason
         if not reason:
             raise PreflightError("an emergency override needs --data reason=<why> (the on-call engineer is the "
                                  "owner of the SSH key the run connects with)")
@@ -175,19 +169,9 @@ def _authorize(run: runs.HostRun, preapproved: bool) -> dict:
         raise approvals.ApprovalError(
             "production needs an approval (pyinfra ... --dry shows the plan; rollbook approve signs it; then "
             "--data approval=FILE) or an emergency override (--data emergency=P0|P1 --data reason=...)")
-    return {"mode": "approval", "approver": doc["approver"], "approval": str(host.data.get("approval")),
+    return {"mode": "approval", "approver": doc["approver"], "approval": str(settings.approval),
             "approval_id": doc["id"], "digest": doc["digest"], "approved_reason": doc["reason"],
             "expires_at": doc["expires_at"]}
-
-
-def fail_percent(data) -> int | None:
-    """``rollbook_fail_percent``: None, or 0-100."""
-    value = data.get("rollbook_fail_percent")
-    if value in (None, "", "none", "None"):
-        return None
-    if isinstance(value, bool) or not str(value).strip().isdigit() or int(value) > 100:
-        raise PreflightError(f"rollbook_fail_percent: {value!r} is not a percentage (0-100) or None")
-    return int(value)
 
 
 def _take_fail_percent(value: int | None):
@@ -239,7 +223,7 @@ class _Callbacks(BaseStateCallback):
                 _record_on(host, run_ops.failure_command(held.state_dir, held, step), f"failed {held.system}")
 
 
-def _ensure_callbacks():
+def _ensure_callbacks(settings: HostSettings):
     if SESSION.callbacks:
         return
     state.add_callback_handler(_Callbacks())
@@ -252,8 +236,8 @@ def _ensure_callbacks():
         return True
 
     state.should_raise_failed_hosts = should_raise_failed_hosts
-    atexit.register(_print_plan, choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment"),
-                    deploy_name(), run_data(), _require("rollbook_approval_max_hours"))
+    atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
+                    settings.rollbook_approval_max_hours)
     SESSION.callbacks = True
 
 
@@ -284,43 +268,51 @@ def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
     print(f"plan digest: {document['digest']}" + (f" (plan: {target})" if target else ""), file=sys.stderr)
 
 
-def begin(system: Stages, request, seen, target: str | None) -> runs.HostRun:
+def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
     """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step.
 
     A drift correction that converges every unit to the host's recorded state needs no new
     approval (an authorized run recorded that state)."""
-    data = host.data
     kind = run_kind(target, deploy_name())
-    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
-    current = runs.HostRun(system=system.name, kind=kind, deploy=deploy_name(), environment=environment,
-                           authorization={}, scope=system.scope(data, request, target),
-                           reason=str(data.get("reason") or ""), units_before=dict(seen.recorded),
-                           units_after=system.units(request, seen),
+    current = runs.HostRun(system=system.name, kind=kind, deploy=deploy_name(),
+                           environment=settings.rollbook_environment, authorization={},
+                           scope=system.scope(settings, request, target), reason=settings.reason or "",
+                           units_before=dict(seen.recorded), units_after=system.units(request, seen),
                            sources_before=dict(getattr(seen, "sources", None) or {}),
                            sources_after=system.sources(request, seen),
-                           operator=identity.of_data(data, allowed_signers(data)).name)
-    current.state_dir = state_dir()
-    _take_fail_percent(fail_percent(data))
-    current.data_after = recorded.digests(data, recorded.shaping_keys(system.name, run_data()))
-    try:
-        preapproved = target is None and system.from_record(request) and kind == "drift_correction"
-        current.authorization = _authorize(current, preapproved=preapproved)
-    except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
-        refuse(current, str(error))
-    if kind == "drift_correction" and environment == "prod":
-        _bind_to_recorded_data(current)
-    SESSION.register(host.name, current)
-    _ensure_callbacks()
-    run_ops.begun(name=f"Lock {system.name} on this host and record the run", system=system.name,
-                  state_dir=current.state_dir,
-                  lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
-                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"),
-                  marker=str(_require("rollbook_environment_marker")),
-                  webhook=data.get("rollbook_notify_webhook"), data=run_data())
+                           operator=identity.of_data(settings, allowed_signers(settings)).name)
+    current.data_after = recorded.digests(settings, recorded.shaping_keys(system.name, run_data(settings)))
+    preapproved = target is None and system.from_record(request) and kind == "drift_correction"
+    _open(current, settings, preapproved)
+    if kind == "drift_correction" and current.environment == "prod":
+        _bind_to_recorded_data(current, settings)
+    _lock_step(current, settings)
     return current
 
 
-def _bind_to_recorded_data(current: runs.HostRun):
+def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False):
+    """Authorize ``current`` (refused, not raised, when it is not: a --dry still shows the plan) and
+    register it in the session."""
+    current.state_dir = settings.rollbook_state_dir
+    _take_fail_percent(settings.rollbook_fail_percent)
+    try:
+        current.authorization = {"mode": "enrollment", "note": "the host's admin enrols it"} if current.enrolling \
+            else _authorize(current, settings, preapproved=preapproved)
+    except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
+        refuse(current, str(error))
+    SESSION.register(host.name, current)
+    _ensure_callbacks(settings)
+
+
+def _lock_step(current: runs.HostRun, settings: HostSettings, **arguments):
+    run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system,
+                  state_dir=current.state_dir, lock_ttl=settings.rollbook_lock_ttl,
+                  takeover=settings.rollbook_takeover, marker=settings.rollbook_environment_marker,
+                  webhook=settings.rollbook_notify_webhook, data=run_data(settings),
+                  uploads_owner=settings.ssh_user if settings.sudo else None, **arguments)
+
+
+def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
     """A prod drift correction converges with the data the last authorized run recorded: refused,
     naming the keys, when the repo's group data now gives one of them another value."""
     state = host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
@@ -332,7 +324,7 @@ def _bind_to_recorded_data(current: runs.HostRun):
                             "older rollbook): a drift correction cannot tell what it would converge with; run an "
                             "approved converge (deploys/converge.py) once")
         return
-    differ = recorded.changed(before, host.data)
+    differ = recorded.changed(before, settings)
     if differ:
         refuse(current, f"{current.system}: {', '.join(differ)} changed since the last authorized run recorded "
                         "this state: a drift correction converges only with the data recorded then; an approved "
@@ -349,42 +341,30 @@ def refuse(current: runs.HostRun, why: str):
         logger.warning(f"{host.print_prefix}refused: {why}")
 
 
-def begin_deploy(name: str, kind: str, enrolling: bool = False, **arguments) -> runs.HostRun:
+def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool = False,
+                 **arguments) -> runs.HostRun:
     """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
     authorization, lock and history as one, recording no system state; ``finish_deploy`` ends it.
     In prod it needs an approval (or an emergency override), except the bootstrap (``enrolling``),
     which its admin's own root access authorizes and which finds no marker and no rollbook user yet.
     ``arguments``: pyinfra's own for the lock and record steps (``_sudo``)::
 
-        current = pipeline.begin_deploy("drift_timer", "install")
+        settings = pipeline.preflight()
+        current = pipeline.begin_deploy("drift_timer", "install", settings)
         ...  # the deploy's operations
-        pipeline.finish_deploy(current)
+        pipeline.finish_deploy(current, settings)
     """
-    data = host.data
-    environment = choice(_require("rollbook_environment"), ENVIRONMENTS, "rollbook_environment")
-    current = runs.HostRun(system=name, kind=kind, deploy=deploy_name(), environment=environment,
-                           authorization={}, scope={}, reason=str(data.get("reason") or ""), units_before={},
-                           units_after={}, operator=identity.of_data(data, allowed_signers(data)).name,
+    current = runs.HostRun(system=name, kind=kind, deploy=deploy_name(), environment=settings.rollbook_environment,
+                           authorization={}, scope={}, reason=settings.reason or "", units_before={},
+                           units_after={}, operator=identity.of_data(settings, allowed_signers(settings)).name,
                            system_state=False, enrolling=enrolling)
-    current.state_dir = state_dir()
-    _take_fail_percent(fail_percent(data))
-    try:
-        current.authorization = {"mode": "enrollment", "note": "the host's admin enrols it"} if enrolling \
-            else _authorize(current, preapproved=False)
-    except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
-        refuse(current, str(error))
-    SESSION.register(host.name, current)
-    _ensure_callbacks()
+    _open(current, settings)
     current.first_op = len(host.op_hash_order)
-    run_ops.begun(name=f"Lock {name} on this host and record the run", system=name, state_dir=current.state_dir,
-                  lock_ttl=positive_int(_require("rollbook_lock_ttl"), "rollbook_lock_ttl"),
-                  takeover=boolean(_require("rollbook_takeover"), "rollbook_takeover"),
-                  marker=str(_require("rollbook_environment_marker")),
-                  webhook=data.get("rollbook_notify_webhook"), data=run_data(), **arguments)
+    _lock_step(current, settings, **arguments)
     return current
 
 
-def finish_deploy(current: runs.HostRun, **arguments):
+def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
     """The deploy's plan (its operations that will change the host; one that runs only ``_if`` another
     changed follows from that one) and its last step, the ``finished`` record and the lock's release."""
     ours = state.ops.get(host, {})
@@ -392,7 +372,7 @@ def finish_deploy(current: runs.HostRun, **arguments):
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
     changing = _changing(steps)
     SESSION.plan.add(host.name, current.system, {}, changing, [],
-                     data=plans.resolved(host.data, schema.fields(), schema.secret_keys()))
+                     data=plans.resolved(settings, schema.fields(), schema.secret_keys()))
     finish(current, changed=bool(changing), **arguments)
 
 

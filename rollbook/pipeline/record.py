@@ -16,6 +16,8 @@ from pyinfra import host, logger
 from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
+from ..core.loader import connection_of
+
 from .. import history, notify, runs
 from ..host.scripts import source
 from ..host.shell import fail, q
@@ -30,7 +32,8 @@ def connector_arguments(target) -> dict:
     """A host's connector arguments (sudo, ...): the operation's inside an operation, else those its
     data sets (``_sudo = True`` in group data)."""
     given = target.current_op_global_arguments or {}
-    arguments = {key: given[key] if key in given else target.data.get(key) for key in CONNECTOR_ARGUMENT_KEYS}
+    data = connection_of(target)
+    arguments = {key: given[key] if key in given else data.get(key) for key in CONNECTOR_ARGUMENT_KEYS}
     return {key: value for key, value in arguments.items() if value is not None}
 
 
@@ -92,7 +95,7 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 
 @operation()
 def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None,
-          data: dict | None = None):
+          data: dict | None = None, uploads_owner: str | None = None):
     """
     Check that the host was enrolled in the run's environment, take this host's lock for
     ``system``, record the run's target as the host's recorded state, and append a ``started``
@@ -107,6 +110,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     + marker: the file naming the environment the host was enrolled in (``/etc/rollbook/environment``)
     + webhook: called (once per run) when an emergency override starts changing hosts
     + data: the run's ``--data`` values (an approved run's plan digest covers them)
+    + uploads_owner: the SSH user whose private uploads folder sudo'd uploads land in (None: no sudo)
 
     An approved run goes on only when its plan (every host's, now that all are prepared) has the
     digest the approver signed, and when the approval was never used on this host before; its id
@@ -155,9 +159,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     take = (f"{once}if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but
             f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # not recorded is given back
             f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
-    user = host.data.get("ssh_user")
-    uploads = f"{uploads_folder_command(state_dir, user)} && " \
-        if host.data.get("_sudo") and user and not run.enrolling else ""
+    uploads = f"{uploads_folder_command(state_dir, uploads_owner)} && " if uploads_owner and not run.enrolling else ""
     enrolled = "" if run.enrolling else (  # the bootstrap writes the marker itself
         f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
         f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; ")

@@ -6,12 +6,12 @@
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
-from ..schema import Settings, key
+from ..schema import Flag, Settings, Whole, key
 
-Positive = Annotated[int, Field(gt=0)]
-Percent = Annotated[int, Field(ge=0, le=100)]
+Positive = Annotated[Whole, Field(gt=0)]
+Percent = Annotated[Whole, Field(ge=0, le=100)]
 # A path or name that reaches a host command: no whitespace, quotes, $, ;, |, &, <, >, backslash or newline.
 SafePath = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_./@%+:,~][A-Za-z0-9_./@%+:,~-]*\Z")]
 Url = Annotated[str, StringConstraints(pattern=r"\Ahttps?://[^\s'\"`$\\]+\Z")]
@@ -76,8 +76,8 @@ class PipelineSettings(Settings):
     rollbook_state_dir: SafePath = key(
         "/var/lib/rollbook", "rollbook's folder on each host: locks/, state.json, history.jsonl", security=True)
     rollbook_lock_ttl: Positive = key(1800, "Seconds after which a lock that was never released counts as stale")
-    rollbook_takeover: bool = key(False, "Take over a stale lock (its holder gone or past its expiry); never a live one")
-    rollbook_converge_declared: bool = key(
+    rollbook_takeover: Flag = key(False, "Take over a stale lock (its holder gone or past its expiry); never a live one")
+    rollbook_converge_declared: Flag = key(
         False, "A converge run (drift correction) may converge a unit no authorized run recorded to its declared "
         "state (group data's *_declared_state); false: such a unit is left alone and reported as "
         "\"no recorded state\"")
@@ -99,7 +99,7 @@ class PipelineSettings(Settings):
     rollbook_drift_inventory: SafePath = key("inventories/prod.py", "The inventory the control host checks "
                                              "(relative to the checkout)")
     rollbook_drift_interval_minutes: Positive = key(15, "Minutes between two drift checks")
-    rollbook_drift_correct: bool = key(False, "Correct drift (converge to the recorded state) instead of "
+    rollbook_drift_correct: Flag = key(False, "Correct drift (converge to the recorded state) instead of "
                                        "only reporting it")
     rollbook_control_user: Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")] = key(
         "rollbook-drift", "The dedicated user the drift check runs as on the control host")
@@ -117,3 +117,9 @@ class PipelineSettings(Settings):
     rollbook_drift_textfile: SafePath = key(
         "/var/lib/rollbook-drift/textfile/rollbook.prom", "The drift check's Prometheus textfile "
         "(rollbook_drift{system,host}, rollbook_drift_check_success) for node_exporter's textfile collector")
+
+    @field_validator("rollbook_fail_percent", mode="before")
+    @classmethod
+    def _no_threshold(cls, value):
+        """``None`` as ``--data`` gives it (text) means no threshold."""
+        return None if value in ("", "None", "none") else value

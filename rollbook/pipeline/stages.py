@@ -7,8 +7,8 @@ A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``; its ``
 
     class VisionStages(Stages):
         name, group = "vision", "vision_workers"
-        def request(self, data, target, recorded): ...      # data -> what to converge (no host command)
-        def inspect(self, request): ...                     # the one state fact
+        def request(self, settings, target, recorded): ...  # settings -> what to converge (no host command)
+        def inspect(self, request, settings): ...           # the one state fact
         def converge(self, ctx): return Stage([envfile.keys(...)], changes=[...])
 
     @deploy("vision")
@@ -26,17 +26,18 @@ from typing import Any
 STATES = ("enabled", "rolled_back")
 
 
-def to_record(data, recorded: dict, units: Iterable[str], declared: Callable[[], dict]) -> tuple[dict, bool]:
+def to_record(settings, recorded: dict, units: Iterable[str], declared: Callable[[], dict]) -> tuple[dict, bool]:
     """A converge run's desired state: every unit to its recorded state; a unit with no record to its
     declared state (``declared()``) only where ``rollbook_converge_declared`` allows it, else left
     alone. And whether all of it comes from the record (then a drift correction needs no approval)::
 
-        >>> to_record({}, {"b": "rolled_back"}, ("a", "b"), lambda: {"a": "enabled", "b": "enabled"})
+        >>> from rollbook.core.loader import HostSettings
+        >>> to_record(HostSettings.validated({}), {"b": "rolled_back"}, ("a", "b"), lambda: {"a": "enabled", "b": "enabled"})
         ({'b': 'rolled_back'}, True)
     """
     units = tuple(units)
     known = {unit: state for unit, state in recorded.items() if unit in units and state in STATES}
-    desired = dict(declared()) if data.get("rollbook_converge_declared") else {}
+    desired = dict(declared()) if settings.rollbook_converge_declared else {}
     desired.update(known)
     return desired, set(known) == set(desired)
 
@@ -58,7 +59,7 @@ class Context:
     request: Any  # the system's request: what this run converges, validated from data
     state: Any  # the system's state fact: the host before the run
     run: Any  # the pipeline's HostRun (read-only for the stages: its id, private folder, markers)
-    data: Any  # the host's data
+    settings: Any  # the host's settings, validated once at preflight (rollbook.core.loader.HostSettings)
 
 
 class Stages:
@@ -67,17 +68,18 @@ class Stages:
     name: str = ""
     group: str = ""
 
-    def request(self, data, target: str | None, recorded: dict | None):
-        """Data -> what this run converges (``target``: enabled, rolled_back, or None for the recorded
-        state, given in ``recorded`` once it is known). Bad input raises PreflightError naming it."""
+    def request(self, settings, target: str | None, recorded: dict | None):
+        """The host's settings -> what this run converges (``target``: enabled, rolled_back, or None for
+        the recorded state, given in ``recorded`` once it is known). What the run may not do there
+        raises PreflightError naming it."""
         raise NotImplementedError
 
-    def inspect(self, request):
+    def inspect(self, request, settings):
         """The host's state before the run: one fact (``host.get_fact``); it has ``recorded``."""
         raise NotImplementedError
 
-    def scope(self, data, request, target: str | None) -> dict:
-        """The data an approval binds (what the run does)."""
+    def scope(self, settings, request, target: str | None) -> dict:
+        """The settings an approval binds (what the run does)."""
         return {}
 
     def units(self, request, state) -> dict[str, str]:

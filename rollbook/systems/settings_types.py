@@ -2,20 +2,23 @@
 
 A name, ref or key that reaches a command on a host is a full-match pattern (``\\A...\\Z``: a
 trailing newline does not pass); ``Settings`` validates them with Python's regex engine. pyinfra's
-``--data`` turns ``2`` into an int: the text types take numbers as their text, as the systems'
-code (``str(value)``) does::
+``--data`` turns ``2`` into an int and ``1.10`` into the number 1.1: the text types take a whole
+number as its text and refuse any other number (its text is lost; ``rollbook.schema.Text``)::
 
     >>> items("a, b,,c")
     ['a', 'b', 'c']
 """
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
+
+from ..schema import Text, strict_flag
 
 
 def _pattern(pattern: str):
-    return Annotated[str, Field(coerce_numbers_to_str=True), StringConstraints(pattern=pattern)]
+    return Annotated[Text, StringConstraints(pattern=pattern)]
 
 
 # A systemd unit or compose service name: never an option (-...).
@@ -33,8 +36,7 @@ GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).
 RELATIVE_PATH = r"\A(?![/-])(?!.*\.\.)[A-Za-z0-9_./-]+\Z"
 RelativePath = _pattern(RELATIVE_PATH)
-# Free text that never reaches a shell (S3 bucket, region, prefix).
-Text = Annotated[str, Field(coerce_numbers_to_str=True)]
+# Free text that never reaches a shell (S3 bucket, region, prefix): ``rollbook.schema.Text``.
 
 State = Literal["enabled", "rolled_back"]
 
@@ -46,6 +48,26 @@ def items(value) -> list[str]:
     if any(ch < " " or ch == "\x7f" for part in parts for ch in str(part)):
         raise ValueError("holds a control character (a newline?)")
     return [str(part).strip() for part in parts if str(part).strip()]
+
+
+def flag_value(value, kind: type, where: str = "") -> str:
+    """A flag's value as an env file spells it: ``true``/``false`` (a boolean as data spells it),
+    digits (a whole number above 0), or plain text; ValueError naming ``where`` otherwise::
+
+        >>> flag_value("yes", bool), flag_value(512, int), flag_value("vision:phash", str)
+        ('true', '512', 'vision:phash')
+    """
+    if kind is bool:
+        try:
+            return "true" if strict_flag(value) else "false"
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    text = str(value)
+    if kind is int and (isinstance(value, bool) or not re.fullmatch(r"[0-9]+", text) or int(text) <= 0):
+        raise ValueError(f"{where}: {value!r} is not a positive whole number")
+    if not re.fullmatch(r"[A-Za-z0-9_.:/@,+-]+", text):
+        raise ValueError(f"{where}: {value!r} holds characters a managed value may not (letters, digits, _.:/@,+-)")
+    return text
 
 
 def blank_to_none(value, *also):

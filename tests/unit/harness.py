@@ -73,3 +73,11 @@ def group_data(*names: str) -> dict:
         merged.update({key: value for key, value in namespace.items()
                        if not key.startswith("__") and not hasattr(value, "__file__")})
     return merged
+
+
+def validated(data: dict):
+    """``data`` as preflight hands it to the stages: validated once into a host's settings
+    (``rollbook.core.loader.HostSettings``)."""
+    from rollbook.core.loader import HostSettings
+
+    return HostSettings.validated(data)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from rollbook import drift_timer, notify, pipeline
+from rollbook.core.loader import HostSettings
 from rollbook.preflight import PreflightError
 
 from .harness import case_commands, cases, fake_host, group_data, op_commands
@@ -41,7 +42,7 @@ def test_operation_yields_the_expected_commands(name, case_name, case):
 
 
 def control(**data):
-    return drift_timer.control_from({**group_data("sandbox_prod"), **data})
+    return drift_timer.control_from(HostSettings({**group_data("sandbox_prod"), **data}))  # past the schema
 
 
 # --- the units ---------------------------------------------------------------------------------------
@@ -289,9 +290,10 @@ class Recorder:
 def deploy(monkeypatch):
     """Run ``drift_timer()``'s body on a fake control host, its operations recorded (never run)."""
     calls: list = []
-    monkeypatch.setattr(pipeline, "preflight", lambda: calls.append(("preflight", {})))
-    monkeypatch.setattr(pipeline, "begin_deploy", lambda name, kind, **kw: calls.append(("begin_deploy", {"name": name})))
-    monkeypatch.setattr(pipeline, "finish_deploy", lambda current, **kw: calls.append(("finish_deploy", {"name": "end"})))
+    monkeypatch.setattr(pipeline, "begin_deploy",
+                        lambda name, kind, settings, **kw: calls.append(("begin_deploy", {"name": name})))
+    monkeypatch.setattr(pipeline, "finish_deploy",
+                        lambda current, settings, **kw: calls.append(("finish_deploy", {"name": "end"})))
     monkeypatch.setattr(drift_timer, "bundle", lambda ref: (calls.append(("bundle", {})), (Path("/b"), "c0ffee"))[1])
     monkeypatch.setattr(drift_timer, "wheelhouse",
                         lambda python: (calls.append(("wheelhouse", {"python": python})), (b"tar", "d cp311"))[1])
@@ -302,8 +304,11 @@ def deploy(monkeypatch):
     for name in ("checked_out", "venv_installed", "secret_file"):
         monkeypatch.setattr(drift_timer, name, Recorder(calls, name))
 
-    def run(**data):
-        with fake_host(data={**group_data("sandbox_prod"), **data}, groups=("control",)) as control_host:
+    def run(preflight=None, **data):
+        merged = {**group_data("sandbox_prod"), **data}
+        monkeypatch.setattr(pipeline, "preflight", preflight or (  # the settings past the schema: what the deploy
+            lambda: (calls.append(("preflight", {})), HostSettings(merged))[1]))  # itself refuses
+        with fake_host(data=merged, groups=("control",)) as control_host:
             monkeypatch.setattr(control_host, "get_fact", lambda fact, **kwargs: {
                 "head": "", "installed": "", "python": "3 11 x86_64 glibc 2.36", "notify": ""})
             drift_timer.drift_timer._inner()
@@ -342,9 +347,8 @@ def test_a_refused_preflight_stops_the_deploy_before_anything_else(deploy, monke
     def refuse():
         raise PreflightError("unknown data key no_such_key")
 
-    monkeypatch.setattr(pipeline, "preflight", refuse)
     with pytest.raises(PreflightError, match="no_such_key"):
-        deploy()
+        deploy(preflight=refuse)
 
 
 def test_a_newline_in_the_inventory_stops_the_deploy_even_past_the_schema(deploy):

@@ -1,15 +1,13 @@
-"""The analyticbot request: what one run must do on one host, validated from its host data.
+"""The analyticbot request: what one run must do on one host, from its validated settings.
 
 ``scope_of`` (what an approval binds), ``desired_state`` (the state per unit a run converges),
-``request_from`` (data -> ``AnalyticbotRequest``; PreflightError names the bad key), and
-``effective`` (what the API does with a set of flags).
+``request_from`` (settings -> ``AnalyticbotRequest``), and ``effective`` (what the API does with a
+set of flags).
 """
 
-import re
 from dataclasses import dataclass, field
 
 from ...host.timeouts import Timeouts, timeouts_of
-from ...preflight import PreflightError, choice, positive_int, require
 from .facts import AnalyticbotSettings
 from ...pipeline.stages import to_record
 
@@ -24,8 +22,6 @@ STATES = ("enabled", "rolled_back")
 UNITS_OF = {("all", "rolled_back"): ("advanced",), ("all", "enabled"): ("advanced", "time_weighting", "content_type"),
             ("time_weighting", "rolled_back"): ("time_weighting",), ("time_weighting", "enabled"): ("time_weighting",),
             ("content_type", "rolled_back"): ("content_type",), ("content_type", "enabled"): ("content_type",)}
-MIGRATIONS = ("rollback", "apply")
-REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -56,34 +52,14 @@ class AnalyticbotRequest:
         return ", ".join(parts)
 
 
-def _optional_choice(data, key: str, allowed) -> str | None:
-    value = data.get(key)
-    return None if value in (None, "", False) else choice(value, allowed, key)
-
-
-def _release(data) -> str | None:
-    value = data.get("analyticbot_release")
-    if value in (None, "", False):
-        return None
-    if not REF_PATTERN.match(str(value)):
-        raise PreflightError(f"analyticbot_release: {value!r} is not a git ref name")
-    return str(value)
-
-
-def scope_of(data) -> dict[str, str]:
+def scope_of(settings) -> dict[str, str]:
     """What an approval binds: the features, the migration and the release asked for."""
-    return {"analyticbot_features": choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features"),
-            "analyticbot_migration": _optional_choice(data, "analyticbot_migration", MIGRATIONS) or "none",
-            "analyticbot_release": _release(data) or "none"}
+    return {"analyticbot_features": settings.analyticbot_features,
+            "analyticbot_migration": settings.analyticbot_migration or "none",
+            "analyticbot_release": settings.analyticbot_release or "none"}
 
 
-def declared_state(data) -> dict[str, str]:
-    declared = require(data, "analyticbot_declared_state")
-    return {unit: choice(declared.get(unit, "enabled"), STATES, f"analyticbot_declared_state[{unit}]")
-            for unit in FLAG_OF}
-
-
-def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
+def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
     """The state per unit this run converges, and whether all of it comes from the host's record.
 
     A rollback or enable converges the units of ``analyticbot_features``; a converge run (``target``
@@ -91,37 +67,29 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     only where ``rollbook_converge_declared`` allows it (else it is left alone).
     """
     if target is not None:
-        target = choice(target, STATES, "target")
-        feature = choice(require(data, "analyticbot_features"), FEATURES, "analyticbot_features")
-        return {unit: target for unit in UNITS_OF[(feature, target)]}, False
-    return to_record(data, recorded, FLAG_OF, lambda: declared_state(data))
+        return {unit: target for unit in UNITS_OF[(settings.analyticbot_features, target)]}, False
+    return to_record(settings, recorded, FLAG_OF, lambda: settings.analyticbot_declared_state)
 
 
-def request_from(data, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:
-    """Validate ``data`` for a run converging ``desired``; PreflightError names the bad key."""
-    unit = choice(require(data, "analyticbot_unit"), ("systemd", "compose"), "analyticbot_unit")
-    settings = AnalyticbotSettings(
-        env_file=str(require(data, "analyticbot_env_file")), unit=unit,
-        service=str(require(data, "analyticbot_systemd_unit" if unit == "systemd" else "analyticbot_compose_service")),
-        project_dir=str(require(data, "analyticbot_project_dir")), checkout=str(require(data, "analyticbot_checkout")),
-        log_file=str(require(data, "analyticbot_log_file")),
-        base_url=str(require(data, "analyticbot_base_url")).rstrip("/"),
-        database_url_key=str(require(data, "analyticbot_database_url_key")), keys=tuple(FLAG_OF.values()),
-        version_file=str(data.get("analyticbot_version_file")) if data.get("analyticbot_version_file") else None,
+def request_from(settings, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:
+    """What a run converging ``desired`` does on a host with these (validated) settings."""
+    unit = settings.analyticbot_unit
+    places = AnalyticbotSettings(
+        env_file=settings.analyticbot_env_file, unit=unit,
+        service=settings.analyticbot_systemd_unit if unit == "systemd" else settings.analyticbot_compose_service,
+        project_dir=settings.analyticbot_project_dir, checkout=settings.analyticbot_checkout,
+        log_file=settings.analyticbot_log_file, base_url=settings.analyticbot_base_url.rstrip("/"),
+        database_url_key=settings.analyticbot_database_url_key, keys=tuple(FLAG_OF.values()),
+        version_file=settings.analyticbot_version_file,
     )
     return AnalyticbotRequest(
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
-        migration=None if converge else _optional_choice(data, "analyticbot_migration", MIGRATIONS),
-        release=None if converge else _release(data), settings=settings,
-        environment=choice(require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment"),
-        channel=str(require(data, "analyticbot_channel")),
-        days=positive_int(require(data, "analyticbot_days"), "analyticbot_days"),
-        max_seconds=float(positive_int(require(data, "analyticbot_max_response_seconds"),
-                                       "analyticbot_max_response_seconds")),
-        health_timeout=positive_int(require(data, "analyticbot_health_timeout"), "analyticbot_health_timeout"),
-        backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
-        token_secret=str(require(data, "analyticbot_token_secret")),
-        timeouts=timeouts_of(data),
+        migration=None if converge else settings.analyticbot_migration,
+        release=None if converge else settings.analyticbot_release, settings=places,
+        environment=settings.rollbook_environment, channel=settings.analyticbot_channel,
+        days=settings.analyticbot_days, max_seconds=float(settings.analyticbot_max_response_seconds),
+        health_timeout=settings.analyticbot_health_timeout, backup_keep=settings.rollbook_backup_keep,
+        token_secret=settings.analyticbot_token_secret, timeouts=timeouts_of(settings),
     )
 
 

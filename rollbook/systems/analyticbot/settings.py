@@ -4,17 +4,17 @@
     True
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
-from ...schema import Settings, key
+from ...schema import Settings, Text, key
 from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
-Channel = Annotated[str, Field(coerce_numbers_to_str=True), StringConstraints(pattern=r"\A[A-Za-z0-9_@.-]+\Z")]
+Channel = Annotated[Text, StringConstraints(pattern=r"\A[A-Za-z0-9_@.-]+\Z")]
 
 
 class AnalyticbotSettings(Settings):
@@ -69,6 +69,12 @@ class AnalyticbotSettings(Settings):
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value)
+
+    @field_validator("analyticbot_declared_state")
+    @classmethod
+    def _every_unit(cls, declared) -> dict[str, str]:
+        """A unit the table leaves out is declared enabled."""
+        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
 
     @model_validator(mode="after")
     def _paths_confined(self):

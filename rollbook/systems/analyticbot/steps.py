@@ -14,7 +14,6 @@ from io import StringIO
 
 from pyinfra import host, logger
 
-from ... import pipeline
 from ...host import envfile, git, postgres, service, uploads, verify
 from ...host.shell import http_ok
 from ...pipeline.record import connector_arguments
@@ -29,20 +28,20 @@ from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, 
 class AnalyticbotStages(Stages):
     name, group = SYSTEM, GROUP
 
-    def request(self, data, target, recorded) -> AnalyticbotRequest:
-        desired, from_record = desired_state(data, target, recorded or {})
-        made = request_from(data, desired, converge=target is None)
-        token = secret(made.token_secret, data, "the API token for the best-times check")
+    def request(self, settings, target, recorded) -> AnalyticbotRequest:
+        desired, from_record = desired_state(settings, target, recorded or {})
+        made = request_from(settings, desired, converge=target is None)
+        token = secret(made.token_secret, settings, "the API token for the best-times check")
         return replace(made, target=target, from_record=from_record, token=token)
 
-    def inspect(self, request: AnalyticbotRequest):
+    def inspect(self, request: AnalyticbotRequest, settings):
         return host.get_fact(AnalyticbotHost, settings=request.settings,
-                             recorded_file=f"{pipeline.state_dir()}/state.json", ref=request.release,
+                             recorded_file=f"{settings.rollbook_state_dir}/state.json", ref=request.release,
                              migration=request.migration is not None, timeouts=request.timeouts)
 
-    def scope(self, data, request: AnalyticbotRequest, target) -> dict:
+    def scope(self, settings, request: AnalyticbotRequest, target) -> dict:
         if target is not None:
-            return scope_of(data)
+            return scope_of(settings)
         return {"analyticbot_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def differing(self, ctx: Context) -> list[str]:
@@ -147,7 +146,7 @@ def _app_folder(settings) -> str:
 
 def _public(ctx: Context) -> frozenset[str]:
     """The env keys whose values may be shown: the feature flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.data, ctx.request.settings.keys)
+    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 def _expected(ctx: Context) -> dict[str, str]:

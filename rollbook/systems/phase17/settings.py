@@ -5,7 +5,7 @@
 """
 
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import StringConstraints, field_validator, model_validator
 
@@ -68,16 +68,23 @@ class Phase17Settings(Settings):
         8192, "How much the server's resident memory (VmRSS) may grow over those cycles, in kB",
         allowed="1 or more")
 
+    @field_validator("phase17_declared_state")
+    @classmethod
+    def _every_unit(cls, declared) -> dict[str, str]:
+        """A unit the table leaves out is declared enabled."""
+        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
+
     @field_validator("phase17_test_suites")
     @classmethod
-    def _relative_suites(cls, value):
+    def _relative_suites(cls, value) -> tuple[str, ...]:
+        """The suites, each a path relative to the server folder."""
         suites = items(value)
         if not suites:
             raise ValueError("no suite (the runbook's Phase 15 and 16 suites)")
         wrong = [suite for suite in suites if not re.search(RELATIVE_PATH, suite)]
         if wrong:
             raise ValueError(f"{', '.join(map(repr, wrong))}: not a path relative to phase17_server_dir")
-        return value
+        return tuple(suites)
 
     @model_validator(mode="after")
     def _paths_confined(self):

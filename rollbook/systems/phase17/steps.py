@@ -18,7 +18,6 @@ from dataclasses import replace
 
 from pyinfra import host
 
-from ... import pipeline
 from ...host import code, envfile, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
@@ -31,22 +30,22 @@ from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Requ
 class Phase17Stages(Stages):
     name, group = SYSTEM, GROUP
 
-    def request(self, data, target, recorded) -> Phase17Request:
-        desired, from_record = desired_state(data, target, recorded or {})
-        made = request_from(data, desired)
+    def request(self, settings, target, recorded) -> Phase17Request:
+        desired, from_record = desired_state(settings, target, recorded or {})
+        made = request_from(settings, desired)
         if target is not None:
             return replace(made, target=target)
         known, legacy = recorded_state(recorded)
         return replace(made, from_record=from_record, legacy=legacy,
                        declared=tuple(unit for unit in desired if unit not in known))
 
-    def inspect(self, request: Phase17Request):
+    def inspect(self, request: Phase17Request, settings):
         return host.get_fact(Phase17Host, settings=request.settings,
-                             recorded_file=f"{pipeline.state_dir()}/state.json")
+                             recorded_file=f"{settings.rollbook_state_dir}/state.json")
 
-    def scope(self, data, request: Phase17Request, target) -> dict:
+    def scope(self, settings, request: Phase17Request, target) -> dict:
         if target is not None:
-            return scope_of(data)
+            return scope_of(settings)
         legacy = {LEGACY_UNIT: request.legacy} if request.legacy else {}
         return {"phase17_desired": ",".join(f"{unit}={state}" for unit, state in {**request.desired, **legacy}.items())}
 

@@ -1,8 +1,8 @@
 """The vision request: what one run must do on one host, validated from its host data.
 
 ``scope_of`` (what an approval binds), ``desired_state`` (the state per wave a run converges) and
-``request_from`` (data -> ``VisionRequest``; PreflightError names the bad key), and the desired
-state of the files and the worker: ``experiments_text``, ``expected_container_env``.
+``request_from`` (a host's validated settings -> ``VisionRequest``), and the desired state of the
+files and the worker: ``experiments_text``, ``expected_container_env``.
 """
 
 import copy
@@ -12,20 +12,12 @@ import yaml
 
 from ...host import s3
 from ...host.timeouts import Timeouts, timeouts_of
-from ...preflight import PreflightError, boolean, choice, flag_value, positive_int, require, scope
+from ...preflight import PreflightError
 from ...secrets import secret
 from ...templates import render
 from .facts import VisionSettings
 from ...pipeline.stages import to_record
-
-# The runbook's flag table: wave -> {key: kind}. Values live in group data.
-WAVES = {
-    "a": {"VISION_PREPROCESS_ENABLED": bool, "VISION_PREPROCESS_GRAYSCALE": bool, "VISION_MAX_OUTPUT_TOKENS": int},
-    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": bool, "VISION_PHASH_ENABLED": bool, "VISION_PHASH_REDIS_PREFIX": str},
-    "c": {"VISION_ROI_CROP_ENABLED": bool, "VISION_LOW_PRIORITY_QUEUE_ENABLED": bool,
-          "VISION_LOW_PRIORITY_STREAM": str},
-    "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
-}
+from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
@@ -77,35 +69,25 @@ class VisionRequest:
         return "; ".join(parts)
 
 
-def _wave_values(data, key: str, waves) -> dict[str, str]:
-    table = require(data, key)
-    values = {}
-    for wave in waves:
-        for flag, value in (table.get(wave) or {}).items():
-            if flag not in WAVES[wave]:
-                raise PreflightError(f"{key}[{wave}]: {flag} is not a wave {wave} flag")
-            values[flag] = flag_value(value, WAVES[wave][flag], f"{key}[{wave}][{flag}]")
-    return values
+def _flags(settings, state: str, waves) -> dict[str, str]:
+    """The flag values of ``waves`` in ``state`` (enabled or rolled_back), from the settings' table."""
+    table = getattr(settings, f"vision_{state}_values")
+    return {flag: value for wave in waves for flag, value in table.get(wave, {}).items()}
 
 
-def scope_of(data) -> dict[str, str]:
+def _as_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def scope_of(settings) -> dict[str, str]:
     """What an approval of a rollback or enable binds: the waves and the options that change what runs."""
-    return {
-        "vision_waves": ",".join(scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")),
-        "vision_compression_poc": flag_value(require(data, "vision_compression_poc"), bool, "vision_compression_poc"),
-        "vision_ignore_experiments": flag_value(require(data, "vision_ignore_experiments"), bool,
-                                                "vision_ignore_experiments"),
-        "vision_purge_s3_cache": flag_value(require(data, "vision_purge_s3_cache"), bool, "vision_purge_s3_cache"),
-        "vision_strip_context": flag_value(require(data, "vision_strip_context"), bool, "vision_strip_context"),
-    }
+    return {"vision_waves": ",".join(settings.vision_waves),
+            **{name: _as_text(getattr(settings, name)) for name in (
+                "vision_compression_poc", "vision_ignore_experiments", "vision_purge_s3_cache",
+                "vision_strip_context")}}
 
 
-def declared_state(data) -> dict[str, str]:
-    declared = require(data, "vision_declared_state")
-    return {wave: choice(declared.get(wave, "enabled"), STATES, f"vision_declared_state[{wave}]") for wave in WAVES}
-
-
-def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
+def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
     """The state per wave this run converges, and whether all of it comes from the host's record.
 
     A rollback or enable converges the waves in ``vision_waves``; a converge run (``target``
@@ -113,65 +95,51 @@ def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[d
     only where ``rollbook_converge_declared`` allows it (else it is left alone).
     """
     if target is not None:
-        target = choice(target, STATES, "target")
-        return {wave: target for wave in scope(require(data, "vision_waves"), tuple(WAVES), "vision_waves")}, False
-    return to_record(data, recorded, WAVES, lambda: declared_state(data))
+        return {wave: target for wave in settings.vision_waves}, False
+    return to_record(settings, recorded, WAVES, lambda: settings.vision_declared_state)
 
 
-def _s3_target(data) -> s3.S3Target:
-    endpoint = data.get("vision_s3_endpoint")
+def _s3_target(settings) -> s3.S3Target:
     return s3.S3Target(
-        endpoint=str(endpoint) if endpoint else None, bucket=str(require(data, "vision_s3_bucket")),
-        region=str(require(data, "vision_s3_region")),
-        access_key=secret(str(require(data, "vision_s3_access_key_secret")), data, "purging the S3 cache"),
-        secret_key=secret(str(require(data, "vision_s3_secret_key_secret")), data, "purging the S3 cache"))
+        endpoint=settings.vision_s3_endpoint, bucket=settings.vision_s3_bucket, region=settings.vision_s3_region,
+        access_key=secret(settings.vision_s3_access_key_secret, settings, "purging the S3 cache"),
+        secret_key=secret(settings.vision_s3_secret_key_secret, settings, "purging the S3 cache"))
 
 
-def request_from(data, desired: dict[str, str], options: bool = True) -> VisionRequest:
-    """Validate ``data`` (host data) for a run converging ``desired``; PreflightError names the bad key.
+def request_from(settings, desired: dict[str, str], options: bool = True) -> VisionRequest:
+    """What a run converging ``desired`` does on a host with these (validated) settings; PreflightError
+    names what the run may not do there.
 
     ``options``: honour the rollback's one-off cleanups (S3 purge, context strip); converge runs don't.
     """
-    environment = choice(require(data, "rollbook_environment"), ("sandbox", "staging", "prod"), "rollbook_environment")
     env = {}
     for state in STATES:
-        env.update(_wave_values(data, f"vision_{state}_values", [w for w, s in desired.items() if s == state]))
-    env[POC_KEY] = flag_value(require(data, "vision_compression_poc"), bool, "vision_compression_poc")
-    if environment == "prod" and env[POC_KEY] == "true":
+        env.update(_flags(settings, state, [wave for wave, wanted in desired.items() if wanted == state]))
+    env[POC_KEY] = _as_text(settings.vision_compression_poc)
+    if settings.rollbook_environment == "prod" and settings.vision_compression_poc:
         raise PreflightError(f"{POC_KEY} stays false in prod: vision_compression_poc=true refused")
-    enabled_experiments = require(data, "vision_experiments")
     experiments = {}
     for wave, state in desired.items():
         if wave in EXPERIMENT_OF:
             name = EXPERIMENT_OF[wave]
-            if state == "enabled" and not isinstance(enabled_experiments.get(name), dict):
+            if state == "enabled" and not isinstance(settings.vision_experiments.get(name), dict):
                 raise PreflightError(f"vision_experiments has no entry {name}")
-            experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else enabled_experiments[name])
-    enabled_values = _wave_values(data, "vision_enabled_values", ("b", "c"))
-    settings = VisionSettings(
-        env_file=str(require(data, "vision_env_file")),
-        project_dir=str(require(data, "vision_project_dir")),
-        service=str(require(data, "vision_service")),
-        experiments_file=str(require(data, "vision_experiments_file")),
-        metrics_url=str(require(data, "vision_metrics_url")).rstrip("/"),
+            experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else settings.vision_experiments[name])
+    enabled_values = _flags(settings, "enabled", ("b", "c"))
+    places = VisionSettings(
+        env_file=settings.vision_env_file, project_dir=settings.vision_project_dir, service=settings.vision_service,
+        experiments_file=settings.vision_experiments_file, metrics_url=settings.vision_metrics_url.rstrip("/"),
         phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
-        low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"],
-        keys=MANAGED_KEYS,
-    )
+        low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
-        desired=dict(desired), env=env, experiments=experiments, settings=settings, environment=environment,
-        ignore_experiments=boolean(require(data, "vision_ignore_experiments"), "vision_ignore_experiments"),
-        backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
-        scan_batch=positive_int(require(data, "vision_scan_batch"), "vision_scan_batch"),
-        timeouts=timeouts_of(data),
-        verify_window=positive_int(require(data, "vision_verify_window"), "vision_verify_window"),
-        experiment_window=positive_int(require(data, "vision_experiment_window"), "vision_experiment_window"),
-        health_timeout=positive_int(require(data, "vision_health_timeout"), "vision_health_timeout"),
-        smoke_timeout=positive_int(require(data, "vision_smoke_timeout"), "vision_smoke_timeout"),
-        saved_dir=str(require(data, "vision_saved_dir")),
-        strip_context=options and boolean(require(data, "vision_strip_context"), "vision_strip_context"),
-        purge_s3=_s3_target(data) if options and boolean(require(data, "vision_purge_s3_cache"),
-                                                          "vision_purge_s3_cache") else None,
+        desired=dict(desired), env=env, experiments=experiments, settings=places,
+        environment=settings.rollbook_environment, ignore_experiments=settings.vision_ignore_experiments,
+        backup_keep=settings.rollbook_backup_keep, scan_batch=settings.vision_scan_batch,
+        timeouts=timeouts_of(settings), verify_window=settings.vision_verify_window,
+        experiment_window=settings.vision_experiment_window, health_timeout=settings.vision_health_timeout,
+        smoke_timeout=settings.vision_smoke_timeout, saved_dir=settings.vision_saved_dir,
+        strip_context=options and settings.vision_strip_context,
+        purge_s3=_s3_target(settings) if options and settings.vision_purge_s3_cache else None,
     )
 
 

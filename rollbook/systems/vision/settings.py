@@ -1,7 +1,11 @@
-"""The vision worker's data keys (group vision_workers; runbooks 000 and 001), declared once.
+"""The vision worker's data keys (group vision_workers; runbooks 000 and 001), declared once, and
+validated into what a run uses: the waves in the runbook's order, each flag value as its env file
+spells it::
 
-    >>> VisionSettings(vision_waves="b,c").vision_waves
-    'b,c'
+    >>> VisionSettings(vision_waves="c,B").vision_waves
+    ('b', 'c')
+    >>> VisionSettings().vision_enabled_values["a"]["VISION_MAX_OUTPUT_TOKENS"]
+    '512'
 """
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -9,10 +13,18 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
-from ...schema import Settings, key
-from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, items
+from ...schema import Flag, Settings, key
+from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, flag_value, items
 
 Wave = Literal["a", "b", "c", "tokens"]
+# The runbook's flag table: wave -> {flag: kind}. Values live in group data.
+WAVES = {
+    "a": {"VISION_PREPROCESS_ENABLED": bool, "VISION_PREPROCESS_GRAYSCALE": bool, "VISION_MAX_OUTPUT_TOKENS": int},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": bool, "VISION_PHASH_ENABLED": bool, "VISION_PHASH_REDIS_PREFIX": str},
+    "c": {"VISION_ROI_CROP_ENABLED": bool, "VISION_LOW_PRIORITY_QUEUE_ENABLED": bool,
+          "VISION_LOW_PRIORITY_STREAM": str},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
+}
 # A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.preflight.flag_value).
 FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
 
@@ -59,17 +71,17 @@ class VisionSettings(Settings):
     vision_experiments: dict[str, dict[str, Any]] = key(
         EXPERIMENTS, "Experiments when enabled (vision_experiments.yml entries); a rolled-back wave's entry is "
         "always {enabled: false, default_variant: control, force_tenants: []}", allowed="experiment -> entry")
-    vision_compression_poc: bool = key(
+    vision_compression_poc: Flag = key(
         "false", "FEATURE_VISION_COMPRESSION_POC (the sandbox PoC); true is refused in prod", allowed="true or false")
-    vision_ignore_experiments: bool = key(
+    vision_ignore_experiments: Flag = key(
         False, "Roll back even while an experiment of a wave in scope is assigning (needed in prod)",
         allowed="true or false")
 
     # --- rollback options (each only when asked for; the data they remove is saved first) ------
-    vision_purge_s3_cache: bool = key(
+    vision_purge_s3_cache: Flag = key(
         False, "Delete the S3 result cache vision/{tenant}/{sha256}_{model}.json (copied under "
         "rollbook-saved/<run>/ first)", allowed="true or false")
-    vision_strip_context: bool = key(
+    vision_strip_context: Flag = key(
         False, "Remove analysis.context from post_enrichment rows (saved into a "
         "post_enrichment_context_backup_<run> table first)", allowed="true or false")
     vision_s3_endpoint: Url | None = key(
@@ -107,13 +119,32 @@ class VisionSettings(Settings):
 
     @field_validator("vision_waves")
     @classmethod
-    def _known_waves(cls, value):
+    def _known_waves(cls, value) -> tuple[str, ...]:
+        """The waves named, in the runbook's order."""
         names = [name.lower() for name in items(value)]
         unknown = [name for name in names if name not in get_args(Wave)]
         if not names or unknown:
             raise ValueError(f"{'unknown ' + ', '.join(map(repr, unknown)) if unknown else 'no wave'} "
                              f"(allowed: {', '.join(get_args(Wave))})")
-        return value
+        return tuple(wave for wave in WAVES if wave in names)
+
+    @field_validator("vision_enabled_values", "vision_rolled_back_values")
+    @classmethod
+    def _wave_flags(cls, table, info) -> dict[str, dict[str, str]]:
+        """Each wave's flags, each value as the env file spells it (``true``, ``512``, ``vision:phash``)."""
+        values = {}
+        for wave, flags in table.items():
+            for flag, value in flags.items():
+                if flag not in WAVES[wave]:
+                    raise ValueError(f"[{wave}]: {flag} is not a wave {wave} flag")
+                values.setdefault(wave, {})[flag] = flag_value(value, WAVES[wave][flag], f"[{wave}][{flag}]")
+        return values
+
+    @field_validator("vision_declared_state")
+    @classmethod
+    def _every_wave(cls, declared) -> dict[str, str]:
+        """A wave the table leaves out is declared enabled."""
+        return {wave: declared.get(wave, "enabled") for wave in WAVES}
 
     @field_validator("vision_s3_endpoint", mode="before")
     @classmethod

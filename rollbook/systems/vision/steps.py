@@ -12,7 +12,6 @@ from dataclasses import replace
 import yaml
 from pyinfra import host, logger
 
-from ... import pipeline
 from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
@@ -26,20 +25,20 @@ from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desire
 class VisionStages(Stages):
     name, group = SYSTEM, GROUP
 
-    def request(self, data, target, recorded) -> VisionRequest:
-        desired, from_record = desired_state(data, target, recorded or {})
-        made = request_from(data, desired, options=target == "rolled_back")
+    def request(self, settings, target, recorded) -> VisionRequest:
+        desired, from_record = desired_state(settings, target, recorded or {})
+        made = request_from(settings, desired, options=target == "rolled_back")
         return replace(made, target=target, from_record=from_record)
 
-    def inspect(self, request: VisionRequest):
+    def inspect(self, request: VisionRequest, settings):
         return host.get_fact(VisionHost, settings=request.settings,
-                             recorded_file=f"{pipeline.state_dir()}/state.json",
+                             recorded_file=f"{settings.rollbook_state_dir}/state.json",
                              window=request.experiment_window if request.target != "enabled" else 0,
                              count_context=request.strip_context, timeouts=request.timeouts)
 
-    def scope(self, data, request: VisionRequest, target) -> dict:
+    def scope(self, settings, request: VisionRequest, target) -> dict:
         if target is not None:
-            return scope_of(data)
+            return scope_of(settings)
         return {"vision_desired": ",".join(f"{wave}={state}" for wave, state in request.desired.items())}
 
     def differing(self, ctx: Context) -> list[str]:
@@ -156,7 +155,7 @@ class VisionStages(Stages):
 
 def _public(ctx: Context) -> set[str]:
     """The env keys whose values may be shown: vision's flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.data, ctx.request.settings.keys)
+    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 VISION = VisionStages()

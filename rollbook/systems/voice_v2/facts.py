@@ -23,7 +23,7 @@ give equal digests on one host, so the run still compares ``.env`` with ``.env.p
 the running process, and copies a differing value on the host (``envfile.keys(source=..., copied=...)``)::
 
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=1,
-                          public=envfile.public_keys(host.data), targets=request.env)
+                          public=envfile.public_keys(settings), targets=request.env)
     state.previous["OPENAI_API_KEY"]     # '<hidden 3f5c...>' (the value stays on the host)
 """
 

@@ -1,8 +1,7 @@
-"""The voice-v2 request: what one run must do on one host, validated from its host data.
+"""The voice-v2 request: what one run must do on one host, from its validated settings.
 
 ``scope_of`` (what an approval binds: the level and its options), ``desired_state`` (the state per
-unit a run converges), ``request_from`` (data -> ``VoiceRequest``; PreflightError names the bad
-key), ``code_source`` (where level 2's code comes from), and the provider settings a level-1 run
+unit a run converges), ``request_from`` (settings -> ``VoiceRequest``), ``code_source`` (where level 2's code comes from), and the provider settings a level-1 run
 leaves (``providers_text``).
 
 Units, each ``enabled`` or ``rolled_back`` (recorded per host): level 1 ``env`` and ``providers``;
@@ -15,8 +14,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from ...host import envfile, s3
-from ...preflight import PreflightError, boolean, choice, positive_int, require
+from ...host import s3
+from ...preflight import PreflightError
 from ...secrets import secret
 from .facts import VoiceSettings
 
@@ -29,10 +28,7 @@ CODE_UNITS = ("code", "requirements")  # level 2: restored from one source, so i
 LEGACY = {"config": 1, "system": 3}  # what runs recorded before per-unit records (one unit per level; "code" kept)
 KINDS = ("stt", "tts")
 STATES = ("enabled", "rolled_back")
-UNIT_TYPES = ("systemd", "compose")
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 BACKUP_DIR = re.compile(r"^/[A-Za-z0-9._/-]+$")
 
 
@@ -89,80 +85,22 @@ class CodeSource:
     recorded: str = ""  # the source a rollback recorded, when this run restores it ('' otherwise)
 
 
-def level_of(data) -> int:
-    value = str(data.get("voice_level", 1)).strip()
-    if value not in ("1", "2", "3"):
-        raise PreflightError(f"voice_level: {value!r} is not one of 1, 2, 3")
-    return int(value)
-
-
-def _names(value, key: str) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    names = [str(item).strip().lower() for item in items if str(item).strip()]
-    for name in names:
-        if not NAME.match(name):
-            raise PreflightError(f"{key}: {name!r} is not a provider name")
-    return names
-
-
-def _priorities(value, key: str) -> dict[str, int]:
-    """``{"openai": 1}`` or ``"openai:1,google:2"``."""
-    if isinstance(value, str):
-        pairs = [item.split(":", 1) if ":" in item else (item, "") for item in value.split(",") if item.strip()]
-    else:
-        pairs = list((value or {}).items())
-    result = {}
-    for name, priority in pairs:
-        name = _names([name], key)[0]
-        result[name] = positive_int(priority, f"{key}[{name}]")
-    return result
-
-
-def _seconds(value, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number <= 0:
-        raise PreflightError(f"{key}: {value!r} is not a positive number")
-    return number
-
-
-def _env_values(value, key: str) -> dict[str, str]:
-    if isinstance(value, str):
-        value = dict(item.split("=", 1) for item in value.split(",") if "=" in item)
-    values = {str(k): str(v) for k, v in (value or {}).items()}
-    try:
-        envfile.check_managed(values)
-    except ValueError as error:
-        raise PreflightError(f"{key}: {error}") from None
-    return values
-
-
-def _optional(data, key: str) -> str | None:
-    value = data.get(key)
-    return None if value in (None, "", False, "None") else str(value)
-
-
-def _s3(data, bucket_key: str) -> s3.S3Target:
-    endpoint = data.get("voice_s3_endpoint")
+def _s3(settings, bucket: str) -> s3.S3Target:
     return s3.S3Target(
-        endpoint=str(endpoint) if endpoint else None, bucket=str(require(data, bucket_key)),
-        region=str(require(data, "voice_s3_region")),
-        access_key=secret(str(require(data, "voice_s3_access_key_secret")), data, "recovering voice files"),
-        secret_key=secret(str(require(data, "voice_s3_secret_key_secret")), data, "recovering voice files"))
+        endpoint=settings.voice_s3_endpoint, bucket=bucket, region=settings.voice_s3_region,
+        access_key=secret(settings.voice_s3_access_key_secret, settings, "recovering voice files"),
+        secret_key=secret(settings.voice_s3_secret_key_secret, settings, "recovering voice files"))
 
 
-def scope_of(data) -> dict[str, str]:
+def scope_of(settings) -> dict[str, str]:
     """What an approval of a rollback or enable binds: the level and the options that change what runs."""
-    return {"voice_level": str(level_of(data)),
-            "voice_code_source": choice(require(data, "voice_code_source"), ("backup", "git"), "voice_code_source"),
-            "voice_backup_dir": _optional(data, "voice_backup_dir") or "newest",
-            "voice_git_ref": _optional(data, "voice_git_ref") or "none",
-            "voice_previous_image_tag": str(require(data, "voice_previous_image_tag")),
-            "voice_image_registry": _optional(data, "voice_image_registry") or "none",
-            "voice_recover_files": "true" if boolean(require(data, "voice_recover_files"), "voice_recover_files")
-            else "false"}
+    return {"voice_level": str(settings.voice_level),
+            "voice_code_source": settings.voice_code_source,
+            "voice_backup_dir": settings.voice_backup_dir or "newest",
+            "voice_git_ref": settings.voice_git_ref or "none",
+            "voice_previous_image_tag": settings.voice_previous_image_tag,
+            "voice_image_registry": settings.voice_image_registry or "none",
+            "voice_recover_files": "true" if settings.voice_recover_files else "false"}
 
 
 def level_units(level: int, unit_type: str) -> tuple[str, ...]:
@@ -192,12 +130,10 @@ def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str,
     return _ordered(known)
 
 
-def declared_state(data, unit_type: str) -> dict[str, str]:
+def declared_state(settings, unit_type: str) -> dict[str, str]:
     """The declared state of the units this kind of host has; a virtualenv declared enabled is left alone
     (there is no current virtualenv to converge back to: a level 3 enable on a systemd host is refused)."""
-    declared = require(data, "voice_declared_state")
-    states = {unit: choice(declared.get(unit, "enabled"), STATES, f"voice_declared_state[{unit}]")
-              for unit in HOST_UNITS[unit_type]}
+    states = {unit: settings.voice_declared_state[unit] for unit in HOST_UNITS[unit_type]}
     if unit_type == "systemd" and states["code"] != states["requirements"]:
         raise PreflightError("voice_declared_state: code and requirements differ (level 2 restores both from one "
                              "source: declare them alike)")
@@ -206,91 +142,73 @@ def declared_state(data, unit_type: str) -> dict[str, str]:
     return states
 
 
-def desired_state(data, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
+def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
     """The state per unit this run converges, and whether all of it comes from the host's record.
 
     A rollback or enable converges the units of ``voice_level``; a converge run (``target`` None)
     converges every unit to its recorded state (several levels at once); a unit with no record to its
     declared state only where ``rollbook_converge_declared`` allows it (else it is left alone).
     """
-    unit_type = choice(require(data, "voice_unit"), UNIT_TYPES, "voice_unit")
+    unit_type = settings.voice_unit
     if target is not None:
-        target = choice(target, STATES, "target")
-        return {unit: target for unit in level_units(level_of(data), unit_type)}, False
+        return {unit: target for unit in level_units(settings.voice_level, unit_type)}, False
     known = recorded_state(recorded, unit_type)
-    desired = declared_state(data, unit_type) if data.get("rollbook_converge_declared") else {}
+    desired = declared_state(settings, unit_type) if settings.rollbook_converge_declared else {}
     desired.update(known)
     return _ordered(desired), set(known) == set(desired)
 
 
-def request_from(data, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
-    """Validate ``data`` for a run converging ``desired`` (``target``: a rollback's or enable's, None: a
-    converge run); each unit's values follow its state (a unit not converged: the run's target, or
-    enabled). PreflightError names the bad key."""
-    target = None if target is None else choice(target, STATES, "target")
-    unit = choice(require(data, "voice_unit"), UNIT_TYPES, "voice_unit")
-    settings = VoiceSettings(
-        unit=unit, service=str(require(data, "voice_systemd_unit" if unit == "systemd" else "voice_compose_service")),
-        app_dir=str(require(data, "voice_app_dir")), env_file=str(require(data, "voice_env_file")),
-        env_previous=str(require(data, "voice_env_previous")),
-        providers_file=str(require(data, "voice_providers_file")), code_dir=str(require(data, "voice_code_dir")),
-        venv=str(require(data, "voice_venv")), venv_backup=str(require(data, "voice_venv_backup")),
-        compose_file=str(require(data, "voice_compose_file")), image=str(require(data, "voice_image")),
-        base_url=str(require(data, "voice_base_url")).rstrip("/"), pip_args=str(data.get("voice_pip_args") or ""),
+def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
+    """What a run converging ``desired`` (``target``: a rollback's or enable's, None: a converge run) does
+    on a host with these (validated) settings; each unit's values follow its state (a unit not
+    converged: the run's target, or enabled). PreflightError names what the run may not do there."""
+    unit = settings.voice_unit
+    places = VoiceSettings(
+        unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
+        app_dir=settings.voice_app_dir, env_file=settings.voice_env_file, env_previous=settings.voice_env_previous,
+        providers_file=settings.voice_providers_file, code_dir=settings.voice_code_dir, venv=settings.voice_venv,
+        venv_backup=settings.voice_venv_backup, compose_file=settings.voice_compose_file, image=settings.voice_image,
+        base_url=settings.voice_base_url.rstrip("/"), pip_args=settings.voice_pip_args,
     )
-    desired = {choice(name, UNITS, "unit"): choice(state, STATES, f"{name} state") for name, state in desired.items()}
 
     def rolled_back(*units: str) -> bool:
         states = [desired[name] for name in units if name in desired]
         return (states[0] if states else target or "enabled") == "rolled_back"
 
     if rolled_back("env"):
-        env_source = choice(require(data, "voice_env_source"), ("previous", "data"), "voice_env_source")
-        env = _env_values(require(data, "voice_rolled_back_env"), "voice_rolled_back_env")
+        env_source, env = settings.voice_env_source, dict(settings.voice_rolled_back_env)
     else:
-        env_source = "data"
-        env = _env_values(require(data, "voice_current_env"), "voice_current_env")
+        env_source, env = "data", dict(settings.voice_current_env)
     if rolled_back("providers"):
-        enable = {name: False for name in _names(require(data, "voice_disable_providers"), "voice_disable_providers")}
-        priorities = _priorities(require(data, "voice_provider_priorities"), "voice_provider_priorities")
+        enable = {name: False for name in settings.voice_disable_providers}
+        priorities = dict(settings.voice_provider_priorities)
     else:
-        priorities = _priorities(require(data, "voice_current_providers"), "voice_current_providers")
+        priorities = dict(settings.voice_current_providers)
         enable = {name: True for name in priorities}
     code_back = rolled_back(*CODE_UNITS)
-    code_source = choice(require(data, "voice_code_source"), ("backup", "git"), "voice_code_source") \
-        if code_back else "git"
-    ref = _optional(data, "voice_git_ref" if code_back else "voice_current_ref")
+    code_source = settings.voice_code_source if code_back else "git"
+    ref = settings.voice_git_ref if code_back else settings.voice_current_ref
     if set(CODE_UNITS) & set(desired) and code_source == "git":
-        key = "voice_git_ref" if code_back else "voice_current_ref"
         # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
         if ref is None and (target is not None or not code_back):
+            key = "voice_git_ref" if code_back else "voice_current_ref"
             raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
-        if ref is not None and not REF.match(ref):
-            raise PreflightError(f"{key}: {ref!r} is not a git ref name")
-    backup_dir = _optional(data, "voice_backup_dir")
-    if backup_dir is not None and not BACKUP_DIR.match(backup_dir):
-        raise PreflightError(f"voice_backup_dir: {backup_dir!r} is not an absolute path")
-    tag_key = "voice_previous_image_tag" if rolled_back("image") else "voice_current_image_tag"
-    image_tag = str(require(data, tag_key))
-    if not TAG.match(image_tag):
-        raise PreflightError(f"{tag_key}: {image_tag!r} is not an image tag")
     recover = None
-    if target == "rolled_back" and boolean(require(data, "voice_recover_files"), "voice_recover_files"):
-        recover = (_s3(data, "voice_backup_bucket"), str(data.get("voice_backup_prefix") or ""),
-                   _s3(data, "voice_files_bucket"), str(data.get("voice_files_prefix") or ""))
+    if target == "rolled_back" and settings.voice_recover_files:
+        recover = (_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
+                   _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
     return VoiceRequest(
-        desired=_ordered(desired), settings=settings, env=env, env_from_previous=env_source == "previous",
-        enable_providers=enable, priorities=priorities, code_source=code_source, backup_dir=backup_dir,
-        backup_root=str(require(data, "voice_backup_root")), ref=ref if code_source == "git" else None,
-        image_tag=image_tag, image_registry=_optional(data, "voice_image_registry"), recover=recover,
-        health_timeout=positive_int(require(data, "voice_health_timeout"), "voice_health_timeout"),
-        latency_requests=positive_int(require(data, "voice_latency_requests"), "voice_latency_requests"),
-        latency_avg=_seconds(require(data, "voice_latency_avg_seconds"), "voice_latency_avg_seconds"),
-        latency_p95=_seconds(require(data, "voice_latency_p95_seconds"), "voice_latency_p95_seconds"),
-        memory_mb=_seconds(require(data, "voice_memory_limit_mb"), "voice_memory_limit_mb"),
-        backup_keep=positive_int(require(data, "rollbook_backup_keep"), "rollbook_backup_keep"),
-        validation_timeout=positive_int(require(data, "voice_validation_timeout"), "voice_validation_timeout"),
-        target=target, level=level_of(data) if target is not None else None,
+        desired=_ordered(desired), settings=places, env=env, env_from_previous=env_source == "previous",
+        enable_providers=enable, priorities=priorities, code_source=code_source,
+        backup_dir=settings.voice_backup_dir, backup_root=settings.voice_backup_root,
+        ref=ref if code_source == "git" else None,
+        image_tag=settings.voice_previous_image_tag if rolled_back("image") else settings.voice_current_image_tag,
+        image_registry=settings.voice_image_registry, recover=recover,
+        health_timeout=settings.voice_health_timeout, latency_requests=settings.voice_latency_requests,
+        latency_avg=settings.voice_latency_avg_seconds, latency_p95=settings.voice_latency_p95_seconds,
+        memory_mb=settings.voice_memory_limit_mb, backup_keep=settings.rollbook_backup_keep,
+        validation_timeout=settings.voice_validation_timeout,
+        target=target, level=settings.voice_level if target is not None else None,
     )
 
 

@@ -5,12 +5,12 @@
 """
 
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
-from ...schema import Settings, key
+from ...schema import Flag, Settings, key
 from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
                               Text, UnitName, blank_to_none, items)
 
@@ -124,7 +124,7 @@ class VoiceSettings(Settings):
         "latest", "Enable: the current release's image tag (level 3 on compose hosts)", allowed="an image tag")
 
     # --- voice-file recovery (rollback option) ----------------------------------------------------
-    voice_recover_files: bool = key(
+    voice_recover_files: Flag = key(
         False, "Copy the objects under the backup bucket/prefix to the production bucket/prefix, only those "
         "missing or differing (size or ETag)", allowed="true or false")
     voice_backup_bucket: Text = key("voice-files-backup", "The bucket voice files are recovered from")
@@ -185,33 +185,48 @@ class VoiceSettings(Settings):
 
     @field_validator("voice_disable_providers")
     @classmethod
-    def _provider_names(cls, value):
-        wrong = [name for name in items(value) if not re.search(PROVIDER, name.lower())]
+    def _provider_names(cls, value) -> tuple[str, ...]:
+        """The names, as the code reads them (lower case)."""
+        names = [name.lower() for name in items(value)]
+        wrong = [name for name in names if not re.search(PROVIDER, name)]
         if wrong:
             raise ValueError(f"{', '.join(map(repr, wrong))}: not a provider name")
-        return value
+        return tuple(names)
 
     @field_validator("voice_provider_priorities", "voice_current_providers")
     @classmethod
-    def _priority_text(cls, value):
-        if isinstance(value, str):
-            for item in items(value):
-                name, _, priority = item.partition(":")
-                if not re.search(PROVIDER, name.strip().lower()):
-                    raise ValueError(f"{name.strip()!r}: not a provider name")
-                if not re.fullmatch(r"\d+", priority.strip()) or int(priority) <= 0:
-                    raise ValueError(f"{item!r}: not name:priority (1 or more)")
-        return value
+    def _priority_text(cls, value) -> dict[str, int]:
+        """``{"openai": 1}`` or ``"openai:1,google:2"``, as ``{name: priority}`` (names in lower case)."""
+        pairs = [item.partition(":")[::2] for item in items(value)] if isinstance(value, str) else value.items()
+        priorities = {}
+        for name, priority in pairs:
+            name = str(name).strip().lower()
+            if not re.search(PROVIDER, name):
+                raise ValueError(f"{name!r}: not a provider name")
+            if not re.fullmatch(r"\d+", str(priority).strip()) or int(priority) <= 0:
+                raise ValueError(f"{name}:{priority}: not name:priority (1 or more)")
+            priorities[name] = int(priority)
+        return priorities
 
     @field_validator("voice_rolled_back_env", "voice_current_env")
     @classmethod
-    def _env_text(cls, value):
+    def _env_text(cls, value) -> dict[str, str]:
+        """``{KEY: value}`` or ``"KEY=value,KEY=value"``, as ``{KEY: text}``."""
         if isinstance(value, str):
+            pairs = {}
             for item in items(value):
                 name, equals, text = item.partition("=")
                 if not equals or not re.search(MANAGED_KEY, name) or not re.search(ENV_VALUE, text):
                     raise ValueError(f"{item!r}: not KEY=value (letters, digits and _.:/@+- only)")
-        return value
+                pairs[name] = text
+            return pairs
+        return {name: str(text) for name, text in value.items()}
+
+    @field_validator("voice_declared_state")
+    @classmethod
+    def _every_unit(cls, declared) -> dict[str, str]:
+        """A unit the table leaves out is declared enabled."""
+        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
 
     @model_validator(mode="after")
     def _paths_confined(self):

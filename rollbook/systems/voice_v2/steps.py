@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 
 from pyinfra import host, logger
 
-from ... import pipeline
 from ...host import envfile, files, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
@@ -39,19 +38,19 @@ from .request import (CODE_UNITS, GROUP, LEVEL_OF, SYSTEM, VoiceRequest, code_so
 class VoiceStages(Stages):
     name, group = SYSTEM, GROUP
 
-    def request(self, data, target, recorded) -> VoiceRequest:
-        desired, from_record = desired_state(data, target, recorded or {})
-        made = request_from(data, desired, target)
-        # env values never travel: only rollbook_public_env_keys' arrive, and a key set from data only when it holds
-        # data's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
-        return replace(made, from_record=from_record, public=envfile.public_keys(data),
-                       salt_file=f"{pipeline.state_dir()}/private/env-digest.salt")
+    def request(self, settings, target, recorded) -> VoiceRequest:
+        desired, from_record = desired_state(settings, target, recorded or {})
+        made = request_from(settings, desired, target)
+        # env values never travel: only rollbook_public_env_keys' arrive, and a key set from settings only when it holds
+        # settings's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
+        return replace(made, from_record=from_record, public=envfile.public_keys(settings),
+                       salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt")
 
-    def inspect(self, request: VoiceRequest):
-        recorded_file, sources = f"{pipeline.state_dir()}/state.json", {}
+    def inspect(self, request: VoiceRequest, settings):
+        recorded_file, sources = f"{settings.rollbook_state_dir}/state.json", {}
         if request.target is None:  # a converge run: its units and level-2 source come from the record, read first
             recorded = host.get_fact(VoiceRecorded, recorded_file=recorded_file)
-            request, sources = self.request(host.data, None, recorded.units), recorded.sources
+            request, sources = self.request(settings, None, recorded.units), recorded.sources
         levels, source = request.levels, code_source(request, sources)
         return host.get_fact(VoiceHost, settings=request.settings, recorded_file=recorded_file,
                              public=request.public, salt_file=request.salt_file, targets=request.env,
@@ -59,9 +58,9 @@ class VoiceStages(Stages):
                              backup_root=request.backup_root, ref=source.ref if 2 in levels else None,
                              image_tag=request.image_tag if 3 in levels else None)
 
-    def scope(self, data, request: VoiceRequest, target) -> dict:
+    def scope(self, settings, request: VoiceRequest, target) -> dict:
         if target is not None:
-            return scope_of(data)
+            return scope_of(settings)
         return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def units(self, request: VoiceRequest, state) -> dict[str, str]:

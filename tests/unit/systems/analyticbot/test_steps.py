@@ -8,7 +8,7 @@ from rollbook.systems.analyticbot import request as ab
 from rollbook.systems.analyticbot.facts import AnalyticbotState, Migration
 from rollbook.systems.analyticbot.steps import ANALYTICBOT
 
-from ...harness import group_data
+from ...harness import group_data, validated
 
 
 def state(**changes) -> AnalyticbotState:
@@ -21,12 +21,12 @@ def state(**changes) -> AnalyticbotState:
 
 def context(target="rolled_back", seen=None, **overrides) -> Context:
     data = {**group_data("sandbox"), **overrides}
-    return Context(request=ANALYTICBOT.request(data, target, None), state=seen or state(), run=None, data=data)
+    return Context(request=ANALYTICBOT.request(validated(data), target, None), state=seen or state(), run=None, settings=validated(data))
 
 
 def test_the_request_looks_the_token_up_and_never_shows_it(monkeypatch):
     monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "tok-s3cret")
-    made = ANALYTICBOT.request(group_data("sandbox"), "rolled_back", None)
+    made = ANALYTICBOT.request(validated(group_data("sandbox")), "rolled_back", None)
     assert made.token == "tok-s3cret" and "tok-s3cret" not in repr(made)
     assert (made.target, made.from_record, made.desired) == ("rolled_back", False, {"advanced": "rolled_back"})
 
@@ -34,13 +34,13 @@ def test_the_request_looks_the_token_up_and_never_shows_it(monkeypatch):
 def test_a_missing_token_fails_the_request_naming_it(monkeypatch):
     monkeypatch.delenv("ANALYTICBOT_API_TOKEN", raising=False)
     with pytest.raises(PreflightError, match="ANALYTICBOT_API_TOKEN"):
-        ANALYTICBOT.request({**group_data("sandbox"), "rollbook_secrets_file": ""}, "rolled_back", None)
+        ANALYTICBOT.request(validated({**group_data("sandbox"), "rollbook_secrets_file": ""}), "rolled_back", None)
 
 
 def test_a_converge_run_follows_the_record_and_binds_it(monkeypatch):
     monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
     recorded = {"advanced": "rolled_back", "time_weighting": "enabled", "content_type": "enabled"}
-    made = ANALYTICBOT.request(group_data("sandbox"), None, recorded)
+    made = ANALYTICBOT.request(validated(group_data("sandbox")), None, recorded)
     assert made.from_record and ANALYTICBOT.from_record(made) and made.migration is None
     assert ANALYTICBOT.scope({}, made, None) == {
         "analyticbot_desired": "advanced=rolled_back,time_weighting=enabled,content_type=enabled"}
@@ -70,8 +70,8 @@ def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report(monke
     data = group_data("sandbox")
 
     def converge(env_file, running) -> Context:
-        return Context(request=ANALYTICBOT.request(data, None, recorded), state=state(env_file=env_file,
-                       running=running), run=None, data=data)
+        return Context(request=ANALYTICBOT.request(validated(data), None, recorded), state=state(env_file=env_file,
+                       running=running), run=None, settings=validated(data))
 
     assert ANALYTICBOT.differing(converge(flags, flags)) == []
     edited = {**flags, ab.TIME_WEIGHTING: "true"}
@@ -85,5 +85,5 @@ def test_the_request_reads_pyinfra_s_host_data_as_deploys_give_it(monkeypatch):
 
     monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
     with fake_host(data={**group_data("sandbox"), "analyticbot_release": "v7.4.0"}) as on:
-        made = ANALYTICBOT.request(on.data, "rolled_back", None)
+        made = ANALYTICBOT.request(validated(on.data), "rolled_back", None)
     assert made.release == "v7.4.0" and made.settings.version_file == "VERSION"

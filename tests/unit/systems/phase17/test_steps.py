@@ -11,7 +11,7 @@ from rollbook.systems.phase17 import steps
 from rollbook.systems.phase17.facts import IMPORT_LINE, INCLUDE_LINE, MainFile, Phase17State, Process
 from rollbook.systems.phase17.steps import PHASE17, _flag_target, _router_todo
 
-from ...harness import fake_host, group_data
+from ...harness import fake_host, group_data, validated
 
 ROUTER_SHAPE = MainFile(mtime=1.0, router={IMPORT_LINE: False, INCLUDE_LINE: False})
 GUARDED = MainFile(mtime=1.0, router={}, missing=[IMPORT_LINE, INCLUDE_LINE], guarded=True)
@@ -33,7 +33,7 @@ def seen(main, recorded=None, env_file=None, process=None) -> Phase17State:
 def context(target, main, method="router", recorded=None, env="sandbox", **state) -> Context:
     data = {**group_data(env), "phase17_method": method}
     host_state = seen(main, recorded, **state)
-    return Context(request=PHASE17.request(data, target, recorded), state=host_state, run=RUN, data=data)
+    return Context(request=PHASE17.request(validated(data), target, recorded), state=host_state, run=RUN, settings=validated(data))
 
 
 def names(stage) -> list[str]:
@@ -48,7 +48,7 @@ def test_a_run_records_the_unit_of_its_method_only():
     assert not PHASE17.from_record(ctx.request)
     flag = context("enabled", GUARDED, method="flag")
     assert PHASE17.units(flag.request, flag.state) == {"flag": "enabled"}
-    assert PHASE17.scope(flag.data, flag.request, "enabled") == {"phase17_method": "flag"}
+    assert PHASE17.scope(flag.settings, flag.request, "enabled") == {"phase17_method": "flag"}
 
 
 def test_refusal_is_a_reason_or_empty():
@@ -79,7 +79,7 @@ def test_converge_follows_the_record_and_needs_no_new_approval():
     recorded = {"router": "rolled_back", "flag": "enabled"}
     ctx = context(None, ROUTER_SHAPE, recorded=recorded, env="prod")
     assert ctx.request.desired == recorded and PHASE17.from_record(ctx.request)
-    assert PHASE17.scope(ctx.data, ctx.request, None) == {"phase17_desired": "router=rolled_back,flag=enabled"}
+    assert PHASE17.scope(ctx.settings, ctx.request, None) == {"phase17_desired": "router=rolled_back,flag=enabled"}
     nothing = context(None, ROUTER_SHAPE, recorded={}, env="prod")
     assert PHASE17.units(nothing.request, nothing.state) == {}  # the pipeline: "no recorded state: left alone"
 
@@ -141,7 +141,7 @@ def test_the_former_single_unit_converges_as_the_method_main_py_allows():
     router = context(None, ROUTER_SHAPE, recorded={"websocket": "rolled_back"}, env="prod")
     assert PHASE17.units(router.request, router.state) == {"router": "rolled_back"}
     assert PHASE17.from_record(router.request)
-    assert PHASE17.scope(router.data, router.request, None) == {"phase17_desired": "websocket=rolled_back"}
+    assert PHASE17.scope(router.settings, router.request, None) == {"phase17_desired": "websocket=rolled_back"}
     flag = context(None, GUARDED, recorded={"websocket": "rolled_back"})  # sandbox: router declared, left alone
     assert PHASE17.units(flag.request, flag.state) == {"flag": "rolled_back"}
 

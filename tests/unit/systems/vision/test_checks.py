@@ -4,7 +4,7 @@ from rollbook.systems.vision.checks import OCR_PRIMARY, PREPROCESS, TOKENS, acti
 from rollbook.systems.vision.facts import VisionObservation
 from rollbook.systems.vision.request import request_from
 
-from ...harness import group_data
+from ...harness import group_data, validated
 from .test_request import request
 
 
@@ -66,7 +66,7 @@ def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
 
 def test_a_mixed_request_rolls_back_some_waves_and_enables_others():
     data = group_data("sandbox")
-    made = request_from(data, {"a": "enabled", "b": "rolled_back"})
+    made = request_from(validated(data), {"a": "enabled", "b": "rolled_back"})
     assert made.env["VISION_PREPROCESS_ENABLED"] == "true" and made.env["VISION_PHASH_ENABLED"] == "false"
     assert made.describe() == "b rolled back; a enabled"
     checks = judge(made, {})(observation({}, first={OCR_PRIMARY: 1, PREPROCESS: 1, API: 1},

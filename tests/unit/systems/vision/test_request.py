@@ -7,13 +7,13 @@ from rollbook.preflight import PreflightError
 from rollbook.systems.vision import cleanups
 from rollbook.systems.vision import request as vision
 
-from ...harness import group_data
+from ...harness import group_data, validated
 
 
 def request(target="rolled_back", env="sandbox", **overrides):
     data = {**group_data(env), **overrides}
-    desired, _ = vision.desired_state(data, target, {})
-    return vision.request_from(data, desired)
+    desired, _ = vision.desired_state(validated(data), target, {})
+    return vision.request_from(validated(data), desired)
 
 
 def test_a_partial_rollback_converges_only_its_waves_and_the_poc_flag():
@@ -37,7 +37,7 @@ def test_enable_takes_the_runbook_recommended_values_from_group_data():
     ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
     ({"vision_rolled_back_values": {"b": {"VISION_PHASH_ENABLED": "nope"}}}, "is not a boolean"),
     ({"vision_rolled_back_values": {"b": {"VISION_ROI_CROP_ENABLED": "false"}}}, "is not a wave b flag"),
-    ({"vision_verify_window": 0}, "vision_verify_window: 0 is not a positive whole number"),
+    ({"vision_verify_window": 0}, "vision_verify_window: Input should be greater than 0"),
 ])
 def test_bad_data_is_refused_naming_the_key(overrides, cause):
     with pytest.raises(PreflightError, match=cause.replace("(", r"\(")):
@@ -68,25 +68,25 @@ def test_the_worker_must_hold_the_file_as_the_run_leaves_it():
 
 def test_converge_takes_recorded_waves_and_declares_the_rest():
     data = group_data("sandbox")
-    desired, from_record = vision.desired_state(data, None, {"b": "rolled_back", "zz": "enabled"})
+    desired, from_record = vision.desired_state(validated(data), None, {"b": "rolled_back", "zz": "enabled"})
     assert desired == {"a": "enabled", "b": "rolled_back", "c": "enabled", "tokens": "enabled"}
     assert from_record is False
     everything = {"a": "rolled_back", "b": "rolled_back", "c": "enabled", "tokens": "enabled"}
-    assert vision.desired_state(data, None, everything) == (everything, True)
+    assert vision.desired_state(validated(data), None, everything) == (everything, True)
 
 
 def test_the_approval_scope_is_the_waves_and_the_options():
     data = {**group_data("prod"), "vision_waves": "tokens,b"}
-    assert vision.scope_of(data) == {"vision_waves": "b,tokens", "vision_compression_poc": "false",
+    assert vision.scope_of(validated(data)) == {"vision_waves": "b,tokens", "vision_compression_poc": "false",
                                      "vision_ignore_experiments": "false", "vision_purge_s3_cache": "false",
                                      "vision_strip_context": "false"}
 
 
 def test_rollback_options_are_validated_and_only_honoured_when_asked():
     data = {**group_data("sandbox"), "vision_strip_context": "true"}
-    assert vision.request_from(data, {"b": "rolled_back"}).strip_context is True
-    assert vision.request_from(data, {"b": "rolled_back"}, options=False).strip_context is False
+    assert vision.request_from(validated(data), {"b": "rolled_back"}).strip_context is True
+    assert vision.request_from(validated(data), {"b": "rolled_back"}, options=False).strip_context is False
     with pytest.raises(PreflightError, match="vision_purge_s3_cache: 'sometimes' is not a boolean"):
-        vision.request_from({**data, "vision_purge_s3_cache": "sometimes"}, {"b": "rolled_back"})
+        vision.request_from(validated({**data, "vision_purge_s3_cache": "sometimes"}), {"b": "rolled_back"})
     sql = cleanups.strip_context_sql("t")
     assert sql.index("CREATE TABLE t AS SELECT post_id") < sql.index("UPDATE post_enrichment")

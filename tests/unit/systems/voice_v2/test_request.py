@@ -9,7 +9,7 @@ import pytest
 from rollbook.preflight import PreflightError
 from rollbook.systems.voice_v2 import request as voice
 
-from ...harness import group_data
+from ...harness import group_data, validated
 
 PROVIDERS = json.dumps({kind: {"google": {"enabled": True, "priority": 1}, "openai": {"enabled": True, "priority": 3},
                                "yandex": {"enabled": True, "priority": 2}} for kind in ("stt", "tts")})
@@ -17,7 +17,7 @@ PROVIDERS = json.dumps({kind: {"google": {"enabled": True, "priority": 1}, "open
 
 def request(target="rolled_back", env="sandbox", **overrides):
     data = {**group_data(env), **overrides}
-    return voice.request_from(data, voice.desired_state(data, target, {})[0], target)
+    return voice.request_from(validated(data), voice.desired_state(validated(data), target, {})[0], target)
 
 
 def test_the_default_is_level_1_from_env_previous_with_openai_first():
@@ -28,18 +28,18 @@ def test_the_default_is_level_1_from_env_previous_with_openai_first():
 
 
 @pytest.mark.parametrize("overrides, cause", [
-    ({"voice_level": 4}, "voice_level: '4' is not one of 1, 2, 3"),
-    ({"voice_level": "two"}, "voice_level: 'two' is not one of 1, 2, 3"),
-    ({"voice_unit": "supervisor"}, "voice_unit: 'supervisor' is not one of systemd, compose"),
-    ({"voice_env_source": "backup"}, "voice_env_source: 'backup' is not one of previous, data"),
-    ({"voice_provider_priorities": "openai:0"}, r"voice_provider_priorities\[openai\]: '0' is not a positive"),
-    ({"voice_disable_providers": "Open AI"}, "voice_disable_providers: 'open ai' is not a provider name"),
-    ({"voice_rolled_back_env": {"VOICE_V2_OPTIMIZED": "a b"}}, "voice_rolled_back_env: invalid value"),
+    ({"voice_level": 4}, "voice_level: Input should be less than or equal to 3"),
+    ({"voice_level": "two"}, "voice_level: Input should be a valid integer"),
+    ({"voice_unit": "supervisor"}, "voice_unit: 'supervisor' is not one of 'systemd' or 'compose'"),
+    ({"voice_env_source": "backup"}, "voice_env_source: 'backup' is not one of 'previous' or 'data'"),
+    ({"voice_provider_priorities": "openai:0"}, "voice_provider_priorities: openai:0: not name:priority"),
+    ({"voice_disable_providers": "Open AI"}, "voice_disable_providers: 'open ai': not a provider name"),
+    ({"voice_rolled_back_env": {"VOICE_V2_OPTIMIZED": "a b"}}, r"voice_rolled_back_env\[VOICE_V2_OPTIMIZED\]: 'a b' is not allowed"),
     ({"voice_level": 2, "voice_code_source": "git"}, "voice_git_ref is required"),
-    ({"voice_level": 2, "voice_code_source": "git", "voice_git_ref": "v1; rm -rf /"}, "is not a git ref name"),
-    ({"voice_backup_dir": "backup/voice_v2_20251101"}, "voice_backup_dir: .* is not an absolute path"),
-    ({"voice_previous_image_tag": "previous stable"}, "voice_previous_image_tag: .* is not an image tag"),
-    ({"voice_latency_avg_seconds": "0"}, "voice_latency_avg_seconds: '0' is not a positive number"),
+    ({"voice_level": 2, "voice_code_source": "git", "voice_git_ref": "v1; rm -rf /"}, r"voice_git_ref: 'v1; rm -rf /' is not allowed \(None or a ref\)"),
+    ({"voice_backup_dir": "backup/voice_v2_20251101"}, "voice_backup_dir: .* is not allowed"),
+    ({"voice_previous_image_tag": "previous stable"}, "voice_previous_image_tag: .* is not allowed"),
+    ({"voice_latency_avg_seconds": "0"}, "voice_latency_avg_seconds: Input should be greater than 0"),
 ])
 def test_bad_input_is_refused_naming_the_key(overrides, cause):
     with pytest.raises(PreflightError, match=cause):
@@ -61,11 +61,11 @@ def test_recovery_needs_the_s3_secrets(monkeypatch):
     data = {**group_data(), "voice_recover_files": "true"}
     level_1 = {"env": "rolled_back", "providers": "rolled_back"}
     with pytest.raises(PreflightError, match="secret S3_ACCESS_KEY_ID is not set .*recovering voice files"):
-        voice.request_from(data, level_1, "rolled_back")
-    assert voice.request_from(data, level_1).recover is None  # a converge run recovers nothing
+        voice.request_from(validated(data), level_1, "rolled_back")
+    assert voice.request_from(validated(data), level_1).recover is None  # a converge run recovers nothing
     monkeypatch.setenv("S3_ACCESS_KEY_ID", "AKIA-TEST-ID")
     monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "s")
-    made = voice.request_from({**data, "voice_backup_prefix": "2025-08-02/"}, level_1, "rolled_back")
+    made = voice.request_from(validated({**data, "voice_backup_prefix": "2025-08-02/"}), level_1, "rolled_back")
     assert made.recover[0].bucket == "voice-files-backup" and made.recover[1] == "2025-08-02/"
     assert made.recover[2].bucket == "voice-files" and "AKIA-TEST-ID" not in repr(made.recover)
 
@@ -91,7 +91,7 @@ def test_unusable_provider_settings_are_refused(current, cause):
 
 
 def test_scope_binds_the_level_and_its_options():
-    assert voice.scope_of({**group_data("prod"), "voice_level": "2", "voice_backup_dir": "/backup/voice_v2_20251101"}) == {
+    assert voice.scope_of(validated({**group_data("prod"), "voice_level": "2", "voice_backup_dir": "/backup/voice_v2_20251101"})) == {
         "voice_level": "2", "voice_code_source": "backup", "voice_backup_dir": "/backup/voice_v2_20251101",
         "voice_git_ref": "none", "voice_previous_image_tag": "previous-stable", "voice_image_registry": "none",
         "voice_recover_files": "false"}
@@ -100,17 +100,17 @@ def test_scope_binds_the_level_and_its_options():
 def test_converge_takes_every_recorded_unit_of_the_host_s_kind_and_declares_the_rest_only_when_allowed():
     prod, sandbox = group_data("prod"), group_data("sandbox")  # rollbook_converge_declared: false, true
     recorded = {"env": "rolled_back", "image": "enabled", "venv": "rolled_back", "zz": "enabled", "code": "maybe"}
-    assert voice.desired_state(prod, None, recorded) == ({"env": "rolled_back", "venv": "rolled_back"}, True)
+    assert voice.desired_state(validated(prod), None, recorded) == ({"env": "rolled_back", "venv": "rolled_back"}, True)
     compose = {**prod, "voice_unit": "compose"}
-    assert voice.desired_state(compose, None, recorded) == ({"env": "rolled_back", "image": "enabled"}, True)
-    assert voice.desired_state(prod, None, {}) == ({}, True)  # nothing recorded: left alone
+    assert voice.desired_state(validated(compose), None, recorded) == ({"env": "rolled_back", "image": "enabled"}, True)
+    assert voice.desired_state(validated(prod), None, {}) == ({}, True)  # nothing recorded: left alone
     # declared: every unit of the host's kind enabled, but a virtualenv declared enabled is left alone
-    assert voice.desired_state(sandbox, None, {"env": "rolled_back"}) == (
+    assert voice.desired_state(validated(sandbox), None, {"env": "rolled_back"}) == (
         {"env": "rolled_back", "providers": "enabled", "code": "enabled", "requirements": "enabled"}, False)
-    assert voice.desired_state({**sandbox, "voice_unit": "compose"}, None, {}) == (
+    assert voice.desired_state(validated({**sandbox, "voice_unit": "compose"}), None, {}) == (
         {"env": "enabled", "providers": "enabled", "image": "enabled"}, False)
     with pytest.raises(PreflightError, match="voice_declared_state: code and requirements differ"):
-        voice.desired_state({**sandbox, "voice_declared_state": {"code": "rolled_back"}}, None, {})
+        voice.desired_state(validated({**sandbox, "voice_declared_state": {"code": "rolled_back"}}), None, {})
 
 
 def test_level_2_s_units_share_one_state_and_former_records_stand_for_their_level():
@@ -123,26 +123,26 @@ def test_level_2_s_units_share_one_state_and_former_records_stand_for_their_leve
         "env": "rolled_back", "providers": "rolled_back", "image": "enabled"}
     # once a unit of the level is recorded, the former record no longer counts
     assert voice.recorded_state({"config": "rolled_back", "env": "enabled"}, systemd) == {"env": "enabled"}
-    assert voice.desired_state(group_data("prod"), None, {"code": "rolled_back"})[1] is True
+    assert voice.desired_state(validated(group_data("prod")), None, {"code": "rolled_back"})[1] is True
 
 
 def test_a_converge_run_converges_several_levels_with_each_unit_s_values():
     data = group_data("sandbox")
-    made = voice.request_from(data, {"env": "rolled_back", "providers": "enabled", "image": "enabled"})
+    made = voice.request_from(validated(data), {"env": "rolled_back", "providers": "enabled", "image": "enabled"})
     assert (made.target, made.level, made.levels) == (None, None, (1, 3))
     assert made.env_from_previous and made.enable_providers == {"google": True, "yandex": True, "openai": True}
     assert made.image_tag == "latest" and made.recover is None
     assert made.describe() == "env rolled back, providers enabled, image enabled"
-    back = voice.request_from(data, {"image": "rolled_back"})
+    back = voice.request_from(validated(data), {"image": "rolled_back"})
     assert back.image_tag == "previous-stable" and not back.env_from_previous  # env not converged: current values
 
 
 def test_level_2_s_source_is_the_recorded_one_in_a_converge_run():
     data = {**group_data("sandbox"), "voice_code_source": "git"}  # no voice_git_ref: a rollback would need one
     with pytest.raises(PreflightError, match="voice_git_ref is required for a level 2 rollback from git"):
-        voice.request_from({**data, "voice_level": 2}, {"code": "rolled_back", "requirements": "rolled_back"},
+        voice.request_from(validated({**data, "voice_level": 2}), {"code": "rolled_back", "requirements": "rolled_back"},
                            "rolled_back")
-    made = voice.request_from(data, {"code": "rolled_back", "requirements": "rolled_back"})
+    made = voice.request_from(validated(data), {"code": "rolled_back", "requirements": "rolled_back"})
     assert made.code_source == "git" and made.ref is None
     backup = voice.code_source(made, {"code": "/backup/voice_v2_20251101"})
     assert (backup.kind, backup.backup_dir, backup.ref, backup.recorded) == (
@@ -155,5 +155,5 @@ def test_level_2_s_source_is_the_recorded_one_in_a_converge_run():
         voice.recorded_source("x; rm -rf /")
     rollback = replace(made, target="rolled_back")  # a rollback: data's source, never the recorded one
     assert voice.code_source(rollback, {"code": "/backup/voice_v2_20251101"}).recorded == ""
-    enable = voice.request_from(data, {"code": "enabled", "requirements": "enabled"})
+    enable = voice.request_from(validated(data), {"code": "enabled", "requirements": "enabled"})
     assert voice.code_source(enable, {"code": "/backup/voice_v2_20251101"}) == voice.CodeSource("git", None, "v2.0.0")

@@ -12,7 +12,7 @@ from rollbook.systems.voice_v2 import steps
 from rollbook.systems.voice_v2.facts import CodeState, ImageState, Recorded, VenvState, VoiceState
 from rollbook.systems.voice_v2.steps import VOICE, _config, _level_1_reasons, _level_2_reasons, _level_3_reasons
 
-from ...harness import fake_host, group_data
+from ...harness import fake_host, group_data, validated
 from .test_request import PROVIDERS
 
 RUN = SimpleNamespace(restored_marker="/var/lib/rollbook/private/r-voice_v2.restored", started_marker="/var/lib/rollbook/private/r-voice_v2.started", run_id="r",
@@ -27,8 +27,8 @@ def on_a_host():
 
 def context(seen, target="rolled_back", env="sandbox", **overrides) -> Context:
     data = {**group_data(env), **overrides}
-    return Context(request=VOICE.request(data, target, seen.recorded if target is None else None), state=seen,
-                   run=RUN, data=data)
+    return Context(request=VOICE.request(validated(data), target, seen.recorded if target is None else None), state=seen,
+                   run=RUN, settings=validated(data))
 
 
 def names(stage) -> list[str]:
@@ -167,12 +167,13 @@ def test_a_converge_run_reads_the_record_first_then_inspects_its_levels_and_reco
 
     monkeypatch.setattr(on_a_host, "get_fact", get_fact)
     data = {**group_data("prod"), "voice_backup_dir": "/backup/voice_v2_20251101"}
-    VOICE.inspect(VOICE.request(data, None, None))
+    VOICE.inspect(VOICE.request(validated(data), None, None), validated(data))
     (first, _), (second, kwargs) = facts
     assert (first, second) == ("VoiceRecorded", "VoiceHost")
     assert kwargs["level"] == (1, 2) and kwargs["backup"] == "/backup/voice_v2_20251031" and kwargs["ref"] is None
     facts.clear()
-    VOICE.inspect(VOICE.request({**data, "voice_level": 2}, "rolled_back", None))  # a rollback: data's source
+    VOICE.inspect(VOICE.request(validated({**data, "voice_level": 2}), "rolled_back", None),  # a rollback: data's source
+                  validated({**data, "voice_level": 2}))
     assert [name for name, _ in facts] == ["VoiceHost"] and facts[0][1]["backup"] == "/backup/voice_v2_20251101"
 
 
@@ -183,7 +184,7 @@ def test_a_converge_run_converges_several_levels_in_one_run_and_restarts_once():
     ctx = context(seen, None, env="prod")
     assert ctx.request.levels == (1, 2) and VOICE.from_record(ctx.request)
     assert VOICE.units(ctx.request, ctx.state) == recorded and VOICE.sources(ctx.request, ctx.state) == {}
-    assert VOICE.scope(ctx.data, ctx.request, None) == {
+    assert VOICE.scope(ctx.settings, ctx.request, None) == {
         "voice_desired": "env=rolled_back,providers=rolled_back,code=enabled,requirements=enabled"}
     assert VOICE.refusal(ctx) == ""
     assert names(VOICE.converge(ctx)) == [

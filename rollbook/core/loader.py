@@ -1,0 +1,171 @@
+"""The one module that reads pyinfra's host data: a host's data validated once, at preflight, into
+a frozen ``HostSettings`` that every stage, fact and operation receives::
+
+    settings = loader.load(host)      # bad --data, security keys not the repo's, bad values: refused here
+    settings.vision_waves             # 'b,c': the model's value, never host.data again
+    settings.sudo                     # pyinfra's own _sudo, for commands run outside an operation
+    settings.vision_wave              # AttributeError: vision_wave is not a declared data key
+
+pyinfra merges ``group_data/``, inventory data and ``--data`` into ``host.data``, parsing each
+``--data`` value first (``true`` -> True, ``2`` -> 2, ``1.10`` -> 1.1, ``null`` -> None). A text key
+refuses a number whose text that parsing changed (``rollbook.schema.Text``); a ``--data`` value it
+made None is refused here (give a value, or leave the key out).
+
+Once a host's settings are loaded, its ``host.data`` is sealed: reading one of rollbook's keys from it
+raises ``ReadAfterPreflight`` (the SSH keys stay readable: pyinfra's connector reads them), so no stage
+can go back to the raw data. pyinfra has no hook for this: ``_Sealed`` is its ``HostData`` with one
+check added.
+"""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
+from pyinfra.api.host import HostData
+
+from .. import authority, schema
+from ..preflight import PreflightError
+
+
+
+class ReadAfterPreflight(RuntimeError):
+    """One of rollbook's keys read from pyinfra's host data after preflight loaded the settings."""
+
+
+class _Sealed(HostData):
+    """pyinfra's host data once preflight loaded it: rollbook's keys (``sealed``) raise when read."""
+
+    def __getattr__(self, key: str):
+        if key in self.__dict__["sealed"]:
+            raise ReadAfterPreflight(f"{key} read from host.data after preflight: a stage reads the settings "
+                                     "preflight validated (rollbook.core.loader.HostSettings)")
+        return super().__getattr__(key)
+
+
+def _seal(target):
+    if isinstance(target.data, _Sealed):
+        return
+    sealed = _Sealed.__new__(_Sealed)
+    sealed.__dict__.update(target.data.__dict__)
+    sealed.__dict__["sealed"] = frozenset(name for name in schema.fields() if not name.startswith("ssh_"))
+    target.data = sealed
+
+
+def _data(target) -> dict:
+    """``target``'s merged data, as pyinfra merges it (the only read of it, sealed or not)."""
+    return target.data.dict()
+
+
+def connection_of(target) -> dict:
+    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data): pyinfra's
+    own keys, for the commands rollbook runs outside an operation (records at prepare, the failure
+    callback, which may concern another host than the current one)."""
+    data = _data(target)
+    return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
+
+
+def address_of(target) -> tuple[str, int, str]:
+    """Where rollbook connects to ``target`` (an inventory's host, outside a run): its address, SSH
+    port and known_hosts file."""
+    data = _data(target)
+    return (str(data.get("ssh_hostname") or target.name), int(data.get("ssh_port") or 22),
+            str(data.get("ssh_known_hosts_file")))
+
+
+class HostSettings(Mapping):
+    """One host's data after preflight: every declared key's validated value (the models are frozen,
+    so is this), read by attribute or as a mapping; the run's ``--data`` as pyinfra parsed it
+    (``override``); pyinfra's connector keys (``connection``)::
+
+        >>> settings = HostSettings({"vision_waves": "b"}, override={"vision_waves": "b"})
+        >>> settings.vision_waves, settings["vision_waves"], dict(settings.override)
+        ('b', 'b', {'vision_waves': 'b'})
+    """
+
+    __slots__ = ("_values", "override", "connection", "name", "groups")
+
+    def __init__(self, values: Mapping[str, Any], override: Mapping | None = None,
+                 connection: Mapping | None = None, name: str = "", groups: tuple[str, ...] = ()):
+        for slot, value in (("_values", MappingProxyType(dict(values))),
+                            ("override", MappingProxyType(dict(override or {}))),
+                            ("connection", MappingProxyType(dict(connection or {}))),
+                            ("name", name), ("groups", tuple(groups))):
+            object.__setattr__(self, slot, value)
+
+    @classmethod
+    def of(cls, models: Mapping, **context) -> "HostSettings":
+        """From validated models (``schema.validate``)."""
+        values = {name: getattr(model, name) for model in models.values() for name in type(model).model_fields}
+        return cls(values, **context)
+
+    @classmethod
+    def validated(cls, data: Mapping, **context) -> "HostSettings":
+        """``data`` (keys not given take their declared defaults) validated, as a form or a test gives it;
+        PreflightError naming a bad key::
+
+            >>> HostSettings.validated({"rollbook_takeover": "no"}).rollbook_takeover
+            False
+        """
+        return cls.of(schema.validate(data), **context)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("HostSettings is frozen: a run's settings are what preflight validated")
+
+    def __getitem__(self, name: str):
+        return self._values[name]
+
+    def get(self, name: str, default=None):
+        """``name``'s value (None when unset); an undeclared key raises, as a typo must."""
+        if name not in self._values:
+            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}")
+        value = self._values[name]
+        return default if value is None else value
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    @property
+    def sudo(self) -> bool:
+        return bool(self.connection.get("_sudo"))
+
+
+def uploads_of(target) -> tuple[str, str | None]:
+    """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user), the
+    user None without sudo (``rollbook.host.uploads``; read inside operations, which get no settings)."""
+    data = _data(target)
+    if not (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo")):
+        return str(data.get("rollbook_state_dir")), None
+    return str(data.get("rollbook_state_dir")), str(data.get("ssh_user") or "root")
+
+
+def _refuse_nulls(override: Mapping):
+    nulls = sorted(name for name, value in override.items() if value is None)
+    if nulls:
+        raise PreflightError(f"--data {nulls[0]}=null: pyinfra reads null as no value; give a value, or leave "
+                             "the key out for its default")
+
+
+def load(target) -> HostSettings:
+    """``target``'s (a pyinfra host's) data, validated once: no unknown or security ``--data`` key, no
+    ``null``, every value of its declared type, the security settings the repo's own (one line naming
+    the key otherwise, before any host command). Its ``host.data`` is sealed from then on."""
+    data = _data(target)
+    override = dict(target.inventory.get_override_data())
+    schema.refuse_override(override)
+    _refuse_nulls(override)
+    models = schema.validate(data)
+    authority.check(data, target.groups)
+    settings = HostSettings.of(models, override=override, connection=connection_of(target), name=target.name,
+                               groups=tuple(target.groups))
+    _seal(target)
+    return settings
