@@ -12,11 +12,12 @@ converged), 1 error, 2 drift found (drift only), 64 usage error::
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
     python -m rollbook history INVENTORY [--json]
     python -m rollbook incident --inventory INVENTORY --host H --run RUN_ID
-    python -m rollbook schema [--write]                                # the data reference (docs/data.md)
+    python -m rollbook schema [--write | --json]                       # the data reference (docs/data.md)
     python -m rollbook approve (--plan FILE | INVENTORY DEPLOY --data k=v ...) --approver NAME --key KEY --reason TEXT
 """
 
 import argparse
+import json
 import sys
 
 from . import __version__
@@ -146,6 +147,9 @@ def _trust_host(args) -> int:
 def _schema(args) -> int:
     from . import schema
 
+    if args.json:
+        print(json.dumps(schema.json_schema(), indent=2, sort_keys=True))
+        return 0
     text = schema.reference()
     if args.write:
         DATA_REFERENCE.write_text(text)
@@ -233,7 +237,9 @@ def parser() -> argparse.ArgumentParser:
     trusted.set_defaults(run=_trust_host)
 
     reference = commands.add_parser("schema", help="the data reference: every key, its type, default and doc")
-    reference.add_argument("--write", action="store_true", help="write docs/data.md")
+    shown = reference.add_mutually_exclusive_group()
+    shown.add_argument("--write", action="store_true", help="write docs/data.md")
+    shown.add_argument("--json", action="store_true", help="print the JSON schema of every model (forms read it)")
     reference.set_defaults(run=_schema)
     return top
 

@@ -26,14 +26,9 @@ from pydantic.fields import FieldInfo
 
 from .preflight import PreflightError
 
-# The models, in the order the reference lists them (each module registers its own on import).
-MODULES = (
-    "rollbook.pipeline.settings",
-    "rollbook.systems.vision.settings",
-    "rollbook.systems.analyticbot.settings",
-    "rollbook.systems.phase17.settings",
-    "rollbook.systems.voice_v2.settings",
-)
+# The pipeline's model first, then each registered system's (rollbook.systems.SYSTEMS), as the reference lists them;
+# each module registers its model on import.
+PIPELINE_SETTINGS = "rollbook.pipeline.settings"
 _MODELS: list[type["Settings"]] = []
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
@@ -98,9 +93,12 @@ class Settings(BaseModel):
 
 
 def models() -> list[type[Settings]]:
-    for module in MODULES:
+    from .systems import SYSTEMS
+
+    order = [PIPELINE_SETTINGS, *(system.settings_module for system in SYSTEMS.values())]
+    for module in order:
         importlib.import_module(module)
-    return list(_MODELS)
+    return sorted(_MODELS, key=lambda model: order.index(model.__module__) if model.__module__ in order else len(order))
 
 
 def fields() -> dict[str, FieldInfo]:
@@ -213,6 +211,16 @@ def validate(data: Mapping) -> dict[type[Settings], Settings]:
                                      "(a secret: its value is not shown)") from None
             raise PreflightError(_one_line(error)) from None
     return validated
+
+
+def json_schema() -> dict:
+    """Every model's JSON schema (types, defaults, bounds, and each key's ``allowed``, ``security``,
+    ``secret`` and ``per_run`` marks), by title: what a form is built from::
+
+        >>> json_schema()["Pipeline (every system)"]["properties"]["rollbook_takeover"]["security"]
+        False
+    """
+    return {model.title: model.model_json_schema(mode="validation") for model in models()}
 
 
 def reference() -> str:

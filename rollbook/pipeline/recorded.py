@@ -24,7 +24,7 @@ from .plan import resolved
 
 def shaping_keys(system: str, override) -> set[str]:
     """``system``'s keys a run records: those that shape its converge, less the ones ``--data`` set."""
-    return schema.shaping_keys(SYSTEMS[system].module + ".settings") - set(override)
+    return schema.shaping_keys(SYSTEMS[system].settings_module) - set(override)
 
 
 def digests(data, keys) -> dict[str, str]:

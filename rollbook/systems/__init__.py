@@ -1,28 +1,82 @@
 """One package per system, each with one @deploy (the pipeline of docs/architecture.md with that system's data
-and checks): ``rollbook.systems.<system>`` holds its request, facts, checks and deploy.
+and checks): ``rollbook.systems.<system>`` holds its settings, request, facts, checks and deploy.
 
-``SYSTEMS`` maps a system's name to its inventory group and module, for the commands
-that work across systems (drift, approve)::
+A system registers itself once: its package's ``__init__`` declares ``SYSTEM = System(STAGES, __name__)``.
+``SYSTEMS`` finds every package here that does, on first use, and is what the deploys, converge, drift,
+the data reference (``rollbook.schema``) and the recorded data read::
 
-    SYSTEMS["vision"].group     # 'vision_workers'
+    SYSTEMS["vision"].group          # 'vision_workers'
+    SYSTEMS["vision"].settings       # VisionSettings, its data keys
+    SYSTEMS["vision"].deploy()       # the @deploy: every wave to its recorded state
 """
 
+import importlib
+import pkgutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
 class System:
-    name: str
-    group: str
-    module: str  # has scope_of(data) -> the data an approval binds
+    """A system as the rest of rollbook sees it: its stages (name, group) and its package."""
+
+    stages: object  # the system's rollbook.pipeline.Stages
+    package: str  # rollbook.systems.<name>: has settings, and the @deploy named after the system
+
+    @property
+    def name(self) -> str:
+        return self.stages.name
+
+    @property
+    def group(self) -> str:
+        return self.stages.group
+
+    @property
+    def module(self) -> str:
+        return self.package
+
+    @property
+    def settings_module(self) -> str:
+        return f"{self.package}.settings"
+
+    @property
+    def settings(self) -> type:
+        from ..schema import Settings
+
+        module = importlib.import_module(self.settings_module)
+        return next(value for value in vars(module).values() if isinstance(value, type)
+                    and issubclass(value, Settings) and value is not Settings and value.__module__ == module.__name__)
+
+    @property
+    def deploy(self):
+        return getattr(importlib.import_module(self.package), self.name)
 
 
-SYSTEMS = {system.name: system for system in (
-    System("vision", "vision_workers", "rollbook.systems.vision"),
-    System("analyticbot", "analyticbot_api", "rollbook.systems.analyticbot"),
-    System("voice_v2", "voice_v2", "rollbook.systems.voice_v2"),
-    System("phase17", "phase17_server", "rollbook.systems.phase17"),
-)}
+class _Registry(Mapping):
+    """Every package under ``rollbook/systems/`` that declares ``SYSTEM``, by name, in name order."""
+
+    @cached_property
+    def _systems(self) -> dict[str, System]:
+        found = {}
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda item: item.name):
+            if info.ispkg:
+                system = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SYSTEM", None)
+                if isinstance(system, System):
+                    found[system.name] = system
+        return found
+
+    def __getitem__(self, name: str) -> System:
+        return self._systems[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._systems)
+
+    def __len__(self) -> int:
+        return len(self._systems)
+
+
+SYSTEMS = _Registry()
 
 
 def converge_all():
@@ -32,7 +86,5 @@ def converge_all():
         from rollbook.systems import converge_all
         converge_all()
     """
-    import importlib
-
-    for system in ("vision", "analyticbot", "phase17", "voice_v2"):
-        getattr(importlib.import_module(SYSTEMS[system].module), system)()
+    for system in SYSTEMS.values():
+        system.deploy()

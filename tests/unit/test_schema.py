@@ -57,3 +57,14 @@ def test_every_key_is_declared_once():
 def test_the_data_reference_matches_the_schema():
     assert (REPO / "docs" / "data.md").read_text() == schema.reference(), \
         "docs/data.md is stale: python -m rollbook schema --write"
+
+
+def test_the_models_are_the_pipeline_s_and_each_registered_system_s_and_the_json_schema_holds_every_key():
+    from rollbook.systems import SYSTEMS
+
+    assert sorted(SYSTEMS) == ["analyticbot", "phase17", "vision", "voice_v2"]
+    assert [model.__module__ for model in schema.models()] == [
+        "rollbook.pipeline.settings", *(system.settings_module for system in SYSTEMS.values())]
+    documented = {name for model in schema.json_schema().values() for name in model["properties"]}
+    assert documented == set(schema.fields())
+    assert schema.json_schema()["Pipeline (every system)"]["properties"]["rollbook_state_dir"]["security"] is True

@@ -18,6 +18,10 @@ Modules:
 """
 
 from .deploy import analyticbot
+from .. import System
 from .request import AnalyticbotRequest, desired_state, request_from, scope_of
+from .steps import ANALYTICBOT
 
-__all__ = ["AnalyticbotRequest", "analyticbot", "desired_state", "request_from", "scope_of"]
+SYSTEM = System(ANALYTICBOT, __name__)  # registered: rollbook.systems.SYSTEMS finds it
+
+__all__ = ["SYSTEM", "AnalyticbotRequest", "analyticbot", "desired_state", "request_from", "scope_of"]

@@ -41,6 +41,10 @@ Modules:
 """
 
 from .deploy import phase17
+from .. import System
 from .request import UNITS, Phase17Request, desired_state, request_from, scope_of
+from .steps import PHASE17
 
-__all__ = ["UNITS", "Phase17Request", "desired_state", "phase17", "request_from", "scope_of"]
+SYSTEM = System(PHASE17, __name__)  # registered: rollbook.systems.SYSTEMS finds it
+
+__all__ = ["SYSTEM", "UNITS", "Phase17Request", "desired_state", "phase17", "request_from", "scope_of"]

@@ -20,7 +20,11 @@ Modules:
 """
 
 from .deploy import vision
+from .. import System
 from .request import CONTROL, MANAGED_KEYS, STATES, WAVES, VisionRequest, desired_state, request_from, scope_of
+from .steps import VISION
 
-__all__ = ["CONTROL", "MANAGED_KEYS", "STATES", "WAVES", "VisionRequest", "desired_state", "request_from",
+SYSTEM = System(VISION, __name__)  # registered: rollbook.systems.SYSTEMS finds it
+
+__all__ = ["SYSTEM", "CONTROL", "MANAGED_KEYS", "STATES", "WAVES", "VisionRequest", "desired_state", "request_from",
            "scope_of", "vision"]

@@ -41,6 +41,10 @@ Modules:
 """
 
 from .deploy import voice_v2
+from .. import System
 from .request import UNITS, VoiceRequest, desired_state, request_from, scope_of
+from .steps import VOICE
 
-__all__ = ["UNITS", "VoiceRequest", "desired_state", "request_from", "scope_of", "voice_v2"]
+SYSTEM = System(VOICE, __name__)  # registered: rollbook.systems.SYSTEMS finds it
+
+__all__ = ["SYSTEM", "UNITS", "VoiceRequest", "desired_state", "request_from", "scope_of", "voice_v2"]
