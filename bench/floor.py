@@ -11,7 +11,7 @@ import paramiko
 
 from rollbook.sandbox.state import known_hosts_path, root_key_path
 from rollbook.systems.vision import CONTROL
-from rollbook.templates import render
+from rollbook.core.templates import render
 
 FLAGS_OFF = ("VISION_PREPROCESS_ENABLED", "VISION_PREPROCESS_GRAYSCALE", "VISION_LOCAL_OCR_PRIMARY_ENABLED",
              "VISION_PHASH_ENABLED", "VISION_ROI_CROP_ENABLED", "VISION_LOW_PRIORITY_QUEUE_ENABLED",

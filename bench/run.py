@@ -30,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ROLLBOOK_SANDBOX_DIR", str(REPO / ".sandbox-bench"))
 
-from rollbook.sandbox import hosts as sandbox_hosts  # noqa: E402  (after the sandbox folder is chosen)
-from rollbook.sandbox.s3 import stop_s3  # noqa: E402
+from rollbook.sandbox import hosts as sandbox_hosts
+from rollbook.sandbox.s3 import stop_s3
 
 from . import floor  # noqa: E402
 

@@ -5,6 +5,6 @@ recorded with ``rollbook trust-host``::
     pyinfra inventories/prod.py deploys/bootstrap.py --limit NEW_HOST --user admin -y
 """
 
-from rollbook.bootstrap import bootstrap
+from rollbook.admin.bootstrap import bootstrap
 
 bootstrap()

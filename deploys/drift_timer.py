@@ -3,6 +3,6 @@
     pyinfra inventories/prod.py deploys/drift_timer.py
 """
 
-from rollbook.drift_timer import drift_timer
+from rollbook.admin.drift_timer import drift_timer
 
 drift_timer()

@@ -6,6 +6,6 @@ The keys, their types, defaults, allowed values and docs are listed in ``docs/da
 and per-system files (named after the system's group) hold only what differs.
 """
 
-from rollbook.schema import defaults as _defaults
+from rollbook.core.schema import defaults as _defaults
 
 globals().update(_defaults())

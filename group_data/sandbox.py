@@ -4,7 +4,7 @@ Connection data (port, key, sandbox known_hosts) comes per host from the sandbox
 what every sandbox inventory shares is in ``rollbook/sandbox/data.py``.
 """
 
-from rollbook.sandbox.data import *  # noqa: F403 (pyinfra keeps the names as group data)
+from rollbook.sandbox.data import *
 
 rollbook_environment = "sandbox"
 

@@ -5,7 +5,7 @@ sandbox must: its known_hosts, approvals checked against its generated allowed-s
 only once it is enrolled as prod (``python -m rollbook sandbox enroll vision-1 --as prod``).
 """
 
-from rollbook.sandbox.data import *  # noqa: F403 (pyinfra keeps the names as group data)
+from rollbook.sandbox.data import *
 from rollbook.sandbox.state import notify_url as _notify_url
 
 # --- as group_data/prod.py -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ a frozen ``HostSettings`` that every stage, fact and operation receives::
 
 pyinfra merges ``group_data/``, inventory data and ``--data`` into ``host.data``, parsing each
 ``--data`` value first (``true`` -> True, ``2`` -> 2, ``1.10`` -> 1.1, ``null`` -> None). A text key
-refuses a number whose text that parsing changed (``rollbook.schema.Text``); a ``--data`` value it
+refuses a number whose text that parsing changed (``rollbook.core.schema.Text``); a ``--data`` value it
 made None is refused here (give a value, or leave the key out).
 
 Once a host's settings are loaded, its ``host.data`` is sealed: reading one of rollbook's keys from it
@@ -24,8 +24,8 @@ from typing import Any
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.api.host import HostData
 
-from .. import authority, schema
-from ..preflight import PreflightError
+from . import authority, schema
+from .preflight import PreflightError
 
 
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pyinfra.api import operation
 from pyinfra.api.command import StringCommand
 
-from ..preflight import PreflightError
-from ..report import announce
+from ..core.preflight import PreflightError
+from ..core.report import announce
 from .command import command, joined, program
 from .scripts import source
 from .shell import backup, inside

@@ -4,7 +4,7 @@ from io import StringIO
 
 from pyinfra.api import FileUploadCommand, operation
 
-from ..report import announce
+from ..core.report import announce
 from .command import command
 from .shell import backup, inside
 from .uploads import staging_path

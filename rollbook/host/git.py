@@ -2,7 +2,7 @@
 
 from pyinfra.api import operation
 
-from ..report import announce
+from ..core.report import announce
 from .command import command
 
 

@@ -4,7 +4,7 @@ psql's arguments (``PGPASSWORD``, see ``shell.postgres_connect``)."""
 
 from pyinfra.api import operation
 
-from ..report import announce
+from ..core.report import announce
 from .command import command, program
 from .shell import postgres_connect, timed
 from .timeouts import Timeouts

@@ -8,7 +8,7 @@ arguments: redis-cli gets host, port and database as arguments and the password 
 
 from pyinfra.api import operation
 
-from ..report import announce
+from ..core.report import announce
 from .scripts import source
 from .command import command, program
 from .shell import REDIS_CLI, q, redis_connect, timed

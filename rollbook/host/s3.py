@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pyinfra.api import FunctionCommand, operation
 
-from ..report import announce
+from ..core.report import announce
 
 CACHE_KEY = re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$")
 PREFIX = "vision/"

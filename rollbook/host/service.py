@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pyinfra.api import operation
 from pyinfra.api.command import StringCommand
 
-from ..report import announce
+from ..core.report import announce
 from .command import command, joined, program
 from .envfile import read_keys, shown
 from .shell import COMPOSE, STAMP

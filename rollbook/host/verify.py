@@ -5,8 +5,8 @@ from collections.abc import Callable
 from pyinfra import host, logger
 from pyinfra.api import operation
 
-from .. import runs
-from ..report import executing
+from ..core import runs
+from ..core.report import executing
 from .shell import fail
 
 
@@ -19,7 +19,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
     + fact: the FactBase class observing the effect
     + fact_kwargs: its arguments
     + judge: observation -> list of ``(ok, statement)``; every statement is printed
-    + system: whose run records the result in its history (``rollbook.runs``)
+    + system: whose run records the result in its history (``rollbook.core.runs``)
     + before: called first, at execute time (e.g. to upload a secret the observation needs)
 
     Yields no command when every check holds, so a verified run reports no change;

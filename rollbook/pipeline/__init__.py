@@ -31,11 +31,11 @@ from pyinfra import host, logger
 from pyinfra.api import BaseStateCallback
 from pyinfra.context import state
 
-from .. import approvals, identity, runs, schema
+from ..core import approvals, identity, runs, schema
 from . import record as run_ops
 from ..core.loader import HostSettings, load
-from ..paths import checkout
-from ..preflight import PreflightError
+from ..core.paths import checkout
+from ..core.preflight import PreflightError
 from . import plan as plans
 from . import recorded
 from .stages import STATES, Context, Stage, Stages

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..approvals import bound
-from ..paths import checkout
+from ..core.approvals import bound
+from ..core.paths import checkout
 
 PACKAGE = Path(__file__).resolve().parents[1]  # rollbook/: every step, fact, script and SQL a run sends
 EXECUTED = ("deploys", "templates")  # the checkout's folders a run executes or renders

@@ -18,11 +18,11 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from ..core.loader import connection_of
 
-from .. import history, notify, runs
+from ..core import history, notify, runs
 from ..host.scripts import source
 from ..host.shell import fail, q
 from ..host.uploads import uploads_folder_command
-from ..report import executing
+from ..core.report import executing
 
 # runs on the host: rollbook/host/scripts/state_merge.py (the record merged into state.json under a flock)
 _STATE_MERGE = source("state_merge")

@@ -18,7 +18,7 @@ from pyinfra.api import FactBase
 
 from ..host.shell import q
 from ..systems import SYSTEMS
-from .. import schema
+from ..core import schema
 from .plan import resolved
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ..schema import Flag, Settings, Whole, key
+from ..core.schema import Flag, Settings, Whole, key
 
 Positive = Annotated[Whole, Field(gt=0)]
 Percent = Annotated[Whole, Field(ge=0, le=100)]

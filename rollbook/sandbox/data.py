@@ -6,7 +6,7 @@ take it with ``from rollbook.sandbox.data import *``; each adds its environment)
     '--no-index'
 """
 
-from ..paths import checkout as _checkout
+from ..core.paths import checkout as _checkout
 from .state import known_hosts_path as _known_hosts_path
 from .state import rollbook_authorized_keys_path as _authorized_keys
 from .state import sandbox_s3_endpoint as _endpoint

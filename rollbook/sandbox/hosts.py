@@ -28,9 +28,7 @@ from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
-from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path,
-                    known_hosts_path, load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path,
-                    state_path)
+from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path, known_hosts_path, load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path, state_path)
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
 BOOT_TIMEOUT = 180

@@ -9,7 +9,7 @@
 import os
 from pathlib import Path
 
-from ..paths import checkout
+from ..core.paths import checkout
 
 REPO = checkout()
 RECIPES = REPO / "tests" / "sandbox"  # image recipes (Dockerfiles, files baked in)

@@ -3,7 +3,7 @@ and checks): ``rollbook.systems.<system>`` holds its settings, request, facts, c
 
 A system registers itself once: its package's ``__init__`` declares ``SYSTEM = System(STAGES, __name__)``.
 ``SYSTEMS`` finds every package here that does, on first use, and is what the deploys, converge, drift,
-the data reference (``rollbook.schema``) and the recorded data read::
+the data reference (``rollbook.core.schema``) and the recorded data read::
 
     SYSTEMS["vision"].group          # 'vision_workers'
     SYSTEMS["vision"].settings       # VisionSettings, its data keys
@@ -42,7 +42,7 @@ class System:
 
     @property
     def settings(self) -> type:
-        from ..schema import Settings
+        from ..core.schema import Settings
 
         module = importlib.import_module(self.settings_module)
         return next(value for value in vars(module).values() if isinstance(value, type)

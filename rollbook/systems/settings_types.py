@@ -3,7 +3,7 @@
 A name, ref or key that reaches a command on a host is a full-match pattern (``\\A...\\Z``: a
 trailing newline does not pass); ``Settings`` validates them with Python's regex engine. pyinfra's
 ``--data`` turns ``2`` into an int and ``1.10`` into the number 1.1: the text types take a whole
-number as its text and refuse any other number (its text is lost; ``rollbook.schema.Text``)::
+number as its text and refuse any other number (its text is lost; ``rollbook.core.schema.Text``)::
 
     >>> items("a, b,,c")
     ['a', 'b', 'c']
@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from ..schema import Text, strict_flag
+from ..core.schema import Text, strict_flag
 
 
 def _pattern(pattern: str):
@@ -36,7 +36,7 @@ GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).
 RELATIVE_PATH = r"\A(?![/-])(?!.*\.\.)[A-Za-z0-9_./-]+\Z"
 RelativePath = _pattern(RELATIVE_PATH)
-# Free text that never reaches a shell (S3 bucket, region, prefix): ``rollbook.schema.Text``.
+# Free text that never reaches a shell (S3 bucket, region, prefix): ``rollbook.core.schema.Text``.
 
 State = Literal["enabled", "rolled_back"]
 

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from rollbook import drift_timer, metrics
+from rollbook.admin import drift_timer
+from rollbook.core import metrics
 from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 

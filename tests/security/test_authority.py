@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rollbook import authority, schema
-from rollbook.paths import checkout
-from rollbook.preflight import PreflightError
+from rollbook.core import authority, schema
+from rollbook.core.paths import checkout
+from rollbook.core.preflight import PreflightError
 
 REPO = checkout()
 
@@ -179,7 +179,7 @@ def _reads_argv(path: Path) -> bool:
 
 
 def test_no_module_but_the_command_line_reads_sys_argv():
-    allowed = {"rollbook/cli.py", "rollbook/__main__.py"}  # and host scripts: their own argv on the host
+    allowed = {"rollbook/cli/__init__.py", "rollbook/__main__.py"}  # and host scripts: their own argv on the host
     readers = [str(path.relative_to(REPO)) for path in (REPO / "rollbook").rglob("*.py")
                if "host/scripts" not in str(path) and _reads_argv(path)]
     assert sorted(set(readers) - allowed) == []

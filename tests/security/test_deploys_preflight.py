@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.paths import checkout
+from rollbook.core.paths import checkout
 
 REPO = checkout()
 DEPLOYS = sorted(path.name for path in (REPO / "deploys").glob("*.py"))

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from rollbook import approvals, identity
+from rollbook.core import approvals, identity
 
 PLAN = {"environment": "prod", "deploy": "deploys/vision_rollback.py", "hosts": ["w1"], "data": {"vision_waves": "b"},
         "plan": {"w1": {"vision": {"units": {"b": "rolled_back"}, "steps": [], "changes": []}}},

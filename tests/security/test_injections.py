@@ -3,8 +3,8 @@ patterns, one line naming the key) before any host is touched."""
 
 import pytest
 
-from rollbook import schema
-from rollbook.preflight import PreflightError
+from rollbook.core import schema
+from rollbook.core.preflight import PreflightError
 
 # every data key whose value reaches a shell command on a host (paths, units, images, refs, keys, args)
 COMMAND_KEYS = [

@@ -7,7 +7,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rollbook import runs
+from rollbook.core import runs
 from rollbook.pipeline.record import lock_path, refresh_command, takeover_command
 
 STALE = {"run_id": "old", "operator": "carol", "controller": "gone", "pid": 1,

@@ -5,7 +5,7 @@ import yaml
 from jinja2 import UndefinedError
 
 from rollbook.systems.vision import request as vision
-from rollbook.templates import TEMPLATES, render
+from rollbook.core.templates import TEMPLATES, render
 
 from ..unit.harness import group_data
 
@@ -34,8 +34,8 @@ def test_an_undefined_variable_is_an_error():
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_incident_report_renders_for_every_environment(environment):
-    from rollbook import history
-    from rollbook.runs import HostRun
+    from rollbook.core import history
+    from rollbook.core.runs import HostRun
 
     run = HostRun(system="vision", kind="rollback", deploy="deploys/vision_rollback.py", environment=environment,
                   authorization={"mode": "self-service"}, scope={}, reason="", units_before={}, units_after={})
@@ -46,7 +46,7 @@ def test_incident_report_renders_for_every_environment(environment):
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_drift_timer_units_render_for_every_environment(environment):
-    from rollbook.drift_timer import control_from, unit_files
+    from rollbook.admin.drift_timer import control_from, unit_files
 
     data = group_data(environment)
     units = unit_files(control_from(data))

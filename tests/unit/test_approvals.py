@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rollbook import approvals, identity
+from rollbook.core import approvals, identity
 
 DATA = {"vision_waves": "b", "reason": "INC-1"}
 PLAN = {"environment": "prod", "deploy": "deploys/vision_rollback.py", "hosts": ["w1", "w2"], "data": DATA,

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from rollbook import cli
-from rollbook.approve import escaped
+from rollbook.cli.approve import escaped
 from rollbook.pipeline.plan import Plan, digest_of
 
 SNEAKY = "VISION_PHASH_ENABLED: true -> false\x1b[2K\rVISION_PHASH_ENABLED: unchanged"

@@ -4,9 +4,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from rollbook import drift
-from rollbook.drift import Drifted, Report
-from rollbook.metrics import parse
+from rollbook.cli import drift
+from rollbook.cli.drift import Drifted, Report
+from rollbook.core.metrics import parse
 
 STDERR = """--> Preparing operations...
 [vision-1] vision: no recorded state: left alone (no authorized run recorded one; rollbook_converge_declared ...)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rollbook import drift
-from rollbook.drift import Drifted, Failed, Report
-from rollbook.metrics import parse
+from rollbook.cli import drift
+from rollbook.cli.drift import Drifted, Failed, Report
+from rollbook.core.metrics import parse
 
 REPO = Path(__file__).resolve().parents[2]
 

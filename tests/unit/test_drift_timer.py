@@ -15,9 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from rollbook import drift_timer, notify, pipeline
+from rollbook.admin import drift_timer
+from rollbook.core import notify
+from rollbook import pipeline
 from rollbook.core.loader import HostSettings
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 
 from .harness import case_commands, cases, fake_host, group_data, op_commands
 
@@ -367,7 +369,8 @@ def test_drift_takes_the_webhook_from_the_environment_and_hides_it_from_its_chil
 
 
 def test_the_drift_command_notifies_the_environment_s_webhook(monkeypatch, capsys):
-    from rollbook import cli, drift
+    from rollbook import cli
+    from rollbook.cli import drift
 
     seen = {}
     monkeypatch.setenv(notify.WEBHOOK_VARIABLE, WEBHOOK)

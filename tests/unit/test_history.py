@@ -1,8 +1,8 @@
 """History records, merged into the runbook's Rollback History table and the incident report."""
 
-from rollbook import history
-from rollbook.runs import HostRun
-from rollbook.templates import render
+from rollbook.core import history
+from rollbook.core.runs import HostRun
+from rollbook.core.templates import render
 
 
 def a_run(**changes) -> HostRun:

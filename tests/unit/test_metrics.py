@@ -2,7 +2,7 @@
 
 import pytest
 
-from rollbook import metrics
+from rollbook.core import metrics
 
 SCRAPE = """# HELP vision_media_total media
 # TYPE vision_media_total counter

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from rollbook import notify, runs
-from rollbook.drift import DRIFT, Drifted, Report
+from rollbook.core import notify, runs
+from rollbook.cli.drift import DRIFT, Drifted, Report
 
 
 @pytest.fixture

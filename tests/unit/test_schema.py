@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rollbook import schema
-from rollbook.preflight import PreflightError
+from rollbook.core import schema
+from rollbook.core.preflight import PreflightError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ whole numbers that are not booleans, flag values as env files spell them."""
 import pytest
 
 from rollbook.core.loader import HostSettings
-from rollbook.preflight import PreflightError
-from rollbook.schema import strict_flag
+from rollbook.core.preflight import PreflightError
+from rollbook.core.schema import strict_flag
 from rollbook.systems.settings_types import flag_value
 
 

@@ -18,7 +18,7 @@ from ...host import envfile, git, postgres, service, uploads, verify
 from ...host.shell import http_ok
 from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
-from ...secrets import secret
+from ...core.secrets import secret
 from .checks import judge
 from .facts import BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_INDEXES, AnalyticbotEffect, AnalyticbotHost
 from .migration import apply_sql, rollback_sql

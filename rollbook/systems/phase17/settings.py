@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar, Literal, get_args
 from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath
-from ...schema import Settings, key
+from ...core.schema import Settings, key
 from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confined, items
 
 Unit = Literal["router", "flag"]

@@ -23,8 +23,7 @@ from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
 from .checks import converged, judge, refusal
 from .facts import FLAG, ROUTER_LINES, Phase17Effect, Phase17Host
-from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Request, desired_state, flag_of,
-                      recorded_state, request_from, scope_of, stream_served)
+from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Request, desired_state, flag_of, recorded_state, request_from, scope_of, stream_served)
 
 
 class Phase17Stages(Stages):

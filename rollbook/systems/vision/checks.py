@@ -5,7 +5,7 @@ verify stage: the run's effect (``judge``: environment, health, counters flat or
 smoke event) and, after wave C's cleanup, the backlog at zero (``judge_cleanup``).
 """
 
-from ... import metrics
+from ...core import metrics
 from .request import EXPERIMENT_OF, VisionRequest
 
 OCR_PRIMARY = 'vision_media_total{reason="ocr_primary"}'

@@ -9,7 +9,7 @@ Example::
 
 from dataclasses import dataclass, field
 
-from ... import metrics
+from ...core import metrics
 from ...host.compose import running_env, running_env_section
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole

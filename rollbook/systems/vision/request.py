@@ -12,9 +12,9 @@ import yaml
 
 from ...host import s3
 from ...host.timeouts import Timeouts, timeouts_of
-from ...preflight import PreflightError
-from ...secrets import secret
-from ...templates import render
+from ...core.preflight import PreflightError
+from ...core.secrets import secret
+from ...core.templates import render
 from .facts import VisionSettings
 from ...pipeline.stages import to_record
 from .settings import WAVES

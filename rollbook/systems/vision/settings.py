@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
-from ...schema import Flag, Settings, key
+from ...core.schema import Flag, Settings, key
 from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, flag_value, items
 
 Wave = Literal["a", "b", "c", "tokens"]
@@ -25,7 +25,7 @@ WAVES = {
           "VISION_LOW_PRIORITY_STREAM": str},
     "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
 }
-# A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.preflight.flag_value).
+# A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.core.preflight.flag_value).
 FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
 
 ENABLED_VALUES = {

@@ -18,8 +18,7 @@ from ...pipeline import Context, Stage, Stages
 from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
 from .cleanups import s3_cache_count, strip_context_sql
 from .facts import VisionEffect, VisionHost
-from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text,
-                      request_from, scope_of)
+from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text, request_from, scope_of)
 
 
 class VisionStages(Stages):

@@ -9,7 +9,7 @@ from pyinfra.api import FunctionCommand, operation
 from ...host import s3
 from ...host.command import command, joined, program
 from ...host.shell import backup, backup_tree
-from ...report import announce
+from ...core.report import announce
 
 
 @operation()

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 
 from ...host import s3
-from ...preflight import PreflightError
-from ...secrets import secret
+from ...core.preflight import PreflightError
+from ...core.secrets import secret
 from .facts import VoiceSettings
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"

@@ -10,9 +10,8 @@ from typing import Annotated, ClassVar, Literal, get_args
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
-from ...schema import Flag, Settings, key
-from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State,
-                              Text, UnitName, blank_to_none, items)
+from ...core.schema import Flag, Settings, key
+from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State, Text, UnitName, blank_to_none, items)
 
 # The recorded units: level 1 env and providers, level 2 code and requirements, level 3 image (compose) or venv (systemd).
 Unit = Literal["env", "providers", "code", "requirements", "image", "venv"]

@@ -27,12 +27,11 @@ from pyinfra import host, logger
 from ...host import envfile, files, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
-from ...preflight import PreflightError
+from ...core.preflight import PreflightError
 from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
-from .request import (CODE_UNITS, GROUP, LEVEL_OF, SYSTEM, VoiceRequest, code_source, desired_state, providers_text,
-                      recorded_source, request_from, scope_of)
+from .request import (CODE_UNITS, GROUP, LEVEL_OF, SYSTEM, VoiceRequest, code_source, desired_state, providers_text, recorded_source, request_from, scope_of)
 
 
 class VoiceStages(Stages):

@@ -7,7 +7,7 @@ from pyinfra.context import ctx_host, ctx_state
 
 from rollbook.core import loader
 from rollbook.core.loader import HostSettings, ReadAfterPreflight
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 
 from ..harness import group_data
 

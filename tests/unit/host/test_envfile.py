@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from rollbook.host import envfile
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 
 from ..harness import fake_host
 

@@ -4,7 +4,7 @@ import pytest
 
 from rollbook.core.loader import HostSettings
 from rollbook.host.timeouts import Timeouts, timeouts_of
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 
 
 def settings(**data):

@@ -3,7 +3,7 @@
 import pytest
 
 from rollbook.core.loader import HostSettings
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 
 
 @pytest.mark.parametrize("value, expected", [(None, None), ("None", None), (0, 0), ("40", 40), (100, 100)])

@@ -5,7 +5,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rollbook import runs
+from rollbook.core import runs
 from rollbook.pipeline.record import failure_command, stale_because
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 from rollbook.systems.analyticbot import request as ab
 
 from ...harness import group_data, validated

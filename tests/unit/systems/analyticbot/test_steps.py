@@ -3,7 +3,7 @@
 import pytest
 
 from rollbook.pipeline import Context
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 from rollbook.systems.analyticbot import request as ab
 from rollbook.systems.analyticbot.facts import AnalyticbotState, Migration
 from rollbook.systems.analyticbot.steps import ANALYTICBOT

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 from rollbook.systems.phase17 import request as p17
 
 from ...harness import group_data, validated

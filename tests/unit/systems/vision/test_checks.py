@@ -1,6 +1,6 @@
 """The vision checks as data: active experiments before a rollback, the verification after it."""
 
-from rollbook.systems.vision.checks import OCR_PRIMARY, PREPROCESS, TOKENS, active_experiments, judge, judge_cleanup
+from rollbook.systems.vision.checks import (OCR_PRIMARY, PREPROCESS, TOKENS, active_experiments, judge, judge_cleanup)
 from rollbook.systems.vision.facts import VisionObservation
 from rollbook.systems.vision.request import request_from
 

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 from rollbook.systems.vision import cleanups
 from rollbook.systems.vision import request as vision
 

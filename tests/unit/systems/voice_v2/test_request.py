@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from rollbook.preflight import PreflightError
+from rollbook.core.preflight import PreflightError
 from rollbook.systems.voice_v2 import request as voice
 
 from ...harness import group_data, validated

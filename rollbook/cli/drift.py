@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from .paths import checkout
-from .systems import SYSTEMS
+from ..core.paths import checkout
+from ..systems import SYSTEMS
 
 REPO = checkout()
 CONVERGE = "deploys/converge.py"

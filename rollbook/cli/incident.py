@@ -3,9 +3,9 @@
     python -m rollbook incident --inventory inventories/prod.py --host vision-worker-01 --run 20261123T181503Z-ab12cd
 """
 
-from . import history
+from ..core import history
 from .remote import read_everywhere
-from .templates import render
+from ..core.templates import render
 
 
 def report(inventory: str, host: str, run_id: str, state_dir: str = "/var/lib/rollbook") -> str:

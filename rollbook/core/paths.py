@@ -5,14 +5,14 @@ is installed (``pip install .``) and run from inside a checkout::
     checkout() / "approvals" / "allowed_signers"
 
 Running from a checkout, the checkout is the one holding the code that runs. Installed,
-``ROLLBOOK_CHECKOUT`` names it (else the working directory). ``rollbook.authority`` refuses a
+``ROLLBOOK_CHECKOUT`` names it (else the working directory). ``rollbook.core.authority`` refuses a
 ``ROLLBOOK_CHECKOUT`` that names another folder than the running checkout.
 """
 
 import os
 from pathlib import Path
 
-_SOURCE = Path(__file__).resolve().parents[1]
+_SOURCE = Path(__file__).resolve().parents[2]  # rollbook/core/paths.py -> the checkout
 
 
 def source_checkout() -> Path | None:

@@ -23,10 +23,10 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import approvals, schema
-from .paths import checkout
-from .pipeline.plan import digest_of, render
-from .preflight import PreflightError
+from ..core import approvals, schema
+from ..core.paths import checkout
+from ..pipeline.plan import digest_of, render
+from ..core.preflight import PreflightError
 
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"
 # C0, DEL, C1; bidi embeddings, overrides, isolates and marks; line and paragraph separators

@@ -89,7 +89,7 @@ class Session:
     def plan(self):
         """The run's plan (``rollbook.pipeline.plan.Plan``), host by host."""
         if self._plan is None:
-            from .pipeline.plan import Plan
+            from ..pipeline.plan import Plan
 
             self._plan = Plan()
         return self._plan

@@ -20,9 +20,9 @@ import argparse
 import json
 import sys
 
-from . import __version__
-from .paths import checkout
-from .sandbox import SandboxError
+from .. import __version__
+from ..core.paths import checkout
+from ..sandbox import SandboxError
 
 DATA_REFERENCE = checkout() / "docs" / "data.md"
 USAGE = 64
@@ -36,7 +36,7 @@ def _host_pair(text: str) -> tuple[str, str]:
 
 
 def _sandbox(args) -> int:
-    from .sandbox import hosts
+    from ..sandbox import hosts
 
     if args.action == "up":
         state = hosts.up(dict(args.host) if args.host else None, reset=args.reset)
@@ -62,7 +62,8 @@ def _demo(args) -> int:
 
 
 def _drift(args) -> int:
-    from . import drift, notify
+    from . import drift
+    from ..core import notify
 
     webhook = notify.drift_webhook(args.notify)  # else ROLLBOOK_NOTIFY_WEBHOOK (the timer's), out of the environment
     try:
@@ -87,7 +88,7 @@ def _drift(args) -> int:
 def _history(args) -> int:
     import json
 
-    from . import history
+    from ..core import history
     from .remote import read_everywhere
 
     records, unreachable = [], []
@@ -145,7 +146,7 @@ def _trust_host(args) -> int:
 
 
 def _schema(args) -> int:
-    from . import schema
+    from ..core import schema
 
     if args.json:
         print(json.dumps(schema.json_schema(), indent=2, sort_keys=True))

@@ -9,7 +9,7 @@ operator's command and prints the verification lines::
 import subprocess
 import sys
 from pathlib import Path
-from .paths import checkout
+from ..core.paths import checkout
 
 REPO = checkout()
 INVENTORY = "inventories/sandbox.py"

@@ -26,14 +26,15 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import server
 
-from . import identity, pipeline, runs
-from .host.command import command
-from .host.shell import q
-from .host.uploads import folder, staging_path, uploads_folder_command
-from .paths import checkout
-from .pipeline.record import append_history, run_on_host
-from .preflight import PreflightError
-from .report import announce, executing
+from ..core import identity, runs
+from .. import pipeline
+from ..host.command import command
+from ..host.shell import q
+from ..host.uploads import folder, staging_path, uploads_folder_command
+from ..core.paths import checkout
+from ..pipeline.record import append_history, run_on_host
+from ..core.preflight import PreflightError
+from ..core.report import announce, executing
 
 SUDOERS = "/etc/sudoers.d/rollbook"
 
@@ -181,7 +182,7 @@ def bootstrap():
 
     .. code:: python
 
-        from rollbook.bootstrap import bootstrap
+        from rollbook.admin.bootstrap import bootstrap
         bootstrap()
     """
     settings = pipeline.preflight()

@@ -93,7 +93,7 @@ class Settings(BaseModel):
 
 
 def models() -> list[type[Settings]]:
-    from .systems import SYSTEMS
+    from ..systems import SYSTEMS
 
     order = [PIPELINE_SETTINGS, *(system.settings_module for system in SYSTEMS.values())]
     for module in order:

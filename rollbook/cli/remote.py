@@ -13,9 +13,9 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 
-from .host.shell import q
-from .pipeline.record import connector_arguments
-from .paths import checkout
+from ..host.shell import q
+from ..pipeline.record import connector_arguments
+from ..core.paths import checkout
 
 REPO = checkout()
 

@@ -36,16 +36,16 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files, server, systemd
 
-from . import pipeline
-from .host.command import command
-from .host.shell import q
-from .host.uploads import staging_path, uploads_folder_command
-from .notify import WEBHOOK_VARIABLE
-from .paths import checkout
-from .core.loader import uploads_of
-from .preflight import PreflightError
-from .report import announce
-from .templates import render
+from .. import pipeline
+from ..host.command import command
+from ..host.shell import q
+from ..host.uploads import staging_path, uploads_folder_command
+from ..core.notify import WEBHOOK_VARIABLE
+from ..core.paths import checkout
+from ..core.loader import uploads_of
+from ..core.preflight import PreflightError
+from ..core.report import announce
+from ..core.templates import render
 
 GROUP = "control"
 UNITS = "/etc/systemd/system"
@@ -380,7 +380,7 @@ def drift_timer():
 
     .. code:: python
 
-        from rollbook.drift_timer import drift_timer
+        from rollbook.admin.drift_timer import drift_timer
         drift_timer()
     """
     if GROUP not in host.groups:

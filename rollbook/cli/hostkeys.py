@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from .core.loader import address_of
+from ..core.loader import address_of
 from .remote import load_inventory
 
 
