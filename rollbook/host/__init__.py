@@ -13,7 +13,7 @@ command objects, built by ``command``: shell in a template, every value quoted b
   ``restarted``)
 - ``redis``, ``postgres``: cleanups and scripts run on the host (``keys_deleted``,
   ``stream_emptied``, ``script``)
-- ``s3``: buckets from the controller with boto3 (``cache_purged``; listing, purging, copying)
+- ``s3``: buckets from the controller with boto3 (``objects_purged``; listing, purging, copying)
 - ``verify``: the effect, judged from a fact (``verified``)
 
 Facts and helpers:

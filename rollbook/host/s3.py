@@ -1,13 +1,14 @@
-"""S3 buckets, read and written with boto3 from the controller (never from a host): the vision
-result cache (``vision/{tenant}/{sha256}_{model}.json``) saved and purged, and the objects under one
-prefix copied to another bucket/prefix (only the missing or differing ones: the voice-v2 runbook's
-``mc cp --recursive backup/... prod/...``), plus the operation ``cache_purged``. Every error names
-the endpoint and bucket, never a credential::
+r"""S3 buckets, read and written with boto3 from the controller (never from a host): the objects
+under a prefix whose keys match a pattern, saved and purged (the operation ``objects_purged``), and
+the objects under one prefix copied to another bucket/prefix (only the missing or differing ones:
+the voice-v2 runbook's ``mc cp --recursive backup/... prod/...``). Every error names the endpoint
+and bucket, never a credential::
 
     target = S3Target(endpoint="https://s3.example", bucket="vision", region="ru-central1",
                       access_key=..., secret_key=...)
-    keys = cache_keys(target)
-    save_and_delete(target, keys, saved_prefix="rollbook-saved/RUN/")   # copies first, then deletes
+    cached = Objects("vision/", re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$"), "the vision cache")
+    keys = keys_of(target, cached)
+    save_and_delete(target, keys, "rollbook-saved/RUN/", cached.what)   # copies first, then deletes
     copies = plan_copy(backup, "2025-08-02/", prod, "")   # [(source key, destination key), ...]
     copy_objects(backup, prod, copies)                     # server side when on the same endpoint
 
@@ -25,8 +26,6 @@ from pyinfra.api import FunctionCommand, operation
 
 from ..core.report import announce
 
-CACHE_KEY = re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$")
-PREFIX = "vision/"
 DELETE_BATCH = 1000  # the most S3 deletes in one request
 
 
@@ -59,18 +58,29 @@ def failure(target: S3Target, doing: str, error: Exception) -> S3Error:
     return S3Error(f"S3 unreachable or refusing ({reason}) while {doing}: {target.where()}")
 
 
-# the vision result cache
+# objects under a prefix whose keys match a pattern
 
-def cache_keys(target: S3Target) -> list[str]:
-    """Every cached vision result in the bucket."""
+@dataclass(frozen=True)
+class Objects:
+    """Which objects of a bucket: those under ``prefix`` whose key matches ``pattern``; ``what`` names them."""
+
+    prefix: str
+    pattern: re.Pattern
+    what: str
+
+
+def keys_of(target: S3Target, objects: Objects) -> list[str]:
+    """Every key of ``objects`` in the bucket."""
     try:
-        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=PREFIX)
-        return [item["Key"] for page in pages for item in page.get("Contents", []) if CACHE_KEY.match(item["Key"])]
+        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket,
+                                                                            Prefix=objects.prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])
+                if objects.pattern.match(item["Key"])]
     except (BotoCoreError, ClientError) as error:
-        raise failure(target, "listing the vision cache", error) from None
+        raise failure(target, f"listing {objects.what}", error) from None
 
 
-def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str) -> int:
+def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: str = "the objects") -> int:
     """Copy each key under ``saved_prefix`` (server side), then delete the originals in batches."""
     client = client_of(target)
     try:
@@ -83,7 +93,7 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str) -> int
             if answer.get("Errors"):
                 raise S3Error(f"{len(answer['Errors'])} object(s) not deleted from {target.where()}")
     except (BotoCoreError, ClientError) as error:
-        raise failure(target, "saving and deleting the vision cache", error) from None
+        raise failure(target, f"saving and deleting {what}", error) from None
     return len(keys)
 
 
@@ -133,29 +143,30 @@ def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]
 
 # the operation
 
-def _purge(target: S3Target, saved_prefix: str):
-    # what is there now, not what the plan counted: nothing cached meanwhile is left behind
-    return bool(save_and_delete(target, cache_keys(target), saved_prefix) >= 0)
+def _purge(target: S3Target, objects: Objects, saved_prefix: str):
+    # what is there now, not what the plan counted: nothing added meanwhile is left behind
+    return bool(save_and_delete(target, keys_of(target, objects), saved_prefix, objects.what) >= 0)
 
 
 @operation()
-def cache_purged(target: S3Target, count: int | None, saved_prefix: str):
+def objects_purged(target: S3Target, objects: Objects, count: int | None, saved_prefix: str):
     """
-    Save (copy under ``saved_prefix``) and then delete every ``vision/{tenant}/{sha256}_{model}.json``.
+    Save (copy under ``saved_prefix``) and then delete every object of ``objects``.
 
     + target: the bucket and its credentials
-    + count: how many cached results there are now (None: S3 did not answer)
+    + objects: the prefix and key pattern of the objects, and what they are
+    + count: how many there are now (None: S3 did not answer)
     + saved_prefix: where they are copied first, in the same bucket
 
     Call it with ``_run_once=True``. Example:
 
     .. code:: python
 
-        s3.cache_purged(name="Purge the vision S3 cache", target=target, count=len(keys),
-                            saved_prefix=f"rollbook-saved/{run_id}/", _run_once=True)
+        s3.objects_purged(name="Purge the vision S3 cache", target=target, objects=CACHE, count=len(keys),
+                          saved_prefix=f"rollbook-saved/{run_id}/", _run_once=True)
     """
     if count == 0:
         return
-    announce([f"S3: save under {saved_prefix} and delete {count if count is not None else 'the'} "
-              f"cached vision results in {target.where()}"])
-    yield FunctionCommand(_purge, (target, saved_prefix), {})
+    announce([f"S3: save under {saved_prefix} and delete {count if count is not None else 'all the'} "
+              f"{objects.what} in {target.where()}"])
+    yield FunctionCommand(_purge, (target, objects, saved_prefix), {})

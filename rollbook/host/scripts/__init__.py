@@ -1,8 +1,10 @@
 """Scripts that run on the managed hosts (sent on standard input or as an argument, never imported
-here): real files, linted like the rest. ``source("ws_probe")`` is a script's text (``.py`` unless the
-name has its own extension, as ``stream_entries.awk``)::
+here): real files, linted like the rest. The generic ones live here; a system's own in its package's
+``scripts/`` folder. ``source("state_merge")`` is a script's text (``.py`` unless the name has its own
+extension, as ``stream_entries.awk``); ``source("ws_probe", __file__)`` one beside the module
+``__file__`` names, in its ``scripts/``::
 
-    >>> "import socket" in source("ws_probe").replace("import base64, hashlib, json, os, socket", "import socket")
+    >>> "json" in source("state_merge")
     True
 """
 
@@ -11,6 +13,8 @@ from pathlib import Path
 _HERE = Path(__file__).parent
 
 
-def source(name: str) -> str:
-    """The text of the host script ``<name>.py`` (or ``<name>``, when it has an extension) beside this module."""
-    return (_HERE / (name if "." in name else f"{name}.py")).read_text()
+def source(name: str, beside: str | None = None) -> str:
+    """The text of the host script ``<name>.py`` (or ``<name>``, when it has an extension) here, or in the
+    ``scripts/`` folder beside the module file ``beside``."""
+    folder = Path(beside).parent / "scripts" if beside else _HERE
+    return (folder / (name if "." in name else f"{name}.py")).read_text()

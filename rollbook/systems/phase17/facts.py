@@ -154,7 +154,7 @@ class Phase17Host(SectionsFact):
         )
 
 
-PROBE = source("ws_probe")  # runs on the host: rollbook/host/scripts/ws_probe.py
+PROBE = source("ws_probe", __file__)  # runs on the host: rollbook/systems/phase17/scripts/ws_probe.py
 
 
 @dataclass

@@ -1,9 +1,14 @@
 """The vision rollback's one-off cleanups beside the shared Redis ones: ``analysis.context`` of
 ``post_enrichment`` (saved into a backup table first) and the S3 result cache (counted once per run)."""
 
+import re
+
 from pyinfra import logger
 
 from ...host import s3
+
+# the result cache: vision/{tenant}/{sha256}_{model}.json
+CACHE = s3.Objects("vision/", re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$"), "cached vision results")
 
 
 def strip_context_sql(backup_table: str) -> str:
@@ -21,7 +26,7 @@ def s3_cache_count(target: s3.S3Target) -> int | None:
     key = (target.endpoint, target.bucket)
     if key not in _s3_counts:
         try:
-            _s3_counts[key] = len(s3.cache_keys(target))
+            _s3_counts[key] = len(s3.keys_of(target, CACHE))
         except s3.S3Error as error:
             logger.warning(str(error))
             _s3_counts[key] = None

@@ -16,7 +16,7 @@ from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
 from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
-from .cleanups import s3_cache_count, strip_context_sql
+from .cleanups import CACHE, s3_cache_count, strip_context_sql
 from .facts import VisionEffect, VisionHost
 from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text, request_from, scope_of)
 
@@ -145,8 +145,8 @@ class VisionStages(Stages):
             stage.cleanup["context_rows_saved_and_stripped"] = state.context_rows
         if request.purge_s3:
             count = s3_cache_count(request.purge_s3)
-            stage.steps.append(s3.cache_purged(
-                name="Save and delete the vision S3 result cache", target=request.purge_s3, count=count,
+            stage.steps.append(s3.objects_purged(
+                name="Save and delete the vision S3 result cache", target=request.purge_s3, objects=CACHE, count=count,
                 saved_prefix=f"rollbook-saved/{ctx.run.run_id}/", _run_once=True))
             stage.cleanup["s3_cache_objects_saved_and_deleted"] = count
         return stage

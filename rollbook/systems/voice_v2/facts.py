@@ -308,7 +308,7 @@ class VoiceObservation:
     started: float  # epoch of the process start (0: not running)
     health_code: int
     health: dict
-    validation: dict  # what the runbook's validation printed (``host/scripts/voice_v2_validation.py``; {}: nothing)
+    validation: dict  # what the runbook's validation printed (``scripts/validation.py``; {}: nothing)
     memory_mb: float | None  # resident memory of the service (None: not measured)
     image: ImageState | None = None
     providers_changed: float = 0.0  # change time of the provider settings file (0: not read)
@@ -343,7 +343,7 @@ def parse_memory(text: str) -> float | None:
     return None
 
 
-VALIDATION = source("voice_v2_validation")  # runs on the host: rollbook/host/scripts/voice_v2_validation.py
+VALIDATION = source("validation", __file__)  # runs on the host: rollbook/systems/voice_v2/scripts/validation.py
 
 
 def _validation_section(settings: VoiceSettings, requests: int, seconds: int) -> str:
@@ -363,7 +363,7 @@ class VoiceEffect(SectionsFact):
     """What the service shows after a run (runbook 003's post-rollback validation): ``GET /health``
     (waited for), then ``ProductionValidator().validate_provider_connectivity()``, the orchestrator's
     STT and TTS calls and ``latency_requests`` timed TTS calls, run with the service's own virtualenv
-    (``host/scripts/voice_v2_validation.py``); the service's resident memory and environment; the provider
+    (``scripts/validation.py``); the service's resident memory and environment; the provider
     settings file's change time; with ``code``: the code tree, the installed requirements and the newest
     change of code, requirements and venv; with ``venv``: the venv's and its backup's hashes; with
     ``image_tag``: the image the container runs."""

@@ -7,7 +7,7 @@ STT and TTS test and the TTS performance baseline (``VoiceServiceOrchestrator``)
 Prints one JSON line; values of settings never appear in it (exceptions show as their type and the
 first words of their message)::
 
-    cd /opt/voice_v2 && venv_voice_v2_optimized/bin/python -B - 9 < voice_v2_validation.py
+    cd /opt/voice_v2 && venv_voice_v2_optimized/bin/python -B - 9 < validation.py
     {"providers": {"stt": {"openai": {"enabled": true, "priority": 1}}, ...}, "failed_providers": [],
      "stt": "ok (expected audio error)", "tts": "ok", "latencies": [0.021, ...], "latency_failures": 0}
 """
