@@ -97,7 +97,7 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: 
     return len(keys)
 
 
-# one prefix copied to another bucket/prefix (voice-file recovery)
+# one prefix copied to another bucket/prefix (voice-v2: voice-file recovery)
 
 def _listing(target: S3Target, prefix: str) -> dict[str, tuple[int, str]]:
     pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
@@ -109,11 +109,11 @@ def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix:
     try:
         present = _listing(source, source_prefix)
     except (BotoCoreError, ClientError) as error:
-        raise failure(source, "listing the voice-file backup", error) from None
+        raise failure(source, f"listing {source_prefix or 'the bucket'} (the copy's source)", error) from None
     try:
         there = _listing(dest, dest_prefix)
     except (BotoCoreError, ClientError) as error:
-        raise failure(dest, "listing the voice files", error) from None
+        raise failure(dest, f"listing {dest_prefix or 'the bucket'} (the copy's destination)", error) from None
     copies = []
     for key, signature in sorted(present.items()):
         if key.endswith("/"):
@@ -137,7 +137,7 @@ def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]
                 body = reader.get_object(Bucket=source.bucket, Key=key)["Body"].read()
                 client.put_object(Bucket=dest.bucket, Key=target_key, Body=body)
     except (BotoCoreError, ClientError) as error:
-        raise failure(dest, "copying the voice files", error) from None
+        raise failure(dest, f"copying {len(copies)} object(s)", error) from None
     return len(copies)
 
 

@@ -19,6 +19,7 @@ Backups are not a hook of their own: every converge and cleanup operation copies
 (``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.
 """
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,3 +128,14 @@ class Stages:
     def cleanup(self, ctx: Context) -> Stage:
         """Redis, S3, SQL: saved first, idempotent, after the effect is verified."""
         return Stage()
+
+
+def hooks() -> list[tuple[str, str]]:
+    """Each hook a system may give, in the order the pipeline calls them, with its doc's first paragraph
+    (``docs/architecture.md`` lists them; a test keeps the two the same)::
+
+        >>> [name for name, _ in hooks()][:3]
+        ['request', 'inspect', 'scope']
+    """
+    return [(name, " ".join(inspect.getdoc(function).split("\n\n")[0].split()))
+            for name, function in vars(Stages).items() if callable(function) and not name.startswith("_")]

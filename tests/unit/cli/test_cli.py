@@ -8,7 +8,7 @@ import pytest
 
 from rollbook import __version__, cli
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def rollbook(*args) -> subprocess.CompletedProcess:

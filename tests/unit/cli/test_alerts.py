@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ALERTS = Path(__file__).resolve().parents[2] / "docs" / "alerts.yml"
+ALERTS = Path(__file__).resolve().parents[3] / "docs" / "alerts.yml"
 
 
 @pytest.fixture(scope="module")

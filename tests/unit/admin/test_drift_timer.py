@@ -21,7 +21,7 @@ from rollbook import pipeline
 from rollbook.core.loader import HostSettings
 from rollbook.core.preflight import PreflightError
 
-from .harness import case_commands, cases, fake_host, group_data, op_commands
+from ..harness import case_commands, cases, fake_host, group_data, op_commands
 
 HERE = Path(__file__).parent
 OPERATIONS = {"drift_timer.checked_out": drift_timer.checked_out,

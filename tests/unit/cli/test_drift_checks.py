@@ -14,7 +14,7 @@ from rollbook.cli import drift
 from rollbook.cli.drift import Drifted, Failed, Report
 from rollbook.core.metrics import parse
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # What pyinfra 3.10 prints (pyinfra.connectors.ssh, pyinfra.api.host.connect), colours and padding included.
 CONNECT_STDERR = """--> Loading config...

@@ -9,7 +9,7 @@ import pytest
 from rollbook.core import schema
 from rollbook.core.preflight import PreflightError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("data, said", [
