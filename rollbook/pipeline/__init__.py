@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import BaseStateCallback
 from pyinfra.context import state
 
 from ..core import approvals, identity, runs, schema
@@ -37,6 +36,7 @@ from ..core.loader import HostSettings, load
 from ..core.paths import checkout
 from ..core.preflight import PreflightError
 from . import plan as plans
+from . import pyinfra_adapter
 from . import recorded
 from .stages import STATES, Context, Stage, Stages
 
@@ -183,59 +183,10 @@ def _take_fail_percent(value: int | None):
     SESSION.fail_percent = value
 
 
-def _record_on(target, command: str, what: str):
-    """Record the end of a run on a host that may be gone (lost mid-run): say so, never raise."""
-    try:
-        ok, _ = run_ops.run_on_host(command, on=target)
-    except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost
-        logger.error(f"{target.print_prefix}unreachable ({type(error).__name__}: {error}): the {what} run stays "
-                     "unrecorded and its lock stays held; once the host is back, re-run with --data rollbook_takeover=true")
-        return
-    if not ok:
-        logger.error(f"{target.print_prefix}could not record the {what} run")
-
-
-def _abandon(state, why: str):
-    """The run stops on every host (too many failed): record ``aborted`` and unlock where a run is open."""
-    for target in list(state.active_hosts):
-        for held in SESSION.of_host(target.name):
-            if held.lock_held and not held.finished:
-                held.finished = True
-                _record_on(target, run_ops.finish_command(held.state_dir, held, "aborted", why),
-                           f"aborted {held.system}")
-
-
-class _Callbacks(BaseStateCallback):
-    @staticmethod
-    def operation_start(state, op_hash):
-        """Apply ``rollbook_fail_percent`` unless the command line (or a prompt) set the threshold."""
-        value = SESSION.fail_percent
-        if state.config.FAIL_PERCENT is None and value not in (None, "unset"):
-            state.config.FAIL_PERCENT = value
-
-    @staticmethod
-    def operation_host_error(state, host, op_hash, retry_count=0, max_retries=0):
-        """A failed step: record it in history and release the lock, so nothing is left held."""
-        step = ", ".join(sorted(state.op_meta[op_hash].names))
-        for held in SESSION.of_host(host.name):
-            if held.lock_held and not held.finished:
-                held.finished = True
-                _record_on(host, run_ops.failure_command(held.state_dir, held, step), f"failed {held.system}")
-
-
 def _ensure_callbacks(settings: HostSettings):
     if SESSION.callbacks:
         return
-    state.add_callback_handler(_Callbacks())
-    previous = state.should_raise_failed_hosts  # pyinfra's "continue?" prompt, when interactive
-
-    def should_raise_failed_hosts(current) -> bool:
-        if previous and previous(current) is False:
-            return False
-        _abandon(current, f"over {current.config.FAIL_PERCENT}% of hosts failed")
-        return True
-
-    state.should_raise_failed_hosts = should_raise_failed_hosts
+    pyinfra_adapter.attach(state, SESSION)
     atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
                     settings.rollbook_approval_max_hours)
     SESSION.callbacks = True
