@@ -20,8 +20,8 @@ import pytest
 
 from rollbook.host import postgres, redis, shell
 from rollbook.host.timeouts import Timeouts
-from rollbook.systems.analyticbot.facts import AnalyticbotHost, AnalyticbotSettings
-from rollbook.systems.vision.facts import VisionEffect, VisionHost, VisionSettings
+from rollbook.systems.analyticbot.facts import AnalyticbotHost, AnalyticbotPlaces
+from rollbook.systems.vision.facts import VisionEffect, VisionHost, VisionPlaces
 
 from ..unit.harness import op_commands
 
@@ -239,9 +239,9 @@ def fake(tmp_path):
 def _snippets(env_file: str, save_dir: str) -> dict[str, str]:
     """Every built command that reaches redis-cli or psql (operations and facts)."""
     limits = Timeouts(10, 60, 5)
-    vision = VisionSettings(env_file, "/nonexistent/vision", "worker", "/nonexistent/x.yml", "http://127.0.0.1:9",
+    vision = VisionPlaces(env_file, "/nonexistent/vision", "worker", "/nonexistent/x.yml", "http://127.0.0.1:9",
                             "vision:phash", "stream:posts:vision:low", ("VISION_PHASH_ENABLED",))
-    analyticbot = AnalyticbotSettings(env_file, "systemd", "rollbook-no-such-unit", "/nonexistent", "/nonexistent",
+    analyticbot = AnalyticbotPlaces(env_file, "systemd", "rollbook-no-such-unit", "/nonexistent", "/nonexistent",
                                       "/nonexistent/log", "http://127.0.0.1:9", "DATABASE_URL", ("A",))
     return {
         "keys_deleted": op_commands(redis.keys_deleted, env_file=env_file, pattern="vision:phash:*", count=2,

@@ -22,8 +22,8 @@ MIGRATION_INDEXES = ("idx_posts_content_type", "idx_posts_date_content")
 
 
 @dataclass(frozen=True)
-class AnalyticbotSettings:
-    """Where an analyticbot host keeps things (from group data)."""
+class AnalyticbotPlaces:
+    """Where a host of analyticbot keeps things, derived from its settings (settings.AnalyticbotSettings)."""
 
     env_file: str
     unit: str  # systemd | compose
@@ -61,7 +61,7 @@ class AnalyticbotState:
     misshapen: list[str] = field(default_factory=list)  # managed keys whose line the edit does not handle
 
 
-def process_section(settings: AnalyticbotSettings) -> str:
+def process_section(settings: AnalyticbotPlaces) -> str:
     """``## process``: running, its start (epoch), then the managed keys of its environment; or stopped."""
     keys = "|".join(settings.keys)
     if settings.unit == "compose":
@@ -91,7 +91,7 @@ class AnalyticbotHost(SectionsFact):
     process (environment and start), the app checkout (and the release ref asked for), and, when a
     migration is asked for, the state of migration 004 in the database."""
 
-    def command(self, settings: AnalyticbotSettings, recorded_file: str, timeouts: Timeouts, ref: str | None = None,
+    def command(self, settings: AnalyticbotPlaces, recorded_file: str, timeouts: Timeouts, ref: str | None = None,
                 migration: bool = False):
         checkout = q(settings.checkout)
         parts = [
@@ -170,7 +170,7 @@ class AnalyticbotEffect(SectionsFact):
     the process last logged its feature flags, and the best-times endpoint called with the token
     in ``header_file`` (uploaded by the verification, removed here)."""
 
-    def command(self, settings: AnalyticbotSettings, header_file: str, channel: str, days: int,
+    def command(self, settings: AnalyticbotPlaces, header_file: str, channel: str, days: int,
                 health_timeout: int, release: bool = False):
         base = settings.base_url
         named = f"{settings.checkout}/{settings.version_file}"

@@ -8,7 +8,7 @@ set of flags).
 from dataclasses import dataclass, field
 
 from ...host.timeouts import Timeouts, timeouts_of
-from .facts import AnalyticbotSettings
+from .facts import AnalyticbotPlaces
 from ...pipeline.stages import to_record
 
 SYSTEM, GROUP = "analyticbot", "analyticbot_api"
@@ -30,7 +30,7 @@ class AnalyticbotRequest:
     env: dict[str, str]
     migration: str | None
     release: str | None
-    settings: AnalyticbotSettings
+    settings: AnalyticbotPlaces
     environment: str
     channel: str
     days: int
@@ -74,7 +74,7 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 def request_from(settings, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:
     """What a run converging ``desired`` does on a host with these (validated) settings."""
     unit = settings.analyticbot_unit
-    places = AnalyticbotSettings(
+    places = AnalyticbotPlaces(
         env_file=settings.analyticbot_env_file, unit=unit,
         service=settings.analyticbot_systemd_unit if unit == "systemd" else settings.analyticbot_compose_service,
         project_dir=settings.analyticbot_project_dir, checkout=settings.analyticbot_checkout,

@@ -27,8 +27,8 @@ GUARD = f"if {FLAG}:"
 
 
 @dataclass(frozen=True)
-class Phase17Settings:
-    """Where a phase17 host keeps things (from group data)."""
+class Phase17Places:
+    """Where a host of phase17 keeps things, derived from its settings (settings.Phase17Settings)."""
 
     server_dir: str  # the checkout's server/ folder (the unit's working directory)
     main_file: str  # relative to server_dir: app/main.py
@@ -130,7 +130,7 @@ class Phase17Host(SectionsFact):
     """Everything a phase17 run decides on, in one command: recorded state, main.py's router lines
     and guard (and when it last changed), settings.py's flag, the env file's flag, the process."""
 
-    def command(self, settings: Phase17Settings, recorded_file: str):
+    def command(self, settings: Phase17Places, recorded_file: str):
         main = q(settings.main_path)
         return "; ".join([
             recorded_section(recorded_file),
@@ -181,7 +181,7 @@ class Phase17Effect(SectionsFact):
     over ``cycles`` stream connect/disconnect cycles (0: not measured), and each test suite run with
     the server's own virtualenv from ``server_dir`` (exit code and summary line)."""
 
-    def command(self, settings: Phase17Settings, health_timeout: int, cycles: int = 0):
+    def command(self, settings: Phase17Places, health_timeout: int, cycles: int = 0):
         python = q(f"{settings.venv.rstrip('/')}/bin/python")
         probe = (f"echo '## probe'; {python} -I - {q(settings.base_url)} {q(settings.stream_path)} "
                  f"{q(settings.health_path)} {int(health_timeout)} \"$pid\" {int(cycles)} <<'ROLLBOOK_PROBE'\n"

@@ -11,7 +11,7 @@ every recorded unit (``deploys/converge.py``).
 
 from dataclasses import dataclass
 
-from .facts import Phase17Settings
+from .facts import Phase17Places
 
 SYSTEM, GROUP = "phase17", "phase17_server"
 ROUTER, FLAG_UNIT = "router", "flag"
@@ -25,7 +25,7 @@ STATES = ("enabled", "rolled_back")
 class Phase17Request:
     desired: dict[str, str]  # unit (router | flag) -> enabled | rolled_back, for the units this run converges
     method: str  # phase17_method: the unit a rollback or enable converges
-    settings: Phase17Settings
+    settings: Phase17Places
     health_timeout: int
     leak_cycles: int
     leak_max_growth_kb: int
@@ -92,7 +92,7 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 
 def request_from(settings, desired: dict[str, str]) -> Phase17Request:
     """What a run converging ``desired`` does on a host with these (validated) settings."""
-    places = Phase17Settings(
+    places = Phase17Places(
         server_dir=settings.phase17_server_dir, main_file=settings.phase17_main_file,
         settings_file=settings.phase17_settings_file, env_file=settings.phase17_env_file,
         service=settings.phase17_systemd_unit, venv=settings.phase17_venv,

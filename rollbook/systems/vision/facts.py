@@ -21,8 +21,9 @@ CONSUMER_GROUP = "vision_workers"
 
 
 @dataclass(frozen=True)
-class VisionSettings:
-    """Where a vision host keeps things (from group data), passed to facts and operations."""
+class VisionPlaces:
+    """Where a vision host keeps things, derived from its settings (settings.VisionSettings), passed to facts
+    and operations."""
 
     env_file: str
     project_dir: str
@@ -50,7 +51,7 @@ class VisionState:
     misshapen: list[str] = field(default_factory=list)  # managed keys whose line the edit does not handle
 
 
-def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
+def _redis_section(settings: VisionPlaces, timeouts: Timeouts) -> str:
     pattern = q(f"{settings.phash_prefix}:*")
     count = timed(f"echo \"ok $({REDIS_CLI} --scan --pattern {pattern} | wc -l) "
                   f"$({REDIS_CLI} XLEN {q(settings.low_stream)})\"", timeouts.command,
@@ -59,7 +60,7 @@ def _redis_section(settings: VisionSettings, timeouts: Timeouts) -> str:
             f"{count} ) 2>&1 | tail -n 1")
 
 
-def _metrics_section(name: str, settings: VisionSettings) -> str:
+def _metrics_section(name: str, settings: VisionPlaces) -> str:
     return f"echo '## {name}'; curl -fsS --max-time 5 {q(settings.metrics_url + '/metrics')} 2>/dev/null | grep '^vision_' || true"
 
 
@@ -75,7 +76,7 @@ class VisionHost(SectionsFact):
     Redis counts, optionally the rows holding ``analysis.context``, and the vision metrics
     (scraped twice, ``window`` seconds apart, when ``window`` > 0)."""
 
-    def command(self, settings: VisionSettings, recorded_file: str, timeouts: Timeouts, window: int = 0,
+    def command(self, settings: VisionPlaces, recorded_file: str, timeouts: Timeouts, window: int = 0,
                 count_context: bool = False):
         parts = [
             recorded_section(recorded_file),
@@ -140,7 +141,7 @@ class VisionEffect(SectionsFact):
     """What the worker shows after a run: its environment, health (waited for), two metric
     scrapes ``window`` seconds apart and, with ``smoke``, the runbook-001 smoke test (``_smoke``)."""
 
-    def command(self, settings: VisionSettings, window: int, health_timeout: int, timeouts: Timeouts,
+    def command(self, settings: VisionPlaces, window: int, health_timeout: int, timeouts: Timeouts,
                 smoke: bool = False, smoke_timeout: int = 30):
         health = q(settings.metrics_url + "/health")
         parts = [
@@ -177,7 +178,7 @@ class VisionEffect(SectionsFact):
         )
 
 
-def _smoke(settings: VisionSettings, connect: int, timeout: int) -> str:
+def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
     """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields (trace_id,
     idempotency_key, tenant_id, post_id, channel_id, media_files with sha256, s3_key, mime_type,
     size_bytes and telegram_file_id, uploaded_at) published to the uploaded stream; its own message

@@ -15,7 +15,7 @@ from ...host.timeouts import Timeouts, timeouts_of
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...core.templates import render
-from .facts import VisionSettings
+from .facts import VisionPlaces
 from ...pipeline.stages import to_record
 from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
@@ -34,7 +34,7 @@ class VisionRequest:
     desired: dict[str, str]  # wave -> enabled | rolled_back, for the waves this run converges
     env: dict[str, str]  # the values this run converges (its waves' keys and the PoC flag)
     experiments: dict[str, dict]  # experiment entries of this run's waves
-    settings: VisionSettings
+    settings: VisionPlaces
     environment: str
     ignore_experiments: bool
     backup_keep: int
@@ -126,7 +126,7 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
                 raise PreflightError(f"vision_experiments has no entry {name}")
             experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else settings.vision_experiments[name])
     enabled_values = _flags(settings, "enabled", ("b", "c"))
-    places = VisionSettings(
+    places = VisionPlaces(
         env_file=settings.vision_env_file, project_dir=settings.vision_project_dir, service=settings.vision_service,
         experiments_file=settings.vision_experiments_file, metrics_url=settings.vision_metrics_url.rstrip("/"),
         phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],

@@ -48,8 +48,8 @@ ENV_LINE = "^[A-Za-z_][A-Za-z0-9_]*="
 
 
 @dataclass(frozen=True)
-class VoiceSettings:
-    """Where a voice-v2 host keeps things (from group data)."""
+class VoicePlaces:
+    """Where a host of voice-v2 keeps things, derived from its settings (settings.VoiceSettings)."""
 
     unit: str  # systemd | compose
     service: str  # the systemd unit, or the compose service
@@ -114,12 +114,12 @@ class VoiceState:
         return self.running is not None and self.providers_changed > self.started
 
 
-def _container_id(settings: VoiceSettings) -> str:
+def _container_id(settings: VoicePlaces) -> str:
     return (f"id=$(cd {q(settings.app_dir)} 2>/dev/null && {COMPOSE} && $c ps -q {q(settings.service)} 2>/dev/null "
             "| head -n 1)")
 
 
-def process_section(settings: VoiceSettings, public=()) -> str:
+def process_section(settings: VoicePlaces, public=()) -> str:
     """``## process``: ``running``, ``started <epoch, sub-second>``, the process's environment (values of
     keys not in ``public`` hidden: needs ``envfile.hiding`` first); or ``stopped``."""
     if settings.unit == "compose":
@@ -161,7 +161,7 @@ def _json(lines: list[str]) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _env_rest_section(settings: VoiceSettings, keys: list[str]) -> str:
+def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
     """``## env_rest``: ``same`` when ``.env`` and ``.env.previous`` match byte for byte apart from the
     lines of ``keys`` (the values data sets on top), ``differs``, or ``missing``: compared on the host."""
     rest = f"grep -v -E {q('^(export[[:space:]]+)?(' + '|'.join(keys) + ')=')}" if keys else "cat"
@@ -205,7 +205,7 @@ class VoiceHost(SectionsFact):
     /health, and per level: the code tree against a backup directory or git ref (2), the virtualenv
     against its backup copy or the compose file's image tag against the one asked for (3)."""
 
-    def command(self, settings: VoiceSettings, recorded_file: str, level: int | tuple[int, ...],
+    def command(self, settings: VoicePlaces, recorded_file: str, level: int | tuple[int, ...],
                 backup: str | None = None, ref: str | None = None, image_tag: str | None = None,
                 backup_root: str = "/backup", public=(), salt_file: str | None = None,
                 targets: dict[str, str] | None = None):
@@ -323,7 +323,7 @@ class VoiceObservation:
         return int(self.validation.get("latency_failures") or 0)
 
 
-def _memory_section(settings: VoiceSettings) -> str:
+def _memory_section(settings: VoicePlaces) -> str:
     if settings.unit == "compose":
         return (f"echo '## memory'; {_container_id(settings)}; [ -n \"$id\" ] && "
                 "docker top \"$id\" -o pid,rss | awk 'NR > 1 {s += $2} END {if (NR > 1) print s \"kB\"}'")
@@ -346,7 +346,7 @@ def parse_memory(text: str) -> float | None:
 VALIDATION = source("validation", __file__)  # runs on the host: rollbook/systems/voice_v2/scripts/validation.py
 
 
-def _validation_section(settings: VoiceSettings, requests: int, seconds: int) -> str:
+def _validation_section(settings: VoicePlaces, requests: int, seconds: int) -> str:
     """``## validation``: the runbook's checks, run by the service's own interpreter where the service
     runs (its app directory, or inside its container). The heredoc ends the command's line."""
     python = q(f"{settings.venv.rstrip('/')}/bin/python")
@@ -368,7 +368,7 @@ class VoiceEffect(SectionsFact):
     change of code, requirements and venv; with ``venv``: the venv's and its backup's hashes; with
     ``image_tag``: the image the container runs."""
 
-    def command(self, settings: VoiceSettings, health_timeout: int, latency_requests: int,
+    def command(self, settings: VoicePlaces, health_timeout: int, latency_requests: int,
                 image_tag: str | None = None, public=(), salt_file: str = SALT_FILE,
                 targets: dict[str, str] | None = None, code: bool = False, venv: bool = False,
                 validation_timeout: int = 120):

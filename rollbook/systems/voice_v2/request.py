@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ...host import s3
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
-from .facts import VoiceSettings
+from .facts import VoicePlaces
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
 LEVEL_OF = {"env": 1, "providers": 1, "code": 2, "requirements": 2, "image": 3, "venv": 3}  # unit -> level
@@ -35,7 +35,7 @@ BACKUP_DIR = re.compile(r"^/[A-Za-z0-9._/-]+$")
 @dataclass(frozen=True)
 class VoiceRequest:
     desired: dict[str, str]  # unit -> enabled | rolled_back, for the units this run converges
-    settings: VoiceSettings
+    settings: VoicePlaces
     env: dict[str, str]  # level 1 env: values from data (over .env.previous's when env_from_previous)
     env_from_previous: bool
     enable_providers: dict[str, bool]  # level 1 providers: provider -> enabled
@@ -163,7 +163,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
     on a host with these (validated) settings; each unit's values follow its state (a unit not
     converged: the run's target, or enabled). PreflightError names what the run may not do there."""
     unit = settings.voice_unit
-    places = VoiceSettings(
+    places = VoicePlaces(
         unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
         app_dir=settings.voice_app_dir, env_file=settings.voice_env_file, env_previous=settings.voice_env_previous,
         providers_file=settings.voice_providers_file, code_dir=settings.voice_code_dir, venv=settings.voice_venv,

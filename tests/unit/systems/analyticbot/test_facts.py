@@ -1,7 +1,7 @@
 from rollbook.host.timeouts import Timeouts
-from rollbook.systems.analyticbot.facts import AnalyticbotEffect, AnalyticbotHost, AnalyticbotSettings
+from rollbook.systems.analyticbot.facts import AnalyticbotEffect, AnalyticbotHost, AnalyticbotPlaces
 
-SETTINGS = AnalyticbotSettings("/opt/a/.env.production", "systemd", "analyticbot-api", "/opt/a", "/opt/a",
+SETTINGS = AnalyticbotPlaces("/opt/a/.env.production", "systemd", "analyticbot-api", "/opt/a", "/opt/a",
                                "/var/log/a.log", "http://127.0.0.1:10300", "DATABASE_URL",
                                ("ENABLE_ADVANCED_RECOMMENDATIONS",))
 

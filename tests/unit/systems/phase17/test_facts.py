@@ -1,8 +1,8 @@
 """phase17 facts as data: main.py's router lines and guard, the process, and what the verify observes."""
 
-from rollbook.systems.phase17.facts import (GUARD, INCLUDE_LINE, IMPORT_LINE, Phase17Effect, Phase17Host, Phase17Settings, parse_main)
+from rollbook.systems.phase17.facts import (GUARD, INCLUDE_LINE, IMPORT_LINE, Phase17Effect, Phase17Host, Phase17Places, parse_main)
 
-SETTINGS = Phase17Settings("/srv/phase17/server", "app/main.py", "settings.py", "/srv/phase17/server.env",
+SETTINGS = Phase17Places("/srv/phase17/server", "app/main.py", "settings.py", "/srv/phase17/server.env",
                            "phase17-server", "/srv/phase17/venv", "http://127.0.0.1:8000",
                            "/ws/video/stream?pipeline_id=yolo_ocr", "/v1/health", ("app/tests/video", "tests/api"), 300)
 

@@ -1,10 +1,10 @@
 """Vision facts: what their one command prints, parsed (outputs as data, the pyinfra way)."""
 
 from rollbook.host.timeouts import Timeouts
-from rollbook.systems.vision.facts import VisionEffect, VisionHost, VisionSettings
+from rollbook.systems.vision.facts import VisionEffect, VisionHost, VisionPlaces
 from rollbook.systems.vision.request import MANAGED_KEYS
 
-SETTINGS = VisionSettings("/opt/vision/.env", "/opt/vision", "worker", "/opt/vision/config/x.yml",
+SETTINGS = VisionPlaces("/opt/vision/.env", "/opt/vision", "worker", "/opt/vision/config/x.yml",
                           "http://127.0.0.1:8001", "vision:phash", "stream:posts:vision:low", MANAGED_KEYS)
 
 HOST_OUTPUT = """## recorded

@@ -1,7 +1,7 @@
 from rollbook.host.sections import recorded_section
-from rollbook.systems.voice_v2.facts import VoiceEffect, VoiceHost, VoiceRecorded, VoiceSettings, parse_memory
+from rollbook.systems.voice_v2.facts import VoiceEffect, VoiceHost, VoiceRecorded, VoicePlaces, parse_memory
 
-SETTINGS = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir="/opt/voice_v2",
+SETTINGS = VoicePlaces(unit="systemd", service="voice-v2-service", app_dir="/opt/voice_v2",
                          env_file="/opt/voice_v2/.env", env_previous="/opt/voice_v2/.env.previous",
                          providers_file="/opt/voice_v2/config/providers.json", code_dir="app/services/voice_v2",
                          venv="/opt/voice_v2/venv", venv_backup="/opt/voice_v2/venv_backup",
@@ -169,7 +169,7 @@ def test_level_1_sends_no_env_value_except_the_public_ones(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho {service.pid}\n")
     (bin_dir / "systemctl").chmod(0o755)
-    settings = VoiceSettings(unit="systemd", service="voice-v2-service", app_dir=str(app),
+    settings = VoicePlaces(unit="systemd", service="voice-v2-service", app_dir=str(app),
                              env_file=str(app / ".env"), env_previous=str(app / ".env.previous"),
                              providers_file=str(app / "providers.json"), code_dir="code", venv=str(app / "venv"),
                              venv_backup=str(app / "venv_backup"), compose_file=str(app / "compose.yml"),
@@ -228,7 +228,7 @@ def test_level_1_converges_env_to_env_previous_on_the_host_and_then_plans_nothin
     env, previous = app / ".env", app / ".env.previous"
     env.write_text("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-new|&\\x\n# 2.0\nVOICE_V2_OPTIMIZED=true\nEXTRA=kept\n")
     previous.write_text("COMPOSE_PROJECT_NAME=v\nOPENAI_API_KEY=sk-old'\"$(x)\nVOICE_V2_OPTIMIZED=false\nNEW_KEY=n\n")
-    settings = VoiceSettings(unit="systemd", service="rollbook-no-such-unit", app_dir=str(app), env_file=str(env),
+    settings = VoicePlaces(unit="systemd", service="rollbook-no-such-unit", app_dir=str(app), env_file=str(env),
                              env_previous=str(previous), providers_file=str(app / "p.json"), code_dir="c",
                              venv=str(app / "v"), venv_backup=str(app / "vb"), compose_file=str(app / "c.yml"),
                              image="voice-v2", base_url="http://127.0.0.1:9")
