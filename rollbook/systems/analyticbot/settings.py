@@ -6,9 +6,9 @@
 
 from typing import Annotated, ClassVar, Literal, get_args
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import StringConstraints, field_validator, model_validator
 
-from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
+from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
 from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined
 

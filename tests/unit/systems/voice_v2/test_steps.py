@@ -10,7 +10,8 @@ from pyinfra.context import state as pyinfra_state
 from rollbook.pipeline import Context
 from rollbook.systems.voice_v2 import steps
 from rollbook.systems.voice_v2.facts import CodeState, ImageState, Recorded, VenvState, VoiceState
-from rollbook.systems.voice_v2.steps import VOICE, _config, _level_1_reasons, _level_2_reasons, _level_3_reasons
+from rollbook.systems.voice_v2.levels import LEVELS, config_target
+from rollbook.systems.voice_v2.steps import VOICE
 
 from ...harness import fake_host, group_data, validated
 from .test_request import PROVIDERS
@@ -57,17 +58,17 @@ def test_the_request_carries_public_keys_and_the_salt_file():
 def test_level_1_copies_env_previous_and_restarts_a_process_that_differs():
     ctx = context(state())
     assert VOICE.refusal(ctx) == ""
-    config = _config(ctx)
+    config = config_target(ctx)
     assert config.env == {"VOICE_V2_OPTIMIZED": "false", "KEY": "<h>"}
     assert config.copied == ("KEY", "VOICE_V2_OPTIMIZED")
-    assert _level_1_reasons(ctx) == ["running process holds VOICE_V2_OPTIMIZED=***",  # not a public key
+    assert LEVELS[1].reasons(ctx) == ["running process holds VOICE_V2_OPTIMIZED=***",  # not a public key
                                      "running process holds KEY=(unset)",
                                      "the provider settings change"]
-    assert _level_1_reasons(context(state(running=None))) == ["not running"]
-    config = _config(ctx)
+    assert LEVELS[1].reasons(context(state(running=None))) == ["not running"]
+    config = config_target(ctx)
     held = dict(env_file=dict(config.env), running=dict(config.env), providers=config.providers)
-    assert _level_1_reasons(context(state(**held, providers_changed=99.5))) == []
-    assert _level_1_reasons(context(state(**held, providers_changed=100.5))) == [  # edited after the start
+    assert LEVELS[1].reasons(context(state(**held, providers_changed=99.5))) == []
+    assert LEVELS[1].reasons(context(state(**held, providers_changed=100.5))) == [  # edited after the start
         "running process started before the provider settings last changed"]
     assert VOICE.refusal(context(state(previous=None))).endswith(".env.previous not found (the known-good "
                                                                  "configuration)")
@@ -92,7 +93,7 @@ def test_level_3_restarts_when_the_virtualenv_changes_or_changed_after_the_start
                            (state(venv=VenvState("v0", "v0", 200)), True),  # changed after the process started
                            (state(venv=VenvState("v0", "v0", 10)), False)):
         ctx = context(seen, **venv)
-        assert bool(_level_3_reasons(ctx)) is restarts
+        assert bool(LEVELS[3].reasons(ctx)) is restarts
     compose = context(state(image=ImageState("latest", "", "")), voice_level=3, voice_unit="compose")
     assert VOICE.refusal(compose).endswith("is not present on the host, and voice_image_registry is unset "
                                            "(nowhere to pull it from)")
@@ -194,12 +195,12 @@ def test_a_converge_run_converges_several_levels_in_one_run_and_restarts_once():
         "Install requirements.txt into /opt/voice_v2/venv_voice_v2_optimized"]
     apply = VOICE.apply(ctx)
     assert names(apply) == ["Restart voice-v2-service so the process runs the target"]
-    assert _level_1_reasons(ctx)[-1] == "the provider settings change"
-    assert _level_2_reasons(ctx) == ["the code changes (t1 -> t0)", "the requirements to install change"]
+    assert LEVELS[1].reasons(ctx)[-1] == "the provider settings change"
+    assert LEVELS[2].reasons(ctx) == ["the code changes (t1 -> t0)", "the requirements to install change"]
     on_disk = CodeState("t0", "r0", "r0", "c0ffee", "t0", "r0", head="c0ffee", changed=99.0)
-    assert _level_2_reasons(context(state(recorded=recorded, code=on_disk), None, env="prod")) == []
+    assert LEVELS[2].reasons(context(state(recorded=recorded, code=on_disk), None, env="prod")) == []
     edited = CodeState("t0", "r0", "r0", "c0ffee", "t0", "r0", head="c0ffee", changed=101.0)
-    assert _level_2_reasons(context(state(recorded=recorded, code=edited), None, env="prod")) == [
+    assert LEVELS[2].reasons(context(state(recorded=recorded, code=edited), None, env="prod")) == [
         "running process started before its code, requirements or virtualenv last changed"]
 
 
@@ -233,7 +234,7 @@ def test_a_converge_run_converges_only_the_units_it_has_a_record_for():
     ctx = context(seen, None, env="prod")
     assert VOICE.units(ctx.request, ctx.state) == {"providers": "rolled_back"}
     assert names(VOICE.converge(ctx)) == ["Set the provider settings in /opt/voice_v2/config/providers.json"]
-    assert _config(ctx).env == {} and _level_1_reasons(ctx) == ["the provider settings change"]
+    assert config_target(ctx).env == {} and LEVELS[1].reasons(ctx) == ["the provider settings change"]
     assert VOICE.apply(ctx).steps[0].will_change
     unrecorded = context(state(recorded={"config": "zz"}), None, env="prod")
     assert VOICE.units(unrecorded.request, unrecorded.state) == {}  # the pipeline: "no recorded state: left alone"
@@ -252,7 +253,7 @@ def test_a_converge_run_verifies_every_level_it_converges(monkeypatch):
 def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report():
     ctx = context(state())
     assert VOICE.differing(ctx) == ["env", "providers"]
-    config = _config(ctx)
+    config = config_target(ctx)
     held = context(state(env_file=dict(config.env), running=dict(config.env), providers=config.providers))
     assert VOICE.differing(held) == []
     edited = context(state(env_file={**config.env, "VOICE_V2_OPTIMIZED": "true"}, running=dict(config.env),
