@@ -1,7 +1,7 @@
 """Where a run's security settings come from: the repo's own group data, never the run.
 
 pyinfra merges ``--group-data DIR``, a ``group_data/`` folder in the working directory, the
-inventory's host data and ``--data`` into one dict (``host.data``), and cannot say which source a
+inventory's host data and ``--data`` into one dict (a host's data), and cannot say which source a
 value came from. So rollbook loads the repo's ``group_data/`` itself, computes what each security
 key must be for a host's groups, and refuses a run whose value differs, naming the key — whatever
 the source (another folder's group data, inventory host data, an environment variable read by a

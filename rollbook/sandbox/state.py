@@ -117,15 +117,15 @@ def inventory_groups(groups, as_production: bool = False) -> dict[str, list]:
     result = {group: [] for group in groups}
     if not state_path().exists():
         return result
-    for host in load().hosts:
+    for each in load().hosts:
         data = {
             "ssh_hostname": "127.0.0.1",
-            "ssh_port": host.port("ssh"),
+            "ssh_port": each.port("ssh"),
             "ssh_user": "rollbook" if as_production else "root",
             "ssh_key": str(ssh_key_path() if as_production else root_key_path()),
-            **host.data,
+            **each.data,
         }
-        result.setdefault(host.group, []).append((host.name, data))
+        result.setdefault(each.group, []).append((each.name, data))
     return result
 
 

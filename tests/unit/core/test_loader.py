@@ -73,3 +73,12 @@ def test_bad_data_is_refused_at_the_load_naming_the_key(override, said):
 
 def test_settings_from_a_mapping_take_the_defaults():
     assert HostSettings.validated({}).rollbook_lock_ttl == 1800
+
+
+def test_host_data_is_read_in_the_loader_only_and_nothing_requires_a_key_again():
+    from pathlib import Path
+
+    package = Path(loader.__file__).resolve().parents[1]
+    texts = {path.relative_to(package).as_posix(): path.read_text() for path in package.rglob("*.py")}
+    assert [name for name, text in texts.items() if "host.data" in text] == ["core/loader.py"]
+    assert [name for name, text in texts.items() if "require(" in text] == []
