@@ -27,10 +27,11 @@ sandbox-status: venv
 demo: sandbox
 	$(BIN)/python -m rollbook demo
 
-# Debian's tools the tests run: promtool (the alert rules), from the prometheus package
+# Debian's tools the tests run: promtool (the alert rules, from the prometheus package) and shellcheck
+# (the commands rollbook sends to hosts)
 tools:
-	@command -v promtool >/dev/null || { apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+	@command -v promtool >/dev/null && command -v shellcheck >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus shellcheck; }
 
 test: venv tools
 	$(BIN)/python -m pytest

@@ -8,7 +8,9 @@ the environment's inventory; it converges the host to:
 - a sudoers drop-in (``/etc/sudoers.d/rollbook``) giving it sudo, checked with ``visudo -c`` before
   it is moved into place (a broken drop-in would lock every admin out of sudo);
 - the environment marker (``rollbook_environment_marker``) naming the inventory's environment;
-- rollbook's folders: the state dir (root only) and the user's private upload folder.
+- rollbook's folders: the state dir (root only) and the user's private upload folder;
+- rollbook's host script (``<state dir>/bin/run_record.py``: lock, recorded state, history), which
+  every run checks is its own (an outdated one refuses the run until the host is enrolled again).
 
 The host key is recorded on the controller before, and only after it matches the fingerprint the
 operator was given (``rollbook trust-host``): strict host key checking stays on throughout::
@@ -18,6 +20,7 @@ operator was given (``rollbook trust-host``): strict host key checking stays on 
         --user admin -y
 """
 
+import hashlib
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -32,7 +35,7 @@ from ..host.command import command
 from ..host.shell import q
 from ..host.uploads import folder, staging_path, uploads_folder_command
 from ..core.paths import checkout
-from ..pipeline.record import append_history, run_on_host
+from ..pipeline.record import SCRIPT, append_history, run_on_host, script_path
 from ..core.preflight import PreflightError
 from ..core.report import announce, executing
 
@@ -80,17 +83,20 @@ class Enrolled(FactBase):
     """The host as enrollment left it: the marker's environment, the sudoers drop-in (its text) and
     whether the upload folder exists."""
 
-    def command(self, marker: str, sudoers: str, uploads: str):
+    def command(self, marker: str, sudoers: str, uploads: str, script: str):
         return (f"echo \"marker $(cat {q(marker)} 2>/dev/null)\"; "
                 f"if [ -d {q(uploads)} ]; then echo uploads yes; fi; "
+                f"echo \"script $(sha256sum < {q(script)} 2>/dev/null | cut -c1-64)\"; "
                 f"echo sudoers; cat {q(sudoers)} 2>/dev/null || true")
 
     def process(self, output):
         lines = list(output)
-        values = {"marker": "", "uploads": False, "sudoers": None}
+        values = {"marker": "", "uploads": False, "sudoers": None, "script": ""}
         for index, line in enumerate(lines):
             if line.startswith("marker "):
                 values["marker"] = line[len("marker "):].strip()
+            elif line.startswith("script "):
+                values["script"] = line[len("script "):].strip()
             elif line == "uploads yes":
                 values["uploads"] = True
             elif line == "sudoers":
@@ -126,6 +132,31 @@ def sudoers_installed(path: str, text: str, current: str | None):
     yield command("if visudo -cf {staged} >/dev/null; then chmod 440 {staged} && mv -f -- {staged} {path}; "
                   "else rm -f -- {staged}; echo {said} >&2; exit 1; fi", staged=staged, path=path,
                   said=f"{path}: visudo -c refused the drop-in: left unchanged")
+
+
+@operation()
+def script_installed(path: str, text: str, current: str):
+    """
+    rollbook's host script (``rollbook/host/scripts/run_record.py``: lock, recorded state, history) at
+    ``path``, root's only (0700 in a 0700 folder); every run checks it is this rollbook's.
+
+    + path: where it goes (``<state dir>/bin/run_record.py``)
+    + text: the script
+    + current: the SHA-256 of the installed file (from a fact; '' when missing)
+
+    Example:
+
+    .. code:: python
+
+        script_installed(name="Install rollbook's host script", path="/var/lib/rollbook/bin/run_record.py",
+                         text=SCRIPT, current="")
+    """
+    if current == hashlib.sha256(text.encode()).hexdigest():
+        return
+    announce([f"{path}: {'update' if current else 'install'} rollbook's host script"])
+    yield command("install -d -m 700 {folder} && printf '%s' {text} > {path}.rollbook-new && "
+                  "chmod 700 {path}.rollbook-new && mv -f -- {path}.rollbook-new {path}",
+                  folder=str(Path(path).parent), text=text, path=path)
 
 
 @operation()
@@ -189,7 +220,8 @@ def bootstrap():
     wanted = enrollment_from(settings)
     sudo = settings.ssh_user != "root"  # an admin with sudo, or root itself
     now = host.get_fact(Enrolled, marker=wanted.marker, sudoers=SUDOERS,
-                        uploads=folder(wanted.state_dir, wanted.user), _sudo=sudo)
+                        uploads=folder(wanted.state_dir, wanted.user), script=script_path(wanted.state_dir),
+                        _sudo=sudo)
     current = pipeline.begin_deploy("bootstrap", "bootstrap", settings, enrolling=True, _sudo=sudo)  # lock, history
     server.user(name=f"The {wanted.user} account", user=wanted.user, home=f"/home/{wanted.user}",
                 shell="/bin/bash", create_home=True, _sudo=sudo)
@@ -200,6 +232,8 @@ def bootstrap():
                       text=wanted.sudoers, current=now["sudoers"], _sudo=sudo)
     folders_made(name="Make rollbook's folders", state_dir=wanted.state_dir, user=wanted.user,
                  present=now["uploads"], _sudo=sudo)
+    script_installed(name="Install rollbook's host script", path=script_path(wanted.state_dir), text=SCRIPT,
+                     current=now["script"], _sudo=sudo)
     marked(name=f"Enrol the host in {wanted.environment} ({wanted.marker})", marker=wanted.marker,
            environment=wanted.environment, current=now["marker"], _sudo=sudo)
     recorded(name="Record the enrollment in the host's history", wanted=wanted, operator=identity.of_data(settings, None).name,
@@ -226,6 +260,6 @@ def recorded(wanted: Enrollment, operator: str):
     record = {"event": "enrolled", "at": runs.utc_now(), "run_id": runs.RUN_ID, "system": "rollbook",
               "kind": "bootstrap", "deploy": "deploys/bootstrap.py", "environment": wanted.environment,
               "operator": operator, "user": wanted.user, "authorization": {"mode": "enrollment"}}
-    ok, output = run_on_host(append_history(wanted.state_dir, record))
+    ok, output = run_on_host(append_history(wanted.state_dir, record, inline=True))
     if not ok:
         yield command("echo {said} >&2; exit 1", said=f"could not record the enrollment: {output.stderr.strip()}")

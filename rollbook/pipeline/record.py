@@ -3,8 +3,15 @@
 ``begun`` is the first operation of a system's run and ``finished`` the last; both act
 only at execute time (a ``--dry`` run takes no lock and records nothing) and run their
 one command directly, so a converged host still reports zero changes.
+
+The host side is one script, ``rollbook/host/scripts/run_record.py``, installed on each host by
+``deploys/bootstrap.py`` (``<state dir>/bin/run_record.py``); every command here is
+``python3 <it> COMMAND JSON`` (``host_command``), the JSON naming the script's digest, so a host
+whose script is not this rollbook's refuses the run until it is enrolled again. An enrolment sends
+the script's text itself (``inline``), before the file is there.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -21,11 +28,38 @@ from ..core.loader import connection_of
 from ..core import history, notify, runs
 from ..host.scripts import source
 from ..host.shell import fail, q
-from ..host.uploads import uploads_folder_command
 from ..core.report import executing
 
-# runs on the host: rollbook/host/scripts/state_merge.py (the record merged into state.json under a flock)
-_STATE_MERGE = source("state_merge")
+# runs on the host: rollbook/host/scripts/run_record.py (lock, recorded state, history)
+SCRIPT = source("run_record")
+SCRIPT_DIGEST = hashlib.sha256(SCRIPT.encode()).hexdigest()
+OUTDATED = ("VERSION", "can't open file")  # the host's script is not this rollbook's, or not there
+
+
+def script_path(state_dir: str) -> str:
+    """Where ``deploys/bootstrap.py`` installs the host script."""
+    return f"{state_dir}/bin/run_record.py"
+
+
+def host_command(state_dir: str, command: str, inline: bool = False, **arguments) -> str:
+    """The host script's ``command`` with ``arguments`` (one JSON document, naming the script's digest)::
+
+        >>> host_command("/var/lib/rollbook", "history", history={"event": "refused"})[:60]
+        'python3 /var/lib/rollbook/bin/run_record.py history \'{"history": '
+    """
+    document = json.dumps({**arguments, "state_dir": state_dir, "version": SCRIPT_DIGEST}, sort_keys=True)
+    runner = f"python3 -c {q(SCRIPT)}" if inline else f"python3 {q(script_path(state_dir))}"
+    return f"{runner} {command} {q(document)}"
+
+
+def outdated(output) -> bool:
+    """Whether the host script answered that it is not this rollbook's (or is missing)."""
+    said = "\n".join(output.stdout_lines + output.stderr_lines)
+    return any(sign in said for sign in OUTDATED)
+
+
+OUTDATED_HINT = ("rollbook's host script ({path}) is missing or not this rollbook's: enrol the host again "
+                 "(deploys/bootstrap.py installs it)")
 
 
 def connector_arguments(target) -> dict:
@@ -47,18 +81,16 @@ def lock_path(state_dir: str, system: str) -> str:
     return f"{state_dir}/locks/{system}.lock"
 
 
-def append_history(state_dir: str, record: dict) -> str:
+def append_history(state_dir: str, record: dict, inline: bool = False) -> str:
     """Append ``record`` to the host's history (mode 0600: it may name what a run changed)."""
-    path = q(state_dir + '/history.jsonl')
-    return (f"mkdir -p {q(state_dir)} && ( umask 077; printf '%s\\n' {q(history.line(record))} >> {path} ) && "
-            f"chmod 600 {path}")
+    return host_command(state_dir, "history", inline=inline, history=record)
 
 
-def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
-    """Record the run's target as the host's state; ``back``: put the state before the run back. A deploy
-    that is no system's (the drift timer, the bootstrap) records no state: ``true``."""
+def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
+    """The run's target as the host's recorded state; ``back``: the state before the run put back. A
+    deploy that is no system's (the drift timer, the bootstrap) records no state: None."""
     if not run.system_state:
-        return "true"
+        return None
     units = run.units_before if back else run.units_after
     update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
     sources = run.sources_before if back else run.sources_after
@@ -70,8 +102,7 @@ def _record_state(state_dir: str, run: runs.HostRun, back: bool = False) -> str:
     if back:
         update["drop"] = sorted(set(run.units_after) - set(run.units_before))
         update["drop_sources"] = sorted(set(run.sources_after) - set(run.sources_before))
-    return (f"flock {q(state_dir + '/.state.lock')} python3 -c {q(_STATE_MERGE)} "
-            f"{q(state_dir + '/state.json')} {q(run.system)} {q(json.dumps(update))}")
+    return update
 
 
 def stale_because(holder: dict, now: datetime | None = None) -> str:
@@ -128,7 +159,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         return
     run = runs.current(host.name, system)
     if run.refusal:  # the run's first command on this host: nothing has changed it yet
-        run_on_host(append_history(state_dir, history.refused(run, run.refusal)))
+        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, run.refusal)))
         yield fail(f"{host.name}: refused: {run.refusal}")
         return
     approved = run.authorization.get("mode") == "approval"
@@ -138,7 +169,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             why = (f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
                    f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
                    "approved; approve the new plan")
-            run_on_host(append_history(state_dir, history.refused(run, why)))
+            run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
             yield fail(f"{host.name}: refused: {why}")
             return
     if run.authorization.get("mode") == "emergency":
@@ -147,50 +178,42 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
                        "pid": runs.PID, "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    lock = lock_path(state_dir, system)
-    start = (f"date -u +%Y%m%dT%H%M%S.%6NZ > {q(run.started_marker)} && {_record_state(state_dir, run)} && "
-             f"{append_history(state_dir, history.started(run))}")
-    used, once, mark = q(f"{state_dir}/approvals.used"), "", ""
-    if approved:  # an approval is used once: checked and recorded with the lock, under the same guard
-        approval = q(run.authorization["approval_id"])
-        once = f"if grep -qxF {approval} {used} 2>/dev/null; then echo REUSED; exit 0; fi; "
-        mark = f"printf '%s\\n' {approval} >> {used} && chmod 600 {used}"
-        start += f" && {mark}"
-    take = (f"{once}if ( set -C; printf '%s\\n' {q(info)} > {q(lock)} ) 2>/dev/null; then "  # a lock taken but
-            f"{{ {start}; }} || {{ rm -f {q(lock)}; exit 1; }}; echo ACQUIRED; "  # not recorded is given back
-            f"else echo HELD; sha256sum < {q(lock)} | cut -c1-64; cat {q(lock)}; fi")
-    uploads = f"{uploads_folder_command(state_dir, uploads_owner)} && " if uploads_owner and not run.enrolling else ""
-    enrolled = "" if run.enrolling else (  # the bootstrap writes the marker itself
-        f"enrolled=$(cat {q(marker)} 2>/dev/null || echo none); if [ \"$enrolled\" != {q(run.environment)} ]; "
-        f"then echo ENROLLED; echo \"$enrolled\"; exit 0; fi; ")
-    ok, output = run_on_host(
-        f"{enrolled}mkdir -p {q(state_dir + '/locks')} && "
-        f"install -d -m 700 {q(run.private_dir)} && {uploads}{under_guard(state_dir, system, take)}")
+    # an approval is used once: checked and recorded with the lock, under the same guard
+    approval = run.authorization["approval_id"] if approved else ""
+    ok, output = run_on_host(host_command(
+        state_dir, "begin", inline=run.enrolling, system=system, info=info, approval=approval,
+        marker="" if run.enrolling else marker,  # the bootstrap writes the marker itself
+        environment=run.environment, private_dir=run.private_dir, started_marker=run.started_marker,
+        state=state_update(run), history=history.started(run),
+        uploads=[f"{state_dir}-uploads", uploads_owner] if uploads_owner and not run.enrolling else None))
     lines = output.stdout_lines
+    if not ok and outdated(output):
+        yield fail(f"{host.name}: refused: " + OUTDATED_HINT.format(path=script_path(state_dir)))
+        return
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
         return
     if lines[0] == "REUSED":
         why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
-        run_on_host(append_history(state_dir, history.refused(run, why)))
+        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
         yield fail(f"{host.name}: refused: {why}")
         return
     if lines[0] == "ENROLLED":
         why = (f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}")
-        run_on_host(append_history(state_dir, history.refused(run, why)))
+        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
         yield fail(f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
         return
     if lines[0] == "HELD":
         seen, holder = (lines[1:2] or [""])[0], _holder(lines[2:])
         why = stale_because(holder, now)
         if why and takeover:
-            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, once, mark))
+            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
             if not ok or not output.stdout_lines:
                 yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
                 return
             if output.stdout_lines[0] == "REUSED":
                 why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
-                run_on_host(append_history(state_dir, history.refused(run, why)))
+                run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
                 yield fail(f"{host.name}: refused: {why}")
                 return
             if output.stdout_lines[0] != "TAKEN":
@@ -199,7 +222,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                            f"{winner.get('operator', '?')} (run {winner.get('run_id', '?')}, pid "
                            f"{winner.get('pid', '?')} on {winner.get('controller', '?')})" if winner else
                            f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
-                run_on_host(append_history(state_dir, history.refused(run, message)))
+                run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, message)))
                 yield fail(message)
                 return
             logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
@@ -210,7 +233,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        f"{holder.get('controller', '?')}) since {holder.get('since', '?')}")
             if why:
                 message += f"; the lock is stale ({why}): re-run with --data rollbook_takeover=true to take it over"
-            run_on_host(append_history(state_dir, history.refused(run, message)))
+            run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, message)))
             yield fail(message)
             return
     run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
@@ -225,35 +248,22 @@ def _holder(lines: list[str]) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
-def under_guard(state_dir: str, system: str, script: str) -> str:
-    """Run ``script`` holding the host-wide guard of ``system``'s lock (acquire, takeover, refresh and
-    release never interleave)."""
-    return (f"mkdir -p {q(state_dir + '/locks')} && "
-            f"flock {q(f'{state_dir}/locks/.{system}.guard')} sh -c {q(script)}")
-
-
-def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict, once: str = "",
-                     mark: str = "") -> str:
+def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
+                     approval: str = "") -> str:
     """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run; a
     compare-and-swap under the guard, so of two controllers taking it over at once exactly one wins
-    (``TAKEN``); the other reads ``LOST`` and the lock as it is now. ``once`` and ``mark``: the
-    approval's single-use check and record (see ``begun``)."""
-    lock = lock_path(state_dir, run.system)
-    swap = (f"{once}if [ \"$(sha256sum < {q(lock)} 2>/dev/null | cut -c1-64)\" = {q(seen)} ]; then "
-            f"printf '%s\\n' {q(info)} > {q(lock)} && date -u +%Y%m%dT%H%M%S.%6NZ > {q(run.started_marker)} && "
-            f"{_record_state(state_dir, run)} && {append_history(state_dir, history.started(run, takeover_of=holder))} "
-            f"{'&& ' + mark if mark else ''}&& echo TAKEN; "
-            f"else echo LOST; cat {q(lock)} 2>/dev/null; fi")
-    return under_guard(state_dir, run.system, swap)
+    (``TAKEN``); the other reads ``LOST`` and the lock as it is now. ``approval``: the approval's id,
+    used once (see ``begun``)."""
+    return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
+                        approval=approval, started_marker=run.started_marker, state=state_update(run),
+                        history=history.started(run, takeover_of=holder))
 
 
 def refresh_command(state_dir: str, run: runs.HostRun, lock_ttl: int) -> str:
     """Push the lock's expiry ``lock_ttl`` seconds ahead, only while this run still holds it."""
     expires = (datetime.now(timezone.utc) + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    lock = lock_path(state_dir, run.system)
-    edit = f's/"expires": "[^"]*"/"expires": "{expires}"/'
-    script = f"grep -q {q(run.run_id)} {q(lock)} 2>/dev/null && sed -i {q(edit)} {q(lock)}"
-    return under_guard(state_dir, run.system, script)
+    return host_command(state_dir, "refresh", inline=run.enrolling, system=run.system, run_id=run.run_id,
+                        expires=expires)
 
 
 def _heartbeat(target, run: runs.HostRun, state_dir: str, lock_ttl: int):
@@ -272,28 +282,22 @@ def _heartbeat(target, run: runs.HostRun, state_dir: str, lock_ttl: int):
             logger.warning(f"{target.print_prefix}could not refresh the {run.system} lock")
 
 
-def _unlock(state_dir: str, run: runs.HostRun) -> str:
-    lock = lock_path(state_dir, run.system)
-    run_marker = q(run.started_marker)
-    return (f"rm -f {run_marker} && " +
-            under_guard(state_dir, run.system, f"if grep -q {q(run.run_id)} {q(lock)} 2>/dev/null; then rm -f {q(lock)}; fi"))
-
-
 def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step: str = "") -> str:
+    """The ``finished`` record (``outcome``), then the lock released."""
     record = history.finished(run, outcome, time.monotonic() - run.started, failed_step)
-    return f"{append_history(state_dir, record)} && {_unlock(state_dir, run)}"
+    return host_command(state_dir, "finish", inline=run.enrolling, system=run.system, run_id=run.run_id,
+                        started_marker=run.started_marker, history=record)
 
 
 def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
     """Record a failed step: ``restored`` (and the state before the run recorded again) when the step
     put the previous configuration back (``run.restored_marker``), else ``failed``; then unlock."""
     took = time.monotonic() - run.started
-    marker = q(run.restored_marker)
-    restored = history.finished(run, "restored", took, failed_step)
-    failed = history.finished(run, "failed", took, failed_step)
-    return (f"if [ -e {marker} ]; then rm -f {marker} && {_record_state(state_dir, run, back=True)} && "
-            f"{append_history(state_dir, restored)}; else {append_history(state_dir, failed)}; fi && "
-            f"{_unlock(state_dir, run)}")
+    return host_command(state_dir, "fail", inline=run.enrolling, system=run.system, run_id=run.run_id,
+                        started_marker=run.started_marker, restored_marker=run.restored_marker,
+                        state=state_update(run, back=True),
+                        restored=history.finished(run, "restored", took, failed_step),
+                        failed=history.finished(run, "failed", took, failed_step))
 
 
 @operation()

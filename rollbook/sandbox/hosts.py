@@ -28,6 +28,7 @@ from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
+from ..pipeline.record import SCRIPT_DIGEST, script_path
 from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path, known_hosts_path, load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path, state_path)
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
@@ -35,6 +36,7 @@ BOOT_TIMEOUT = 180
 S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
 ENROLLMENT = "/etc/rollbook/environment"  # inside a host: the environment it is enrolled in
+HOST_STATE_DIR = "/var/lib/rollbook"  # inside a host: rollbook_state_dir (group data, every environment)
 # the inventory each environment's sandbox hosts are enrolled through (deploys/bootstrap.py)
 INVENTORIES = {"sandbox": "inventories/sandbox.py", "prod": "inventories/sandbox_prod.py"}
 SYSTEMD_RUN = dict(
@@ -218,9 +220,19 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
             _remove_host(client, container, name)  # half-provisioned: the next `up` starts it afresh
             raise
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
-    enrolled = container.exec_run(["sh", "-c", f"test -s {ENROLLMENT} && id -u rollbook"]).exit_code == 0
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
-                       ports=_published_ports(container, host_role), data=_host_data(host_role)), not enrolled
+                       ports=_published_ports(container, host_role), data=_host_data(host_role)), _to_enroll(container)
+
+
+def _to_enroll(container) -> str | None:
+    """The environment a host must be enrolled in (again): ``sandbox`` when it never was, its own when its
+    host script is not this rollbook's; None when it is enrolled and current."""
+    script = script_path(HOST_STATE_DIR)
+    check = (f"if test -s {ENROLLMENT} && id -u rollbook >/dev/null 2>&1; then "
+             f"if [ \"$(sha256sum < {script} 2>/dev/null | cut -c1-64)\" = {SCRIPT_DIGEST} ]; then echo current; "
+             f"else cat {ENROLLMENT}; fi; else echo none; fi")
+    said = container.exec_run(["sh", "-c", check]).output.decode().strip()
+    return None if said == "current" else "sandbox" if said == "none" else said
 
 
 def enroll(names: list[str], environment: str, log=print):
@@ -284,7 +296,8 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     previous_keys = known_hosts_path().read_text() if known_hosts_path().exists() else ""
     known_hosts_path().write_text("".join(_known_hosts_line(client, host, previous_keys) for host in state.hosts))
     save(state)
-    enroll([host.name for host, unenrolled in results if unenrolled], "sandbox", log=log)
+    for environment in sorted({wanted for _, wanted in results if wanted}):
+        enroll([host.name for host, wanted in results if wanted == environment], environment, log=log)
     return state
 
 

@@ -1,5 +1,5 @@
-"""Locks that cannot be shared: the host-side acquire, takeover and refresh commands run for real
-(sh, flock, sha256sum) against a lock folder, as on a host."""
+"""Locks that cannot be shared: the host script's takeover and refresh (``run_record.py``, as
+deploys/bootstrap.py installs it) run for real against a lock folder, as on a host."""
 
 import hashlib
 import json
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rollbook.core import runs
-from rollbook.pipeline.record import lock_path, refresh_command, takeover_command
+from rollbook.pipeline.record import SCRIPT, lock_path, refresh_command, script_path, takeover_command
 
 STALE = {"run_id": "old", "operator": "carol", "controller": "gone", "pid": 1,
          "since": "2026-01-01T00:00:00Z", "expires": "2026-01-01T00:30:00Z"}
@@ -21,6 +21,9 @@ def _run(tmp_path, run_id: str) -> runs.HostRun:
 
 
 def _stale_lock(tmp_path) -> tuple[Path, str]:
+    script = Path(script_path(str(tmp_path)))
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(SCRIPT)
     lock = Path(lock_path(str(tmp_path), "vision"))
     lock.parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / "private").mkdir(exist_ok=True)  # made by the lock step's first command

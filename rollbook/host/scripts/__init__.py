@@ -1,10 +1,10 @@
 """Scripts that run on the managed hosts (sent on standard input or as an argument, never imported
 here): real files, linted like the rest. The generic ones live here; a system's own in its package's
-``scripts/`` folder. ``source("state_merge")`` is a script's text (``.py`` unless the name has its own
+``scripts/`` folder. ``source("run_record")`` is a script's text (``.py`` unless the name has its own
 extension, as ``stream_entries.awk``); ``source("ws_probe", __file__)`` one beside the module
 ``__file__`` names, in its ``scripts/``::
 
-    >>> "json" in source("state_merge")
+    >>> "def begin" in source("run_record")
     True
 """
 

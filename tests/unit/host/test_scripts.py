@@ -1,28 +1,9 @@
-"""The host scripts, run here as the hosts run them (the state merge with python3 -c, the stream-entry
-reader with awk)."""
+"""The host scripts, run here as the hosts run them (the stream-entry reader with awk; the run's record
+in test_run_record.py)."""
 
-import json
-import stat
 import subprocess
 
 from rollbook.host.scripts import source
-
-
-def merge(path, system: str, update: dict):
-    subprocess.run(["python3", "-c", source("state_merge"), str(path), system, json.dumps(update)], check=True)
-    return json.loads(path.read_text())
-
-
-def test_the_state_merge_merges_units_and_sources_key_by_key_and_keeps_other_systems(tmp_path):
-    path = tmp_path / "state.json"
-    merge(path, "phase17", {"units": {"router": "enabled"}})
-    state = merge(path, "voice_v2", {"units": {"code": "rolled_back", "env": "enabled"},
-                                     "sources": {"code": "/srv/backup/voice_v2_20261101"}, "run_id": "r1"})
-    state = merge(path, "voice_v2", {"units": {"env": "rolled_back"}, "drop": ["code"], "drop_sources": ["code"],
-                                     "run_id": "r2"})
-    assert state == {"phase17": {"units": {"router": "enabled"}},
-                     "voice_v2": {"units": {"env": "rolled_back"}, "sources": {}, "run_id": "r2"}}
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and not (tmp_path / "state.json.tmp").exists()
 
 
 XRANGE = '''1) 1) "1-0"

@@ -8,7 +8,7 @@ from rollbook.pipeline import plan
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     package, root = tmp_path / "rollbook", tmp_path / "checkout"
-    for path, text in {package / "host" / "scripts" / "state_merge.py": "print(1)\n",
+    for path, text in {package / "host" / "scripts" / "run_record.py": "print(1)\n",
                        package / "migration.py": "SQL = 'ALTER TABLE posts'\n",
                        root / "deploys" / "vision_rollback.py": "vision()\n",
                        root / "templates" / "unit.j2": "[Unit]\n",
@@ -27,7 +27,7 @@ def digest_now() -> str:
     return plan.code_digest()
 
 
-@pytest.mark.parametrize("changed", ["rollbook/migration.py", "rollbook/host/scripts/state_merge.py",
+@pytest.mark.parametrize("changed", ["rollbook/migration.py", "rollbook/host/scripts/run_record.py",
                                      "checkout/deploys/vision_rollback.py", "checkout/templates/unit.j2"])
 def test_any_file_a_run_executes_or_sends_changes_the_digest(tree, changed):
     before = digest_now()

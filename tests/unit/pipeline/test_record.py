@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rollbook.core import runs
-from rollbook.pipeline.record import failure_command, stale_because
+from rollbook.host.scripts import run_record
+from rollbook.pipeline.record import SCRIPT, failure_command, script_path, stale_because, state_update
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -45,12 +46,20 @@ def _run(tmp_path, **changes):
     return runs.HostRun(**fields)
 
 
+def installed(tmp_path):
+    """The host script where deploys/bootstrap.py installs it, under a state dir ``tmp_path``."""
+    path = Path(script_path(str(tmp_path)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SCRIPT)
+
+
 def _history(tmp_path) -> list[dict]:
     return [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
 
 
 def test_a_failed_step_records_failed_and_unlocks_only_its_own_lock(tmp_path):
     run = _run(tmp_path)
+    installed(tmp_path)
     (tmp_path / "locks").mkdir()
     (tmp_path / "locks" / "vision.lock").write_text('{"run_id": "r2"}\n')
     done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")])
@@ -61,6 +70,7 @@ def test_a_failed_step_records_failed_and_unlocks_only_its_own_lock(tmp_path):
 
 def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path):
     run = _run(tmp_path)
+    installed(tmp_path)
     (tmp_path / "state.json").write_text(json.dumps({"vision": {"units": {"a": "enabled", "b": "enabled"}}}))
     Path(run.restored_marker).parent.mkdir(parents=True)
     Path(run.restored_marker).write_text("/opt/vision/.env.backup.x\n")
@@ -72,7 +82,10 @@ def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path)
 
 
 def test_sources_are_merged_beside_the_units_and_put_back_with_them(tmp_path):
-    from rollbook.pipeline.record import _record_state
+    def _record_state(state_dir, run, back=False):  # what the host script merges, as it merges it
+        run_record.record_state(state_dir, run.system, state_update(run, back=back))
+        return "true"
+
     (tmp_path / "state.json").write_text(json.dumps({"voice_v2": {"units": {"env": "rolled_back"}}}))
     rollback = _run(tmp_path, system="voice_v2", kind="rollback", units_before={"env": "rolled_back"},
                     units_after={"code": "rolled_back", "requirements": "rolled_back"},
@@ -100,3 +113,33 @@ def test_sources_are_merged_beside_the_units_and_put_back_with_them(tmp_path):
     vision = _run(tmp_path)  # a system without sources records none
     subprocess.run(["sh", "-c", _record_state(str(tmp_path), vision)])
     assert "sources" not in json.loads((tmp_path / "state.json").read_text())["vision"]
+
+
+def test_a_host_script_that_is_not_this_rollbook_s_answers_version_and_changes_nothing(tmp_path):
+    run = _run(tmp_path)
+    path = Path(script_path(str(tmp_path)))
+    path.parent.mkdir(parents=True)
+    path.write_text(SCRIPT + "# another rollbook\n")
+    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "x")], capture_output=True, text=True)
+    assert done.returncode == 3 and done.stdout.startswith("VERSION")
+    assert not (tmp_path / "history.jsonl").exists()
+
+
+def test_every_record_command_is_shellcheck_clean_with_its_arguments_quoted(tmp_path):
+    """What the lock step, the takeover, the heartbeat and the last step send: one quoted JSON argument
+    each, even with quotes, $ and newlines in the values (a reason, a step's name)."""
+    from rollbook.pipeline.record import append_history, finish_command, host_command, refresh_command, takeover_command
+
+    run = _run(tmp_path, reason="it's $HOME\n`id`", started=0.0)
+    commands = [host_command(str(tmp_path), "begin", system="vision", info='{"run_id": "r2"}', approval="",
+                             marker="/etc/rollbook/environment", environment="sandbox", state=state_update(run),
+                             history={"reason": run.reason}),
+                takeover_command(str(tmp_path), run, "{}", "0" * 64, holder()), refresh_command(str(tmp_path), run, 60),
+                finish_command(str(tmp_path), run, "converged"), failure_command(str(tmp_path), run, "a 'step'"),
+                append_history(str(tmp_path), {"why": "x'; rm -rf /"}, inline=True)]
+    for index, text in enumerate(commands):
+        script = tmp_path / f"command-{index}.sh"
+        script.write_text("#!/bin/sh\n" + text + "\n")
+        # SC2016: a $ inside single quotes is data here, never to expand (that is the quoting's point)
+        done = subprocess.run(["shellcheck", "-s", "sh", "-e", "SC2016", str(script)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout
