@@ -15,11 +15,12 @@ import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from . import SandboxError
 from .engine import ensure_engine, ensure_host_limits
@@ -29,7 +30,8 @@ from .roles import DEFAULT_HOSTS, role
 from .s3 import ensure_bucket, ensure_s3, stop_s3
 from .secrets import ensure_secrets
 from ..pipeline.record import SCRIPT_DIGEST, script_path
-from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path, known_hosts_path, load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path, state_path)
+from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path, known_hosts_path,
+                    load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path, state_path)
 
 LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
 BOOT_TIMEOUT = 180
@@ -144,12 +146,18 @@ def _create(client, name: str, host_role, tag: str, identity: str):
         _put_file(container, "/etc/ssh/sshd_config.d/listen.conf", f"Port {port}\nListenAddress 127.0.0.1\n", 0o644)
         container.start()
         return container
-    return client.containers.run(
-        tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
-        # fixed host ports: a host stopped and started again (a lost host coming back) keeps its address
-        ports={f"{port}/tcp": ("127.0.0.1", _free_port()) for port in host_role.ports.values()},
-        labels=labels, **SYSTEMD_RUN,
-    )
+    for attempt in range(3):
+        try:
+            return client.containers.run(
+                tag, name=container_name(name), hostname=name, detach=True, volumes=volumes,
+                # fixed host ports: a host stopped and started again (a lost host coming back) keeps its address
+                ports={f"{port}/tcp": ("127.0.0.1", _free_port()) for port in host_role.ports.values()},
+                labels=labels, **SYSTEMD_RUN,
+            )
+        except APIError as error:  # a port another process took between the choice and the bind: choose again
+            if "port is already allocated" not in str(error) or attempt == 2:
+                raise
+            client.containers.get(container_name(name)).remove(force=True)
 
 
 def _extra_tags(client, host_role) -> str:
@@ -173,10 +181,21 @@ def _published_ports(container, host_role) -> dict[str, int]:
     return {service: int(published[f"{port}/tcp"][0]["HostPort"]) for service, port in host_role.ports.items()}
 
 
+_handed_out: set[int] = set()  # ports given to hosts by this process: hosts start in parallel
+_handing_out = threading.Lock()
+
+
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free 127.0.0.1 port no other host of this process was given (the kernel may hand a port just
+    released to the next bind, and hosts are created in parallel)."""
+    with _handing_out:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def _host_data(host_role) -> dict:
