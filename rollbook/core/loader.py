@@ -76,18 +76,22 @@ def address_of(target) -> tuple[str, int, str]:
 class HostSettings(Mapping):
     """One host's data after preflight: every declared key's validated value (the models are frozen,
     so is this), read by attribute or as a mapping; the run's ``--data`` as pyinfra parsed it
-    (``override``); pyinfra's connector keys (``connection``)::
+    (``override``); each declared key as the data gave it (``given``: what a plan binds and a run
+    records digests of, so they stay what the operator wrote); pyinfra's connector keys
+    (``connection``)::
 
         >>> settings = HostSettings({"vision_waves": "b"}, override={"vision_waves": "b"})
         >>> settings.vision_waves, settings["vision_waves"], dict(settings.override)
         ('b', 'b', {'vision_waves': 'b'})
     """
 
-    __slots__ = ("_values", "override", "connection", "name", "groups")
+    __slots__ = ("_values", "given", "override", "connection", "name", "groups")
 
     def __init__(self, values: Mapping[str, Any], override: Mapping | None = None,
-                 connection: Mapping | None = None, name: str = "", groups: tuple[str, ...] = ()):
+                 connection: Mapping | None = None, name: str = "", groups: tuple[str, ...] = (),
+                 given: Mapping | None = None):
         for slot, value in (("_values", MappingProxyType(dict(values))),
+                            ("given", MappingProxyType(dict(values if given is None else given))),
                             ("override", MappingProxyType(dict(override or {}))),
                             ("connection", MappingProxyType(dict(connection or {}))),
                             ("name", name), ("groups", tuple(groups))):
@@ -107,7 +111,9 @@ class HostSettings(Mapping):
             >>> HostSettings.validated({"rollbook_takeover": "no"}).rollbook_takeover
             False
         """
-        return cls.of(schema.validate(data), **context)
+        declared = schema.fields()
+        return cls.of(schema.validate(data), given={key: value for key, value in data.items() if key in declared},
+                      **context)
 
     def __getattr__(self, name: str):
         try:
@@ -165,7 +171,9 @@ def load(target) -> HostSettings:
     _refuse_nulls(override)
     models = schema.validate(data)
     authority.check(data, target.groups)
+    declared = schema.fields()
     settings = HostSettings.of(models, override=override, connection=connection_of(target), name=target.name,
-                               groups=tuple(target.groups))
+                               groups=tuple(target.groups),
+                               given={key: value for key, value in data.items() if key in declared})
     _seal(target)
     return settings

@@ -47,7 +47,7 @@ PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set 
 DRIFT_CORRECTION = "deploys/drift_correct.py"  # what `rollbook drift --correct` runs
 CORRECTION_DATA = frozenset({"rollbook_takeover"})  # the only --data a drift correction takes
 
-__all__ = ["Context", "Stage", "Stages", "run", "preflight", "state_dir"]
+__all__ = ["Context", "Stage", "Stages", "run", "preflight", "begin_deploy", "finish_deploy"]
 
 
 def run(system: Stages, target: str | None):
@@ -84,7 +84,7 @@ def run(system: Stages, target: str | None):
     changing = _changing(steps)
     SESSION.plan.add(host.name, system.name, current.units_after, changing, current.changes,
                      differ=sorted(system.differing(ctx)) if changing else [],
-                     data=plans.resolved(settings, schema.fields(), schema.secret_keys()))
+                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     finish(current, changed=any(step.will_change for step in steps))
 
 
@@ -232,7 +232,7 @@ def begin(system: Stages, request, seen, target: str | None, settings: HostSetti
                            sources_before=dict(getattr(seen, "sources", None) or {}),
                            sources_after=system.sources(request, seen),
                            operator=identity.of_data(settings, allowed_signers(settings)).name)
-    current.data_after = recorded.digests(settings, recorded.shaping_keys(system.name, run_data(settings)))
+    current.data_after = recorded.digests(settings.given, recorded.shaping_keys(system.name, run_data(settings)))
     preapproved = target is None and system.from_record(request) and kind == "drift_correction"
     _open(current, settings, preapproved)
     if kind == "drift_correction" and current.environment == "prod":
@@ -275,7 +275,7 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
                             "older rollbook): a drift correction cannot tell what it would converge with; run an "
                             "approved converge (deploys/converge.py) once")
         return
-    differ = recorded.changed(before, settings)
+    differ = recorded.changed(before, settings.given)
     if differ:
         refuse(current, f"{current.system}: {', '.join(differ)} changed since the last authorized run recorded "
                         "this state: a drift correction converges only with the data recorded then; an approved "
@@ -323,7 +323,7 @@ def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
     changing = _changing(steps)
     SESSION.plan.add(host.name, current.system, {}, changing, [],
-                     data=plans.resolved(settings, schema.fields(), schema.secret_keys()))
+                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     finish(current, changed=bool(changing), **arguments)
 
 

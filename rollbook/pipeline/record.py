@@ -26,14 +26,15 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from ..core.loader import connection_of
 
 from ..core import history, notify, runs
-from ..host.scripts import source
+from ..host.scripts import run_record, source
 from ..host.shell import fail, q
 from ..core.report import executing
 
 # runs on the host: rollbook/host/scripts/run_record.py (lock, recorded state, history)
 SCRIPT = source("run_record")
-SCRIPT_DIGEST = hashlib.sha256(SCRIPT.encode()).hexdigest()
-OUTDATED = ("VERSION", "can't open file")  # the host's script is not this rollbook's, or not there
+SCRIPT_DIGEST = hashlib.sha256(SCRIPT.encode()).hexdigest()  # what the bootstrap installs
+OUTDATED = ("VERSION", "can't open file")  # the host's script speaks another protocol, or is not there
+NO_PYTHON = "python3: not found"
 
 
 def script_path(state_dir: str) -> str:
@@ -47,19 +48,20 @@ def host_command(state_dir: str, command: str, inline: bool = False, **arguments
         >>> host_command("/var/lib/rollbook", "history", history={"event": "refused"})[:60]
         'python3 /var/lib/rollbook/bin/run_record.py history \'{"history": '
     """
-    document = json.dumps({**arguments, "state_dir": state_dir, "version": SCRIPT_DIGEST}, sort_keys=True)
+    document = json.dumps({**arguments, "state_dir": state_dir, "version": run_record.PROTOCOL}, sort_keys=True)
     runner = f"python3 -c {q(SCRIPT)}" if inline else f"python3 {q(script_path(state_dir))}"
     return f"{runner} {command} {q(document)}"
 
 
-def outdated(output) -> bool:
-    """Whether the host script answered that it is not this rollbook's (or is missing)."""
+def unusable(output, state_dir: str) -> str:
+    """Why the host script could not run ('' when it answered): missing, another protocol, no python3."""
     said = "\n".join(output.stdout_lines + output.stderr_lines)
-    return any(sign in said for sign in OUTDATED)
-
-
-OUTDATED_HINT = ("rollbook's host script ({path}) is missing or not this rollbook's: enrol the host again "
-                 "(deploys/bootstrap.py installs it)")
+    if NO_PYTHON in said:
+        return "the host has no python3, which rollbook's host script needs: install it, then enrol the host"
+    if any(sign in said for sign in OUTDATED):
+        return (f"rollbook's host script ({script_path(state_dir)}) is missing or speaks another protocol than this "
+                "rollbook: enrol the host again (deploys/bootstrap.py installs it)")
+    return ""
 
 
 def connector_arguments(target) -> dict:
@@ -187,8 +189,8 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         state=state_update(run), history=history.started(run),
         uploads=[f"{state_dir}-uploads", uploads_owner] if uploads_owner and not run.enrolling else None))
     lines = output.stdout_lines
-    if not ok and outdated(output):
-        yield fail(f"{host.name}: refused: " + OUTDATED_HINT.format(path=script_path(state_dir)))
+    if not ok and unusable(output, state_dir):
+        yield fail(f"{host.name}: refused: {unusable(output, state_dir)}")
         return
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")

@@ -210,8 +210,8 @@ def _remove_host(client, container, name: str):
 
 
 def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, reset: bool,
-              log) -> tuple[SandboxHost, bool]:
-    """Start (or keep) one host; and whether it still needs enrolling (no marker or no rollbook user)."""
+              log) -> tuple[SandboxHost, str | None]:
+    """Start (or keep) one host; and the environment it must be enrolled in (``_to_enroll``), if any."""
     host_role = role(role_name)
     identity = sandbox_identity(pubkey)
     tag = ensure_image(client, host_role.image, log)
@@ -251,7 +251,9 @@ def _to_enroll(container) -> str | None:
              f"if [ \"$(sha256sum < {script} 2>/dev/null | cut -c1-64)\" = {SCRIPT_DIGEST} ]; then echo current; "
              f"else cat {ENROLLMENT}; fi; else echo none; fi")
     said = container.exec_run(["sh", "-c", check]).output.decode().strip()
-    return None if said == "current" else "sandbox" if said == "none" else said
+    if said == "current":
+        return None
+    return said if said in INVENTORIES else "sandbox"  # never enrolled, or in no sandbox environment
 
 
 def enroll(names: list[str], environment: str, log=print):

@@ -3,8 +3,9 @@
 Installed by ``deploys/bootstrap.py`` as ``<state dir>/bin/run_record.py`` (root's, 0700); the controller
 runs ``python3 <state dir>/bin/run_record.py COMMAND JSON`` through sudo (``rollbook.pipeline.record``),
 and an enrolment, before the file is there, sends this text with ``python3 -c``. Every argument is one
-JSON document; a ``version`` in it that is not this file's digest exits 3 printing ``VERSION`` (the
-controller asks for a new bootstrap). Commands, each printing its answer's first line:
+JSON document; a ``version`` in it that is not this file's ``PROTOCOL`` exits 3 printing ``VERSION``
+(the controller asks for a new bootstrap): controllers at other commits work with the same host as
+long as the protocol is the same. Python 3.7 or later. Commands, each printing its answer's first line:
 
     begin     the host's enrolment, an approval's single use, then the lock: ACQUIRED, HELD (its
               digest and content follow), REUSED or ENROLLED (the environment follows); on ACQUIRED
@@ -21,6 +22,8 @@ Acquire, take-over, refresh and release of a system's lock run under one flock p
 
     python3 run_record.py history '{"state_dir": "/var/lib/rollbook", "history": {"event": "refused"}}'
 """
+from __future__ import annotations
+
 import fcntl
 import hashlib
 import json
@@ -31,16 +34,8 @@ import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+PROTOCOL = 1  # what the commands take and answer: raised whenever a controller could misread another's
 PRIVATE = 0o600
-
-
-def own_digest() -> str:
-    """This file's digest ('' when it runs as ``python3 -c``: its text is the controller's own)."""
-    path = globals().get("__file__")
-    if not path or not os.path.isfile(path):
-        return ""
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
 
 
 @contextmanager
@@ -248,10 +243,9 @@ COMMANDS = {"begin": begin, "takeover": takeover, "refresh": refresh, "finish": 
 
 def main(command: str, document: str) -> int:
     args = json.loads(document)
-    mine = own_digest()
-    if mine and args.get("version") and args["version"] != mine:
+    if args.get("version") != PROTOCOL:
         print("VERSION")
-        print(mine)
+        print(PROTOCOL)
         return 3
     os.umask(0o022)
     lines = COMMANDS[command](args)

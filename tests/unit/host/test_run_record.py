@@ -85,3 +85,11 @@ def test_an_enrolment_runs_the_script_s_text_before_the_file_is_there(tmp_path):
                           capture_output=True, text=True)
     assert done.stdout.strip() == "RECORDED" and history(tmp_path) == [{"e": 1}]
     assert not Path(script_path(str(tmp_path))).exists()
+
+
+def test_the_script_parses_as_the_python_of_older_hosts():
+    """Debian 11 has Python 3.9: no ``X | None`` evaluated at run time, no newer syntax."""
+    import ast
+
+    tree = ast.parse(SCRIPT, feature_version=(3, 7))
+    assert any(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body)

@@ -115,11 +115,11 @@ def test_sources_are_merged_beside_the_units_and_put_back_with_them(tmp_path):
     assert "sources" not in json.loads((tmp_path / "state.json").read_text())["vision"]
 
 
-def test_a_host_script_that_is_not_this_rollbook_s_answers_version_and_changes_nothing(tmp_path):
+def test_a_host_script_of_another_protocol_answers_version_and_changes_nothing(tmp_path):
     run = _run(tmp_path)
     path = Path(script_path(str(tmp_path)))
     path.parent.mkdir(parents=True)
-    path.write_text(SCRIPT + "# another rollbook\n")
+    path.write_text(SCRIPT.replace("PROTOCOL = 1 ", "PROTOCOL = 99 "))
     done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "x")], capture_output=True, text=True)
     assert done.returncode == 3 and done.stdout.startswith("VERSION")
     assert not (tmp_path / "history.jsonl").exists()

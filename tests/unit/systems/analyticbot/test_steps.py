@@ -80,10 +80,13 @@ def test_the_units_that_differ_are_named_for_the_plan_and_the_drift_report(monke
 
 
 def test_the_request_reads_pyinfra_s_host_data_as_deploys_give_it(monkeypatch):
-    """A run hands pyinfra's HostData (get only, no item access), not a dict."""
+    """A run hands the settings preflight loaded from pyinfra's HostData, not a dict."""
+    from rollbook.core import loader
+
     from ...harness import fake_host
 
     monkeypatch.setenv("ANALYTICBOT_API_TOKEN", "t")
-    with fake_host(data={**group_data("sandbox"), "analyticbot_release": "v7.4.0"}) as on:
-        made = ANALYTICBOT.request(validated(on.data), "rolled_back", None)
+    data = {**group_data("sandbox"), "analyticbot_release": "v7.4.0"}
+    with fake_host(data=data, groups=("analyticbot_api", "sandbox")) as on:
+        made = ANALYTICBOT.request(loader.load(on), "rolled_back", None)
     assert made.release == "v7.4.0" and made.settings.version_file == "VERSION"
