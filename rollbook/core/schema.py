@@ -23,6 +23,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origi
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from .preflight import PreflightError
 
@@ -42,7 +43,7 @@ def strict_flag(value) -> bool:
     text = value.strip().lower() if isinstance(value, str) else None
     if text in TRUE or text in FALSE:
         return text in TRUE
-    raise ValueError(f"{value!r} is not a boolean (true/false, yes/no, on/off, 1/0)")
+    raise PydanticCustomError("bool_parsing", "Input should be a valid boolean (true/false, yes/no, on/off, 1/0)")
 
 
 def _text(value):
@@ -171,18 +172,16 @@ def _where(loc: tuple) -> str:
 
 
 def _one_line(error: ValidationError) -> str:
-    """Each bad key, once, with what is wrong: our own validators' words as they are, pydantic's with
-    the value given (and the key's allowed values, for a value that does not match its pattern)."""
+    """Each bad key, once, with what is wrong and the value given (the key's allowed values, for a value
+    that does not match its pattern)."""
     said, keys = [], set()
     for item in error.errors():
         key = str(item["loc"][0]) if item["loc"] else ""
         if key in keys:
             continue  # a union's alternatives each fail: the first says it
         keys.add(key)
-        if item["type"] == "value_error":
-            message = item["msg"].removeprefix("Value error, ")
-        elif item["type"] == "literal_error":
-            message = f"{item['input']!r} is not one of {item['ctx']['expected']}"
+        if item["type"] == "value_error" and not item["loc"]:
+            message = item["msg"]  # a model's own check: it names the key
         elif item["type"] == "string_pattern_mismatch":
             allowed = _extra(fields()[key], "allowed") if key in fields() else ""
             message = f"{item['input']!r} is not allowed" + (f" ({allowed})" if allowed else "")

@@ -60,8 +60,8 @@ def flag_value(value, kind: type, where: str = "") -> str:
     if kind is bool:
         try:
             return "true" if strict_flag(value) else "false"
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is not a boolean (true/false, yes/no, on/off, 1/0)") from None
     text = str(value)
     if kind is int and (isinstance(value, bool) or not re.fullmatch(r"[0-9]+", text) or int(text) <= 0):
         raise ValueError(f"{where}: {value!r} is not a positive whole number")

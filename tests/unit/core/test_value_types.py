@@ -18,7 +18,7 @@ def test_a_boolean_is_one_of_the_eight_spellings(value, expected):
 
 @pytest.mark.parametrize("value", ["maybe", "y", "n", "t", "f", "", 2, -1, 1.0, None, [], "enabled"])
 def test_anything_else_is_not_a_boolean(value):
-    with pytest.raises(ValueError, match="is not a boolean"):
+    with pytest.raises(ValueError, match="Input should be a valid boolean"):
         strict_flag(value)
 
 
@@ -27,14 +27,14 @@ def test_no_means_false_for_every_boolean_key():
                                        "vision_purge_s3_cache": "0", "voice_recover_files": "false"})
     assert not (settings.rollbook_converge_declared or settings.rollbook_takeover or settings.vision_purge_s3_cache
                 or settings.voice_recover_files)
-    with pytest.raises(PreflightError, match="rollbook_converge_declared: 'sometimes' is not a boolean"):
+    with pytest.raises(PreflightError, match="rollbook_converge_declared: Input should be a valid boolean"):
         HostSettings.validated({"rollbook_converge_declared": "sometimes"})
 
 
 @pytest.mark.parametrize("key, value", [("vision_s3_bucket", 1.1), ("voice_previous_image_tag", 1.1),
                                         ("analyticbot_channel", 10.5)])
 def test_a_number_pyinfra_parsed_from_text_is_refused_for_a_text_key(key, value):
-    with pytest.raises(PreflightError, match=f"{key}: the number {value} where text is expected"):
+    with pytest.raises(PreflightError, match=f"{key}: Value error, the number {value} where text is expected"):
         HostSettings.validated({key: value})
 
 

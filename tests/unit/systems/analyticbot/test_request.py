@@ -24,8 +24,8 @@ def test_each_scope_converges_exactly_its_flags(feature, target, env):
 
 
 @pytest.mark.parametrize("overrides, cause", [
-    ({"analyticbot_features": "everything"}, "analyticbot_features: 'everything' is not one of"),
-    ({"analyticbot_migration": "drop"}, "analyticbot_migration: 'drop' is not one of 'rollback' or 'apply'"),
+    ({"analyticbot_features": "everything"}, "analyticbot_features: Input should be 'all', 'time_weighting' or 'content_type'"),
+    ({"analyticbot_migration": "drop"}, "analyticbot_migration: Input should be 'rollback' or 'apply'"),
     ({"analyticbot_release": "v1; rm -rf /"}, "analyticbot_release: 'v1; rm -rf /' is not allowed"),
     ({"analyticbot_unit": "supervisor"}, "analyticbot_unit"),
 ])

@@ -33,8 +33,8 @@ def test_enable_takes_the_runbook_recommended_values_from_group_data():
 
 
 @pytest.mark.parametrize("overrides, cause", [
-    ({"vision_waves": "d"}, "vision_waves: unknown 'd'"),
-    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: 'maybe' is not a boolean"),
+    ({"vision_waves": "d"}, "vision_waves: Value error, unknown 'd'"),
+    ({"vision_compression_poc": "maybe"}, "vision_compression_poc: Input should be a valid boolean"),
     ({"vision_rolled_back_values": {"b": {"VISION_PHASH_ENABLED": "nope"}}}, "is not a boolean"),
     ({"vision_rolled_back_values": {"b": {"VISION_ROI_CROP_ENABLED": "false"}}}, "is not a wave b flag"),
     ({"vision_verify_window": 0}, "vision_verify_window: Input should be greater than 0"),
@@ -86,7 +86,7 @@ def test_rollback_options_are_validated_and_only_honoured_when_asked():
     data = {**group_data("sandbox"), "vision_strip_context": "true"}
     assert vision.request_from(validated(data), {"b": "rolled_back"}).strip_context is True
     assert vision.request_from(validated(data), {"b": "rolled_back"}, options=False).strip_context is False
-    with pytest.raises(PreflightError, match="vision_purge_s3_cache: 'sometimes' is not a boolean"):
+    with pytest.raises(PreflightError, match="vision_purge_s3_cache: Input should be a valid boolean"):
         vision.request_from(validated({**data, "vision_purge_s3_cache": "sometimes"}), {"b": "rolled_back"})
     sql = cleanups.strip_context_sql("t")
     assert sql.index("CREATE TABLE t AS SELECT post_id") < sql.index("UPDATE post_enrichment")
