@@ -7,7 +7,7 @@ from jinja2 import UndefinedError
 from rollbook.systems.vision import request as vision
 from rollbook.core.templates import TEMPLATES, render
 
-from ..unit.harness import group_data
+from ..unit.harness import group_data, validated
 
 ENVIRONMENTS = ("sandbox", "staging", "prod")
 
@@ -20,8 +20,8 @@ def test_every_template_is_covered_here():
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("target", vision.STATES)
 def test_vision_experiments_renders_valid_yaml(environment, target):
-    data = group_data(environment)
-    made = vision.request_from(data, vision.desired_state(data, target, {})[0])
+    settings = validated(group_data(environment))
+    made = vision.request_from(settings, vision.desired_state(settings, target, {})[0])
     rendered = vision.experiments_text(None, made, "host:file")
     assert yaml.safe_load(rendered) == made.experiments
     assert "&id" not in rendered
@@ -49,7 +49,7 @@ def test_drift_timer_units_render_for_every_environment(environment):
     from rollbook.admin.drift_timer import control_from, unit_files
 
     data = group_data(environment)
-    units = unit_files(control_from(data))
+    units = unit_files(control_from(validated(data)))
     service, timer = units["rollbook-drift.service"], units["rollbook-drift.timer"]
     assert f"{data['rollbook_control_venv']}/bin/python -m rollbook drift {data['rollbook_drift_inventory']}" in service
     assert f"--textfile {data['rollbook_drift_textfile']}" in service and f"User={data['rollbook_control_user']}" in service
