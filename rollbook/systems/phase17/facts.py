@@ -12,10 +12,12 @@ Example::
 
 from dataclasses import dataclass, field
 
+from ...host import process
 from ...host.envfile import misshapen, read_keys
+from ...host.process import Process
 from ...host.scripts import source
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
-from ...host.shell import PROCESS_STARTED, q
+from ...host.shell import q
 
 # the runbook's two lines (Method 1 comments them out; Method 3 indents them under the guard)
 IMPORT_LINE = "from app.api_routes.routes.video_stream import router as video_stream_router"
@@ -79,33 +81,6 @@ def parse_main(lines: list[str]) -> MainFile | None:
     return MainFile(mtime=mtime, router=router, missing=missing, guarded=guarded)
 
 
-def process_section(service: str) -> str:
-    """``## process``: running, its pid and start (epoch, sub-second, from /proc), the flag in its
-    environment; or stopped."""
-    return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(service)} 2>/dev/null); "
-            f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
-            f"echo \"pid $pid\"; {PROCESS_STARTED}; "
-            f"tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^{FLAG}=' || true; else echo stopped; fi")
-
-
-@dataclass
-class Process:
-    pid: int
-    started: float  # epoch seconds
-    env: dict[str, str]  # the flag, when the environment holds it
-
-
-def parse_process(lines: list[str]) -> Process | None:
-    if not lines or lines[0] != "running":
-        return None
-    values = dict(line.split(" ", 1) for line in lines[1:] if line.startswith(("pid ", "started ")))
-    try:
-        pid, started = int(values.get("pid", "0")), float(values.get("started", "0"))
-    except ValueError:
-        pid, started = 0, 0.0
-    return Process(pid=pid, started=started, env=key_values([line for line in lines[1:] if "=" in line]))
-
-
 @dataclass
 class Phase17State:
     main: MainFile | None  # None: main.py not found
@@ -139,7 +114,7 @@ class Phase17Host(SectionsFact):
             f"echo '## settings'; grep -qs '^{FLAG} *=' {q(settings.settings_path)} && echo defined || echo undefined",
             f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
             f"{read_keys(settings.env_file, [FLAG])}; else echo missing; fi",
-            process_section(settings.service),
+            process.section(settings.service, (FLAG,)),
         ])
 
     def parse(self, sections):
@@ -148,7 +123,7 @@ class Phase17Host(SectionsFact):
             main=parse_main(sections.get("main", [])),
             settings_define_flag=sections.get("settings", [""])[:1] == ["defined"],
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
-            process=parse_process(sections.get("process", [])),
+            process=process.parse(sections.get("process", [])),
             recorded=recorded_units(sections.get("recorded", []), "phase17"),
             misshapen=misshapen(env),
         )
@@ -191,7 +166,7 @@ class Phase17Effect(SectionsFact):
                   f"-q -p no:cacheprovider 2>&1); echo \"exit $?\"; printf '%s\\n' \"$out\" | grep -v '^ *$' | tail -n 1"
                   for suite in settings.suites]
         # the heredoc ends the probe's line: what follows starts a new line, not with "; "
-        return f"{process_section(settings.service)}; {probe}" + "; ".join(suites or ["true"])
+        return f"{process.section(settings.service, (FLAG,))}; {probe}" + "; ".join(suites or ["true"])
 
     def parse(self, sections):
         probe = dict(line.split(" ", 1) if " " in line else (line, "") for line in sections.get("probe", []))
@@ -205,7 +180,7 @@ class Phase17Effect(SectionsFact):
                                                 lines[-1] if len(lines) > 1 else "")
         health = probe.get("health", "0")
         return Phase17Observation(
-            process=parse_process(sections.get("process", [])),
+            process=process.parse(sections.get("process", [])),
             health_code=int(health) if health.isdigit() else 0,
             upgrade_status=int(upgrade[0]) if upgrade and upgrade[0].isdigit() else 0,
             accepted=upgrade[1:2] == ["accepted"],

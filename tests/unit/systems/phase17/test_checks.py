@@ -1,7 +1,8 @@
 """The phase17 checks as data: refusals before a run, and the runbook's verification."""
 
 from rollbook.systems.phase17 import checks as p17
-from rollbook.systems.phase17.facts import (INCLUDE_LINE, IMPORT_LINE, MainFile, Phase17Observation, Phase17State, Process)
+from rollbook.host.process import Process
+from rollbook.systems.phase17.facts import INCLUDE_LINE, IMPORT_LINE, MainFile, Phase17Observation, Phase17State
 
 from .test_request import request
 

@@ -104,4 +104,4 @@ def test_effect_without_cycles_or_answer():
 def test_only_the_flag_is_read_from_the_env_file_and_the_process():
     command = Phase17Host().command(SETTINGS, "/var/lib/rollbook/state.json")
     assert "(STREAMING_ENABLED)[[:space:]]*=/" in command and "' /srv/phase17/server.env | awk" in command
-    assert "grep -E '^STREAMING_ENABLED=' || true" in command and "cat /srv/phase17/server.env" not in command
+    assert "grep -E '^(STREAMING_ENABLED)=' || true" in command and "cat /srv/phase17/server.env" not in command

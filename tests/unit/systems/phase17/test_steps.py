@@ -8,7 +8,8 @@ from pyinfra.context import state as pyinfra_state
 
 from rollbook.pipeline import Context
 from rollbook.systems.phase17 import steps
-from rollbook.systems.phase17.facts import IMPORT_LINE, INCLUDE_LINE, MainFile, Phase17State, Process
+from rollbook.host.process import Process
+from rollbook.systems.phase17.facts import IMPORT_LINE, INCLUDE_LINE, MainFile, Phase17State
 from rollbook.systems.phase17.steps import PHASE17, _flag_target, _router_todo
 
 from ...harness import fake_host, group_data, validated
