@@ -18,11 +18,11 @@ pyinfra's loader does: it runs it and keeps ``__all__``, else every name its imp
 """
 
 import ast
-import functools
 import os
 from pathlib import Path
 
 from . import schema
+from .runs import SESSION
 from .paths import checkout, source_checkout
 from .preflight import PreflightError
 
@@ -48,14 +48,15 @@ def _read_group_file(path: Path) -> dict:
     return {name: values[name] for name in keys if not name.startswith("__")}
 
 
-@functools.cache
-def _group_files(folder: str) -> dict[str, dict]:
-    return {path.stem: _read_group_file(path) for path in sorted(Path(folder).glob("*.py"))}
+def _group_files(folder: Path) -> dict[str, dict]:
+    """Each group-data file of ``folder``, read once per run."""
+    return SESSION.once(("group data", str(folder)),
+                        lambda: {path.stem: _read_group_file(path) for path in sorted(folder.glob("*.py"))})
 
 
 def repo_group_data() -> dict[str, dict]:
     """The repo's ``group_data/``: group name -> its data (``all`` holds every host's defaults)."""
-    return _group_files(str(checkout() / "group_data"))
+    return _group_files(checkout() / "group_data")
 
 
 def expected_for(groups) -> dict:

@@ -10,12 +10,13 @@ self-approval. Example::
     me.fingerprints    # {'SHA256:...'}
 """
 
-import functools
 import getpass
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from .runs import SESSION
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,12 @@ def _public_keys(key_path: str | None) -> list[str]:
     return [line for line in done.stdout.splitlines() if _key_material(line)] if done.returncode == 0 else []
 
 
-@functools.cache
 def of_key(key_path: str | None, allowed_signers: Path | None) -> Operator:
+    """The operator holding ``key_path`` (else the agent's keys), named by ``allowed_signers``; once per run."""
+    return SESSION.once(("operator", key_path, allowed_signers), lambda: _of_key(key_path, allowed_signers))
+
+
+def _of_key(key_path: str | None, allowed_signers: Path | None) -> Operator:
     keys = _public_keys(key_path)
     fingerprints = frozenset(filter(None, (_fingerprint(key) for key in keys)))
     principals = frozenset(name for key in keys for name in principals_of(key, allowed_signers))

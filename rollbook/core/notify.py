@@ -19,12 +19,11 @@ import os
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from .runs import HostRun
+from .runs import SESSION, HostRun
 
 # Apprise's JSON payload reshaped to Slack's: drop version/title/type, send the message as "text"
 SLACK_SHAPE = ":version=&:title=&:type=&:attachments=&:message=text"
 
-_said: dict[str, str] = {}  # webhook -> what happened, for this run (one call for all hosts)
 WEBHOOK_VARIABLE = "ROLLBOOK_NOTIFY_WEBHOOK"  # the drift check's webhook when --notify is not given
 
 
@@ -40,13 +39,11 @@ def emergency(run: HostRun, url: str | None) -> str:
     """Notify ``url`` of the emergency run (once per run); say what happened."""
     if not url:
         return "pending (no webhook configured): notify by hand"
-    if url not in _said:
-        auth = run.authorization
-        _said[url] = post(url, f"rollbook: {auth.get('level')} emergency {run.kind} of {run.system} in "
-                               f"{run.environment} by {run.operator} (on call): "
-                               f"{auth.get('reason')} [run {run.run_id}, {run.deploy}, scope "
-                               + " ".join(f"{key}={value}" for key, value in sorted(run.scope.items())) + "]")
-    return _said[url]
+    auth = run.authorization
+    return SESSION.once(("notified", url), lambda: post(  # one call for all hosts
+        url, f"rollbook: {auth.get('level')} emergency {run.kind} of {run.system} in {run.environment} by "
+             f"{run.operator} (on call): {auth.get('reason')} [run {run.run_id}, {run.deploy}, scope "
+             + " ".join(f"{key}={value}" for key, value in sorted(run.scope.items())) + "]"))
 
 
 def drift(url: str, inventory: str, report) -> str:

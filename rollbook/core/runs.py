@@ -76,7 +76,8 @@ class HostRun:
 class Session:
     """What one pyinfra process (one run) knows across hosts: each host's run of each system, the
     fail-percent threshold, whether rollbook's callbacks are installed, the plan, the approvals
-    verified at preflight. One explicit object (``SESSION``), never attributes on pyinfra's state."""
+    verified at preflight, and what the run computes once for all hosts (``once``). One explicit object
+    (``SESSION``), never attributes on pyinfra's state nor caches in other modules."""
 
     def __init__(self):
         self.runs: dict[tuple[str, str], HostRun] = {}
@@ -84,6 +85,7 @@ class Session:
         self.callbacks = False
         self._plan = None
         self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
+        self.computed: dict[tuple, object] = {}  # what ``once`` computed, by key
 
     @property
     def plan(self):
@@ -93,6 +95,16 @@ class Session:
 
             self._plan = Plan()
         return self._plan
+
+    def once(self, key: tuple, compute):
+        """``compute()``'s value, computed the first time this run asks for ``key`` (an S3 listing, the
+        code's digest, a notification sent)::
+
+            count = SESSION.once(("vision s3 cache", endpoint, bucket), lambda: len(s3.keys_of(target, CACHE)))
+        """
+        if key not in self.computed:
+            self.computed[key] = compute()
+        return self.computed[key]
 
     def register(self, host_name: str, run: HostRun) -> HostRun:
         self.runs[(host_name, run.system)] = run

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from pyinfra import logger
 from pyinfra.api import FunctionCommand, operation
 
 from ..core.report import announce
@@ -67,6 +68,18 @@ class Objects:
     prefix: str
     pattern: re.Pattern
     what: str
+
+
+def counted(listing) -> int | None:
+    """How many ``listing()`` returns; None when S3 did not answer (said as a warning, never raised)::
+
+        count = counted(lambda: keys_of(target, CACHE))
+    """
+    try:
+        return len(listing())
+    except S3Error as error:
+        logger.warning(str(error))
+        return None
 
 
 def keys_of(target: S3Target, objects: Objects) -> list[str]:

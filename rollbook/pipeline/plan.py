@@ -19,11 +19,11 @@ the run and that plan::
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from ..core.approvals import bound
 from ..core.paths import checkout
+from ..core.runs import SESSION
 
 PACKAGE = Path(__file__).resolve().parents[1]  # rollbook/: every step, fact, script and SQL a run sends
 EXECUTED = ("deploys", "templates")  # the checkout's folders a run executes or renders
@@ -79,7 +79,6 @@ def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
     return values
 
 
-@lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 over every file a run executes or sends: rollbook's own code (steps, facts, the scripts
     and SQL it sends to hosts) and the checkout's deploys and templates. An approval binds it, so code
@@ -88,6 +87,10 @@ def code_digest() -> str:
         >>> code_digest().startswith("sha256:")
         True
     """
+    return SESSION.once(("code digest",), _code_digest)
+
+
+def _code_digest() -> str:
     root = checkout()
     files = [path for path in PACKAGE.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
     files += [path for folder in EXECUTED for path in (root / folder).rglob("*")

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from rollbook.core import approvals, identity
+from rollbook.core import approvals, identity, runs
 
 PLAN = {"environment": "prod", "deploy": "deploys/vision_rollback.py", "hosts": ["w1"], "data": {"vision_waves": "b"},
         "plan": {"w1": {"vision": {"units": {"b": "rolled_back"}, "steps": [], "changes": []}}},
@@ -15,9 +15,9 @@ PLAN = {"environment": "prod", "deploy": "deploys/vision_rollback.py", "hosts": 
 @pytest.fixture(autouse=True)
 def fresh_identities(monkeypatch):
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent key may stand in for the key under test
-    identity.of_key.cache_clear()
+    runs.SESSION.computed.clear()
     yield
-    identity.of_key.cache_clear()
+    runs.SESSION.computed.clear()
 
 
 def keygen(tmp_path, name: str, passphrase: str = "") -> tuple[str, str, str]:

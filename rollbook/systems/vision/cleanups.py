@@ -3,8 +3,7 @@
 
 import re
 
-from pyinfra import logger
-
+from ...core.runs import SESSION
 from ...host import s3
 
 # the result cache: vision/{tenant}/{sha256}_{model}.json
@@ -18,16 +17,6 @@ def strip_context_sql(backup_table: str) -> str:
             "UPDATE post_enrichment SET data = data #- '{analysis,context}' WHERE data -> 'analysis' ? 'context';")
 
 
-_s3_counts: dict[tuple, int | None] = {}
-
-
 def s3_cache_count(target: s3.S3Target) -> int | None:
     """Cached results in the bucket, counted once per run (None: S3 did not answer, said once)."""
-    key = (target.endpoint, target.bucket)
-    if key not in _s3_counts:
-        try:
-            _s3_counts[key] = len(s3.keys_of(target, CACHE))
-        except s3.S3Error as error:
-            logger.warning(str(error))
-            _s3_counts[key] = None
-    return _s3_counts[key]
+    return SESSION.once(("vision s3 cache", target.endpoint, target.bucket), lambda: s3.counted(lambda: s3.keys_of(target, CACHE)))

@@ -21,8 +21,9 @@ restores the same one (``request.code_source``).
 
 from dataclasses import replace
 
-from pyinfra import host, logger
+from pyinfra import host
 
+from ...core.runs import SESSION
 from ...host import envfile, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
@@ -150,20 +151,12 @@ def _add(stage: Stage, level: Stage):
     stage.cleanup.update(level.cleanup)
 
 
-_recover_counts: dict[tuple, int | None] = {}
-
-
 def _recover_count(recover) -> int | None:
     """Objects to copy, counted once per run (None: S3 did not answer, said once)."""
     source, source_prefix, dest, dest_prefix = recover
-    key = (source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
-    if key not in _recover_counts:
-        try:
-            _recover_counts[key] = len(s3.plan_copy(source, source_prefix, dest, dest_prefix))
-        except s3.S3Error as error:
-            logger.warning(str(error))
-            _recover_counts[key] = None
-    return _recover_counts[key]
+    key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
+    return SESSION.once(key, 
+                        lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
 
 
 VOICE = VoiceStages()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from rollbook.core import runs
 from rollbook.pipeline import plan
 
 
@@ -17,13 +18,13 @@ def tree(tmp_path, monkeypatch):
         path.write_text(text)
     monkeypatch.setattr(plan, "PACKAGE", package)
     monkeypatch.setattr(plan, "checkout", lambda: root)
-    plan.code_digest.cache_clear()
+    runs.SESSION.computed.clear()
     yield package, root
-    plan.code_digest.cache_clear()
+    runs.SESSION.computed.clear()
 
 
 def digest_now() -> str:
-    plan.code_digest.cache_clear()
+    runs.SESSION.computed.clear()
     return plan.code_digest()
 
 
