@@ -1,22 +1,8 @@
-"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``; a rollback or enable converges one
-level, a converge run every recorded unit (possibly several levels at once)::
+"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``: each hook goes through the run's
+levels in order (``levels``: refusal, converge, why the process restarts, the units that differ), then
+one restart, the verification of every level converged, and voice-file recovery as the cleanup::
 
-    refusal   what each level needs on this host (.env.previous, usable provider settings, a backup or git
-              ref, a systemd host for code, the image on the host, the virtualenv's backup copy)
-    converge  level 1: ``.env`` and the provider settings; level 2: the code tree and its requirements;
-              level 3: the compose file's image tag, or the virtualenv from its backup copy
-    apply     one restart when the running process differs from any level's target
-    verify    /health, the process environment and provider settings, the running code or image,
-              providers connected, STT and TTS smoke requests, latency and memory
-    cleanup   voice files recovered from the backup bucket, on request (missing or differing only)
-
-Each level is one class (``levels``: ``Configuration``, ``Code``, ``Runtime``) whose methods read the
-``Context`` alone: its refusal, its steps (converge), why the process restarts for it (apply) and its
-units that differ; the hooks here go through the run's levels in order.
-
-Recorded per unit (``units``), and beside the units the level-2 source a rollback restored
-(``sources``: ``{"code": "/backup/voice_v2_20251101"}`` or the git commit), so a converge run
-restores the same one (``request.code_source``).
+    pipeline.run(VOICE, "rolled_back")    # the level voice_level; None: every recorded unit
 """
 
 from dataclasses import replace
@@ -62,19 +48,13 @@ class VoiceStages(Stages):
             return scope_of(settings)
         return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
-    def units(self, request: VoiceRequest, state) -> dict[str, str]:
-        return dict(request.desired)
-
     def sources(self, request: VoiceRequest, state) -> dict[str, str]:
-        """Recorded beside the units: the level-2 source a rollback restored (the backup directory, or
-        the git commit checked out), so a converge run restores the same one."""
+        """The level-2 source a rollback restored: the backup directory, or the git commit checked out."""
         if request.desired.get("code") == "rolled_back" and state.code is not None and state.code.source:
             return {"code": state.code.source}
         return {}
 
     def differing(self, ctx: Context) -> list[str]:
-        """Each level's units that differ: env and providers when the file or the running process holds
-        other values; the code units and the runtime (image or venv) when their level finds the process stale."""
         return [unit for level in levels_of(ctx.request) for unit in level.differing(ctx)]
 
     def refusal(self, ctx: Context) -> str:
@@ -85,10 +65,9 @@ class VoiceStages(Stages):
         return next((why for level in levels_of(ctx.request) if (why := level.refusal(ctx))), "")
 
     def converge(self, ctx: Context) -> Stage:
-        stage = Stage()
-        for level in levels_of(ctx.request):
-            _add(stage, level.steps(ctx))
-        return stage
+        stages = [level.steps(ctx) for level in levels_of(ctx.request)]
+        return Stage(steps=[step for stage in stages for step in stage.steps],
+                     changes=[change for stage in stages for change in stage.changes])
 
     def apply(self, ctx: Context) -> Stage:
         request, settings = ctx.request, ctx.request.settings
@@ -145,18 +124,11 @@ def _changed_paths(request: VoiceRequest) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _add(stage: Stage, level: Stage):
-    stage.steps += level.steps
-    stage.changes += level.changes
-    stage.cleanup.update(level.cleanup)
-
-
 def _recover_count(recover) -> int | None:
     """Objects to copy, counted once per run (None: S3 did not answer, said once)."""
     source, source_prefix, dest, dest_prefix = recover
     key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
-    return SESSION.once(key, 
-                        lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
+    return SESSION.once(key, lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
 
 
 VOICE = VoiceStages()
