@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from ...host import s3
+from ...host import envfile, s3
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...pipeline.stages import STATES, to_record
@@ -56,7 +56,7 @@ class VoiceRequest:
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
     # env values never travel: only these keys' values arrive (rollbook_public_env_keys), every other value
-    # as a digest under the host's salt in salt_file (compared, copied on the host); set by steps.VOICE
+    # as a digest under the host's salt in salt_file (compared, copied on the host)
     public: frozenset[str] = frozenset()
     salt_file: str = ""
 
@@ -159,11 +159,9 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
     unit = settings.voice_unit
     places = VoicePlaces(
         unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
-        app_dir=settings.voice_app_dir, env_file=settings.voice_env_file, env_previous=settings.voice_env_previous,
-        providers_file=settings.voice_providers_file, code_dir=settings.voice_code_dir, venv=settings.voice_venv,
-        venv_backup=settings.voice_venv_backup, compose_file=settings.voice_compose_file, image=settings.voice_image,
-        base_url=settings.voice_base_url.rstrip("/"), pip_args=settings.voice_pip_args,
-    )
+        base_url=settings.voice_base_url.rstrip("/"), **{name: getattr(settings, f"voice_{name}") for name in (
+            "app_dir", "env_file", "env_previous", "providers_file", "code_dir", "venv", "venv_backup", "compose_file",
+            "image", "pip_args")})
 
     def rolled_back(*units: str) -> bool:
         states = [desired[name] for name in units if name in desired]
@@ -203,6 +201,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
         memory_mb=settings.voice_memory_limit_mb, backup_keep=settings.rollbook_backup_keep,
         validation_timeout=settings.voice_validation_timeout,
         target=target, level=settings.voice_level if target is not None else None,
+        public=envfile.public_keys(settings), salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt",
     )
 
 

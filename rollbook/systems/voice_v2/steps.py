@@ -16,7 +16,7 @@ from ...pipeline import Context, Stage, Stages
 from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
-from .levels import ConfigTarget, config_target, levels_of
+from .levels import config_target, levels_of
 from .request import CODE_UNITS, GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
 
 
@@ -25,11 +25,7 @@ class VoiceStages(Stages):
 
     def request(self, settings, target, recorded) -> VoiceRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
-        made = request_from(settings, desired, target)
-        # env values never travel: only rollbook_public_env_keys' arrive, and a key set from settings only when it holds
-        # settings's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
-        return replace(made, from_record=from_record, public=envfile.public_keys(settings),
-                       salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt")
+        return replace(request_from(settings, desired, target), from_record=from_record)
 
     def inspect(self, request: VoiceRequest, settings):
         recorded_file, sources = f"{settings.rollbook_state_dir}/state.json", {}
@@ -74,7 +70,7 @@ class VoiceStages(Stages):
         reasons = [reason for level in levels_of(request) for reason in level.reasons(ctx)]
         restore = service.Restore(
             env_file=settings.env_file if "env" in request.desired else "",
-            keys=tuple(sorted(config_target(ctx).env)) if "env" in request.desired else (),
+            keys=tuple(sorted(config_target(ctx).env)),
             marker=ctx.run.restored_marker, started=ctx.run.started_marker, also=_changed_paths(request))
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
@@ -83,7 +79,7 @@ class VoiceStages(Stages):
 
     def verify(self, ctx: Context) -> None:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        config = config_target(ctx) if 1 in request.levels else ConfigTarget({}, (), None, None)
+        config = config_target(ctx)
         code = (state.code.target, state.code.target_requirements) if 2 in request.levels else None
         venv = "venv" in request.desired and settings.unit == "systemd"
         verify.verified(
