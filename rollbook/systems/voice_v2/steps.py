@@ -17,7 +17,7 @@ from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
 from .levels import config_target, levels_of
-from .request import CODE_UNITS, GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
+from .request import GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
 
 
 class VoiceStages(Stages):
@@ -95,8 +95,10 @@ class VoiceStages(Stages):
         request = ctx.request
         if not request.recover:
             return Stage()
-        count = _recover_count(request.recover)
         source, source_prefix, dest, dest_prefix = request.recover
+        # counted once per run, the buckets being shared by the hosts (None: S3 did not answer, said once)
+        key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
+        count = SESSION.once(key, lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
         return Stage(
             steps=[voice_ops.files_recovered(
                 name="Recover voice files from the backup bucket (missing or differing only)", source=source,
@@ -107,24 +109,11 @@ class VoiceStages(Stages):
 def _changed_paths(request: VoiceRequest) -> tuple[str, ...]:
     """What the run's converge may replace besides the env file, each kept first as
     ``<path>.backup.<stamp>``: what a service that does not start gets back."""
-    settings, units = request.settings, request.desired
-    paths = []
-    if "providers" in units:
-        paths.append(settings.providers_file)
-    if set(CODE_UNITS) & set(units):
-        paths += [f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv]
-    if "venv" in units and settings.unit == "systemd" and settings.venv not in paths:
-        paths.append(settings.venv)
-    if "image" in units and settings.unit == "compose":
-        paths.append(settings.compose_file)
-    return tuple(paths)
-
-
-def _recover_count(recover) -> int | None:
-    """Objects to copy, counted once per run (None: S3 did not answer, said once)."""
-    source, source_prefix, dest, dest_prefix = recover
-    key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
-    return SESSION.once(key, lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
+    settings = request.settings
+    code = (f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv)
+    replaced = {"providers": (settings.providers_file,), "code": code, "requirements": code, "venv": (settings.venv,),
+                "image": (settings.compose_file,)}  # a host has either the image (compose) or the venv (systemd)
+    return tuple(dict.fromkeys(path for unit in request.desired for path in replaced.get(unit, ())))
 
 
 VOICE = VoiceStages()
