@@ -182,10 +182,6 @@ def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
             "|| echo differs; else echo missing; fi")
 
 
-def _file_section(name: str, path: str) -> str:
-    return f"echo '## {name}'; if {file_inside(path)}; then echo present; cat {q(path)}; echo; else echo missing; fi"
-
-
 def _file_text(lines: list[str] | None) -> str | None:
     if not lines or lines[0] != "present":
         return None
@@ -238,7 +234,8 @@ class VoiceHost(SectionsFact):
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
                       f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
                       _env_rest_section(settings, sorted(targets or {})),
-                      _file_section("providers", settings.providers_file),
+                      f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
+                      f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
                       f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
             code = f"{settings.app_dir}/{settings.code_dir}"
