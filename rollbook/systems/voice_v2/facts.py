@@ -360,15 +360,15 @@ class VoiceEffect(SectionsFact):
             _memory_section(settings),
             f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",
         ]
+        tree = q(f"{settings.app_dir}/{settings.code_dir}")
         if code or venv:
-            tree, app = f"{settings.app_dir}/{settings.code_dir}", settings.app_dir
-            section = [f"echo '## code'; echo \"changed $(nc {q(tree)} {q(app + '/requirements.txt')} {q(settings.venv)})\""]
-            if code:
-                section.append(f"echo \"tree $(th {q(tree)})\"; "
-                               f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
-            if venv:
-                section.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
-            parts.append("; ".join(section))
+            parts.append(f"echo '## code'; echo \"changed $(nc {tree} {q(settings.app_dir + '/requirements.txt')} "
+                         f"{q(settings.venv)})\"")
+        if code:
+            parts.append(f"echo \"tree $(th {tree})\"; "
+                         f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
+        if venv:
+            parts.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
         if image_tag is not None and settings.unit == "compose":
             parts.append("echo '## image'; " + _image_ids(settings, image_tag))
         # the validation's heredoc ends its line: it comes last
