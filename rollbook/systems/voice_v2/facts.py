@@ -155,12 +155,12 @@ def _words(lines: list[str]) -> dict[str, str]:
 
 
 def _parsed(cls, lines: list[str] | None):
-    """A ``cls`` from its fields' ``key value`` lines (a field without a line keeps its default); None
-    without a section."""
+    """A ``cls`` from its fields' ``key value`` lines (a float field's as a number; a field without a line
+    keeps its default); None without a section: ``_parsed(VenvState, ["tree ab12", "changed 1.5"])``."""
     if lines is None:
         return None
     values = _words(lines)
-    return cls(**{f.name: _number(values[f.name]) if f.type is float else values[f.name]
+    return cls(**{f.name: _number(values[f.name]) if isinstance(f.default, float) else values[f.name]
                   for f in fields(cls) if f.name in values})
 
 
