@@ -1,8 +1,5 @@
-"""The runbook's post-rollback validation, plus the level's own effect (``judge``): ``GET /health``,
-the process environment, the provider settings as the app reads them and a process started after
-they last changed, the code on disk and a process started after it last changed (or the image the
-container runs), ``ProductionValidator``'s connectivity, the orchestrator's STT and TTS calls, TTS
-latency (average and ``p95``) and memory."""
+"""The runbook's post-rollback validation, plus the level's own effect: ``judge(request, ...)(seen)`` is
+one ``(ok, statement)`` per check, ``seen`` being ``facts.VoiceEffect``'s observation."""
 
 from ...host import envfile
 from .request import KINDS, VoiceRequest
@@ -78,7 +75,7 @@ def judge(request: VoiceRequest, expected_env: dict[str, str], expected_provider
             f"{kind}: {', '.join(enabled[kind]) or 'none enabled'}" for kind in KINDS) + ")"
             + (f"; not connected: {', '.join(failed)}" if failed else "")
             + (f"; {report['connectivity_error']}" if report.get("connectivity_error") else "")))
-        for kind in ("stt", "tts"):
+        for kind in KINDS:
             answer = str(report.get(kind) or report.get("pipelines_error") or "not run")
             result.append((answer.startswith("ok"), f"{kind.upper()} pipeline: {answer}"))
         latencies = seen.latencies

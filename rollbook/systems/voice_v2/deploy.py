@@ -10,15 +10,8 @@ from .steps import VOICE
 def voice_v2(target: str | None = None):
     """
     Converge voice-v2: with ``target`` (``rolled_back`` or ``enabled``) the units of the level
-    ``voice_level``; without, every unit to its recorded state (several levels at once; the declared
-    state where none is recorded, with ``rollbook_converge_declared``). Verify the service, recover voice
-    files when a rollback asks, record the run.
+    ``voice_level``; without, every unit to its recorded state. Example::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.systems.voice_v2 import voice_v2
         voice_v2(target="rolled_back")    # deploys/voice_v2_rollback.py
         voice_v2()                        # deploys/converge.py
     """

@@ -6,30 +6,20 @@ Example::
     state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=(1, 3))   # a converge run
     state.code.tree, state.code.target   # sha256 over the code tree now, and over the backup chosen
     state.code.changed > state.started   # the process started before its code last changed on disk
+    state.previous["OPENAI_API_KEY"]     # '<hidden 3f5c...>' (the value stays on the host)
     seen = host.get_fact(VoiceEffect, settings=settings, health_timeout=30, latency_requests=6)
     seen.validation["failed_providers"]  # the runbook's ProductionValidator, run with the service's venv
 
-A tree's hash is sha256 over ``sha256sum`` of every file but compiled bytecode (``__pycache__``,
-``*.pyc``: the running service writes those), sorted by path relative to the tree, so equal hashes mean
-byte-identical code. Whether the process runs what is on disk comes from the files' change times
-(``ctime``: a copy, a checkout or a pip install sets it; ``cp -a`` cannot set it back) against the
-process's start, never from what the service reports about itself.
-
-Env values never travel: ``.env``, ``.env.previous`` and the process environment are read through
-``envfile.hiding`` on the host, so only the keys in ``public`` (``envfile.public_keys``) arrive as
-values, and a key holding exactly its ``targets`` value (data's, which the controller knows); every
-other key arrives as ``KEY=<hidden DIGEST>``, a keyed hash under the host's own salt. Equal values
-give equal digests on one host, so the run still compares ``.env`` with ``.env.previous`` and with
-the running process, and copies a differing value on the host (``envfile.keys(source=..., copied=...)``)::
-
-    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=1,
-                          public=envfile.public_keys(settings), targets=request.env)
-    state.previous["OPENAI_API_KEY"]     # '<hidden 3f5c...>' (the value stays on the host)
+A tree's hash covers every file but compiled bytecode (the running service writes it), so equal hashes
+mean byte-identical code. Whether the process runs what is on disk comes from the files' change times
+(``ctime``: ``cp -a`` cannot set it back) against the process's start. Env values never travel: they are
+read through ``envfile.hiding`` on the host, so only ``public`` keys and keys holding their ``targets``
+value arrive as values, every other one as a digest under the host's salt (equal values, equal digests).
 """
 
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
@@ -44,7 +34,6 @@ TREE_HASH = ('th() { if [ -d "$1" ]; then (cd "$1" && find . \\( -name __pycache
 NEWEST_CHANGE = ('nc() { find "$@" \\( -name __pycache__ -o -name "*.pyc" \\) -prune -o -type f -printf "%C@\\n" '
                  '2>/dev/null | sort -n | tail -n 1; }')
 FILE_HASH = 'fh() { if [ -f "$1" ]; then sha256sum < "$1" | cut -d" " -f1; else echo missing; fi; }'
-ENV_LINE = "^[A-Za-z_][A-Za-z0-9_]*="
 
 
 @dataclass(frozen=True)
@@ -68,28 +57,28 @@ class VoicePlaces:
 
 @dataclass
 class CodeState:
-    tree: str  # hash of the code tree now ("missing")
-    requirements: str  # hash of requirements.txt now
-    installed: str  # hash of the requirements the venv was installed from (its stamp)
-    source: str  # the backup directory or the git commit chosen ('' when none exists)
-    target: str  # hash of the chosen code tree ("missing")
-    target_requirements: str  # hash of the chosen requirements.txt ("missing")
+    tree: str = "missing"  # hash of the code tree now
+    requirements: str = "missing"  # hash of requirements.txt now
+    installed: str = ""  # hash of the requirements the venv was installed from (its stamp)
+    source: str = ""  # the backup directory or the git commit chosen ('' when none exists)
+    target: str = "missing"  # hash of the chosen code tree
+    target_requirements: str = "missing"  # hash of the chosen requirements.txt
     head: str = ""  # the checkout's commit ('' when not a git checkout)
     changed: float = 0.0  # newest change (epoch) of a file of the code tree, requirements.txt or the venv
 
 
 @dataclass
 class VenvState:
-    tree: str  # hash of the venv now ("missing")
-    backup: str  # hash of its backup copy ("missing")
-    changed: float  # newest change (epoch) of a file in the venv (0: none)
+    tree: str = "missing"  # hash of the venv now
+    backup: str = "missing"  # hash of its backup copy
+    changed: float = 0.0  # newest change (epoch) of a file in the venv (0: none)
 
 
 @dataclass
 class ImageState:
-    file_tag: str  # the tag the compose file names for the image ('' when none)
-    target_id: str  # image id of <image>:<tag asked for> ('' when not present on the host)
-    running_id: str  # image id of the running container ('' when not running)
+    file_tag: str = ""  # the tag the compose file names for the image
+    target_id: str = ""  # image id of <image>:<tag asked for> ('' when not present on the host)
+    running_id: str = ""  # image id of the running container ('' when not running)
 
 
 @dataclass
@@ -117,6 +106,13 @@ class VoiceState:
 def _container_id(settings: VoicePlaces) -> str:
     return (f"id=$(cd {q(settings.app_dir)} 2>/dev/null && {COMPOSE} && $c ps -q {q(settings.service)} 2>/dev/null "
             "| head -n 1)")
+
+
+def _image_ids(settings: VoicePlaces, tag: str) -> str:
+    """``target_id``: the id of ``<image>:<tag>`` on the host; ``running_id``: the running container's image."""
+    return (f"echo \"target_id $(docker image inspect -f '{{{{.Id}}}}' {q(f'{settings.image}:{tag}')} 2>/dev/null)\"; "
+            f"{_container_id(settings)}; "
+            "echo \"running_id $([ -n \"$id\" ] && docker inspect -f '{{.Image}}' \"$id\" 2>/dev/null)\"")
 
 
 def process_section(settings: VoicePlaces, public=()) -> str:
@@ -153,6 +149,21 @@ def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, float]:
     return key_values(rest), started
 
 
+def _words(lines: list[str]) -> dict[str, str]:
+    """``key value`` lines as a dict (a line without a value: '')."""
+    return {key: value.strip() for key, _, value in (line.partition(" ") for line in lines)}
+
+
+def _parsed(cls, lines: list[str] | None):
+    """A ``cls`` from its fields' ``key value`` lines (a float field's as a number; a field without a line
+    keeps its default); None without a section: ``_parsed(VenvState, ["tree ab12", "changed 1.5"])``."""
+    if lines is None:
+        return None
+    values = _words(lines)
+    return cls(**{f.name: _number(values[f.name]) if isinstance(f.default, float) else values[f.name]
+                  for f in fields(cls) if f.name in values})
+
+
 def _json(lines: list[str]) -> dict:
     try:
         value = json.loads("\n".join(lines) or "{}")
@@ -169,10 +180,6 @@ def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
     return (f"echo '## env_rest'; if [ -f {env} ] && [ -f {previous} ]; then "
             f"[ \"$({rest} < {env} | sha256sum)\" = \"$({rest} < {previous} | sha256sum)\" ] && echo same "
             "|| echo differs; else echo missing; fi")
-
-
-def _file_section(name: str, path: str) -> str:
-    return f"echo '## {name}'; if {file_inside(path)}; then echo present; cat {q(path)}; echo; else echo missing; fi"
 
 
 def _file_text(lines: list[str] | None) -> str | None:
@@ -200,19 +207,17 @@ class Recorded:
 
 
 class VoiceHost(SectionsFact):
-    """Everything a voice-v2 run decides on, in one command: recorded state, ``.env`` (and the
-    known-good ``.env.previous`` and provider settings for level 1), the running process and its
-    /health, and per level: the code tree against a backup directory or git ref (2), the virtualenv
-    against its backup copy or the compose file's image tag against the one asked for (3)."""
+    """Everything a voice-v2 run decides on, in one command: recorded state, ``.env``, the running process,
+    and per level: ``.env.previous`` and the provider settings (1), the code tree against a backup directory
+    or git ref (2), the virtualenv against its backup copy or the compose file's image tag (3)."""
 
     def command(self, settings: VoicePlaces, recorded_file: str, level: int | tuple[int, ...],
                 backup: str | None = None, ref: str | None = None, image_tag: str | None = None,
                 backup_root: str = "/backup", public=(), salt_file: str | None = None,
                 targets: dict[str, str] | None = None):
-        """``level``: one level, or the levels a converge run converges; ``public``: the env keys whose
-        values may travel (every other value arrives hidden); ``targets``: values from data; a key holding
-        exactly its target arrives as it is (compares); ``salt_file``: the host's digest salt (default:
-        ``private/env-digest.salt`` beside ``recorded_file``)."""
+        """``level``: one level, or the levels a converge run converges; ``public`` and ``targets``: the env
+        values that may travel (see the module); ``salt_file``: default ``private/env-digest.salt`` beside
+        ``recorded_file``."""
         levels = {level} if isinstance(level, int) else set(level)
         app = q(settings.app_dir)
         salt = salt_file or posixpath.join(posixpath.dirname(recorded_file) or ".", "private", "env-digest.salt")
@@ -229,7 +234,8 @@ class VoiceHost(SectionsFact):
             parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
                       f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
                       _env_rest_section(settings, sorted(targets or {})),
-                      _file_section("providers", settings.providers_file),
+                      f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
+                      f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
                       f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
             code = f"{settings.app_dir}/{settings.code_dir}"
@@ -257,19 +263,16 @@ class VoiceHost(SectionsFact):
                          f"echo \"backup $(th {q(settings.venv_backup)})\"; "
                          f"echo \"changed $(nc {q(settings.venv)})\"")
         if 3 in levels and settings.unit == "compose":
-            image = q(f"{settings.image}:{image_tag}")
             parts.append(f"echo '## image'; echo \"file_tag $(grep -oE 'image: *[\\\"]?{settings.image}:[^\\\" ]+' "
                          f"{q(settings.compose_file)} 2>/dev/null | head -n 1 | sed 's/.*://')\"; "
-                         f"echo \"target_id $(docker image inspect -f '{{{{.Id}}}}' {image} 2>/dev/null)\"; "
-                         f"{_container_id(settings)}; "
-                         "echo \"running_id $([ -n \"$id\" ] && docker inspect -f '{{.Image}}' \"$id\" 2>/dev/null)\"")
+                         + _image_ids(settings, image_tag))
         return "; ".join(parts)
 
     def parse(self, sections):
         env = sections.get("env", ["missing"])
         previous = sections.get("previous")
         running, started = parse_process(sections.get("process", []))
-        state = VoiceState(
+        return VoiceState(
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
             previous=key_values(previous[1:]) if previous and previous[0] == "present" else None,
             providers=_file_text(sections.get("providers")),
@@ -278,28 +281,9 @@ class VoiceHost(SectionsFact):
             recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
             sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
             env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
-            misshapen=misshapen(env),
+            misshapen=misshapen(env), code=_parsed(CodeState, sections.get("code")),
+            venv=_parsed(VenvState, sections.get("venv")), image=_parsed(ImageState, sections.get("image")),
         )
-        if "code" in sections:
-            values = dict(line.split(" ", 1) for line in sections["code"] if " " in line)
-            values.update((line, "") for line in sections["code"] if " " not in line)
-            state.code = CodeState(tree=values.get("tree", "missing"), requirements=values.get("requirements", "missing"),
-                                   installed=values.get("installed", ""), source=values.get("source", ""),
-                                   target=values.get("target", "missing"),
-                                   target_requirements=values.get("target_requirements", "missing"),
-                                   head=values.get("head", ""), changed=_number(values.get("changed", "0")))
-        if "venv" in sections:
-            values = dict(line.split(" ", 1) for line in sections["venv"] if " " in line)
-            state.venv = VenvState(tree=values.get("tree", "missing"), backup=values.get("backup", "missing"),
-                                   changed=_number(values.get("changed", "0")))
-        if "image" in sections:
-            values = {}
-            for line in sections["image"]:
-                key, _, value = line.partition(" ")
-                values[key] = value.strip()
-            state.image = ImageState(file_tag=values.get("file_tag", ""), target_id=values.get("target_id", ""),
-                                     running_id=values.get("running_id", ""))
-        return state
 
 
 @dataclass
@@ -360,40 +344,33 @@ def _validation_section(settings: VoicePlaces, requests: int, seconds: int) -> s
 
 
 class VoiceEffect(SectionsFact):
-    """What the service shows after a run (runbook 003's post-rollback validation): ``GET /health``
-    (waited for), then ``ProductionValidator().validate_provider_connectivity()``, the orchestrator's
-    STT and TTS calls and ``latency_requests`` timed TTS calls, run with the service's own virtualenv
-    (``scripts/validation.py``); the service's resident memory and environment; the provider
-    settings file's change time; with ``code``: the code tree, the installed requirements and the newest
-    change of code, requirements and venv; with ``venv``: the venv's and its backup's hashes; with
-    ``image_tag``: the image the container runs."""
+    """What the service shows after a run: ``GET /health`` (waited for), runbook 003's validation run with
+    the service's own virtualenv (``scripts/validation.py``), its memory, environment and start; with
+    ``code``, ``venv`` or ``image_tag``: what is on disk, or the image the container runs."""
 
     def command(self, settings: VoicePlaces, health_timeout: int, latency_requests: int,
                 image_tag: str | None = None, public=(), salt_file: str = SALT_FILE,
                 targets: dict[str, str] | None = None, code: bool = False, venv: bool = False,
                 validation_timeout: int = 120):
         """``public``, ``targets`` and ``salt_file`` as for ``VoiceHost`` (the same salt: digests compare)."""
-        base = settings.base_url
         parts = [
             TREE_HASH, NEWEST_CHANGE, hiding(salt_file, targets),
-            health_section(base + "/health", health_timeout),
+            health_section(settings.base_url + "/health", health_timeout),
             process_section(settings, public),
             _memory_section(settings),
             f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",
         ]
+        tree = q(f"{settings.app_dir}/{settings.code_dir}")
         if code or venv:
-            tree, app = f"{settings.app_dir}/{settings.code_dir}", settings.app_dir
-            section = [f"echo '## code'; echo \"changed $(nc {q(tree)} {q(app + '/requirements.txt')} {q(settings.venv)})\""]
-            if code:
-                section.append(f"echo \"tree $(th {q(tree)})\"; "
-                               f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
-            if venv:
-                section.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
-            parts.append("; ".join(section))
+            parts.append(f"echo '## code'; echo \"changed $(nc {tree} {q(settings.app_dir + '/requirements.txt')} "
+                         f"{q(settings.venv)})\"")
+        if code:
+            parts.append(f"echo \"tree $(th {tree})\"; "
+                         f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
+        if venv:
+            parts.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
         if image_tag is not None and settings.unit == "compose":
-            parts.append(f"echo '## image'; echo \"target_id $(docker image inspect -f '{{{{.Id}}}}' "
-                         f"{q(settings.image + ':' + image_tag)} 2>/dev/null)\"; {_container_id(settings)}; "
-                         "echo \"running_id $([ -n \"$id\" ] && docker inspect -f '{{.Image}}' \"$id\" 2>/dev/null)\"")
+            parts.append("echo '## image'; " + _image_ids(settings, image_tag))
         # the validation's heredoc ends its line: it comes last
         return "; ".join(parts) + "; " + _validation_section(settings, latency_requests, validation_timeout)
 
@@ -402,14 +379,10 @@ class VoiceEffect(SectionsFact):
         lines = sections.get("health", ["0"])
         first = lines[0].strip() if lines else "0"
         memory = sections.get("memory", [])
-        image = None
-        if "image" in sections:
-            values = dict((line.partition(" ")[0], line.partition(" ")[2].strip()) for line in sections["image"])
-            image = ImageState(file_tag="", target_id=values.get("target_id", ""),
-                               running_id=values.get("running_id", ""))
-        code = {line.partition(" ")[0]: line.partition(" ")[2].strip() for line in sections.get("code", [])}
         return VoiceObservation(
             running=running, started=started, health_code=int(first) if first.isdigit() else 0,
             health=_json(lines[1:]), validation=_json(sections.get("validation", [])),
-            memory_mb=parse_memory(memory[0]) if memory else None, image=image,
-            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]), code=code)
+            memory_mb=parse_memory(memory[0]) if memory else None,
+            image=_parsed(ImageState, sections.get("image")),
+            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),
+            code=_words(sections.get("code", [])))

@@ -1,7 +1,6 @@
-"""voice-v2's rollback levels (runbook 003), one class each: what a level refuses, changes (converge)
-and restarts for (apply), from the ``Context`` alone (no host command), so the hooks stay separate
-calls that agree. Within a level, each unit converges only when the run converges it
-(``request.desired``)::
+"""voice-v2's rollback levels (runbook 003), one class each, read from the ``Context`` alone (no host
+command), so the hooks stay separate calls that agree; a level converges only the units in
+``request.desired``::
 
     for level in levels_of(ctx.request):
         level.refusal(ctx)     # '' or why not
@@ -27,12 +26,15 @@ class Level:
     number = 0
 
     def refusal(self, ctx: Context) -> str:
+        """Why this level must not run on this host ('' when it may): before any change."""
         return ""
 
     def steps(self, ctx: Context) -> Stage:
+        """What the level changes (converge), each operation yielding commands only when the host differs."""
         return Stage()
 
     def reasons(self, ctx: Context) -> list[str]:
+        """Why the running process must restart for this level (apply); [] when it runs the target."""
         return []
 
     def differing(self, ctx: Context) -> list[str]:
@@ -72,14 +74,12 @@ def copies_previous(ctx: Context) -> bool:
                 and ctx.state.env_matches_previous is False)
 
 
-
 class Configuration(Level):
     """Level 1: ``.env`` and the provider settings (units ``env`` and ``providers``)."""
 
     number = 1
 
     def refusal(self, ctx: Context) -> str:
-        """Why this level must not run on this host ('' when it may): before any change."""
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if "env" in request.desired:
             if request.env_from_previous and state.previous is None:
@@ -96,7 +96,6 @@ class Configuration(Level):
         return ""
 
     def steps(self, ctx: Context) -> Stage:
-        """What the level changes (converge), each operation yielding commands only when the host differs."""
         request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
         config, stage = config_target(ctx), Stage()
         if "env" in request.desired:
@@ -120,7 +119,6 @@ class Configuration(Level):
         return stage
 
     def reasons(self, ctx: Context) -> list[str]:
-        """Why the running process must restart for this level (apply); [] when it runs the target."""
         state, public = ctx.state, ctx.request.public
         if state.running is None:
             return ["not running"]
@@ -152,7 +150,6 @@ class Code(Level):
     number = 2
 
     def refusal(self, ctx: Context) -> str:
-        """Why this level must not run on this host ('' when it may): before any change."""
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
         if settings.unit != "systemd":
             return ("level 2 (code) needs a systemd host; a compose host's code is its image: "
@@ -183,7 +180,6 @@ class Code(Level):
         return ""
 
     def steps(self, ctx: Context) -> Stage:
-        """What the level changes (converge), each operation yielding commands only when the host differs."""
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
         source = code_source(request, ctx.state.sources)
         tree = f"{settings.app_dir}/{settings.code_dir}"
@@ -215,7 +211,6 @@ class Code(Level):
         return stage
 
     def reasons(self, ctx: Context) -> list[str]:
-        """Why the running process must restart for this level (apply); [] when it runs the target."""
         state, code = ctx.state, ctx.state.code
         if state.running is None:
             return ["not running"]
@@ -235,7 +230,6 @@ class Runtime(Level):
     number = 3
 
     def refusal(self, ctx: Context) -> str:
-        """Why this level must not run on this host ('' when it may): before any change."""
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if settings.unit == "compose":
             if not state.image.target_id and not request.image_registry:
@@ -251,7 +245,6 @@ class Runtime(Level):
         return ""
 
     def steps(self, ctx: Context) -> Stage:
-        """What the level changes (converge), each operation yielding commands only when the host differs."""
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if settings.unit == "compose":
             image, wanted = state.image, f"{settings.image}:{request.image_tag}"
@@ -269,13 +262,12 @@ class Runtime(Level):
                                 if image.file_tag != request.image_tag else []))
         venv = state.venv
         return Stage(
-            steps=[voice_ops.venv_restored(
-                name=f"Restore {settings.venv} from {settings.venv_backup}", venv=settings.venv,
+            steps=[voice_ops.tree_restored(
+                name=f"Restore {settings.venv} from {settings.venv_backup}", path=settings.venv,
                 source=settings.venv_backup, current=venv.tree, target=venv.backup, backup_keep=request.backup_keep)],
             changes=[f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}"] if venv.tree != venv.backup else [])
 
     def reasons(self, ctx: Context) -> list[str]:
-        """Why the running process must restart for this level (apply); [] when it runs the target."""
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if state.running is None:
             return ["not running"]

@@ -1,8 +1,7 @@
 """voice-v2 operations: restore a code tree or a virtualenv, install requirements, pull an image and
 swap its tag, and recover voice files in S3. Each yields commands only when the host differs from the
-target (decided by the caller from ``.facts``). Whatever one replaces is kept first as
-``<path>.backup.<UTC stamp>`` (trees and virtualenvs included), so a service that does not start on the
-result gets the run's first copy back (``rollbook.host.service.Restore``)."""
+target (from ``.facts``), and keeps what it replaces as ``<path>.backup.<UTC stamp>`` first: what
+``rollbook.host.service.Restore`` puts back when the service does not start."""
 
 from pyinfra.api import FunctionCommand, operation
 
@@ -15,13 +14,11 @@ from ...core.report import announce
 @operation()
 def tree_restored(path: str, source: str, current: str, target: str, backup_keep: int = 5):
     """
-    Replace the tree ``path`` by a copy of ``source`` when their hashes differ; the replaced tree
-    is kept as ``<path>.backup.<UTC stamp>`` (the runbook's "Backup current state").
+    Replace the tree ``path`` (a code tree, a virtualenv) by a copy of ``source`` when their hashes
+    differ; the replaced tree is kept as ``<path>.backup.<UTC stamp>`` (the runbook's "Backup current
+    state"; its ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup ...``, with a way back).
 
-    + path: the tree on the host (e.g. ``/opt/voice_v2/app/services/voice_v2``)
-    + source: the tree to copy (e.g. ``/backup/voice_v2_20251101/app/services/voice_v2``)
-    + current: hash of ``path`` now ("missing" when absent)
-    + target: hash of ``source``
+    + current, target: the hashes of ``path`` ("missing" when absent) and of ``source``
     + backup_keep: how many kept trees to keep
 
     Example:
@@ -62,11 +59,8 @@ def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], cl
     unless ``clean`` (HEAD is ``commit`` and those paths equal it). The trees and files in ``keep``
     are kept as ``<path>.backup.<UTC stamp>`` first.
 
-    + checkout: the app's git checkout; ref: the ref asked for (for the report); commit: what it resolves to
+    + ref: the ref asked for (for the report); commit: what it resolves to
     + paths: the paths the checkout must hold exactly (relative to the checkout)
-    + clean: nothing to do
-    + keep: absolute paths (trees or files) to keep before the checkout replaces them
-    + backup_keep: how many kept copies of each to keep
     """
     if clean:
         return
@@ -87,10 +81,8 @@ def requirements_installed(venv: str, requirements: str, installed: str, target:
     requirements it was installed from, ``<venv>/rollbook-requirements.sha256``) is not ``target``;
     the virtualenv is kept as ``<venv>.backup.<UTC stamp>`` first (pip changes it in place).
 
-    + venv: the service's virtualenv; requirements: the requirements file
     + installed: the stamp now; target: sha256 of the requirements to install
     + pip_args: extra arguments (e.g. ``--no-index --find-links /srv/wheels``)
-    + backup_keep: how many kept virtualenvs to keep
     """
     if installed == target:
         return
@@ -103,28 +95,12 @@ def requirements_installed(venv: str, requirements: str, installed: str, target:
 
 
 @operation()
-def venv_restored(venv: str, source: str, current: str, target: str, backup_keep: int = 5):
-    """
-    Replace the virtualenv ``venv`` by a copy of ``source`` when their hashes differ (the runbook's
-    ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup venv_voice_v2_optimized``, except
-    that the replaced virtualenv is kept as ``<venv>.backup.<UTC stamp>``: the way back).
-    """
-    if current == target:
-        return
-    announce([f"{venv}: replace by a copy of {source} (kept as {venv}.backup.<stamp>)"])
-    yield command("if [ -e {venv} ]; then {keep}; fi && cp -a {source} {venv}", venv=venv, source=source,
-                  keep=backup_tree(venv, backup_keep, move=True))
-
-
-@operation()
 def image_pulled(image: str, tag: str, registry: str, present: bool):
     """
     Pull ``<registry>/<image>:<tag>`` and tag it ``<image>:<tag>`` (what the compose file names) when
     the host has no ``<image>:<tag>`` (the runbook's ``docker pull your-registry/voice-v2:previous-stable``).
 
-    + image: the image repository the compose file names; tag: the tag needed
     + registry: the registry's address (``registry.example.com:5000``)
-    + present: the host has ``<image>:<tag>`` already
     """
     if present:
         return
@@ -136,10 +112,8 @@ def image_pulled(image: str, tag: str, registry: str, present: bool):
 @operation()
 def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_keep: int = 5):
     """
-    Make ``compose_file`` name ``<image>:<tag>`` where it names ``<image>:<current>``.
-
-    + compose_file: the compose file; image: the image repository (``voice-v2``)
-    + current: the tag it names now; tag: the tag it must name
+    Make ``compose_file`` name ``<image>:<tag>`` where it names ``<image>:<current>``
+    (``image``: the image repository, ``voice-v2``).
     """
     if current == tag:
         return
@@ -163,7 +137,6 @@ def files_recovered(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, 
     Copy the objects under ``source_prefix`` of the backup bucket to ``dest_prefix`` of the
     production bucket: only the missing or differing ones (``--dry`` says how many).
 
-    + source, dest: the buckets and their credentials; source_prefix, dest_prefix: the prefixes
     + count: how many objects are missing or differ now (None: S3 did not answer)
 
     Call it with ``_run_once=True`` (the buckets are shared by the hosts).

@@ -1,22 +1,21 @@
-"""The voice-v2 request: what one run must do on one host, from its validated settings.
+"""The voice-v2 request: what one run must do on one host, from its validated settings::
 
-``scope_of`` (what an approval binds: the level and its options), ``desired_state`` (the state per
-unit a run converges), ``request_from`` (settings -> ``VoiceRequest``), ``code_source`` (where level 2's code comes from), and the provider settings a level-1 run
-leaves (``providers_text``).
+    desired, from_record = desired_state(settings, "rolled_back", recorded)   # unit -> state
+    request = request_from(settings, desired, "rolled_back")                  # a VoiceRequest
 
 Units, each ``enabled`` or ``rolled_back`` (recorded per host): level 1 ``env`` and ``providers``;
 level 2 ``code`` and ``requirements`` (one source restores both: they share one state); level 3
-``image`` (compose hosts) or ``venv`` (systemd hosts). A rollback or enable converges the units of
-``voice_level``; a converge run every recorded unit, possibly of several levels at once.
+``image`` (compose hosts) or ``venv`` (systemd hosts).
 """
 
 import json
 import re
 from dataclasses import dataclass
 
-from ...host import s3
+from ...host import envfile, s3
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
+from ...pipeline.stages import STATES, to_record
 from .facts import VoicePlaces
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
@@ -27,7 +26,6 @@ HOST_UNITS = {"systemd": ("env", "providers", "code", "requirements", "venv"),  
 CODE_UNITS = ("code", "requirements")  # level 2: restored from one source, so in one state
 LEGACY = {"config": 1, "system": 3}  # what runs recorded before per-unit records (one unit per level; "code" kept)
 KINDS = ("stt", "tts")
-STATES = ("enabled", "rolled_back")
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 BACKUP_DIR = re.compile(r"^/[A-Za-z0-9._/-]+$")
 
@@ -58,7 +56,7 @@ class VoiceRequest:
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
     # env values never travel: only these keys' values arrive (rollbook_public_env_keys), every other value
-    # as a digest under the host's salt in salt_file (compared, copied on the host); set by steps.VOICE
+    # as a digest under the host's salt in salt_file (compared, copied on the host)
     public: frozenset[str] = frozenset()
     salt_file: str = ""
 
@@ -143,19 +141,15 @@ def declared_state(settings, unit_type: str) -> dict[str, str]:
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the units of ``voice_level``; a converge run (``target`` None)
-    converges every unit to its recorded state (several levels at once); a unit with no record to its
-    declared state only where ``rollbook_converge_declared`` allows it (else it is left alone).
-    """
+    """The state per unit this run converges, and whether all of it comes from the host's record: a
+    rollback or enable the units of ``voice_level``; a converge run (``target`` None) every unit of the
+    host's kind (``pipeline.stages.to_record``)."""
     unit_type = settings.voice_unit
     if target is not None:
         return {unit: target for unit in level_units(settings.voice_level, unit_type)}, False
-    known = recorded_state(recorded, unit_type)
-    desired = declared_state(settings, unit_type) if settings.rollbook_converge_declared else {}
-    desired.update(known)
-    return _ordered(desired), set(known) == set(desired)
+    desired, from_record = to_record(settings, recorded_state(recorded, unit_type), HOST_UNITS[unit_type],
+                                     lambda: declared_state(settings, unit_type))
+    return _ordered(desired), from_record
 
 
 def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
@@ -165,11 +159,9 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
     unit = settings.voice_unit
     places = VoicePlaces(
         unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
-        app_dir=settings.voice_app_dir, env_file=settings.voice_env_file, env_previous=settings.voice_env_previous,
-        providers_file=settings.voice_providers_file, code_dir=settings.voice_code_dir, venv=settings.voice_venv,
-        venv_backup=settings.voice_venv_backup, compose_file=settings.voice_compose_file, image=settings.voice_image,
-        base_url=settings.voice_base_url.rstrip("/"), pip_args=settings.voice_pip_args,
-    )
+        base_url=settings.voice_base_url.rstrip("/"), **{name: getattr(settings, f"voice_{name}") for name in (
+            "app_dir", "env_file", "env_previous", "providers_file", "code_dir", "venv", "venv_backup", "compose_file",
+            "image", "pip_args")})
 
     def rolled_back(*units: str) -> bool:
         states = [desired[name] for name in units if name in desired]
@@ -209,6 +201,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
         memory_mb=settings.voice_memory_limit_mb, backup_keep=settings.rollbook_backup_keep,
         validation_timeout=settings.voice_validation_timeout,
         target=target, level=settings.voice_level if target is not None else None,
+        public=envfile.public_keys(settings), salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt",
     )
 
 

@@ -1,22 +1,8 @@
-"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``; a rollback or enable converges one
-level, a converge run every recorded unit (possibly several levels at once)::
+"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``: each hook goes through the run's
+levels in order (``levels``: refusal, converge, why the process restarts, the units that differ), then
+one restart, the verification of every level converged, and voice-file recovery as the cleanup::
 
-    refusal   what each level needs on this host (.env.previous, usable provider settings, a backup or git
-              ref, a systemd host for code, the image on the host, the virtualenv's backup copy)
-    converge  level 1: ``.env`` and the provider settings; level 2: the code tree and its requirements;
-              level 3: the compose file's image tag, or the virtualenv from its backup copy
-    apply     one restart when the running process differs from any level's target
-    verify    /health, the process environment and provider settings, the running code or image,
-              providers connected, STT and TTS smoke requests, latency and memory
-    cleanup   voice files recovered from the backup bucket, on request (missing or differing only)
-
-Each level is one class (``levels``: ``Configuration``, ``Code``, ``Runtime``) whose methods read the
-``Context`` alone: its refusal, its steps (converge), why the process restarts for it (apply) and its
-units that differ; the hooks here go through the run's levels in order.
-
-Recorded per unit (``units``), and beside the units the level-2 source a rollback restored
-(``sources``: ``{"code": "/backup/voice_v2_20251101"}`` or the git commit), so a converge run
-restores the same one (``request.code_source``).
+    pipeline.run(VOICE, "rolled_back")    # the level voice_level; None: every recorded unit
 """
 
 from dataclasses import replace
@@ -30,8 +16,8 @@ from ...pipeline import Context, Stage, Stages
 from . import operations as voice_ops
 from .checks import judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
-from .levels import ConfigTarget, config_target, levels_of
-from .request import CODE_UNITS, GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
+from .levels import config_target, levels_of
+from .request import GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
 
 
 class VoiceStages(Stages):
@@ -39,11 +25,7 @@ class VoiceStages(Stages):
 
     def request(self, settings, target, recorded) -> VoiceRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
-        made = request_from(settings, desired, target)
-        # env values never travel: only rollbook_public_env_keys' arrive, and a key set from settings only when it holds
-        # settings's value; every other value arrives as a digest under the host's salt (compared, copied on the host)
-        return replace(made, from_record=from_record, public=envfile.public_keys(settings),
-                       salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt")
+        return replace(request_from(settings, desired, target), from_record=from_record)
 
     def inspect(self, request: VoiceRequest, settings):
         recorded_file, sources = f"{settings.rollbook_state_dir}/state.json", {}
@@ -62,19 +44,13 @@ class VoiceStages(Stages):
             return scope_of(settings)
         return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
-    def units(self, request: VoiceRequest, state) -> dict[str, str]:
-        return dict(request.desired)
-
     def sources(self, request: VoiceRequest, state) -> dict[str, str]:
-        """Recorded beside the units: the level-2 source a rollback restored (the backup directory, or
-        the git commit checked out), so a converge run restores the same one."""
+        """The level-2 source a rollback restored: the backup directory, or the git commit checked out."""
         if request.desired.get("code") == "rolled_back" and state.code is not None and state.code.source:
             return {"code": state.code.source}
         return {}
 
     def differing(self, ctx: Context) -> list[str]:
-        """Each level's units that differ: env and providers when the file or the running process holds
-        other values; the code units and the runtime (image or venv) when their level finds the process stale."""
         return [unit for level in levels_of(ctx.request) for unit in level.differing(ctx)]
 
     def refusal(self, ctx: Context) -> str:
@@ -85,17 +61,16 @@ class VoiceStages(Stages):
         return next((why for level in levels_of(ctx.request) if (why := level.refusal(ctx))), "")
 
     def converge(self, ctx: Context) -> Stage:
-        stage = Stage()
-        for level in levels_of(ctx.request):
-            _add(stage, level.steps(ctx))
-        return stage
+        stages = [level.steps(ctx) for level in levels_of(ctx.request)]
+        return Stage(steps=[step for stage in stages for step in stage.steps],
+                     changes=[change for stage in stages for change in stage.changes])
 
     def apply(self, ctx: Context) -> Stage:
         request, settings = ctx.request, ctx.request.settings
         reasons = [reason for level in levels_of(request) for reason in level.reasons(ctx)]
         restore = service.Restore(
             env_file=settings.env_file if "env" in request.desired else "",
-            keys=tuple(sorted(config_target(ctx).env)) if "env" in request.desired else (),
+            keys=tuple(sorted(config_target(ctx).env)),
             marker=ctx.run.restored_marker, started=ctx.run.started_marker, also=_changed_paths(request))
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
@@ -104,7 +79,7 @@ class VoiceStages(Stages):
 
     def verify(self, ctx: Context) -> None:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        config = config_target(ctx) if 1 in request.levels else ConfigTarget({}, (), None, None)
+        config = config_target(ctx)
         code = (state.code.target, state.code.target_requirements) if 2 in request.levels else None
         venv = "venv" in request.desired and settings.unit == "systemd"
         verify.verified(
@@ -120,8 +95,10 @@ class VoiceStages(Stages):
         request = ctx.request
         if not request.recover:
             return Stage()
-        count = _recover_count(request.recover)
         source, source_prefix, dest, dest_prefix = request.recover
+        # counted once per run, the buckets being shared by the hosts (None: S3 did not answer, said once)
+        key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
+        count = SESSION.once(key, lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
         return Stage(
             steps=[voice_ops.files_recovered(
                 name="Recover voice files from the backup bucket (missing or differing only)", source=source,
@@ -132,31 +109,11 @@ class VoiceStages(Stages):
 def _changed_paths(request: VoiceRequest) -> tuple[str, ...]:
     """What the run's converge may replace besides the env file, each kept first as
     ``<path>.backup.<stamp>``: what a service that does not start gets back."""
-    settings, units = request.settings, request.desired
-    paths = []
-    if "providers" in units:
-        paths.append(settings.providers_file)
-    if set(CODE_UNITS) & set(units):
-        paths += [f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv]
-    if "venv" in units and settings.unit == "systemd" and settings.venv not in paths:
-        paths.append(settings.venv)
-    if "image" in units and settings.unit == "compose":
-        paths.append(settings.compose_file)
-    return tuple(paths)
-
-
-def _add(stage: Stage, level: Stage):
-    stage.steps += level.steps
-    stage.changes += level.changes
-    stage.cleanup.update(level.cleanup)
-
-
-def _recover_count(recover) -> int | None:
-    """Objects to copy, counted once per run (None: S3 did not answer, said once)."""
-    source, source_prefix, dest, dest_prefix = recover
-    key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
-    return SESSION.once(key, 
-                        lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))
+    settings = request.settings
+    code = (f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv)
+    replaced = {"providers": (settings.providers_file,), "code": code, "requirements": code, "venv": (settings.venv,),
+                "image": (settings.compose_file,)}  # a host has either the image (compose) or the venv (systemd)
+    return tuple(dict.fromkeys(path for unit in request.desired for path in replaced.get(unit, ())))
 
 
 VOICE = VoiceStages()

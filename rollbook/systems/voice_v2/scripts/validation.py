@@ -1,11 +1,7 @@
-"""voice-v2's post-rollback validation as runbook 003 runs it, on the host, with the service's own
-virtualenv, from the app's directory (or inside the compose service's container), so it imports the
-code that is deployed: the provider settings as the app reads them (``core.config.get_config``),
-provider connectivity (``ProductionValidator().validate_provider_connectivity()``), the functional
-STT and TTS test and the TTS performance baseline (``VoiceServiceOrchestrator``).
-
-Prints one JSON line; values of settings never appear in it (exceptions show as their type and the
-first words of their message)::
+"""Runbook 003's post-rollback validation, run on the host by the service's own virtualenv where the
+service runs, so it imports the deployed code: the provider settings as the app reads them, provider
+connectivity (``ProductionValidator``), the STT and TTS test and the TTS latencies. Prints one JSON line
+in which no setting's value appears (an exception shows as its type and the first words of its message)::
 
     cd /opt/voice_v2 && venv_voice_v2_optimized/bin/python -B - 9 < validation.py
     {"providers": {"stt": {"openai": {"enabled": true, "priority": 1}}, ...}, "failed_providers": [],

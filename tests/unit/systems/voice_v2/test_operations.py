@@ -11,7 +11,7 @@ from ...harness import cases, op_commands
 
 HERE = Path(__file__).parent
 OPERATIONS = {f"operations.{name}": getattr(operations, name) for name in (
-    "tree_restored", "file_restored", "checked_out_clean", "requirements_installed", "venv_restored", "image_pulled",
+    "tree_restored", "file_restored", "checked_out_clean", "requirements_installed", "image_pulled",
     "image_tag_set")}
 CASES = [(name, case_name, case) for name in OPERATIONS for case_name, case in cases(HERE / name)]
 
