@@ -1,9 +1,8 @@
 """Drift: does every host hold the state rollbook recorded for it? Optionally converge it back.
 
-A check is a ``--dry`` run of ``deploys/converge.py`` (read-only, no approval, nothing recorded) read
-through the run's own plan (``rollbook.pipeline.plan``): a host and system with an operation that
-would change something has drifted, when a second plan made at once says the same. A correction
-converges only to the recorded state (no new approval) and is checked again::
+A check reads the plan of a ``--dry`` run of ``deploys/converge.py`` (nothing written, no approval):
+a host and system with an operation that would change something has drifted. A correction converges
+only to the recorded state and is checked again::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
@@ -13,8 +12,6 @@ converges only to the recorded state (no new approval) and is checked again::
 
 Drift is a declared value that differs, nothing else: an unreachable host, a failed probe, a check
 that inspected no host are errors (exit 1) naming the host, never drift and never "converged".
-pyinfra never asks a question here: stdin closed, a session of its own, and ``--json`` mode (``-y``
-would switch off the change detection the plan is made of).
 """
 
 import json
@@ -80,8 +77,8 @@ class Report:
 
 
 def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE) -> subprocess.CompletedProcess:
-    """pyinfra on ``deploy``, never interactive: stdin closed, a session of its own (no terminal for a
-    getpass), and the caller's ``PYINFRA_YES`` ignored (``-y`` is passed where it is meant)."""
+    """pyinfra on ``deploy``, never asking: stdin closed, a session of its own (no terminal for a getpass),
+    the caller's ``PYINFRA_YES`` ignored (``-y`` would switch off the change detection a plan is made of)."""
     cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, deploy]
     env = {key: value for key, value in os.environ.items() if key != "PYINFRA_YES"}
     env.update({"PYINFRA_PROGRESS": "off", **({PLAN_FILE: plan_file} if plan_file else {})})
@@ -120,18 +117,13 @@ def _host_lines(stderr: str):
 
 
 def unreachable_hosts(stderr: str) -> dict[str, str]:
-    """``{host: what pyinfra said}`` for each host pyinfra could not connect to (it leaves them out of
-    the plan and carries on).
+    """``{host: what pyinfra said}`` for each host pyinfra could not connect to (left out of the plan).
 
     >>> unreachable_hosts("[vision-1] Could not resolve hostname ([Errno -2] Name or service not known)")
     {'vision-1': 'Could not resolve hostname ([Errno -2] Name or service not known)'}
     """
-    hosts = {}
-    for name, text, connecting in _host_lines(stderr):
-        failed = text.startswith(CONNECT_FAILURES) or (connecting and not text.startswith("Connected"))
-        if failed and name not in hosts:
-            hosts[name] = text
-    return hosts
+    return _first_said((name, text) for name, text, connecting in _host_lines(stderr)
+                       if text.startswith(CONNECT_FAILURES) or (connecting and not text.startswith("Connected")))
 
 
 def unreachable(stderr: str) -> list[str]:
@@ -140,28 +132,27 @@ def unreachable(stderr: str) -> list[str]:
 
 
 def not_ready(stderr: str) -> dict[str, str]:
-    """``{host: what pyinfra said}`` for each host pyinfra reached but could not probe: its state is
-    unknown, which is never drift.
+    """``{host: what pyinfra said}`` for each host pyinfra reached but could not probe (state unknown).
 
     >>> not_ready("[vision-1] Error: could not load fact: rollbook.host.Env")
     {'vision-1': 'Error: could not load fact: rollbook.host.Env'}
     """
     lost = unreachable_hosts(stderr)
+    return _first_said((name, text) for name, text, _ in _host_lines(stderr)
+                       if name not in lost and text.startswith(NOT_READY) and not text.startswith("Error (ignored"))
+
+
+def _first_said(said) -> dict[str, str]:
+    """``{host: text}`` of ``(host, text)`` pairs: what was said first of each host."""
     hosts = {}
-    for name, text, _ in _host_lines(stderr):
-        if (name not in lost and name not in hosts and text.startswith(NOT_READY)
-                and not text.startswith("Error (ignored")):
-            hosts[name] = text
+    for name, text in said:
+        hosts.setdefault(name, text)
     return hosts
 
 
 def _unrecorded(stderr: str) -> list[tuple[str, str]]:
-    found = []
-    for name, text, _ in _host_lines(stderr):
-        said = _NO_RECORD.search(text)
-        if said and (name, said["system"]) not in found:
-            found.append((name, said["system"]))
-    return found
+    return list(dict.fromkeys((name, said["system"]) for name, text, _ in _host_lines(stderr)
+                              if (said := _NO_RECORD.search(text))))
 
 
 def targets(inventory: str, system: str | None = None, limit: list[str] | None = None) -> list[tuple[str, str]]:
@@ -385,24 +376,22 @@ def _registry(report: Report, previous: str | None = None, now: float | None = N
 
 
 def _previous(text: str | None) -> dict:
-    """The drift series and last success timestamp of a previous textfile (nothing from None or from
-    what is not Prometheus text)."""
+    """The drift series and last success timestamp of a previous textfile, if it is Prometheus text."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    kept = {"drift": {}, "units": {}, "last_success": None}
     try:
-        for family in text_string_to_metric_families(text or ""):
-            for sample in family.samples:
-                labels = sample.labels
-                if sample.name == "rollbook_drift":
-                    kept["drift"][(labels.get("system", ""), labels.get("host", ""))] = float(sample.value)
-                elif sample.name == "rollbook_drift_unit":
-                    kept["units"][(labels.get("system", ""), labels.get("host", ""),
-                                   labels.get("unit", ""))] = float(sample.value)
-                elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
-                    kept["last_success"] = float(sample.value)
+        samples = [sample for family in text_string_to_metric_families(text or "") for sample in family.samples]
     except ValueError:
-        return {"drift": {}, "units": {}, "last_success": None}
+        samples = []
+    kept = {"drift": {}, "units": {}, "last_success": None}
+    for sample in samples:
+        labels = [sample.labels.get(name, "") for name in ("system", "host", "unit")]
+        if sample.name == "rollbook_drift":
+            kept["drift"][tuple(labels[:2])] = float(sample.value)
+        elif sample.name == "rollbook_drift_unit":
+            kept["units"][tuple(labels)] = float(sample.value)
+        elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
+            kept["last_success"] = float(sample.value)
     return kept
 
 
@@ -421,8 +410,7 @@ def prometheus(report: Report, previous: str | None = None, now: float | None = 
 
 
 def write_textfile(path: str, report: Report, now: float | None = None):
-    """Write the textfile by a rename (``prometheus_client.write_to_textfile``), carrying the last known
-    values over from the file there when the check failed."""
+    """Write the textfile by a rename, carrying the last known values over when the check failed."""
     from prometheus_client import write_to_textfile
 
     target = Path(path)

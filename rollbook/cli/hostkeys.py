@@ -33,11 +33,6 @@ def _scan(address: str, port: int, timeout: int = 10) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def entry_name(address: str, port: int) -> str:
-    """How known_hosts names a host: ``name``, or ``[name]:port`` off port 22."""
-    return address if port == 22 else f"[{address}]:{port}"
-
-
 def trust(inventory: str, name: str, fingerprint: str) -> str:
     """Record ``name``'s host key in its environment's known_hosts file when one of the keys it offers
     has ``fingerprint``; say what was done."""
@@ -56,7 +51,7 @@ def trust(inventory: str, name: str, fingerprint: str) -> str:
         raise HostKeyError(f"{name} ({address}:{port}) offers no key with fingerprint {fingerprint}: "
                            "nothing recorded (check the fingerprint with the host's owner)")
     key_type, key_data = matching[0].split()[1:3]
-    entry = entry_name(address, port)
+    entry = address if port == 22 else f"[{address}]:{port}"  # how known_hosts names it
     lines = known.read_text().splitlines() if known.is_file() else []
     recorded = [line.split() for line in lines if line.split()[:1] == [entry]]
     if any(fields[1:3] == [key_type, key_data] for fields in recorded):
