@@ -161,10 +161,9 @@ def targets(inventory: str, system: str | None = None, limit: list[str] | None =
     from .remote import load_inventory
 
     hosts = list(load_inventory(str(Path(REPO, inventory))))
-    pattern = limit[1] if limit else None
-    if pattern is not None:
-        in_group = [host for host in hosts if pattern in host.groups]
-        hosts = in_group or [host for host in hosts if fnmatch(host.name, pattern)]
+    if limit:
+        in_group = [host for host in hosts if limit[1] in host.groups]
+        hosts = in_group or [host for host in hosts if fnmatch(host.name, limit[1])]
     wanted = [system] if system else sorted(SYSTEMS)
     return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
 
@@ -318,13 +317,11 @@ def outcomes(report: Report) -> list[dict]:
 
 def render(report: Report) -> str:
     unrecorded = [f"  {host}  {system}  no recorded state (left alone)" for host, system in report.unrecorded]
-    lines = []
-    if report.code == ERROR:
-        lines.append(f"drift check failed: {report.error}")
-        if not report.drift:
-            return "\n".join(lines)
-    elif report.code == CONVERGED:
+    if report.code == CONVERGED:
         return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
+    lines = [f"drift check failed: {report.error}"] if report.code == ERROR else []
+    if lines and not report.drift:
+        return lines[0]
     lines.append(f"drift on {len({d.host for d in report.drift})} host(s):")
     for drifted in report.drift:
         units = f"unit {', '.join(drifted.units)}: " if drifted.units else ""
