@@ -110,6 +110,15 @@ def sudoers_installed(path: str, text: str, current: str | None):
                   said=f"{path}: visudo -c refused the drop-in: left unchanged")
 
 
+def _replaced(path: str, text: str, mode: str, folder_made: str, line: bool = False):
+    """Shell writing ``text`` (and a newline when ``line``) to ``path`` by a rename, once ``folder_made``
+    made its folder."""
+    printf = "'%s\\n'" if line else "'%s'"
+    return command(f"{folder_made} {{folder}} && printf {printf} {{text}} > {{path}}.rollbook-new && "
+                   f"chmod {mode} {{path}}.rollbook-new && mv -f -- {{path}}.rollbook-new {{path}}",
+                   folder=str(Path(path).parent), text=text, path=path)
+
+
 @operation()
 def script_installed(path: str, text: str, current: str):
     """
@@ -136,15 +145,6 @@ def marked(marker: str, environment: str, current: str):
         return
     announce([f"{marker}: {current or '(none)'} -> {environment}"])
     yield _replaced(marker, environment, mode="644", folder_made="mkdir -p --", line=True)
-
-
-def _replaced(path: str, text: str, mode: str, folder_made: str, line: bool = False):
-    """Shell writing ``text`` (and a newline when ``line``) to ``path`` by a rename, once ``folder_made``
-    made its folder."""
-    printf = "'%s\\n'" if line else "'%s'"
-    return command(f"{folder_made} {{folder}} && printf {printf} {{text}} > {{path}}.rollbook-new && "
-                   f"chmod {mode} {{path}}.rollbook-new && mv -f -- {{path}}.rollbook-new {{path}}",
-                   folder=str(Path(path).parent), text=text, path=path)
 
 
 @operation()
