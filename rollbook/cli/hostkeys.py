@@ -9,7 +9,6 @@ recorded is refused (a changed key is investigated, never overwritten)::
         --fingerprint SHA256:Nz3k...
 """
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def trust(inventory: str, name: str, fingerprint: str) -> str:
     if not hosts:
         raise HostKeyError(f"no host {name} in {inventory}")
     address, port, known_hosts = address_of(hosts[0])
-    known = Path(os.path.expanduser(known_hosts))
+    known = Path(known_hosts).expanduser()
     offered = _scan(address, port)
     if not offered:
         raise HostKeyError(f"{name} ({address}:{port}) offered no host key")
