@@ -1,19 +1,11 @@
 """Enrol a host: everything rollbook needs on it, set up by a deploy instead of by hand.
 
-``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo), through
-the environment's inventory; it converges the host to:
-
-- the ``rollbook_user`` account, whose ``~/.ssh/authorized_keys`` holds exactly the keys of the
-  repo's ``rollbook_authorized_keys`` file;
-- a sudoers drop-in (``/etc/sudoers.d/rollbook``) giving it sudo, checked with ``visudo -c`` before
-  it is moved into place (a broken drop-in would lock every admin out of sudo);
-- the environment marker (``rollbook_environment_marker``) naming the inventory's environment;
-- rollbook's folders: the state dir (root only) and the user's private upload folder;
-- rollbook's host script (``<state dir>/bin/run_record.py``: lock, recorded state, history), which
-  every run checks is its own (an outdated one refuses the run until the host is enrolled again).
-
-The host key is recorded on the controller before, and only after it matches the fingerprint the
-operator was given (``rollbook trust-host``): strict host key checking stays on throughout::
+``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo); it
+converges the host to: the ``rollbook_user`` account holding exactly the keys of the repo's
+``rollbook_authorized_keys`` file; a sudoers drop-in giving it sudo (checked with ``visudo -c``
+first: a broken drop-in would lock every admin out of sudo); the environment marker; rollbook's
+folders; and rollbook's host script, which every run checks is its own. The host key is recorded
+on the controller before, once it matches the fingerprint the operator was given::
 
     rollbook trust-host inventories/prod.py vision-worker-04.prod.rollbook.internal --fingerprint SHA256:...
     pyinfra inventories/prod.py deploys/bootstrap.py --limit vision-worker-04.prod.rollbook.internal \\
@@ -80,8 +72,8 @@ def enrollment_from(settings) -> Enrollment:
 
 
 class Enrolled(FactBase):
-    """The host as enrollment left it: the marker's environment, the sudoers drop-in (its text) and
-    whether the upload folder exists."""
+    """The host as enrollment left it: the marker's environment, whether the upload folder exists, the
+    host script's SHA-256 and the sudoers drop-in's text (None when missing)."""
 
     def command(self, marker: str, sudoers: str, uploads: str, script: str):
         return (f"echo \"marker $(cat {q(marker)} 2>/dev/null)\"; "
@@ -91,34 +83,18 @@ class Enrolled(FactBase):
 
     def process(self, output):
         lines = list(output)
-        values = {"marker": "", "uploads": False, "sudoers": None, "script": ""}
-        for index, line in enumerate(lines):
-            if line.startswith("marker "):
-                values["marker"] = line[len("marker "):].strip()
-            elif line.startswith("script "):
-                values["script"] = line[len("script "):].strip()
-            elif line == "uploads yes":
-                values["uploads"] = True
-            elif line == "sudoers":
-                body = lines[index + 1:]
-                values["sudoers"] = "\n".join(body) + "\n" if body else None
-                break
-        return values
+        end = lines.index("sudoers") if "sudoers" in lines else len(lines)
+        said, body = dict(line.partition(" ")[::2] for line in lines[:end]), lines[end + 1:]
+        return {"marker": said.get("marker", "").strip(), "uploads": said.get("uploads") == "yes",
+                "script": said.get("script", "").strip(), "sudoers": "\n".join(body) + "\n" if body else None}
 
 
 @operation()
 def sudoers_installed(path: str, text: str, current: str | None):
     """
-    The sudoers drop-in ``path`` holding ``text``, checked with ``visudo -cf`` before it is moved into
-    place (mode 0440); a drop-in that does not parse is removed and the operation fails.
-
-    + path: the drop-in (``/etc/sudoers.d/rollbook``)
-    + text: its content
-    + current: its content now (from a fact; None when missing)
-
-    Example:
-
-    .. code:: python
+    The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
+    checked with ``visudo -cf`` before it is moved into place (0440); one that does not parse is
+    removed and the operation fails::
 
         sudoers_installed(name="Give rollbook sudo", path="/etc/sudoers.d/rollbook",
                           text="rollbook ALL=(root) NOPASSWD: ALL\\n", current=None)
@@ -134,19 +110,20 @@ def sudoers_installed(path: str, text: str, current: str | None):
                   said=f"{path}: visudo -c refused the drop-in: left unchanged")
 
 
+def _replaced(path: str, text: str, mode: str, folder_made: str, line: bool = False):
+    """Shell writing ``text`` (and a newline when ``line``) to ``path`` by a rename, once ``folder_made``
+    made its folder."""
+    printf = "'%s\\n'" if line else "'%s'"
+    return command(f"{folder_made} {{folder}} && printf {printf} {{text}} > {{path}}.rollbook-new && "
+                   f"chmod {mode} {{path}}.rollbook-new && mv -f -- {{path}}.rollbook-new {{path}}",
+                   folder=str(Path(path).parent), text=text, path=path)
+
+
 @operation()
 def script_installed(path: str, text: str, current: str):
     """
-    rollbook's host script (``rollbook/host/scripts/run_record.py``: lock, recorded state, history) at
-    ``path``, root's only (0700 in a 0700 folder); every run checks it is this rollbook's.
-
-    + path: where it goes (``<state dir>/bin/run_record.py``)
-    + text: the script
-    + current: the SHA-256 of the installed file (from a fact; '' when missing)
-
-    Example:
-
-    .. code:: python
+    rollbook's host script (lock, recorded state, history) at ``path``, root's only (0700 in a 0700
+    folder), when ``current`` (the installed file's SHA-256, '' when missing) differs::
 
         script_installed(name="Install rollbook's host script", path="/var/lib/rollbook/bin/run_record.py",
                          text=SCRIPT, current="")
@@ -154,46 +131,26 @@ def script_installed(path: str, text: str, current: str):
     if current == hashlib.sha256(text.encode()).hexdigest():
         return
     announce([f"{path}: {'update' if current else 'install'} rollbook's host script"])
-    yield command("install -d -m 700 {folder} && printf '%s' {text} > {path}.rollbook-new && "
-                  "chmod 700 {path}.rollbook-new && mv -f -- {path}.rollbook-new {path}",
-                  folder=str(Path(path).parent), text=text, path=path)
+    yield _replaced(path, text, mode="700", folder_made="install -d -m 700")
 
 
 @operation()
 def marked(marker: str, environment: str, current: str):
     """
-    The enrollment marker naming ``environment`` (``current``: what it names now).
-
-    + marker: the marker file (``/etc/rollbook/environment``)
-    + environment: sandbox, staging or prod
-    + current: its content now (from a fact)
-
-    Example:
-
-    .. code:: python
+    The enrollment marker naming ``environment`` (``current``: what it names now)::
 
         marked(name="Enrol in prod", marker="/etc/rollbook/environment", environment="prod", current="")
     """
     if current == environment:
         return
     announce([f"{marker}: {current or '(none)'} -> {environment}"])
-    yield command("mkdir -p -- {folder} && printf '%s\\n' {environment} > {marker}.rollbook-new && "
-                  "chmod 644 {marker}.rollbook-new && mv -f -- {marker}.rollbook-new {marker}",
-                  folder=str(Path(marker).parent), environment=environment, marker=marker)
+    yield _replaced(marker, environment, mode="644", folder_made="mkdir -p --", line=True)
 
 
 @operation()
 def folders_made(state_dir: str, user: str, present: bool):
     """
-    rollbook's state folder (root only) and ``user``'s private upload folder.
-
-    + state_dir: rollbook's folder on the host
-    + user: the account rollbook connects as
-    + present: whether the upload folder exists (from a fact)
-
-    Example:
-
-    .. code:: python
+    rollbook's state folder (root only) and ``user``'s private upload folder, unless ``present`` (a fact)::
 
         folders_made(name="Make rollbook's folders", state_dir="/var/lib/rollbook", user="rollbook", present=False)
     """
@@ -206,15 +163,9 @@ def folders_made(state_dir: str, user: str, present: bool):
 
 @deploy("bootstrap")
 def bootstrap():
-    """
-    Enrol this host in the inventory's environment (see the module's doc).
+    """Enrol this host in the inventory's environment (see the module's doc)::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.admin.bootstrap import bootstrap
-        bootstrap()
+        bootstrap()   # deploys/bootstrap.py
     """
     settings = pipeline.preflight()
     wanted = enrollment_from(settings)
@@ -244,14 +195,8 @@ def bootstrap():
 @operation()
 def recorded(wanted: Enrollment, operator: str):
     """
-    Append an ``enrolled`` record to the host's history (who, when, which environment): never a change.
-
-    + wanted: the enrollment converged
-    + operator: who enrols it (the owner of the SSH key the run connects with)
-
-    Example:
-
-    .. code:: python
+    Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
+    environment): never a change::
 
         recorded(name="Record the enrollment", wanted=enrollment_from(settings), operator="alice")
     """

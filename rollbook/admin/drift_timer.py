@@ -1,26 +1,17 @@
 """The control host: rollbook installed for real, and the scheduled drift check (group ``control``).
 
-``deploys/drift_timer.py`` converges a control host to: a dedicated user (``rollbook_control_user``);
-this repo's checkout at ``rollbook_control_ref`` (sent as a git bundle, so the host needs no access to
-the repository); a virtualenv holding exactly ``requirements-runtime.txt`` (wheels downloaded on the
-controller and installed offline, so the host needs no package index); and a systemd timer whose
-service runs ``rollbook drift`` every ``rollbook_drift_interval_minutes`` as that user, writing the
-journal, a JSON report and a Prometheus textfile, and calling the webhook on drift or failure::
+``deploys/drift_timer.py`` converges a control host to: a dedicated user; this repo's checkout at
+``rollbook_control_ref`` (sent as a git bundle: the host needs no access to the repository); a
+virtualenv holding exactly ``requirements-runtime.txt`` (wheels fetched on the controller for the
+host's own python3 and platform, installed offline); and a hardened systemd timer whose service runs
+``rollbook drift`` every ``rollbook_drift_interval_minutes`` as that user, writing the journal, a JSON
+report and a Prometheus textfile, and calling the webhook on drift or failure::
 
     pyinfra inventories/prod.py deploys/drift_timer.py
     journalctl -u rollbook-drift.service        # on the control host
 
-The deploy starts with the pipeline's preflight (the data's schema, no unknown or security ``--data``
-key). The wheels are fetched for the control host's own python3 and platform (a fact), not the
-controller's. The webhook (``rollbook_notify_webhook``, a secret) never enters the 0644 unit or a
-command line: it lives in ``/etc/rollbook-drift/notify.env`` (0600, root's; systemd reads it as root
-before it starts the check as the dedicated user, which gets it as ``ROLLBOOK_NOTIFY_WEBHOOK``), and
-no operation's arguments or output show it. The service is hardened (read-only system, private /tmp,
-writable only where its report and textfile go) and stopped when it hangs.
-
-The SSH key and known_hosts the check connects with come from the environment's data (placed on the
-control host by the team, like the hosts' enrollment); ``rollbook_control_environment`` passes the
-variables that name them.
+The webhook (a secret) never enters the 0644 unit or a command line: it lives in a root-only file
+that systemd reads before it starts the check (``NOTIFY_ENV``).
 """
 
 import hashlib
@@ -92,13 +83,8 @@ KEYS = {"user": "rollbook_control_user", "checkout": "rollbook_control_checkout"
 
 def control_from(settings) -> Control:
     """The control host's drift timer as a host's (validated) settings ask for it."""
-    return Control(
-        user=settings.rollbook_control_user, checkout=settings.rollbook_control_checkout,
-        venv=settings.rollbook_control_venv, ref=settings.rollbook_control_ref,
-        inventory=settings.rollbook_drift_inventory, minutes=settings.rollbook_drift_interval_minutes,
-        correct=settings.rollbook_drift_correct, textfile=settings.rollbook_drift_textfile,
-        json_out=settings.rollbook_drift_json, notify=settings.rollbook_notify_webhook or "",
-        environment=dict(settings.rollbook_control_environment))
+    given = {name: getattr(settings, key) for name, key in KEYS.items()}
+    return Control(**(given | {"notify": given["notify"] or "", "environment": dict(given["environment"])}))
 
 
 def _refuse_control_characters(key: str, text: str, where: str = "the drift timer's units"):
@@ -108,11 +94,9 @@ def _refuse_control_characters(key: str, text: str, where: str = "the drift time
 
 
 def unit_value(key: str, value) -> str:
-    """``value`` as it may stand in a unit line: one line (a newline or another control character is
-    refused, naming ``key``: it would start a directive of its own), no whitespace, quote, backslash,
-    ``$`` or ``;`` (systemd splits and expands those in ``ExecStart=`` and ``Environment=``), and
-    ``%`` doubled (never a systemd specifier). Preflight's schema refuses these values already; the
-    units refuse them again themselves::
+    """``value`` as it may stand in a unit line, ``%`` doubled (never a systemd specifier); a control
+    character, whitespace, a quote, a backslash, ``$`` or ``;`` is refused naming ``key`` (preflight's
+    schema refuses them already; the units refuse them again themselves)::
 
         >>> unit_value("rollbook_drift_json", "/var/lib/rollbook-drift/100%.json")
         '/var/lib/rollbook-drift/100%%.json'
@@ -137,9 +121,7 @@ def _for_units(control: Control) -> Control:
 
 def writable(control: Control) -> list[str]:
     """What the service may write under ``ProtectSystem=strict``: the folders of its JSON report and its
-    textfile (both written by a rename in their folder). Nothing else: the check's plan goes to a
-    temporary folder (``PrivateTmp=``), pyinfra and its SSH client write nothing (host keys are only
-    checked), and the checkout and the virtualenv are root's."""
+    textfile (both written by a rename), nothing else (the check's plan goes to ``PrivateTmp=``)."""
     folders = sorted({Path(control.json_out).parent, Path(control.textfile).parent})
     return [str(path) for path in folders if not any(path.is_relative_to(other) for other in folders if other != path)]
 
@@ -155,9 +137,8 @@ def unit_files(control: Control) -> dict[str, str]:
 
 
 def notify_env_text(control: Control) -> str | None:
-    """``NOTIFY_ENV``'s content: ``ROLLBOOK_NOTIFY_WEBHOOK='<url>'`` (single-quoted: systemd and a shell read
-    it literally), or None when no webhook is configured. A newline, another control character, a quote
-    or a backslash in the webhook is refused, naming the key and never showing the value."""
+    """``NOTIFY_ENV``'s content: ``ROLLBOOK_NOTIFY_WEBHOOK='<url>'`` (read literally), or None without a
+    webhook; a control character, a quote or a backslash is refused, never showing the value."""
     if not control.notify:
         return None
     _refuse_control_characters(KEYS["notify"], control.notify, NOTIFY_ENV)
@@ -183,8 +164,7 @@ class Python:
 
     def platforms(self) -> list[str]:
         """pip's ``--platform`` tags of every manylinux wheel this host runs: ``manylinux_2_<glibc>`` down to
-        ``manylinux_2_17``, then ``manylinux2014`` (which pip widens to manylinux2010 and manylinux1); a
-        pure-python wheel (``py3-none-any``) fits any platform and needs none."""
+        ``manylinux_2_17``, then ``manylinux2014`` (which pip widens to manylinux2010 and manylinux1)."""
         glibc = re.fullmatch(r"2\.(\d+)", self.libc_version)
         if self.libc != "glibc" or not glibc:
             raise PreflightError(f"the control host's python3 runs on {self.libc or 'an unknown libc'} "
@@ -203,8 +183,7 @@ class Python:
 
 
 def python_from(said: str) -> Python:
-    """The ``Python`` of the fact's line (``3 11 x86_64 glibc 2.36``); a PreflightError when the control
-    host has no python3 that answers."""
+    """The ``Python`` of the fact's line (``3 11 x86_64 glibc 2.36``)."""
     parts = said.split()
     if len(parts) not in (3, 5) or not parts[0].isdigit() or not parts[1].isdigit():
         raise PreflightError(f"the control host has no python3 that says its version and platform "
@@ -250,9 +229,8 @@ def bundle(ref: str) -> tuple[Path, str]:
 
 
 def download_command(folder: Path, requirements: Path, python: Python) -> list[str]:
-    """``pip download`` of ``requirements`` (and the controller's pip) as wheels for ``python``: the control
-    host's CPython version and platform, not the controller's (binary wheels only: pip needs that once a
-    platform is named)."""
+    """``pip download`` of ``requirements`` (and the controller's pip) as binary wheels for the control
+    host's ``python`` and platform, not the controller's."""
     import pip
 
     platforms = [arg for tag in python.platforms() for arg in ("--platform", tag)]
@@ -262,9 +240,8 @@ def download_command(folder: Path, requirements: Path, python: Python) -> list[s
 
 
 def wheelhouse(python: Python) -> tuple[bytes, str]:
-    """A tar of the wheels of ``requirements-runtime.txt`` (and pip) for the control host's ``python``,
-    downloaded once on the controller (a folder per requirements' hash, Python and platform), and what
-    the installed virtualenv is marked with: the requirements' hash and ``python.key``."""
+    """A tar of the wheels of ``requirements-runtime.txt`` (and pip) for ``python``, downloaded once (a
+    folder per requirements' hash and ``python.key``), and the marker of a virtualenv installed from it."""
     requirements = checkout() / REQUIREMENTS
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
     folder = checkout() / CACHE / f"wheels-{digest[:12]}-{python.key}"
@@ -287,12 +264,8 @@ def wheelhouse(python: Python) -> tuple[bytes, str]:
 @operation()
 def checked_out(path: str, bundle_file: Path, commit: str, head: str):
     """
-    The repo checkout at ``commit``, fetched from a bundle sent from the controller, when ``head`` differs.
-
-    + path: the checkout on the control host
-    + bundle_file: the bundle on the controller (``bundle(ref)``)
-    + commit: the commit to check out
-    + head: the checkout's commit now (from a fact; "" when there is none)
+    The repo checkout ``path`` at ``commit``, fetched from ``bundle_file`` (``bundle(ref)``, on the
+    controller), when ``head`` (its commit now, from a fact; "" when none) differs.
     """
     if head == commit:
         return
@@ -307,15 +280,9 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
 @operation()
 def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, installed: str):
     """
-    A virtualenv holding exactly ``requirements`` (installed offline from ``wheels``), when the one
-    there was installed from other requirements (``installed``: the hash it is marked with).
-
-    + venv: the virtualenv on the control host
-    + requirements: the requirements file in the checkout
-    + wheels: a tar of the wheels (and pip's own), fetched for the host's python3 and platform
-    + digest: the requirements' hash and what the wheels fit (``<sha256> cp311-manylinux_2_36_x86_64``):
-      a python3 upgraded on the host reinstalls too
-    + installed: the marker the virtualenv holds now (from a fact)
+    A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
+    when its marker ``installed`` (from a fact) is not ``digest`` (``wheelhouse``'s: a python3 upgraded
+    on the host reinstalls too).
     """
     if installed == digest:
         return
@@ -333,19 +300,10 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
 @operation()
 def secret_file(path: str, content: StringIO | None, current: str):
     """
-    File ``path`` holding ``content``, readable by root only (0600, root:root), or no such file when
-    ``content`` is None. The content reaches the host only as an upload into a file made 0600 first (and,
-    through sudo, staged in the SSH user's 0700 folder, never a readable temporary file); it is never
-    shown: not in an argument pyinfra prints (a ``StringIO``), not as a diff, not in a fact (the fact
-    reads its digest).
-
-    + path: the file on the host (``/etc/rollbook-drift/notify.env``)
-    + content: what it must hold (a ``StringIO``), or None: no file
-    + current: ``<mode> <uid>:<gid> <sha256>`` of the file now (from a fact), "" when there is none
-
-    Example:
-
-    .. code:: python
+    File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
+    ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now (from a fact), ""
+    when none. The content reaches the host only as an upload into a file made 0600 first (through
+    sudo, staged in the SSH user's 0700 folder)::
 
         secret_file(name="Keep the webhook in a file only root reads", path=NOTIFY_ENV,
                     content=StringIO(text), current=state["notify"])
@@ -373,15 +331,9 @@ def secret_file(path: str, content: StringIO | None, current: str):
 
 @deploy("drift timer")
 def drift_timer():
-    """
-    Install rollbook and its drift timer on this host when it is a control host.
+    """Install rollbook and its drift timer on this host when it is a control host::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.admin.drift_timer import drift_timer
-        drift_timer()
+        drift_timer()   # deploys/drift_timer.py
     """
     if GROUP not in host.groups:
         return

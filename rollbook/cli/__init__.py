@@ -1,19 +1,11 @@
 """The ``rollbook`` command line (also ``python -m rollbook``).
 
 Every failure ends with one line on stderr naming the cause. Exit codes: 0 success (drift:
-converged), 1 error, 2 drift found (drift only), 64 usage error::
+converged), 1 error, 2 drift found (drift only), 64 usage error; ``--help`` lists the commands::
 
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
-    python -m rollbook sandbox status
-    python -m rollbook sandbox enroll NAME ... --as prod               # deploys/bootstrap.py, as root
-    python -m rollbook trust-host INVENTORY HOST --fingerprint SHA256:... # record a new host's key
-    python -m rollbook sandbox down
-    python -m rollbook demo
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
     python -m rollbook history INVENTORY [--json]
-    python -m rollbook incident --inventory INVENTORY --host H --run RUN_ID
-    python -m rollbook schema [--write | --json]                       # the data reference (docs/data.md)
-    python -m rollbook approve (--plan FILE | INVENTORY DEPLOY --data k=v ...) --approver NAME --key KEY --reason TEXT
 """
 
 import argparse
@@ -86,8 +78,6 @@ def _drift(args) -> int:
 
 
 def _history(args) -> int:
-    import json
-
     from ..core import history
     from .remote import read_everywhere
 
@@ -119,11 +109,11 @@ def _incident(args) -> int:
 
 
 def _approve(args) -> int:
-    from .approve import approve, escaped
+    from .approve import REFUSED, approve, escaped
 
     try:
         path, plan = approve(args)  # shows the plan on stderr, asks, then signs
-    except ValueError as error:
+    except REFUSED as error:
         print(f"rollbook: {escaped(str(error))}", file=sys.stderr)
         return 1
     print(f"plan digest: {escaped(plan['digest'])}")

@@ -1,11 +1,9 @@
 """``rollbook approve``: sign the plan of one exact production run.
 
-The plan comes from a ``--dry`` run: either the file a ``--dry`` printed (``--plan``), or a ``--dry``
-run that ``approve`` makes itself with the run's inventory, deploy and ``--data``. ``approve`` shows
-the plan (on stderr, every control character escaped, so that no terminal sequence in a value can
-hide what is signed), then asks, then signs its digest only on ``y``/``yes`` (``--yes`` skips the
-question for scripts; the plan is still shown first); the real run recomputes its plan and goes on
-only when it has the same digest::
+The plan comes from a ``--dry`` run: the file it printed (``--plan``), or one ``approve`` makes with
+the run's inventory, deploy and ``--data``. ``approve`` shows the plan on stderr (control characters
+escaped: no terminal sequence can hide what is signed), asks, and signs its digest only on
+``y``/``yes`` (``--yes``: no question); the real run goes on only when its plan has the same digest::
 
     pyinfra inventories/prod.py deploys/vision_rollback.py --data vision_waves=b --dry   # prints the plan file
     rollbook approve --plan .plans/3f2a9c01b7e4d5a6.json --approver alice@example.com \\
@@ -21,14 +19,16 @@ import subprocess
 import sys
 import tempfile
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from ..core import approvals, schema
 from ..core.paths import checkout
+from ..pipeline import PLAN_FILE
 from ..pipeline.plan import digest_of, render
 from ..core.preflight import PreflightError
 
-PLAN_FILE = "ROLLBOOK_PLAN_FILE"
+REFUSED = (ValueError, approvals.ApprovalError, PreflightError)  # why nothing was signed: one line each
 # C0, DEL, C1; bidi embeddings, overrides, isolates and marks; line and paragraph separators
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -63,10 +63,7 @@ def _planned(args) -> dict:
     """The plan document of the run ``args`` names, from a ``--dry`` run."""
     if not args.inventory or not args.deploy:
         raise ValueError("give --plan FILE, or the run's INVENTORY DEPLOY (and its --data)")
-    try:
-        schema.refuse_override(_override_data(args.data))  # no approval for what cannot run
-    except PreflightError as error:
-        raise ValueError(str(error)) from None
+    schema.refuse_override(_override_data(args.data))  # no approval for what cannot run
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "plan.json"
         cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry"]
@@ -103,33 +100,24 @@ def _confirmed(plan: dict) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _document(plan: dict, args) -> dict:
-    try:
-        return approvals.document(plan, approver=args.approver, reason=args.reason, hours=args.hours,
-                                  max_hours=float(plan.get("max_hours") or approvals.DEFAULT_MAX_HOURS))
-    except approvals.ApprovalError as error:
-        raise ValueError(str(error)) from None
-
-
 def approve(args) -> tuple[Path, dict]:
-    """Show the plan ``args`` names (stderr), ask (unless ``args.yes``), then sign it; ValueError naming
-    why nothing was signed."""
+    """Show the plan ``args`` names (stderr), ask (unless ``args.yes``), then sign it; one of ``REFUSED``
+    naming why nothing was signed."""
     plan = _read_plan(args.plan) if args.plan else _planned(args)
     if plan["environment"] != "prod":
         raise ValueError(f"the plan is for {escaped(str(plan['environment']))}, which is self-service: "
                          "nothing to approve")
-    _document(plan, args)  # a bad --hours is refused before the approver reads the plan
+    document = partial(approvals.document, plan, approver=args.approver, reason=args.reason, hours=args.hours,
+                       max_hours=float(plan.get("max_hours") or approvals.DEFAULT_MAX_HOURS))
+    document()  # a bad --hours is refused before the approver reads the plan
     for line in shown(plan):
         print(line, file=sys.stderr)
     if not getattr(args, "yes", False) and not _confirmed(plan):
         raise ValueError("not signed: the approver did not answer yes; no approval written")
-    doc = _document(plan, args)  # valid from now, not from before the approver read the plan
+    doc = document()  # valid from now, not from before the approver read the plan
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(args.out) if args.out else checkout() / ".approvals" / f"{stamp}-{doc['id'][:8]}.json"
-    try:
-        approvals.write_signed(doc, path, Path(args.key).expanduser())
-    except approvals.ApprovalError as error:
-        raise ValueError(str(error)) from None
+    approvals.write_signed(doc, path, Path(args.key).expanduser())
     return path, plan
 
 

@@ -1,11 +1,8 @@
 """Drift: does every host hold the state rollbook recorded for it? Optionally converge it back.
 
-A check is a ``--dry`` run of ``deploys/converge.py``: read-only in every environment, no approval,
-nothing written on a host or in its history. pyinfra's ``--dry`` exits 0 whatever it finds, so the
-check reads the run's own plan (``rollbook.pipeline.plan``): a host and system with an operation
-that would change something has drifted, when a second plan made at once says the same (a host that
-differs in one plan only is still settling: not ready). A correction converges only to the recorded
-state (no new approval) and is checked again::
+A check reads the plan of a ``--dry`` run of ``deploys/converge.py`` (nothing written, no approval):
+a host and system with an operation that would change something has drifted. A correction converges
+only to the recorded state and is checked again::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
@@ -13,12 +10,8 @@ state (no new approval) and is checked again::
     outcomes(report)   # [{"host": "vision-1", "system": "vision", "result": "drift", ...}, ...]
     write_textfile("/var/lib/rollbook-drift/textfile/rollbook.prom", report)
 
-Drift is a declared value that differs, nothing else: a host pyinfra could not reach, a probe that
-failed or timed out, a check that inspected no host at all are errors (exit 1) naming the host and
-what pyinfra said, never drift and never "converged". pyinfra never asks a question here: its
-standard input is closed, it runs in its own session (no terminal to prompt on), and the check runs
-in pyinfra's non-interactive ``--json`` mode (``-y`` would switch off the change detection the plan
-is made of).
+Drift is a declared value that differs, nothing else: an unreachable host, a failed probe, a check
+that inspected no host are errors (exit 1) naming the host, never drift and never "converged".
 """
 
 import json
@@ -33,27 +26,24 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from ..core.paths import checkout
+from ..pipeline import DRIFT_CORRECTION, PLAN_FILE
 from ..systems import SYSTEMS
 
 REPO = checkout()
 CONVERGE = "deploys/converge.py"
-CORRECT = "deploys/drift_correct.py"  # the same converge, recorded as a drift correction (takes no --data)
 CONVERGED, ERROR, DRIFT = 0, 1, 2
-PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # the pipeline writes a --dry run's plan there
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")
 _NO_RECORD = re.compile(r"(?P<system>[a-z0-9_]+): no recorded state")
 _CONNECTING = "--> Connecting to hosts"
-# What pyinfra says of a host it could not connect to (pyinfra.connectors.ssh: socket.gaierror, OSError
-# incl. timeouts and refusals, paramiko's SSHException, EOFError, authentication, a changed host key;
-# the other connectors' ConnectError). A host line of the connect stage other than "Connected" counts
-# too, whatever its words.
+# What pyinfra's connectors say of a host they could not connect to; any connect-stage host line other
+# than "Connected" counts too.
 CONNECT_FAILURES = ("Could not connect", "Could not resolve hostname", "SSH error", "SSH host key error",
                     "Authentication error", "EOF error", "Connection error", "Connection refused",
                     "Connection timed out", "No route to host")
 # What pyinfra says of a host it reached but could not probe (a fact that failed, a command that timed out).
 NOT_READY = ("Error", "Command timed out", "Unexpected error")
-RESULTS = ("converged", "drift", "no_recorded_state", "unreachable", "not_ready", "not_inspected")
+_STAGE = {"unreachable": "connect", "not_ready": "probe", "not_inspected": "plan"}
 
 
 @dataclass
@@ -87,9 +77,8 @@ class Report:
 
 
 def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE) -> subprocess.CompletedProcess:
-    """pyinfra on ``deploy`` (``deploys/converge.py``), never interactive: stdin closed, a session of its
-    own (no terminal for a getpass), and ``PYINFRA_YES`` from the caller's environment ignored (``-y``
-    is passed explicitly where it is meant)."""
+    """pyinfra on ``deploy``, never asking: stdin closed, a session of its own (no terminal for a getpass),
+    the caller's ``PYINFRA_YES`` ignored (``-y`` would switch off the change detection a plan is made of)."""
     cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, deploy]
     env = {key: value for key, value in os.environ.items() if key != "PYINFRA_YES"}
     env.update({"PYINFRA_PROGRESS": "off", **({PLAN_FILE: plan_file} if plan_file else {})})
@@ -128,18 +117,13 @@ def _host_lines(stderr: str):
 
 
 def unreachable_hosts(stderr: str) -> dict[str, str]:
-    """``{host: what pyinfra said}`` for each host pyinfra could not connect to (it leaves them out of
-    the plan and carries on).
+    """``{host: what pyinfra said}`` for each host pyinfra could not connect to (left out of the plan).
 
     >>> unreachable_hosts("[vision-1] Could not resolve hostname ([Errno -2] Name or service not known)")
     {'vision-1': 'Could not resolve hostname ([Errno -2] Name or service not known)'}
     """
-    hosts = {}
-    for name, text, connecting in _host_lines(stderr):
-        failed = text.startswith(CONNECT_FAILURES) or (connecting and not text.startswith("Connected"))
-        if failed and name not in hosts:
-            hosts[name] = text
-    return hosts
+    return _first_said((name, text) for name, text, connecting in _host_lines(stderr)
+                       if text.startswith(CONNECT_FAILURES) or (connecting and not text.startswith("Connected")))
 
 
 def unreachable(stderr: str) -> list[str]:
@@ -148,28 +132,27 @@ def unreachable(stderr: str) -> list[str]:
 
 
 def not_ready(stderr: str) -> dict[str, str]:
-    """``{host: what pyinfra said}`` for each host pyinfra reached but could not probe (a fact that
-    failed, a command that timed out): its state is unknown, which is never drift.
+    """``{host: what pyinfra said}`` for each host pyinfra reached but could not probe (state unknown).
 
     >>> not_ready("[vision-1] Error: could not load fact: rollbook.host.Env")
     {'vision-1': 'Error: could not load fact: rollbook.host.Env'}
     """
     lost = unreachable_hosts(stderr)
+    return _first_said((name, text) for name, text, _ in _host_lines(stderr)
+                       if name not in lost and text.startswith(NOT_READY) and not text.startswith("Error (ignored"))
+
+
+def _first_said(said) -> dict[str, str]:
+    """``{host: text}`` of ``(host, text)`` pairs: what was said first of each host."""
     hosts = {}
-    for name, text, _ in _host_lines(stderr):
-        if (name not in lost and name not in hosts and text.startswith(NOT_READY)
-                and not text.startswith("Error (ignored")):
-            hosts[name] = text
+    for name, text in said:
+        hosts.setdefault(name, text)
     return hosts
 
 
 def _unrecorded(stderr: str) -> list[tuple[str, str]]:
-    found = []
-    for name, text, _ in _host_lines(stderr):
-        said = _NO_RECORD.search(text)
-        if said and (name, said["system"]) not in found:
-            found.append((name, said["system"]))
-    return found
+    return list(dict.fromkeys((name, said["system"]) for name, text, _ in _host_lines(stderr)
+                              if (said := _NO_RECORD.search(text))))
 
 
 def targets(inventory: str, system: str | None = None, limit: list[str] | None = None) -> list[tuple[str, str]]:
@@ -178,17 +161,11 @@ def targets(inventory: str, system: str | None = None, limit: list[str] | None =
     from .remote import load_inventory
 
     hosts = list(load_inventory(str(Path(REPO, inventory))))
-    pattern = limit[1] if limit else None
-    if pattern is not None:
-        in_group = [host for host in hosts if pattern in host.groups]
-        hosts = in_group or [host for host in hosts if fnmatch(host.name, pattern)]
+    if limit:
+        in_group = [host for host in hosts if limit[1] in host.groups]
+        hosts = in_group or [host for host in hosts if fnmatch(host.name, limit[1])]
     wanted = [system] if system else sorted(SYSTEMS)
     return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
-
-
-def hosts_of(inventory: str, system: str, limit: list[str] | None = None) -> list[str]:
-    """The inventory's hosts of ``system``'s group, within pyinfra's ``--limit`` (no connection made)."""
-    return [host for host, _ in targets(inventory, system, limit)]
 
 
 def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> str:
@@ -197,12 +174,18 @@ def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> st
     return f"no host was checked: {where} selects no {scope} in {inventory}: nothing is known to be converged"
 
 
-def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
-    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group).
+def _concluded(report: Report) -> Report:
+    """``report`` with its code: an error naming every failed host, else drift or converged."""
+    if report.failed:
+        report.code, report.error = ERROR, _failure_line(report.failed)
+    else:
+        report.code = DRIFT if report.drift else CONVERGED
+    return report
 
-    Drift found is confirmed by a second plan at once: a host and system is drift only when both
-    plans would change it the same way; one that differs in only one of them (a service restarting,
-    a worker still loading its flags, a probe slowed by load) is "not ready", never drift."""
+
+def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
+    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group); drift
+    found is confirmed by a second plan at once (``confirmed``)."""
     first = _planned(inventory, system, limit)
     if not first.drift:
         return first
@@ -210,8 +193,8 @@ def check(inventory: str, system: str | None = None, limit: str | None = None) -
 
 
 def confirmed(first: Report, second: Report) -> Report:
-    """``second``, with drift only where ``first`` found the same drift; drift in one of them alone is
-    not ready (the host is unsettled)::
+    """``second``, with drift only where ``first`` found the same drift; drift in one of them alone (a
+    service restarting, a probe slowed by load) is not ready, never drift::
 
         confirmed(Report(2, drift=[d]), Report(0, checked=[("vision-1", "vision")]))   # vision-1 not ready
     """
@@ -227,11 +210,8 @@ def confirmed(first: Report, second: Report) -> Report:
                       for host, name in unsettled if (host, name) not in failed]
     if second.code == ERROR and not second.failed:
         report.code, report.error = ERROR, second.error
-    elif report.failed:
-        report.code, report.error = ERROR, _failure_line(report.failed)
-    else:
-        report.code = DRIFT if report.drift else CONVERGED
-    return report
+        return report
+    return _concluded(report)
 
 
 def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
@@ -247,9 +227,8 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
     report = Report(CONVERGED)
     report.failed += [Failed(host, "", "unreachable", said) for host, said in lost.items()]
     report.failed += [Failed(host, "", "not_ready", said) for host, said in troubled.items()]
-    for host, name in _unrecorded(done.stderr):
-        if host not in lost and host not in troubled:
-            report.unrecorded.append((host, name))
+    report.unrecorded += [(host, name) for host, name in _unrecorded(done.stderr)
+                          if host not in lost and host not in troubled]
     for host, systems in sorted(document["plan"].items()):
         if host in lost or host in troubled:
             continue  # what pyinfra planned for a host it could not probe says nothing about the host
@@ -266,27 +245,16 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
     except Exception as error:  # the inventory pyinfra just read; a failure here is an error, not "converged"
         report.code, report.error = ERROR, f"could not read {inventory}: {error}"
         return report
-    _name_failed_systems(report, expected)
+    # an unreachable or unprobed host stands for each of its systems the check had to inspect
+    report.failed = [Failed(failed.host, name, failed.result, failed.reason) for failed in report.failed
+                     for name in ([name for host, name in expected if host == failed.host] or [failed.system])]
     seen = set(report.checked) | set(report.unrecorded) | {(f.host, f.system) for f in report.failed}
     report.failed += [Failed(host, name, "not_inspected", "not in the run's plan") for host, name in expected
                       if (host, name) not in seen]
     if not report.checked and not report.unrecorded and not report.failed:
         report.code, report.error = ERROR, _nothing_checked(inventory, system, limit)
         return report
-    if report.failed:
-        report.code, report.error = ERROR, _failure_line(report.failed)
-        return report
-    report.code = DRIFT if report.drift else CONVERGED
-    return report
-
-
-def _name_failed_systems(report: Report, expected: list[tuple[str, str]]):
-    """An unreachable or unprobed host stands for each of its systems the check had to inspect."""
-    named = []
-    for failed in report.failed:
-        systems = [name for host, name in expected if host == failed.host] or [failed.system]
-        named += [Failed(failed.host, name, failed.result, failed.reason) for name in systems]
-    report.failed = named
+    return _concluded(report)
 
 
 def _failure_line(failed: list[Failed]) -> str:
@@ -310,7 +278,7 @@ def correct(inventory: str, system: str | None = None, limit: str | None = None)
     """Converge the drifting hosts back to their recorded state (a drift correction), then check again."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=CORRECT)
+    done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=DRIFT_CORRECTION)
     failed = [Failed(host, "", "unreachable", said) for host, said in unreachable_hosts(done.stderr).items()]
     if failed:
         return Report(ERROR, error=_failure_line(failed), failed=failed)
@@ -319,46 +287,41 @@ def correct(inventory: str, system: str | None = None, limit: str | None = None)
     return check(inventory, system, limit)
 
 
+def _outcome(host: str, system: str, result: str, decided_by: str, found: Drifted | None = None,
+             recorded: dict | None = None, reason: str = "") -> dict:
+    found = found or Drifted(host, system, [], [])
+    return {"host": host, "system": system, "result": result, "decided_by": decided_by, "recorded": recorded or {},
+            "units": list(found.units), "steps": list(found.steps), "changes": list(found.changes), "reason": reason}
+
+
 def outcomes(report: Report) -> list[dict]:
     """One entry per host and system: its ``result`` (converged, drift, no_recorded_state, unreachable,
     not_ready, not_inspected), the check that decided (``decided_by``) and what it saw."""
+    plan = f"plan of {CONVERGE} --dry"
     drifted = {(d.host, d.system): d for d in report.drift}
     entries = []
     for host, system in report.checked:
         found = drifted.get((host, system))
-        entries.append({
-            "host": host, "system": system, "result": "drift" if found else "converged",
-            "decided_by": f"plan of {CONVERGE} --dry: " + (f"{len(found.steps)} operation(s) would change the host"
-                                                            if found else "no operation would change the host"),
-            "recorded": report.states.get((host, system), {}), "units": list(found.units) if found else [],
-            "steps": list(found.steps) if found else [], "changes": list(found.changes) if found else [],
-            "reason": ""})
-    for drift in report.drift:  # reports built without a plan's (host, system) list
-        if (drift.host, drift.system) not in report.checked:
-            entries.append({"host": drift.host, "system": drift.system, "result": "drift",
-                            "decided_by": f"plan of {CONVERGE} --dry", "recorded": {}, "units": list(drift.units),
-                            "steps": list(drift.steps), "changes": list(drift.changes), "reason": ""})
-    for host, system in report.unrecorded:
-        entries.append({"host": host, "system": system, "result": "no_recorded_state",
-                        "decided_by": "no authorized run recorded a state: left alone", "recorded": {},
-                        "units": [], "steps": [], "changes": [], "reason": ""})
-    for item in report.failed:
-        stage = {"unreachable": "connect", "not_ready": "probe", "not_inspected": "plan"}[item.result]
-        entries.append({"host": item.host, "system": item.system, "result": item.result,
-                        "decided_by": f"{stage}: {item.reason}", "recorded": {}, "units": [], "steps": [],
-                        "changes": [], "reason": item.reason})
+        said = (f"{len(found.steps)} operation(s) would change the host" if found
+                else "no operation would change the host")
+        entries.append(_outcome(host, system, "drift" if found else "converged", f"{plan}: {said}", found,
+                                report.states.get((host, system))))
+    entries += [_outcome(d.host, d.system, "drift", plan, d) for d in report.drift  # a report built without a plan
+                if (d.host, d.system) not in report.checked]
+    entries += [_outcome(host, system, "no_recorded_state", "no authorized run recorded a state: left alone")
+                for host, system in report.unrecorded]
+    entries += [_outcome(f.host, f.system, f.result, f"{_STAGE[f.result]}: {f.reason}", reason=f.reason)
+                for f in report.failed]
     return sorted(entries, key=lambda entry: (entry["host"], entry["system"]))
 
 
 def render(report: Report) -> str:
     unrecorded = [f"  {host}  {system}  no recorded state (left alone)" for host, system in report.unrecorded]
-    lines = []
-    if report.code == ERROR:
-        lines.append(f"drift check failed: {report.error}")
-        if not report.drift:
-            return "\n".join(lines)
-    elif report.code == CONVERGED:
+    if report.code == CONVERGED:
         return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
+    lines = [f"drift check failed: {report.error}"] if report.code == ERROR else []
+    if lines and not report.drift:
+        return lines[0]
     lines.append(f"drift on {len({d.host for d in report.drift})} host(s):")
     for drifted in report.drift:
         units = f"unit {', '.join(drifted.units)}: " if drifted.units else ""
@@ -377,9 +340,8 @@ def as_json(report: Report) -> str:
 
 
 def _registry(report: Report, previous: str | None = None, now: float | None = None):
-    """The textfile's gauges. A failed check keeps the last known values: the drift series of the
-    ``previous`` textfile (overwritten where this check did inspect a host and system) and its last
-    success timestamp."""
+    """The textfile's gauges. A failed check keeps the last known values: the series of the ``previous``
+    textfile (overwritten where this check did inspect a host and system) and its last success timestamp."""
     from prometheus_client import CollectorRegistry, Gauge
 
     now = time.time() if now is None else now
@@ -392,58 +354,48 @@ def _registry(report: Report, previous: str | None = None, now: float | None = N
     last_run = Gauge("rollbook_drift_last_run_timestamp_seconds", "When the last drift check ended.",
                      registry=registry)
     ok = report.code != ERROR
-    drift_values, unit_values, last_success = {}, {}, now if ok else None
-    if not ok and previous:
-        kept = _previous(previous)
-        drift_values, unit_values, last_success = kept["drift"], kept["units"], kept["last_success"]
-        fresh = set(report.checked)
-        unit_values = {key: value for key, value in unit_values.items() if (key[1], key[0]) not in fresh}
-    drifted = {(d.host, d.system) for d in report.drift}
-    for host, system in report.checked:
-        drift_values[(system, host)] = float((host, system) in drifted)
-    for drifted_host in report.drift:
-        for unit in drifted_host.units:
-            unit_values[(drifted_host.system, drifted_host.host, unit)] = 1.0
+    kept = _previous(None if ok else previous)
+    checked, drifted = set(report.checked), {(d.host, d.system) for d in report.drift}
+    drift_values = kept["drift"] | {(system, host): float((host, system) in drifted) for host, system in checked}
+    unit_values = {key: value for key, value in kept["units"].items() if (key[1], key[0]) not in checked}
+    unit_values |= {(d.system, d.host, unit): 1.0 for d in report.drift for unit in d.units}
     for labels, value in sorted(drift_values.items()):
         drift.labels(*labels).set(value)
     for labels, value in sorted(unit_values.items()):
         units.labels(*labels).set(value)
     success.set(int(ok))
     last_run.set(now)
+    last_success = now if ok else kept["last_success"]
     if last_success is not None:
         Gauge("rollbook_drift_last_success_timestamp_seconds", "When a drift check last ran to the end.",
               registry=registry).set(last_success)
     return registry
 
 
-def _previous(text: str) -> dict:
-    """The drift series and last success timestamp of a previous textfile (nothing from one that is
-    not Prometheus text)."""
+def _previous(text: str | None) -> dict:
+    """The drift series and last success timestamp of a previous textfile, if it is Prometheus text."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    kept = {"drift": {}, "units": {}, "last_success": None}
     try:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = sample.labels
-                if sample.name == "rollbook_drift":
-                    kept["drift"][(labels.get("system", ""), labels.get("host", ""))] = float(sample.value)
-                elif sample.name == "rollbook_drift_unit":
-                    kept["units"][(labels.get("system", ""), labels.get("host", ""),
-                                   labels.get("unit", ""))] = float(sample.value)
-                elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
-                    kept["last_success"] = float(sample.value)
+        samples = [sample for family in text_string_to_metric_families(text or "") for sample in family.samples]
     except ValueError:
-        return {"drift": {}, "units": {}, "last_success": None}
+        samples = []
+    kept = {"drift": {}, "units": {}, "last_success": None}
+    for sample in samples:
+        labels = [sample.labels.get(name, "") for name in ("system", "host", "unit")]
+        if sample.name == "rollbook_drift":
+            kept["drift"][tuple(labels[:2])] = float(sample.value)
+        elif sample.name == "rollbook_drift_unit":
+            kept["units"][tuple(labels)] = float(sample.value)
+        elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
+            kept["last_success"] = float(sample.value)
     return kept
 
 
 def prometheus(report: Report, previous: str | None = None, now: float | None = None) -> str:
-    """node_exporter's textfile format, written by ``prometheus_client``: ``rollbook_drift{system,host}``
-    0 or 1 for each host and system checked, ``rollbook_drift_unit{system,host,unit} 1`` for each unit
-    that drifted, ``rollbook_drift_check_success`` 0 or 1, ``rollbook_drift_last_run_timestamp_seconds``
-    and ``rollbook_drift_last_success_timestamp_seconds``. ``previous``: the textfile a failed check
-    carries the last known values over from::
+    """node_exporter's textfile format (``prometheus_client``): ``rollbook_drift{system,host}``,
+    ``rollbook_drift_unit{system,host,unit}``, ``rollbook_drift_check_success`` and the last run and
+    success timestamps; ``previous``: the textfile a failed check carries the last known values over from::
 
         >>> text = prometheus(Report(CONVERGED, checked=[("vision-1", "vision")]), now=1700000000)
         >>> 'rollbook_drift{host="vision-1",system="vision"} 0.0' in text
@@ -455,8 +407,7 @@ def prometheus(report: Report, previous: str | None = None, now: float | None = 
 
 
 def write_textfile(path: str, report: Report, now: float | None = None):
-    """Write the textfile with ``prometheus_client.write_to_textfile`` (a rename: node_exporter never
-    reads half a file), carrying the last known values over from the file there when the check failed."""
+    """Write the textfile by a rename, carrying the last known values over when the check failed."""
     from prometheus_client import write_to_textfile
 
     target = Path(path)

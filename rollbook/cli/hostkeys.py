@@ -9,7 +9,6 @@ recorded is refused (a changed key is investigated, never overwritten)::
         --fingerprint SHA256:Nz3k...
 """
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -33,11 +32,6 @@ def _scan(address: str, port: int, timeout: int = 10) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def entry_name(address: str, port: int) -> str:
-    """How known_hosts names a host: ``name``, or ``[name]:port`` off port 22."""
-    return address if port == 22 else f"[{address}]:{port}"
-
-
 def trust(inventory: str, name: str, fingerprint: str) -> str:
     """Record ``name``'s host key in its environment's known_hosts file when one of the keys it offers
     has ``fingerprint``; say what was done."""
@@ -47,7 +41,7 @@ def trust(inventory: str, name: str, fingerprint: str) -> str:
     if not hosts:
         raise HostKeyError(f"no host {name} in {inventory}")
     address, port, known_hosts = address_of(hosts[0])
-    known = Path(os.path.expanduser(known_hosts))
+    known = Path(known_hosts).expanduser()
     offered = _scan(address, port)
     if not offered:
         raise HostKeyError(f"{name} ({address}:{port}) offered no host key")
@@ -56,7 +50,7 @@ def trust(inventory: str, name: str, fingerprint: str) -> str:
         raise HostKeyError(f"{name} ({address}:{port}) offers no key with fingerprint {fingerprint}: "
                            "nothing recorded (check the fingerprint with the host's owner)")
     key_type, key_data = matching[0].split()[1:3]
-    entry = entry_name(address, port)
+    entry = address if port == 22 else f"[{address}]:{port}"  # how known_hosts names it
     lines = known.read_text().splitlines() if known.is_file() else []
     recorded = [line.split() for line in lines if line.split()[:1] == [entry]]
     if any(fields[1:3] == [key_type, key_data] for fields in recorded):

@@ -20,12 +20,12 @@ from ..core.paths import checkout
 REPO = checkout()
 
 
-def load_inventory(path: str, override_data: dict | None = None):
+def load_inventory(path: str):
     """The pyinfra inventory of ``path`` with its group data (no connection is made)."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"no inventory file {path}")
     with ctx_state.use(State()):
-        return make_inventory(path, cwd=str(REPO), override_data=override_data or {})
+        return make_inventory(path, cwd=str(REPO), override_data={})
 
 
 def read_everywhere(inventory_path: str, path: str, hosts: list[str] | None = None) -> dict[str, tuple[bool, str]]:
