@@ -16,10 +16,16 @@ from datetime import datetime, timezone
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 CONTROLLER = socket.gethostname()
 PID = os.getpid()
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time a record or a lock holds (UTC)
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(TIME_FORMAT)
+
+
+def utc_time(text: str) -> datetime:
+    """``text`` (``TIME_FORMAT``) as a UTC time; ValueError when it is not one."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -30,11 +36,11 @@ class HostRun:
     kind: str  # rollback | enable | converge | drift_correction
     deploy: str
     environment: str
-    authorization: dict  # {"mode": "self-service" | "approval" | "emergency", ...}
-    scope: dict  # the data that defines the run (what an approval binds)
-    reason: str
-    units_before: dict  # recorded state before the run (unit -> state)
-    units_after: dict  # the state this run converges (unit -> state)
+    authorization: dict = field(default_factory=dict)  # {"mode": "self-service" | "approval" | "emergency", ...}
+    scope: dict = field(default_factory=dict)  # the data that defines the run (what an approval binds)
+    reason: str = ""
+    units_before: dict = field(default_factory=dict)  # recorded state before the run (unit -> state)
+    units_after: dict = field(default_factory=dict)  # the state this run converges (unit -> state)
     sources_before: dict = field(default_factory=dict)  # recorded beside the units before the run (unit -> source)
     sources_after: dict = field(default_factory=dict)  # what this run restores units from (voice-v2: code -> backup dir or commit)
     data_before: dict = field(default_factory=dict)  # the data digests recorded with the state before the run
@@ -118,4 +124,4 @@ class Session:
 
 
 SESSION = Session()
-register, current, of_host = SESSION.register, SESSION.current, SESSION.of_host
+current = SESSION.current
