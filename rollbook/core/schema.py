@@ -1,10 +1,7 @@
-"""One declaration per data key: name, type, default, allowed values, a one-line doc, and whether
-it is security-relevant or secret.
-
-Each part of rollbook declares its keys as one pydantic model (the pipeline's in
+"""One declaration per data key (``key``: type, default, allowed values, a one-line doc, whether it is
+security-relevant, secret or per run), in one pydantic model per part of rollbook (the pipeline's in
 ``rollbook/pipeline/settings.py``, each system's in ``rollbook/systems/<system>/settings.py``).
-Defaults (``group_data/all.py``), validation before any host is touched, and the generated
-reference (``docs/data.md``) all come from those models::
+Defaults (``group_data/all.py``), validation and the reference (``docs/data.md``) come from them::
 
     class PhaseSettings(Settings):
         title: ClassVar[str] = "phase17 server"
@@ -27,8 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from .preflight import PreflightError
 
-# The pipeline's model first, then each registered system's (rollbook.systems.SYSTEMS), as the reference lists them;
-# each module registers its model on import.
+# The pipeline's model first, then each system's (rollbook.systems.SYSTEMS); each registers itself on import.
 PIPELINE_SETTINGS = "rollbook.pipeline.settings"
 _MODELS: list[type["Settings"]] = []
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -74,9 +70,8 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
         per_run: bool = False) -> Any:
-    """Declare a data key: its default, a one-line doc, its allowed values in words (the type says
-    the rest), ``security``: no ``--data`` may set it; ``secret``: its value is never shown;
-    ``per_run``: given on the command line only (no default in group data)."""
+    """Declare a data key: ``allowed`` says its values in words (the type says the rest); ``security``:
+    no ``--data`` may set it; ``secret``: never shown; ``per_run``: command line only (no default)."""
     return Field(default, description=doc,
                  json_schema_extra={"allowed": allowed, "security": security, "secret": secret, "per_run": per_run})
 
@@ -138,12 +133,6 @@ def secret_keys() -> set[str]:
     return {name for name, info in fields().items() if _extra(info, "secret")}
 
 
-def unknown(data: Mapping) -> list[str]:
-    """The keys of ``data`` that nothing declares."""
-    known = fields()
-    return [name for name in data if name not in known]
-
-
 def nearest(name: str) -> str:
     match = difflib.get_close_matches(name, list(fields()), n=1, cutoff=0.6)
     return f" (did you mean {match[0]}?)" if match else ""
@@ -195,9 +184,8 @@ def _one_line(error: ValidationError) -> str:
 
 
 def validate(data: Mapping) -> dict[type[Settings], Settings]:
-    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key.
-
-    A secret's value is never repeated in the error."""
+    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key
+    (a secret's value never repeated)."""
     validated = {}
     for model in models():
         present = {name: data.get(name) for name in model.model_fields if data.get(name) is not None}
