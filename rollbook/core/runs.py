@@ -1,7 +1,5 @@
-"""One run as the controller knows it: its id, operator, authorization, and what each host saw.
-
-A pyinfra process is one run: every host's record carries the same ``RUN_ID``.
-Example::
+"""One run as the controller knows it (a pyinfra process is one run: every host's record carries the same
+``RUN_ID``): its id, operator, authorization, and what each host saw::
 
     run = SESSION.register(host.name, HostRun(system="vision", kind="rollback", ...))
     SESSION.current(host.name, "vision").verified      # True once its verification passed
@@ -50,8 +48,7 @@ class HostRun:
     baseline: dict = field(default_factory=dict)  # metrics captured before the change
     verify: list[str] = field(default_factory=list)
     verified: bool | None = None
-    started_at: str = ""
-    started: float = 0.0
+    started: float = 0.0  # time.monotonic() when the run took its lock (its duration)
     state_dir: str = "/var/lib/rollbook"
     lock_held: bool = False
     heartbeat: object = None  # the greenlet refreshing the lock while the run holds it
@@ -80,10 +77,8 @@ class HostRun:
 
 
 class Session:
-    """What one pyinfra process (one run) knows across hosts: each host's run of each system, the
-    fail-percent threshold, whether rollbook's callbacks are installed, the plan, the approvals
-    verified at preflight, and what the run computes once for all hosts (``once``). One explicit object
-    (``SESSION``), never attributes on pyinfra's state nor caches in other modules."""
+    """What one pyinfra process (one run) knows across hosts, in one explicit object (``SESSION``), never
+    attributes on pyinfra's state nor caches in other modules."""
 
     def __init__(self):
         self.runs: dict[tuple[str, str], HostRun] = {}
@@ -103,8 +98,7 @@ class Session:
         return self._plan
 
     def once(self, key: tuple, compute):
-        """``compute()``'s value, computed the first time this run asks for ``key`` (an S3 listing, the
-        code's digest, a notification sent)::
+        """``compute()``'s value, computed the first time this run asks for ``key``::
 
             count = SESSION.once(("vision s3 cache", endpoint, bucket), lambda: len(s3.keys_of(target, CACHE)))
         """

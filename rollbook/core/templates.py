@@ -1,11 +1,7 @@
-"""Render the templates in ``templates/`` (one per managed file); undefined variables are errors.
-
-Example::
+"""Render the templates in ``templates/`` (one per managed file); undefined variables are errors::
 
     render("vision_experiments.yml.j2", experiments={"wave_a": {"enabled": False}})
 """
-
-
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from .paths import checkout

@@ -214,7 +214,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             return
         logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
                        f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
-    run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
+    run.lock_held, run.started = True, time.monotonic()
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
 
 
