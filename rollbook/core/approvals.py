@@ -66,17 +66,12 @@ def write_signed(doc: dict, path: Path, key: Path) -> Path:
     return path
 
 
-def _fingerprint(said: str) -> str:
-    match = re.search(r"key (SHA256:\S+)", said)
-    return match[1] if match else ""
-
-
 def _signature(message: bytes, signature: Path, allowed_signers: Path, approver: str) -> str:
     """The fingerprint of the allowed key that signed ``message`` as ``approver`` ('' when none did)."""
     done = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed_signers), "-I", approver,
                            "-n", NAMESPACE, "-s", str(signature)], input=message, capture_output=True)
-    return _fingerprint(done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")) \
-        if done.returncode == 0 else ""
+    match = re.search(r"key (SHA256:\S+)", done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace"))
+    return match[1] if match and done.returncode == 0 else ""
 
 
 def _read_once(path: Path, limit: int = MAX_BYTES) -> bytes:

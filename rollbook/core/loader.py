@@ -51,9 +51,8 @@ def _data(target) -> dict:
 
 
 def connection_of(target) -> dict:
-    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data): pyinfra's
-    own keys, for the commands rollbook runs outside an operation (records at prepare, the failure
-    callback, which may concern another host than the current one)."""
+    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data), for the
+    commands rollbook runs outside an operation."""
     data = _data(target)
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
@@ -67,10 +66,9 @@ def address_of(target) -> tuple[str, int, str]:
 
 
 class HostSettings(Mapping):
-    """One host's data after preflight, frozen: every declared key's validated value, read by attribute
-    or as a mapping; the run's ``--data`` as pyinfra parsed it (``override``); each declared key as the
-    data gave it (``given``: what a plan binds and a run records digests of); pyinfra's connector keys
-    (``connection``)::
+    """One host's data after preflight, frozen: every declared key's validated value; the run's ``--data``
+    (``override``); each declared key as the data gave it (``given``: what a plan binds and a run records
+    digests of); pyinfra's connector keys (``connection``)::
 
         >>> settings = HostSettings({"vision_waves": "b"}, override={"vision_waves": "b"})
         >>> settings.vision_waves, settings["vision_waves"], dict(settings.override)
@@ -98,10 +96,9 @@ class HostSettings(Mapping):
         return cls(values, given={key: value for key, value in data.items() if key in declared}, **context)
 
     def __getattr__(self, name: str):
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}") from None
+        if name not in self._values:
+            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}")
+        return self._values[name]
 
     def __setattr__(self, name, value):
         raise AttributeError("HostSettings is frozen: a run's settings are what preflight validated")
@@ -110,10 +107,8 @@ class HostSettings(Mapping):
         return self._values[name]
 
     def get(self, name: str, default=None):
-        """``name``'s value (None when unset); an undeclared key raises, as a typo must."""
-        if name not in self._values:
-            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}")
-        value = self._values[name]
+        """``name``'s value (``default`` when None); an undeclared key raises, as a typo must."""
+        value = self.__getattr__(name)
         return default if value is None else value
 
     def __iter__(self):

@@ -40,7 +40,7 @@ class HostRun:
     units_before: dict = field(default_factory=dict)  # recorded state before the run (unit -> state)
     units_after: dict = field(default_factory=dict)  # the state this run converges (unit -> state)
     sources_before: dict = field(default_factory=dict)  # recorded beside the units before the run (unit -> source)
-    sources_after: dict = field(default_factory=dict)  # what this run restores units from (voice-v2: code -> backup dir or commit)
+    sources_after: dict = field(default_factory=dict)  # where this run restores units from (unit -> source)
     data_before: dict = field(default_factory=dict)  # the data digests recorded with the state before the run
     data_after: dict = field(default_factory=dict)  # the data digests this run records (rollbook.pipeline.recorded)
     changes: list[str] = field(default_factory=list)  # "KEY: old -> new", secrets masked

@@ -114,8 +114,8 @@ def defaults() -> dict[str, Any]:
 
 
 def shaping_keys(module: str) -> set[str]:
-    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to:
-    neither per run (the target a command line names) nor security (the repo's own, checked apart)::
+    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to
+    (neither per run nor security)::
 
         >>> "vision_enabled_values" in shaping_keys("rollbook.systems.vision.settings")
         True
@@ -161,8 +161,7 @@ def _where(loc: tuple) -> str:
 
 
 def _one_line(error: ValidationError) -> str:
-    """Each bad key, once, with what is wrong and the value given (the key's allowed values, for a value
-    that does not match its pattern)."""
+    """Each bad key, once, with what is wrong and the value given."""
     said, keys = [], set()
     for item in error.errors():
         key = str(item["loc"][0]) if item["loc"] else ""
@@ -201,8 +200,7 @@ def validate(data: Mapping) -> dict[type[Settings], Settings]:
 
 
 def json_schema() -> dict:
-    """Every model's JSON schema (types, defaults, bounds, and each key's ``allowed``, ``security``,
-    ``secret`` and ``per_run`` marks), by title: what a form is built from::
+    """Every model's JSON schema (with each key's ``key`` marks), by title: what a form is built from::
 
         >>> json_schema()["Pipeline (every system)"]["properties"]["rollbook_takeover"]["security"]
         False

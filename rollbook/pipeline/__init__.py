@@ -273,9 +273,8 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
 
 
 def refuse(current: runs.HostRun, why: str):
-    """Refuse this run on this host: said now, while pyinfra prepares; recorded in the host's history
-    and failed by the run's first command on the host (the lock step), if pyinfra executes at all (a
-    ``--dry`` writes nothing on any host)."""
+    """Refuse this run on this host: said now, while pyinfra prepares; recorded and failed by the lock
+    step, if pyinfra executes at all."""
     if not current.refusal:
         current.refusal = why
         logger.warning(f"{host.print_prefix}refused: {why}")
@@ -284,10 +283,8 @@ def refuse(current: runs.HostRun, why: str):
 def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool = False,
                  **arguments) -> runs.HostRun:
     """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
-    authorization, lock and history as one, recording no system state; ``finish_deploy`` ends it.
-    In prod it needs an approval (or an emergency override), except the bootstrap (``enrolling``),
-    which its admin's own root access authorizes and which finds no marker and no rollbook user yet.
-    ``arguments``: pyinfra's own for the lock and record steps (``_sudo``)::
+    authorization, lock and history as one, recording no system state, except that the bootstrap
+    (``enrolling``: no marker, no rollbook user yet) is authorized by its admin's own root access::
 
         settings = pipeline.preflight()
         current = pipeline.begin_deploy("drift_timer", "install", settings)

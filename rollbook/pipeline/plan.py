@@ -47,7 +47,7 @@ class Plan:
                                                            dict(data or {}))
 
     def document(self, environment: str, deploy: str, data: dict) -> dict:
-        """Everything the digest covers, as canonical data."""
+        """Everything the digest covers."""
         return {
             "environment": environment, "deploy": deploy, "hosts": sorted(self.hosts), "code": code_digest(),
             "data": {key: bound(value) for key, value in sorted(data.items())},

@@ -27,8 +27,6 @@ from ..host.shell import fail, q
 
 SCRIPT = source("run_record")
 SCRIPT_DIGEST = hashlib.sha256(SCRIPT.encode()).hexdigest()  # what the bootstrap installs
-OUTDATED = ("VERSION", "can't open file")  # the host's script speaks another protocol, or is not there
-NO_PYTHON = "python3: not found"
 
 
 def script_path(state_dir: str) -> str:
@@ -50,9 +48,9 @@ def host_command(state_dir: str, command: str, inline: bool = False, **arguments
 def unusable(output, state_dir: str) -> str:
     """Why the host script could not run ('' when it answered): missing, another protocol, no python3."""
     said = "\n".join(output.stdout_lines + output.stderr_lines)
-    if NO_PYTHON in said:
+    if "python3: not found" in said:
         return "the host has no python3, which rollbook's host script needs: install it, then enrol the host"
-    if any(sign in said for sign in OUTDATED):
+    if "VERSION" in said or "can't open file" in said:
         return (f"rollbook's host script ({script_path(state_dir)}) is missing or speaks another protocol than this "
                 "rollbook: enrol the host again (deploys/bootstrap.py installs it)")
     return ""
@@ -133,9 +131,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     + webhook: notified (once per run) when an emergency override starts changing hosts
     + uploads_owner: the SSH user whose private uploads folder sudo'd uploads land in (None: no sudo)
 
-    Example:
-
-    .. code:: python
+    Example::
 
         run_ops.begun(name="Lock vision and record the run", system="vision",
                       state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False,
@@ -234,10 +230,8 @@ def _who(holder: dict) -> str:
 
 def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
                      approval: str = "") -> str:
-    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run; a
-    compare-and-swap under the guard, so of two controllers taking it over at once exactly one wins
-    (``TAKEN``); the other reads ``LOST`` and the lock as it is now. ``approval``: the approval's id,
-    used once (see ``begun``)."""
+    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run: of two
+    controllers taking it over at once exactly one wins (``TAKEN``); the other reads ``LOST`` and the lock."""
     return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
                         approval=approval, started_marker=run.started_marker, state=state_update(run),
                         history=history.started(run, takeover_of=holder))
@@ -288,11 +282,7 @@ def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
 def finished(system: str, state_dir: str, changed: bool):
     """
     Append the ``finished`` history record (outcome, changes, cleanup, baseline, verification,
-    duration) and release this run's lock.
-
-    Example:
-
-    .. code:: python
+    duration) and release this run's lock. Example::
 
         run_ops.finished(name="Record the run and unlock vision", system="vision",
                          state_dir="/var/lib/rollbook", changed=True)

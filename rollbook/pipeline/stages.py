@@ -1,9 +1,5 @@
-"""What a system gives the pipeline: one hook per stage. The pipeline (``pipeline.run``) calls them
-in order, for every host of the system's group, and alone writes the run's record::
-
-    preflight -> lock -> backup -> converge -> apply -> verify -> cleanup -> record
-
-A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``::
+"""What a system gives the pipeline: one hook per stage, called in order by ``pipeline.run`` for every
+host of the system's group. A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``::
 
     class VisionStages(Stages):
         name, group = "vision", "vision_workers"
