@@ -234,12 +234,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+_NAMES = {str: "text", int: "int", float: "number", bool: "bool", type(None): "None", Any: "any"}
+
+
 def _type_name(annotation) -> str:
-    """A short, readable name of a key's type (``path``, ``int > 0``, ``list of text``, ...)."""
+    """A short, readable name of a key's type (``text``, ``int > 0``, ``list of text``, ...)."""
     origin, args = get_origin(annotation), get_args(annotation)
-    if annotation is type(None):
-        text = "None"
-    elif origin is Annotated:
+    if origin is Annotated:
         text = _annotated_name(args[0], args[1:])
     elif origin is Literal:
         text = " or ".join(repr(arg) for arg in args)
@@ -249,13 +250,10 @@ def _type_name(annotation) -> str:
         text = f"list of {_type_name(args[0])}" if args else "list"
     elif origin is dict:
         text = f"map {_type_name(args[0])} to {_type_name(args[1])}" if args else "map"
-    elif annotation is Any:
-        text = "any"
-    elif isinstance(annotation, type):
-        text = {"str": "text", "int": "int", "float": "number", "bool": "bool"}.get(annotation.__name__,
-                                                                                  annotation.__name__)
+    elif annotation in _NAMES:
+        text = _NAMES[annotation]
     else:
-        text = str(annotation)
+        text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
     return text.replace("|", "\\|")
 
 

@@ -88,18 +88,16 @@ def code_digest() -> str:
 
 def _code_digest() -> str:
     root = checkout()
-    files = [path for path in PACKAGE.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-    files += [path for folder in EXECUTED for path in (root / folder).rglob("*")
-              if path.is_file() and "__pycache__" not in path.parts]
+    named = {f"rollbook/{path.relative_to(PACKAGE)}": path for path in _files(PACKAGE)}
+    named.update({str(path.relative_to(root)): path for folder in EXECUTED for path in _files(root / folder)})
     total = hashlib.sha256()
-    for path in sorted(files, key=lambda p: _named(p, root)):
-        total.update(f"{_named(path, root)}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    for name in sorted(named):
+        total.update(f"{name}\0{hashlib.sha256(named[name].read_bytes()).hexdigest()}\n".encode())
     return "sha256:" + total.hexdigest()
 
 
-def _named(path: Path, root: Path) -> str:
-    return ("rollbook/" + str(path.relative_to(PACKAGE))) if path.is_relative_to(PACKAGE) \
-        else str(path.relative_to(root))
+def _files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
 
 
 def digest_of(document: dict) -> str:
