@@ -126,9 +126,8 @@ def uploads_of(target) -> tuple[str, str | None]:
     """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user), the
     user None without sudo (``rollbook.host.uploads``; read inside operations, which get no settings)."""
     data = _data(target)
-    if not (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo")):
-        return str(data.get("rollbook_state_dir")), None
-    return str(data.get("rollbook_state_dir")), str(data.get("ssh_user") or "root")
+    sudo = (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo"))
+    return str(data.get("rollbook_state_dir")), (str(data.get("ssh_user") or "root") if sudo else None)
 
 
 def _refuse_nulls(override: Mapping):
