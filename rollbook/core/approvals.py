@@ -5,7 +5,7 @@ naming them with ``ssh-keygen -Y sign``. Preflight verifies it against the repo'
 (``verify``); the lock step checks the run's own plan has that digest and that the approval was not used
 on the host before. Example::
 
-    doc = document(plan_document, approver="alice@example.com", reason="INC-42", hours=2)
+    doc = document(plan, approver="alice@example.com", reason="INC-42", hours=2)
     path = write_signed(doc, Path(".approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
     verify(path, Path("approvals/allowed_signers"), environment="prod", deploy="deploys/vision_rollback.py",
            data={"vision_waves": "b"}, host="vision-worker-01", operator=identity.of_key(bob_key, signers))
