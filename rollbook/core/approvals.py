@@ -1,15 +1,11 @@
 """Production approvals: a JSON document for one exact run's plan, signed with the approver's SSH key.
 
-A ``--dry`` run prints its plan and the plan's digest (``rollbook.pipeline.plan``); the approver
-signs a document naming that digest, the environment, deploy, hosts and every ``--data`` value,
-with ``ssh-keygen -Y sign``. A run's preflight checks it with ``ssh-keygen -Y verify`` against
-the allowed-signers file kept in the repo (the bytes verified are the bytes parsed: the file is
-read once), then checks that it is for this environment, deploy, host and data, unexpired, no
-longer-lived than allowed, and not self-approved (judged on the signing key and principals,
-never on a login name). The lock step then checks the run's own plan has that digest, and that
-the approval was not used on the host before. Example::
+A ``--dry`` run prints its plan and digest (``rollbook.pipeline.plan``); the approver signs a document
+naming them with ``ssh-keygen -Y sign``. Preflight verifies it against the repo's allowed-signers file
+(``verify``); the lock step checks the run's own plan has that digest and that the approval was not used
+on the host before. Example::
 
-    doc = document(plan_document, approver="alice@example.com", reason="INC-42", hours=2)
+    doc = document(plan, approver="alice@example.com", reason="INC-42", hours=2)
     path = write_signed(doc, Path(".approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
     verify(path, Path("approvals/allowed_signers"), environment="prod", deploy="deploys/vision_rollback.py",
            data={"vision_waves": "b"}, host="vision-worker-01", operator=identity.of_key(bob_key, signers))
@@ -23,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .identity import Operator
+from .runs import TIME_FORMAT, utc_time
 
 NAMESPACE = "rollbook-approval"
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_BYTES = 64 * 1024
 DEFAULT_MAX_HOURS = 4.0
 
@@ -70,17 +66,12 @@ def write_signed(doc: dict, path: Path, key: Path) -> Path:
     return path
 
 
-def _fingerprint(said: str) -> str:
-    match = re.search(r"key (SHA256:\S+)", said)
-    return match[1] if match else ""
-
-
 def _signature(message: bytes, signature: Path, allowed_signers: Path, approver: str) -> str:
     """The fingerprint of the allowed key that signed ``message`` as ``approver`` ('' when none did)."""
     done = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed_signers), "-I", approver,
                            "-n", NAMESPACE, "-s", str(signature)], input=message, capture_output=True)
-    return _fingerprint(done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")) \
-        if done.returncode == 0 else ""
+    match = re.search(r"key (SHA256:\S+)", done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace"))
+    return match[1] if match and done.returncode == 0 else ""
 
 
 def _read_once(path: Path, limit: int = MAX_BYTES) -> bytes:
@@ -105,7 +96,7 @@ def _parse(content: bytes, path: Path) -> dict:
             not all(isinstance(doc[field], str) for field in texts):
         raise ApprovalError(f"approval {path} is not an approval document (a field has the wrong type)")
     try:
-        doc["_expires"] = datetime.strptime(doc["expires_at"], TIME_FORMAT).replace(tzinfo=timezone.utc)
+        doc["_expires"] = utc_time(doc["expires_at"])
     except ValueError:
         raise ApprovalError(f"approval {path}: expires_at {doc['expires_at']!r} is not a UTC time") from None
     return doc
@@ -113,10 +104,10 @@ def _parse(content: bytes, path: Path) -> dict:
 
 def verify(path, allowed_signers, *, environment: str, deploy: str, data: dict, host: str, operator: Operator,
            max_hours: float = DEFAULT_MAX_HOURS, now: datetime | None = None) -> dict:
-    """The approval at ``path`` when it allows this run on ``host``; ApprovalError naming why not.
-
-    ``operator``: who runs this (the key rollbook connects with); an approval signed by that key or
-    naming one of its principals is a self-approval."""
+    """The approval at ``path`` when it allows this run on ``host``: its signature verifies (the bytes
+    verified are the bytes parsed), it is for this environment, deploy, host and data, unexpired, no
+    longer-lived than ``max_hours``, and not signed by ``operator``'s key nor naming one of its
+    principals (a self-approval); ApprovalError naming why not."""
     path, allowed_signers = Path(path), Path(allowed_signers)
     if not path.is_file():
         raise ApprovalError(f"no approval file at {path}")
@@ -137,7 +128,7 @@ def verify(path, allowed_signers, *, environment: str, deploy: str, data: dict, 
         raise ApprovalError(f"approval {path} expired at {doc['expires_at']}")
     created = doc.get("created_at")
     try:
-        lasts = (doc["_expires"] - datetime.strptime(str(created), TIME_FORMAT).replace(tzinfo=timezone.utc))
+        lasts = doc["_expires"] - utc_time(str(created))
     except ValueError:
         raise ApprovalError(f"approval {path}: created_at {created!r} is not a UTC time") from None
     if lasts > timedelta(hours=max_hours):

@@ -1,20 +1,11 @@
 """Where a run's security settings come from: the repo's own group data, never the run.
 
-pyinfra merges ``--group-data DIR``, a ``group_data/`` folder in the working directory, the
-inventory's host data and ``--data`` into one dict (a host's data), and cannot say which source a
-value came from. So rollbook loads the repo's ``group_data/`` itself, computes what each security
-key must be for a host's groups, and refuses a run whose value differs, naming the key — whatever
-the source (another folder's group data, inventory host data, an environment variable read by a
-data file elsewhere). ``ROLLBOOK_CHECKOUT`` may not move the checkout away from the code running::
+pyinfra merges ``--group-data DIR``, a working directory's ``group_data/``, inventory host data and
+``--data`` into one dict and cannot say which source a value came from. So rollbook reads the repo's
+``group_data/`` itself and refuses a host whose security key has another value, whatever its source::
 
-    >>> expected_for(["vision_workers", "prod"])["rollbook_environment"]
-    'prod'
     >>> differing({"rollbook_environment": "sandbox"}, ["vision_workers", "prod"])
     ['rollbook_environment']
-
-pyinfra offers no public call that reads a group-data folder (its loader is private to its CLI,
-and importing the CLI patches the process with gevent), so ``_read_group_file`` reads a file the way
-pyinfra's loader does: it runs it and keeps ``__all__``, else every name its imports do not bind.
 """
 
 import ast
@@ -28,18 +19,15 @@ from .preflight import PreflightError
 
 
 def _imported_names(tree: ast.Module) -> set[str]:
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name != "*":
-                    names.add(alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name))
-    return names
+    return {alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+            for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names if alias.name != "*"}
 
 
 def _read_group_file(path: Path) -> dict:
-    """One group-data file's values, as pyinfra's inventory loader keeps them: ``__all__`` if set, else
-    every name but those its imports bind and dunders."""
+    """One group-data file's values, as pyinfra's inventory loader keeps them (it is private to pyinfra's
+    CLI, whose import patches the process with gevent): ``__all__`` if set, else every name but those its
+    imports bind and dunders."""
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
     values = {"__file__": str(path)}
@@ -48,15 +36,11 @@ def _read_group_file(path: Path) -> dict:
     return {name: values[name] for name in keys if not name.startswith("__")}
 
 
-def _group_files(folder: Path) -> dict[str, dict]:
-    """Each group-data file of ``folder``, read once per run."""
+def repo_group_data() -> dict[str, dict]:
+    """The repo's ``group_data/``, read once per run: group name -> its data (``all``: every host's defaults)."""
+    folder = checkout() / "group_data"
     return SESSION.once(("group data", str(folder)),
                         lambda: {path.stem: _read_group_file(path) for path in sorted(folder.glob("*.py"))})
-
-
-def repo_group_data() -> dict[str, dict]:
-    """The repo's ``group_data/``: group name -> its data (``all`` holds every host's defaults)."""
-    return _group_files(checkout() / "group_data")
 
 
 def expected_for(groups) -> dict:

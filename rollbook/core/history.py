@@ -1,65 +1,49 @@
 """History records (``/var/lib/rollbook/history.jsonl`` on each host) and their readings.
 
-A run appends ``started`` when it takes the lock and ``finished`` at its end (or when
-it fails); a refused run appends ``refused``. Records hold key names and non-secret
-values only (``changes`` come from ``envfile.describe``: values of keys that are not
-public show as ``***``), and the file is kept mode 0600 (``append_command``). Example::
+A run appends ``started`` when it takes the lock and ``finished`` at its end (or when it fails); a
+refused run appends ``refused``. Records hold key names and non-secret values only (``changes`` come
+from ``envfile.describe``: values of keys that are not public show as ``***``). Example::
 
     rows = runs_of(records)          # one row per (host, run, system), started + finished merged
     print(table(rows))               # the runbook's Rollback History table
 """
 
 import json
-import posixpath
-import shlex
-from dataclasses import asdict
 
 from .runs import HostRun, utc_now
-
-PRIVATE_MODE = 0o600  # history.jsonl and state.json: they say who ran what, and what changed
 
 COLUMNS = ("Date", "Host", "Environment", "System", "Kind", "Scope", "Operator", "Authorized by", "Reason",
            "Duration", "Outcome", "Run")
 
 
-def _common(run: HostRun) -> dict:
-    return {"run_id": run.run_id, "system": run.system, "kind": run.kind, "deploy": run.deploy,
-            "environment": run.environment, "operator": run.operator, "scope": run.scope,
-            "authorization": run.authorization, "reason": run.reason}
+def _record(event: str, run: HostRun, **fields) -> dict:
+    return {"event": event, "at": utc_now(), "run_id": run.run_id, "system": run.system, "kind": run.kind,
+            "deploy": run.deploy, "environment": run.environment, "operator": run.operator, "scope": run.scope,
+            "authorization": run.authorization, "reason": run.reason, **fields}
 
 
 def started(run: HostRun, takeover_of: dict | None = None) -> dict:
-    record = {"event": "started", "at": utc_now(), **_common(run),
-              "state_before": run.units_before, "state_after": run.units_after}
+    record = _record("started", run, state_before=run.units_before, state_after=run.units_after)
     if takeover_of:
         record["took_over_stale_lock_of"] = takeover_of
     return record
 
 
 def finished(run: HostRun, outcome: str, duration: float, failed_step: str = "") -> dict:
-    record = {"event": "finished", "at": utc_now(), **_common(run), "outcome": outcome,
-              "duration_s": round(duration, 1), "state_before": run.units_before, "state_after": run.units_after,
-              "changes": run.changes, "cleanup": run.cleanup, "baseline": run.baseline,
-              "verify": {"passed": run.verified, "checks": run.verify}}
+    record = _record("finished", run, outcome=outcome, duration_s=round(duration, 1), state_before=run.units_before,
+                     state_after=run.units_after, changes=run.changes, cleanup=run.cleanup, baseline=run.baseline,
+                     verify={"passed": run.verified, "checks": run.verify})
     if failed_step:
         record["failed_step"] = failed_step
     return record
 
 
 def refused(run: HostRun, why: str) -> dict:
-    return {"event": "refused", "at": utc_now(), **_common(run), "outcome": "refused", "refused_because": why}
+    return _record("refused", run, outcome="refused", refused_because=why)
 
 
 def line(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
-
-
-def append_command(path: str, record: dict) -> str:
-    """Shell appending ``record`` to the history file ``path``, which is created mode 0600 (``umask 077``)
-    and made 0600 again when something older left it readable by others."""
-    folder, target = shlex.quote(posixpath.dirname(path) or "."), shlex.quote(path)
-    return (f"mkdir -p {folder} && ( umask 077; printf '%s\\n' {shlex.quote(line(record))} >> {target} ) && "
-            f"chmod {PRIVATE_MODE:o} {target}")
 
 
 def parse(text: str, host: str) -> list[dict]:
@@ -111,7 +95,3 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(cell).replace("|", "/") for cell in cells(row)) + " |")
     return "\n".join(lines)
-
-
-def as_dict(run: HostRun) -> dict:
-    return asdict(run)

@@ -1,9 +1,5 @@
-"""Who runs rollbook: the SSH key it connects with, and that key's principals in an allowed-signers file.
-
-Never an environment variable, a login name or a ``<key>.pub`` file (a decoy is easy to place):
-the public key is derived from the private key itself, or taken from the agent. An approval
-signed by the operator's own key, or naming one of the operator's principals, is a
-self-approval. Example::
+"""Who runs rollbook: the SSH key it connects with, and that key's principals in an allowed-signers file;
+never an environment variable, a login name or a ``<key>.pub`` file (a decoy is easy to place)::
 
     me = of_data({"ssh_key": "~/.ssh/id_ed25519"}, Path("approvals/allowed_signers"))
     me.name            # 'bob@example.com' (or 'SHA256:...' when the key is in no allowed-signers line)
@@ -60,12 +56,7 @@ def principals_of(public_key: str, allowed_signers: Path | None) -> set[str]:
 
 def _public_keys(key_path: str | None) -> list[str]:
     """The public keys rollbook connects with, derived from the keys themselves: ``ssh_key``'s
-    (``ssh-keygen -y``), else the agent's (``ssh-add -L``). Never a ``<key>.pub`` beside the key:
-    anyone can put a decoy there. A key whose public half cannot be derived without a passphrase
-    gives no key (an unknown operator, whom prod refuses)::
-
-        _public_keys("~/.ssh/id_ed25519")    # ['ssh-ed25519 AAAA... bob@laptop']
-    """
+    (``ssh-keygen -y``; none when that needs a passphrase), else the agent's (``ssh-add -L``)."""
     if key_path:
         path = Path(os.path.expanduser(key_path))
         if not path.is_file():

@@ -6,15 +6,8 @@ a frozen ``HostSettings`` that every stage, fact and operation receives::
     settings.sudo                     # pyinfra's own _sudo, for commands run outside an operation
     settings.vision_wave              # AttributeError: vision_wave is not a declared data key
 
-pyinfra merges ``group_data/``, inventory data and ``--data`` into ``host.data``, parsing each
-``--data`` value first (``true`` -> True, ``2`` -> 2, ``1.10`` -> 1.1, ``null`` -> None). A text key
-refuses a number whose text that parsing changed (``rollbook.core.schema.Text``); a ``--data`` value it
-made None is refused here (give a value, or leave the key out).
-
 Once a host's settings are loaded, its ``host.data`` is sealed: reading one of rollbook's keys from it
-raises ``ReadAfterPreflight`` (the SSH keys stay readable: pyinfra's connector reads them), so no stage
-can go back to the raw data. pyinfra has no hook for this: ``_Sealed`` is its ``HostData`` with one
-check added.
+raises ``ReadAfterPreflight`` (the SSH keys stay readable: pyinfra's connector reads them).
 """
 
 from collections.abc import Mapping
@@ -28,13 +21,13 @@ from . import authority, schema
 from .preflight import PreflightError
 
 
-
 class ReadAfterPreflight(RuntimeError):
     """One of rollbook's keys read from pyinfra's host data after preflight loaded the settings."""
 
 
 class _Sealed(HostData):
-    """pyinfra's host data once preflight loaded it: rollbook's keys (``sealed``) raise when read."""
+    """pyinfra's ``HostData`` once preflight loaded it (pyinfra has no hook for this): rollbook's keys
+    (``sealed``) raise when read."""
 
     def __getattr__(self, key: str):
         if key in self.__dict__["sealed"]:
@@ -58,9 +51,8 @@ def _data(target) -> dict:
 
 
 def connection_of(target) -> dict:
-    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data): pyinfra's
-    own keys, for the commands rollbook runs outside an operation (records at prepare, the failure
-    callback, which may concern another host than the current one)."""
+    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data), for the
+    commands rollbook runs outside an operation."""
     data = _data(target)
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
@@ -74,52 +66,39 @@ def address_of(target) -> tuple[str, int, str]:
 
 
 class HostSettings(Mapping):
-    """One host's data after preflight: every declared key's validated value (the models are frozen,
-    so is this), read by attribute or as a mapping; the run's ``--data`` as pyinfra parsed it
-    (``override``); each declared key as the data gave it (``given``: what a plan binds and a run
-    records digests of, so they stay what the operator wrote); pyinfra's connector keys
-    (``connection``)::
+    """One host's data after preflight, frozen: every declared key's validated value; the run's ``--data``
+    (``override``); each declared key as the data gave it (``given``: what a plan binds and a run records
+    digests of); pyinfra's connector keys (``connection``)::
 
         >>> settings = HostSettings({"vision_waves": "b"}, override={"vision_waves": "b"})
         >>> settings.vision_waves, settings["vision_waves"], dict(settings.override)
         ('b', 'b', {'vision_waves': 'b'})
     """
 
-    __slots__ = ("_values", "given", "override", "connection", "name", "groups")
+    __slots__ = ("_values", "given", "override", "connection")
 
     def __init__(self, values: Mapping[str, Any], override: Mapping | None = None,
-                 connection: Mapping | None = None, name: str = "", groups: tuple[str, ...] = (),
-                 given: Mapping | None = None):
-        for slot, value in (("_values", MappingProxyType(dict(values))),
-                            ("given", MappingProxyType(dict(values if given is None else given))),
-                            ("override", MappingProxyType(dict(override or {}))),
-                            ("connection", MappingProxyType(dict(connection or {}))),
-                            ("name", name), ("groups", tuple(groups))):
-            object.__setattr__(self, slot, value)
-
-    @classmethod
-    def of(cls, models: Mapping, **context) -> "HostSettings":
-        """From validated models (``schema.validate``)."""
-        values = {name: getattr(model, name) for model in models.values() for name in type(model).model_fields}
-        return cls(values, **context)
+                 connection: Mapping | None = None, given: Mapping | None = None):
+        for slot, value in (("_values", values), ("given", values if given is None else given),
+                            ("override", override or {}), ("connection", connection or {})):
+            object.__setattr__(self, slot, MappingProxyType(dict(value)))
 
     @classmethod
     def validated(cls, data: Mapping, **context) -> "HostSettings":
-        """``data`` (keys not given take their declared defaults) validated, as a form or a test gives it;
-        PreflightError naming a bad key::
+        """``data`` (keys not given take their declared defaults) validated; PreflightError naming a bad key::
 
             >>> HostSettings.validated({"rollbook_takeover": "no"}).rollbook_takeover
             False
         """
+        models = schema.validate(data)
         declared = schema.fields()
-        return cls.of(schema.validate(data), given={key: value for key, value in data.items() if key in declared},
-                      **context)
+        values = {name: getattr(model, name) for model in models.values() for name in type(model).model_fields}
+        return cls(values, given={key: value for key, value in data.items() if key in declared}, **context)
 
     def __getattr__(self, name: str):
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}") from None
+        if name not in self._values:
+            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}")
+        return self._values[name]
 
     def __setattr__(self, name, value):
         raise AttributeError("HostSettings is frozen: a run's settings are what preflight validated")
@@ -128,10 +107,8 @@ class HostSettings(Mapping):
         return self._values[name]
 
     def get(self, name: str, default=None):
-        """``name``'s value (None when unset); an undeclared key raises, as a typo must."""
-        if name not in self._values:
-            raise AttributeError(f"{name} is not a declared data key{schema.nearest(name)}")
-        value = self._values[name]
+        """``name``'s value (``default`` when None); an undeclared key raises, as a typo must."""
+        value = self.__getattr__(name)
         return default if value is None else value
 
     def __iter__(self):
@@ -149,9 +126,8 @@ def uploads_of(target) -> tuple[str, str | None]:
     """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user), the
     user None without sudo (``rollbook.host.uploads``; read inside operations, which get no settings)."""
     data = _data(target)
-    if not (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo")):
-        return str(data.get("rollbook_state_dir")), None
-    return str(data.get("rollbook_state_dir")), str(data.get("ssh_user") or "root")
+    sudo = (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo"))
+    return str(data.get("rollbook_state_dir")), (str(data.get("ssh_user") or "root") if sudo else None)
 
 
 def _refuse_nulls(override: Mapping):
@@ -163,17 +139,13 @@ def _refuse_nulls(override: Mapping):
 
 def load(target) -> HostSettings:
     """``target``'s (a pyinfra host's) data, validated once: no unknown or security ``--data`` key, no
-    ``null``, every value of its declared type, the security settings the repo's own (one line naming
-    the key otherwise, before any host command). Its ``host.data`` is sealed from then on."""
+    ``null`` (pyinfra's --data parsing made it None), every value of its declared type, the security
+    settings the repo's own (one line naming the key otherwise). Its ``host.data`` is sealed from then on."""
     data = _data(target)
     override = dict(target.inventory.get_override_data())
     schema.refuse_override(override)
     _refuse_nulls(override)
-    models = schema.validate(data)
+    settings = HostSettings.validated(data, override=override, connection=connection_of(target))
     authority.check(data, target.groups)
-    declared = schema.fields()
-    settings = HostSettings.of(models, override=override, connection=connection_of(target), name=target.name,
-                               groups=tuple(target.groups),
-                               given={key: value for key, value in data.items() if key in declared})
     _seal(target)
     return settings

@@ -1,8 +1,5 @@
-"""Prometheus text format: parse a scrape (with ``prometheus_client``'s own parser), compare two scrapes.
-
-Samples are keyed ``name{label="value",...}`` with labels in sorted order, so a selector matches
-whatever order the exporter writes labels in; sample timestamps are understood, never read as values.
-Example::
+"""Prometheus text format: parse a scrape (``prometheus_client``'s parser), compare two scrapes. Samples are
+keyed ``name{label="value",...}``, labels sorted, so a selector matches whatever order the exporter uses::
 
     >>> before = parse('vision_media_total{reason="ocr_primary"} 5 1700000000000')
     >>> after = parse('vision_media_total{reason="ocr_primary"} 9 1700000005000')

@@ -1,17 +1,9 @@
 """Notifications, sent through Apprise: an emergency override (once per run, when it starts changing
-hosts; a ``--dry`` run never notifies) and a drift check that found drift or failed.
-
-``rollbook_notify_webhook`` is an Apprise URL (``slack://…``, ``msteams://…``, ``json://…``, or a
-``https://hooks.slack.com/services/…`` address, which Apprise knows as Slack). Any other ``http(s)``
-address is taken as an incoming webhook in Slack's shape: a POST of ``{"text": "…"}``::
+hosts) and a drift check that found drift or failed. A webhook is an Apprise URL, or any ``http(s)``
+address, taken as an incoming webhook in Slack's shape (a POST of ``{"text": "…"}``)::
 
     run.authorization["notification"] = emergency(run, "https://hooks.slack.com/services/T0/B0/x")  # 'sent'
     drift("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                        # 'sent'
-    target("https://chat.example/hooks/rollbook")
-    # 'jsons://chat.example/hooks/rollbook?:version=&:title=&:type=&:attachments=&:message=text'
-
-``rollbook drift`` notifies ``--notify``'s webhook, else ``ROLLBOOK_NOTIFY_WEBHOOK``'s (``drift_webhook``):
-the control host's timer passes it that way, from a file only root reads, never on a command line.
 """
 
 import logging
@@ -28,9 +20,9 @@ WEBHOOK_VARIABLE = "ROLLBOOK_NOTIFY_WEBHOOK"  # the drift check's webhook when -
 
 
 def drift_webhook(given: str | None) -> str | None:
-    """The webhook a drift check notifies: ``given`` (``--notify``), else ``ROLLBOOK_NOTIFY_WEBHOOK``'s,
-    else None. The variable is taken out of the environment either way, so the processes the check
-    starts (pyinfra, ssh) never hold it."""
+    """The webhook a drift check notifies: ``given`` (``--notify``), else ``ROLLBOOK_NOTIFY_WEBHOOK``'s (the
+    control host's timer sets it from a file only root reads), else None. The variable is taken out of
+    the environment either way, so the processes the check starts (pyinfra, ssh) never hold it."""
     from_environment = os.environ.pop(WEBHOOK_VARIABLE, None)
     return given or from_environment or None
 
@@ -59,7 +51,11 @@ def drift(url: str, inventory: str, report) -> str:
 
 def target(url: str) -> str:
     """The Apprise URL ``url`` names: an Apprise URL as it is; any other http(s) address as a JSON POST
-    in Slack's shape (its query string passed on as the address's own)."""
+    in Slack's shape (its query string passed on as the address's own)::
+
+        target("https://chat.example/hooks/rollbook")
+        # 'jsons://chat.example/hooks/rollbook?:version=&:title=&:type=&:attachments=&:message=text'
+    """
     import apprise
 
     with _quiet():

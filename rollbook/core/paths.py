@@ -1,12 +1,7 @@
-"""Where rollbook's checkout is: the folder holding ``deploys/``, ``inventories/``, ``group_data/``,
-``templates/`` and ``approvals/``. One place for it, whether rollbook runs from the checkout itself or
-is installed (``pip install .``) and run from inside a checkout::
+"""Where rollbook's checkout is (``deploys/``, ``group_data/``, ``templates/``, ``approvals/``...): the one
+holding the running code; installed (``pip install .``), ``ROLLBOOK_CHECKOUT`` (else the working directory)::
 
     checkout() / "approvals" / "allowed_signers"
-
-Running from a checkout, the checkout is the one holding the code that runs. Installed,
-``ROLLBOOK_CHECKOUT`` names it (else the working directory). ``rollbook.core.authority`` refuses a
-``ROLLBOOK_CHECKOUT`` that names another folder than the running checkout.
 """
 
 import os

@@ -1,8 +1,4 @@
-"""Preflight's refusal: bad input or a refused run, said before any host is touched.
-
-Every refusal is a ``PreflightError``: pyinfra prints it as one line naming the cause and exits
-non-zero, before any operation runs. The checks themselves live where the data is declared (the
-settings models, ``rollbook.core.schema``) and loaded (``rollbook.core.loader``)::
+"""Preflight's refusal: bad input or a refused run, which pyinfra prints as one line before any host is touched::
 
     >>> raise PreflightError("vision_waves: unknown 'd' (allowed: a, b, c, tokens)")
     Traceback (most recent call last):

@@ -1,9 +1,6 @@
-"""Say, once per run, what an operation is about to change on a host.
-
-pyinfra calls an operation's generator at prepare time (to detect change, which is
-what ``--dry`` shows) and again at execute time; ``announce`` speaks in exactly one
-of the two: prepare when change detection is on, execute when ``-y`` turned it off.
-Example (inside an operation, before its first ``yield``)::
+"""Say, once per run, what an operation is about to change on a host: pyinfra runs an operation's
+generator at prepare time and again at execute time; ``announce`` speaks in exactly one of the two
+(prepare when change detection is on, execute when ``-y`` turned it off). Inside an operation::
 
     announce(["VISION_PHASH_ENABLED: true -> false"])
 """

@@ -1,7 +1,5 @@
-"""One run as the controller knows it: its id, operator, authorization, and what each host saw.
-
-A pyinfra process is one run: every host's record carries the same ``RUN_ID``.
-Example::
+"""One run as the controller knows it (a pyinfra process is one run: every host's record carries the same
+``RUN_ID``): its id, operator, authorization, and what each host saw::
 
     run = SESSION.register(host.name, HostRun(system="vision", kind="rollback", ...))
     SESSION.current(host.name, "vision").verified      # True once its verification passed
@@ -16,10 +14,16 @@ from datetime import datetime, timezone
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 CONTROLLER = socket.gethostname()
 PID = os.getpid()
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time a record or a lock holds (UTC)
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(TIME_FORMAT)
+
+
+def utc_time(text: str) -> datetime:
+    """``text`` (``TIME_FORMAT``) as a UTC time; ValueError when it is not one."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -30,13 +34,13 @@ class HostRun:
     kind: str  # rollback | enable | converge | drift_correction
     deploy: str
     environment: str
-    authorization: dict  # {"mode": "self-service" | "approval" | "emergency", ...}
-    scope: dict  # the data that defines the run (what an approval binds)
-    reason: str
-    units_before: dict  # recorded state before the run (unit -> state)
-    units_after: dict  # the state this run converges (unit -> state)
+    authorization: dict = field(default_factory=dict)  # {"mode": "self-service" | "approval" | "emergency", ...}
+    scope: dict = field(default_factory=dict)  # the data that defines the run (what an approval binds)
+    reason: str = ""
+    units_before: dict = field(default_factory=dict)  # recorded state before the run (unit -> state)
+    units_after: dict = field(default_factory=dict)  # the state this run converges (unit -> state)
     sources_before: dict = field(default_factory=dict)  # recorded beside the units before the run (unit -> source)
-    sources_after: dict = field(default_factory=dict)  # what this run restores units from (voice-v2: code -> backup dir or commit)
+    sources_after: dict = field(default_factory=dict)  # where this run restores units from (unit -> source)
     data_before: dict = field(default_factory=dict)  # the data digests recorded with the state before the run
     data_after: dict = field(default_factory=dict)  # the data digests this run records (rollbook.pipeline.recorded)
     changes: list[str] = field(default_factory=list)  # "KEY: old -> new", secrets masked
@@ -44,8 +48,7 @@ class HostRun:
     baseline: dict = field(default_factory=dict)  # metrics captured before the change
     verify: list[str] = field(default_factory=list)
     verified: bool | None = None
-    started_at: str = ""
-    started: float = 0.0
+    started: float = 0.0  # time.monotonic() when the run took its lock (its duration)
     state_dir: str = "/var/lib/rollbook"
     lock_held: bool = False
     heartbeat: object = None  # the greenlet refreshing the lock while the run holds it
@@ -74,10 +77,8 @@ class HostRun:
 
 
 class Session:
-    """What one pyinfra process (one run) knows across hosts: each host's run of each system, the
-    fail-percent threshold, whether rollbook's callbacks are installed, the plan, the approvals
-    verified at preflight, and what the run computes once for all hosts (``once``). One explicit object
-    (``SESSION``), never attributes on pyinfra's state nor caches in other modules."""
+    """What one pyinfra process (one run) knows across hosts, in one explicit object (``SESSION``), never
+    attributes on pyinfra's state nor caches in other modules."""
 
     def __init__(self):
         self.runs: dict[tuple[str, str], HostRun] = {}
@@ -97,8 +98,7 @@ class Session:
         return self._plan
 
     def once(self, key: tuple, compute):
-        """``compute()``'s value, computed the first time this run asks for ``key`` (an S3 listing, the
-        code's digest, a notification sent)::
+        """``compute()``'s value, computed the first time this run asks for ``key``::
 
             count = SESSION.once(("vision s3 cache", endpoint, bucket), lambda: len(s3.keys_of(target, CACHE)))
         """
@@ -118,4 +118,4 @@ class Session:
 
 
 SESSION = Session()
-register, current, of_host = SESSION.register, SESSION.current, SESSION.of_host
+current = SESSION.current

@@ -1,10 +1,7 @@
-"""One declaration per data key: name, type, default, allowed values, a one-line doc, and whether
-it is security-relevant or secret.
-
-Each part of rollbook declares its keys as one pydantic model (the pipeline's in
+"""One declaration per data key (``key``: type, default, allowed values, a one-line doc, whether it is
+security-relevant, secret or per run), in one pydantic model per part of rollbook (the pipeline's in
 ``rollbook/pipeline/settings.py``, each system's in ``rollbook/systems/<system>/settings.py``).
-Defaults (``group_data/all.py``), validation before any host is touched, and the generated
-reference (``docs/data.md``) all come from those models::
+Defaults (``group_data/all.py``), validation and the reference (``docs/data.md``) come from them::
 
     class PhaseSettings(Settings):
         title: ClassVar[str] = "phase17 server"
@@ -27,8 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from .preflight import PreflightError
 
-# The pipeline's model first, then each registered system's (rollbook.systems.SYSTEMS), as the reference lists them;
-# each module registers its model on import.
+# The pipeline's model first, then each system's (rollbook.systems.SYSTEMS); each registers itself on import.
 PIPELINE_SETTINGS = "rollbook.pipeline.settings"
 _MODELS: list[type["Settings"]] = []
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -74,9 +70,8 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
         per_run: bool = False) -> Any:
-    """Declare a data key: its default, a one-line doc, its allowed values in words (the type says
-    the rest), ``security``: no ``--data`` may set it; ``secret``: its value is never shown;
-    ``per_run``: given on the command line only (no default in group data)."""
+    """Declare a data key: ``allowed`` says its values in words (the type says the rest); ``security``:
+    no ``--data`` may set it; ``secret``: never shown; ``per_run``: command line only (no default)."""
     return Field(default, description=doc,
                  json_schema_extra={"allowed": allowed, "security": security, "secret": secret, "per_run": per_run})
 
@@ -119,8 +114,8 @@ def defaults() -> dict[str, Any]:
 
 
 def shaping_keys(module: str) -> set[str]:
-    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to:
-    neither per run (the target a command line names) nor security (the repo's own, checked apart)::
+    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to
+    (neither per run nor security)::
 
         >>> "vision_enabled_values" in shaping_keys("rollbook.systems.vision.settings")
         True
@@ -136,12 +131,6 @@ def security_keys() -> set[str]:
 
 def secret_keys() -> set[str]:
     return {name for name, info in fields().items() if _extra(info, "secret")}
-
-
-def unknown(data: Mapping) -> list[str]:
-    """The keys of ``data`` that nothing declares."""
-    known = fields()
-    return [name for name in data if name not in known]
 
 
 def nearest(name: str) -> str:
@@ -172,8 +161,7 @@ def _where(loc: tuple) -> str:
 
 
 def _one_line(error: ValidationError) -> str:
-    """Each bad key, once, with what is wrong and the value given (the key's allowed values, for a value
-    that does not match its pattern)."""
+    """Each bad key, once, with what is wrong and the value given."""
     said, keys = [], set()
     for item in error.errors():
         key = str(item["loc"][0]) if item["loc"] else ""
@@ -195,9 +183,8 @@ def _one_line(error: ValidationError) -> str:
 
 
 def validate(data: Mapping) -> dict[type[Settings], Settings]:
-    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key.
-
-    A secret's value is never repeated in the error."""
+    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key
+    (a secret's value never repeated)."""
     validated = {}
     for model in models():
         present = {name: data.get(name) for name in model.model_fields if data.get(name) is not None}
@@ -213,8 +200,7 @@ def validate(data: Mapping) -> dict[type[Settings], Settings]:
 
 
 def json_schema() -> dict:
-    """Every model's JSON schema (types, defaults, bounds, and each key's ``allowed``, ``security``,
-    ``secret`` and ``per_run`` marks), by title: what a form is built from::
+    """Every model's JSON schema (with each key's ``key`` marks), by title: what a form is built from::
 
         >>> json_schema()["Pipeline (every system)"]["properties"]["rollbook_takeover"]["security"]
         False
@@ -248,12 +234,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+_NAMES = {str: "text", int: "int", float: "number", bool: "bool", type(None): "None", Any: "any"}
+
+
 def _type_name(annotation) -> str:
-    """A short, readable name of a key's type (``path``, ``int > 0``, ``list of text``, ...)."""
+    """A short, readable name of a key's type (``text``, ``int > 0``, ``list of text``, ...)."""
     origin, args = get_origin(annotation), get_args(annotation)
-    if annotation is type(None):
-        text = "None"
-    elif origin is Annotated:
+    if origin is Annotated:
         text = _annotated_name(args[0], args[1:])
     elif origin is Literal:
         text = " or ".join(repr(arg) for arg in args)
@@ -263,13 +250,10 @@ def _type_name(annotation) -> str:
         text = f"list of {_type_name(args[0])}" if args else "list"
     elif origin is dict:
         text = f"map {_type_name(args[0])} to {_type_name(args[1])}" if args else "map"
-    elif annotation is Any:
-        text = "any"
-    elif isinstance(annotation, type):
-        text = {"str": "text", "int": "int", "float": "number", "bool": "bool"}.get(annotation.__name__,
-                                                                                  annotation.__name__)
+    elif annotation in _NAMES:
+        text = _NAMES[annotation]
     else:
-        text = str(annotation)
+        text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
     return text.replace("|", "\\|")
 
 

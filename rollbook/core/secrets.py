@@ -1,12 +1,10 @@
-"""The operator's secrets: from the environment, or from the file ``rollbook_secrets_file`` names.
-
-Never from the repo, never printed. A missing one is a preflight error naming it::
+"""The operator's secrets: from the environment, or the file ``rollbook_secrets_file`` names; never from
+the repo, never printed::
 
     token = secret("ANALYTICBOT_API_TOKEN", settings, "the best-times check")
 """
 
 import os
-from pathlib import Path
 
 from dotenv import dotenv_values
 
@@ -14,11 +12,6 @@ from .preflight import PreflightError
 from .paths import checkout
 
 REPO = checkout()
-
-
-def _from_file(path: Path) -> dict[str, str]:
-    """The file's ``KEY=value`` lines as python-dotenv reads them (quotes, ``export``, comments)."""
-    return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
 
 
 def secret(name: str, data, purpose: str) -> str:
@@ -29,7 +22,7 @@ def secret(name: str, data, purpose: str) -> str:
     if configured:
         path = REPO / str(configured)
         if path.is_file():
-            value = _from_file(path).get(name)
+            value = dotenv_values(path, interpolate=False).get(name)  # quotes, ``export``, comments
             if value:
                 return value
     where = f"the environment or {configured}" if configured else "the environment"

@@ -1,10 +1,7 @@
-"""Render the templates in ``templates/`` (one per managed file); undefined variables are errors.
-
-Example::
+"""Render the templates in ``templates/`` (one per managed file); undefined variables are errors::
 
     render("vision_experiments.yml.j2", experiments={"wave_a": {"enabled": False}})
 """
-
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
@@ -26,11 +23,7 @@ def _to_yaml(value) -> str:
     return yaml.dump(value, Dumper=_PlainDumper, default_flow_style=None, sort_keys=False).rstrip("\n")
 
 
-def environment() -> Environment:
+def render(name: str, **variables) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["to_yaml"] = _to_yaml
-    return env
-
-
-def render(name: str, **variables) -> str:
-    return environment().get_template(name).render(**variables)
+    return env.get_template(name).render(**variables)

@@ -5,20 +5,15 @@
     def vision(target=None):
         pipeline.run(VISION, target)
 
-Preflight validates the data (unknown keys, security settings that are not the repo's, types)
-and, in production, the approval given, before any host command. Authorization: staging and sandbox
-are self-service; production needs an approval bound to the run's plan (its digest), an on-call
-emergency override, or converges only to the state an authorized run recorded (a drift correction,
-``deploys/drift_correct.py``).
+Preflight validates the data and, in production, the approval given, before any host command.
+Staging and sandbox are self-service; production needs an approval bound to the run's plan digest,
+an on-call emergency override, or converges only to the state an authorized run recorded (a drift
+correction, ``deploys/drift_correct.py``).
 
-Nothing here guesses whether pyinfra will execute: operation bodies and facts run while pyinfra
-prepares (``--dry`` stops there), commands run only when it executes. A run that is not authorized
-is still planned (so ``--dry`` shows the plan to approve), and its first command on each host, the
-lock step, records the refusal and fails on that host: no command that changes a host runs before
-its authorization passed there. A run that never executed prints its plan and digest at exit. At
-execute time the lock step checks the host's enrollment, the plan digest and the approval's single
-use, takes the lock and records the run's intent; the last step records the outcome. Only the
-pipeline writes a run's record.
+A run that is not authorized is still planned (``--dry`` shows the plan to approve; a run that never
+executed prints its plan and digest at exit). Its first command on each host, the lock step, records
+the refusal and fails there: no command that changes a host runs before its authorization passed
+there. Only the pipeline writes a run's record.
 """
 
 import atexit
@@ -31,13 +26,12 @@ from pyinfra import host, logger
 from pyinfra.context import state
 
 from ..core import approvals, identity, runs, schema
-from . import record as run_ops
 from ..core.loader import HostSettings, load
 from ..core.paths import checkout
 from ..core.preflight import PreflightError
 from . import plan as plans
-from . import pyinfra_adapter
-from . import recorded
+from . import pyinfra_adapter, recorded
+from . import record as run_ops
 from .stages import STATES, Context, Stage, Stages
 
 REPO = checkout()
@@ -82,15 +76,18 @@ def run(system: Stages, target: str | None):
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
     changing = _changing(steps)
-    SESSION.plan.add(host.name, system.name, current.units_after, changing, current.changes,
-                     differ=sorted(system.differing(ctx)) if changing else [],
-                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
+    _add_to_plan(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
     finish(current, changed=any(step.will_change for step in steps))
 
 
 def _changing(steps) -> list[str]:
     """The names of the operations that will change the host (the plan's intents)."""
     return [", ".join(sorted(state.op_meta[step._hash].names)) for step in steps if step.will_change]
+
+
+def _add_to_plan(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=()):
+    SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
+                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
 
 
 def run_kind(target: str | None, deploy: str) -> str:
@@ -116,6 +113,10 @@ def allowed_signers(settings: HostSettings) -> Path:
     return path
 
 
+def _operator(settings: HostSettings) -> identity.Operator:
+    return identity.of_data(settings, allowed_signers(settings))
+
+
 def run_data(settings: HostSettings) -> dict:
     """Every ``--data`` value that reaches the run, as an approval binds them (the approval itself aside)."""
     return {key: value for key, value in settings.override.items() if key != "approval"}
@@ -123,10 +124,8 @@ def run_data(settings: HostSettings) -> dict:
 
 def preflight() -> HostSettings:
     """Every deploy's first step, before any host command: the host's settings, validated once
-    (``rollbook.core.loader``: no unknown ``--data`` key, no security setting overridden, every value
-    of its declared type; one line naming the key otherwise); in production, an approval given is
-    checked (signature, expiry, environment, deploy, host, every ``--data`` value, self-approval)
-    before anything reaches the host."""
+    (``rollbook.core.loader.load``); in production, an approval given is verified
+    (``rollbook.core.approvals.verify``)."""
     settings = load(host)
     override = settings.override
     if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
@@ -136,7 +135,7 @@ def preflight() -> HostSettings:
     environment = settings.rollbook_environment
     path = settings.approval
     if environment == "prod" and path and host.name not in SESSION.approvals:
-        operator = identity.of_data(settings, allowed_signers(settings))
+        operator = _operator(settings)
         if not operator.known:
             raise PreflightError(f"{host.name}: refused: cannot tell who runs this: no SSH key (ssh_key data or an "
                                  "agent's key), so a self-approval could not be told apart")
@@ -157,12 +156,10 @@ def _authorize(run: runs.HostRun, settings: HostSettings, preapproved: bool) -> 
         return {"mode": "recorded-state", "note": "converges to the state an authorized run recorded"}
     level = settings.emergency
     if level:
-        level = level.upper()
-        reason = settings.reason
-        if not reason:
+        if not settings.reason:
             raise PreflightError("an emergency override needs --data reason=<why> (the on-call engineer is the "
                                  "owner of the SSH key the run connects with)")
-        return {"mode": "emergency", "level": level, "oncall": run.operator, "reason": str(reason),
+        return {"mode": "emergency", "level": level.upper(), "oncall": run.operator, "reason": str(settings.reason),
                 "needs_notification": True, "notification": "pending"}  # sent before the run changes anything
     doc = SESSION.approvals.get(host.name)
     if doc is None:
@@ -192,19 +189,14 @@ def _ensure_callbacks(settings: HostSettings):
     SESSION.callbacks = True
 
 
-def plan_document(environment: str, deploy: str, data: dict) -> dict:
-    document = SESSION.plan.document(environment, deploy, data)
-    document["digest"] = plans.digest_of(document)
-    return document
-
-
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
     """At the end of a run that never executed (``--dry``, ``--json`` without ``-y``,
     ``--debug-operations``, a declined prompt: pyinfra's own ``state.is_executing`` says so): the plan
     and its digest (what `rollbook approve` signs), also written as a file for the approver."""
     if state.is_executing or not SESSION.plan.hosts:
         return
-    document = plan_document(environment, deploy, data)
+    document = SESSION.plan.document(environment, deploy, data)
+    document["digest"] = plans.digest_of(document)
     document["max_hours"] = float(max_hours)
     target = os.environ.get(PLAN_FILE) or \
         (str(REPO / ".plans" / f"{document['digest'][7:23]}.json") if environment == "prod" else "")
@@ -219,31 +211,29 @@ def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
     print(f"plan digest: {document['digest']}" + (f" (plan: {target})" if target else ""), file=sys.stderr)
 
 
-def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
-    """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step.
+def _host_run(settings: HostSettings, **fields) -> runs.HostRun:
+    """This host's run of this deploy, as its history records it."""
+    return runs.HostRun(deploy=deploy_name(), environment=settings.rollbook_environment,
+                        reason=settings.reason or "", operator=_operator(settings).name, **fields)
 
-    A drift correction that converges every unit to the host's recorded state needs no new
-    approval (an authorized run recorded that state)."""
+
+def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
+    """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step. A drift
+    correction that converges every unit to the host's recorded state needs no new approval (an
+    authorized run recorded that state)."""
     kind = run_kind(target, deploy_name())
-    current = runs.HostRun(system=system.name, kind=kind, deploy=deploy_name(),
-                           environment=settings.rollbook_environment, authorization={},
-                           scope=system.scope(settings, request, target), reason=settings.reason or "",
-                           units_before=dict(seen.recorded), units_after=system.units(request, seen),
-                           sources_before=dict(getattr(seen, "sources", None) or {}),
-                           sources_after=system.sources(request, seen),
-                           operator=identity.of_data(settings, allowed_signers(settings)).name)
+    current = _host_run(settings, system=system.name, kind=kind, scope=system.scope(settings, request, target),
+                        units_before=dict(seen.recorded), units_after=system.units(request, seen),
+                        sources_before=dict(getattr(seen, "sources", None) or {}),
+                        sources_after=system.sources(request, seen))
     current.data_after = recorded.digests(settings.given, recorded.shaping_keys(system.name, run_data(settings)))
-    preapproved = target is None and system.from_record(request) and kind == "drift_correction"
-    _open(current, settings, preapproved)
-    if kind == "drift_correction" and current.environment == "prod":
-        _bind_to_recorded_data(current, settings)
-    _lock_step(current, settings)
+    _open(current, settings, preapproved=target is None and system.from_record(request) and kind == "drift_correction")
     return current
 
 
-def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False):
-    """Authorize ``current`` (refused, not raised, when it is not: a --dry still shows the plan) and
-    register it in the session."""
+def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False, **arguments):
+    """Authorize ``current`` (refused, not raised, when it is not: a --dry still shows the plan), register
+    it in the session and add its lock step (``arguments``: pyinfra's own, e.g. ``_sudo``)."""
     current.state_dir = settings.rollbook_state_dir
     _take_fail_percent(settings.rollbook_fail_percent)
     try:
@@ -253,9 +243,8 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
         refuse(current, str(error))
     SESSION.register(host.name, current)
     _ensure_callbacks(settings)
-
-
-def _lock_step(current: runs.HostRun, settings: HostSettings, **arguments):
+    if current.kind == "drift_correction" and current.environment == "prod":
+        _bind_to_recorded_data(current, settings)
     run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system,
                   state_dir=current.state_dir, lock_ttl=settings.rollbook_lock_ttl,
                   takeover=settings.rollbook_takeover, marker=settings.rollbook_environment_marker,
@@ -284,9 +273,8 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
 
 
 def refuse(current: runs.HostRun, why: str):
-    """Refuse this run on this host: said now, while pyinfra prepares; recorded in the host's history
-    and failed by the run's first command on the host (the lock step), if pyinfra executes at all (a
-    ``--dry`` writes nothing on any host)."""
+    """Refuse this run on this host: said now, while pyinfra prepares; recorded and failed by the lock
+    step, if pyinfra executes at all."""
     if not current.refusal:
         current.refusal = why
         logger.warning(f"{host.print_prefix}refused: {why}")
@@ -295,23 +283,17 @@ def refuse(current: runs.HostRun, why: str):
 def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool = False,
                  **arguments) -> runs.HostRun:
     """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
-    authorization, lock and history as one, recording no system state; ``finish_deploy`` ends it.
-    In prod it needs an approval (or an emergency override), except the bootstrap (``enrolling``),
-    which its admin's own root access authorizes and which finds no marker and no rollbook user yet.
-    ``arguments``: pyinfra's own for the lock and record steps (``_sudo``)::
+    authorization, lock and history as one, recording no system state, except that the bootstrap
+    (``enrolling``: no marker, no rollbook user yet) is authorized by its admin's own root access::
 
         settings = pipeline.preflight()
         current = pipeline.begin_deploy("drift_timer", "install", settings)
         ...  # the deploy's operations
         pipeline.finish_deploy(current, settings)
     """
-    current = runs.HostRun(system=name, kind=kind, deploy=deploy_name(), environment=settings.rollbook_environment,
-                           authorization={}, scope={}, reason=settings.reason or "", units_before={},
-                           units_after={}, operator=identity.of_data(settings, allowed_signers(settings)).name,
-                           system_state=False, enrolling=enrolling)
-    _open(current, settings)
+    current = _host_run(settings, system=name, kind=kind, system_state=False, enrolling=enrolling)
     current.first_op = len(host.op_hash_order)
-    _lock_step(current, settings, **arguments)
+    _open(current, settings, **arguments)
     return current
 
 
@@ -322,8 +304,7 @@ def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
     steps = [ours[op_hash].operation_meta for op_hash in host.op_hash_order[current.first_op:]
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
     changing = _changing(steps)
-    SESSION.plan.add(host.name, current.system, {}, changing, [],
-                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
+    _add_to_plan(current, settings, changing)
     finish(current, changed=bool(changing), **arguments)
 
 

@@ -1,14 +1,9 @@
 """The plan of a run, and its digest: what an approver signs and what the real run must match.
 
-A plan holds, per host and system, the intents of the run: the state each unit is converged to,
-the operations that will change something (their names say the unit, the restart, the kind of
-cleanup), and the changes they make (``KEY: old -> new``, secret values masked). Never volatile
-counts (how many keys a cleanup deletes changes by the second on a live host). Each host's plan
-also holds every data value the run resolved for it (group data, inventory and ``--data`` merged;
-a secret as its hash), so a run whose data differs from the approved one in any source has another
-digest. The digest is a SHA-256 over the environment, the deploy, the hosts, the code the run executes
-(``code_digest``: rollbook's package, the checkout's deploys and templates), every ``--data`` value of
-the run and that plan::
+A plan holds, per host and system, the run's intents (``HostPlan``), never volatile counts (how many
+keys a cleanup deletes changes by the second on a live host). The digest is a SHA-256 over the
+environment, the deploy, the hosts, the code the run executes (``code_digest``), every ``--data`` value
+and that plan::
 
     plan = Plan()
     plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
@@ -33,9 +28,11 @@ EXECUTED = ("deploys", "templates")  # the checkout's folders a run executes or 
 class HostPlan:
     units: dict[str, str]  # unit -> the state this run converges it to
     steps: list[str] = field(default_factory=list)  # operations that will change the host, in order
-    changes: list[str] = field(default_factory=list)  # what they change (secrets masked)
+    changes: list[str] = field(default_factory=list)  # what they change (``KEY: old -> new``, secrets masked)
     differ: list[str] = field(default_factory=list)  # the units the host holds in another state
-    data: dict[str, str] = field(default_factory=dict)  # every declared data value resolved for the host
+    # every declared data value resolved for the host (group data, inventory and --data merged; a secret
+    # as its hash): a run whose data differs from the approved one in any source has another digest
+    data: dict[str, str] = field(default_factory=dict)
 
 
 class Plan:
@@ -50,7 +47,7 @@ class Plan:
                                                            dict(data or {}))
 
     def document(self, environment: str, deploy: str, data: dict) -> dict:
-        """Everything the digest covers, as canonical data."""
+        """Everything the digest covers."""
         return {
             "environment": environment, "deploy": deploy, "hosts": sorted(self.hosts), "code": code_digest(),
             "data": {key: bound(value) for key, value in sorted(data.items())},
@@ -80,9 +77,8 @@ def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
 
 
 def code_digest() -> str:
-    """SHA-256 over every file a run executes or sends: rollbook's own code (steps, facts, the scripts
-    and SQL it sends to hosts) and the checkout's deploys and templates. An approval binds it, so code
-    changed after the approval (another commit, a local edit) refuses the run::
+    """SHA-256 over every file a run executes or sends (rollbook's package, the checkout's deploys and
+    templates): code changed after the approval (another commit, a local edit) refuses the run::
 
         >>> code_digest().startswith("sha256:")
         True
@@ -92,18 +88,16 @@ def code_digest() -> str:
 
 def _code_digest() -> str:
     root = checkout()
-    files = [path for path in PACKAGE.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-    files += [path for folder in EXECUTED for path in (root / folder).rglob("*")
-              if path.is_file() and "__pycache__" not in path.parts]
+    named = {f"rollbook/{path.relative_to(PACKAGE)}": path for path in _files(PACKAGE)}
+    named.update({str(path.relative_to(root)): path for folder in EXECUTED for path in _files(root / folder)})
     total = hashlib.sha256()
-    for path in sorted(files, key=lambda p: _named(p, root)):
-        total.update(f"{_named(path, root)}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    for name in sorted(named):
+        total.update(f"{name}\0{hashlib.sha256(named[name].read_bytes()).hexdigest()}\n".encode())
     return "sha256:" + total.hexdigest()
 
 
-def _named(path: Path, root: Path) -> str:
-    return ("rollbook/" + str(path.relative_to(PACKAGE))) if path.is_relative_to(PACKAGE) \
-        else str(path.relative_to(root))
+def _files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
 
 
 def digest_of(document: dict) -> str:

@@ -1,11 +1,10 @@
-"""Where rollbook hooks into pyinfra beyond its operations and facts, and why: one small adapter.
+"""Where rollbook hooks into pyinfra beyond its operations and facts: one small adapter.
 
-pyinfra offers callbacks (``BaseStateCallback``) for an operation's start and a host's failure, which
-rollbook uses as they are: ``rollbook_fail_percent`` becomes pyinfra's threshold unless the command
-line set one, and a failed step is recorded in the host's history and its lock released. It offers
-no hook for "the run stops on every host" (too many hosts failed): only ``state.should_raise_failed_hosts``,
-the function behind its "continue?" prompt, which ``attach`` wraps so that every open run is recorded
-``aborted`` and unlocked first (the prompt, when interactive, still decides)::
+pyinfra's callbacks (``BaseStateCallback``) are used as they are: ``rollbook_fail_percent`` becomes
+pyinfra's threshold unless the command line set one, and a failed step is recorded in the host's
+history and its lock released. pyinfra has no hook for "the run stops on every host" (too many hosts
+failed), only ``state.should_raise_failed_hosts`` behind its "continue?" prompt, which ``attach`` wraps
+so that every open run is recorded ``aborted`` and unlocked first (the prompt still decides)::
 
     pyinfra_adapter.attach(state, SESSION)    # once per pyinfra process
 """
@@ -16,26 +15,22 @@ from pyinfra.api import BaseStateCallback
 from . import record as run_ops
 
 
-def _record_on(target, command: str, what: str):
-    """Record the end of a run on a host that may be gone (lost mid-run): say so, never raise."""
-    try:
-        ok, _ = run_ops.run_on_host(command, on=target)
-    except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost
-        logger.error(f"{target.print_prefix}unreachable ({type(error).__name__}: {error}): the {what} run stays "
-                     "unrecorded and its lock stays held; once the host is back, re-run with --data rollbook_takeover=true")
-        return
-    if not ok:
-        logger.error(f"{target.print_prefix}could not record the {what} run")
-
-
-def _abandon(state, session, why: str):
-    """The run stops on every host (too many failed): record ``aborted`` and unlock where a run is open."""
-    for target in list(state.active_hosts):
-        for held in session.of_host(target.name):
-            if held.lock_held and not held.finished:
-                held.finished = True
-                _record_on(target, run_ops.finish_command(held.state_dir, held, "aborted", why),
-                           f"aborted {held.system}")
+def _close_open_runs(session, target, command, outcome: str):
+    """Record the end (``command(run)``) of each run still holding its lock on ``target``, which may be
+    gone (lost mid-run): say so, never raise."""
+    for held in session.of_host(target.name):
+        if not held.lock_held or held.finished:
+            continue
+        held.finished = True
+        try:
+            ok, _ = run_ops.run_on_host(command(held), on=target)
+        except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost
+            logger.error(f"{target.print_prefix}unreachable ({type(error).__name__}: {error}): the {outcome} "
+                         f"{held.system} run stays unrecorded and its lock stays held; once the host is back, "
+                         "re-run with --data rollbook_takeover=true")
+            continue
+        if not ok:
+            logger.error(f"{target.print_prefix}could not record the {outcome} {held.system} run")
 
 
 class _Callbacks(BaseStateCallback):
@@ -53,10 +48,8 @@ class _Callbacks(BaseStateCallback):
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         """A failed step: record it in history and release the lock, so nothing is left held."""
         step = ", ".join(sorted(state.op_meta[op_hash].names))
-        for held in self.session.of_host(host.name):
-            if held.lock_held and not held.finished:
-                held.finished = True
-                _record_on(host, run_ops.failure_command(held.state_dir, held, step), f"failed {held.system}")
+        _close_open_runs(self.session, host, lambda held: run_ops.failure_command(held.state_dir, held, step),
+                         "failed")
 
 
 def attach(state, session):
@@ -67,7 +60,10 @@ def attach(state, session):
     def should_raise_failed_hosts(current) -> bool:
         if previous and previous(current) is False:
             return False
-        _abandon(current, session, f"over {current.config.FAIL_PERCENT}% of hosts failed")
+        why = f"over {current.config.FAIL_PERCENT}% of hosts failed"
+        for target in list(current.active_hosts):
+            _close_open_runs(session, target, lambda held: run_ops.finish_command(held.state_dir, held, "aborted", why),
+                             "aborted")
         return True
 
     state.should_raise_failed_hosts = should_raise_failed_hosts

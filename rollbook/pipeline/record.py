@@ -1,14 +1,10 @@
 """The run's own bookkeeping on a host: lock, recorded state, history. Never counted as a change.
 
-``begun`` is the first operation of a system's run and ``finished`` the last; both act
-only at execute time (a ``--dry`` run takes no lock and records nothing) and run their
-one command directly, so a converged host still reports zero changes.
-
-The host side is one script, ``rollbook/host/scripts/run_record.py``, installed on each host by
-``deploys/bootstrap.py`` (``<state dir>/bin/run_record.py``); every command here is
-``python3 <it> COMMAND JSON`` (``host_command``), the JSON naming the script's digest, so a host
-whose script is not this rollbook's refuses the run until it is enrolled again. An enrolment sends
-the script's text itself (``inline``), before the file is there.
+``begun`` is the first operation of a system's run and ``finished`` the last; both act only at
+execute time (a ``--dry`` run takes no lock and records nothing) and run their one command directly,
+so a converged host still reports zero changes. Every command is ``python3 <state dir>/bin/run_record.py
+COMMAND JSON`` (``host_command``; the host script ``rollbook/host/scripts/run_record.py``, installed by
+``deploys/bootstrap.py``, which sends its text ``inline`` before the file is there).
 """
 
 import hashlib
@@ -23,18 +19,14 @@ from pyinfra import host, logger
 from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
-from ..core.loader import connection_of
-
 from ..core import history, notify, runs
+from ..core.loader import connection_of
+from ..core.report import executing
 from ..host.scripts import run_record, source
 from ..host.shell import fail, q
-from ..core.report import executing
 
-# runs on the host: rollbook/host/scripts/run_record.py (lock, recorded state, history)
 SCRIPT = source("run_record")
 SCRIPT_DIGEST = hashlib.sha256(SCRIPT.encode()).hexdigest()  # what the bootstrap installs
-OUTDATED = ("VERSION", "can't open file")  # the host's script speaks another protocol, or is not there
-NO_PYTHON = "python3: not found"
 
 
 def script_path(state_dir: str) -> str:
@@ -43,7 +35,7 @@ def script_path(state_dir: str) -> str:
 
 
 def host_command(state_dir: str, command: str, inline: bool = False, **arguments) -> str:
-    """The host script's ``command`` with ``arguments`` (one JSON document, naming the script's digest)::
+    """The host script's ``command`` with ``arguments`` (one JSON document, naming the script's protocol)::
 
         >>> host_command("/var/lib/rollbook", "history", history={"event": "refused"})[:60]
         'python3 /var/lib/rollbook/bin/run_record.py history \'{"history": '
@@ -56,9 +48,9 @@ def host_command(state_dir: str, command: str, inline: bool = False, **arguments
 def unusable(output, state_dir: str) -> str:
     """Why the host script could not run ('' when it answered): missing, another protocol, no python3."""
     said = "\n".join(output.stdout_lines + output.stderr_lines)
-    if NO_PYTHON in said:
+    if "python3: not found" in said:
         return "the host has no python3, which rollbook's host script needs: install it, then enrol the host"
-    if any(sign in said for sign in OUTDATED):
+    if "VERSION" in said or "can't open file" in said:
         return (f"rollbook's host script ({script_path(state_dir)}) is missing or speaks another protocol than this "
                 "rollbook: enrol the host again (deploys/bootstrap.py installs it)")
     return ""
@@ -93,12 +85,11 @@ def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
     deploy that is no system's (the drift timer, the bootstrap) records no state: None."""
     if not run.system_state:
         return None
-    units = run.units_before if back else run.units_after
+    units, sources, data = ((run.units_before, run.sources_before, run.data_before) if back
+                            else (run.units_after, run.sources_after, run.data_after))
     update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
-    sources = run.sources_before if back else run.sources_after
     if sources:
         update["sources"] = sources
-    data = run.data_before if back else run.data_after
     if data:
         update["data"] = data
     if back:
@@ -111,7 +102,7 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
     """Why a held lock is stale ('' when its holder may still be running)."""
     now = now or datetime.now(timezone.utc)
     try:
-        expires = datetime.strptime(holder["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        expires = runs.utc_time(holder["expires"])
     except (KeyError, ValueError):
         return "unreadable lock"
     if now >= expires:
@@ -130,28 +121,17 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None,
           data: dict | None = None, uploads_owner: str | None = None):
     """
-    Check that the host was enrolled in the run's environment, take this host's lock for
-    ``system``, record the run's target as the host's recorded state, and append a ``started``
-    history record. A host enrolled elsewhere (or not at all) is refused before anything
-    changes; a held lock fails at once naming its holder; a stale one is taken over only
-    with ``takeover``.
+    Refuse a host enrolled elsewhere (``marker`` names its environment), an approved run whose plan
+    (every host's, now that all are prepared) is not the one signed, and an approval used on the host
+    before; then take this host's lock for ``system`` (a held one fails naming its holder; a stale one
+    is taken over only with ``takeover``), record the run's target as the host's state, and append a
+    ``started`` history record.
 
-    + system: the system's name (one lock per host and system)
-    + state_dir: rollbook's folder on the host (``/var/lib/rollbook``)
-    + lock_ttl: seconds after which an unreleased lock is stale
-    + takeover: take over a stale lock
-    + marker: the file naming the environment the host was enrolled in (``/etc/rollbook/environment``)
-    + webhook: called (once per run) when an emergency override starts changing hosts
     + data: the run's ``--data`` values (an approved run's plan digest covers them)
+    + webhook: notified (once per run) when an emergency override starts changing hosts
     + uploads_owner: the SSH user whose private uploads folder sudo'd uploads land in (None: no sudo)
 
-    An approved run goes on only when its plan (every host's, now that all are prepared) has the
-    digest the approver signed, and when the approval was never used on this host before; its id
-    is recorded on the host with the lock.
-
-    Example:
-
-    .. code:: python
+    Example::
 
         run_ops.begun(name="Lock vision and record the run", system="vision",
                       state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False,
@@ -160,28 +140,32 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     if not executing():
         return
     run = runs.current(host.name, system)
+
+    def refused(why: str, said: str = ""):
+        """Record the refusal in the host's history; fail with ``said`` (default: '<host>: refused: <why>')."""
+        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
+        return fail(said or f"{host.name}: refused: {why}")
+
     if run.refusal:  # the run's first command on this host: nothing has changed it yet
-        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, run.refusal)))
-        yield fail(f"{host.name}: refused: {run.refusal}")
+        yield refused(run.refusal)
         return
     approved = run.authorization.get("mode") == "approval"
     if approved:
         planned = runs.SESSION.plan.digest(run.environment, run.deploy, data or {})
         if planned != run.authorization["digest"]:
-            why = (f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
-                   f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
-                   "approved; approve the new plan")
-            run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
-            yield fail(f"{host.name}: refused: {why}")
+            yield refused(f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
+                          f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
+                          "approved; approve the new plan")
             return
     if run.authorization.get("mode") == "emergency":
         run.authorization["notification"] = notify.emergency(run, webhook)
     now = datetime.now(timezone.utc)
     info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
-                       "pid": runs.PID, "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       "expires": (now + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                       "pid": runs.PID, "since": now.strftime(runs.TIME_FORMAT),
+                       "expires": (now + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)})
     # an approval is used once: checked and recorded with the lock, under the same guard
     approval = run.authorization["approval_id"] if approved else ""
+    reused = f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval is used once"
     ok, output = run_on_host(host_command(
         state_dir, "begin", inline=run.enrolling, system=system, info=info, approval=approval,
         marker="" if run.enrolling else marker,  # the bootstrap writes the marker itself
@@ -196,49 +180,37 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
         return
     if lines[0] == "REUSED":
-        why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
-        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
-        yield fail(f"{host.name}: refused: {why}")
+        yield refused(reused)
         return
     if lines[0] == "ENROLLED":
-        why = (f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}")
-        run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
-        yield fail(f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
+        why = f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}"
+        yield refused(why, f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
         return
     if lines[0] == "HELD":
         seen, holder = (lines[1:2] or [""])[0], _holder(lines[2:])
         why = stale_because(holder, now)
-        if why and takeover:
-            ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
-            if not ok or not output.stdout_lines:
-                yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
-                return
-            if output.stdout_lines[0] == "REUSED":
-                why = f"approval {run.authorization['approval']} was already used on {host.name}: an approval is used once"
-                run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
-                yield fail(f"{host.name}: refused: {why}")
-                return
-            if output.stdout_lines[0] != "TAKEN":
-                winner = _holder(output.stdout_lines[1:])
-                message = (f"{system} on {host.name}: the stale lock was taken over first by "
-                           f"{winner.get('operator', '?')} (run {winner.get('run_id', '?')}, pid "
-                           f"{winner.get('pid', '?')} on {winner.get('controller', '?')})" if winner else
-                           f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
-                run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, message)))
-                yield fail(message)
-                return
-            logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
-                           f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
-        else:
-            message = (f"{system} on {host.name} is locked by {holder.get('operator', '?')} "
-                       f"(run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on "
-                       f"{holder.get('controller', '?')}) since {holder.get('since', '?')}")
+        if not (why and takeover):
+            message = f"{system} on {host.name} is locked by {_who(holder)} since {holder.get('since', '?')}"
             if why:
                 message += f"; the lock is stale ({why}): re-run with --data rollbook_takeover=true to take it over"
-            run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, message)))
-            yield fail(message)
+            yield refused(message, message)
             return
-    run.lock_held, run.started, run.started_at = True, time.monotonic(), runs.utc_now()
+        ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
+        if not ok or not output.stdout_lines:
+            yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
+            return
+        if output.stdout_lines[0] == "REUSED":
+            yield refused(reused)
+            return
+        if output.stdout_lines[0] != "TAKEN":
+            winner = _holder(output.stdout_lines[1:])
+            message = (f"{system} on {host.name}: the stale lock was taken over first by {_who(winner)}" if winner
+                       else f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
+            yield refused(message, message)
+            return
+        logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
+                       f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+    run.lock_held, run.started = True, time.monotonic()
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
 
 
@@ -250,12 +222,16 @@ def _holder(lines: list[str]) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
+def _who(holder: dict) -> str:
+    """A lock's holder as a refusal names it."""
+    return (f"{holder.get('operator', '?')} (run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on "
+            f"{holder.get('controller', '?')})")
+
+
 def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
                      approval: str = "") -> str:
-    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run; a
-    compare-and-swap under the guard, so of two controllers taking it over at once exactly one wins
-    (``TAKEN``); the other reads ``LOST`` and the lock as it is now. ``approval``: the approval's id,
-    used once (see ``begun``)."""
+    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run: of two
+    controllers taking it over at once exactly one wins (``TAKEN``); the other reads ``LOST`` and the lock."""
     return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
                         approval=approval, started_marker=run.started_marker, state=state_update(run),
                         history=history.started(run, takeover_of=holder))
@@ -263,7 +239,7 @@ def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, ho
 
 def refresh_command(state_dir: str, run: runs.HostRun, lock_ttl: int) -> str:
     """Push the lock's expiry ``lock_ttl`` seconds ahead, only while this run still holds it."""
-    expires = (datetime.now(timezone.utc) + timedelta(seconds=lock_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (datetime.now(timezone.utc) + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)
     return host_command(state_dir, "refresh", inline=run.enrolling, system=run.system, run_id=run.run_id,
                         expires=expires)
 
@@ -306,15 +282,7 @@ def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
 def finished(system: str, state_dir: str, changed: bool):
     """
     Append the ``finished`` history record (outcome, changes, cleanup, baseline, verification,
-    duration) and release this run's lock.
-
-    + system: the system's name
-    + state_dir: rollbook's folder on the host
-    + changed: whether this run changed the host
-
-    Example:
-
-    .. code:: python
+    duration) and release this run's lock. Example::
 
         run_ops.finished(name="Record the run and unlock vision", system="vision",
                          state_dir="/var/lib/rollbook", changed=True)

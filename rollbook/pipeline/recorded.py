@@ -1,11 +1,7 @@
-"""The data an authorized run recorded with its state, so that a drift correction converges with that
-data and never with fresh data.
-
-Each run records, beside its units in the host's ``state.json``, a digest of every value that shapes
-what its system converges to and that came from the repo's group data (``schema.shaping_keys``, less
-the keys its ``--data`` set: those its approval bound). A drift correction takes no ``--data``; it
-reads the digests back (``RecordedData``) and is refused, naming the keys, when the group data gives
-any of them another value now: a changed setting reaches a prod host only through an approved run::
+"""The data an authorized run recorded with its state (digests in the host's ``state.json``), so that a
+drift correction converges with that data, never with fresh data: it is refused, naming the keys, when
+the group data gives one of them another value now (a changed setting reaches a prod host only through
+an approved run)::
 
     >>> recorded = digests({"vision_service": "vision-worker"}, {"vision_service"})
     >>> changed(recorded, {"vision_service": "other"})
@@ -49,10 +45,9 @@ class RecordedData(FactBase):
 
     def process(self, output):
         try:
-            state = json.loads("\n".join(output) or "{}")
+            return json.loads("\n".join(output) or "{}")  # the system's part is picked in ``of``
         except ValueError:
             return {}
-        return state  # the system's part is picked in ``of``
 
 
 def of(state: dict, system: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ Url = Annotated[str, StringConstraints(pattern=r"\Ahttps?://[^\s'\"`$\\]+\Z")]
 # probe into a request to another machine.
 LocalUrl = Annotated[str, StringConstraints(
     pattern=r"\Ahttps?://(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?(?:/[^\s'\"`$\\]*)?\Z")]
+UserName = Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")]  # a Unix account
 AppriseUrl = Annotated[str, StringConstraints(pattern=r"\A[a-z][a-z0-9+.-]*://[^\s'\"`$\\]+\Z")]
 
 
@@ -50,7 +51,7 @@ class PipelineSettings(Settings):
         4, "The longest an approval may be valid for, in hours", allowed="above 0, at most 24", security=True)
 
     # --- enrollment (deploys/bootstrap.py) ----------------------------------------------------------
-    rollbook_user: Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")] = key(
+    rollbook_user: UserName = key(
         "rollbook", "The account rollbook connects as on the hosts (made by deploys/bootstrap.py)", security=True)
     rollbook_authorized_keys: SafePath = key(
         "approvals/rollbook_authorized_keys", "The public keys the rollbook account accepts (a file inside the "
@@ -101,7 +102,7 @@ class PipelineSettings(Settings):
     rollbook_drift_interval_minutes: Positive = key(15, "Minutes between two drift checks")
     rollbook_drift_correct: Flag = key(False, "Correct drift (converge to the recorded state) instead of "
                                        "only reporting it")
-    rollbook_control_user: Annotated[str, StringConstraints(pattern=r"\A[a-z_][a-z0-9_-]{0,31}\Z")] = key(
+    rollbook_control_user: UserName = key(
         "rollbook-drift", "The dedicated user the drift check runs as on the control host")
     rollbook_control_checkout: SafePath = key("/opt/rollbook", "rollbook's checkout on the control host")
     rollbook_control_venv: SafePath = key("/opt/rollbook-venv", "The virtualenv (requirements-runtime.txt) "

@@ -1,19 +1,9 @@
-"""What a system gives the pipeline: one hook per stage. The pipeline (``pipeline.run``) calls them
-in order, for every host of the system's group, and alone writes the run's record::
-
-    preflight -> lock -> backup -> converge -> apply -> verify -> cleanup -> record
-
-A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``; its ``@deploy`` is one line::
+"""What a system gives the pipeline: one hook per stage, called in order by ``pipeline.run`` for every
+host of the system's group. A system subclasses ``Stages`` in ``rollbook/systems/<system>/steps.py``::
 
     class VisionStages(Stages):
         name, group = "vision", "vision_workers"
-        def request(self, settings, target, recorded): ...  # settings -> what to converge (no host command)
-        def inspect(self, request, settings): ...           # the one state fact
         def converge(self, ctx): return Stage([envfile.keys(...)], changes=[...])
-
-    @deploy("vision")
-    def vision(target=None):
-        pipeline.run(VISION, target)
 
 Backups are not a hook of their own: every converge and cleanup operation copies what it replaces
 (``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.

@@ -50,18 +50,3 @@ def test_the_incident_report_renders_a_run():
     assert "# Incident report: vision rollback on w1" in text
     assert "`VISION_PHASH_ENABLED: true -> false`" in text and "phash_keys_deleted: 1000" in text
     assert "Verification (passed)" in text and "Root cause analysis scheduled" in text
-
-
-def test_appending_keeps_the_history_private(tmp_path):
-    import subprocess
-
-    path = tmp_path / "rollbook" / "history.jsonl"
-    run = a_run()
-    subprocess.run(["sh", "-c", history.append_command(str(path), history.started(run))], check=True)
-    assert path.stat().st_mode & 0o777 == 0o600
-    path.chmod(0o644)  # left readable by an older rollbook
-    subprocess.run(["sh", "-c", "umask 022; " + history.append_command(str(path), history.refused(run, "it's x"))],
-                   check=True)
-    assert path.stat().st_mode & 0o777 == 0o600
-    records = history.parse(path.read_text(), "w1")
-    assert [r["event"] for r in records] == ["started", "refused"] and records[1]["refused_because"] == "it's x"
