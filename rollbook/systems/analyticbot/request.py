@@ -15,8 +15,6 @@ SYSTEM, GROUP = "analyticbot", "analyticbot_api"
 MASTER, TIME_WEIGHTING, CONTENT_TYPE = ("ENABLE_ADVANCED_RECOMMENDATIONS", "ENABLE_TIME_WEIGHTING",
                                         "ENABLE_CONTENT_TYPE_ANALYSIS")
 FLAG_OF = {"advanced": MASTER, "time_weighting": TIME_WEIGHTING, "content_type": CONTENT_TYPE}  # unit -> flag
-FEATURES = ("all", "time_weighting", "content_type")
-STATES = ("enabled", "rolled_back")
 # what a scope converges: a full rollback turns the master off (the quick rollback); enabling all
 # turns everything on; a partial scope touches its own flag only (the runbook's scenarios A and B)
 UNITS_OF = {("all", "rolled_back"): ("advanced",), ("all", "enabled"): ("advanced", "time_weighting", "content_type"),

@@ -11,14 +11,13 @@ every recorded unit (``deploys/converge.py``).
 
 from dataclasses import dataclass
 
+from ...pipeline.stages import STATES, to_record
 from .facts import Phase17Places
 
 SYSTEM, GROUP = "phase17", "phase17_server"
 ROUTER, FLAG_UNIT = "router", "flag"
 UNITS = (ROUTER, FLAG_UNIT)  # one unit per method
-METHODS = UNITS
 LEGACY_UNIT = "websocket"  # what runs recorded before the per-method units: the method main.py's shape allows
-STATES = ("enabled", "rolled_back")
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,7 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
     """
     if target is not None:
         return {settings.phase17_method: target}, False
-    known, _ = recorded_state(recorded)
-    desired = dict(settings.phase17_declared_state) if settings.rollbook_converge_declared else {}
-    desired.update(known)
-    return desired, set(known) == set(desired)
+    return to_record(settings, recorded, UNITS, lambda: settings.phase17_declared_state)
 
 
 def request_from(settings, desired: dict[str, str]) -> Phase17Request:

@@ -16,13 +16,12 @@ from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...core.templates import render
 from .facts import VisionPlaces
-from ...pipeline.stages import to_record
+from ...pipeline.stages import STATES, to_record
 from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
-STATES = ("enabled", "rolled_back")
 SYSTEM = "vision"
 GROUP = "vision_workers"
 
