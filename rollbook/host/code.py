@@ -32,12 +32,9 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
 
-    + path: the source file on the host
     + lines: the exact lines, without the comment prefix
     + current: line -> commented out now (from a fact; every line must be there exactly once)
-    + commented: the state they must have
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
+    + backup_keep, root: as for ``files.content``
 
     Fails (no edit) when a line is not found as expected at execute time. Example:
 

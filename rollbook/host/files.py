@@ -18,9 +18,6 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
     An existing file keeps its mode and owner (a 0600 file holding a key stays 0600); the new
     content is written beside it and moved into place, so a reader never sees half a file.
 
-    + path: the file on the host
-    + current: its content now (from a fact)
-    + text: the content it must have
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
     + mode: octal mode of a file that does not exist yet
     + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
@@ -55,11 +52,8 @@ def copied(path: str, source: str, same: bool | None, backup_keep: int = 5, root
     leaves it), when ``same`` says they differ. ``path`` keeps its mode and owner; the copy is
     written beside it and moved into place.
 
-    + path: the file on the host
-    + source: the file it must be a copy of (e.g. ``.env.previous``)
     + same: whether they already match (from a fact); None: unknown, nothing is done
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
+    + backup_keep, root: as for ``content``
 
     Example:
 

@@ -23,16 +23,12 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
            timeouts: Timeouts):
     """
     Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
-    ``lock_timeout`` and ``statement_timeout`` set first.
+    ``lock_timeout`` and ``statement_timeout`` set first (``with_timeouts``).
 
-    + env_file: the host env file holding the database URL
-    + url_key: its key there (``DATABASE_URL``)
-    + sql: the statements
+    + url_key: the key of ``env_file`` holding the database URL (``DATABASE_URL``)
     + needed: whether the database differs from the target (from a fact)
     + summary: what it does, said in the run and in ``--dry``
     + what: the step, named when PostgreSQL does not answer or the script times out
-    + timeouts: seconds PostgreSQL has to answer, the script may run (also each statement's
-      ``statement_timeout``), and a statement may wait for a lock (``lock_timeout``)
 
     Example:
 

@@ -1,10 +1,5 @@
-"""Redis operations, run with ``redis-cli`` on the host against the ``REDIS_URL`` of its env file.
-
-Both fail with ``Redis unreachable at host:port (...)`` when Redis does not answer. The URL
-(it may hold a password) never leaves the host, and the password never reaches a command's
-arguments: redis-cli gets host, port and database as arguments and the password in
-``REDISCLI_AUTH`` (``shell.redis_connect``).
-"""
+"""Redis operations, run with ``redis-cli`` on the host against the ``REDIS_URL`` of its env file
+(``shell.redis_connect``: the URL never leaves the host, the password never reaches an argument)."""
 
 from pyinfra.api import operation
 
@@ -25,9 +20,7 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
     again: a key left (something still writes them) fails the step naming how many.
 
     + env_file: the host env file holding ``REDIS_URL``
-    + pattern: a SCAN match pattern, e.g. ``vision:phash:*``
     + count: how many keys match now (from a fact); None when unknown (Redis did not answer)
-    + timeouts: seconds Redis has to answer, and the whole deletion may take
     + batch: keys per UNLINK
 
     Example:
@@ -51,11 +44,8 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
 
 
 def drain_command(stream: str, saved: str, batch: int) -> str:
-    """The host shell (POSIX sh) that saves then deletes every entry of ``stream``, ``batch`` at a time:
-    ``XRANGE - + COUNT batch``, the entries appended to the file ``saved`` (mode 0600), then ``XDEL``
-    of exactly their ids; until XRANGE answers nothing. ``saved`` may use ``$(date ...)``; an empty
-    file is removed, and so are the batch's work files whatever happens. Needs ``redis_connect``'s
-    exported variables."""
+    """The host shell of ``stream_emptied`` (``saved`` may use ``$(date ...)``; an empty file is removed,
+    and so are the batch's work files whatever happens). Needs ``redis_connect``'s exported variables."""
     s, n = q(stream), int(batch)
     unexpected = f"Redis: unexpected XRANGE answer for {stream}: the batch was not deleted"
     return (
@@ -83,12 +73,8 @@ def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str
     their ids; until the stream has no entry. An entry added meanwhile is saved before it is deleted,
     and memory (on the host and in Redis) is bounded by the batch.
 
-    + env_file: the host env file holding ``REDIS_URL``
-    + stream: the stream key
-    + length: its length now (from a fact); None when unknown (Redis did not answer)
+    + length: the stream's length now (from a fact); None when unknown (Redis did not answer)
     + save_dir: where the entries are saved first: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600
-    + timeouts: seconds Redis has to answer, and saving plus deleting may take
-    + batch: entries per XRANGE and XDEL
 
     The save file has one line per entry, oldest first: its id, then its fields and values, each in
     double quotes and escaped the way redis-cli prints and reads them (``\\"``, ``\\n``, ``\\xNN``)::

@@ -82,15 +82,18 @@ def counted(listing) -> int | None:
         return None
 
 
+def _listing(target: S3Target, prefix: str, doing: str) -> dict[str, tuple[int, str]]:
+    """Each key under ``prefix`` -> (size, ETag)."""
+    try:
+        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
+        return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
+    except (BotoCoreError, ClientError) as error:
+        raise failure(target, doing, error) from None
+
+
 def keys_of(target: S3Target, objects: Objects) -> list[str]:
     """Every key of ``objects`` in the bucket."""
-    try:
-        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket,
-                                                                            Prefix=objects.prefix)
-        return [item["Key"] for page in pages for item in page.get("Contents", [])
-                if objects.pattern.match(item["Key"])]
-    except (BotoCoreError, ClientError) as error:
-        raise failure(target, f"listing {objects.what}", error) from None
+    return [key for key in _listing(target, objects.prefix, f"listing {objects.what}") if objects.pattern.match(key)]
 
 
 def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: str = "the objects") -> int:
@@ -112,21 +115,10 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: 
 
 # one prefix copied to another bucket/prefix (voice-v2: voice-file recovery)
 
-def _listing(target: S3Target, prefix: str) -> dict[str, tuple[int, str]]:
-    pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
-    return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
-
-
 def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix: str) -> list[tuple[str, str]]:
     """The (source key, destination key) pairs whose destination is missing or differs."""
-    try:
-        present = _listing(source, source_prefix)
-    except (BotoCoreError, ClientError) as error:
-        raise failure(source, f"listing {source_prefix or 'the bucket'} (the copy's source)", error) from None
-    try:
-        there = _listing(dest, dest_prefix)
-    except (BotoCoreError, ClientError) as error:
-        raise failure(dest, f"listing {dest_prefix or 'the bucket'} (the copy's destination)", error) from None
+    present = _listing(source, source_prefix, f"listing {source_prefix or 'the bucket'} (the copy's source)")
+    there = _listing(dest, dest_prefix, f"listing {dest_prefix or 'the bucket'} (the copy's destination)")
     copies = []
     for key, signature in sorted(present.items()):
         if key.endswith("/"):
@@ -166,8 +158,6 @@ def objects_purged(target: S3Target, objects: Objects, count: int | None, saved_
     """
     Save (copy under ``saved_prefix``) and then delete every object of ``objects``.
 
-    + target: the bucket and its credentials
-    + objects: the prefix and key pattern of the objects, and what they are
     + count: how many there are now (None: S3 did not answer)
     + saved_prefix: where they are copied first, in the same bucket
 

@@ -16,9 +16,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
     At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds.
 
     + what: what is verified, e.g. ``vision rolled back``
-    + fact: the FactBase class observing the effect
-    + fact_kwargs: its arguments
-    + judge: observation -> list of ``(ok, statement)``; every statement is printed
+    + judge: ``fact``'s observation -> list of ``(ok, statement)``; every statement is printed
     + system: whose run records the result in its history (``rollbook.core.runs``)
     + before: called first, at execute time (e.g. to upload a secret the observation needs)
 
