@@ -58,12 +58,8 @@ def scope_of(settings) -> dict[str, str]:
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the units of ``analyticbot_features``; a converge run (``target``
-    None) converges every unit to its recorded state; a unit with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone).
-    """
+    """The state per unit this run converges (a rollback or enable: the units of ``analyticbot_features``;
+    a converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {unit: target for unit in UNITS_OF[(settings.analyticbot_features, target)]}, False
     return to_record(settings, recorded, FLAG_OF, lambda: settings.analyticbot_declared_state)

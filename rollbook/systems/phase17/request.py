@@ -1,13 +1,6 @@
-"""The phase17 request: what one run must do on one host, from its validated settings.
-
-``scope_of`` (what an approval binds: the method), ``desired_state`` (the state per unit a run
-converges) and ``request_from`` (settings -> ``Phase17Request``).
-
-One unit per method, each ``enabled`` or ``rolled_back``: ``router`` (the runbook's two
-``video_stream`` lines of main.py, Method 1) and ``flag`` (``STREAMING_ENABLED`` in the unit's env
-file, Method 3). A rollback or enable converges the unit of ``phase17_method``; a converge run
-every recorded unit (``deploys/converge.py``).
-"""
+"""The phase17 request: what one run must do on one host, from its validated settings. One unit per
+method, each ``enabled`` or ``rolled_back``: ``router`` (the runbook's two ``video_stream`` lines of
+main.py, Method 1) and ``flag`` (``STREAMING_ENABLED`` in the unit's env file, Method 3)."""
 
 from dataclasses import dataclass
 
@@ -74,13 +67,8 @@ def recorded_state(recorded: dict[str, str] | None) -> tuple[dict[str, str], str
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the unit of ``phase17_method``; a converge run (``target``
-    None) converges every unit to its recorded state; a unit with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone). A unit whose
-    method main.py's shape does not allow is left alone too when only declared (``checks.converged``).
-    """
+    """The state per unit this run converges (a rollback or enable: the unit of ``phase17_method``; a
+    converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {settings.phase17_method: target}, False
     return to_record(settings, recorded, UNITS, lambda: settings.phase17_declared_state)

@@ -87,12 +87,8 @@ def scope_of(settings) -> dict[str, str]:
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per wave this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the waves in ``vision_waves``; a converge run (``target``
-    None) converges every wave to its recorded state; a wave with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone).
-    """
+    """The state per wave this run converges (a rollback or enable: the waves in ``vision_waves``; a
+    converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {wave: target for wave in settings.vision_waves}, False
     return to_record(settings, recorded, WAVES, lambda: settings.vision_declared_state)
