@@ -17,7 +17,6 @@ seeing them reach it as ``KEY=<hidden DIGEST>`` (``hiding``), and ``keys`` copie
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 
 from pyinfra.api import operation
@@ -27,9 +26,8 @@ from ..core.preflight import PreflightError
 from ..core.report import announce
 from .command import command, joined, program
 from .scripts import source
-from .shell import backup, inside
-
-q = shlex.quote
+from .sections import key_values
+from .shell import backup, inside, q
 
 KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # what a managed key may be
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # any env key (a public one may be lower case)
@@ -128,12 +126,7 @@ def shape_refusal(path: str, keys: list[str]) -> str:
 
 def parse(text: str, keys) -> dict[str, str]:
     """The values of ``keys`` in env-file ``text`` (the last assignment wins)."""
-    wanted, found = set(keys), {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key in wanted:
-            found[key] = value
-    return found
+    return {key: value for key, value in key_values(text.splitlines()).items() if key in keys}
 
 
 def plan_changes(current: dict[str, str], target: dict[str, str]) -> list[Change]:

@@ -22,7 +22,7 @@ class System:
     """A system as the rest of rollbook sees it: its stages (name, group) and its package."""
 
     stages: object  # the system's rollbook.pipeline.Stages
-    package: str  # rollbook.systems.<name>: has settings, and the @deploy named after the system
+    module: str  # its package, rollbook.systems.<name>: has settings, and the @deploy named after the system
 
     @property
     def name(self) -> str:
@@ -33,12 +33,8 @@ class System:
         return self.stages.group
 
     @property
-    def module(self) -> str:
-        return self.package
-
-    @property
     def settings_module(self) -> str:
-        return f"{self.package}.settings"
+        return f"{self.module}.settings"
 
     @property
     def settings(self) -> type:
@@ -50,7 +46,7 @@ class System:
 
     @property
     def deploy(self):
-        return getattr(importlib.import_module(self.package), self.name)
+        return getattr(importlib.import_module(self.module), self.name)
 
 
 class _Registry(Mapping):
