@@ -1,9 +1,5 @@
-"""The analyticbot request: what one run must do on one host, from its validated settings.
-
-``scope_of`` (what an approval binds), ``desired_state`` (the state per unit a run converges),
-``request_from`` (settings -> ``AnalyticbotRequest``), and ``effective`` (what the API does with a
-set of flags).
-"""
+"""The analyticbot request: what one run must do on one host, from its validated settings, and what the
+API does with a set of flags (``effective``)."""
 
 from dataclasses import dataclass, field
 

@@ -1,16 +1,13 @@
 """The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``::
 
-    refusal   main.py (and, for the flag unit, the guard, the settings flag and the env file) in the shape
-              each unit's method expects
+    refusal   main.py (and the flag's guard, settings and env file) in the shape each unit's method expects
     converge  ``router``: the runbook's two lines of main.py commented out or restored; ``flag``:
-              STREAMING_ENABLED in the unit's env file (a converge run: every recorded unit, in one run)
-    apply     restart the unit when the running process started before main.py changed, or holds
-              another flag value
-    verify    health; a refused upgrade, or an accepted 101 (served only when every unit is enabled); the
-              Phase 15/16 suites; and (enabled) no memory growth over stream cycles
+              STREAMING_ENABLED in the unit's env file
+    apply     restart the unit when its process started before main.py changed, or holds another flag
+    verify    ``checks.judge``
 
-The units a run converges on a host (``checks.converged``) are a function of the request and the
-host's state alone, so the hooks are separate calls that agree.
+The units a run converges (``checks.converged``) are a function of the request and the host's state
+alone, so the hooks are separate calls that agree.
 """
 
 import posixpath

@@ -1,9 +1,5 @@
-"""What the vision worker's metrics and environment must show.
-
-Before a rollback: no experiment of its waves still assigning (``active_experiments``). In the
-verify stage: the run's effect (``judge``: environment, health, counters flat or moving, the
-smoke event) and, after wave C's cleanup, the backlog at zero (``judge_cleanup``).
-"""
+"""What the vision worker's metrics and environment must show: before a rollback, no experiment of its
+waves still assigning; after it, the run's effect and, after wave C's cleanup, the backlog at zero."""
 
 from ...core import metrics
 from .request import EXPERIMENT_OF, VisionRequest

@@ -1,9 +1,5 @@
-"""The vision request: what one run must do on one host, validated from its host data.
-
-``scope_of`` (what an approval binds), ``desired_state`` (the state per wave a run converges) and
-``request_from`` (a host's validated settings -> ``VisionRequest``), and the desired state of the
-files and the worker: ``experiments_text``, ``expected_container_env``.
-"""
+"""The vision request: what one run must do on one host, from its validated settings, and the state it
+leaves the experiments file and the worker in (``experiments_text``, ``expected_container_env``)."""
 
 import copy
 from dataclasses import dataclass
