@@ -11,7 +11,6 @@ Example::
 from dataclasses import dataclass, field
 
 from ...host import process
-from ...host.compose import running_env, running_env_section
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import file_inside, health_section, postgres_connect, q, timed
@@ -65,7 +64,8 @@ class AnalyticbotState:
 def process_section(settings: AnalyticbotPlaces) -> str:
     """``## process``: the running process's start and managed keys (``host.process``), or ``stopped``."""
     if settings.unit == "compose":
-        return running_env_section(settings.project_dir, settings.service, settings.keys, "process", with_start=True)
+        return process.container_section(settings.project_dir, settings.service, settings.keys, "process",
+                                         with_start=True)
     return process.section(settings.service, settings.keys)
 
 
@@ -173,7 +173,7 @@ class AnalyticbotEffect(SectionsFact):
         best = sections.get("best_times", ["0 0"])
         code, _, seconds = (best[0] if best else "0 0").partition(" ")
         return AnalyticbotObservation(
-            running=running_env(sections.get("process", [])),
+            running=process.running_env(sections.get("process", [])),
             health_code=int(health[0]) if health and health[0].isdigit() else 0,
             health="\n".join(health[1:]).strip(),
             log_tail=sections.get("log", []),

@@ -10,7 +10,7 @@ Example::
 from dataclasses import dataclass, field
 
 from ...core import metrics
-from ...host.compose import running_env, running_env_section
+from ...host import process
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
 from ...host.shell import REDIS_CLI, file_inside, postgres_connect, q, redis_connect, timed
@@ -83,7 +83,7 @@ class VisionHost(SectionsFact):
             f"f={q(settings.env_file)}",
             f"echo '## env'; if {file_inside(settings.env_file)}; then echo present; {read_keys(settings.env_file, settings.keys)}; "
             "else echo missing; fi",
-            running_env_section(settings.project_dir, settings.service, settings.keys),
+            process.container_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if {file_inside(settings.experiments_file)}; then echo present; "
             f"{whole(settings.experiments_file)}; else echo missing; fi",
             _redis_section(settings, timeouts),
@@ -112,7 +112,7 @@ class VisionHost(SectionsFact):
             context = found[0] if found else None
         return VisionState(
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
-            container=running_env(sections.get("container", [])),
+            container=process.running_env(sections.get("container", [])),
             experiments="\n".join(experiments[1:]) + "\n" if experiments[:1] == ["present"] else None,
             phash_keys=counts[0] if counts else None,
             low_stream_length=counts[1] if counts else None,
@@ -145,7 +145,7 @@ class VisionEffect(SectionsFact):
                 smoke: bool = False, smoke_timeout: int = 30):
         health = q(settings.metrics_url + "/health")
         parts = [
-            running_env_section(settings.project_dir, settings.service, settings.keys),
+            process.container_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
             f"code=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {health}); "
             f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"",
@@ -168,7 +168,7 @@ class VisionEffect(SectionsFact):
             removed = int(words[3]) if len(words) > 3 and words[3].isdigit() else None
         health = (sections.get("health") or ["0"])[-1]
         return VisionObservation(
-            container=running_env(sections.get("container", [])),
+            container=process.running_env(sections.get("container", [])),
             health=int(health) if health.isdigit() else 0,
             first=metrics.read_scrape("\n".join(sections.get("first", []))),
             second=metrics.read_scrape("\n".join(sections.get("second", []))),
