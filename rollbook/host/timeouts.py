@@ -1,6 +1,4 @@
-"""How long a remote step may take before it fails naming itself (``rollbook_*_timeout`` in data).
-
-Example::
+"""How long a remote step may take before it fails naming itself (``rollbook_*_timeout`` in data)::
 
     limits = timeouts_of(settings)   # a host's settings (rollbook.core.loader)
     limits.connect    # seconds Redis or PostgreSQL has to answer a PING / SELECT 1
