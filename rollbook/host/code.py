@@ -28,17 +28,14 @@ def sed_script(line: str, commented: bool) -> str:
 @operation()
 def lines_commented(path: str, lines: list[str], current: dict[str, bool], commented: bool, backup_keep: int = 5,
                     root: str | None = None):
-    """
-    Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
+    """Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
 
     + lines: the exact lines, without the comment prefix
     + current: line -> commented out now (from a fact; every line must be there exactly once)
     + backup_keep, root: as for ``files.content``
 
-    Fails (no edit) when a line is not found as expected at execute time. Example:
-
-    .. code:: python
+    Fails (no edit) when a line is not found as expected at execute time. Example::
 
         code.lines_commented(
             name="Comment out the video_stream router in server/app/main.py",

@@ -199,8 +199,7 @@ def edit_command(path: str, plan: list[Change], source: str | None = None, copie
 @operation()
 def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep: int = 5, public=(),
          source: str | None = None, copied=(), root: str | None = None):
-    """
-    Converge ``target``'s keys in env file ``path``; every other line stays byte for byte. The run and
+    """Converge ``target``'s keys in env file ``path``; every other line stays byte for byte. The run and
     ``--dry`` say ``KEY: old -> new`` per changed key.
 
     + current: the managed keys as the file holds them now (from a fact; ``<hidden ...>`` for values
@@ -210,9 +209,7 @@ def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep
     + copied: keys whose target is their line in ``source`` (``.env.previous``): copied on the host, never sent
     + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
-    Example:
-
-    .. code:: python
+    Example::
 
         envfile.keys(
             name="Set the vision flags in /opt/vision/.env",

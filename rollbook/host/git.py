@@ -8,11 +8,8 @@ from .command import command
 
 @operation()
 def checked_out(checkout: str, ref: str, commit: str, head: str):
-    """
-    Check out ``commit`` (``ref`` resolved, from a fact) detached in ``checkout``, when ``head`` is
-    another commit. Example:
-
-    .. code:: python
+    """Check out ``commit`` (``ref`` resolved, from a fact) detached in ``checkout``, when ``head`` is
+    another commit. Example::
 
         git.checked_out(name="Check out v7.4.0", checkout="/opt/app", ref="v7.4.0",
                         commit=state.ref_commit, head=state.head)

@@ -21,8 +21,7 @@ def with_timeouts(sql: str, timeouts: Timeouts) -> str:
 @operation()
 def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[str], what: str,
            timeouts: Timeouts):
-    """
-    Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
+    """Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
     ``lock_timeout`` and ``statement_timeout`` set first (``with_timeouts``).
 
     + url_key: the key of ``env_file`` holding the database URL (``DATABASE_URL``)
@@ -30,9 +29,7 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
     + summary: what it does, said in the run and in ``--dry``
     + what: the step, named when PostgreSQL does not answer or the script times out
 
-    Example:
-
-    .. code:: python
+    Example::
 
         postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL",
                         sql=ROLLBACK_SQL, needed=True, summary=["drop has_video"], what="migration 004",

@@ -15,17 +15,14 @@ _ENTRIES = source("stream_entries.awk")
 
 @operation()
 def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeouts, batch: int = 500):
-    """
-    Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
+    """Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
     again: a key left (something still writes them) fails the step naming how many.
 
     + env_file: the host env file holding ``REDIS_URL``
     + count: how many keys match now (from a fact); None when unknown (Redis did not answer)
     + batch: keys per UNLINK
 
-    Example:
-
-    .. code:: python
+    Example::
 
         redis.keys_deleted(name="Delete the phash cache", env_file="/opt/vision/.env",
                            pattern="vision:phash:*", count=state.phash_keys, timeouts=Timeouts(10, 600))
@@ -67,8 +64,7 @@ def drain_command(stream: str, saved: str, batch: int) -> str:
 @operation()
 def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str, timeouts: Timeouts,
                    batch: int = 1000):
-    """
-    Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
+    """Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
     ``XRANGE <stream> - + COUNT <batch>``, the entries appended to the save file, then ``XDEL`` of
     their ids; until the stream has no entry. An entry added meanwhile is saved before it is deleted,
     and memory (on the host and in Redis) is bounded by the batch.
@@ -89,9 +85,7 @@ def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str
 
     or the original ids, into another stream: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
 
-    Example:
-
-    .. code:: python
+    Example::
 
         redis.stream_emptied(name="Empty the low-priority stream", env_file="/opt/vision/.env",
                              stream="stream:posts:vision:low", length=state.low_stream_length,

@@ -113,8 +113,7 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str | Stri
 @operation()
 def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
               restore: Restore | None = None):
-    """
-    Restart a systemd unit, or recreate a compose service (``restart_command``), when ``reasons`` is
+    """Restart a systemd unit, or recreate a compose service (``restart_command``), when ``reasons`` is
     not empty; then wait until it is ``ready``; if it is not, ``restore`` and fail.
 
     + unit: ``systemd`` or ``compose``
@@ -122,9 +121,7 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
     + reasons: why the running process differs from the target (never "a file changed in this run")
     + ready: shell that succeeds once the service serves (``shell.http_ok``); empty: no wait
 
-    Example:
-
-    .. code:: python
+    Example::
 
         service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service",
                           project_dir="", reasons=["running code differs from the backup"],
@@ -148,17 +145,14 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
 def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
                          target: dict[str, str], stale_code: bool = False, ready: str = "",
                          restore: Restore | None = None, public=()):
-    """
-    ``restarted`` when the running process does not hold ``target``, is not running, or runs
+    """``restarted`` when the running process does not hold ``target``, is not running, or runs
     code older than the checkout.
 
     + running: the managed keys in the running process's environment (None: not running)
     + stale_code: the process started before the app's current code (checkout or edit)
     + public: the keys whose values the reasons may show (``envfile.public_keys``); others show as ``***``
 
-    Example:
-
-    .. code:: python
+    Example::
 
         service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
                                      service="analyticbot-api", project_dir="", running=state.running,
