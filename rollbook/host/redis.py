@@ -72,18 +72,11 @@ def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str
     + length: the stream's length now (from a fact); None when unknown (Redis did not answer)
     + save_dir: where the entries are saved first: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600
 
-    The save file has one line per entry, oldest first: its id, then its fields and values, each in
-    double quotes and escaped the way redis-cli prints and reads them (``\\"``, ``\\n``, ``\\xNN``)::
-
-        1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"
-
-    To replay it, turn each line into an ``XADD`` and feed it to redis-cli (which reads one command a
-    line from its input). New ids, into the same stream (its old ids are below the stream's last id,
-    which XADD refuses)::
-
-        sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h HOST -p PORT -n DB
-
-    or the original ids, into another stream: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
+    The save file has one line per entry, oldest first: its id, then its fields and values quoted and
+    escaped as redis-cli prints and reads them (``1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"``).
+    To replay it, feed redis-cli one ``XADD`` a line: new ids into the same stream (XADD refuses ids below
+    its last), ``sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h H -p P -n DB``,
+    or the original ids into another: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
 
     Example::
 

@@ -1,19 +1,11 @@
 r"""S3 buckets, read and written with boto3 from the controller (never from a host): the objects
-under a prefix whose keys match a pattern, saved and purged (the operation ``objects_purged``), and
-the objects under one prefix copied to another bucket/prefix (only the missing or differing ones:
-the voice-v2 runbook's ``mc cp --recursive backup/... prod/...``). Every error names the endpoint
-and bucket, never a credential::
+under a prefix whose keys match a pattern, saved and purged (``objects_purged``), and the objects under
+one prefix copied to another bucket/prefix when missing or differing in size or ETag (the voice-v2
+runbook's ``mc cp --recursive``). Every error names the endpoint and bucket, never a credential::
 
-    target = S3Target(endpoint="https://s3.example", bucket="vision", region="ru-central1",
-                      access_key=..., secret_key=...)
     cached = Objects("vision/", re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$"), "the vision cache")
-    keys = keys_of(target, cached)
-    save_and_delete(target, keys, "rollbook-saved/RUN/", cached.what)   # copies first, then deletes
-    copies = plan_copy(backup, "2025-08-02/", prod, "")   # [(source key, destination key), ...]
-    copy_objects(backup, prod, copies)                     # server side when on the same endpoint
-
-An object differs when its size or ETag differs (both buckets written by plain PUT/COPY, so the
-ETag is the content's MD5).
+    save_and_delete(target, keys_of(target, cached), "rollbook-saved/RUN/", cached.what)  # copies, then deletes
+    copy_objects(backup, prod, plan_copy(backup, "2025-08-02/", prod, ""))
 """
 
 import re
@@ -58,8 +50,6 @@ def failure(target: S3Target, doing: str, error: Exception) -> S3Error:
     reason = error.response["Error"].get("Code", "error") if isinstance(error, ClientError) else type(error).__name__
     return S3Error(f"S3 unreachable or refusing ({reason}) while {doing}: {target.where()}")
 
-
-# objects under a prefix whose keys match a pattern
 
 @dataclass(frozen=True)
 class Objects:
@@ -113,8 +103,6 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: 
     return len(keys)
 
 
-# one prefix copied to another bucket/prefix (voice-v2: voice-file recovery)
-
 def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix: str) -> list[tuple[str, str]]:
     """The (source key, destination key) pairs whose destination is missing or differs."""
     present = _listing(source, source_prefix, f"listing {source_prefix or 'the bucket'} (the copy's source)")
@@ -145,8 +133,6 @@ def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]
         raise failure(dest, f"copying {len(copies)} object(s)", error) from None
     return len(copies)
 
-
-# the operation
 
 def _purge(target: S3Target, objects: Objects, saved_prefix: str):
     # what is there now, not what the plan counted: nothing added meanwhile is left behind
