@@ -25,17 +25,15 @@ class AnalyticbotRequest:
     migration: str | None
     release: str | None
     settings: AnalyticbotPlaces
-    environment: str
     channel: str
     days: int
     max_seconds: float
     health_timeout: int
     backup_keep: int
-    token_secret: str
     timeouts: Timeouts
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
-    token: str = field(default="", repr=False, compare=False)  # the secret token_secret names: never shown
+    token: str = field(default="", repr=False, compare=False)  # the API token (a secret): never shown
 
     def describe(self) -> str:
         parts = [f"{unit} {state.replace('_', ' ')}" for unit, state in self.desired.items()]
@@ -76,10 +74,9 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else settings.analyticbot_migration,
         release=None if converge else settings.analyticbot_release, settings=places,
-        environment=settings.rollbook_environment, channel=settings.analyticbot_channel,
-        days=settings.analyticbot_days, max_seconds=float(settings.analyticbot_max_response_seconds),
-        health_timeout=settings.analyticbot_health_timeout, backup_keep=settings.rollbook_backup_keep,
-        token_secret=settings.analyticbot_token_secret, timeouts=timeouts_of(settings),
+        channel=settings.analyticbot_channel, days=settings.analyticbot_days, backup_keep=settings.rollbook_backup_keep,
+        max_seconds=float(settings.analyticbot_max_response_seconds), timeouts=timeouts_of(settings),
+        health_timeout=settings.analyticbot_health_timeout,
     )
 
 

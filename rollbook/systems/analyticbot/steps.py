@@ -31,7 +31,7 @@ class AnalyticbotStages(Stages):
     def request(self, settings, target, recorded) -> AnalyticbotRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
         made = request_from(settings, desired, converge=target is None)
-        token = secret(made.token_secret, settings, "the API token for the best-times check")
+        token = secret(settings.analyticbot_token_secret, settings, "the API token for the best-times check")
         return replace(made, target=target, from_record=from_record, token=token)
 
     def inspect(self, request: AnalyticbotRequest, settings):
