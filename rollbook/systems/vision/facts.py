@@ -13,7 +13,7 @@ from ...core import metrics
 from ...host import process
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
-from ...host.shell import REDIS_CLI, file_inside, postgres_connect, q, redis_connect, timed
+from ...host.shell import REDIS_CLI, file_inside, health_section, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
@@ -143,12 +143,9 @@ class VisionEffect(SectionsFact):
 
     def command(self, settings: VisionPlaces, window: int, health_timeout: int, timeouts: Timeouts,
                 smoke: bool = False, smoke_timeout: int = 30):
-        health = q(settings.metrics_url + "/health")
         parts = [
             process.container_section(settings.project_dir, settings.service, settings.keys),
-            f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
-            f"code=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {health}); "
-            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"",
+            health_section(settings.metrics_url + "/health", health_timeout),
             _metrics_section("first", settings),
             f"sleep {int(window)}",
             _metrics_section("second", settings),
@@ -166,7 +163,7 @@ class VisionEffect(SectionsFact):
             processed = words[:2] == ["ok", "yes"]
             pending = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
             removed = int(words[3]) if len(words) > 3 and words[3].isdigit() else None
-        health = (sections.get("health") or ["0"])[-1]
+        health = (sections.get("health") or ["0"])[0]
         return VisionObservation(
             container=process.running_env(sections.get("container", [])),
             health=int(health) if health.isdigit() else 0,
