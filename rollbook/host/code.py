@@ -37,11 +37,8 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
 
     Fails (no edit) when a line is not found as expected at execute time. Example::
 
-        code.lines_commented(
-            name="Comment out the video_stream router in server/app/main.py",
-            path="/srv/phase17/server/app/main.py", lines=ROUTER_LINES,
-            current=state.main.router, commented=True,
-        )
+        code.lines_commented(name="Comment out the video_stream router", path="/srv/phase17/server/app/main.py",
+                             lines=ROUTER_LINES, current=state.main.router, commented=True)
     """
     todo = [line for line in lines if current.get(line) != commented]
     if not todo:

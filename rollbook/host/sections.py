@@ -1,7 +1,5 @@
-"""Facts that gather several things in one command, printed as ``## name`` sections.
-
-One command per fact keeps a no-op run to a handful of SSH round trips per host.
-Example::
+"""Facts that gather several things in one command, printed as ``## name`` sections: one command per
+fact keeps a no-op run to a handful of SSH round trips per host::
 
     >>> split_sections(["## env", "present", "A=1", "## redis", "ok 0 0"])
     {'env': ['present', 'A=1'], 'redis': ['ok 0 0']}

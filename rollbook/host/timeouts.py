@@ -8,14 +8,12 @@
 
 from dataclasses import dataclass
 
-LOCK_TIMEOUT = 10  # rollbook_lock_timeout's default
-
 
 @dataclass(frozen=True)
 class Timeouts:
     connect: int
     command: int
-    lock: int = LOCK_TIMEOUT
+    lock: int = 10  # rollbook_lock_timeout's default
 
 
 def timeouts_of(settings) -> Timeouts:

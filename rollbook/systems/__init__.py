@@ -1,9 +1,6 @@
-"""One package per system, each with one @deploy (the pipeline of docs/architecture.md with that system's data
-and checks): ``rollbook.systems.<system>`` holds its settings, request, facts, checks and deploy.
-
-A system registers itself once: its package's ``__init__`` declares ``SYSTEM = System(STAGES, __name__)``.
-``SYSTEMS`` finds every package here that does, on first use, and is what the deploys, converge, drift,
-the data reference (``rollbook.core.schema``) and the recorded data read::
+"""One package per system (``rollbook.systems.<system>``: its settings, request, facts, checks and @deploy),
+registered once by its ``__init__``: ``SYSTEM = System(STAGES, __name__)``. ``SYSTEMS`` finds every
+package here that does, on first use::
 
     SYSTEMS["vision"].group          # 'vision_workers'
     SYSTEMS["vision"].settings       # VisionSettings, its data keys
@@ -77,10 +74,6 @@ SYSTEMS = _Registry()
 
 def converge_all():
     """Every system's ``@deploy`` without a target: each unit to its recorded state (``deploys/converge.py``
-    and ``deploys/drift_correct.py``)::
-
-        from rollbook.systems import converge_all
-        converge_all()
-    """
+    and ``deploys/drift_correct.py`` call ``converge_all()``)."""
     for system in SYSTEMS.values():
         system.deploy()

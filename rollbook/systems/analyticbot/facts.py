@@ -1,6 +1,4 @@
-"""Facts of an analyticbot API host: its state before a run, and what it shows after one.
-
-Example::
+"""Facts of an analyticbot API host: its state before a run, and what it shows after one::
 
     state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600),
                           ref="v7.4.0", migration=True)

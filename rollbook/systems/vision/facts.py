@@ -1,6 +1,4 @@
-"""Facts of a vision worker host: its state before a run, and what it shows after one.
-
-Example::
+"""Facts of a vision worker host: its state before a run, and what it shows after one::
 
     state = host.get_fact(VisionHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600), window=2)
     state.env_file            # {'VISION_PHASH_ENABLED': 'true', ...} or None when missing
