@@ -30,16 +30,8 @@ class VisionRequest:
     env: dict[str, str]  # the values this run converges (its waves' keys and the PoC flag)
     experiments: dict[str, dict]  # experiment entries of this run's waves
     settings: VisionPlaces
-    environment: str
-    ignore_experiments: bool
-    backup_keep: int
-    scan_batch: int
     timeouts: Timeouts
     verify_window: int
-    experiment_window: int
-    health_timeout: int
-    smoke_timeout: int
-    saved_dir: str
     strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
     purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
@@ -123,13 +115,8 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
         phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
         low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
-        desired=dict(desired), env=env, experiments=experiments, settings=places,
-        environment=settings.rollbook_environment, ignore_experiments=settings.vision_ignore_experiments,
-        backup_keep=settings.rollbook_backup_keep, scan_batch=settings.vision_scan_batch,
-        timeouts=timeouts_of(settings), verify_window=settings.vision_verify_window,
-        experiment_window=settings.vision_experiment_window, health_timeout=settings.vision_health_timeout,
-        smoke_timeout=settings.vision_smoke_timeout, saved_dir=settings.vision_saved_dir,
-        strip_context=options and settings.vision_strip_context,
+        desired=dict(desired), env=env, experiments=experiments, settings=places, timeouts=timeouts_of(settings),
+        verify_window=settings.vision_verify_window, strip_context=options and settings.vision_strip_context,
         purge_s3=_s3_target(settings) if options and settings.vision_purge_s3_cache else None,
     )
 
