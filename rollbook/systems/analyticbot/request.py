@@ -25,11 +25,7 @@ class AnalyticbotRequest:
     migration: str | None
     release: str | None
     settings: AnalyticbotPlaces
-    channel: str
-    days: int
     max_seconds: float
-    health_timeout: int
-    backup_keep: int
     timeouts: Timeouts
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
@@ -74,9 +70,7 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else settings.analyticbot_migration,
         release=None if converge else settings.analyticbot_release, settings=places,
-        channel=settings.analyticbot_channel, days=settings.analyticbot_days, backup_keep=settings.rollbook_backup_keep,
         max_seconds=float(settings.analyticbot_max_response_seconds), timeouts=timeouts_of(settings),
-        health_timeout=settings.analyticbot_health_timeout,
     )
 
 

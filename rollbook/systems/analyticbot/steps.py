@@ -84,7 +84,8 @@ class AnalyticbotStages(Stages):
         stage.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
         stage.steps.append(envfile.keys(
             name=f"Set the feature flags in {settings.env_file}", path=settings.env_file, current=state.env_file,
-            target=request.env, backup_keep=request.backup_keep, public=public, root=_app_folder(settings)))
+            target=request.env, backup_keep=ctx.settings.rollbook_backup_keep, public=public,
+            root=_app_folder(settings)))
         if request.release is not None:
             stage.steps.append(git.checked_out(
                 name=f"Check out release {request.release}", checkout=settings.checkout, ref=request.release,
@@ -99,7 +100,7 @@ class AnalyticbotStages(Stages):
             name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
             service=settings.service, project_dir=settings.project_dir, running=state.running,
             target=_expected(ctx), stale_code=bool(stale_code),
-            ready=http_ok(settings.base_url + "/health", request.health_timeout),
+            ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
                                     marker=ctx.run.restored_marker, started=ctx.run.started_marker),
             public=_public(ctx))])
@@ -132,8 +133,9 @@ def _verified(ctx: Context, name: str, what: str):
 
     verify.verified(
         name=name, what=what, fact=AnalyticbotEffect, before=upload_token,
-        fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
-                         health_timeout=request.health_timeout, release=request.release is not None),
+        fact_kwargs=dict(settings=settings, header_file=header_file, channel=ctx.settings.analyticbot_channel,
+                         days=ctx.settings.analyticbot_days, health_timeout=ctx.settings.analyticbot_health_timeout,
+                         release=request.release is not None),
         judge=judge(request, _expected(ctx)), system=SYSTEM)
 
 

@@ -18,10 +18,8 @@ class Phase17Request:
     desired: dict[str, str]  # unit (router | flag) -> enabled | rolled_back, for the units this run converges
     method: str  # phase17_method: the unit a rollback or enable converges
     settings: Phase17Places
-    health_timeout: int
     leak_cycles: int
     leak_max_growth_kb: int
-    backup_keep: int
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
     declared: tuple[str, ...] = ()  # units with no record, converged to their declared state (converge runs)
@@ -86,6 +84,5 @@ def request_from(settings, desired: dict[str, str]) -> Phase17Request:
     )
     return Phase17Request(
         desired=dict(desired), method=settings.phase17_method, settings=places,
-        health_timeout=settings.phase17_health_timeout, leak_cycles=settings.phase17_leak_cycles,
-        leak_max_growth_kb=settings.phase17_leak_max_growth_kb, backup_keep=settings.rollbook_backup_keep,
+        leak_cycles=settings.phase17_leak_cycles, leak_max_growth_kb=settings.phase17_leak_max_growth_kb,
     )

@@ -72,14 +72,14 @@ class Phase17Stages(Stages):
             stage.steps.append(code.lines_commented(
                 name=f"{'Comment out' if commented else 'Restore'} the video_stream router in {settings.main_file}",
                 path=settings.main_path, lines=list(ROUTER_LINES), current=state.main.router,
-                commented=commented, backup_keep=request.backup_keep, root=settings.server_dir))
+                commented=commented, backup_keep=ctx.settings.rollbook_backup_keep, root=settings.server_dir))
             stage.changes += [f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
                               for line in _router_todo(ctx)]
         if FLAG_UNIT in units:
             current, value = _current_flag(ctx), flag_of(units[FLAG_UNIT])
             stage.steps.append(envfile.keys(
                 name=f"Set {FLAG}={value} in {settings.env_file}", path=settings.env_file, current=current,
-                target={FLAG: value}, backup_keep=request.backup_keep, public={FLAG},
+                target={FLAG: value}, backup_keep=ctx.settings.rollbook_backup_keep, public={FLAG},
                 root=posixpath.dirname(settings.server_dir.rstrip("/"))))
             stage.changes += [f"{FLAG}: {current.get(FLAG, '(unset)')} -> {value}"] if current.get(FLAG) != value else []
         return stage
@@ -90,7 +90,7 @@ class Phase17Stages(Stages):
             name=f"Restart {settings.service} so the process serves the new state", unit="systemd",
             service=settings.service, project_dir="", running=state.running, target=_flag_target(ctx),
             stale_code=bool(_router_todo(ctx)) or state.runs_old_code, public={FLAG},
-            ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
+            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.phase17_health_timeout),
             restore=_restore(ctx))])
 
     def verify(self, ctx: Context) -> None:
@@ -99,7 +99,7 @@ class Phase17Stages(Stages):
         verify.verified(
             name="Verify the phase17 server's WebSocket stream", what=f"phase17 {request.describe(units)}",
             fact=Phase17Effect,
-            fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
+            fact_kwargs=dict(settings=settings, health_timeout=ctx.settings.phase17_health_timeout,
                              cycles=request.leak_cycles if stream_served(units) else 0),
             judge=judge(request, units), system=SYSTEM)
 
