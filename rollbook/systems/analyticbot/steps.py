@@ -78,7 +78,7 @@ class AnalyticbotStages(Stages):
 
     def converge(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        public = _public(ctx)
+        public = envfile.public_keys(ctx.settings, settings.keys)
         # migration 004 apply first: the columns exist before the API may use them
         stage = _migration(ctx) if request.migration == "apply" else Stage()
         stage.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
@@ -103,7 +103,7 @@ class AnalyticbotStages(Stages):
             ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
                                     marker=ctx.run.restored_marker, started=ctx.run.started_marker),
-            public=_public(ctx))])
+            public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:
         _verified(ctx, "Verify the analyticbot API's state", f"analyticbot {ctx.request.describe()}")
@@ -144,11 +144,6 @@ def _app_folder(settings) -> str:
     env = settings.env_file
     return next((folder for folder in (settings.project_dir, settings.checkout)
                  if env.startswith(folder.rstrip("/") + "/")), settings.checkout)
-
-
-def _public(ctx: Context) -> frozenset[str]:
-    """The env keys whose values may be shown: the feature flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 def _expected(ctx: Context) -> dict[str, str]:

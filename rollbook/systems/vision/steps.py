@@ -78,7 +78,7 @@ class VisionStages(Stages):
 
     def converge(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        public = _public(ctx)
+        public = envfile.public_keys(ctx.settings, settings.keys)
         return Stage(
             steps=[
                 envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
@@ -100,7 +100,7 @@ class VisionStages(Stages):
             ready=http_ok(settings.metrics_url + "/health", ctx.settings.vision_health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
                                     marker=ctx.run.restored_marker, started=ctx.run.started_marker),
-            public=_public(ctx))])
+            public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:
         request, settings = ctx.request, ctx.request.settings
@@ -150,11 +150,6 @@ class VisionStages(Stages):
                 saved_prefix=f"rollbook-saved/{ctx.run.run_id}/", _run_once=True))
             stage.cleanup["s3_cache_objects_saved_and_deleted"] = count
         return stage
-
-
-def _public(ctx: Context) -> set[str]:
-    """The env keys whose values may be shown: vision's flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 VISION = VisionStages()
