@@ -211,11 +211,8 @@ def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep
 
     Example::
 
-        envfile.keys(
-            name="Set the vision flags in /opt/vision/.env",
-            path="/opt/vision/.env", current=state.env_file,
-            target={"VISION_PHASH_ENABLED": "false"}, public={"VISION_PHASH_ENABLED"},
-        )
+        envfile.keys(name="Set the vision flags", path="/opt/vision/.env", current=state.env_file,
+                     target={"VISION_PHASH_ENABLED": "false"}, public={"VISION_PHASH_ENABLED"})
     """
     plan = plan_changes(current, target)
     if not plan:

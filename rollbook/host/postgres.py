@@ -1,6 +1,5 @@
-"""PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the
-database URL of the host's env file; the URL never leaves the host, and the password never reaches
-psql's arguments (``PGPASSWORD``, see ``shell.postgres_connect``)."""
+"""PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the database
+URL of the host's env file (``shell.postgres_connect``: the URL never leaves the host)."""
 
 from pyinfra.api import operation
 
@@ -31,9 +30,8 @@ def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[st
 
     Example::
 
-        postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL",
-                        sql=ROLLBACK_SQL, needed=True, summary=["drop has_video"], what="migration 004",
-                        timeouts=Timeouts(10, 600))
+        postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL", sql=SQL,
+                        needed=True, summary=["drop has_video"], what="migration 004", timeouts=Timeouts(10, 600))
     """
     if not needed:
         return

@@ -123,9 +123,8 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
 
     Example::
 
-        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service",
-                          project_dir="", reasons=["running code differs from the backup"],
-                          ready=http_ok("http://127.0.0.1:8000/health", 30))
+        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service", project_dir="",
+                          reasons=["running code differs"], ready=http_ok("http://127.0.0.1:8000/health", 30))
     """
     if not reasons:
         return
@@ -154,10 +153,8 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
 
     Example::
 
-        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
-                                     service="analyticbot-api", project_dir="", running=state.running,
-                                     target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
-                                     ready=http_ok("http://127.0.0.1:10300/health", 30))
+        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd", service="analyticbot-api",
+                                     project_dir="", running=state.running, target={"ENABLE_TIME_WEIGHTING": "false"})
     """
     yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code, public), ready,
                                 restore)
