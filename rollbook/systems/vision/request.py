@@ -13,6 +13,7 @@ from ...core.secrets import secret
 from ...core.templates import render
 from .facts import VisionPlaces
 from ...pipeline.stages import STATES, to_record
+from ..settings_types import flag_value
 from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
@@ -62,14 +63,10 @@ def _flags(settings, state: str, waves) -> dict[str, str]:
     return {flag: value for wave in waves for flag, value in table.get(wave, {}).items()}
 
 
-def _as_text(value: bool) -> str:
-    return "true" if value else "false"
-
-
 def scope_of(settings) -> dict[str, str]:
     """What an approval of a rollback or enable binds: the waves and the options that change what runs."""
     return {"vision_waves": ",".join(settings.vision_waves),
-            **{name: _as_text(getattr(settings, name)) for name in (
+            **{name: flag_value(getattr(settings, name), bool) for name in (
                 "vision_compression_poc", "vision_ignore_experiments", "vision_purge_s3_cache",
                 "vision_strip_context")}}
 
@@ -90,15 +87,12 @@ def _s3_target(settings) -> s3.S3Target:
 
 
 def request_from(settings, desired: dict[str, str], options: bool = True) -> VisionRequest:
-    """What a run converging ``desired`` does on a host with these (validated) settings; PreflightError
-    names what the run may not do there.
-
-    ``options``: honour the rollback's one-off cleanups (S3 purge, context strip); converge runs don't.
-    """
+    """What a run converging ``desired`` does on a host with these (validated) settings (``options``: with
+    the rollback's one-off cleanups, which converge runs skip); PreflightError names what it may not do."""
     env = {}
     for state in STATES:
         env.update(_flags(settings, state, [wave for wave, wanted in desired.items() if wanted == state]))
-    env[POC_KEY] = _as_text(settings.vision_compression_poc)
+    env[POC_KEY] = flag_value(settings.vision_compression_poc, bool)
     if settings.rollbook_environment == "prod" and settings.vision_compression_poc:
         raise PreflightError(f"{POC_KEY} stays false in prod: vision_compression_poc=true refused")
     experiments = {}
