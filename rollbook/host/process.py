@@ -1,10 +1,8 @@
 """A service's main process as the host sees it, never from what the service says about itself: a
 systemd service's read from ``/proc`` (its pid, its start in epoch seconds, sub-second, and the managed
-keys of its environment), a compose service's from ``docker inspect``. One section of a
-``SectionsFact``'s command, and its parse::
+keys of its environment), a compose service's from ``docker inspect``: one section of a ``SectionsFact``'s
+command (``section("search-api", ("SEARCH_RERANK_ENABLED",))``), and its parse::
 
-    section("search-api", ("SEARCH_RERANK_ENABLED",))
-    # "echo '## process'; pid=$(systemctl show -p MainPID --value search-api ...); ... else echo stopped; fi"
     >>> parse(["running", "pid 812", "started 1733580000.125", "SEARCH_RERANK_ENABLED=false"])
     Process(pid=812, started=1733580000.125, env={'SEARCH_RERANK_ENABLED': 'false'})
     >>> parse(["stopped"]) is None

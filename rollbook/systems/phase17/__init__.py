@@ -3,14 +3,10 @@ Specification: runbook ``002…phase17.md``. Entry points::
 
     pyinfra inventories/prod.py deploys/phase17_rollback.py                          # Method 1 (router)
     pyinfra inventories/prod.py deploys/phase17_rollback.py --data phase17_method=flag   # Method 3
-    pyinfra inventories/staging.py deploys/phase17_enable.py
-    pyinfra inventories/prod.py deploys/converge.py                                   # every recorded unit
 
-One unit per method (``request``): ``router`` comments out (enable: restores) the runbook's two lines of
-``server/app/main.py``; ``flag`` converges ``STREAMING_ENABLED`` in the unit's env file under main.py's
-``if STREAMING_ENABLED:`` guard. The runbook expects ``404 Not Found`` for the removed route; FastAPI
-closes an unrouted WebSocket before accepting it, which uvicorn answers ``403 Forbidden``: the check is
-the effect (no 101, the HTTP API still answers), not one status code.
+The runbook expects ``404 Not Found`` for the removed route; FastAPI closes an unrouted WebSocket before
+accepting it, which uvicorn answers ``403 Forbidden``: the check is the effect (no 101, the HTTP API
+still answers), not one status code.
 """
 
 from .deploy import phase17
