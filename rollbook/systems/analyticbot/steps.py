@@ -158,27 +158,23 @@ def _migration(ctx: Context) -> Stage:
     columns = set(MIGRATION_COLUMNS) & migration.columns
     if request.migration == "rollback":
         backup_table = BACKUP_PREFIX + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ").lower()
-        needed = bool(columns)
-        return Stage(
-            steps=[postgres.script(
-                name="Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes",
-                env_file=settings.env_file, url_key=settings.database_url_key, sql=rollback_sql(backup_table),
-                needed=needed, what="migration 004 rollback", timeouts=request.timeouts,
-                summary=[f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
-                         f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"])],
-            cleanup={"migration_004": "rolled back", "rows_saved": migration.rows,
-                     "backup_table": backup_table} if needed else {})
-    needed = not columns or set(MIGRATION_INDEXES) - migration.indexes
-    if needed and not columns and not migration.newest_backup:
-        logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
-    return Stage(
-        steps=[postgres.script(
-            name="Migration 004 apply: re-create the columns and indexes, restore values from the newest backup",
-            env_file=settings.env_file, url_key=settings.database_url_key, sql=apply_sql(migration.newest_backup),
-            needed=bool(needed), what="migration 004 apply", timeouts=request.timeouts,
-            summary=[f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
-                     f"posts: restore values from {migration.newest_backup or '(no backup table)'}"])],
-        cleanup={"migration_004": "applied", "restored_from": migration.newest_backup or "none"} if needed else {})
-
+        needed, sql = bool(columns), rollback_sql(backup_table)
+        name = "Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes"
+        summary = [f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
+                   f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"]
+        cleanup = {"migration_004": "rolled back", "rows_saved": migration.rows, "backup_table": backup_table}
+    else:
+        needed = bool(not columns or set(MIGRATION_INDEXES) - migration.indexes)
+        sql = apply_sql(migration.newest_backup)
+        if needed and not columns and not migration.newest_backup:
+            logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
+        name = "Migration 004 apply: re-create the columns and indexes, restore values from the newest backup"
+        summary = [f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
+                   f"posts: restore values from {migration.newest_backup or '(no backup table)'}"]
+        cleanup = {"migration_004": "applied", "restored_from": migration.newest_backup or "none"}
+    return Stage(steps=[postgres.script(name=name, env_file=settings.env_file, url_key=settings.database_url_key,
+                                        sql=sql, needed=needed, what=f"migration 004 {request.migration}",
+                                        timeouts=request.timeouts, summary=summary)],
+                 cleanup=cleanup if needed else {})
 
 ANALYTICBOT = AnalyticbotStages()
