@@ -20,8 +20,7 @@ CONSUMER_GROUP = "vision_workers"
 
 @dataclass(frozen=True)
 class VisionPlaces:
-    """Where a vision host keeps things, derived from its settings (settings.VisionSettings), passed to facts
-    and operations."""
+    """Where a vision host keeps things, derived from its settings (settings.VisionSettings)."""
 
     env_file: str
     project_dir: str

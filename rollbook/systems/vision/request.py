@@ -19,8 +19,7 @@ POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
-SYSTEM = "vision"
-GROUP = "vision_workers"
+SYSTEM, GROUP = "vision", "vision_workers"
 
 
 @dataclass(frozen=True)
