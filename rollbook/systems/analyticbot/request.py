@@ -3,7 +3,6 @@ API does with a set of flags (``effective``)."""
 
 from dataclasses import dataclass, field
 
-from ...host.timeouts import Timeouts, timeouts_of
 from .facts import AnalyticbotPlaces
 from ...pipeline.stages import to_record
 
@@ -26,7 +25,6 @@ class AnalyticbotRequest:
     release: str | None
     settings: AnalyticbotPlaces
     max_seconds: float
-    timeouts: Timeouts
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
     token: str = field(default="", repr=False, compare=False)  # the API token (a secret): never shown
@@ -70,7 +68,7 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else settings.analyticbot_migration,
         release=None if converge else settings.analyticbot_release, settings=places,
-        max_seconds=float(settings.analyticbot_max_response_seconds), timeouts=timeouts_of(settings),
+        max_seconds=float(settings.analyticbot_max_response_seconds),
     )
 
 

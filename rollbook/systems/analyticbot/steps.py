@@ -16,6 +16,7 @@ from pyinfra import host, logger
 
 from ...host import envfile, git, postgres, service, uploads, verify
 from ...host.shell import http_ok
+from ...host.timeouts import timeouts_of
 from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
 from ...core.secrets import secret
@@ -37,7 +38,7 @@ class AnalyticbotStages(Stages):
     def inspect(self, request: AnalyticbotRequest, settings):
         return host.get_fact(AnalyticbotHost, settings=request.settings,
                              recorded_file=f"{settings.rollbook_state_dir}/state.json", ref=request.release,
-                             migration=request.migration is not None, timeouts=request.timeouts)
+                             migration=request.migration is not None, timeouts=timeouts_of(settings))
 
     def scope(self, settings, request: AnalyticbotRequest, target) -> dict:
         if target is not None:
@@ -174,7 +175,7 @@ def _migration(ctx: Context) -> Stage:
         cleanup = {"migration_004": "applied", "restored_from": migration.newest_backup or "none"}
     return Stage(steps=[postgres.script(name=name, env_file=settings.env_file, url_key=settings.database_url_key,
                                         sql=sql, needed=needed, what=f"migration 004 {request.migration}",
-                                        timeouts=request.timeouts, summary=summary)],
+                                        timeouts=timeouts_of(ctx.settings), summary=summary)],
                  cleanup=cleanup if needed else {})
 
 ANALYTICBOT = AnalyticbotStages()

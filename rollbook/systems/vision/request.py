@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import yaml
 
 from ...host import s3
-from ...host.timeouts import Timeouts, timeouts_of
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...core.templates import render
@@ -30,7 +29,6 @@ class VisionRequest:
     env: dict[str, str]  # the values this run converges (its waves' keys and the PoC flag)
     experiments: dict[str, dict]  # experiment entries of this run's waves
     settings: VisionPlaces
-    timeouts: Timeouts
     verify_window: int
     strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
     purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
@@ -108,7 +106,7 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
         phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
         low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
-        desired=dict(desired), env=env, experiments=experiments, settings=places, timeouts=timeouts_of(settings),
+        desired=dict(desired), env=env, experiments=experiments, settings=places,
         verify_window=settings.vision_verify_window, strip_context=options and settings.vision_strip_context,
         purge_s3=_s3_target(settings) if options and settings.vision_purge_s3_cache else None,
     )

@@ -14,6 +14,7 @@ from pyinfra import host, logger
 
 from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
+from ...host.timeouts import timeouts_of
 from ...pipeline import Context, Stage, Stages
 from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
 from .cleanups import CACHE, s3_cache_count, strip_context_sql
@@ -33,7 +34,7 @@ class VisionStages(Stages):
         return host.get_fact(VisionHost, settings=request.settings,
                              recorded_file=f"{settings.rollbook_state_dir}/state.json",
                              window=settings.vision_experiment_window if request.target != "enabled" else 0,
-                             count_context=request.strip_context, timeouts=request.timeouts)
+                             count_context=request.strip_context, timeouts=timeouts_of(settings))
 
     def scope(self, settings, request: VisionRequest, target) -> dict:
         if target is not None:
@@ -107,12 +108,12 @@ class VisionStages(Stages):
         verify.verified(
             name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
             fact_kwargs=dict(settings=settings, window=request.verify_window,
-                             health_timeout=ctx.settings.vision_health_timeout, timeouts=request.timeouts,
+                             health_timeout=ctx.settings.vision_health_timeout, timeouts=timeouts_of(ctx.settings),
                              smoke=bool(request.enabled), smoke_timeout=ctx.settings.vision_smoke_timeout),
             judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
-        request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, ctx.request.timeouts
+        request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, timeouts_of(ctx.settings)
         stage = Stage()
         if "b" in request.rolled_back:
             stage.steps.append(redis.keys_deleted(
@@ -131,7 +132,7 @@ class VisionStages(Stages):
                 name=f"Verify {settings.low_stream} is empty and the worker's backlog at zero",
                 what="vision wave c cleanup", fact=VisionEffect,
                 fact_kwargs=dict(settings=settings, window=1, health_timeout=ctx.settings.vision_health_timeout,
-                                 timeouts=request.timeouts),
+                                 timeouts=limits),
                 judge=judge_cleanup, system=SYSTEM)
         if request.strip_context:
             table = f"post_enrichment_context_backup_{ctx.run.run_id.lower().replace('-', '_')}"
