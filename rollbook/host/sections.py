@@ -34,8 +34,7 @@ def key_values(lines: list[str]) -> dict[str, str]:
 
 
 def recorded_section(recorded_file: str) -> str:
-    """``## recorded``: the host's state file, its last line ended (a file without a final newline
-    must not swallow the next section's header)."""
+    """``## recorded``: the host's state file, whole (its last line ended, never the next section's header)."""
     return f"echo '## recorded'; {whole(recorded_file)} 2>/dev/null || true"
 
 

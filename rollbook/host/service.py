@@ -65,9 +65,8 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> Str
 
 
 def this_runs_backup(env_file: str, started: str) -> StringCommand:
-    """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
-    ``started`` (the run's start: its first backup holds the file as it was before the run, however
-    many steps of the run changed it), or to nothing: a backup an older run made is never picked."""
+    """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the run's start (in
+    ``started``): the file as it was before the run; never a backup an older run made (then ``$b`` is empty)."""
     return command('start=$(cat {started} 2>/dev/null); b=; for f in {path}.backup.*; do [ -e "$f" ] || continue; '
                    's=${{f##*.backup.}}; [ -n "$start" ] && [ "$(printf \'%s\\n%s\\n\' "$start" "$s" | sort | head -n 1)" = '
                    '"$start" ] && {{ b=$f; break; }}; done', started=started, path=env_file)

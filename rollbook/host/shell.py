@@ -145,10 +145,9 @@ def http_ok(url: str, seconds: int) -> StringCommand:
 
 
 def inside(path: str, root: str | None) -> StringCommand:
-    """Fail unless the file ``path`` of an app (``root``: its folder) resolves inside its own folder: a
-    file that is a symlink leading elsewhere (``.env -> /etc/sudoers``, planted by whoever can write the
-    app's folder) is refused on the host, in the command that writes it. Folders on the way may be
-    links (teams mount config folders from elsewhere); ``true`` when no root is given::
+    """Fail unless the file ``path`` of an app (``root``: its folder; none: ``true``) resolves inside its own
+    folder: a symlink leading elsewhere (``.env -> /etc/sudoers``) is refused on the host, in the command
+    that writes it. Folders on the way may be links (teams mount config folders from elsewhere)::
 
         >>> print(inside("/opt/vision/.env", "/opt/vision"))  # doctest: +NORMALIZE_WHITESPACE
         r=$(realpath -m -- /opt/vision/.env) && d=$(realpath -m -- /opt/vision) && case "$r" in "$d"/*) ;; *) echo '/opt/vision/.env is a symlink leading out of its folder: refused' >&2; exit 1;; esac
@@ -174,9 +173,8 @@ def file_inside(path: str) -> str:
 
 
 def health_section(url: str, seconds: int) -> str:
-    """A fact section (read-only shell): ``## health``, then the last HTTP code and body of ``url``,
-    polled every half second for at most ``seconds`` until it answers 200. The body goes to a file
-    ``mktemp`` makes (never a guessable /tmp name a local user could plant a symlink at)::
+    """``## health``, then the last HTTP code and body of ``url``, polled every half second for at most
+    ``seconds`` until it answers 200 (the body through a ``mktemp`` file, never a guessable /tmp name)::
 
         >>> health_section("http://127.0.0.1:8000/health", 1).startswith("echo '## health'; t=$(mktemp)")
         True

@@ -7,8 +7,7 @@ from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
 
 
 def _applies(unit: str, main: MainFile) -> bool:
-    """Whether main.py has the shape ``unit``'s method edits: both router lines at column 0 (router),
-    or the ``if STREAMING_ENABLED:`` guard around them (flag)."""
+    """Whether main.py has the shape ``unit``'s method edits (router: both lines at column 0; flag: the guard)."""
     return not main.missing if unit == ROUTER else main.guarded
 
 

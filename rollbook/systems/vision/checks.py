@@ -9,9 +9,10 @@ TOKENS = "vision_tokens_estimated_total"
 PREPROCESS = "vision_preprocess_total"
 LOW_PRIORITY = "vision_low_priority_"
 ASSIGNMENTS = "vision_experiment_assignments_total"
-
-
+MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
+TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
+
 
 def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,
                        request: VisionRequest) -> list[str]:
@@ -21,10 +22,6 @@ def active_experiments(baseline: dict[str, float] | None, later: dict[str, float
     if names and (baseline is None or later is None):
         return ["unknown (the metrics scrape failed)"]
     return [name for name in names if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
-
-
-MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
-TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 
 
 def judge(request: VisionRequest, expected: dict[str, str]):

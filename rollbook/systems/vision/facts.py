@@ -173,12 +173,10 @@ class VisionEffect(SectionsFact):
 
 
 def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
-    """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields (trace_id,
-    idempotency_key, tenant_id, post_id, channel_id, media_files with sha256, s3_key, mime_type,
-    size_bytes and telegram_file_id, uploaded_at) published to the uploaded stream; its own message
-    followed: its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90),
-    then that message no longer pending in the consumer group; then its synthetic row and message
-    removed. Prints ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
+    """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields published to the uploaded
+    stream; its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90), then its own
+    message no longer pending in the consumer group; then its synthetic row and message removed. Prints
+    ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
     each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
     event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
              '"post_id":"%s","channel_id":"rollbook-smoke","media_files":[{"sha256":"%s",'
