@@ -25,7 +25,7 @@ WAVES = {
           "VISION_LOW_PRIORITY_STREAM": str},
     "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
 }
-# A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.core.preflight.flag_value).
+# A flag's value in the worker's env file: true/false, a whole number, or plain text (settings_types.flag_value).
 FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
 
 ENABLED_VALUES = {
