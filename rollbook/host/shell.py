@@ -10,7 +10,7 @@ import shlex
 
 from pyinfra.api.command import StringCommand
 
-from .command import command, program
+from .command import command
 
 q = shlex.quote  # facts' shell (read-only); operations quote through command()
 

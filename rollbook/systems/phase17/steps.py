@@ -84,7 +84,7 @@ class Phase17Stages(Stages):
         return stage
 
     def apply(self, ctx: Context) -> Stage:
-        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        state, settings = ctx.state, ctx.request.settings
         return Stage(steps=[service.restarted_when_stale(
             name=f"Restart {settings.service} so the process serves the new state", unit="systemd",
             service=settings.service, project_dir="", running=state.running, target=_flag_target(ctx),
