@@ -28,26 +28,17 @@ def sed_script(line: str, commented: bool) -> str:
 @operation()
 def lines_commented(path: str, lines: list[str], current: dict[str, bool], commented: bool, backup_keep: int = 5,
                     root: str | None = None):
-    """
-    Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
+    """Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
 
-    + path: the source file on the host
     + lines: the exact lines, without the comment prefix
     + current: line -> commented out now (from a fact; every line must be there exactly once)
-    + commented: the state they must have
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
+    + backup_keep, root: as for ``files.content``
 
-    Fails (no edit) when a line is not found as expected at execute time. Example:
+    Fails (no edit) when a line is not found as expected at execute time. Example::
 
-    .. code:: python
-
-        code.lines_commented(
-            name="Comment out the video_stream router in server/app/main.py",
-            path="/srv/phase17/server/app/main.py", lines=ROUTER_LINES,
-            current=state.main.router, commented=True,
-        )
+        code.lines_commented(name="Comment out the video_stream router", path="/srv/phase17/server/app/main.py",
+                             lines=ROUTER_LINES, current=state.main.router, commented=True)
     """
     todo = [line for line in lines if current.get(line) != commented]
     if not todo:

@@ -1,17 +1,10 @@
 """Env files (``KEY=value`` lines): the plan to converge some keys, said without secrets, and the
-operation ``keys`` that applies it.
+operation ``keys`` that applies it. Only the managed keys are read from a host and rewritten, in place;
+every other line stays byte for byte.
 
-Only the managed keys are read from a host and only they are rewritten, in place,
-on the host: every other line (other settings, secrets) stays byte for byte.
-
-**Every value is secret unless its key is public.** The public keys of a run are the
-keys rollbook itself sets from data in that run (its flags, e.g. ``VISION_PHASH_ENABLED``)
-plus the names listed in data under ``rollbook_public_env_keys`` (``public_keys``); any
-other key's value shows as ``***``, whatever its name. Where a run needs to compare
-values it must not see (voice-v2 level 1 converges ``.env`` to ``.env.previous``), the host
-prints ``KEY=<hidden DIGEST>`` instead (``hiding``: a keyed hash under a salt that never
-leaves the host), and ``keys`` copies such a value from the source file on the host.
-Example::
+**Every value is secret unless its key is public** (``public_keys``: the keys the run sets from data,
+plus ``rollbook_public_env_keys``); any other shows as ``***``. Values a run must compare without
+seeing them reach it as ``KEY=<hidden DIGEST>`` (``hiding``), and ``keys`` copies them on the host::
 
     >>> plan = plan_changes({"A": "true", "B": "1"}, {"A": "false", "B": "1"})
     >>> describe(plan, public={"A"})
@@ -24,7 +17,6 @@ Example::
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 
 from pyinfra.api import operation
@@ -34,9 +26,8 @@ from ..core.preflight import PreflightError
 from ..core.report import announce
 from .command import command, joined, program
 from .scripts import source
-from .shell import backup, inside
-
-q = shlex.quote
+from .sections import key_values
+from .shell import backup, inside, q
 
 KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # what a managed key may be
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # any env key (a public one may be lower case)
@@ -46,10 +37,6 @@ PUBLIC_KEYS = "rollbook_public_env_keys"  # the data key listing keys whose valu
 SALT_FILE = "/var/lib/rollbook/private/env-digest.salt"  # per host, 0600, never leaves it
 HIDDEN = re.compile(r"^<hidden [0-9a-f]{32}>$")
 
-# ``hide PUBLIC`` on the host: KEY=value lines on stdin; keys in the comma-separated PUBLIC are printed
-# as they are, and so is a key whose value equals its target (RB_TARGETS, JSON: values from data, which
-# the controller knows); every other key as KEY=<hidden HMAC-SHA256(salt, KEY=value)[:32]>; other lines are
-# dropped. The salt comes from the environment (RB_SALT), the values from stdin: never from arguments.
 _HIDE = source("hide_env")  # runs on the host: rollbook/host/scripts/hide_env.py
 
 
@@ -139,12 +126,7 @@ def shape_refusal(path: str, keys: list[str]) -> str:
 
 def parse(text: str, keys) -> dict[str, str]:
     """The values of ``keys`` in env-file ``text`` (the last assignment wins)."""
-    wanted, found = set(keys), {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key in wanted:
-            found[key] = value
-    return found
+    return {key: value for key, value in key_values(text.splitlines()).items() if key in keys}
 
 
 def plan_changes(current: dict[str, str], target: dict[str, str]) -> list[Change]:
@@ -159,14 +141,9 @@ def describe(plan: list[Change], public=()) -> list[str]:
 
 
 def hiding(salt_file: str = SALT_FILE, targets: dict[str, str] | None = None) -> str:
-    """Shell (run first in a fact's command) defining ``hide PUBLIC``, a filter from ``KEY=value`` lines
-    to the same lines with every value of a key not in the comma-separated ``PUBLIC`` replaced by
-    ``<hidden DIGEST>``: HMAC-SHA256 of ``KEY=value`` under the host's salt (``salt_file``, 32 random bytes
-    made 0600 on first use; never printed, never sent), so equal values of a key on one host give equal
-    digests (two keys sharing a secret do not show it) and the
-    controller compares values it never sees. A key whose value equals its ``targets`` value (from
-    data: the controller knows it) is printed as it is, so a run compares data's values too without
-    learning a differing one. Use: ``grep ... .env | hide VISION_A,VISION_B``."""
+    """Shell (run first in a fact's command) defining ``hide PUBLIC``: the filter of ``scripts/hide_env.py``
+    under the host's salt (``salt_file``, 32 random bytes made 0600 on first use; never printed, never
+    sent), with ``targets`` (data's values) printed as they are. Use: ``grep ... .env | hide VISION_A``."""
     salt = q(salt_file)
     wanted = f"RB_TARGETS={q(json.dumps(targets, sort_keys=True))} " if targets else ""
     return (f"hs=$(od -An -tx1 {salt} 2>/dev/null | tr -d ' \\n'); if [ -z \"$hs\" ]; then "
@@ -222,28 +199,20 @@ def edit_command(path: str, plan: list[Change], source: str | None = None, copie
 @operation()
 def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep: int = 5, public=(),
          source: str | None = None, copied=(), root: str | None = None):
-    """
-    Converge ``target``'s keys in env file ``path``; every other line stays byte for byte.
+    """Converge ``target``'s keys in env file ``path``; every other line stays byte for byte. The run and
+    ``--dry`` say ``KEY: old -> new`` per changed key.
 
-    + path: the env file on the host
     + current: the managed keys as the file holds them now (from a fact; ``<hidden ...>`` for values
       the host did not send)
-    + target: the values they must have (``<hidden ...>`` for the keys in ``copied``)
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
     + public: the keys whose values may be shown (``public_keys``); every other value shows as ``***``
-    + source: a file on the host the keys in ``copied`` take their lines from (``.env.previous``)
-    + copied: keys whose target is their value in ``source``: copied on the host, never sent
+    + copied: keys whose target is their line in ``source`` (``.env.previous``): copied on the host, never sent
     + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
-    The run and ``--dry`` say ``KEY: old -> new`` per changed key. Example:
+    Example::
 
-    .. code:: python
-
-        envfile.keys(
-            name="Set the vision flags in /opt/vision/.env",
-            path="/opt/vision/.env", current=state.env_file,
-            target={"VISION_PHASH_ENABLED": "false"}, public={"VISION_PHASH_ENABLED"},
-        )
+        envfile.keys(name="Set the vision flags", path="/opt/vision/.env", current=state.env_file,
+                     target={"VISION_PHASH_ENABLED": "false"}, public={"VISION_PHASH_ENABLED"})
     """
     plan = plan_changes(current, target)
     if not plan:

@@ -13,21 +13,15 @@ from .uploads import staging_path
 @operation()
 def content(path: str, current: str | None, text: str, backup_keep: int = 5, mode: str = "644",
             root: str | None = None):
-    """
-    Converge file ``path`` to ``text`` (``current`` is its content now, None when missing).
+    """Converge file ``path`` to ``text`` (``current`` is its content now, None when missing).
     An existing file keeps its mode and owner (a 0600 file holding a key stays 0600); the new
     content is written beside it and moved into place, so a reader never sees half a file.
 
-    + path: the file on the host
-    + current: its content now (from a fact)
-    + text: the content it must have
     + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
     + mode: octal mode of a file that does not exist yet
     + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
 
-    Example:
-
-    .. code:: python
+    Example::
 
         files.content(name="Render vision_experiments.yml", path=path,
                       current=state.experiments, text=rendered)
@@ -50,20 +44,14 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
 
 @operation()
 def copied(path: str, source: str, same: bool | None, backup_keep: int = 5, root: str | None = None):
-    """
-    Make file ``path`` a byte-for-byte copy of ``source``, both on the host (the content never
+    """Make file ``path`` a byte-for-byte copy of ``source``, both on the host (the content never
     leaves it), when ``same`` says they differ. ``path`` keeps its mode and owner; the copy is
     written beside it and moved into place.
 
-    + path: the file on the host
-    + source: the file it must be a copy of (e.g. ``.env.previous``)
     + same: whether they already match (from a fact); None: unknown, nothing is done
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
+    + backup_keep, root: as for ``content``
 
-    Example:
-
-    .. code:: python
+    Example::
 
         files.copied(name="Copy .env.previous over .env", path="/opt/voice_v2/.env",
                      source="/opt/voice_v2/.env.previous", same=state.env_matches_previous)

@@ -8,17 +8,8 @@ from .command import command
 
 @operation()
 def checked_out(checkout: str, ref: str, commit: str, head: str):
-    """
-    Check out ``commit`` (the resolved ``ref``) detached, when ``head`` is another commit.
-
-    + checkout: the app's git checkout on the host
-    + ref: the ref asked for, for the report
-    + commit: the commit it resolves to (from a fact)
-    + head: the commit checked out now (from a fact)
-
-    Example:
-
-    .. code:: python
+    """Check out ``commit`` (``ref`` resolved, from a fact) detached in ``checkout``, when ``head`` is
+    another commit. Example::
 
         git.checked_out(name="Check out v7.4.0", checkout="/opt/app", ref="v7.4.0",
                         commit=state.ref_commit, head=state.head)

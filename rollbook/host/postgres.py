@@ -1,6 +1,5 @@
-"""PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the
-database URL of the host's env file; the URL never leaves the host, and the password never reaches
-psql's arguments (``PGPASSWORD``, see ``shell.postgres_connect``)."""
+"""PostgreSQL operations, run with ``psql`` on the host (where the runbooks run it) against the database
+URL of the host's env file (``shell.postgres_connect``: the URL never leaves the host)."""
 
 from pyinfra.api import operation
 
@@ -21,26 +20,18 @@ def with_timeouts(sql: str, timeouts: Timeouts) -> str:
 @operation()
 def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[str], what: str,
            timeouts: Timeouts):
-    """
-    Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
-    ``lock_timeout`` and ``statement_timeout`` set first.
+    """Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
+    ``lock_timeout`` and ``statement_timeout`` set first (``with_timeouts``).
 
-    + env_file: the host env file holding the database URL
-    + url_key: its key there (``DATABASE_URL``)
-    + sql: the statements
+    + url_key: the key of ``env_file`` holding the database URL (``DATABASE_URL``)
     + needed: whether the database differs from the target (from a fact)
     + summary: what it does, said in the run and in ``--dry``
     + what: the step, named when PostgreSQL does not answer or the script times out
-    + timeouts: seconds PostgreSQL has to answer, the script may run (also each statement's
-      ``statement_timeout``), and a statement may wait for a lock (``lock_timeout``)
 
-    Example:
+    Example::
 
-    .. code:: python
-
-        postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL",
-                        sql=ROLLBACK_SQL, needed=True, summary=["drop has_video"], what="migration 004",
-                        timeouts=Timeouts(10, 600))
+        postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL", sql=SQL,
+                        needed=True, summary=["drop has_video"], what="migration 004", timeouts=Timeouts(10, 600))
     """
     if not needed:
         return

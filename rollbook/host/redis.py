@@ -1,10 +1,5 @@
-"""Redis operations, run with ``redis-cli`` on the host against the ``REDIS_URL`` of its env file.
-
-Both fail with ``Redis unreachable at host:port (...)`` when Redis does not answer. The URL
-(it may hold a password) never leaves the host, and the password never reaches a command's
-arguments: redis-cli gets host, port and database as arguments and the password in
-``REDISCLI_AUTH`` (``shell.redis_connect``).
-"""
+"""Redis operations, run with ``redis-cli`` on the host against the ``REDIS_URL`` of its env file
+(``shell.redis_connect``: the URL never leaves the host, the password never reaches an argument)."""
 
 from pyinfra.api import operation
 
@@ -20,19 +15,14 @@ _ENTRIES = source("stream_entries.awk")
 
 @operation()
 def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeouts, batch: int = 500):
-    """
-    Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
+    """Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
     again: a key left (something still writes them) fails the step naming how many.
 
     + env_file: the host env file holding ``REDIS_URL``
-    + pattern: a SCAN match pattern, e.g. ``vision:phash:*``
     + count: how many keys match now (from a fact); None when unknown (Redis did not answer)
-    + timeouts: seconds Redis has to answer, and the whole deletion may take
     + batch: keys per UNLINK
 
-    Example:
-
-    .. code:: python
+    Example::
 
         redis.keys_deleted(name="Delete the phash cache", env_file="/opt/vision/.env",
                            pattern="vision:phash:*", count=state.phash_keys, timeouts=Timeouts(10, 600))
@@ -51,11 +41,8 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
 
 
 def drain_command(stream: str, saved: str, batch: int) -> str:
-    """The host shell (POSIX sh) that saves then deletes every entry of ``stream``, ``batch`` at a time:
-    ``XRANGE - + COUNT batch``, the entries appended to the file ``saved`` (mode 0600), then ``XDEL``
-    of exactly their ids; until XRANGE answers nothing. ``saved`` may use ``$(date ...)``; an empty
-    file is removed, and so are the batch's work files whatever happens. Needs ``redis_connect``'s
-    exported variables."""
+    """The host shell of ``stream_emptied`` (``saved`` may use ``$(date ...)``; an empty file is removed,
+    and so are the batch's work files whatever happens). Needs ``redis_connect``'s exported variables."""
     s, n = q(stream), int(batch)
     unexpected = f"Redis: unexpected XRANGE answer for {stream}: the batch was not deleted"
     return (
@@ -77,35 +64,21 @@ def drain_command(stream: str, saved: str, batch: int) -> str:
 @operation()
 def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str, timeouts: Timeouts,
                    batch: int = 1000):
-    """
-    Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
+    """Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
     ``XRANGE <stream> - + COUNT <batch>``, the entries appended to the save file, then ``XDEL`` of
     their ids; until the stream has no entry. An entry added meanwhile is saved before it is deleted,
     and memory (on the host and in Redis) is bounded by the batch.
 
-    + env_file: the host env file holding ``REDIS_URL``
-    + stream: the stream key
-    + length: its length now (from a fact); None when unknown (Redis did not answer)
+    + length: the stream's length now (from a fact); None when unknown (Redis did not answer)
     + save_dir: where the entries are saved first: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600
-    + timeouts: seconds Redis has to answer, and saving plus deleting may take
-    + batch: entries per XRANGE and XDEL
 
-    The save file has one line per entry, oldest first: its id, then its fields and values, each in
-    double quotes and escaped the way redis-cli prints and reads them (``\\"``, ``\\n``, ``\\xNN``)::
+    The save file has one line per entry, oldest first: its id, then its fields and values quoted and
+    escaped as redis-cli prints and reads them (``1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"``).
+    To replay it, feed redis-cli one ``XADD`` a line: new ids into the same stream (XADD refuses ids below
+    its last), ``sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h H -p P -n DB``,
+    or the original ids into another: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
 
-        1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"
-
-    To replay it, turn each line into an ``XADD`` and feed it to redis-cli (which reads one command a
-    line from its input). New ids, into the same stream (its old ids are below the stream's last id,
-    which XADD refuses)::
-
-        sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h HOST -p PORT -n DB
-
-    or the original ids, into another stream: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
-
-    Example:
-
-    .. code:: python
+    Example::
 
         redis.stream_emptied(name="Empty the low-priority stream", env_file="/opt/vision/.env",
                              stream="stream:posts:vision:low", length=state.low_stream_length,

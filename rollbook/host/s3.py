@@ -1,19 +1,11 @@
 r"""S3 buckets, read and written with boto3 from the controller (never from a host): the objects
-under a prefix whose keys match a pattern, saved and purged (the operation ``objects_purged``), and
-the objects under one prefix copied to another bucket/prefix (only the missing or differing ones:
-the voice-v2 runbook's ``mc cp --recursive backup/... prod/...``). Every error names the endpoint
-and bucket, never a credential::
+under a prefix whose keys match a pattern, saved and purged (``objects_purged``), and the objects under
+one prefix copied to another bucket/prefix when missing or differing in size or ETag (the voice-v2
+runbook's ``mc cp --recursive``). Every error names the endpoint and bucket, never a credential::
 
-    target = S3Target(endpoint="https://s3.example", bucket="vision", region="ru-central1",
-                      access_key=..., secret_key=...)
     cached = Objects("vision/", re.compile(r"^vision/[^/]+/[0-9a-f]{64}_[^/]+\.json$"), "the vision cache")
-    keys = keys_of(target, cached)
-    save_and_delete(target, keys, "rollbook-saved/RUN/", cached.what)   # copies first, then deletes
-    copies = plan_copy(backup, "2025-08-02/", prod, "")   # [(source key, destination key), ...]
-    copy_objects(backup, prod, copies)                     # server side when on the same endpoint
-
-An object differs when its size or ETag differs (both buckets written by plain PUT/COPY, so the
-ETag is the content's MD5).
+    save_and_delete(target, keys_of(target, cached), "rollbook-saved/RUN/", cached.what)  # copies, then deletes
+    copy_objects(backup, prod, plan_copy(backup, "2025-08-02/", prod, ""))
 """
 
 import re
@@ -59,8 +51,6 @@ def failure(target: S3Target, doing: str, error: Exception) -> S3Error:
     return S3Error(f"S3 unreachable or refusing ({reason}) while {doing}: {target.where()}")
 
 
-# objects under a prefix whose keys match a pattern
-
 @dataclass(frozen=True)
 class Objects:
     """Which objects of a bucket: those under ``prefix`` whose key matches ``pattern``; ``what`` names them."""
@@ -82,15 +72,18 @@ def counted(listing) -> int | None:
         return None
 
 
+def _listing(target: S3Target, prefix: str, doing: str) -> dict[str, tuple[int, str]]:
+    """Each key under ``prefix`` -> (size, ETag)."""
+    try:
+        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
+        return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
+    except (BotoCoreError, ClientError) as error:
+        raise failure(target, doing, error) from None
+
+
 def keys_of(target: S3Target, objects: Objects) -> list[str]:
     """Every key of ``objects`` in the bucket."""
-    try:
-        pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket,
-                                                                            Prefix=objects.prefix)
-        return [item["Key"] for page in pages for item in page.get("Contents", [])
-                if objects.pattern.match(item["Key"])]
-    except (BotoCoreError, ClientError) as error:
-        raise failure(target, f"listing {objects.what}", error) from None
+    return [key for key in _listing(target, objects.prefix, f"listing {objects.what}") if objects.pattern.match(key)]
 
 
 def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: str = "the objects") -> int:
@@ -110,23 +103,10 @@ def save_and_delete(target: S3Target, keys: list[str], saved_prefix: str, what: 
     return len(keys)
 
 
-# one prefix copied to another bucket/prefix (voice-v2: voice-file recovery)
-
-def _listing(target: S3Target, prefix: str) -> dict[str, tuple[int, str]]:
-    pages = client_of(target).get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix)
-    return {item["Key"]: (item["Size"], item["ETag"]) for page in pages for item in page.get("Contents", [])}
-
-
 def plan_copy(source: S3Target, source_prefix: str, dest: S3Target, dest_prefix: str) -> list[tuple[str, str]]:
     """The (source key, destination key) pairs whose destination is missing or differs."""
-    try:
-        present = _listing(source, source_prefix)
-    except (BotoCoreError, ClientError) as error:
-        raise failure(source, f"listing {source_prefix or 'the bucket'} (the copy's source)", error) from None
-    try:
-        there = _listing(dest, dest_prefix)
-    except (BotoCoreError, ClientError) as error:
-        raise failure(dest, f"listing {dest_prefix or 'the bucket'} (the copy's destination)", error) from None
+    present = _listing(source, source_prefix, f"listing {source_prefix or 'the bucket'} (the copy's source)")
+    there = _listing(dest, dest_prefix, f"listing {dest_prefix or 'the bucket'} (the copy's destination)")
     copies = []
     for key, signature in sorted(present.items()):
         if key.endswith("/"):
@@ -154,8 +134,6 @@ def copy_objects(source: S3Target, dest: S3Target, copies: list[tuple[str, str]]
     return len(copies)
 
 
-# the operation
-
 def _purge(target: S3Target, objects: Objects, saved_prefix: str):
     # what is there now, not what the plan counted: nothing added meanwhile is left behind
     return bool(save_and_delete(target, keys_of(target, objects), saved_prefix, objects.what) >= 0)
@@ -163,17 +141,12 @@ def _purge(target: S3Target, objects: Objects, saved_prefix: str):
 
 @operation()
 def objects_purged(target: S3Target, objects: Objects, count: int | None, saved_prefix: str):
-    """
-    Save (copy under ``saved_prefix``) and then delete every object of ``objects``.
+    """Save (copy under ``saved_prefix``) and then delete every object of ``objects``.
 
-    + target: the bucket and its credentials
-    + objects: the prefix and key pattern of the objects, and what they are
     + count: how many there are now (None: S3 did not answer)
     + saved_prefix: where they are copied first, in the same bucket
 
-    Call it with ``_run_once=True``. Example:
-
-    .. code:: python
+    Call it with ``_run_once=True``. Example::
 
         s3.objects_purged(name="Purge the vision S3 cache", target=target, objects=CACHE, count=len(keys),
                           saved_prefix=f"rollbook-saved/{run_id}/", _run_once=True)

@@ -1,7 +1,5 @@
-"""Facts that gather several things in one command, printed as ``## name`` sections.
-
-One command per fact keeps a no-op run to a handful of SSH round trips per host.
-Example::
+"""Facts that gather several things in one command, printed as ``## name`` sections: one command per
+fact keeps a no-op run to a handful of SSH round trips per host::
 
     >>> split_sections(["## env", "present", "A=1", "## redis", "ok 0 0"])
     {'env': ['present', 'A=1'], 'redis': ['ok 0 0']}
@@ -36,8 +34,7 @@ def key_values(lines: list[str]) -> dict[str, str]:
 
 
 def recorded_section(recorded_file: str) -> str:
-    """``## recorded``: the host's state file, its last line ended (a file without a final newline
-    must not swallow the next section's header)."""
+    """``## recorded``: the host's state file, whole (its last line ended, never the next section's header)."""
     return f"echo '## recorded'; {whole(recorded_file)} 2>/dev/null || true"
 
 

@@ -1,9 +1,6 @@
 """Apply a new configuration to a running service so that the process really sees it, and put the
-old one back when the service does not start on the new one.
-
-The decision compares the *running* process with the target, not "did a file change in
-this run", so a run killed between edit and restart is finished by the next one.
-"""
+old one back when the service does not start on the new one. The decision compares the *running*
+process with the target, so a run killed between edit and restart is finished by the next one."""
 
 from dataclasses import dataclass
 
@@ -18,25 +15,20 @@ from .shell import COMPOSE, STAMP
 
 @dataclass(frozen=True)
 class Restore:
-    """What to do when the service does not get ready after the restart: put back the copy of
-    ``<env_file>`` (and of each file or tree in ``also``: a code tree, a virtualenv) that this run kept
-    first (the oldest ``<path>.backup.<UTC stamp>`` stamped after the run's start, which ``started``
-    holds: never an older run's, which could re-enable what an operator rolled back; what failed is kept
-    as ``<path>.failed.<UTC stamp>``), restart on them, check it is ready and that the process holds
-    the env file's ``keys`` (none: no environment to compare, as for a code file), and leave
-    ``marker`` (the run's history then says ``restored``). A run that changed none of them restores
-    nothing and fails naming why::
+    """When the service does not get ready after the restart: put back this run's first copy of
+    ``env_file`` and of each path in ``also`` (the oldest ``<path>.backup.<UTC stamp>`` stamped after the
+    run's start, never an older run's; what failed is kept as ``<path>.failed.<UTC stamp>``), restart,
+    check it is ready and holds the env file's ``keys``, and leave ``marker`` (history: ``restored``)::
 
         Restore(env_file="/srv/phase17/server.env", keys=("STREAMING_ENABLED",), marker=m, started=s,
                 also=("/srv/phase17/server/app/main.py",))
-        Restore(env_file="", keys=(), marker=m, started=s, also=("/opt/voice_v2/venv_voice_v2_optimized",))
     """
 
     env_file: str  # '' when the run changes no env file
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # none: no environment to compare (a code file)
     marker: str
-    started: str
-    also: tuple[str, ...] = ()
+    started: str  # the file holding the run's start stamp
+    also: tuple[str, ...] = ()  # code trees, virtualenvs
 
 
 def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
@@ -73,9 +65,8 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> Str
 
 
 def this_runs_backup(env_file: str, started: str) -> StringCommand:
-    """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the stamp in
-    ``started`` (the run's start: its first backup holds the file as it was before the run, however
-    many steps of the run changed it), or to nothing: a backup an older run made is never picked."""
+    """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the run's start (in
+    ``started``): the file as it was before the run; never a backup an older run made (then ``$b`` is empty)."""
     return command('start=$(cat {started} 2>/dev/null); b=; for f in {path}.backup.*; do [ -e "$f" ] || continue; '
                    's=${{f##*.backup.}}; [ -n "$start" ] && [ "$(printf \'%s\\n%s\\n\' "$start" "$s" | sort | head -n 1)" = '
                    '"$start" ] && {{ b=$f; break; }}; done', started=started, path=env_file)
@@ -121,27 +112,18 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str | Stri
 @operation()
 def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
               restore: Restore | None = None):
-    """
-    Restart a systemd unit (``systemctl restart``), or recreate a compose service (``up -d
-    --force-recreate``: ``restart`` would not re-read ``env_file`` nor change the image), when
-    ``reasons`` is not empty. Then wait until it is ``ready``; if it is not, ``restore`` the
-    previous env file and fail.
+    """Restart a systemd unit, or recreate a compose service (``restart_command``), when ``reasons`` is
+    not empty; then wait until it is ``ready``; if it is not, ``restore`` and fail.
 
     + unit: ``systemd`` or ``compose``
-    + service: the systemd unit, or the compose service
     + project_dir: the compose project's directory (compose only)
-    + reasons: why the running process differs from the target (the caller compares the running
-      process with the target: never "a file changed in this run")
+    + reasons: why the running process differs from the target (never "a file changed in this run")
     + ready: shell that succeeds once the service serves (``shell.http_ok``); empty: no wait
-    + restore: put the previous env file back when it does not get ready (fails the step either way)
 
-    Example:
+    Example::
 
-    .. code:: python
-
-        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service",
-                          project_dir="", reasons=["running code differs from the backup"],
-                          ready=http_ok("http://127.0.0.1:8000/health", 30))
+        service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service", project_dir="",
+                          reasons=["running code differs"], ready=http_ok("http://127.0.0.1:8000/health", 30))
     """
     if not reasons:
         return
@@ -161,24 +143,17 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
 def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
                          target: dict[str, str], stale_code: bool = False, ready: str = "",
                          restore: Restore | None = None, public=()):
-    """
-    ``restarted`` when the running process does not hold ``target``, is not running, or runs
+    """``restarted`` when the running process does not hold ``target``, is not running, or runs
     code older than the checkout.
 
-    + unit, service, project_dir, ready, restore: as for ``restarted``
     + running: the managed keys in the running process's environment (None: not running)
-    + target: the values it must hold
     + stale_code: the process started before the app's current code (checkout or edit)
     + public: the keys whose values the reasons may show (``envfile.public_keys``); others show as ``***``
 
-    Example:
+    Example::
 
-    .. code:: python
-
-        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd",
-                                     service="analyticbot-api", project_dir="", running=state.running,
-                                     target={"ENABLE_ADVANCED_RECOMMENDATIONS": "false"},
-                                     ready=http_ok("http://127.0.0.1:10300/health", 30))
+        service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd", service="analyticbot-api",
+                                     project_dir="", running=state.running, target={"ENABLE_TIME_WEIGHTING": "false"})
     """
     yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code, public), ready,
                                 restore)

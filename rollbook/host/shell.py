@@ -1,9 +1,6 @@
-"""Shell snippets shared by facts and operations (POSIX sh, run on the managed host).
-
-Secrets read from a host's env file (``REDIS_URL``, ``DATABASE_URL``) stay in shell
-variables on that host: they are never echoed, never reach the controller, and never
-reach a command's arguments (``redis_connect`` / ``postgres_connect`` pass passwords in
-``REDISCLI_AUTH`` / ``PGPASSWORD``). Example::
+"""Shell snippets shared by facts and operations (POSIX sh, run on the managed host). Secrets read from a
+host's env file (``REDIS_URL``, ``DATABASE_URL``) stay in shell variables on that host: never echoed,
+never sent to the controller, never in a command's arguments (``ps`` shows none). Example::
 
     f"{redis_connect('/opt/vision/.env', 'reading keys')}; {REDIS_CLI} XLEN stream:posts:vision:low"
 """
@@ -13,7 +10,7 @@ import shlex
 
 from pyinfra.api.command import StringCommand
 
-from .command import command, program
+from .command import command
 
 q = shlex.quote  # facts' shell (read-only); operations quote through command()
 
@@ -66,13 +63,11 @@ def _percent_decoded(var: str) -> str:
 
 
 def redis_connect(env_file: str, what: str, seconds: int = 10) -> str:
-    """Read the env file's ``REDIS_URL`` (``redis[s]://[[user]:password@]host[:port][/db]``) into the
-    exported ``$rh`` ``$rp`` ``$rn`` ``$ru`` ``$rt`` (host, port, database, user, TLS) and the password,
-    percent-decoded, into the exported ``REDISCLI_AUTH``; run redis-cli as ``REDIS_CLI``. No command's
-    arguments ever hold the password (``ps`` shows none), and the URL is not kept. Fail naming Redis's
-    address (``Redis unreachable at host:port (what)``) when it does not answer within ``seconds``.
-
-    As with ``redis-cli -u``, user info without a ``:`` is the password."""
+    """Read the env file's ``REDIS_URL`` (``redis[s]://[[user]:password@]host[:port][/db]``; as with
+    ``redis-cli -u``, user info without a ``:`` is the password) into the exported ``$rh`` ``$rp`` ``$rn``
+    ``$ru`` ``$rt`` (host, port, database, user, TLS) and the percent-decoded password into the exported
+    ``REDISCLI_AUTH``, for ``REDIS_CLI``; the URL is not kept. Fail naming Redis's address
+    (``Redis unreachable at host:port (what)``) when it does not answer within ``seconds``."""
     return "; ".join((
         env_value(env_file, "REDIS_URL", "url", "redis://127.0.0.1:6379/0"),
         address_of("url", "addr"),
@@ -92,10 +87,9 @@ def redis_connect(env_file: str, what: str, seconds: int = 10) -> str:
 
 def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", seconds: int = 10) -> str:
     """Read the env file's ``key`` (``postgres[ql][+driver]://[user[:password]@]host[:port]/db[?params]``)
-    into the exported ``$db`` *without its password*, and the password, percent-decoded, into the
-    exported ``PGPASSWORD``; run ``psql "$db"``. No command's arguments ever hold the password (``ps``
-    shows none). A URL or keyword string with a ``password=`` parameter is refused (it would reach
-    psql's arguments). Fail naming PostgreSQL's address when it does not answer within ``seconds``."""
+    into the exported ``$db`` *without its password*, and the percent-decoded password into the exported
+    ``PGPASSWORD``, for ``psql "$db"``. A ``password=`` parameter is refused (it would reach psql's
+    arguments). Fail naming PostgreSQL's address when it does not answer within ``seconds``."""
     refused = f"PostgreSQL: {key} in {env_file} has a password= parameter: put the password in the URL's user info"
     return "; ".join((
         env_value(env_file, key, "db"),
@@ -114,28 +108,25 @@ def postgres_connect(env_file: str, what: str, key: str = "DATABASE_URL", second
 STAMP = "$(date -u +%Y%m%dT%H%M%S.%6NZ)"  # a copy's UTC stamp: copies sort in time order
 
 
-def _kept(path: str, keep: int, remove: str) -> StringCommand:
-    # the copies sort in time order (their stamps do); the oldest beyond ``keep`` go, one by one
-    return command(f"( set -- {{path}}.backup.*; n=$#; for f in \"$@\"; do [ \"$n\" -le {int(keep)} ] && break; "
-                   f"{remove} -- \"$f\"; n=$((n - 1)); done )", path=path)
+def _backed_up(copy: str, path: str, keep: int, remove: str) -> StringCommand:
+    # the copies, found by a glob, sort in time order (their stamps do); the oldest beyond ``keep`` go, one
+    # by one, so any path works, spaces included; nothing but ``<path>.backup.*`` is ever removed
+    return command(f"{copy} {{path}} {{path}}.backup.{STAMP} && ( set -- {{path}}.backup.*; n=$#; for f in \"$@\"; "
+                   f"do [ \"$n\" -le {int(keep)} ] && break; {remove} -- \"$f\"; n=$((n - 1)); done )", path=path)
 
 
 def backup(path: str, keep: int) -> StringCommand:
-    """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies.
-
-    The copies are found by a shell glob (sorted, and the stamps sort in time order) and removed one
-    by one, so any path works, spaces included; nothing but ``<path>.backup.*`` is ever removed."""
-    return command(f"cp -p {{path}} {{path}}.backup.{STAMP} && {{kept}}", path=path, kept=_kept(path, keep, "rm -f"))
+    """Copy ``path`` to ``<path>.backup.<UTC stamp>`` and keep only the newest ``keep`` copies."""
+    return _backed_up("cp -p", path, keep, "rm -f")
 
 
 def backup_tree(path: str, keep: int, move: bool = False) -> StringCommand:
     """As ``backup``, for a directory (a code tree, a virtualenv): copied with ``cp -a``, or moved aside
-    (``move``: the caller puts a new tree in its place); only the newest ``keep`` copies stay::
+    (``move``: the caller puts a new tree in its place)::
 
         backup_tree("/opt/voice_v2/venv", 2, move=True)   # -> /opt/voice_v2/venv.backup.20251101T101500.123456Z
     """
-    verb = "mv" if move else "cp -a"
-    return command(f"{verb} {{path}} {{path}}.backup.{STAMP} && {{kept}}", path=path, kept=_kept(path, keep, "rm -rf"))
+    return _backed_up("mv" if move else "cp -a", path, keep, "rm -rf")
 
 
 def timed(snippet: str | StringCommand, seconds: int, step: str) -> StringCommand:
@@ -154,10 +145,9 @@ def http_ok(url: str, seconds: int) -> StringCommand:
 
 
 def inside(path: str, root: str | None) -> StringCommand:
-    """Fail unless the file ``path`` of an app (``root``: its folder) resolves inside its own folder: a
-    file that is a symlink leading elsewhere (``.env -> /etc/sudoers``, planted by whoever can write the
-    app's folder) is refused on the host, in the command that writes it. Folders on the way may be
-    links (teams mount config folders from elsewhere); ``true`` when no root is given::
+    """Fail unless the file ``path`` of an app (``root``: its folder; none: ``true``) resolves inside its own
+    folder: a symlink leading elsewhere (``.env -> /etc/sudoers``) is refused on the host, in the command
+    that writes it. Folders on the way may be links (teams mount config folders from elsewhere)::
 
         >>> print(inside("/opt/vision/.env", "/opt/vision"))  # doctest: +NORMALIZE_WHITESPACE
         r=$(realpath -m -- /opt/vision/.env) && d=$(realpath -m -- /opt/vision) && case "$r" in "$d"/*) ;; *) echo '/opt/vision/.env is a symlink leading out of its folder: refused' >&2; exit 1;; esac
@@ -183,9 +173,8 @@ def file_inside(path: str) -> str:
 
 
 def health_section(url: str, seconds: int) -> str:
-    """A fact section (read-only shell): ``## health``, then the last HTTP code and body of ``url``,
-    polled every half second for at most ``seconds`` until it answers 200. The body goes to a file
-    ``mktemp`` makes (never a guessable /tmp name a local user could plant a symlink at)::
+    """``## health``, then the last HTTP code and body of ``url``, polled every half second for at most
+    ``seconds`` until it answers 200 (the body through a ``mktemp`` file, never a guessable /tmp name)::
 
         >>> health_section("http://127.0.0.1:8000/health", 1).startswith("echo '## health'; t=$(mktemp)")
         True

@@ -1,6 +1,4 @@
-"""How long a remote step may take before it fails naming itself (``rollbook_*_timeout`` in data).
-
-Example::
+"""How long a remote step may take before it fails naming itself (``rollbook_*_timeout`` in data)::
 
     limits = timeouts_of(settings)   # a host's settings (rollbook.core.loader)
     limits.connect    # seconds Redis or PostgreSQL has to answer a PING / SELECT 1
@@ -10,14 +8,12 @@ Example::
 
 from dataclasses import dataclass
 
-LOCK_TIMEOUT = 10  # rollbook_lock_timeout's default
-
 
 @dataclass(frozen=True)
 class Timeouts:
     connect: int
     command: int
-    lock: int = LOCK_TIMEOUT
+    lock: int = 10  # rollbook_lock_timeout's default
 
 
 def timeouts_of(settings) -> Timeouts:

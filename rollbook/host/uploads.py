@@ -1,10 +1,7 @@
-"""Where an upload waits before it is moved into place: never a readable temp file.
-
-Through sudo, pyinfra uploads a file with SFTP as the SSH user and then copies it as root; left
-to itself it stages it as ``/tmp/pyinfra-<sha1>``, readable by every user of the host. rollbook
-stages it in ``<state dir>-uploads/<ssh user>/`` instead (``/var/lib/rollbook-uploads/rollbook``: the
-state dir itself is root's only): a 0700 folder of the SSH user's, made by
-the lock step (``uploads_folder_command``) and by ``deploys/bootstrap.py``. As root (no sudo) the
+"""Where an upload waits before it is moved into place: never a readable temp file. Through sudo, pyinfra
+uploads a file with SFTP as the SSH user, then copies it as root; left to itself it stages it as
+``/tmp/pyinfra-<sha1>``, readable by every user. rollbook stages it in ``<state dir>-uploads/<ssh user>/``
+(a 0700 folder of the SSH user's, made by the lock step and by ``deploys/bootstrap.py``). As root, the
 upload goes straight to its destination, which callers put in a 0700 folder of their own::
 
     host.put_file(StringIO(secret), header_file, remote_temp_filename=staging_path(), **arguments)

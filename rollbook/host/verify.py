@@ -12,20 +12,14 @@ from .shell import fail
 
 @operation()
 def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = "", before: Callable | None = None):
-    """
-    At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds.
+    """At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds; no
+    command when they do, so a verified run reports no change (in ``--dry``, nothing is observed).
 
-    + what: what is verified, e.g. ``vision rolled back``
-    + fact: the FactBase class observing the effect
-    + fact_kwargs: its arguments
-    + judge: observation -> list of ``(ok, statement)``; every statement is printed
+    + judge: ``fact``'s observation -> list of ``(ok, statement)``; every statement is printed
     + system: whose run records the result in its history (``rollbook.core.runs``)
     + before: called first, at execute time (e.g. to upload a secret the observation needs)
 
-    Yields no command when every check holds, so a verified run reports no change;
-    at prepare time (and in ``--dry``) nothing is observed yet. Example:
-
-    .. code:: python
+    Example::
 
         verify.verified(name="Verify: vision rolled back", what="vision rolled back",
                         fact=VisionEffect, fact_kwargs={...}, judge=lambda seen: [(seen.health == 200, "health 200")])

@@ -1,9 +1,6 @@
-"""One package per system, each with one @deploy (the pipeline of docs/architecture.md with that system's data
-and checks): ``rollbook.systems.<system>`` holds its settings, request, facts, checks and deploy.
-
-A system registers itself once: its package's ``__init__`` declares ``SYSTEM = System(STAGES, __name__)``.
-``SYSTEMS`` finds every package here that does, on first use, and is what the deploys, converge, drift,
-the data reference (``rollbook.core.schema``) and the recorded data read::
+"""One package per system (``rollbook.systems.<system>``: its settings, request, facts, checks and @deploy),
+registered once by its ``__init__``: ``SYSTEM = System(STAGES, __name__)``. ``SYSTEMS`` finds every
+package here that does, on first use::
 
     SYSTEMS["vision"].group          # 'vision_workers'
     SYSTEMS["vision"].settings       # VisionSettings, its data keys
@@ -22,7 +19,7 @@ class System:
     """A system as the rest of rollbook sees it: its stages (name, group) and its package."""
 
     stages: object  # the system's rollbook.pipeline.Stages
-    package: str  # rollbook.systems.<name>: has settings, and the @deploy named after the system
+    module: str  # its package, rollbook.systems.<name>: has settings, and the @deploy named after the system
 
     @property
     def name(self) -> str:
@@ -33,12 +30,8 @@ class System:
         return self.stages.group
 
     @property
-    def module(self) -> str:
-        return self.package
-
-    @property
     def settings_module(self) -> str:
-        return f"{self.package}.settings"
+        return f"{self.module}.settings"
 
     @property
     def settings(self) -> type:
@@ -50,7 +43,7 @@ class System:
 
     @property
     def deploy(self):
-        return getattr(importlib.import_module(self.package), self.name)
+        return getattr(importlib.import_module(self.module), self.name)
 
 
 class _Registry(Mapping):
@@ -81,10 +74,6 @@ SYSTEMS = _Registry()
 
 def converge_all():
     """Every system's ``@deploy`` without a target: each unit to its recorded state (``deploys/converge.py``
-    and ``deploys/drift_correct.py``)::
-
-        from rollbook.systems import converge_all
-        converge_all()
-    """
+    and ``deploys/drift_correct.py`` call ``converge_all()``)."""
     for system in SYSTEMS.values():
         system.deploy()

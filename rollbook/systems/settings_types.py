@@ -1,9 +1,6 @@
-"""Value types shared by the systems' settings models (``rollbook/systems/<system>/settings.py``).
-
-A name, ref or key that reaches a command on a host is a full-match pattern (``\\A...\\Z``: a
-trailing newline does not pass); ``Settings`` validates them with Python's regex engine. pyinfra's
-``--data`` turns ``2`` into an int and ``1.10`` into the number 1.1: the text types take a whole
-number as its text and refuse any other number (its text is lost; ``rollbook.core.schema.Text``)::
+"""Value types shared by the systems' settings models. A name, ref or key that reaches a command on a host
+is a full-match pattern (``\\A...\\Z``: a trailing newline does not pass); the text types take a whole
+number as its text and refuse any other number (``--data`` made it one; ``rollbook.core.schema.Text``)::
 
     >>> items("a, b,,c")
     ['a', 'b', 'c']

@@ -1,10 +1,9 @@
-"""The ``hide`` filter of ``rollbook.host.envfile.hiding``: ``KEY=value`` lines in, the same lines out,
-every value of a key not in the comma-separated first argument replaced by ``<hidden DIGEST>``
-(HMAC-SHA256 under the host's salt, ``$RB_SALT``, of ``KEY=value``: equal values of one key compare
-across files and processes, while two keys holding the same secret still show different digests); a value equal to its target in ``$RB_TARGETS`` (a
-JSON object of data's values, which the controller knows) is printed as it is. One layer of matching
-quotes is removed first, as systemd and compose load a value, and so is an ``export`` in front.
-Lines that are not ``[export] KEY=value`` are dropped. Values arrive on standard input and the salt in the environment, never in arguments::
+"""The ``hide`` filter of ``rollbook.host.envfile.hiding``: ``[export] KEY=value`` lines in (one layer
+of matching quotes removed, as systemd and compose load a value), ``KEY=value`` out, other lines dropped.
+A key not in the comma-separated first argument shows ``<hidden DIGEST>`` (HMAC-SHA256 of ``KEY=value``
+under the host's salt, ``$RB_SALT``: equal values of one key compare, two keys sharing a secret do not
+show it), unless its value equals its target in ``$RB_TARGETS`` (JSON of data's values). Values arrive
+on standard input and the salt in the environment, never in arguments::
 
     grep -E '^[A-Z_]+=' .env | RB_SALT=$hs python3 -c "$(cat hide_env.py)" VISION_A,VISION_B
 """

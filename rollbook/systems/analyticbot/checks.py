@@ -1,7 +1,4 @@
-"""The runbook's validation after a rollback or enable: the process environment, the log's
-``Feature flags`` line and its errors, ``/health`` (and, after a release change, the version it
-reports against the checkout's version file: a compose service must have been rebuilt), and the
-best-times answer (its advanced fields present or absent, and its response time)."""
+"""The runbook's validation after a rollback or enable (``judge``)."""
 
 import json
 
@@ -26,7 +23,9 @@ def _version(health: str) -> str:
 
 
 def judge(request: AnalyticbotRequest, expected: dict[str, str]):
-    """The checks of a run's effect (the runbook's validation after rollback)."""
+    """The checks of a run's effect: the process environment, the log's ``Feature flags`` line and its
+    errors, ``/health`` (after a release change, its version is the checkout's: a compose service must
+    have been rebuilt), and the best-times answer (its advanced fields, its response time)."""
     on = effective(expected)
 
     def checks(seen) -> list[tuple[bool, str]]:

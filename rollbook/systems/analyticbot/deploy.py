@@ -8,16 +8,10 @@ from .steps import ANALYTICBOT
 
 @deploy("analyticbot")
 def analyticbot(target: str | None = None):
-    """
-    Converge the analyticbot API: with ``target`` the units named by ``analyticbot_features``,
-    without every unit to its recorded (or declared) state. Migration 004 and a release
-    checkout only when asked for.
+    """Converge the analyticbot API: with ``target`` the units named by ``analyticbot_features``,
+    without every unit to its recorded (or declared) state; migration 004 and a release checkout only
+    when asked for::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.systems.analyticbot import analyticbot
-        analyticbot(target="rolled_back")
+        analyticbot(target="rolled_back")   # deploys/analyticbot_rollback.py
     """
     pipeline.run(ANALYTICBOT, target)

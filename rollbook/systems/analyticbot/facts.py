@@ -1,6 +1,4 @@
-"""Facts of an analyticbot API host: its state before a run, and what it shows after one.
-
-Example::
+"""Facts of an analyticbot API host: its state before a run, and what it shows after one::
 
     state = host.get_fact(AnalyticbotHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600),
                           ref="v7.4.0", migration=True)
@@ -10,7 +8,7 @@ Example::
 
 from dataclasses import dataclass, field
 
-from ...host.compose import running_env, running_env_section
+from ...host import process
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import file_inside, health_section, postgres_connect, q, timed
@@ -51,7 +49,7 @@ class AnalyticbotState:
     env_file: dict[str, str] | None
     has_database_url: bool
     running: dict[str, str] | None
-    process_started: int  # epoch seconds (0: not running)
+    process_started: float  # epoch seconds (0: not running)
     head: str  # commit checked out ('' when the checkout is not a git repository)
     checked_out_at: int  # epoch seconds of the last checkout
     dirty: int  # changed files in the checkout
@@ -62,28 +60,11 @@ class AnalyticbotState:
 
 
 def process_section(settings: AnalyticbotPlaces) -> str:
-    """``## process``: running, its start (epoch), then the managed keys of its environment; or stopped."""
-    keys = "|".join(settings.keys)
+    """``## process``: the running process's start and managed keys (``host.process``), or ``stopped``."""
     if settings.unit == "compose":
-        return running_env_section(settings.project_dir, settings.service, settings.keys, "process", with_start=True)
-    unit = q(settings.service)
-    return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {unit} 2>/dev/null); "
-            f"if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
-            f"echo \"started $(stat -c %Y /proc/$pid)\"; tr '\\0' '\\n' < /proc/$pid/environ | grep -E {q(f'^({keys})=')} "
-            f"|| true; else echo stopped; fi")
-
-
-def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, int]:
-    if not lines or lines[0] != "running":
-        return None, 0
-    started = 0
-    rest = []
-    for line in lines[1:]:
-        if line.startswith("started "):
-            started = int(line.split()[1]) if line.split()[1:] and line.split()[1].isdigit() else 0
-        else:
-            rest.append(line)
-    return running_env(["running", *rest]), started
+        return process.container_section(settings.project_dir, settings.service, settings.keys, "process",
+                                         with_start=True)
+    return process.section(settings.service, settings.keys)
 
 
 class AnalyticbotHost(SectionsFact):
@@ -127,7 +108,7 @@ class AnalyticbotHost(SectionsFact):
 
     def parse(self, sections):
         env = sections.get("env", ["missing"])
-        running, started = parse_process(sections.get("process", []))
+        running = process.parse(sections.get("process", []))
         checkout = dict(line.split(" ", 1) for line in sections.get("checkout", []) if " " in line)
         ref_lines = sections.get("ref")
         migration = None
@@ -143,7 +124,7 @@ class AnalyticbotHost(SectionsFact):
         return AnalyticbotState(
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
             has_database_url="has_database_url" in env,
-            running=running, process_started=started,
+            running=running.env if running else None, process_started=running.started if running else 0,
             head=checkout.get("head", ""), checked_out_at=int(checkout.get("at", "0") or 0),
             dirty=int(checkout.get("dirty", "0") or 0),
             ref_commit=None if ref_lines is None else ("" if ref_lines[:1] in ([], ["unknown"]) else ref_lines[0]),
@@ -186,12 +167,11 @@ class AnalyticbotEffect(SectionsFact):
         ])
 
     def parse(self, sections):
-        running, _ = parse_process(sections.get("process", []))
         health = sections.get("health", ["0"])
         best = sections.get("best_times", ["0 0"])
         code, _, seconds = (best[0] if best else "0 0").partition(" ")
         return AnalyticbotObservation(
-            running=running,
+            running=process.running_env(sections.get("process", [])),
             health_code=int(health[0]) if health and health[0].isdigit() else 0,
             health="\n".join(health[1:]).strip(),
             log_tail=sections.get("log", []),

@@ -1,6 +1,5 @@
-"""Migration 004 (``posts.has_video``, ``has_media`` and their indexes) without data loss: the SQL
-of its rollback (rows saved into a backup table first) and of its apply (values restored from the
-newest backup)."""
+"""Migration 004 (``posts.has_video``, ``has_media`` and their indexes) without data loss: its rollback
+saves the rows into a backup table first, its apply restores their values from the newest backup."""
 
 from .facts import MIGRATION_COLUMNS, MIGRATION_INDEXES
 

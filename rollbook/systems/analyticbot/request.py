@@ -1,13 +1,8 @@
-"""The analyticbot request: what one run must do on one host, from its validated settings.
-
-``scope_of`` (what an approval binds), ``desired_state`` (the state per unit a run converges),
-``request_from`` (settings -> ``AnalyticbotRequest``), and ``effective`` (what the API does with a
-set of flags).
-"""
+"""The analyticbot request: what one run must do on one host, from its validated settings, and what the
+API does with a set of flags (``effective``)."""
 
 from dataclasses import dataclass, field
 
-from ...host.timeouts import Timeouts, timeouts_of
 from .facts import AnalyticbotPlaces
 from ...pipeline.stages import to_record
 
@@ -15,8 +10,6 @@ SYSTEM, GROUP = "analyticbot", "analyticbot_api"
 MASTER, TIME_WEIGHTING, CONTENT_TYPE = ("ENABLE_ADVANCED_RECOMMENDATIONS", "ENABLE_TIME_WEIGHTING",
                                         "ENABLE_CONTENT_TYPE_ANALYSIS")
 FLAG_OF = {"advanced": MASTER, "time_weighting": TIME_WEIGHTING, "content_type": CONTENT_TYPE}  # unit -> flag
-FEATURES = ("all", "time_weighting", "content_type")
-STATES = ("enabled", "rolled_back")
 # what a scope converges: a full rollback turns the master off (the quick rollback); enabling all
 # turns everything on; a partial scope touches its own flag only (the runbook's scenarios A and B)
 UNITS_OF = {("all", "rolled_back"): ("advanced",), ("all", "enabled"): ("advanced", "time_weighting", "content_type"),
@@ -31,17 +24,10 @@ class AnalyticbotRequest:
     migration: str | None
     release: str | None
     settings: AnalyticbotPlaces
-    environment: str
-    channel: str
-    days: int
     max_seconds: float
-    health_timeout: int
-    backup_keep: int
-    token_secret: str
-    timeouts: Timeouts
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
-    token: str = field(default="", repr=False, compare=False)  # the secret token_secret names: never shown
+    token: str = field(default="", repr=False, compare=False)  # the API token (a secret): never shown
 
     def describe(self) -> str:
         parts = [f"{unit} {state.replace('_', ' ')}" for unit, state in self.desired.items()]
@@ -60,12 +46,8 @@ def scope_of(settings) -> dict[str, str]:
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the units of ``analyticbot_features``; a converge run (``target``
-    None) converges every unit to its recorded state; a unit with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone).
-    """
+    """The state per unit this run converges (a rollback or enable: the units of ``analyticbot_features``;
+    a converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {unit: target for unit in UNITS_OF[(settings.analyticbot_features, target)]}, False
     return to_record(settings, recorded, FLAG_OF, lambda: settings.analyticbot_declared_state)
@@ -86,10 +68,7 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else settings.analyticbot_migration,
         release=None if converge else settings.analyticbot_release, settings=places,
-        environment=settings.rollbook_environment, channel=settings.analyticbot_channel,
-        days=settings.analyticbot_days, max_seconds=float(settings.analyticbot_max_response_seconds),
-        health_timeout=settings.analyticbot_health_timeout, backup_keep=settings.rollbook_backup_keep,
-        token_secret=settings.analyticbot_token_secret, timeouts=timeouts_of(settings),
+        max_seconds=float(settings.analyticbot_max_response_seconds),
     )
 
 

@@ -16,6 +16,7 @@ from pyinfra import host, logger
 
 from ...host import envfile, git, postgres, service, uploads, verify
 from ...host.shell import http_ok
+from ...host.timeouts import timeouts_of
 from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
 from ...core.secrets import secret
@@ -31,13 +32,13 @@ class AnalyticbotStages(Stages):
     def request(self, settings, target, recorded) -> AnalyticbotRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
         made = request_from(settings, desired, converge=target is None)
-        token = secret(made.token_secret, settings, "the API token for the best-times check")
+        token = secret(settings.analyticbot_token_secret, settings, "the API token for the best-times check")
         return replace(made, target=target, from_record=from_record, token=token)
 
     def inspect(self, request: AnalyticbotRequest, settings):
         return host.get_fact(AnalyticbotHost, settings=request.settings,
                              recorded_file=f"{settings.rollbook_state_dir}/state.json", ref=request.release,
-                             migration=request.migration is not None, timeouts=request.timeouts)
+                             migration=request.migration is not None, timeouts=timeouts_of(settings))
 
     def scope(self, settings, request: AnalyticbotRequest, target) -> dict:
         if target is not None:
@@ -78,13 +79,14 @@ class AnalyticbotStages(Stages):
 
     def converge(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        public = _public(ctx)
+        public = envfile.public_keys(ctx.settings, settings.keys)
         # migration 004 apply first: the columns exist before the API may use them
         stage = _migration(ctx) if request.migration == "apply" else Stage()
         stage.changes = envfile.describe(envfile.plan_changes(state.env_file, request.env), public)
         stage.steps.append(envfile.keys(
             name=f"Set the feature flags in {settings.env_file}", path=settings.env_file, current=state.env_file,
-            target=request.env, backup_keep=request.backup_keep, public=public, root=_app_folder(settings)))
+            target=request.env, backup_keep=ctx.settings.rollbook_backup_keep, public=public,
+            root=_app_folder(settings)))
         if request.release is not None:
             stage.steps.append(git.checked_out(
                 name=f"Check out release {request.release}", checkout=settings.checkout, ref=request.release,
@@ -99,10 +101,10 @@ class AnalyticbotStages(Stages):
             name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
             service=settings.service, project_dir=settings.project_dir, running=state.running,
             target=_expected(ctx), stale_code=bool(stale_code),
-            ready=http_ok(settings.base_url + "/health", request.health_timeout),
+            ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
                                     marker=ctx.run.restored_marker, started=ctx.run.started_marker),
-            public=_public(ctx))])
+            public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:
         _verified(ctx, "Verify the analyticbot API's state", f"analyticbot {ctx.request.describe()}")
@@ -132,8 +134,9 @@ def _verified(ctx: Context, name: str, what: str):
 
     verify.verified(
         name=name, what=what, fact=AnalyticbotEffect, before=upload_token,
-        fact_kwargs=dict(settings=settings, header_file=header_file, channel=request.channel, days=request.days,
-                         health_timeout=request.health_timeout, release=request.release is not None),
+        fact_kwargs=dict(settings=settings, header_file=header_file, channel=ctx.settings.analyticbot_channel,
+                         days=ctx.settings.analyticbot_days, health_timeout=ctx.settings.analyticbot_health_timeout,
+                         release=request.release is not None),
         judge=judge(request, _expected(ctx)), system=SYSTEM)
 
 
@@ -142,11 +145,6 @@ def _app_folder(settings) -> str:
     env = settings.env_file
     return next((folder for folder in (settings.project_dir, settings.checkout)
                  if env.startswith(folder.rstrip("/") + "/")), settings.checkout)
-
-
-def _public(ctx: Context) -> frozenset[str]:
-    """The env keys whose values may be shown: the feature flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 def _expected(ctx: Context) -> dict[str, str]:
@@ -161,27 +159,23 @@ def _migration(ctx: Context) -> Stage:
     columns = set(MIGRATION_COLUMNS) & migration.columns
     if request.migration == "rollback":
         backup_table = BACKUP_PREFIX + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ").lower()
-        needed = bool(columns)
-        return Stage(
-            steps=[postgres.script(
-                name="Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes",
-                env_file=settings.env_file, url_key=settings.database_url_key, sql=rollback_sql(backup_table),
-                needed=needed, what="migration 004 rollback", timeouts=request.timeouts,
-                summary=[f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
-                         f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"])],
-            cleanup={"migration_004": "rolled back", "rows_saved": migration.rows,
-                     "backup_table": backup_table} if needed else {})
-    needed = not columns or set(MIGRATION_INDEXES) - migration.indexes
-    if needed and not columns and not migration.newest_backup:
-        logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
-    return Stage(
-        steps=[postgres.script(
-            name="Migration 004 apply: re-create the columns and indexes, restore values from the newest backup",
-            env_file=settings.env_file, url_key=settings.database_url_key, sql=apply_sql(migration.newest_backup),
-            needed=bool(needed), what="migration 004 apply", timeouts=request.timeouts,
-            summary=[f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
-                     f"posts: restore values from {migration.newest_backup or '(no backup table)'}"])],
-        cleanup={"migration_004": "applied", "restored_from": migration.newest_backup or "none"} if needed else {})
-
+        needed, sql = bool(columns), rollback_sql(backup_table)
+        name = "Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes"
+        summary = [f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
+                   f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"]
+        cleanup = {"migration_004": "rolled back", "rows_saved": migration.rows, "backup_table": backup_table}
+    else:
+        needed = bool(not columns or set(MIGRATION_INDEXES) - migration.indexes)
+        sql = apply_sql(migration.newest_backup)
+        if needed and not columns and not migration.newest_backup:
+            logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
+        name = "Migration 004 apply: re-create the columns and indexes, restore values from the newest backup"
+        summary = [f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
+                   f"posts: restore values from {migration.newest_backup or '(no backup table)'}"]
+        cleanup = {"migration_004": "applied", "restored_from": migration.newest_backup or "none"}
+    return Stage(steps=[postgres.script(name=name, env_file=settings.env_file, url_key=settings.database_url_key,
+                                        sql=sql, needed=needed, what=f"migration 004 {request.migration}",
+                                        timeouts=timeouts_of(ctx.settings), summary=summary)],
+                 cleanup=cleanup if needed else {})
 
 ANALYTICBOT = AnalyticbotStages()

@@ -1,8 +1,5 @@
-"""What the phase17 server must show: before a run, which units it converges (``converged``) and
-that their methods apply to it (``refusal``: main.py in the shape the router expects; for the flag,
-the guard, the settings flag and the env file); in the verify stage, the runbook's verification
-(``judge``: health, a refused upgrade or an accepted 101, the Phase 15/16 suites, and, enabled, no
-memory growth over stream cycles)."""
+"""What the phase17 server must show: before a run, the units it converges and that their methods
+apply to it; after one, the runbook's verification."""
 
 from ...host import envfile
 from .facts import COMMENT, FLAG, GUARD, MainFile, Phase17State
@@ -10,21 +7,15 @@ from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
 
 
 def _applies(unit: str, main: MainFile) -> bool:
-    """Whether main.py has the shape ``unit``'s method edits: both router lines at column 0 (router),
-    or the ``if STREAMING_ENABLED:`` guard around them (flag)."""
+    """Whether main.py has the shape ``unit``'s method edits (router: both lines at column 0; flag: the guard)."""
     return not main.missing if unit == ROUTER else main.guarded
 
 
 def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:
-    """The units this run converges on this host, unit -> enabled | rolled_back.
-
-    A rollback or enable: the unit of its method (refused when main.py does not have its shape). A
-    converge run: every recorded unit (the former single unit ``websocket`` as the method main.py's
-    shape allows: flag when it has the guard, else router), and the declared units (no record) asked
-    for. A unit whose method main.py's shape does not allow is left alone when it is declared, or
-    recorded enabled (it already holds: that shape cannot turn the stream off through its method: the
-    router lines are active under the guard; without the guard the flag gates nothing); a unit recorded
-    rolled_back stays, and is refused (``refusal``). A main.py that is missing is refused.
+    """The units this run converges on this host, unit -> enabled | rolled_back: a rollback or enable's
+    unit; a converge run's recorded and declared units (the former single unit ``websocket`` as the
+    method main.py's shape allows), except a unit whose method main.py's shape does not allow, when it
+    is declared or recorded enabled (it already holds); one recorded rolled_back stays, to be refused.
     """
     units = dict(request.desired)
     main = state.main
@@ -65,11 +56,9 @@ def refusal(request: Phase17Request, state: Phase17State) -> str | None:
 
 
 def judge(request: Phase17Request, units: dict[str, str] | None = None):
-    """The runbook's verification of ``units`` (default: the request's): health answers 200; the
-    WebSocket upgrade is refused (no 101: a FastAPI app answers an unrouted upgrade 403, the runbook
-    says 404) or accepted with 101 (served only when every unit is enabled); the Phase 15/16 suites;
-    the flag in the process environment (flag unit); and (enabled) no memory growth of the server
-    process over stream connect/disconnect cycles (its RSS)."""
+    """The runbook's verification of ``units`` (default: the request's): the process and its flag, health,
+    the WebSocket upgrade refused or accepted with 101 (served only when every unit is enabled), the
+    Phase 15/16 suites, and (enabled) no RSS growth over stream connect/disconnect cycles."""
     units = request.desired if units is None else units
     enabled = stream_served(units)
     flag_value = flag_of(units[FLAG_UNIT]) if FLAG_UNIT in units else None

@@ -8,18 +8,9 @@ from .steps import PHASE17
 
 @deploy("phase17")
 def phase17(target: str | None = None):
-    """
-    Converge the phase17 server's WebSocket stream: with ``target`` (``enabled`` or ``rolled_back``)
-    the unit of ``phase17_method`` (router | flag); without, every unit to its recorded state
-    (declared state where none, with ``rollbook_converge_declared``). Restart it when the running
-    process differs, verify.
+    """Converge the phase17 server's WebSocket stream: with ``target`` (``enabled`` or ``rolled_back``)
+    the unit of ``phase17_method`` (router | flag); without, every unit to its recorded state::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.systems.phase17 import phase17
         phase17(target="rolled_back")     # deploys/phase17_rollback.py
-        phase17()                         # deploys/converge.py
     """
     pipeline.run(PHASE17, target)

@@ -1,6 +1,4 @@
-"""Facts of a phase17 server host: its state before a run, and what it shows after one.
-
-Example::
+"""Facts of a phase17 server host: its state before a run, and what it shows after one::
 
     state = host.get_fact(Phase17Host, settings=settings, recorded_file="/var/lib/rollbook/state.json")
     state.main.router            # {import line: commented?, include line: commented?} of main.py

@@ -1,24 +1,16 @@
-"""The phase17 request: what one run must do on one host, from its validated settings.
-
-``scope_of`` (what an approval binds: the method), ``desired_state`` (the state per unit a run
-converges) and ``request_from`` (settings -> ``Phase17Request``).
-
-One unit per method, each ``enabled`` or ``rolled_back``: ``router`` (the runbook's two
-``video_stream`` lines of main.py, Method 1) and ``flag`` (``STREAMING_ENABLED`` in the unit's env
-file, Method 3). A rollback or enable converges the unit of ``phase17_method``; a converge run
-every recorded unit (``deploys/converge.py``).
-"""
+"""The phase17 request: what one run must do on one host, from its validated settings. One unit per
+method, each ``enabled`` or ``rolled_back``: ``router`` (the runbook's two ``video_stream`` lines of
+main.py, Method 1) and ``flag`` (``STREAMING_ENABLED`` in the unit's env file, Method 3)."""
 
 from dataclasses import dataclass
 
+from ...pipeline.stages import STATES, to_record
 from .facts import Phase17Places
 
 SYSTEM, GROUP = "phase17", "phase17_server"
 ROUTER, FLAG_UNIT = "router", "flag"
 UNITS = (ROUTER, FLAG_UNIT)  # one unit per method
-METHODS = UNITS
 LEGACY_UNIT = "websocket"  # what runs recorded before the per-method units: the method main.py's shape allows
-STATES = ("enabled", "rolled_back")
 
 
 @dataclass(frozen=True)
@@ -26,10 +18,8 @@ class Phase17Request:
     desired: dict[str, str]  # unit (router | flag) -> enabled | rolled_back, for the units this run converges
     method: str  # phase17_method: the unit a rollback or enable converges
     settings: Phase17Places
-    health_timeout: int
     leak_cycles: int
     leak_max_growth_kb: int
-    backup_keep: int
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
     from_record: bool = False  # every unit converges to the host's recorded state
     declared: tuple[str, ...] = ()  # units with no record, converged to their declared state (converge runs)
@@ -75,19 +65,11 @@ def recorded_state(recorded: dict[str, str] | None) -> tuple[dict[str, str], str
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the unit of ``phase17_method``; a converge run (``target``
-    None) converges every unit to its recorded state; a unit with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone). A unit whose
-    method main.py's shape does not allow is left alone too when only declared (``checks.converged``).
-    """
+    """The state per unit this run converges (a rollback or enable: the unit of ``phase17_method``; a
+    converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {settings.phase17_method: target}, False
-    known, _ = recorded_state(recorded)
-    desired = dict(settings.phase17_declared_state) if settings.rollbook_converge_declared else {}
-    desired.update(known)
-    return desired, set(known) == set(desired)
+    return to_record(settings, recorded, UNITS, lambda: settings.phase17_declared_state)
 
 
 def request_from(settings, desired: dict[str, str]) -> Phase17Request:
@@ -102,6 +84,5 @@ def request_from(settings, desired: dict[str, str]) -> Phase17Request:
     )
     return Phase17Request(
         desired=dict(desired), method=settings.phase17_method, settings=places,
-        health_timeout=settings.phase17_health_timeout, leak_cycles=settings.phase17_leak_cycles,
-        leak_max_growth_kb=settings.phase17_leak_max_growth_kb, backup_keep=settings.rollbook_backup_keep,
+        leak_cycles=settings.phase17_leak_cycles, leak_max_growth_kb=settings.phase17_leak_max_growth_kb,
     )

@@ -1,16 +1,12 @@
-"""The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``::
+"""The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``. Each hook asks
+``checks.converged`` for the units the run converges: a function of the request and the host's state
+alone, so the separate calls agree::
 
-    refusal   main.py (and, for the flag unit, the guard, the settings flag and the env file) in the shape
-              each unit's method expects
+    refusal   main.py (and the flag's guard, settings and env file) in the shape each unit's method expects
     converge  ``router``: the runbook's two lines of main.py commented out or restored; ``flag``:
-              STREAMING_ENABLED in the unit's env file (a converge run: every recorded unit, in one run)
-    apply     restart the unit when the running process started before main.py changed, or holds
-              another flag value
-    verify    health; a refused upgrade, or an accepted 101 (served only when every unit is enabled); the
-              Phase 15/16 suites; and (enabled) no memory growth over stream cycles
-
-The units a run converges on a host (``checks.converged``) are a function of the request and the
-host's state alone, so the hooks are separate calls that agree.
+              STREAMING_ENABLED in the unit's env file
+    apply     restart the unit when its process started before main.py changed, or holds another flag
+    verify    ``checks.judge``
 """
 
 import posixpath
@@ -75,25 +71,25 @@ class Phase17Stages(Stages):
             stage.steps.append(code.lines_commented(
                 name=f"{'Comment out' if commented else 'Restore'} the video_stream router in {settings.main_file}",
                 path=settings.main_path, lines=list(ROUTER_LINES), current=state.main.router,
-                commented=commented, backup_keep=request.backup_keep, root=settings.server_dir))
+                commented=commented, backup_keep=ctx.settings.rollbook_backup_keep, root=settings.server_dir))
             stage.changes += [f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
                               for line in _router_todo(ctx)]
         if FLAG_UNIT in units:
             current, value = _current_flag(ctx), flag_of(units[FLAG_UNIT])
             stage.steps.append(envfile.keys(
                 name=f"Set {FLAG}={value} in {settings.env_file}", path=settings.env_file, current=current,
-                target={FLAG: value}, backup_keep=request.backup_keep, public={FLAG},
+                target={FLAG: value}, backup_keep=ctx.settings.rollbook_backup_keep, public={FLAG},
                 root=posixpath.dirname(settings.server_dir.rstrip("/"))))
             stage.changes += [f"{FLAG}: {current.get(FLAG, '(unset)')} -> {value}"] if current.get(FLAG) != value else []
         return stage
 
     def apply(self, ctx: Context) -> Stage:
-        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        state, settings = ctx.state, ctx.request.settings
         return Stage(steps=[service.restarted_when_stale(
             name=f"Restart {settings.service} so the process serves the new state", unit="systemd",
             service=settings.service, project_dir="", running=state.running, target=_flag_target(ctx),
             stale_code=bool(_router_todo(ctx)) or state.runs_old_code, public={FLAG},
-            ready=http_ok(settings.base_url + settings.health_path, request.health_timeout),
+            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.phase17_health_timeout),
             restore=_restore(ctx))])
 
     def verify(self, ctx: Context) -> None:
@@ -102,7 +98,7 @@ class Phase17Stages(Stages):
         verify.verified(
             name="Verify the phase17 server's WebSocket stream", what=f"phase17 {request.describe(units)}",
             fact=Phase17Effect,
-            fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
+            fact_kwargs=dict(settings=settings, health_timeout=ctx.settings.phase17_health_timeout,
                              cycles=request.leak_cycles if stream_served(units) else 0),
             judge=judge(request, units), system=SYSTEM)
 

@@ -1,9 +1,5 @@
-"""What the vision worker's metrics and environment must show.
-
-Before a rollback: no experiment of its waves still assigning (``active_experiments``). In the
-verify stage: the run's effect (``judge``: environment, health, counters flat or moving, the
-smoke event) and, after wave C's cleanup, the backlog at zero (``judge_cleanup``).
-"""
+"""What the vision worker's metrics and environment must show: before a rollback, no experiment of its
+waves still assigning; after it, the run's effect and, after wave C's cleanup, the backlog at zero."""
 
 from ...core import metrics
 from .request import EXPERIMENT_OF, VisionRequest
@@ -13,9 +9,10 @@ TOKENS = "vision_tokens_estimated_total"
 PREPROCESS = "vision_preprocess_total"
 LOW_PRIORITY = "vision_low_priority_"
 ASSIGNMENTS = "vision_experiment_assignments_total"
-
-
+MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
+TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
+
 
 def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,
                        request: VisionRequest) -> list[str]:
@@ -25,10 +22,6 @@ def active_experiments(baseline: dict[str, float] | None, later: dict[str, float
     if names and (baseline is None or later is None):
         return ["unknown (the metrics scrape failed)"]
     return [name for name in names if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
-
-
-MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
-TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 
 
 def judge(request: VisionRequest, expected: dict[str, str]):

@@ -8,16 +8,9 @@ from .steps import VISION
 
 @deploy("vision")
 def vision(target: str | None = None):
-    """
-    Converge the vision worker: with ``target`` (``enabled`` or ``rolled_back``) the waves in
-    ``vision_waves``; without, every wave to its recorded state (declared state where none).
+    """Converge the vision worker: with ``target`` (``enabled`` or ``rolled_back``) the waves in
+    ``vision_waves``; without, every wave to its recorded state (declared state where none)::
 
-    Example:
-
-    .. code:: python
-
-        from rollbook.systems.vision import vision
         vision(target="rolled_back")      # deploys/vision_rollback.py
-        vision()                          # deploys/converge.py
     """
     pipeline.run(VISION, target)

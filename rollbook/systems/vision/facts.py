@@ -1,6 +1,4 @@
-"""Facts of a vision worker host: its state before a run, and what it shows after one.
-
-Example::
+"""Facts of a vision worker host: its state before a run, and what it shows after one::
 
     state = host.get_fact(VisionHost, settings=settings, recorded_file=..., timeouts=Timeouts(10, 600), window=2)
     state.env_file            # {'VISION_PHASH_ENABLED': 'true', ...} or None when missing
@@ -10,10 +8,10 @@ Example::
 from dataclasses import dataclass, field
 
 from ...core import metrics
-from ...host.compose import running_env, running_env_section
+from ...host import process
 from ...host.envfile import misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
-from ...host.shell import REDIS_CLI, file_inside, postgres_connect, q, redis_connect, timed
+from ...host.shell import REDIS_CLI, file_inside, health_section, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
@@ -22,8 +20,7 @@ CONSUMER_GROUP = "vision_workers"
 
 @dataclass(frozen=True)
 class VisionPlaces:
-    """Where a vision host keeps things, derived from its settings (settings.VisionSettings), passed to facts
-    and operations."""
+    """Where a vision host keeps things, derived from its settings (settings.VisionSettings)."""
 
     env_file: str
     project_dir: str
@@ -83,7 +80,7 @@ class VisionHost(SectionsFact):
             f"f={q(settings.env_file)}",
             f"echo '## env'; if {file_inside(settings.env_file)}; then echo present; {read_keys(settings.env_file, settings.keys)}; "
             "else echo missing; fi",
-            running_env_section(settings.project_dir, settings.service, settings.keys),
+            process.container_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if {file_inside(settings.experiments_file)}; then echo present; "
             f"{whole(settings.experiments_file)}; else echo missing; fi",
             _redis_section(settings, timeouts),
@@ -112,7 +109,7 @@ class VisionHost(SectionsFact):
             context = found[0] if found else None
         return VisionState(
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
-            container=running_env(sections.get("container", [])),
+            container=process.running_env(sections.get("container", [])),
             experiments="\n".join(experiments[1:]) + "\n" if experiments[:1] == ["present"] else None,
             phash_keys=counts[0] if counts else None,
             low_stream_length=counts[1] if counts else None,
@@ -143,12 +140,9 @@ class VisionEffect(SectionsFact):
 
     def command(self, settings: VisionPlaces, window: int, health_timeout: int, timeouts: Timeouts,
                 smoke: bool = False, smoke_timeout: int = 30):
-        health = q(settings.metrics_url + "/health")
         parts = [
-            running_env_section(settings.project_dir, settings.service, settings.keys),
-            f"echo '## health'; code=0; for i in $(seq {int(health_timeout) * 2}); do "
-            f"code=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {health}); "
-            f"[ \"$code\" = 200 ] && break; sleep 0.5; done; echo \"$code\"",
+            process.container_section(settings.project_dir, settings.service, settings.keys),
+            health_section(settings.metrics_url + "/health", health_timeout),
             _metrics_section("first", settings),
             f"sleep {int(window)}",
             _metrics_section("second", settings),
@@ -166,9 +160,9 @@ class VisionEffect(SectionsFact):
             processed = words[:2] == ["ok", "yes"]
             pending = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
             removed = int(words[3]) if len(words) > 3 and words[3].isdigit() else None
-        health = (sections.get("health") or ["0"])[-1]
+        health = (sections.get("health") or ["0"])[0]
         return VisionObservation(
-            container=running_env(sections.get("container", [])),
+            container=process.running_env(sections.get("container", [])),
             health=int(health) if health.isdigit() else 0,
             first=metrics.read_scrape("\n".join(sections.get("first", []))),
             second=metrics.read_scrape("\n".join(sections.get("second", []))),
@@ -179,12 +173,10 @@ class VisionEffect(SectionsFact):
 
 
 def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
-    """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields (trace_id,
-    idempotency_key, tenant_id, post_id, channel_id, media_files with sha256, s3_key, mime_type,
-    size_bytes and telegram_file_id, uploaded_at) published to the uploaded stream; its own message
-    followed: its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90),
-    then that message no longer pending in the consumer group; then its synthetic row and message
-    removed. Prints ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
+    """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields published to the uploaded
+    stream; its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90), then its own
+    message no longer pending in the consumer group; then its synthetic row and message removed. Prints
+    ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
     each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
     event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
              '"post_id":"%s","channel_id":"rollbook-smoke","media_files":[{"sha256":"%s",'

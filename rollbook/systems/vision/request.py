@@ -1,9 +1,5 @@
-"""The vision request: what one run must do on one host, validated from its host data.
-
-``scope_of`` (what an approval binds), ``desired_state`` (the state per wave a run converges) and
-``request_from`` (a host's validated settings -> ``VisionRequest``), and the desired state of the
-files and the worker: ``experiments_text``, ``expected_container_env``.
-"""
+"""The vision request: what one run must do on one host, from its validated settings, and the state it
+leaves the experiments file and the worker in (``experiments_text``, ``expected_container_env``)."""
 
 import copy
 from dataclasses import dataclass
@@ -11,20 +7,18 @@ from dataclasses import dataclass
 import yaml
 
 from ...host import s3
-from ...host.timeouts import Timeouts, timeouts_of
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...core.templates import render
 from .facts import VisionPlaces
-from ...pipeline.stages import to_record
+from ...pipeline.stages import STATES, to_record
+from ..settings_types import flag_value
 from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
-STATES = ("enabled", "rolled_back")
-SYSTEM = "vision"
-GROUP = "vision_workers"
+SYSTEM, GROUP = "vision", "vision_workers"
 
 
 @dataclass(frozen=True)
@@ -35,16 +29,7 @@ class VisionRequest:
     env: dict[str, str]  # the values this run converges (its waves' keys and the PoC flag)
     experiments: dict[str, dict]  # experiment entries of this run's waves
     settings: VisionPlaces
-    environment: str
-    ignore_experiments: bool
-    backup_keep: int
-    scan_batch: int
-    timeouts: Timeouts
     verify_window: int
-    experiment_window: int
-    health_timeout: int
-    smoke_timeout: int
-    saved_dir: str
     strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
     purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
@@ -75,25 +60,17 @@ def _flags(settings, state: str, waves) -> dict[str, str]:
     return {flag: value for wave in waves for flag, value in table.get(wave, {}).items()}
 
 
-def _as_text(value: bool) -> str:
-    return "true" if value else "false"
-
-
 def scope_of(settings) -> dict[str, str]:
     """What an approval of a rollback or enable binds: the waves and the options that change what runs."""
     return {"vision_waves": ",".join(settings.vision_waves),
-            **{name: _as_text(getattr(settings, name)) for name in (
+            **{name: flag_value(getattr(settings, name), bool) for name in (
                 "vision_compression_poc", "vision_ignore_experiments", "vision_purge_s3_cache",
                 "vision_strip_context")}}
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per wave this run converges, and whether all of it comes from the host's record.
-
-    A rollback or enable converges the waves in ``vision_waves``; a converge run (``target``
-    None) converges every wave to its recorded state; a wave with no record to its declared state
-    only where ``rollbook_converge_declared`` allows it (else it is left alone).
-    """
+    """The state per wave this run converges (a rollback or enable: the waves in ``vision_waves``; a
+    converge run: ``to_record``), and whether all of it comes from the host's record."""
     if target is not None:
         return {wave: target for wave in settings.vision_waves}, False
     return to_record(settings, recorded, WAVES, lambda: settings.vision_declared_state)
@@ -107,15 +84,12 @@ def _s3_target(settings) -> s3.S3Target:
 
 
 def request_from(settings, desired: dict[str, str], options: bool = True) -> VisionRequest:
-    """What a run converging ``desired`` does on a host with these (validated) settings; PreflightError
-    names what the run may not do there.
-
-    ``options``: honour the rollback's one-off cleanups (S3 purge, context strip); converge runs don't.
-    """
+    """What a run converging ``desired`` does on a host with these (validated) settings (``options``: with
+    the rollback's one-off cleanups, which converge runs skip); PreflightError names what it may not do."""
     env = {}
     for state in STATES:
         env.update(_flags(settings, state, [wave for wave, wanted in desired.items() if wanted == state]))
-    env[POC_KEY] = _as_text(settings.vision_compression_poc)
+    env[POC_KEY] = flag_value(settings.vision_compression_poc, bool)
     if settings.rollbook_environment == "prod" and settings.vision_compression_poc:
         raise PreflightError(f"{POC_KEY} stays false in prod: vision_compression_poc=true refused")
     experiments = {}
@@ -133,12 +107,7 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
         low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
         desired=dict(desired), env=env, experiments=experiments, settings=places,
-        environment=settings.rollbook_environment, ignore_experiments=settings.vision_ignore_experiments,
-        backup_keep=settings.rollbook_backup_keep, scan_batch=settings.vision_scan_batch,
-        timeouts=timeouts_of(settings), verify_window=settings.vision_verify_window,
-        experiment_window=settings.vision_experiment_window, health_timeout=settings.vision_health_timeout,
-        smoke_timeout=settings.vision_smoke_timeout, saved_dir=settings.vision_saved_dir,
-        strip_context=options and settings.vision_strip_context,
+        verify_window=settings.vision_verify_window, strip_context=options and settings.vision_strip_context,
         purge_s3=_s3_target(settings) if options and settings.vision_purge_s3_cache else None,
     )
 

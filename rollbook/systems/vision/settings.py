@@ -25,7 +25,7 @@ WAVES = {
           "VISION_LOW_PRIORITY_STREAM": str},
     "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
 }
-# A flag's value in the worker's env file: true/false, a whole number, or plain text (rollbook.core.preflight.flag_value).
+# A flag's value in the worker's env file: true/false, a whole number, or plain text (settings_types.flag_value).
 FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
 
 ENABLED_VALUES = {
@@ -37,17 +37,9 @@ ENABLED_VALUES = {
           "VISION_LOW_PRIORITY_STREAM": "stream:posts:vision:low"},
     "tokens": {"VISION_TOKENS_COUNT_ENABLED": "true"},
 }
-ROLLED_BACK_VALUES = {
-    "a": {"VISION_PREPROCESS_ENABLED": "false", "VISION_PREPROCESS_GRAYSCALE": "false"},
-    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "false", "VISION_PHASH_ENABLED": "false"},
-    "c": {"VISION_ROI_CROP_ENABLED": "false", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "false"},
-    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "false"},
-}
-EXPERIMENTS = {
-    "wave_a": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
-    "wave_b": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
-    "wave_c": {"enabled": True, "default_variant": "treatment", "force_tenants": []},
-}
+ROLLED_BACK_VALUES = {wave: {flag: "false" for flag, kind in flags.items() if kind is bool}  # its boolean flags off
+                      for wave, flags in WAVES.items()}
+EXPERIMENTS = {f"wave_{wave}": {"enabled": True, "default_variant": "treatment", "force_tenants": []} for wave in "abc"}
 
 
 class VisionSettings(Settings):

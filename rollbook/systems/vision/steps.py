@@ -14,6 +14,7 @@ from pyinfra import host, logger
 
 from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
+from ...host.timeouts import timeouts_of
 from ...pipeline import Context, Stage, Stages
 from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
 from .cleanups import CACHE, s3_cache_count, strip_context_sql
@@ -32,8 +33,8 @@ class VisionStages(Stages):
     def inspect(self, request: VisionRequest, settings):
         return host.get_fact(VisionHost, settings=request.settings,
                              recorded_file=f"{settings.rollbook_state_dir}/state.json",
-                             window=request.experiment_window if request.target != "enabled" else 0,
-                             count_context=request.strip_context, timeouts=request.timeouts)
+                             window=settings.vision_experiment_window if request.target != "enabled" else 0,
+                             count_context=request.strip_context, timeouts=timeouts_of(settings))
 
     def scope(self, settings, request: VisionRequest, target) -> dict:
         if target is not None:
@@ -65,8 +66,8 @@ class VisionStages(Stages):
         active = active_experiments(state.baseline, state.later, request)
         if active:
             logger.warning(f"{host.print_prefix}active experiment(s) {', '.join(active)}: "
-                           f"{ASSIGNMENTS} rose over {request.experiment_window}s")
-            if request.environment == "prod" and not request.ignore_experiments:
+                           f"{ASSIGNMENTS} rose over {ctx.settings.vision_experiment_window}s")
+            if ctx.settings.rollbook_environment == "prod" and not ctx.settings.vision_ignore_experiments:
                 return (f"active experiment(s) {', '.join(active)}; refusing in prod without "
                         "--data vision_ignore_experiments=true")
         if state.redis_error:
@@ -78,16 +79,16 @@ class VisionStages(Stages):
 
     def converge(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        public = _public(ctx)
+        public = envfile.public_keys(ctx.settings, settings.keys)
         return Stage(
             steps=[
                 envfile.keys(name=f"Set the vision flags in {settings.env_file}", path=settings.env_file,
-                             current=state.env_file, target=request.env, backup_keep=request.backup_keep,
+                             current=state.env_file, target=request.env, backup_keep=ctx.settings.rollbook_backup_keep,
                              public=public, root=settings.project_dir),
                 files.content(name=f"Set the experiments in {settings.experiments_file}",
                               path=settings.experiments_file, current=state.experiments,
                               text=experiments_text(state.experiments, request, settings.experiments_file),
-                              backup_keep=request.backup_keep, root=settings.project_dir),
+                              backup_keep=ctx.settings.rollbook_backup_keep, root=settings.project_dir),
             ],
             changes=envfile.describe(envfile.plan_changes(state.env_file, request.env), public))
 
@@ -97,41 +98,41 @@ class VisionStages(Stages):
             name=f"Recreate the {settings.service} so it re-reads env_file", unit="compose",
             service=settings.service, project_dir=settings.project_dir, running=ctx.state.container,
             target=expected_container_env(ctx.state.env_file, request),
-            ready=http_ok(settings.metrics_url + "/health", request.health_timeout),
+            ready=http_ok(settings.metrics_url + "/health", ctx.settings.vision_health_timeout),
             restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
                                     marker=ctx.run.restored_marker, started=ctx.run.started_marker),
-            public=_public(ctx))])
+            public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:
         request, settings = ctx.request, ctx.request.settings
         verify.verified(
             name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
-            fact_kwargs=dict(settings=settings, window=request.verify_window, health_timeout=request.health_timeout,
-                             timeouts=request.timeouts, smoke=bool(request.enabled),
-                             smoke_timeout=request.smoke_timeout),
+            fact_kwargs=dict(settings=settings, window=request.verify_window,
+                             health_timeout=ctx.settings.vision_health_timeout, timeouts=timeouts_of(ctx.settings),
+                             smoke=bool(request.enabled), smoke_timeout=ctx.settings.vision_smoke_timeout),
             judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
-        request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, ctx.request.timeouts
+        request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, timeouts_of(ctx.settings)
         stage = Stage()
         if "b" in request.rolled_back:
             stage.steps.append(redis.keys_deleted(
                 name=f"Delete the phash keys {settings.phash_prefix}:* (SCAN + UNLINK)", env_file=settings.env_file,
-                pattern=f"{settings.phash_prefix}:*", count=state.phash_keys, batch=request.scan_batch,
+                pattern=f"{settings.phash_prefix}:*", count=state.phash_keys, batch=ctx.settings.vision_scan_batch,
                 timeouts=limits))
             stage.cleanup["phash_keys_deleted"] = state.phash_keys
         if "c" in request.rolled_back:
             stage.steps.append(redis.stream_emptied(
                 name=f"Save and trim {settings.low_stream} to 0", env_file=settings.env_file,
-                stream=settings.low_stream, length=state.low_stream_length, save_dir=request.saved_dir,
-                timeouts=limits, batch=request.scan_batch))
+                stream=settings.low_stream, length=state.low_stream_length, save_dir=ctx.settings.vision_saved_dir,
+                timeouts=limits, batch=ctx.settings.vision_scan_batch))
             stage.cleanup["low_stream_entries_saved_and_trimmed"] = state.low_stream_length
         if "c" in request.rolled_back and state.low_stream_length != 0:  # an empty stream needs no second look
             verify.verified(
                 name=f"Verify {settings.low_stream} is empty and the worker's backlog at zero",
                 what="vision wave c cleanup", fact=VisionEffect,
-                fact_kwargs=dict(settings=settings, window=1, health_timeout=request.health_timeout,
-                                 timeouts=request.timeouts),
+                fact_kwargs=dict(settings=settings, window=1, health_timeout=ctx.settings.vision_health_timeout,
+                                 timeouts=limits),
                 judge=judge_cleanup, system=SYSTEM)
         if request.strip_context:
             table = f"post_enrichment_context_backup_{ctx.run.run_id.lower().replace('-', '_')}"
@@ -150,11 +151,6 @@ class VisionStages(Stages):
                 saved_prefix=f"rollbook-saved/{ctx.run.run_id}/", _run_once=True))
             stage.cleanup["s3_cache_objects_saved_and_deleted"] = count
         return stage
-
-
-def _public(ctx: Context) -> set[str]:
-    """The env keys whose values may be shown: vision's flags, plus rollbook_public_env_keys."""
-    return envfile.public_keys(ctx.settings, ctx.request.settings.keys)
 
 
 VISION = VisionStages()
