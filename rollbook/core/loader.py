@@ -18,6 +18,7 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.api.host import HostData
 
 from . import authority, schema
+from .runs import SESSION
 from .preflight import PreflightError
 
 
@@ -122,12 +123,21 @@ class HostSettings(Mapping):
         return bool(self.connection.get("_sudo"))
 
 
+def settings_of(target) -> HostSettings:
+    """The settings preflight validated for ``target`` (for code that pyinfra calls without them: an
+    operation's body); a read before preflight is a bug, and raises."""
+    try:
+        return SESSION.settings[target.name]
+    except KeyError:
+        raise RuntimeError(f"{target.name}: settings read before preflight loaded them") from None
+
+
 def uploads_of(target) -> tuple[str, str | None]:
     """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user), the
-    user None without sudo (``rollbook.host.uploads``; read inside operations, which get no settings)."""
-    data = _data(target)
-    sudo = (target.current_op_global_arguments or {}).get("_sudo", data.get("_sudo"))
-    return str(data.get("rollbook_state_dir")), (str(data.get("ssh_user") or "root") if sudo else None)
+    user None without sudo (``rollbook.host.uploads``), from the host's validated settings."""
+    settings = settings_of(target)
+    sudo = (target.current_op_global_arguments or {}).get("_sudo", settings.sudo)
+    return settings.rollbook_state_dir, (settings.ssh_user or "root") if sudo else None
 
 
 def _refuse_nulls(override: Mapping):
@@ -148,4 +158,5 @@ def load(target) -> HostSettings:
     settings = HostSettings.validated(data, override=override, connection=connection_of(target))
     authority.check(data, target.groups)
     _seal(target)
+    SESSION.settings[target.name] = settings
     return settings

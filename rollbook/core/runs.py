@@ -87,6 +87,7 @@ class Session:
         self._plan = None
         self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
         self.computed: dict[tuple, object] = {}  # what ``once`` computed, by key
+        self.settings: dict[str, object] = {}  # host -> its settings, validated once (rollbook.core.loader.load)
 
     @property
     def plan(self):

@@ -45,7 +45,8 @@ def _as_data(command):
 def op_commands(op, **kwargs) -> list:
     """The commands ``op`` yields, as data; each must be a pyinfra command object (``host.command``), never
     a bare string pasted together."""
-    with fake_host():
+    with fake_host() as host:
+        preflighted(host)
         commands = list(op._inner(**kwargs))
     bare = [command for command in commands if isinstance(command, str)]
     assert not bare, f"{op.__name__} yields bare strings, not command objects: {bare}"
@@ -81,3 +82,14 @@ def validated(data: dict):
     from rollbook.core.loader import HostSettings
 
     return HostSettings.validated(data)
+
+
+def preflighted(host):
+    """What preflight leaves for ``host`` (``rollbook.core.loader.load`` without the repo's authority check):
+    its data validated once into the session's settings, pyinfra's connector keys beside them."""
+    from rollbook.core.loader import HostSettings, connection_of
+    from rollbook.core.runs import SESSION
+
+    data = {key: value for key, value in host.data.dict().items() if not key.startswith("_")}
+    SESSION.settings[host.name] = HostSettings.validated(data, connection=connection_of(host))
+    return SESSION.settings[host.name]

@@ -21,7 +21,7 @@ from rollbook import pipeline
 from rollbook.core.loader import HostSettings
 from rollbook.core.preflight import PreflightError
 
-from ..harness import case_commands, cases, fake_host, group_data, op_commands
+from ..harness import case_commands, cases, fake_host, group_data, op_commands, preflighted
 
 HERE = Path(__file__).parent
 OPERATIONS = {"drift_timer.checked_out": drift_timer.checked_out,
@@ -174,7 +174,8 @@ def test_systemd_analyze_verify_accepts_the_units(data, tmp_path):
 
 def test_through_sudo_the_webhook_waits_in_the_ssh_user_s_private_folder_never_in_tmp():
     data = {"_sudo": True, "ssh_user": "rollbook", "rollbook_state_dir": "/var/lib/rollbook"}
-    with fake_host(data=data):
+    with fake_host(data=data) as host:
+        preflighted(host)
         commands = list(drift_timer.secret_file._inner(path=drift_timer.NOTIFY_ENV, content=StringIO("A='b'\n"),
                                                        current=""))
     assert str(commands[0]) == ("install -d -m 711 /var/lib/rollbook-uploads && "

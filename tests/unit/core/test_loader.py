@@ -82,3 +82,17 @@ def test_host_data_is_read_in_the_loader_only_and_nothing_requires_a_key_again()
     texts = {path.relative_to(package).as_posix(): path.read_text() for path in package.rglob("*.py")}
     assert [name for name, text in texts.items() if "host.data" in text] == ["core/loader.py"]
     assert [name for name, text in texts.items() if "require(" in text] == []
+
+
+def test_operations_get_the_validated_settings_never_the_raw_data_again():
+    """An operation's body gets no settings argument from pyinfra: it asks ``settings_of`` (what preflight
+    validated), so the state dir an upload is staged under is the validated one, whatever the data layer
+    holds later; before preflight there is nothing to read."""
+    state, target = a_host({**group_data("sandbox"), "_sudo": True, "ssh_user": "rollbook"})
+    target.name = "host-never-loaded"
+    with pytest.raises(RuntimeError, match="settings read before preflight"):
+        loader.uploads_of(target)
+    settings, target = load({"_sudo": True, "ssh_user": "rollbook"})
+    target.data.override_datas["rollbook_state_dir"] = "/tmp/elsewhere"  # a later layer: never read
+    assert loader.settings_of(target) is settings
+    assert loader.uploads_of(target) == (settings.rollbook_state_dir, "rollbook") == ("/var/lib/rollbook", "rollbook")
