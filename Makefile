@@ -27,11 +27,12 @@ sandbox-status: venv
 demo: sandbox
 	$(BIN)/python -m rollbook demo
 
-# Debian's tools the tests run: promtool (the alert rules, from the prometheus package) and shellcheck
-# (the commands rollbook sends to hosts)
+# Debian's tools the tests run: promtool (the alert rules, from the prometheus package), shellcheck
+# (the commands rollbook sends to hosts) and chromium (the console's browser tests, driven by playwright)
 tools:
-	@command -v promtool >/dev/null && command -v shellcheck >/dev/null || { apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus shellcheck; }
+	@command -v promtool >/dev/null && command -v shellcheck >/dev/null && test -x /usr/lib/chromium/chromium || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		prometheus shellcheck chromium; }
 
 test: venv tools
 	$(BIN)/python -m pytest

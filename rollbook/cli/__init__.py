@@ -6,11 +6,13 @@ converged), 1 error, 2 drift found (drift only), 64 usage error; ``--help`` list
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
     python -m rollbook history INVENTORY [--json]
+    python -m rollbook serve --config console.toml                    # the web console, 127.0.0.1:8480
 """
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .. import __version__
 from ..core.paths import checkout
@@ -150,6 +152,16 @@ def _schema(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from ..console.serve import ServeError, serve
+
+    try:
+        return serve(Path(args.config), args.port)
+    except ServeError as error:
+        print(f"rollbook: {error}", file=sys.stderr)
+        return 1
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 64 (EX_USAGE), never 2 (which means drift)."""
 
@@ -232,6 +244,11 @@ def parser() -> argparse.ArgumentParser:
     shown.add_argument("--write", action="store_true", help="write docs/data.md")
     shown.add_argument("--json", action="store_true", help="print the JSON schema of every model (forms read it)")
     reference.set_defaults(run=_schema)
+
+    serve = commands.add_parser("serve", help="the web console and its API (uvicorn, on 127.0.0.1)")
+    serve.add_argument("--config", required=True, help="the console's settings file (TOML)")
+    serve.add_argument("--port", type=int, help="instead of the file's port (default 8480)")
+    serve.set_defaults(run=_serve)
     return top
 
 

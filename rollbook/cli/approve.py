@@ -64,14 +64,25 @@ def _planned(args) -> dict:
     if not args.inventory or not args.deploy:
         raise ValueError("give --plan FILE, or the run's INVENTORY DEPLOY (and its --data)")
     schema.refuse_override(_override_data(args.data))  # no approval for what cannot run
+    return dry_plan(args.inventory, args.deploy, args.data, [args.limit] if args.limit else [])
+
+
+def pyinfra_argv(inventory: str, deploy: str, data: list[str], limits: list[str], dry: bool) -> list[str]:
+    """The pyinfra command of one run: ``data`` as ``KEY=VALUE`` pairs, each limit a host or group name."""
+    cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry" if dry else "-y"]
+    for limit in limits:
+        cmd += ["--limit", limit]
+    for pair in data:
+        cmd += ["--data", pair]
+    return cmd + [inventory, deploy]
+
+
+def dry_plan(inventory: str, deploy: str, data: list[str], limits: list[str]) -> dict:
+    """The plan document a ``--dry`` run of ``deploy`` writes; ValueError with the run's error line."""
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "plan.json"
-        cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry"]
-        cmd += ["--limit", args.limit] if args.limit else []
-        for pair in args.data:
-            cmd += ["--data", pair]
-        done = subprocess.run(cmd + [args.inventory, args.deploy], cwd=checkout(), capture_output=True, text=True,
-                              env={**os.environ, PLAN_FILE: str(target)})
+        done = subprocess.run(pyinfra_argv(inventory, deploy, data, limits, dry=True), cwd=checkout(),
+                              capture_output=True, text=True, env={**os.environ, PLAN_FILE: str(target)})
         if done.returncode != 0 or not target.is_file():
             errors = [line for line in done.stderr.splitlines() if "error" in line.lower()] or \
                      done.stderr.strip().splitlines()[-1:] or ["no plan"]

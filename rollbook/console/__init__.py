@@ -1,12 +1,12 @@
-"""The web console's foundations (issue #24, in progress): who may do what, and what a job asks for.
+"""The web console (issue #24): staging self-service in a browser, production with a second person's
+approval, one history. ``rollbook serve --config console.toml`` serves it on 127.0.0.1.
 
-- ``users``: the users file (``name role bcrypt-hash`` per line) and the four roles, each holding the rights
-  of the ones before it: viewer (read), operator (plan; run in self-service environments), approver
-  (approve another person's production plan), admin (locks, users).
-- ``jobs``: one job per registered system and action (rollback, enable), its fields taken from the system's
-  settings model (doc, choices, default) and its data checked by the CLI's own validation.
-- ``api``: the JSON API served so far (``GET /api/systems``), behind HTTP basic auth.
-- ``static/``: htmx and its SSE extension, vendored from the npm registry (``static/VENDORED.json``).
-
-Not there yet: plans, runs, their live output, history, locks, approvals, the pages and ``rollbook serve``.
+- ``config``: the settings file (port, users, state folder, approval key, environments).
+- ``users`` and ``auth``: the users file of bcrypt hashes, the four roles, sessions and CSRF tokens.
+- ``jobs``: one job per registered system and action, its form from the system's settings model.
+- ``service``: plan (a ``--dry`` run, with its digest), approve (signed by the console's key), run, cancel:
+  every rule about who may do what.
+- ``runner`` and ``events``: pyinfra as a subprocess, its stored output, each host's status, streamed.
+- ``store``: plans and runs in SQLite (WAL).
+- ``api`` and ``pages``: the JSON API and the Jinja2/htmx pages over the same service.
 """

@@ -60,8 +60,11 @@ def ensure_approver(operator_pubkey: str):
     key = approver_key_path()
     if not key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", APPROVER, "-f", str(key)], check=True)
+    from .console import allowed_signer_line, ensure_console
+
+    ensure_console()
     lines = [f"{APPROVER} {key.with_suffix('.pub').read_text().strip()}",
-             f"{OPERATOR} {operator_pubkey.strip()}"]
+             f"{OPERATOR} {operator_pubkey.strip()}", allowed_signer_line()]
     allowed_signers_path().write_text("".join(line + "\n" for line in lines))
 
 

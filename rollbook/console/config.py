@@ -1,0 +1,58 @@
+"""The console's settings, one TOML file read once (``rollbook serve --config FILE``)::
+
+    # /etc/rollbook-console/console.toml
+    port = 8480                                   # on 127.0.0.1
+    users = "/etc/rollbook-console/users"         # name role bcrypt-hash per line (0600)
+    state = "/var/lib/rollbook-console"           # history.db (SQLite, WAL) and each run's output
+    approval_key = "/etc/rollbook-console/approval_ed25519"   # signs console approvals (a listed signer)
+    retention_days = 30
+    [environments.staging]
+    inventory = "inventories/staging.py"
+    self_service = true
+    [environments.prod]
+    inventory = "inventories/prod.py"
+
+    config = ConsoleConfig.read(Path("console.toml"))
+    config.environments["prod"].self_service        # False: a prod run needs another person's approval
+"""
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_PORT = 8480
+APPROVER_DOMAIN = "rollbook-console"  # a console approval's approver is <user>@rollbook-console
+
+
+class ConsoleConfigError(ValueError):
+    """The console's settings file cannot be used; the message names the setting."""
+
+
+class Environment(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    inventory: str = Field(pattern=r"^inventories/[A-Za-z0-9_]+\.py$")
+    self_service: bool = False  # an operator may run here without an approval
+
+
+class ConsoleConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    users: Path
+    state: Path
+    approval_key: Path | None = None  # without one, the console cannot approve (rollbook approve still can)
+    retention_days: int = Field(30, ge=1)
+    max_shown_lines: int = Field(2000, ge=100)  # what a run's page shows of its output; the rest: the raw file
+    environments: dict[str, Environment] = Field(min_length=1)
+
+    @classmethod
+    def read(cls, path: Path) -> "ConsoleConfig":
+        try:
+            data = tomllib.loads(Path(path).read_text())
+            return cls.model_validate(data)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConsoleConfigError(f"{path}: {error}") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ConsoleConfigError(f"{path}: {where}: {first['msg']}") from None

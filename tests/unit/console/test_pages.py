@@ -1,0 +1,63 @@
+"""console.pages: sign-in, the CSRF token on every form, escaped output, the security headers."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rollbook.console.api import create_app
+from rollbook.console.pages import add_pages
+
+from .conftest import a_plan
+
+
+@pytest.fixture
+def client(console):
+    app = create_app(console)
+    add_pages(app)
+    return TestClient(app)
+
+
+def signed_in(client, name="olga", password="o") -> str:
+    assert client.post("/login", data={"name": name, "password": password}, follow_redirects=False).status_code == 303
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)[1]
+
+
+def test_a_page_asks_to_sign_in_and_a_wrong_password_is_refused(client):
+    assert client.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    assert client.post("/login", data={"name": "olga", "password": "bad"}).status_code == 401
+
+
+def test_every_form_needs_the_session_s_csrf_token(client, console):
+    csrf = signed_in(client)
+    plan = a_plan(console, environment="prod")
+    assert client.post(f"/plans/{plan['id']}/run", data={}).status_code == 403
+    assert client.post(f"/plans/{plan['id']}/run", data={"csrf": "forged"}).status_code == 403
+    answer = client.post(f"/plans/{plan['id']}/run", data={"csrf": csrf})
+    assert answer.status_code == 403 and "needs another person" in answer.text  # past the token: the rule
+
+
+def test_the_plan_page_offers_approval_to_another_approver_only(client, console):
+    plan = a_plan(console, requester="anna")
+    signed_in(client, "anna", "a")
+    assert 'id="approve"' not in client.get(f"/plans/{plan['id']}").text
+    client.cookies.clear()
+    signed_in(client, "alex", "x")
+    assert 'id="approve"' in client.get(f"/plans/{plan['id']}").text
+
+
+def test_host_output_shows_as_text(client, console):
+    signed_in(client)
+    plan = a_plan(console, environment="sandbox")
+    run = console.store.add_run(plan, "olga", status="failed")
+    output = console.config.state / "evil.log"
+    output.write_bytes(b"<script>alert(1)</script>\n\x1b[2K\rVISION_FLAG: true\n")
+    console.store.set_output(run["id"], str(output))
+    page = client.get(f"/runs/{run['id']}/lines").text
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\x1b" not in page and "\\x1b[2K\\rVISION_FLAG" in page
+
+
+def test_pages_forbid_framing_and_sniffing(client):
+    headers = client.get("/login").headers
+    assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]

@@ -1,0 +1,18 @@
+"""console.store: plans run once, runs filtered by host, system, environment, outcome and who."""
+
+from rollbook.console.store import Store
+
+
+def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
+    store = Store(tmp_path / "history.db")
+    plan = store.add_plan(requester="olga", system="vision", action="rollback", environment="sandbox",
+                          hosts=["vision-1", "vision-2"], data={"vision_waves": "b"}, document={"digest": "sha256:x"})
+    assert store.use(plan["id"]) and not store.use(plan["id"])
+    run = store.add_run(plan, "olga")
+    store.update(run["id"], "succeeded", {"vision-1": "succeeded", "vision-2": "succeeded"})
+    other = store.add_run(plan | {"hosts": ["vision-3"], "system": "phase17"}, "anna", source="cli", status="failed")
+    assert [found["id"] for found in store.runs(host="vision-2")] == [run["id"]]
+    assert [found["id"] for found in store.runs(system="phase17")] == [other["id"]]
+    assert [found["id"] for found in store.runs(outcome="succeeded", who="olga")] == [run["id"]]
+    assert store.run(run["id"])["finished"] is not None
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
