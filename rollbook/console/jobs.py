@@ -15,6 +15,7 @@ from ..systems import SYSTEMS
 
 ACTIONS = {"rollback": "rolled_back", "enable": "enabled"}  # action -> the target its deploy converges to
 RUN_KEYS = ("reason",)  # the pipeline's own keys a job's form offers
+SECRET_NAME = "a secret's name"  # what a field naming a secret allows: which secret is the environment's choice
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Job:
 
 def _field(name: str, spec: dict) -> Field | None:
     """A form field for one key's JSON schema; None for a key no form sets (a table, a security setting, a
-    secret's name: those come from the environment's group data)."""
-    if spec.get("security") or spec.get("secret"):
+    secret or of a secret's name: those come from the environment's group data)."""
+    if spec.get("security") or spec.get("secret") or spec.get("allowed") == SECRET_NAME:
         return None
     options = spec.get("anyOf", [spec])
     kinds = {option.get("type") for option in options} - {"null"}

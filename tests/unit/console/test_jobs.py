@@ -33,6 +33,7 @@ def test_no_form_offers_a_security_setting_a_secret_or_a_table():
 
     assert not offered & (schema.security_keys() | schema.secret_keys())
     assert "vision_enabled_values" not in offered and "rollbook_environment" not in offered
+    assert "vision_s3_access_key_secret" not in offered  # which secret to use is the environment's choice
 
 
 @pytest.mark.parametrize("data, says", [
