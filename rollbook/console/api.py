@@ -132,6 +132,16 @@ def create_app(console: Console) -> FastAPI:
         return [run_view(run) for run in console.store.runs(host=host, system=system, environment=environment,
                                                             outcome=outcome, who=who)]
 
+    @app.get("/api/locks")
+    def locks(user: Signed) -> list[dict]:
+        reading(user)
+        return console.locks()
+
+    @app.post("/api/history/collect")
+    def collect(user: Signed) -> dict:
+        """Read every environment's hosts' history now (runs from the CLI and the drift timer)."""
+        return console.collect(user)
+
     @app.get("/api/runs/{run_id}")
     def run(run_id: str, user: Signed) -> dict:
         return run_view(console.run(run_id))

@@ -6,6 +6,7 @@
     state = "/var/lib/rollbook-console"           # history.db (SQLite, WAL) and each run's output
     approval_key = "/etc/rollbook-console/approval_ed25519"   # signs console approvals (a listed signer)
     retention_days = 30
+    collect_minutes = 5                           # hosts' own history read in (CLI and timer runs)
     [environments.staging]
     inventory = "inventories/staging.py"
     self_service = true
@@ -42,7 +43,7 @@ class ConsoleConfig(BaseModel):
     state: Path
     approval_key: Path | None = None  # without one, the console cannot approve (rollbook approve still can)
     retention_days: int = Field(30, ge=1)
-    max_shown_lines: int = Field(2000, ge=100)  # what a run's page shows of its output; the rest: the raw file
+    collect_minutes: int = Field(5, ge=0)  # how often the hosts' own history is read in (0: only when asked)
     environments: dict[str, Environment] = Field(min_length=1)
 
     @classmethod

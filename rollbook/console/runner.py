@@ -20,6 +20,7 @@ from .store import Store
 
 HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]\s]+)\]\s+(?P<said>.*)$")
 REFUSAL = re.compile(r": refused\b")  # a host's or preflight's refusal ("...: refused: why", "...: refused (why)")
+CONSOLE_RUN = "ROLLBOOK_CONSOLE_RUN"  # the run's id, in its hosts' history records (``core.runs.CONSOLE_RUN``)
 MAX_RUNNING = 2  # pyinfra runs at once; the others wait, queued
 STOP_GRACE = 30  # seconds pyinfra gets to stop after Ctrl-C before it is terminated
 
@@ -71,7 +72,8 @@ class Runner:
             self.store.update(run_id, "running", statuses)
             with open(output, "ab", buffering=0) as sink:
                 process = subprocess.Popen(argv, cwd=checkout(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL, start_new_session=True)
+                                           stdin=subprocess.DEVNULL, start_new_session=True,
+                                           env={**os.environ, CONSOLE_RUN: run_id})
                 self._processes[run_id] = process
                 tail = []
                 for raw in process.stdout:

@@ -35,6 +35,9 @@ def serve(config_path: Path, port: int | None = None) -> int:
     import uvicorn
 
     app = app_of(config_path)
-    uvicorn.run(app, host=LISTEN, port=port or app.state.console.config.port, log_level="info",
+    console = app.state.console
+    if console.config.collect_minutes:
+        console.collect_every(console.config.collect_minutes)
+    uvicorn.run(app, host=LISTEN, port=port or console.config.port, log_level="info",
                 proxy_headers=False, server_header=False)
     return 0

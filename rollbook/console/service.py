@@ -7,13 +7,17 @@ may do what lives here; the API and the pages only translate::
     run = console.start(olga, plan["id"])                     # queued; runs exactly that plan, once
 """
 
+import logging
 import re
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..cli.approve import dry_plan
 from ..core import approvals
 from ..core.preflight import PreflightError
+from .collect import CollectError, collect
 from .config import APPROVER_DOMAIN, ConsoleConfig
 from .jobs import checked, job_of
 from .runner import Runner
@@ -22,6 +26,7 @@ from .users import User, Users, can
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 APPROVAL_HOURS = 1.0
+LOG = logging.getLogger("rollbook.console")
 
 
 class Refused(Exception):
@@ -45,6 +50,7 @@ class Console:
         self.users = Users.load(config.users)
         self.store = Store(config.state / "history.db")
         self.runner = Runner(self.store, config.state / "runs")
+        self._stopped = threading.Event()
 
     def environment(self, name: str):
         if name not in self.config.environments:
@@ -119,7 +125,21 @@ class Console:
             data.append(f"approval={plan['approval']}")
         if not self.store.use(plan_id):
             raise Refused(409, f"plan {plan_id} has run already: plan again")
+        self._expire()
         return self.runner.start(plan, user.name, environment.inventory, data)
+
+    def _expire(self):
+        """Remove the output of runs that ended more than ``retention_days`` ago (their rows stay)."""
+        for run in self.store.expired(time.time() - self.config.retention_days * 86400):
+            Path(run["output"]).unlink(missing_ok=True)
+            self.store.forget_output(run["id"])
+
+    def locks(self) -> list[dict]:
+        """Who holds which host and system, since when: the runs going on, the console's and those the
+        hosts' history shows started and not finished."""
+        return [{"host": host, "system": run["system"], "holder": run["requester"], "source": run["source"],
+                 "since": run["started"], "run": run["id"]}
+                for run in self.store.runs(outcome="running") for host in run["hosts"]]
 
     def cancel(self, user: User, run_id: str) -> dict:
         run = self.run(run_id)
@@ -133,6 +153,26 @@ class Console:
         if run is None:
             raise Refused(404, f"no run {run_id}")
         return run
+
+    def collect(self, user: User) -> dict[str, int]:
+        """Every environment's hosts' history read into the console's (rows seen per environment)."""
+        _require(user, "plan", "collect the hosts' history")
+        try:
+            return {name: collect(self.store, name, environment.inventory)
+                    for name, environment in self.config.environments.items()}
+        except CollectError as error:
+            raise Refused(502, str(error)) from None
+
+    def collect_every(self, minutes: int):
+        """Collect in the background every ``minutes`` (a failed read is logged and tried again later)."""
+        def loop():
+            while not self._stopped.wait(minutes * 60):
+                for name, environment in self.config.environments.items():
+                    try:
+                        collect(self.store, name, environment.inventory)
+                    except (CollectError, OSError, ValueError) as error:
+                        LOG.warning("history of %s not collected: %s", name, error)
+        threading.Thread(target=loop, daemon=True, name="collect").start()
 
     def output(self, run: dict) -> Path | None:
         path = Path(run["output"]) if run.get("output") else None

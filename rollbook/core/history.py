@@ -10,7 +10,7 @@ from ``envfile.describe``: values of keys that are not public show as ``***``). 
 
 import json
 
-from .runs import HostRun, utc_now
+from .runs import CONSOLE_RUN, HostRun, utc_now
 
 COLUMNS = ("Date", "Host", "Environment", "System", "Kind", "Scope", "Operator", "Authorized by", "Reason",
            "Duration", "Outcome", "Run")
@@ -19,7 +19,8 @@ COLUMNS = ("Date", "Host", "Environment", "System", "Kind", "Scope", "Operator",
 def _record(event: str, run: HostRun, **fields) -> dict:
     return {"event": event, "at": utc_now(), "run_id": run.run_id, "system": run.system, "kind": run.kind,
             "deploy": run.deploy, "environment": run.environment, "operator": run.operator, "scope": run.scope,
-            "authorization": run.authorization, "reason": run.reason, **fields}
+            "authorization": run.authorization, "reason": run.reason,
+            **({"console_run": CONSOLE_RUN} if CONSOLE_RUN else {}), **fields}
 
 
 def started(run: HostRun, takeover_of: dict | None = None) -> dict:

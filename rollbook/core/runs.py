@@ -6,12 +6,16 @@
 """
 
 import os
+import re
 import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+# the console's run this pyinfra process is (``rollbook.console.runner`` sets it): its history records name it
+CONSOLE_RUN = os.environ.get("ROLLBOOK_CONSOLE_RUN", "") if re.fullmatch(
+    r"[0-9a-f]{16}", os.environ.get("ROLLBOOK_CONSOLE_RUN", "")) else ""
 CONTROLLER = socket.gethostname()
 PID = os.getpid()
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time a record or a lock holds (UTC)

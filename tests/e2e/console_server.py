@@ -24,6 +24,7 @@ START_SECONDS = 30
 class Served:
     url: str
     users: dict[str, tuple[str, str]]  # name -> (role, password)
+    since: float  # when this console started (its history may hold older runs)
 
     def api(self, name: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=(name, self.users[name][1]), timeout=120)
@@ -40,7 +41,7 @@ def served():
     from rollbook.sandbox.console import config_path, ensure_console, users
 
     ensure_console()
-    port = _free_port()
+    port, since = _free_port(), time.time()
     log = open(REPO / ".sandbox" / "console-test.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "rollbook", "serve", "--config", str(config_path()),
                                 "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
@@ -56,7 +57,7 @@ def served():
         assert time.monotonic() < deadline, "rollbook serve did not answer in time"
         time.sleep(0.2)
     try:
-        yield Served(url, users())
+        yield Served(url, users(), since)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -4,11 +4,14 @@ console."""
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from .console_server import served
+from .pyinfra_run import REPO, pyinfra
 
 VISION = "vision-1"
 TOKENS = "VISION_TOKENS_COUNT_ENABLED"
@@ -65,6 +68,27 @@ def test_an_operator_s_self_service_rollback_runs_its_plan_and_the_worker_sees_t
     assert probes.compose_env(VISION, "worker")[TOKENS] == "false"  # the container itself, not the console
     again = operator.post("/api/runs", json={"plan": made.json()["id"]})
     assert again.status_code == 409  # a plan runs once
+
+
+def test_history_shows_cli_runs_and_drift_corrections_beside_the_console_s(console, probes):
+    """A CLI run and a drift correction (what the timer runs) on the host the console just rolled back."""
+    cli = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data={"vision_waves": "tokens"}, limit=VISION)
+    assert cli.returncode == 0, cli.output
+    probes.ssh(VISION).check_output(f"sed -i 's/^{TOKENS}=false/{TOKENS}=true/' /opt/vision/.env")  # by hand
+    corrected = subprocess.run([sys.executable, "-m", "rollbook", "drift", "inventories/sandbox.py", "--system",
+                                "vision", "--limit", VISION, "--correct"], cwd=REPO, capture_output=True, text=True)
+    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    operator = console.api("operator")
+    assert operator.post("/api/history/collect").status_code == 200
+    runs = operator.get("/api/runs", params={"host": VISION}).json()
+    assert {"console", "cli", "drift"} <= {run["source"] for run in runs}
+    console_runs = [run for run in runs if run["source"] == "console" and run["status"] == "succeeded"
+                    and run["started"] > console.since]
+    read_back = [run for run in runs if run["source"] != "console" and any(
+        abs(run["started"] - mine["started"]) < 2 for mine in console_runs)]
+    assert console_runs and not read_back  # the console's runs are not read again as CLI runs
+    assert operator.get("/api/runs", params={"host": VISION, "outcome": "refused"}).json() == [
+        run for run in runs if run["status"] == "refused"]
 
 
 def test_a_prod_plan_needs_another_person_s_approval(console):

@@ -16,3 +16,13 @@ def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
     assert [found["id"] for found in store.runs(outcome="succeeded", who="olga")] == [run["id"]]
     assert store.run(run["id"])["finished"] is not None
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_runs_collected_from_hosts_are_replaced_when_read_again(tmp_path):
+    store = Store(tmp_path / "history.db")
+    row = dict(source="cli", requester="bob", system="vision", action="rollback", environment="prod",
+               host="vision-1", started=1.0, finished=2.0)
+    store.collected("r1:vision-1:vision", status="running", **row)
+    assert store.run("r1:vision-1:vision")["finished"] is None
+    store.collected("r1:vision-1:vision", status="succeeded", **row)
+    assert [run["status"] for run in store.runs(host="vision-1")] == ["succeeded"]

@@ -1,0 +1,44 @@
+"""Runs made elsewhere (pyinfra on any controller, drift corrections, the timer's included), collected into the
+console's history from each host's own record (``rollbook history INVENTORY --json``, as the CLI reads
+it)::
+
+    added = collect(store, "prod", "inventories/prod.py")     # rows seen; runs the console made are skipped
+"""
+
+import json
+import subprocess
+import sys
+
+from ..core.paths import checkout
+from ..core.runs import utc_time
+from .store import Store
+
+OUTCOMES = {"converged": "succeeded", "refused": "refused"}  # a host record's outcome -> a run's status
+COLLECT_TIMEOUT = 600
+
+
+class CollectError(Exception):
+    """The hosts' history could not be read; the message names the inventory and the error line."""
+
+
+def source_of(row: dict) -> str:
+    return "drift" if str(row.get("kind", "")).startswith("drift") else "cli"
+
+
+def collect(store: Store, environment: str, inventory: str) -> int:
+    """Add or update one history row per (host, run, system) the inventory's hosts recorded; the console's
+    own runs (their records name ``console_run``) are already there."""
+    done = subprocess.run([sys.executable, "-m", "rollbook", "history", inventory, "--json"], cwd=checkout(),
+                          capture_output=True, text=True, timeout=COLLECT_TIMEOUT)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CollectError(f"rollbook history {inventory}: {last}")
+    rows = [row for row in json.loads(done.stdout) if not row.get("console_run")]
+    for row in rows:
+        status = OUTCOMES.get(row.get("outcome", ""), "failed" if row.get("event") != "started" else "running")
+        store.collected(f"{row['run_id']}:{row['host']}:{row['system']}", source=source_of(row),
+                        requester=str(row.get("operator", "")), system=row["system"], action=str(row.get("kind", "")),
+                        environment=environment, host=row["host"], status=status,
+                        started=utc_time(row.get("started_at") or row["at"]).timestamp(),
+                        finished=utc_time(row["at"]).timestamp())
+    return len(rows)
