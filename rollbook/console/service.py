@@ -37,7 +37,7 @@ class Refused(Exception):
         self.status = status
 
 
-def _require(user: User, right: str, what: str):
+def _must_hold(user: User, right: str, what: str):
     if not can(user, right):
         raise Refused(403, f"{user.name} ({user.role}) may not {what}")
 
@@ -61,7 +61,7 @@ class Console:
              data: dict[str, str]) -> dict:
         """The ``--dry`` plan of the job on ``hosts`` (all of the environment's when empty), kept with its
         digest; refused before any host is touched when the data or a name is bad."""
-        _require(user, "plan", "plan a run")
+        _must_hold(user, "plan", "plan a run")
         inventory = self.environment(environment).inventory
         try:
             job = job_of(system, action)
@@ -87,7 +87,7 @@ class Console:
 
     def approve(self, user: User, plan_id: str, reason: str = "") -> dict:
         """Sign the plan with the console's key, naming requester and approver; someone else's plan only."""
-        _require(user, "approve", "approve a plan")
+        _must_hold(user, "approve", "approve a plan")
         plan = self._plan(plan_id)
         if self.environment(plan["environment"]).self_service:
             raise Refused(409, f"{plan['environment']} is self-service: nothing to approve")
@@ -112,7 +112,7 @@ class Console:
     def start(self, user: User, plan_id: str) -> dict:
         """Queue the run of exactly this plan, once: self-service for an operator; elsewhere approved by
         another person and started by its requester or approver."""
-        _require(user, "run", "start a run")
+        _must_hold(user, "run", "start a run")
         plan = self._plan(plan_id)
         environment = self.environment(plan["environment"])
         data = [f"{key}={value}" for key, value in plan["data"].items()]
@@ -156,7 +156,7 @@ class Console:
 
     def collect(self, user: User) -> dict[str, int]:
         """Every environment's hosts' history read into the console's (rows seen per environment)."""
-        _require(user, "plan", "collect the hosts' history")
+        _must_hold(user, "plan", "collect the hosts' history")
         try:
             return {name: collect(self.store, name, environment.inventory)
                     for name, environment in self.config.environments.items()}
