@@ -53,20 +53,6 @@ class Level:
         return [unit for unit in ctx.request.desired if LEVEL_OF[unit] == self.number] if self.reasons(ctx) else []
 
 
-def _provider_settings(providers: dict) -> dict:
-    return {kind: {name: {"enabled": bool(entry.get("enabled")), "priority": entry.get("priority")}
-                   for name, entry in (providers.get(kind) or {}).items()} for kind in KINDS}
-
-
-def _runs_target(what: str, problems: list[str], seen) -> tuple[bool, str]:
-    """Levels 2 and 3 on systemd hosts: ``problems`` with what is on disk, and whether the process started after
-    its code, requirements or virtualenv last changed."""
-    if seen.running is None or float(seen.code.get("changed") or 0) > seen.started:
-        problems = problems + ["the service started before its code, requirements or virtualenv last changed"]
-    return not problems, ("; ".join(problems) if problems
-                          else f"the service runs the target {what}, started after it last changed")
-
-
 @dataclass(frozen=True)
 class ConfigTarget:
     """What a level-1 run converges to, from the request and the host's state."""
@@ -97,6 +83,11 @@ def copies_previous(ctx: Context) -> bool:
     (``voice_env_source=previous``) and .env differs from it in more than data's keys."""
     return bool(ctx.request.env_from_previous and ctx.state.previous is not None
                 and ctx.state.env_matches_previous is False)
+
+
+def _provider_settings(providers: dict) -> dict:
+    return {kind: {name: {"enabled": bool(entry.get("enabled")), "priority": entry.get("priority")}
+                   for name, entry in (providers.get(kind) or {}).items()} for kind in KINDS}
 
 
 class Configuration(Level):
@@ -189,6 +180,15 @@ class Configuration(Level):
             result.append((fresh, "the service started after the provider settings last changed" if fresh
                            else "the service started before the provider settings last changed"))
         return result
+
+
+def _runs_target(what: str, problems: list[str], seen) -> tuple[bool, str]:
+    """Levels 2 and 3 on systemd hosts: ``problems`` with what is on disk, and whether the process started after
+    its code, requirements or virtualenv last changed."""
+    if seen.running is None or float(seen.code.get("changed") or 0) > seen.started:
+        problems = problems + ["the service started before its code, requirements or virtualenv last changed"]
+    return not problems, ("; ".join(problems) if problems
+                          else f"the service runs the target {what}, started after it last changed")
 
 
 class Code(Level):
