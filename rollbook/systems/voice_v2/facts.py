@@ -204,8 +204,7 @@ class VoiceHost(SectionsFact):
                 backup: str | None = None, ref: str | None = None, image_tag: str | None = None,
                 backup_root: str = "/backup", public=(), salt_file: str | None = None,
                 targets: dict[str, str] | None = None):
-        """``level``: one level, or the levels a converge run converges; ``public`` and ``targets``: the env
-        values that may travel (see the module); ``salt_file``: default ``private/env-digest.salt`` beside
+        """``level``: one level, or a converge run's; ``salt_file``: default ``private/env-digest.salt`` beside
         ``recorded_file``."""
         levels = {level} if isinstance(level, int) else set(level)
         app = q(settings.app_dir)

@@ -229,8 +229,7 @@ class Code(Level):
     def steps(self, ctx: Context) -> Stage:
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
         source = code_source(request, ctx.state.sources)
-        tree = f"{settings.app_dir}/{settings.code_dir}"
-        requirements = f"{settings.app_dir}/requirements.txt"
+        tree, requirements, _ = self.restored(ctx)
         stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
                       if code.tree != code.target else [])
         if source.kind == "git":

@@ -1,6 +1,5 @@
-"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``: each hook goes through the run's
-levels in order (``levels``: refusal, converge, why the process restarts, the units that differ), then
-one restart, the verification of every level converged, and voice-file recovery as the cleanup::
+"""voice-v2's stages (runbook 003): each hook goes through the run's levels in order (``levels``), then one
+restart, one verification, and voice-file recovery as the cleanup::
 
     pipeline.run(VOICE, "rolled_back")    # the level voice_level; None: every recorded unit
 """
