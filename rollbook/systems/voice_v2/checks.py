@@ -1,7 +1,9 @@
-"""The runbook's post-rollback validation, plus the level's own effect: ``judge(request, ...)(seen)`` is
-one ``(ok, statement)`` per check, ``seen`` being ``facts.VoiceEffect``'s observation."""
+"""The runbook's post-rollback validation: ``judge(ctx)(seen)`` is one ``(ok, statement)`` per check, ``seen``
+being ``facts.VoiceEffect``'s observation: GET /health, each level's own checks (``levels``) in level order,
+then the checks every run shares (ProductionValidator, the STT and TTS pipelines, the TTS latency, the memory)."""
 
-from ...host import envfile
+from ...pipeline import Context
+from .levels import levels_of
 from .request import KINDS, VoiceRequest
 
 
@@ -11,62 +13,27 @@ def p95(values: list[float]) -> float:
     return ordered[min(int(len(ordered) * 0.95), len(ordered) - 1)] if ordered else 0.0
 
 
-def _settings(providers: dict) -> dict:
-    return {kind: {name: {"enabled": bool(entry.get("enabled")), "priority": entry.get("priority")}
-                   for name, entry in (providers.get(kind) or {}).items()} for kind in KINDS}
-
-
-def judge(request: VoiceRequest, expected_env: dict[str, str], expected_providers: dict | None,
-          code: tuple[str, str] | None, public=(), venv: bool = False):
-    """The runbook's post-rollback validation, plus the level's own effect; values of env keys not in
-    ``public`` show as ``***`` (values from ``.env.previous`` arrive as ``<hidden ...>`` digests, and
-    compare as such). ``code``: the code tree's and requirements' target hashes (level 2); ``venv``: the
-    virtualenv must be its backup copy (level 3 on systemd hosts)."""
+def judge(ctx: Context):
+    """The checks of this run's levels between the shared ones: ``judge(ctx)(seen)`` -> ``[(ok, statement)]``."""
+    levels = levels_of(ctx.request)
 
     def checks(seen) -> list[tuple[bool, str]]:
         status = seen.health.get("status", "")
-        result = [(seen.health_code == 200, f"GET /health {seen.health_code or 'no answer'}"
-                                            + (f" ({status})" if status else ""))]
-        running = seen.running or {}
-        wrong = [f"{key}={envfile.shown(key, running.get(key), public)} (want {envfile.shown(key, value, public)})"
-                 for key, value in expected_env.items() if running.get(key) != value]
-        if expected_env:
-            result.append((seen.running is not None and not wrong,
-                           f"process environment holds the {len(expected_env)} target values" if not wrong
-                           else f"process environment differs: {', '.join(wrong)}"))
-        report = seen.validation
-        if expected_providers is not None:
-            shown, want = _settings(report.get("providers") or {}), _settings(expected_providers)
-            result.append((shown == want, "the app reads the target provider settings" if shown == want
-                           else f"the app reads other provider settings: {report.get('providers_error') or shown}"))
-            fresh = seen.running is not None and seen.providers_changed <= seen.started
-            result.append((fresh, "the service started after the provider settings last changed" if fresh
-                           else "the service started before the provider settings last changed"))
-        if code is not None or venv:
-            on_disk, problems = seen.code, []
-            if code is not None:
-                tree, requirements = code
-                if on_disk.get("tree") != tree:
-                    problems.append(f"code tree {on_disk.get('tree', '?')[:12]} (want {tree[:12]})")
-                if on_disk.get("installed") != requirements:
-                    problems.append(f"installed requirements {on_disk.get('installed', '?')[:12]} "
-                                    f"(want {requirements[:12]})")
-            if venv and (not on_disk.get("venv") or on_disk.get("venv") != on_disk.get("backup")):
-                problems.append("the virtualenv is not its backup copy")
-            changed = float(on_disk.get("changed") or 0)
-            if seen.running is None or changed > seen.started:
-                problems.append("the service started before its code, requirements or virtualenv last changed")
-            what = " and ".join(name for name, checked in (("code", code is not None), ("virtualenv", venv)) if checked)
-            result.append((not problems, f"the service runs the target {what}, started after it last changed"
-                           if not problems else "; ".join(problems)))
-        if seen.image is not None:
-            ok = bool(seen.image.target_id) and seen.image.running_id == seen.image.target_id
-            result.append((ok, f"container runs {request.settings.image}:{request.image_tag} "
-                               f"({seen.image.running_id[:19] or 'nothing'})"
-                               + ("" if ok else f", want {seen.image.target_id[:19] or 'a present image'}")))
-        if not report:
-            result.append((False, "the runbook's validation printed nothing (the service's virtualenv did not run it)"))
-            return result + _memory(request, seen)
+        health = (seen.health_code == 200, f"GET /health {seen.health_code or 'no answer'}"
+                                           + (f" ({status})" if status else ""))
+        return [health] + [check for level in levels for check in level.checks(ctx, seen)] + _validation(
+            ctx.request, seen)
+
+    return checks
+
+
+def _validation(request: VoiceRequest, seen) -> list[tuple[bool, str]]:
+    """What the runbook's validation printed (provider connectivity, the pipelines, the TTS latency), then the
+    service's memory."""
+    report, result = seen.validation, []
+    if not report:
+        result.append((False, "the runbook's validation printed nothing (the service's virtualenv did not run it)"))
+    else:
         failed = report.get("failed_providers")
         enabled = {kind: [name for name, entry in ((report.get("providers") or {}).get(kind) or {}).items()
                           if entry.get("enabled")] for kind in KINDS}
@@ -85,12 +52,6 @@ def judge(request: VoiceRequest, expected_env: dict[str, str], expected_provider
         result.append((ok, f"TTS latency over {len(latencies)} request(s): average {average:.3f}s "
                            f"(< {request.latency_avg:g}s), p95 {p95(latencies):.3f}s (< {request.latency_p95:g}s)"
                            + (f", {seen.latency_failures} failed" if seen.latency_failures else "")))
-        return result + _memory(request, seen)
-
-    return checks
-
-
-def _memory(request: VoiceRequest, seen) -> list[tuple[bool, str]]:
     memory = seen.memory_mb
-    return [(memory is not None and memory < request.memory_mb,
-             f"service memory {memory if memory is not None else 'unknown'} MB (< {request.memory_mb:g} MB)")]
+    return result + [(memory is not None and memory < request.memory_mb,
+                      f"service memory {memory if memory is not None else 'unknown'} MB (< {request.memory_mb:g} MB)")]

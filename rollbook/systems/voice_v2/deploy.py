@@ -8,9 +8,7 @@ from .steps import VOICE
 
 @deploy("voice_v2")
 def voice_v2(target: str | None = None):
-    """
-    Converge voice-v2: with ``target`` (``rolled_back`` or ``enabled``) the units of the level
-    ``voice_level``; without, every unit to its recorded state. Example::
+    """Converge the units of ``voice_level`` to ``target``; without, every unit to its recorded state::
 
         voice_v2(target="rolled_back")    # deploys/voice_v2_rollback.py
         voice_v2()                        # deploys/converge.py

@@ -1,26 +1,21 @@
-"""Facts of a voice-v2 host: its state before a run (per rollback level), and what it shows after one.
+"""Facts of a voice-v2 host: its state before a run (per rollback level), and what it shows after one::
 
-Example::
-
-    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=2, backup="")
-    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=(1, 3))   # a converge run
-    state.code.tree, state.code.target   # sha256 over the code tree now, and over the backup chosen
+    state = host.get_fact(VoiceHost, settings=settings, recorded_file=..., level=(1, 3))
     state.code.changed > state.started   # the process started before its code last changed on disk
     state.previous["OPENAI_API_KEY"]     # '<hidden 3f5c...>' (the value stays on the host)
     seen = host.get_fact(VoiceEffect, settings=settings, health_timeout=30, latency_requests=6)
-    seen.validation["failed_providers"]  # the runbook's ProductionValidator, run with the service's venv
 
-A tree's hash covers every file but compiled bytecode (the running service writes it), so equal hashes
-mean byte-identical code. Whether the process runs what is on disk comes from the files' change times
-(``ctime``: ``cp -a`` cannot set it back) against the process's start. Env values never travel: they are
-read through ``envfile.hiding`` on the host, so only ``public`` keys and keys holding their ``targets``
-value arrive as values, every other one as a digest under the host's salt (equal values, equal digests).
+A tree's hash covers every file but compiled bytecode (the running service writes it). Whether the process
+runs what is on disk comes from the files' change times (``ctime``: ``cp -a`` cannot set it back) against
+its start. Env values arrive through ``envfile.hiding``: only ``public`` keys and keys holding their
+``targets`` value as values, every other one as a digest under the host's salt.
 """
 
 import json
 import posixpath
 from dataclasses import dataclass, field, fields
 
+from ...host import process
 from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.scripts import source
@@ -138,15 +133,9 @@ def _number(text: str) -> float:
 
 
 def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, float]:
-    if not lines or lines[0] != "running":
-        return None, 0.0
-    started, rest = 0.0, []
-    for line in lines[1:]:
-        if line.startswith("started "):
-            started = _number(line.split(" ", 1)[1])
-        else:
-            rest.append(line)
-    return key_values(rest), started
+    """The process's environment and start (None, 0.0: not running)."""
+    running = process.parse(lines)
+    return (running.env, running.started) if running else (None, 0.0)
 
 
 def _words(lines: list[str]) -> dict[str, str]:
@@ -215,8 +204,7 @@ class VoiceHost(SectionsFact):
                 backup: str | None = None, ref: str | None = None, image_tag: str | None = None,
                 backup_root: str = "/backup", public=(), salt_file: str | None = None,
                 targets: dict[str, str] | None = None):
-        """``level``: one level, or the levels a converge run converges; ``public`` and ``targets``: the env
-        values that may travel (see the module); ``salt_file``: default ``private/env-digest.salt`` beside
+        """``level``: one level, or a converge run's; ``salt_file``: default ``private/env-digest.salt`` beside
         ``recorded_file``."""
         levels = {level} if isinstance(level, int) else set(level)
         app = q(settings.app_dir)

@@ -3,10 +3,12 @@ command), so the hooks stay separate calls that agree; a level converges only th
 ``request.desired``::
 
     for level in levels_of(ctx.request):
-        level.refusal(ctx)     # '' or why not
-        level.steps(ctx)       # Stage: its operations and changes
-        level.reasons(ctx)     # why the process restarts
-        level.differing(ctx)   # its units that differ (the plan, drift)
+        level.refusal(ctx)       # '' or why not
+        level.steps(ctx)         # Stage: its operations and changes
+        level.reasons(ctx)       # why the process restarts
+        level.restored(ctx)      # what a restart that fails puts back
+        level.checks(ctx, seen)  # its own verification: [(ok, statement)]
+        level.differing(ctx)     # its units that differ (the plan, drift)
 """
 
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from ...core.preflight import PreflightError
 from ...host import envfile, files
 from ...pipeline import Context, Stage
 from . import operations as voice_ops
-from .request import CODE_UNITS, LEVEL_OF, VoiceRequest, code_source, providers_text, recorded_source
+from .request import CODE_UNITS, KINDS, LEVEL_OF, VoiceRequest, code_source, providers_text, recorded_source
 
 
 class Level:
@@ -35,6 +37,15 @@ class Level:
 
     def reasons(self, ctx: Context) -> list[str]:
         """Why the running process must restart for this level (apply); [] when it runs the target."""
+        return []
+
+    def restored(self, ctx: Context) -> tuple[str, ...]:
+        """What its steps may replace besides the env file (kept first as ``<path>.backup.<stamp>``): what a
+        service that does not start gets back."""
+        return ()
+
+    def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
+        """Its own effect after the run (verify), ``seen`` being ``facts.VoiceEffect``'s observation."""
         return []
 
     def differing(self, ctx: Context) -> list[str]:
@@ -72,6 +83,11 @@ def copies_previous(ctx: Context) -> bool:
     (``voice_env_source=previous``) and .env differs from it in more than data's keys."""
     return bool(ctx.request.env_from_previous and ctx.state.previous is not None
                 and ctx.state.env_matches_previous is False)
+
+
+def _provider_settings(providers: dict) -> dict:
+    return {kind: {name: {"enabled": bool(entry.get("enabled")), "priority": entry.get("priority")}
+                   for name, entry in (providers.get(kind) or {}).items()} for kind in KINDS}
 
 
 class Configuration(Level):
@@ -143,6 +159,37 @@ class Configuration(Level):
             differ.append("providers")
         return differ
 
+    def restored(self, ctx: Context) -> tuple[str, ...]:
+        return (ctx.request.settings.providers_file,) if "providers" in ctx.request.desired else ()
+
+    def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
+        """The process environment holds the env target; the app reads the provider settings, started after them."""
+        config, public, running, result = config_target(ctx), ctx.request.public, seen.running or {}, []
+        wrong = [f"{key}={envfile.shown(key, running.get(key), public)} (want {envfile.shown(key, value, public)})"
+                 for key, value in config.env.items() if running.get(key) != value]
+        if config.env:
+            result.append((seen.running is not None and not wrong,
+                           f"process environment holds the {len(config.env)} target values" if not wrong
+                           else f"process environment differs: {', '.join(wrong)}"))
+        if config.document is not None:
+            report = seen.validation
+            shown, want = _provider_settings(report.get("providers") or {}), _provider_settings(config.document)
+            result.append((shown == want, "the app reads the target provider settings" if shown == want
+                           else f"the app reads other provider settings: {report.get('providers_error') or shown}"))
+            fresh = seen.running is not None and seen.providers_changed <= seen.started
+            result.append((fresh, "the service started after the provider settings last changed" if fresh
+                           else "the service started before the provider settings last changed"))
+        return result
+
+
+def _runs_target(what: str, problems: list[str], seen) -> tuple[bool, str]:
+    """Levels 2 and 3 on systemd hosts: ``problems`` with what is on disk, and whether the process started after
+    its code, requirements or virtualenv last changed."""
+    if seen.running is None or float(seen.code.get("changed") or 0) > seen.started:
+        problems = problems + ["the service started before its code, requirements or virtualenv last changed"]
+    return not problems, ("; ".join(problems) if problems
+                          else f"the service runs the target {what}, started after it last changed")
+
 
 class Code(Level):
     """Level 2: the code tree and its requirements (units ``code`` and ``requirements``; systemd hosts)."""
@@ -182,8 +229,7 @@ class Code(Level):
     def steps(self, ctx: Context) -> Stage:
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
         source = code_source(request, ctx.state.sources)
-        tree = f"{settings.app_dir}/{settings.code_dir}"
-        requirements = f"{settings.app_dir}/requirements.txt"
+        tree, requirements, _ = self.restored(ctx)
         stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
                       if code.tree != code.target else [])
         if source.kind == "git":
@@ -222,6 +268,20 @@ class Code(Level):
         if code.changed > state.started:
             reasons.append("running process started before its code, requirements or virtualenv last changed")
         return reasons
+
+    def restored(self, ctx: Context) -> tuple[str, ...]:
+        settings = ctx.request.settings
+        return f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv
+
+    def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
+        """The code tree and the installed requirements are the source's, and the process started after them."""
+        code, on_disk, problems = ctx.state.code, seen.code, []
+        if on_disk.get("tree") != code.target:
+            problems.append(f"code tree {on_disk.get('tree', '?')[:12]} (want {code.target[:12]})")
+        if on_disk.get("installed") != code.target_requirements:
+            problems.append(f"installed requirements {on_disk.get('installed', '?')[:12]} "
+                            f"(want {code.target_requirements[:12]})")
+        return [_runs_target("code", problems, seen)]
 
 
 class Runtime(Level):
@@ -279,6 +339,23 @@ class Runtime(Level):
         if venv.tree != venv.backup:
             return ["the virtualenv changes to its backup copy"]
         return ["running process started before the virtualenv last changed"] if venv.changed > state.started else []
+
+    def restored(self, ctx: Context) -> tuple[str, ...]:
+        settings = ctx.request.settings
+        return (settings.compose_file,) if settings.unit == "compose" else (settings.venv,)
+
+    def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
+        """The container runs the image asked for; on systemd hosts the virtualenv is its backup copy, and the
+        process started after it."""
+        settings, image, on_disk = ctx.request.settings, seen.image, seen.code
+        if settings.unit == "systemd":
+            copy = on_disk.get("venv") and on_disk.get("venv") == on_disk.get("backup")
+            return [_runs_target("virtualenv", [] if copy else ["the virtualenv is not its backup copy"], seen)]
+        if image is None:
+            return []
+        ok = bool(image.target_id) and image.running_id == image.target_id
+        return [(ok, f"container runs {settings.image}:{ctx.request.image_tag} ({image.running_id[:19] or 'nothing'})"
+                     + ("" if ok else f", want {image.target_id[:19] or 'a present image'}"))]
 
 
 LEVELS = {level.number: level for level in (Configuration(), Code(), Runtime())}

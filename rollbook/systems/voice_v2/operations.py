@@ -1,7 +1,6 @@
-"""voice-v2 operations: restore a code tree or a virtualenv, install requirements, pull an image and
-swap its tag, and recover voice files in S3. Each yields commands only when the host differs from the
-target (from ``.facts``), and keeps what it replaces as ``<path>.backup.<UTC stamp>`` first: what
-``rollbook.host.service.Restore`` puts back when the service does not start."""
+"""voice-v2 operations: restore a code tree or a virtualenv, install requirements, pull an image and swap its
+tag, recover voice files in S3. Each yields commands only when the host differs from the target, and keeps
+what it replaces as ``<path>.backup.<UTC stamp>`` first (what ``service.Restore`` puts back)."""
 
 from pyinfra.api import FunctionCommand, operation
 
@@ -15,15 +14,8 @@ from ...core.report import announce
 def tree_restored(path: str, source: str, current: str, target: str, backup_keep: int = 5):
     """
     Replace the tree ``path`` (a code tree, a virtualenv) by a copy of ``source`` when their hashes
-    differ; the replaced tree is kept as ``<path>.backup.<UTC stamp>`` (the runbook's "Backup current
-    state"; its ``rm -rf venv_voice_v2_optimized; cp -r venv_voice_v2_backup ...``, with a way back).
-
-    + current, target: the hashes of ``path`` ("missing" when absent) and of ``source``
-    + backup_keep: how many kept trees to keep
-
-    Example:
-
-    .. code:: python
+    (``current``, ``target``; "missing" when absent) differ: the runbook's ``rm -rf venv_voice_v2_optimized;
+    cp -r venv_voice_v2_backup ...``, with a way back. Example::
 
         voice_v2.tree_restored(name="Restore the code", path=code, source=f"{backup}/app/services/voice_v2",
                                current=state.code.tree, target=state.code.target)
@@ -37,12 +29,7 @@ def tree_restored(path: str, source: str, current: str, target: str, backup_keep
 
 @operation()
 def file_restored(path: str, source: str, current: str, target: str, backup_keep: int = 5):
-    """
-    Copy ``source`` over ``path`` when their hashes differ (``path`` backed up first).
-
-    + path, source: the files; current, target: their sha256 ("missing" when absent)
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    """
+    """Copy ``source`` over ``path`` when their sha256 (``current``, ``target``; "missing" when absent) differ."""
     if current == target:
         return
     announce([f"{path}: restore from {source}"])
@@ -55,12 +42,8 @@ def file_restored(path: str, source: str, current: str, target: str, backup_keep
 def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], clean: bool, keep=(),
                       backup_keep: int = 5):
     """
-    Check out ``commit`` detached and discard local changes and untracked files under ``paths``,
-    unless ``clean`` (HEAD is ``commit`` and those paths equal it). The trees and files in ``keep``
-    are kept as ``<path>.backup.<UTC stamp>`` first.
-
-    + ref: the ref asked for (for the report); commit: what it resolves to
-    + paths: the paths the checkout must hold exactly (relative to the checkout)
+    Check out ``commit`` (what ``ref`` resolves to) detached and discard local changes and untracked files
+    under ``paths``, unless ``clean`` (HEAD is ``commit`` and those paths equal it); ``keep`` are kept first.
     """
     if clean:
         return
@@ -77,12 +60,8 @@ def checked_out_clean(checkout: str, ref: str, commit: str, paths: list[str], cl
 def requirements_installed(venv: str, requirements: str, installed: str, target: str, pip_args: str = "",
                            backup_keep: int = 5):
     """
-    ``pip install -r requirements`` into ``venv`` when the venv's stamp (the sha256 of the
-    requirements it was installed from, ``<venv>/rollbook-requirements.sha256``) is not ``target``;
-    the virtualenv is kept as ``<venv>.backup.<UTC stamp>`` first (pip changes it in place).
-
-    + installed: the stamp now; target: sha256 of the requirements to install
-    + pip_args: extra arguments (e.g. ``--no-index --find-links /srv/wheels``)
+    ``pip install -r requirements`` into ``venv`` (kept first: pip changes it in place) when its stamp, the
+    sha256 of the requirements it was installed from (``installed``), is not ``target``.
     """
     if installed == target:
         return
@@ -97,10 +76,8 @@ def requirements_installed(venv: str, requirements: str, installed: str, target:
 @operation()
 def image_pulled(image: str, tag: str, registry: str, present: bool):
     """
-    Pull ``<registry>/<image>:<tag>`` and tag it ``<image>:<tag>`` (what the compose file names) when
-    the host has no ``<image>:<tag>`` (the runbook's ``docker pull your-registry/voice-v2:previous-stable``).
-
-    + registry: the registry's address (``registry.example.com:5000``)
+    Pull ``<registry>/<image>:<tag>`` and tag it ``<image>:<tag>`` when the host has no ``<image>:<tag>``
+    (the runbook's ``docker pull your-registry/voice-v2:previous-stable``).
     """
     if present:
         return
@@ -111,10 +88,7 @@ def image_pulled(image: str, tag: str, registry: str, present: bool):
 
 @operation()
 def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_keep: int = 5):
-    """
-    Make ``compose_file`` name ``<image>:<tag>`` where it names ``<image>:<current>``
-    (``image``: the image repository, ``voice-v2``).
-    """
+    """Make ``compose_file`` name ``<image>:<tag>`` where it names ``<image>:<current>``."""
     if current == tag:
         return
     announce([f"{compose_file}: {image}:{current} -> {image}:{tag}"])
@@ -134,12 +108,8 @@ def _recover(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_pr
 def files_recovered(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_prefix: str,
                     count: int | None):
     """
-    Copy the objects under ``source_prefix`` of the backup bucket to ``dest_prefix`` of the
-    production bucket: only the missing or differing ones (``--dry`` says how many).
-
-    + count: how many objects are missing or differ now (None: S3 did not answer)
-
-    Call it with ``_run_once=True`` (the buckets are shared by the hosts).
+    Copy the objects under ``source_prefix`` of the backup bucket to ``dest_prefix`` of the production bucket,
+    the ``count`` missing or differing ones (None: S3 did not answer); ``_run_once=True``: the hosts share them.
     """
     if count == 0:
         return

@@ -55,9 +55,7 @@ class VoiceRequest:
     target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
-    # env values never travel: only these keys' values arrive (rollbook_public_env_keys), every other value
-    # as a digest under the host's salt in salt_file (compared, copied on the host)
-    public: frozenset[str] = frozenset()
+    public: frozenset[str] = frozenset()  # the env keys whose values travel (others: digests, ``facts``)
     salt_file: str = ""
 
     @property
@@ -129,8 +127,8 @@ def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str,
 
 
 def declared_state(settings, unit_type: str) -> dict[str, str]:
-    """The declared state of the units this kind of host has; a virtualenv declared enabled is left alone
-    (there is no current virtualenv to converge back to: a level 3 enable on a systemd host is refused)."""
+    """The declared state of this kind of host's units; a virtualenv declared enabled is left alone (there
+    is no current virtualenv to converge back to)."""
     states = {unit: settings.voice_declared_state[unit] for unit in HOST_UNITS[unit_type]}
     if unit_type == "systemd" and states["code"] != states["requirements"]:
         raise PreflightError("voice_declared_state: code and requirements differ (level 2 restores both from one "
@@ -141,9 +139,8 @@ def declared_state(settings, unit_type: str) -> dict[str, str]:
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
-    """The state per unit this run converges, and whether all of it comes from the host's record: a
-    rollback or enable the units of ``voice_level``; a converge run (``target`` None) every unit of the
-    host's kind (``pipeline.stages.to_record``)."""
+    """The state per unit this run converges (a rollback or enable: ``voice_level``'s units; a converge run:
+    every unit of the host's kind), and whether all of it comes from the host's record."""
     unit_type = settings.voice_unit
     if target is not None:
         return {unit: target for unit in level_units(settings.voice_level, unit_type)}, False
@@ -153,9 +150,8 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 
 
 def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
-    """What a run converging ``desired`` (``target``: a rollback's or enable's, None: a converge run) does
-    on a host with these (validated) settings; each unit's values follow its state (a unit not
-    converged: the run's target, or enabled). PreflightError names what the run may not do there."""
+    """What a run converging ``desired`` (``target`` None: a converge run) does on a host with these settings;
+    each unit's values follow its state. PreflightError names what the run may not do there."""
     unit = settings.voice_unit
     places = VoicePlaces(
         unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
@@ -206,8 +202,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
 
 
 def recorded_source(value: str | None) -> CodeSource | None:
-    """A level-2 source a rollback recorded: a backup directory, or a git ref (the commit it checked
-    out); None when none is recorded; ValueError when it is neither."""
+    """A level-2 source a rollback recorded (a backup directory or a commit), None; ValueError when neither."""
     if not value:
         return None
     if BACKUP_DIR.match(value):
@@ -218,14 +213,13 @@ def recorded_source(value: str | None) -> CodeSource | None:
 
 
 def code_source(request: VoiceRequest, sources: dict[str, str] | None) -> CodeSource:
-    """Level 2's source: a converge run to rolled_back restores the source its rollback recorded
-    (``sources["code"]``); otherwise (or when none is recorded) data's: ``voice_backup_dir`` (None: the
-    newest backup) or ``voice_git_ref`` for a rollback, ``voice_current_ref`` for an enable."""
+    """Level 2's source: the one a rollback recorded (``sources["code"]``) for a converge run to rolled_back;
+    otherwise data's (``voice_backup_dir`` or ``voice_git_ref``; an enable's ``voice_current_ref``)."""
     if request.target is None and request.desired.get("code") == "rolled_back":
         try:
             recorded = recorded_source((sources or {}).get("code"))
         except ValueError:
-            recorded = None  # _level_2_refusal says why
+            recorded = None  # levels.Code.refusal says why
         if recorded is not None:
             return recorded
     return CodeSource(request.code_source, request.backup_dir, request.ref)

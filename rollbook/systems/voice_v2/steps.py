@@ -1,6 +1,5 @@
-"""voice-v2's stages (runbook 003), run by ``rollbook.pipeline.run``: each hook goes through the run's
-levels in order (``levels``: refusal, converge, why the process restarts, the units that differ), then
-one restart, the verification of every level converged, and voice-file recovery as the cleanup::
+"""voice-v2's stages (runbook 003): each hook goes through the run's levels in order (``levels``), then one
+restart, one verification, and voice-file recovery as the cleanup::
 
     pipeline.run(VOICE, "rolled_back")    # the level voice_level; None: every recorded unit
 """
@@ -66,30 +65,28 @@ class VoiceStages(Stages):
                      changes=[change for stage in stages for change in stage.changes])
 
     def apply(self, ctx: Context) -> Stage:
-        request, settings = ctx.request, ctx.request.settings
-        reasons = [reason for level in levels_of(request) for reason in level.reasons(ctx)]
+        request, settings, levels = ctx.request, ctx.request.settings, levels_of(ctx.request)
+        reasons = [reason for level in levels for reason in level.reasons(ctx)]
         restore = service.Restore(
             env_file=settings.env_file if "env" in request.desired else "",
-            keys=tuple(sorted(config_target(ctx).env)),
-            marker=ctx.run.restored_marker, started=ctx.run.started_marker, also=_changed_paths(request))
+            keys=tuple(sorted(config_target(ctx).env)), marker=ctx.run.restored_marker, started=ctx.run.started_marker,
+            also=tuple(dict.fromkeys(path for level in levels for path in level.restored(ctx))))
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
             ready=http_ok(settings.base_url + "/health", request.health_timeout), restore=restore)])
 
     def verify(self, ctx: Context) -> None:
-        request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        config = config_target(ctx)
-        code = (state.code.target, state.code.target_requirements) if 2 in request.levels else None
-        venv = "venv" in request.desired and settings.unit == "systemd"
+        request = ctx.request
         verify.verified(
             name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
-            fact_kwargs=dict(settings=settings, health_timeout=request.health_timeout,
+            fact_kwargs=dict(settings=request.settings, health_timeout=request.health_timeout,
                              latency_requests=request.latency_requests,
                              image_tag=request.image_tag if "image" in request.desired else None,
                              public=request.public, salt_file=request.salt_file, targets=request.env,
-                             code=code is not None, venv=venv, validation_timeout=request.validation_timeout),
-            judge=judge(request, config.env, config.document, code, request.public, venv=venv), system=SYSTEM)
+                             code=2 in request.levels, venv="venv" in request.desired,  # venv: systemd hosts only
+                             validation_timeout=request.validation_timeout),
+            judge=judge(ctx), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
         request = ctx.request
@@ -104,16 +101,6 @@ class VoiceStages(Stages):
                 name="Recover voice files from the backup bucket (missing or differing only)", source=source,
                 source_prefix=source_prefix, dest=dest, dest_prefix=dest_prefix, count=count, _run_once=True)],
             cleanup={"voice_files_to_copy": count})
-
-
-def _changed_paths(request: VoiceRequest) -> tuple[str, ...]:
-    """What the run's converge may replace besides the env file, each kept first as
-    ``<path>.backup.<stamp>``: what a service that does not start gets back."""
-    settings = request.settings
-    code = (f"{settings.app_dir}/{settings.code_dir}", f"{settings.app_dir}/requirements.txt", settings.venv)
-    replaced = {"providers": (settings.providers_file,), "code": code, "requirements": code, "venv": (settings.venv,),
-                "image": (settings.compose_file,)}  # a host has either the image (compose) or the venv (systemd)
-    return tuple(dict.fromkeys(path for unit in request.desired for path in replaced.get(unit, ())))
 
 
 VOICE = VoiceStages()

@@ -1,7 +1,6 @@
-"""Runbook 003's post-rollback validation, run on the host by the service's own virtualenv where the
-service runs, so it imports the deployed code: the provider settings as the app reads them, provider
-connectivity (``ProductionValidator``), the STT and TTS test and the TTS latencies. Prints one JSON line
-in which no setting's value appears (an exception shows as its type and the first words of its message)::
+"""Runbook 003's post-rollback validation, run on the host by the service's own virtualenv, importing the
+deployed code: the provider settings as the app reads them, ``ProductionValidator``, the STT and TTS test,
+the TTS latencies. Prints one JSON line without any setting's value (an exception: its type and first words)::
 
     cd /opt/voice_v2 && venv_voice_v2_optimized/bin/python -B - 9 < validation.py
     {"providers": {"stt": {"openai": {"enabled": true, "priority": 1}}, ...}, "failed_providers": [],

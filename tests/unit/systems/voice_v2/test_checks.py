@@ -1,9 +1,28 @@
 """The voice-v2 checks as data: the runbook's validation and its p95."""
 
-from rollbook.systems.voice_v2 import checks as voice
-from rollbook.systems.voice_v2.facts import ImageState, VoiceObservation
+import json
+from dataclasses import replace
+from types import SimpleNamespace
 
+import pytest
+
+from rollbook.systems.voice_v2 import checks as voice
+from rollbook.systems.voice_v2.facts import CodeState, ImageState, VoiceObservation, VoiceState
+
+from ...harness import fake_host
 from .test_request import request
+
+
+@pytest.fixture(autouse=True)
+def on_a_host():
+    with fake_host():
+        yield
+
+
+def context(made, **state):
+    """What the verification reads: the run's request and the host's state before the run."""
+    return SimpleNamespace(request=made, state=VoiceState(**{**dict(env_file={}, previous=None, providers=None,
+                                                                     running=None, started=0.0), **state}))
 
 
 def test_p95_follows_the_runbook():
@@ -29,10 +48,11 @@ def failed(checks):
 
 
 def test_the_validation_passes_and_names_each_failure():
-    made = request()
+    made = replace(request(rollbook_public_env_keys="VOICE_V2_OPTIMIZED"),  # levels 1 and 2
+                   desired={unit: "rolled_back" for unit in ("env", "providers", "code", "requirements")})
     providers = {kind: {"openai": {"enabled": True, "priority": 1}} for kind in ("stt", "tts")}
-    judge = voice.judge(made, {"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"}, providers, ("c", "r"),
-                        public={"VOICE_V2_OPTIMIZED"})
+    judge = voice.judge(context(made, previous={"VOICE_V2_OPTIMIZED": "false", "OPENAI_API_KEY": "x"},
+                                providers=json.dumps(providers), code=CodeState(target="c", target_requirements="r")))
     assert failed(judge(observation())) == []
     broken = observation(running={"VOICE_V2_OPTIMIZED": "true", "OPENAI_API_KEY": "y"}, memory_mb=2048.0,
                          code={"tree": "old", "installed": "r", "changed": "101.0"}, providers_changed=100.5,
@@ -50,14 +70,14 @@ def test_the_validation_passes_and_names_each_failure():
 
 
 def test_a_validation_that_did_not_run_or_a_health_that_does_not_answer_fails():
-    judge = voice.judge(request(), {}, None, None)
+    judge = voice.judge(context(replace(request(), desired={})))  # the shared checks alone
     problems = failed(judge(observation(validation={}, health_code=0, health={})))
     assert problems[0] == "GET /health no answer"
     assert "the runbook's validation printed nothing" in problems[1] and len(problems) == 2
 
 
 def test_the_virtualenv_check_compares_it_with_its_backup_and_the_start():
-    judge = voice.judge(request(voice_level=3), {}, None, None, venv=True)
+    judge = voice.judge(context(request(voice_level=3)))
     assert failed(judge(observation(code={"venv": "v0", "backup": "v0", "changed": "95"}))) == []
     assert failed(judge(observation(code={"venv": "v1", "backup": "v0", "changed": "95"}))) == [
         "the virtualenv is not its backup copy"]
@@ -65,7 +85,7 @@ def test_the_virtualenv_check_compares_it_with_its_backup_and_the_start():
 
 def test_the_image_check_compares_image_ids():
     made = request(voice_level=3, voice_unit="compose")
-    judge = voice.judge(made, {}, None, None)
+    judge = voice.judge(context(made))
     assert failed(judge(observation(image=ImageState("", "sha256:b", "sha256:b")))) == []
     assert failed(judge(observation(image=ImageState("", "sha256:b", "sha256:a")))) == [
         "container runs voice-v2:previous-stable (sha256:a), want sha256:b"]
