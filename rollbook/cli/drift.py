@@ -339,84 +339,74 @@ def as_json(report: Report) -> str:
                       indent=2, sort_keys=True)
 
 
-def _registry(report: Report, previous: str | None = None, now: float | None = None):
-    """The textfile's gauges. A failed check keeps the last known values: the series of the ``previous``
-    textfile (overwritten where this check did inspect a host and system) and its last success timestamp."""
-    from prometheus_client import CollectorRegistry, Gauge
-
-    now = time.time() if now is None else now
-    registry = CollectorRegistry()
-    drift = Gauge("rollbook_drift", "1 when the host does not hold the state rollbook recorded for the system.",
-                  ["system", "host"], registry=registry)
-    units = Gauge("rollbook_drift_unit", "1 for each unit the host holds in another state than recorded.",
-                  ["system", "host", "unit"], registry=registry)
-    success = Gauge("rollbook_drift_check_success", "1 when the last drift check ran to the end.", registry=registry)
-    last_run = Gauge("rollbook_drift_last_run_timestamp_seconds", "When the last drift check ended.",
-                     registry=registry)
-    ok = report.code != ERROR
-    kept = _previous(None if ok else previous)
-    checked, drifted = set(report.checked), {(d.host, d.system) for d in report.drift}
-    drift_values = kept["drift"] | {(system, host): float((host, system) in drifted) for host, system in checked}
-    unit_values = {key: value for key, value in kept["units"].items() if (key[1], key[0]) not in checked}
-    unit_values |= {(d.system, d.host, unit): 1.0 for d in report.drift for unit in d.units}
-    for labels, value in sorted(drift_values.items()):
-        drift.labels(*labels).set(value)
-    for labels, value in sorted(unit_values.items()):
-        units.labels(*labels).set(value)
-    success.set(int(ok))
-    last_run.set(now)
-    last_success = now if ok else kept["last_success"]
-    if last_success is not None:
-        Gauge("rollbook_drift_last_success_timestamp_seconds", "When a drift check last ran to the end.",
-              registry=registry).set(last_success)
-    return registry
+# the textfile's gauges: name -> (help, labels)
+GAUGES = {
+    "rollbook_drift": ("1 when the host does not hold the state rollbook recorded for the system.",
+                       ("system", "host")),
+    "rollbook_drift_unit": ("1 for each unit the host holds in another state than recorded.",
+                            ("system", "host", "unit")),
+    "rollbook_drift_check_success": ("1 when the last drift check ran to the end.", ()),
+    "rollbook_drift_last_run_timestamp_seconds": ("When the last drift check ended.", ()),
+    "rollbook_drift_last_success_timestamp_seconds": ("When a drift check last ran to the end.", ()),
+}
 
 
 def _previous(text: str | None) -> dict:
-    """The drift series and last success timestamp of a previous textfile, if it is Prometheus text."""
+    """``{gauge: {labels: value}}`` of a previous textfile, empty unless it is Prometheus text."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
         samples = [sample for family in text_string_to_metric_families(text or "") for sample in family.samples]
     except ValueError:
         samples = []
-    kept = {"drift": {}, "units": {}, "last_success": None}
+    kept = {name: {} for name in GAUGES}
     for sample in samples:
-        labels = [sample.labels.get(name, "") for name in ("system", "host", "unit")]
-        if sample.name == "rollbook_drift":
-            kept["drift"][tuple(labels[:2])] = float(sample.value)
-        elif sample.name == "rollbook_drift_unit":
-            kept["units"][tuple(labels)] = float(sample.value)
-        elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
-            kept["last_success"] = float(sample.value)
+        if sample.name in kept:
+            labels = tuple(sample.labels.get(label, "") for label in GAUGES[sample.name][1])
+            kept[sample.name][labels] = float(sample.value)
     return kept
 
 
 def prometheus(report: Report, previous: str | None = None, now: float | None = None) -> str:
-    """node_exporter's textfile format (``prometheus_client``): ``rollbook_drift{system,host}``,
-    ``rollbook_drift_unit{system,host,unit}``, ``rollbook_drift_check_success`` and the last run and
-    success timestamps; ``previous``: the textfile a failed check carries the last known values over from::
+    """node_exporter's textfile format (the ``GAUGES``); a failed check carries the series of the ``previous``
+    textfile over (but where it did inspect a host and system) and its last success timestamp::
 
         >>> text = prometheus(Report(CONVERGED, checked=[("vision-1", "vision")]), now=1700000000)
         >>> 'rollbook_drift{host="vision-1",system="vision"} 0.0' in text
         True
     """
-    from prometheus_client import generate_latest
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-    return generate_latest(_registry(report, previous, now)).decode()
+    now = time.time() if now is None else now
+    ok = report.code != ERROR
+    kept = _previous(None if ok else previous)
+    checked, drifted = set(report.checked), {(d.host, d.system) for d in report.drift}
+    units = {key: value for key, value in kept["rollbook_drift_unit"].items() if (key[1], key[0]) not in checked}
+    values = {
+        "rollbook_drift": kept["rollbook_drift"] | {(system, host): float((host, system) in drifted)
+                                                      for host, system in checked},
+        "rollbook_drift_unit": units | {(d.system, d.host, unit): 1.0 for d in report.drift for unit in d.units},
+        "rollbook_drift_check_success": {(): int(ok)},
+        "rollbook_drift_last_run_timestamp_seconds": {(): now},
+        "rollbook_drift_last_success_timestamp_seconds": {(): now} if ok else
+        kept["rollbook_drift_last_success_timestamp_seconds"],
+    }
+    registry = CollectorRegistry()
+    for name, (text, labels) in GAUGES.items():
+        if labels or values[name]:  # no success yet: no success timestamp
+            gauge = Gauge(name, text, labels, registry=registry)
+            for key, value in sorted(values[name].items()):
+                (gauge.labels(*key) if labels else gauge).set(value)
+    return generate_latest(registry).decode()
 
 
 def write_textfile(path: str, report: Report, now: float | None = None):
     """Write the textfile by a rename, carrying the last known values over when the check failed."""
-    from prometheus_client import write_to_textfile
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        previous = target.read_text()
+        previous = Path(path).read_text()
     except (FileNotFoundError, UnicodeDecodeError):
         previous = None
-    write_to_textfile(str(target), _registry(report, previous, now))
+    write_atomically(path, prometheus(report, previous, now))
 
 
 def write_atomically(path: str, text: str):
