@@ -43,7 +43,10 @@ CONNECT_FAILURES = ("Could not connect", "Could not resolve hostname", "SSH erro
                     "Connection timed out", "No route to host")
 # What pyinfra says of a host it reached but could not probe (a fact that failed, a command that timed out).
 NOT_READY = ("Error", "Command timed out", "Unexpected error")
-_STAGE = {"unreachable": "connect", "not_ready": "probe", "not_inspected": "plan"}
+# a host and system whose state is unknown, by its result: the stage that decided, how an error names it
+_UNKNOWN = {"unreachable": ("connect", "could not reach {host} ({reason})"),
+            "not_ready": ("probe", "{host} not ready ({reason})"),
+            "not_inspected": ("plan", "{host} not inspected ({systems})")}
 
 
 @dataclass
@@ -142,7 +145,7 @@ def not_ready(stderr: str) -> dict[str, str]:
                        if name not in lost and text.startswith(NOT_READY) and not text.startswith("Error (ignored"))
 
 
-def _first_said(said) -> dict[str, str]:
+def _first_said(said) -> dict:
     """``{host: text}`` of ``(host, text)`` pairs: what was said first of each host."""
     hosts = {}
     for name, text in said:
@@ -259,18 +262,10 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
 
 def _failure_line(failed: list[Failed]) -> str:
     """One line naming every host whose state is unknown and why."""
-    parts, said = [], set()
-    for item in failed:
-        if item.host in said:
-            continue
-        said.add(item.host)
-        if item.result == "unreachable":
-            parts.append(f"could not reach {item.host} ({item.reason})")
-        elif item.result == "not_ready":
-            parts.append(f"{item.host} not ready ({item.reason})")
-        else:
-            systems = ", ".join(f.system for f in failed if f.host == item.host and f.result == "not_inspected")
-            parts.append(f"{item.host} not inspected ({systems})")
+    parts = []
+    for host, item in _first_said((item.host, item) for item in failed).items():
+        systems = ", ".join(f.system for f in failed if f.host == host and f.result == "not_inspected")
+        parts.append(_UNKNOWN[item.result][1].format(host=host, reason=item.reason, systems=systems))
     return "; ".join(parts) + ": their state is unknown"
 
 
@@ -310,7 +305,7 @@ def outcomes(report: Report) -> list[dict]:
                 if (d.host, d.system) not in report.checked]
     entries += [_outcome(host, system, "no_recorded_state", "no authorized run recorded a state: left alone")
                 for host, system in report.unrecorded]
-    entries += [_outcome(f.host, f.system, f.result, f"{_STAGE[f.result]}: {f.reason}", reason=f.reason)
+    entries += [_outcome(f.host, f.system, f.result, f"{_UNKNOWN[f.result][0]}: {f.reason}", reason=f.reason)
                 for f in report.failed]
     return sorted(entries, key=lambda entry: (entry["host"], entry["system"]))
 
