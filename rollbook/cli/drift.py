@@ -1,17 +1,13 @@
 """Drift: does every host hold the state rollbook recorded for it? Optionally converge it back.
 
-A check reads the plan of a ``--dry`` run of ``deploys/converge.py`` (nothing written, no approval):
-a host and system with an operation that would change something has drifted. A correction converges
-only to the recorded state and is checked again::
+A check reads the plan of a ``--dry`` run of ``deploys/converge.py``: a host and system with an
+operation that would change something has drifted; an unreachable host, a failed probe or a check
+that inspected no host is an error naming the host (exit 1), never drift and never "converged"::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
-    report.drift       # [Drifted(host, system, steps, changes, units), ...]
     outcomes(report)   # [{"host": "vision-1", "system": "vision", "result": "drift", ...}, ...]
     write_textfile("/var/lib/rollbook-drift/textfile/rollbook.prom", report)
-
-Drift is a declared value that differs, nothing else: an unreachable host, a failed probe, a check
-that inspected no host are errors (exit 1) naming the host, never drift and never "converged".
 """
 
 import json
