@@ -1,17 +1,13 @@
 """The control host: rollbook installed for real, and the scheduled drift check (group ``control``).
 
-``deploys/drift_timer.py`` converges a control host to: a dedicated user; this repo's checkout at
-``rollbook_control_ref`` (sent as a git bundle: the host needs no access to the repository); a
-virtualenv holding exactly ``requirements-runtime.txt`` (wheels fetched on the controller for the
-host's own python3 and platform, installed offline); and a hardened systemd timer whose service runs
-``rollbook drift`` every ``rollbook_drift_interval_minutes`` as that user, writing the journal, a JSON
-report and a Prometheus textfile, and calling the webhook on drift or failure::
+``deploys/drift_timer.py`` converges a control host to a dedicated user, this repo's checkout at
+``rollbook_control_ref`` (sent as a git bundle), a virtualenv of exactly ``requirements-runtime.txt``
+(wheels fetched on the controller for the host's python3, installed offline) and a hardened systemd
+timer running ``rollbook drift`` every ``rollbook_drift_interval_minutes``; the webhook (a secret)
+stays in a root-only file that systemd reads (``NOTIFY_ENV``)::
 
     pyinfra inventories/prod.py deploys/drift_timer.py
     journalctl -u rollbook-drift.service        # on the control host
-
-The webhook (a secret) never enters the 0644 unit or a command line: it lives in a root-only file
-that systemd reads before it starts the check (``NOTIFY_ENV``).
 """
 
 import hashlib
@@ -95,8 +91,7 @@ def _refuse_control_characters(key: str, text: str, where: str = "the drift time
 
 def unit_value(key: str, value) -> str:
     """``value`` as it may stand in a unit line, ``%`` doubled (never a systemd specifier); a control
-    character, whitespace, a quote, a backslash, ``$`` or ``;`` is refused naming ``key`` (preflight's
-    schema refuses them already; the units refuse them again themselves)::
+    character, whitespace, a quote, a backslash, ``$`` or ``;`` is refused naming ``key``::
 
         >>> unit_value("rollbook_drift_json", "/var/lib/rollbook-drift/100%.json")
         '/var/lib/rollbook-drift/100%%.json'
@@ -301,9 +296,7 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
 def secret_file(path: str, content: StringIO | None, current: str):
     """
     File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
-    ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now (from a fact), ""
-    when none. The content reaches the host only as an upload into a file made 0600 first (through
-    sudo, staged in the SSH user's 0700 folder)::
+    ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now, "" when none::
 
         secret_file(name="Keep the webhook in a file only root reads", path=NOTIFY_ENV,
                     content=StringIO(text), current=state["notify"])
