@@ -1,11 +1,7 @@
 """Enrol a host: everything rollbook needs on it, set up by a deploy instead of by hand.
 
-``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo); it
-converges the host to: the ``rollbook_user`` account holding exactly the keys of the repo's
-``rollbook_authorized_keys`` file; a sudoers drop-in giving it sudo (checked with ``visudo -c``
-first: a broken drop-in would lock every admin out of sudo); the environment marker; rollbook's
-folders; and rollbook's host script, which every run checks is its own. The host key is recorded
-on the controller before, once it matches the fingerprint the operator was given::
+``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo), once
+``rollbook trust-host`` recorded the host's key (when it matched the fingerprint the operator was given)::
 
     rollbook trust-host inventories/prod.py vision-worker-04.prod.rollbook.internal --fingerprint SHA256:...
     pyinfra inventories/prod.py deploys/bootstrap.py --limit vision-worker-04.prod.rollbook.internal \\
@@ -93,8 +89,8 @@ class Enrolled(FactBase):
 def sudoers_installed(path: str, text: str, current: str | None):
     """
     The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
-    checked with ``visudo -cf`` before it is moved into place (0440); one that does not parse is
-    removed and the operation fails::
+    checked with ``visudo -cf`` before it is moved into place (0440): one that does not parse (it would
+    lock every admin out of sudo) is removed and the operation fails::
 
         sudoers_installed(name="Give rollbook sudo", path="/etc/sudoers.d/rollbook",
                           text="rollbook ALL=(root) NOPASSWD: ALL\\n", current=None)
