@@ -1,13 +1,10 @@
 """``rollbook approve``: sign the plan of one exact production run.
 
 The plan comes from a ``--dry`` run: the file it printed (``--plan``), or one ``approve`` makes with
-the run's inventory, deploy and ``--data``. ``approve`` shows the plan on stderr (control characters
-escaped: no terminal sequence can hide what is signed), asks, and signs its digest only on
-``y``/``yes`` (``--yes``: no question); the real run goes on only when its plan has the same digest::
+the run's inventory, deploy and ``--data``. ``approve`` shows the plan on stderr (``escaped``), asks,
+and signs its digest only on ``y``/``yes`` (``--yes``: no question); the real run goes on only when
+its plan has the same digest::
 
-    pyinfra inventories/prod.py deploys/vision_rollback.py --data vision_waves=b --dry   # prints the plan file
-    rollbook approve --plan .plans/3f2a9c01b7e4d5a6.json --approver alice@example.com \\
-        --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
     rollbook approve inventories/prod.py deploys/vision_rollback.py --data vision_waves=b \\
         --approver alice@example.com --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
 """
@@ -68,8 +65,7 @@ def _planned(args) -> dict:
         target = Path(folder) / "plan.json"
         cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry"]
         cmd += ["--limit", args.limit] if args.limit else []
-        for pair in args.data:
-            cmd += ["--data", pair]
+        cmd += [arg for pair in args.data for arg in ("--data", pair)]
         done = subprocess.run(cmd + [args.inventory, args.deploy], cwd=checkout(), capture_output=True, text=True,
                               env={**os.environ, PLAN_FILE: str(target)})
         if done.returncode != 0 or not target.is_file():
