@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -167,28 +167,18 @@ def targets(inventory: str, system: str | None = None, limit: list[str] | None =
     return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
 
 
-def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> str:
-    where = f"--limit {limit[1]}" if limit else "the inventory"
-    scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
-    return f"no host was checked: {where} selects no {scope} in {inventory}: nothing is known to be converged"
-
-
 def _concluded(report: Report) -> Report:
     """``report`` with its code: an error naming every failed host, else drift or converged."""
     if report.failed:
-        report.code, report.error = ERROR, _failure_line(report.failed)
-    else:
-        report.code = DRIFT if report.drift else CONVERGED
-    return report
+        return replace(report, code=ERROR, error=_failure_line(report.failed))
+    return replace(report, code=DRIFT if report.drift else CONVERGED)
 
 
 def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
     """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group); drift
     found is confirmed by a second plan at once (``confirmed``)."""
     first = _planned(inventory, system, limit)
-    if not first.drift:
-        return first
-    return confirmed(first, _planned(inventory, system, limit))
+    return confirmed(first, _planned(inventory, system, limit)) if first.drift else first
 
 
 def confirmed(first: Report, second: Report) -> Report:
@@ -201,16 +191,13 @@ def confirmed(first: Report, second: Report) -> Report:
     now = {(d.host, d.system): (d.steps, d.changes) for d in second.drift}
     unsettled = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key)
                        and key in set(first.checked) | set(before) and key in set(second.checked) | set(now))
-    failed = {(f.host, f.system) for f in second.failed}
-    report = Report(CONVERGED, checked=[key for key in second.checked if key not in unsettled],
-                    unrecorded=list(second.unrecorded), states=dict(second.states), failed=list(second.failed),
-                    drift=[d for d in second.drift if (d.host, d.system) not in unsettled])
-    report.failed += [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
-                      for host, name in unsettled if (host, name) not in failed]
-    if second.code == ERROR and not second.failed:
-        report.code, report.error = ERROR, second.error
-        return report
-    return _concluded(report)
+    known = {(f.host, f.system) for f in second.failed}
+    settling = [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
+                for host, name in unsettled if (host, name) not in known]
+    report = replace(second, checked=[key for key in second.checked if key not in unsettled],
+                     drift=[d for d in second.drift if (d.host, d.system) not in unsettled],
+                     failed=second.failed + settling)
+    return report if second.code == ERROR and not second.failed else _concluded(report)
 
 
 def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
@@ -223,13 +210,11 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
         done = _pyinfra(inventory, "--dry", "--json", *limit, plan_file=plan_file)
         document = json.loads(Path(plan_file).read_text()) if Path(plan_file).is_file() else {"plan": {}}
     lost, troubled = unreachable_hosts(done.stderr), not_ready(done.stderr)
-    report = Report(CONVERGED)
-    report.failed += [Failed(host, "", "unreachable", said) for host, said in lost.items()]
-    report.failed += [Failed(host, "", "not_ready", said) for host, said in troubled.items()]
-    report.unrecorded += [(host, name) for host, name in _unrecorded(done.stderr)
-                          if host not in lost and host not in troubled]
+    report = Report(CONVERGED, failed=[Failed(host, "", "unreachable", said) for host, said in lost.items()]
+                    + [Failed(host, "", "not_ready", said) for host, said in troubled.items()],
+                    unrecorded=[key for key in _unrecorded(done.stderr) if key[0] not in lost | troubled])
     for host, systems in sorted(document["plan"].items()):
-        if host in lost or host in troubled:
+        if host in lost | troubled:
             continue  # what pyinfra planned for a host it could not probe says nothing about the host
         for name, plan in sorted(systems.items()):
             report.checked.append((host, name))
@@ -237,13 +222,11 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
             if plan["steps"]:
                 report.drift.append(Drifted(host, name, plan["steps"], plan["changes"], plan.get("differ", [])))
     if done.returncode != 0 and not report.failed:
-        report.code, report.error = ERROR, _last_error(done.stderr)
-        return report
+        return replace(report, code=ERROR, error=_last_error(done.stderr))
     try:
         expected = targets(inventory, system, limit)
     except Exception as error:  # the inventory pyinfra just read; a failure here is an error, not "converged"
-        report.code, report.error = ERROR, f"could not read {inventory}: {error}"
-        return report
+        return replace(report, code=ERROR, error=f"could not read {inventory}: {error}")
     # an unreachable or unprobed host stands for each of its systems the check had to inspect
     report.failed = [Failed(failed.host, name, failed.result, failed.reason) for failed in report.failed
                      for name in ([name for host, name in expected if host == failed.host] or [failed.system])]
@@ -251,8 +234,10 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
     report.failed += [Failed(host, name, "not_inspected", "not in the run's plan") for host, name in expected
                       if (host, name) not in seen]
     if not report.checked and not report.unrecorded and not report.failed:
-        report.code, report.error = ERROR, _nothing_checked(inventory, system, limit)
-        return report
+        where = f"--limit {limit[1]}" if limit else "the inventory"
+        scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
+        return replace(report, code=ERROR, error=f"no host was checked: {where} selects no {scope} in {inventory}: "
+                       "nothing is known to be converged")
     return _concluded(report)
 
 
