@@ -46,10 +46,11 @@ CHECK_TIMEOUT, CORRECTION_TIMEOUT = 10, 60  # minutes a tick may run at least (T
 OLDEST_MANYLINUX = 17  # manylinux_2_17 (manylinux2014): the oldest glibc the wheels are fetched for
 # what python3 on the control host says: major minor machine libc libc-version ("3 11 x86_64 glibc 2.36")
 PYTHON_PROBE = "import sys, platform; print(*sys.version_info[:2], platform.machine(), *platform.libc_ver())"
-# what may not go into a unit line: a newline or another control character (a line of its own: a new
-# directive), and in ExecStart=/Environment= also what systemd splits or expands there
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-UNIT_UNSAFE = re.compile(r"""[\s"'\\$;]""")
+# what may not go into a unit line, and how a refusal names it: a newline or another control character (a
+# line of its own: a new directive), and in ExecStart=/Environment= also what systemd splits or expands there
+CONTROL_CHARACTER = (re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"), "a newline or another control character")
+UNIT_UNSAFE = (re.compile(r"""[\s"'\\$;]"""), "whitespace, a quote, a backslash, $ or ;")
+QUOTE = (re.compile(r"['\\]"), "a quote or a backslash")  # in NOTIFY_ENV, a value between single quotes
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,10 @@ def control_from(settings) -> Control:
     return Control(**(given | {"notify": given["notify"] or "", "environment": dict(given["environment"])}))
 
 
-def _refuse_control_characters(key: str, text: str, where: str = "the drift timer's units"):
-    if CONTROL_CHARACTER.search(text):
-        raise PreflightError(f"{key}: holds a newline or another control character, which cannot go in {where}: "
-                             "refused")
+def _refuse(key: str, text: str, where: str, *unsafe: tuple[re.Pattern, str]):
+    for pattern, what in unsafe:
+        if pattern.search(text):
+            raise PreflightError(f"{key}: holds {what}, which cannot go in {where}: refused")
 
 
 def unit_value(key: str, value) -> str:
@@ -97,10 +98,7 @@ def unit_value(key: str, value) -> str:
         '/var/lib/rollbook-drift/100%%.json'
     """
     text = str(value)
-    _refuse_control_characters(key, text)
-    if UNIT_UNSAFE.search(text):
-        raise PreflightError(f"{key}: holds whitespace, a quote, a backslash, $ or ;, which cannot go in the "
-                             "drift timer's units: refused")
+    _refuse(key, text, "the drift timer's units", CONTROL_CHARACTER, UNIT_UNSAFE)
     return text.replace("%", "%%")
 
 
@@ -136,10 +134,7 @@ def notify_env_text(control: Control) -> str | None:
     webhook; a control character, a quote or a backslash is refused, never showing the value."""
     if not control.notify:
         return None
-    _refuse_control_characters(KEYS["notify"], control.notify, NOTIFY_ENV)
-    if re.search(r"['\\]", control.notify):
-        raise PreflightError(f"{KEYS['notify']}: holds a quote or a backslash, which cannot go in "
-                             f"{NOTIFY_ENV}: refused")
+    _refuse(KEYS["notify"], control.notify, NOTIFY_ENV, CONTROL_CHARACTER, QUOTE)
     return f"{WEBHOOK_VARIABLE}='{control.notify}'\n"
 
 
