@@ -87,8 +87,7 @@ class Enrolled(FactBase):
 
 @operation()
 def sudoers_installed(path: str, text: str, current: str | None):
-    """
-    The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
+    """The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
     checked with ``visudo -cf`` before it is moved into place (0440): one that does not parse (it would
     lock every admin out of sudo) is removed and the operation fails::
 
@@ -117,8 +116,7 @@ def _replaced(path: str, text: str, mode: str, folder_made: str, line: bool = Fa
 
 @operation()
 def script_installed(path: str, text: str, current: str):
-    """
-    rollbook's host script (lock, recorded state, history) at ``path``, root's only (0700 in a 0700
+    """rollbook's host script (lock, recorded state, history) at ``path``, root's only (0700 in a 0700
     folder), when ``current`` (the installed file's SHA-256, '' when missing) differs::
 
         script_installed(name="Install rollbook's host script", path="/var/lib/rollbook/bin/run_record.py",
@@ -132,8 +130,7 @@ def script_installed(path: str, text: str, current: str):
 
 @operation()
 def marked(marker: str, environment: str, current: str):
-    """
-    The enrollment marker naming ``environment`` (``current``: what it names now)::
+    """The enrollment marker naming ``environment`` (``current``: what it names now)::
 
         marked(name="Enrol in prod", marker="/etc/rollbook/environment", environment="prod", current="")
     """
@@ -145,8 +142,7 @@ def marked(marker: str, environment: str, current: str):
 
 @operation()
 def folders_made(state_dir: str, user: str, present: bool):
-    """
-    rollbook's state folder (root only) and ``user``'s private upload folder, unless ``present`` (a fact)::
+    """rollbook's state folder (root only) and ``user``'s private upload folder, unless ``present`` (a fact)::
 
         folders_made(name="Make rollbook's folders", state_dir="/var/lib/rollbook", user="rollbook", present=False)
     """
@@ -190,8 +186,7 @@ def bootstrap():
 
 @operation()
 def recorded(wanted: Enrollment, operator: str):
-    """
-    Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
+    """Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
     environment): never a change::
 
         recorded(name="Record the enrollment", wanted=enrollment_from(settings), operator="alice")

@@ -253,10 +253,8 @@ def wheelhouse(python: Python) -> tuple[bytes, str]:
 
 @operation()
 def checked_out(path: str, bundle_file: Path, commit: str, head: str):
-    """
-    The repo checkout ``path`` at ``commit``, fetched from ``bundle_file`` (``bundle(ref)``, on the
-    controller), when ``head`` (its commit now, from a fact; "" when none) differs.
-    """
+    """The repo checkout ``path`` at ``commit``, fetched from ``bundle_file`` (``bundle(ref)``, on the
+    controller), when ``head`` (its commit now, from a fact; "" when none) differs."""
     if head == commit:
         return
     announce([f"{path}: {head[:12] or '(none)'} -> {commit[:12]}"])
@@ -269,11 +267,9 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
 
 @operation()
 def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, installed: str):
-    """
-    A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
+    """A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
     when its marker ``installed`` (from a fact) is not ``digest`` (``wheelhouse``'s: a python3 upgraded
-    on the host reinstalls too).
-    """
+    on the host reinstalls too)."""
     if installed == digest:
         return
     announce([f"{venv}: install {requirements} ({digest[:12]})"])
@@ -289,8 +285,7 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
 
 @operation()
 def secret_file(path: str, content: StringIO | None, current: str):
-    """
-    File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
+    """File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
     ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now, "" when none::
 
         secret_file(name="Keep the webhook in a file only root reads", path=NOTIFY_ENV,
