@@ -1,11 +1,7 @@
 """Enrol a host: everything rollbook needs on it, set up by a deploy instead of by hand.
 
-``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo); it
-converges the host to: the ``rollbook_user`` account holding exactly the keys of the repo's
-``rollbook_authorized_keys`` file; a sudoers drop-in giving it sudo (checked with ``visudo -c``
-first: a broken drop-in would lock every admin out of sudo); the environment marker; rollbook's
-folders; and rollbook's host script, which every run checks is its own. The host key is recorded
-on the controller before, once it matches the fingerprint the operator was given::
+``deploys/bootstrap.py`` runs once per host, as its team's admin (root, or a user with sudo), once
+``rollbook trust-host`` recorded the host's key (when it matched the fingerprint the operator was given)::
 
     rollbook trust-host inventories/prod.py vision-worker-04.prod.rollbook.internal --fingerprint SHA256:...
     pyinfra inventories/prod.py deploys/bootstrap.py --limit vision-worker-04.prod.rollbook.internal \\
@@ -91,10 +87,9 @@ class Enrolled(FactBase):
 
 @operation()
 def sudoers_installed(path: str, text: str, current: str | None):
-    """
-    The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
-    checked with ``visudo -cf`` before it is moved into place (0440); one that does not parse is
-    removed and the operation fails::
+    """The sudoers drop-in ``path`` holding ``text`` (``current``: its text now, None when missing),
+    checked with ``visudo -cf`` before it is moved into place (0440): one that does not parse (it would
+    lock every admin out of sudo) is removed and the operation fails::
 
         sudoers_installed(name="Give rollbook sudo", path="/etc/sudoers.d/rollbook",
                           text="rollbook ALL=(root) NOPASSWD: ALL\\n", current=None)
@@ -121,8 +116,7 @@ def _replaced(path: str, text: str, mode: str, folder_made: str, line: bool = Fa
 
 @operation()
 def script_installed(path: str, text: str, current: str):
-    """
-    rollbook's host script (lock, recorded state, history) at ``path``, root's only (0700 in a 0700
+    """rollbook's host script (lock, recorded state, history) at ``path``, root's only (0700 in a 0700
     folder), when ``current`` (the installed file's SHA-256, '' when missing) differs::
 
         script_installed(name="Install rollbook's host script", path="/var/lib/rollbook/bin/run_record.py",
@@ -136,8 +130,7 @@ def script_installed(path: str, text: str, current: str):
 
 @operation()
 def marked(marker: str, environment: str, current: str):
-    """
-    The enrollment marker naming ``environment`` (``current``: what it names now)::
+    """The enrollment marker naming ``environment`` (``current``: what it names now)::
 
         marked(name="Enrol in prod", marker="/etc/rollbook/environment", environment="prod", current="")
     """
@@ -149,8 +142,7 @@ def marked(marker: str, environment: str, current: str):
 
 @operation()
 def folders_made(state_dir: str, user: str, present: bool):
-    """
-    rollbook's state folder (root only) and ``user``'s private upload folder, unless ``present`` (a fact)::
+    """rollbook's state folder (root only) and ``user``'s private upload folder, unless ``present`` (a fact)::
 
         folders_made(name="Make rollbook's folders", state_dir="/var/lib/rollbook", user="rollbook", present=False)
     """
@@ -194,8 +186,7 @@ def bootstrap():
 
 @operation()
 def recorded(wanted: Enrollment, operator: str):
-    """
-    Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
+    """Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
     environment): never a change::
 
         recorded(name="Record the enrollment", wanted=enrollment_from(settings), operator="alice")

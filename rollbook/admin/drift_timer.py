@@ -1,17 +1,13 @@
 """The control host: rollbook installed for real, and the scheduled drift check (group ``control``).
 
-``deploys/drift_timer.py`` converges a control host to: a dedicated user; this repo's checkout at
-``rollbook_control_ref`` (sent as a git bundle: the host needs no access to the repository); a
-virtualenv holding exactly ``requirements-runtime.txt`` (wheels fetched on the controller for the
-host's own python3 and platform, installed offline); and a hardened systemd timer whose service runs
-``rollbook drift`` every ``rollbook_drift_interval_minutes`` as that user, writing the journal, a JSON
-report and a Prometheus textfile, and calling the webhook on drift or failure::
+``deploys/drift_timer.py`` converges a control host to a dedicated user, this repo's checkout at
+``rollbook_control_ref`` (sent as a git bundle), a virtualenv of exactly ``requirements-runtime.txt``
+(wheels fetched on the controller for the host's python3, installed offline) and a hardened systemd
+timer running ``rollbook drift`` every ``rollbook_drift_interval_minutes``; the webhook (a secret)
+stays in a root-only file that systemd reads (``NOTIFY_ENV``)::
 
     pyinfra inventories/prod.py deploys/drift_timer.py
     journalctl -u rollbook-drift.service        # on the control host
-
-The webhook (a secret) never enters the 0644 unit or a command line: it lives in a root-only file
-that systemd reads before it starts the check (``NOTIFY_ENV``).
 """
 
 import hashlib
@@ -50,10 +46,11 @@ CHECK_TIMEOUT, CORRECTION_TIMEOUT = 10, 60  # minutes a tick may run at least (T
 OLDEST_MANYLINUX = 17  # manylinux_2_17 (manylinux2014): the oldest glibc the wheels are fetched for
 # what python3 on the control host says: major minor machine libc libc-version ("3 11 x86_64 glibc 2.36")
 PYTHON_PROBE = "import sys, platform; print(*sys.version_info[:2], platform.machine(), *platform.libc_ver())"
-# what may not go into a unit line: a newline or another control character (a line of its own: a new
-# directive), and in ExecStart=/Environment= also what systemd splits or expands there
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-UNIT_UNSAFE = re.compile(r"""[\s"'\\$;]""")
+# what may not go into a unit line, and how a refusal names it: a newline or another control character (a
+# line of its own: a new directive), and in ExecStart=/Environment= also what systemd splits or expands there
+CONTROL_CHARACTER = (re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"), "a newline or another control character")
+UNIT_UNSAFE = (re.compile(r"""[\s"'\\$;]"""), "whitespace, a quote, a backslash, $ or ;")
+QUOTE = (re.compile(r"['\\]"), "a quote or a backslash")  # in NOTIFY_ENV, a value between single quotes
 
 
 @dataclass(frozen=True)
@@ -87,25 +84,21 @@ def control_from(settings) -> Control:
     return Control(**(given | {"notify": given["notify"] or "", "environment": dict(given["environment"])}))
 
 
-def _refuse_control_characters(key: str, text: str, where: str = "the drift timer's units"):
-    if CONTROL_CHARACTER.search(text):
-        raise PreflightError(f"{key}: holds a newline or another control character, which cannot go in {where}: "
-                             "refused")
+def _refuse(key: str, text: str, where: str, *unsafe: tuple[re.Pattern, str]):
+    for pattern, what in unsafe:
+        if pattern.search(text):
+            raise PreflightError(f"{key}: holds {what}, which cannot go in {where}: refused")
 
 
 def unit_value(key: str, value) -> str:
     """``value`` as it may stand in a unit line, ``%`` doubled (never a systemd specifier); a control
-    character, whitespace, a quote, a backslash, ``$`` or ``;`` is refused naming ``key`` (preflight's
-    schema refuses them already; the units refuse them again themselves)::
+    character, whitespace, a quote, a backslash, ``$`` or ``;`` is refused naming ``key``::
 
         >>> unit_value("rollbook_drift_json", "/var/lib/rollbook-drift/100%.json")
         '/var/lib/rollbook-drift/100%%.json'
     """
     text = str(value)
-    _refuse_control_characters(key, text)
-    if UNIT_UNSAFE.search(text):
-        raise PreflightError(f"{key}: holds whitespace, a quote, a backslash, $ or ;, which cannot go in the "
-                             "drift timer's units: refused")
+    _refuse(key, text, "the drift timer's units", CONTROL_CHARACTER, UNIT_UNSAFE)
     return text.replace("%", "%%")
 
 
@@ -141,10 +134,7 @@ def notify_env_text(control: Control) -> str | None:
     webhook; a control character, a quote or a backslash is refused, never showing the value."""
     if not control.notify:
         return None
-    _refuse_control_characters(KEYS["notify"], control.notify, NOTIFY_ENV)
-    if re.search(r"['\\]", control.notify):
-        raise PreflightError(f"{KEYS['notify']}: holds a quote or a backslash, which cannot go in "
-                             f"{NOTIFY_ENV}: refused")
+    _refuse(KEYS["notify"], control.notify, NOTIFY_ENV, CONTROL_CHARACTER, QUOTE)
     return f"{WEBHOOK_VARIABLE}='{control.notify}'\n"
 
 
@@ -263,10 +253,8 @@ def wheelhouse(python: Python) -> tuple[bytes, str]:
 
 @operation()
 def checked_out(path: str, bundle_file: Path, commit: str, head: str):
-    """
-    The repo checkout ``path`` at ``commit``, fetched from ``bundle_file`` (``bundle(ref)``, on the
-    controller), when ``head`` (its commit now, from a fact; "" when none) differs.
-    """
+    """The repo checkout ``path`` at ``commit``, fetched from ``bundle_file`` (``bundle(ref)``, on the
+    controller), when ``head`` (its commit now, from a fact; "" when none) differs."""
     if head == commit:
         return
     announce([f"{path}: {head[:12] or '(none)'} -> {commit[:12]}"])
@@ -279,11 +267,9 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
 
 @operation()
 def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, installed: str):
-    """
-    A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
+    """A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
     when its marker ``installed`` (from a fact) is not ``digest`` (``wheelhouse``'s: a python3 upgraded
-    on the host reinstalls too).
-    """
+    on the host reinstalls too)."""
     if installed == digest:
         return
     announce([f"{venv}: install {requirements} ({digest[:12]})"])
@@ -299,11 +285,8 @@ def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, ins
 
 @operation()
 def secret_file(path: str, content: StringIO | None, current: str):
-    """
-    File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
-    ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now (from a fact), ""
-    when none. The content reaches the host only as an upload into a file made 0600 first (through
-    sudo, staged in the SSH user's 0700 folder)::
+    """File ``path`` holding ``content`` (a ``StringIO``: never printed), 0600 root's, or no such file when
+    ``content`` is None; ``current``: ``<mode> <uid>:<gid> <sha256>`` of the file now, "" when none::
 
         secret_file(name="Keep the webhook in a file only root reads", path=NOTIFY_ENV,
                     content=StringIO(text), current=state["notify"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..core.paths import checkout
 from ..sandbox import SandboxError
+from .demo import main as demo_main
 
 DATA_REFERENCE = checkout() / "docs" / "data.md"
 USAGE = 64
@@ -47,12 +48,6 @@ def _sandbox(args) -> int:
         for line in hosts.status():
             print(line)
     return 0
-
-
-def _demo(args) -> int:
-    from .demo import main as demo
-
-    return demo()
 
 
 def _drift(args) -> int:
@@ -186,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--reset", action="store_true", help="recreate the hosts from their images")
     sandbox.set_defaults(run=_sandbox)
     demo = commands.add_parser("demo", help="a real vision rollback on the sandbox (make demo)")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(run=lambda args: demo_main())
 
     drift = commands.add_parser("drift", help="exit 0 when every host holds its recorded state, 2 on drift, 1 on error")
     drift.add_argument("inventory")

@@ -1,13 +1,10 @@
 """``rollbook approve``: sign the plan of one exact production run.
 
 The plan comes from a ``--dry`` run: the file it printed (``--plan``), or one ``approve`` makes with
-the run's inventory, deploy and ``--data``. ``approve`` shows the plan on stderr (control characters
-escaped: no terminal sequence can hide what is signed), asks, and signs its digest only on
-``y``/``yes`` (``--yes``: no question); the real run goes on only when its plan has the same digest::
+the run's inventory, deploy and ``--data``. ``approve`` shows the plan on stderr (``escaped``), asks,
+and signs its digest only on ``y``/``yes`` (``--yes``: no question); the real run goes on only when
+its plan has the same digest::
 
-    pyinfra inventories/prod.py deploys/vision_rollback.py --data vision_waves=b --dry   # prints the plan file
-    rollbook approve --plan .plans/3f2a9c01b7e4d5a6.json --approver alice@example.com \\
-        --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
     rollbook approve inventories/prod.py deploys/vision_rollback.py --data vision_waves=b \\
         --approver alice@example.com --key ~/.ssh/id_ed25519 --reason "INC-42: OCR errors"
 """
@@ -70,10 +67,8 @@ def _planned(args) -> dict:
 def pyinfra_argv(inventory: str, deploy: str, data: list[str], limits: list[str], dry: bool) -> list[str]:
     """The pyinfra command of one run: ``data`` as ``KEY=VALUE`` pairs, each limit a host or group name."""
     cmd = [str(Path(sys.executable).with_name("pyinfra")), "--dry" if dry else "-y"]
-    for limit in limits:
-        cmd += ["--limit", limit]
-    for pair in data:
-        cmd += ["--data", pair]
+    cmd += [arg for limit in limits for arg in ("--limit", limit)]
+    cmd += [arg for pair in data for arg in ("--data", pair)]
     return cmd + [inventory, deploy]
 
 

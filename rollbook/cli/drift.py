@@ -1,17 +1,13 @@
 """Drift: does every host hold the state rollbook recorded for it? Optionally converge it back.
 
-A check reads the plan of a ``--dry`` run of ``deploys/converge.py`` (nothing written, no approval):
-a host and system with an operation that would change something has drifted. A correction converges
-only to the recorded state and is checked again::
+A check reads the plan of a ``--dry`` run of ``deploys/converge.py``: a host and system with an
+operation that would change something has drifted; an unreachable host, a failed probe or a check
+that inspected no host is an error naming the host (exit 1), never drift and never "converged"::
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
-    report.drift       # [Drifted(host, system, steps, changes, units), ...]
     outcomes(report)   # [{"host": "vision-1", "system": "vision", "result": "drift", ...}, ...]
     write_textfile("/var/lib/rollbook-drift/textfile/rollbook.prom", report)
-
-Drift is a declared value that differs, nothing else: an unreachable host, a failed probe, a check
-that inspected no host are errors (exit 1) naming the host, never drift and never "converged".
 """
 
 import json
@@ -21,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -43,7 +39,10 @@ CONNECT_FAILURES = ("Could not connect", "Could not resolve hostname", "SSH erro
                     "Connection timed out", "No route to host")
 # What pyinfra says of a host it reached but could not probe (a fact that failed, a command that timed out).
 NOT_READY = ("Error", "Command timed out", "Unexpected error")
-_STAGE = {"unreachable": "connect", "not_ready": "probe", "not_inspected": "plan"}
+# a host and system whose state is unknown, by its result: the stage that decided, how an error names it
+_UNKNOWN = {"unreachable": ("connect", "could not reach {host} ({reason})"),
+            "not_ready": ("probe", "{host} not ready ({reason})"),
+            "not_inspected": ("plan", "{host} not inspected ({systems})")}
 
 
 @dataclass
@@ -142,7 +141,7 @@ def not_ready(stderr: str) -> dict[str, str]:
                        if name not in lost and text.startswith(NOT_READY) and not text.startswith("Error (ignored"))
 
 
-def _first_said(said) -> dict[str, str]:
+def _first_said(said) -> dict:
     """``{host: text}`` of ``(host, text)`` pairs: what was said first of each host."""
     hosts = {}
     for name, text in said:
@@ -168,28 +167,18 @@ def targets(inventory: str, system: str | None = None, limit: list[str] | None =
     return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
 
 
-def _nothing_checked(inventory: str, system: str | None, limit: list[str]) -> str:
-    where = f"--limit {limit[1]}" if limit else "the inventory"
-    scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
-    return f"no host was checked: {where} selects no {scope} in {inventory}: nothing is known to be converged"
-
-
 def _concluded(report: Report) -> Report:
     """``report`` with its code: an error naming every failed host, else drift or converged."""
     if report.failed:
-        report.code, report.error = ERROR, _failure_line(report.failed)
-    else:
-        report.code = DRIFT if report.drift else CONVERGED
-    return report
+        return replace(report, code=ERROR, error=_failure_line(report.failed))
+    return replace(report, code=DRIFT if report.drift else CONVERGED)
 
 
 def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
     """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group); drift
     found is confirmed by a second plan at once (``confirmed``)."""
     first = _planned(inventory, system, limit)
-    if not first.drift:
-        return first
-    return confirmed(first, _planned(inventory, system, limit))
+    return confirmed(first, _planned(inventory, system, limit)) if first.drift else first
 
 
 def confirmed(first: Report, second: Report) -> Report:
@@ -202,16 +191,13 @@ def confirmed(first: Report, second: Report) -> Report:
     now = {(d.host, d.system): (d.steps, d.changes) for d in second.drift}
     unsettled = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key)
                        and key in set(first.checked) | set(before) and key in set(second.checked) | set(now))
-    failed = {(f.host, f.system) for f in second.failed}
-    report = Report(CONVERGED, checked=[key for key in second.checked if key not in unsettled],
-                    unrecorded=list(second.unrecorded), states=dict(second.states), failed=list(second.failed),
-                    drift=[d for d in second.drift if (d.host, d.system) not in unsettled])
-    report.failed += [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
-                      for host, name in unsettled if (host, name) not in failed]
-    if second.code == ERROR and not second.failed:
-        report.code, report.error = ERROR, second.error
-        return report
-    return _concluded(report)
+    known = {(f.host, f.system) for f in second.failed}
+    settling = [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
+                for host, name in unsettled if (host, name) not in known]
+    report = replace(second, checked=[key for key in second.checked if key not in unsettled],
+                     drift=[d for d in second.drift if (d.host, d.system) not in unsettled],
+                     failed=second.failed + settling)
+    return report if second.code == ERROR and not second.failed else _concluded(report)
 
 
 def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
@@ -224,13 +210,11 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
         done = _pyinfra(inventory, "--dry", "--json", *limit, plan_file=plan_file)
         document = json.loads(Path(plan_file).read_text()) if Path(plan_file).is_file() else {"plan": {}}
     lost, troubled = unreachable_hosts(done.stderr), not_ready(done.stderr)
-    report = Report(CONVERGED)
-    report.failed += [Failed(host, "", "unreachable", said) for host, said in lost.items()]
-    report.failed += [Failed(host, "", "not_ready", said) for host, said in troubled.items()]
-    report.unrecorded += [(host, name) for host, name in _unrecorded(done.stderr)
-                          if host not in lost and host not in troubled]
+    report = Report(CONVERGED, failed=[Failed(host, "", "unreachable", said) for host, said in lost.items()]
+                    + [Failed(host, "", "not_ready", said) for host, said in troubled.items()],
+                    unrecorded=[key for key in _unrecorded(done.stderr) if key[0] not in lost | troubled])
     for host, systems in sorted(document["plan"].items()):
-        if host in lost or host in troubled:
+        if host in lost | troubled:
             continue  # what pyinfra planned for a host it could not probe says nothing about the host
         for name, plan in sorted(systems.items()):
             report.checked.append((host, name))
@@ -238,13 +222,11 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
             if plan["steps"]:
                 report.drift.append(Drifted(host, name, plan["steps"], plan["changes"], plan.get("differ", [])))
     if done.returncode != 0 and not report.failed:
-        report.code, report.error = ERROR, _last_error(done.stderr)
-        return report
+        return replace(report, code=ERROR, error=_last_error(done.stderr))
     try:
         expected = targets(inventory, system, limit)
     except Exception as error:  # the inventory pyinfra just read; a failure here is an error, not "converged"
-        report.code, report.error = ERROR, f"could not read {inventory}: {error}"
-        return report
+        return replace(report, code=ERROR, error=f"could not read {inventory}: {error}")
     # an unreachable or unprobed host stands for each of its systems the check had to inspect
     report.failed = [Failed(failed.host, name, failed.result, failed.reason) for failed in report.failed
                      for name in ([name for host, name in expected if host == failed.host] or [failed.system])]
@@ -252,25 +234,19 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
     report.failed += [Failed(host, name, "not_inspected", "not in the run's plan") for host, name in expected
                       if (host, name) not in seen]
     if not report.checked and not report.unrecorded and not report.failed:
-        report.code, report.error = ERROR, _nothing_checked(inventory, system, limit)
-        return report
+        where = f"--limit {limit[1]}" if limit else "the inventory"
+        scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
+        return replace(report, code=ERROR, error=f"no host was checked: {where} selects no {scope} in {inventory}: "
+                       "nothing is known to be converged")
     return _concluded(report)
 
 
 def _failure_line(failed: list[Failed]) -> str:
     """One line naming every host whose state is unknown and why."""
-    parts, said = [], set()
-    for item in failed:
-        if item.host in said:
-            continue
-        said.add(item.host)
-        if item.result == "unreachable":
-            parts.append(f"could not reach {item.host} ({item.reason})")
-        elif item.result == "not_ready":
-            parts.append(f"{item.host} not ready ({item.reason})")
-        else:
-            systems = ", ".join(f.system for f in failed if f.host == item.host and f.result == "not_inspected")
-            parts.append(f"{item.host} not inspected ({systems})")
+    parts = []
+    for host, item in _first_said((item.host, item) for item in failed).items():
+        systems = ", ".join(f.system for f in failed if f.host == host and f.result == "not_inspected")
+        parts.append(_UNKNOWN[item.result][1].format(host=host, reason=item.reason, systems=systems))
     return "; ".join(parts) + ": their state is unknown"
 
 
@@ -310,7 +286,7 @@ def outcomes(report: Report) -> list[dict]:
                 if (d.host, d.system) not in report.checked]
     entries += [_outcome(host, system, "no_recorded_state", "no authorized run recorded a state: left alone")
                 for host, system in report.unrecorded]
-    entries += [_outcome(f.host, f.system, f.result, f"{_STAGE[f.result]}: {f.reason}", reason=f.reason)
+    entries += [_outcome(f.host, f.system, f.result, f"{_UNKNOWN[f.result][0]}: {f.reason}", reason=f.reason)
                 for f in report.failed]
     return sorted(entries, key=lambda entry: (entry["host"], entry["system"]))
 
@@ -339,84 +315,74 @@ def as_json(report: Report) -> str:
                       indent=2, sort_keys=True)
 
 
-def _registry(report: Report, previous: str | None = None, now: float | None = None):
-    """The textfile's gauges. A failed check keeps the last known values: the series of the ``previous``
-    textfile (overwritten where this check did inspect a host and system) and its last success timestamp."""
-    from prometheus_client import CollectorRegistry, Gauge
-
-    now = time.time() if now is None else now
-    registry = CollectorRegistry()
-    drift = Gauge("rollbook_drift", "1 when the host does not hold the state rollbook recorded for the system.",
-                  ["system", "host"], registry=registry)
-    units = Gauge("rollbook_drift_unit", "1 for each unit the host holds in another state than recorded.",
-                  ["system", "host", "unit"], registry=registry)
-    success = Gauge("rollbook_drift_check_success", "1 when the last drift check ran to the end.", registry=registry)
-    last_run = Gauge("rollbook_drift_last_run_timestamp_seconds", "When the last drift check ended.",
-                     registry=registry)
-    ok = report.code != ERROR
-    kept = _previous(None if ok else previous)
-    checked, drifted = set(report.checked), {(d.host, d.system) for d in report.drift}
-    drift_values = kept["drift"] | {(system, host): float((host, system) in drifted) for host, system in checked}
-    unit_values = {key: value for key, value in kept["units"].items() if (key[1], key[0]) not in checked}
-    unit_values |= {(d.system, d.host, unit): 1.0 for d in report.drift for unit in d.units}
-    for labels, value in sorted(drift_values.items()):
-        drift.labels(*labels).set(value)
-    for labels, value in sorted(unit_values.items()):
-        units.labels(*labels).set(value)
-    success.set(int(ok))
-    last_run.set(now)
-    last_success = now if ok else kept["last_success"]
-    if last_success is not None:
-        Gauge("rollbook_drift_last_success_timestamp_seconds", "When a drift check last ran to the end.",
-              registry=registry).set(last_success)
-    return registry
+# the textfile's gauges: name -> (help, labels)
+GAUGES = {
+    "rollbook_drift": ("1 when the host does not hold the state rollbook recorded for the system.",
+                       ("system", "host")),
+    "rollbook_drift_unit": ("1 for each unit the host holds in another state than recorded.",
+                            ("system", "host", "unit")),
+    "rollbook_drift_check_success": ("1 when the last drift check ran to the end.", ()),
+    "rollbook_drift_last_run_timestamp_seconds": ("When the last drift check ended.", ()),
+    "rollbook_drift_last_success_timestamp_seconds": ("When a drift check last ran to the end.", ()),
+}
 
 
 def _previous(text: str | None) -> dict:
-    """The drift series and last success timestamp of a previous textfile, if it is Prometheus text."""
+    """``{gauge: {labels: value}}`` of a previous textfile, empty unless it is Prometheus text."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
         samples = [sample for family in text_string_to_metric_families(text or "") for sample in family.samples]
     except ValueError:
         samples = []
-    kept = {"drift": {}, "units": {}, "last_success": None}
+    kept = {name: {} for name in GAUGES}
     for sample in samples:
-        labels = [sample.labels.get(name, "") for name in ("system", "host", "unit")]
-        if sample.name == "rollbook_drift":
-            kept["drift"][tuple(labels[:2])] = float(sample.value)
-        elif sample.name == "rollbook_drift_unit":
-            kept["units"][tuple(labels)] = float(sample.value)
-        elif sample.name == "rollbook_drift_last_success_timestamp_seconds":
-            kept["last_success"] = float(sample.value)
+        if sample.name in kept:
+            labels = tuple(sample.labels.get(label, "") for label in GAUGES[sample.name][1])
+            kept[sample.name][labels] = float(sample.value)
     return kept
 
 
 def prometheus(report: Report, previous: str | None = None, now: float | None = None) -> str:
-    """node_exporter's textfile format (``prometheus_client``): ``rollbook_drift{system,host}``,
-    ``rollbook_drift_unit{system,host,unit}``, ``rollbook_drift_check_success`` and the last run and
-    success timestamps; ``previous``: the textfile a failed check carries the last known values over from::
+    """node_exporter's textfile format (the ``GAUGES``); a failed check carries the series of the ``previous``
+    textfile over (but where it did inspect a host and system) and its last success timestamp::
 
         >>> text = prometheus(Report(CONVERGED, checked=[("vision-1", "vision")]), now=1700000000)
         >>> 'rollbook_drift{host="vision-1",system="vision"} 0.0' in text
         True
     """
-    from prometheus_client import generate_latest
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-    return generate_latest(_registry(report, previous, now)).decode()
+    now = time.time() if now is None else now
+    ok = report.code != ERROR
+    kept = _previous(None if ok else previous)
+    checked, drifted = set(report.checked), {(d.host, d.system) for d in report.drift}
+    units = {key: value for key, value in kept["rollbook_drift_unit"].items() if (key[1], key[0]) not in checked}
+    values = {
+        "rollbook_drift": kept["rollbook_drift"] | {(system, host): float((host, system) in drifted)
+                                                      for host, system in checked},
+        "rollbook_drift_unit": units | {(d.system, d.host, unit): 1.0 for d in report.drift for unit in d.units},
+        "rollbook_drift_check_success": {(): int(ok)},
+        "rollbook_drift_last_run_timestamp_seconds": {(): now},
+        "rollbook_drift_last_success_timestamp_seconds": {(): now} if ok else
+        kept["rollbook_drift_last_success_timestamp_seconds"],
+    }
+    registry = CollectorRegistry()
+    for name, (text, labels) in GAUGES.items():
+        if labels or values[name]:  # no success yet: no success timestamp
+            gauge = Gauge(name, text, labels, registry=registry)
+            for key, value in sorted(values[name].items()):
+                (gauge.labels(*key) if labels else gauge).set(value)
+    return generate_latest(registry).decode()
 
 
 def write_textfile(path: str, report: Report, now: float | None = None):
     """Write the textfile by a rename, carrying the last known values over when the check failed."""
-    from prometheus_client import write_to_textfile
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        previous = target.read_text()
+        previous = Path(path).read_text()
     except (FileNotFoundError, UnicodeDecodeError):
         previous = None
-    write_to_textfile(str(target), _registry(report, previous, now))
+    write_atomically(path, prometheus(report, previous, now))
 
 
 def write_atomically(path: str, text: str):
