@@ -5,15 +5,9 @@
     def vision(target=None):
         pipeline.run(VISION, target)
 
-Preflight validates the data and, in production, the approval given, before any host command.
-Staging and sandbox are self-service; production needs an approval bound to the run's plan digest,
-an on-call emergency override, or converges only to the state an authorized run recorded (a drift
-correction, ``deploys/drift_correct.py``).
-
-A run that is not authorized is still planned (``--dry`` shows the plan to approve; a run that never
-executed prints its plan and digest at exit). Its first command on each host, the lock step, records
-the refusal and fails there: no command that changes a host runs before its authorization passed
-there. Only the pipeline writes a run's record.
+Production needs an approval bound to the plan digest, an on-call emergency override, or a drift
+correction to the recorded state. A run that is not authorized is still planned (``--dry`` shows the
+plan to approve); its first command on each host, the lock step, records the refusal and fails there.
 """
 
 import atexit
@@ -35,7 +29,6 @@ from . import record as run_ops
 from .stages import STATES, Context, Stage, Stages
 
 REPO = checkout()
-ENVIRONMENTS = ("sandbox", "staging", "prod")
 SESSION = runs.SESSION
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set by `rollbook approve`)
 DRIFT_CORRECTION = "deploys/drift_correct.py"  # what `rollbook drift --correct` runs
@@ -90,14 +83,6 @@ def _add_to_plan(current: runs.HostRun, settings: HostSettings, changing: list[s
                      data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
 
 
-def run_kind(target: str | None, deploy: str) -> str:
-    """How history names a run: rollback, enable, converge, or drift_correction (the deploy
-    ``rollbook drift --correct`` runs, never a data value)."""
-    if target is not None:
-        return {"rolled_back": "rollback", "enabled": "enable"}[target]
-    return "drift_correction" if deploy == DRIFT_CORRECTION else "converge"
-
-
 def deploy_name() -> str:
     filename = getattr(state, "current_deploy_filename", None) or "?"
     path = Path(filename).resolve()
@@ -123,9 +108,8 @@ def run_data(settings: HostSettings) -> dict:
 
 
 def preflight() -> HostSettings:
-    """Every deploy's first step, before any host command: the host's settings, validated once
-    (``rollbook.core.loader.load``); in production, an approval given is verified
-    (``rollbook.core.approvals.verify``)."""
+    """Every deploy's first step, before any host command: the host's settings, validated once; in
+    production, an approval given is verified."""
     settings = load(host)
     override = settings.override
     if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
@@ -190,9 +174,8 @@ def _ensure_callbacks(settings: HostSettings):
 
 
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
-    """At the end of a run that never executed (``--dry``, ``--json`` without ``-y``,
-    ``--debug-operations``, a declined prompt: pyinfra's own ``state.is_executing`` says so): the plan
-    and its digest (what `rollbook approve` signs), also written as a file for the approver."""
+    """At the end of a run that never executed (``--dry``, a declined prompt...): the plan and its
+    digest (what `rollbook approve` signs), also written as a file for the approver."""
     if state.is_executing or not SESSION.plan.hosts:
         return
     document = SESSION.plan.document(environment, deploy, data)
@@ -218,10 +201,10 @@ def _host_run(settings: HostSettings, **fields) -> runs.HostRun:
 
 
 def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
-    """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step. A drift
-    correction that converges every unit to the host's recorded state needs no new approval (an
-    authorized run recorded that state)."""
-    kind = run_kind(target, deploy_name())
+    """Authorize this host's run of ``system`` and add the lock-and-record step (a drift correction to
+    the host's recorded state needs no new approval)."""
+    kind = {"rolled_back": "rollback", "enabled": "enable"}.get(target) or \
+        ("drift_correction" if deploy_name() == DRIFT_CORRECTION else "converge")  # the deploy, never a data value
     current = _host_run(settings, system=system.name, kind=kind, scope=system.scope(settings, request, target),
                         units_before=dict(seen.recorded), units_after=system.units(request, seen),
                         sources_before=dict(getattr(seen, "sources", None) or {}),
@@ -232,8 +215,8 @@ def begin(system: Stages, request, seen, target: str | None, settings: HostSetti
 
 
 def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False, **arguments):
-    """Authorize ``current`` (refused, not raised, when it is not: a --dry still shows the plan), register
-    it in the session and add its lock step (``arguments``: pyinfra's own, e.g. ``_sudo``)."""
+    """Authorize ``current`` (refused, not raised: a --dry still shows the plan), register it and add its
+    lock step (``arguments``: pyinfra's own, e.g. ``_sudo``)."""
     current.state_dir = settings.rollbook_state_dir
     _take_fail_percent(settings.rollbook_fail_percent)
     try:
@@ -253,8 +236,7 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
 
 
 def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
-    """A prod drift correction converges with the data the last authorized run recorded: refused,
-    naming the keys, when the repo's group data now gives one of them another value."""
+    """A prod drift correction converges with the data the last authorized run recorded (refused otherwise)."""
     state = host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
                           system=current.system)
     before = recorded.of(state, current.system)
@@ -273,8 +255,7 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
 
 
 def refuse(current: runs.HostRun, why: str):
-    """Refuse this run on this host: said now, while pyinfra prepares; recorded and failed by the lock
-    step, if pyinfra executes at all."""
+    """Refuse this run on this host: said now; recorded and failed by the lock step at execute."""
     if not current.refusal:
         current.refusal = why
         logger.warning(f"{host.print_prefix}refused: {why}")
@@ -282,9 +263,8 @@ def refuse(current: runs.HostRun, why: str):
 
 def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool = False,
                  **arguments) -> runs.HostRun:
-    """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
-    authorization, lock and history as one, recording no system state, except that the bootstrap
-    (``enrolling``: no marker, no rollbook user yet) is authorized by its admin's own root access::
+    """A deploy that is no system's run (the drift timer, the bootstrap, which is ``enrolling``) goes
+    through the same authorization, lock and history, recording no system state::
 
         settings = pipeline.preflight()
         current = pipeline.begin_deploy("drift_timer", "install", settings)
@@ -298,8 +278,8 @@ def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool =
 
 
 def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
-    """The deploy's plan (its operations that will change the host; one that runs only ``_if`` another
-    changed follows from that one) and its last step, the ``finished`` record and the lock's release."""
+    """The deploy's plan (its operations that will change the host, those run ``_if`` another left out)
+    and its last step, the ``finished`` record and the lock's release."""
     ours = state.ops.get(host, {})
     steps = [ours[op_hash].operation_meta for op_hash in host.op_hash_order[current.first_op:]
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]

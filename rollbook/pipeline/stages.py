@@ -18,9 +18,8 @@ STATES = ("enabled", "rolled_back")
 
 
 def to_record(settings, recorded: dict, units: Iterable[str], declared: Callable[[], dict]) -> tuple[dict, bool]:
-    """A converge run's desired state: every unit to its recorded state; a unit with no record to its
-    declared state (``declared()``) only where ``rollbook_converge_declared`` allows it, else left
-    alone. And whether all of it comes from the record (then a drift correction needs no approval)::
+    """A converge run's desired state (recorded, else declared where ``rollbook_converge_declared`` allows it)
+    and whether all of it comes from the record::
 
         >>> from rollbook.core.loader import HostSettings
         >>> to_record(HostSettings.validated({}), {"b": "rolled_back"}, ("a", "b"), lambda: {"a": "enabled", "b": "enabled"})
@@ -35,8 +34,7 @@ def to_record(settings, recorded: dict, units: Iterable[str], declared: Callable
 
 @dataclass
 class Stage:
-    """What one stage added: its operations (pyinfra's ``OperationMeta``), and for the record what
-    they change (secrets masked) and what they clean up (counts)."""
+    """What one stage added: its operations, what they change (secrets masked) and clean up (counts)."""
 
     steps: list = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
