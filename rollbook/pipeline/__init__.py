@@ -69,18 +69,12 @@ def run(system: Stages, target: str | None):
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
     changing = _changing(steps)
-    _add_to_plan(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
-    finish(current, changed=any(step.will_change for step in steps))
+    _finish(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
 
 
 def _changing(steps) -> list[str]:
     """The names of the operations that will change the host (the plan's intents)."""
     return [", ".join(sorted(state.op_meta[step._hash].names)) for step in steps if step.will_change]
-
-
-def _add_to_plan(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=()):
-    SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
-                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
 
 
 def deploy_name() -> str:
@@ -111,11 +105,10 @@ def preflight() -> HostSettings:
     """Every deploy's first step, before any host command: the host's settings, validated once; in
     production, an approval given is verified."""
     settings = load(host)
-    override = settings.override
-    if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
+    extra = sorted(set(settings.override) - CORRECTION_DATA)
+    if deploy_name() == DRIFT_CORRECTION and extra:
         raise PreflightError(f"a drift correction converges to the recorded state and takes no --data "
-                             f"({', '.join(sorted(set(override) - CORRECTION_DATA))}): run it with "
-                             "`rollbook drift --correct`")
+                             f"({', '.join(extra)}): run it with `rollbook drift --correct`")
     environment = settings.rollbook_environment
     path = settings.approval
     if environment == "prod" and path and host.name not in SESSION.approvals:
@@ -283,12 +276,13 @@ def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
     ours = state.ops.get(host, {})
     steps = [ours[op_hash].operation_meta for op_hash in host.op_hash_order[current.first_op:]
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
-    changing = _changing(steps)
-    _add_to_plan(current, settings, changing)
-    finish(current, changed=bool(changing), **arguments)
+    _finish(current, settings, _changing(steps), **arguments)
 
 
-def finish(current: runs.HostRun, changed: bool, **arguments):
-    """Add the last step: the ``finished`` history record and the lock's release."""
+def _finish(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=(), **arguments):
+    """Add the run's intents (``changing``: its operations that will change the host) to the plan, and its
+    last step: the ``finished`` history record and the lock's release."""
+    SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
+                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,
-                     state_dir=current.state_dir, changed=changed, **arguments)
+                     state_dir=current.state_dir, changed=bool(changing), **arguments)
