@@ -69,15 +69,6 @@ def _signature(message: bytes, signature: Path, allowed_signers: Path, approver:
     return match[1] if match and done.returncode == 0 else ""
 
 
-def _read_once(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """The approval's bytes, read once: what is verified is what is parsed (no swap in between)."""
-    with open(path, "rb") as handle:
-        content = handle.read(limit + 1)
-    if len(content) > limit:
-        raise ApprovalError(f"approval {path} is larger than {limit} bytes: not an approval document")
-    return content
-
-
 def _parse(content: bytes, path: Path) -> dict:
     try:
         doc = json.loads(content)
@@ -108,7 +99,10 @@ def verify(path, allowed_signers, *, environment: str, deploy: str, data: dict, 
                             (allowed_signers, f"allowed signers file {allowed_signers} not found")):
         if not needed.is_file():
             raise ApprovalError(missing)
-    content = _read_once(path)
+    with open(path, "rb") as handle:  # read once: the bytes verified are the bytes parsed
+        content = handle.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        raise ApprovalError(f"approval {path} is larger than {MAX_BYTES} bytes: not an approval document")
     doc = _parse(content, path)
     approver = doc["approver"]
     signer = _signature(content, signature, allowed_signers, approver)

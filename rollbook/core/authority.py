@@ -15,20 +15,16 @@ from .paths import checkout, source_checkout
 from .preflight import PreflightError
 
 
-def _imported_names(tree: ast.Module) -> set[str]:
-    return {alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
-            for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-            for alias in node.names if alias.name != "*"}
-
-
 def _read_group_file(path: Path) -> dict:
     """One group-data file's values, as pyinfra's inventory loader keeps them: ``__all__`` if set, else
     every name but those its imports bind and dunders."""
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     values = {"__file__": str(path)}
     exec(compile(tree, str(path), "exec"), values)  # the repo's own file, as pyinfra runs it
-    keys = values["__all__"] if "__all__" in values else [name for name in values if name not in _imported_names(tree)]
+    imported = {alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+                for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names if alias.name != "*"}
+    keys = values["__all__"] if "__all__" in values else [name for name in values if name not in imported]
     return {name: values[name] for name in keys if not name.startswith("__")}
 
 

@@ -135,19 +135,15 @@ def uploads_of(target) -> tuple[str, str | None]:
     return settings.rollbook_state_dir, (settings.ssh_user or "root") if sudo else None
 
 
-def _refuse_nulls(override: Mapping):
-    nulls = sorted(name for name, value in override.items() if value is None)
-    if nulls:
-        raise PreflightError(f"--data {nulls[0]}=null: pyinfra reads null as no value; give a value, or leave "
-                             "the key out for its default")
-
-
 def load(target) -> HostSettings:
     """``target``'s data, validated once (one line naming a bad key), then sealed."""
     data = _data(target)
     override = dict(target.inventory.get_override_data())
     schema.refuse_override(override)
-    _refuse_nulls(override)
+    nulls = sorted(name for name, value in override.items() if value is None)
+    if nulls:
+        raise PreflightError(f"--data {nulls[0]}=null: pyinfra reads null as no value; give a value, or leave "
+                             "the key out for its default")
     settings = HostSettings.validated(data, override=override, connection=connection_of(target))
     authority.check(data, target.groups)
     _seal(target)

@@ -4,10 +4,6 @@ validation and the reference (``docs/data.md``) come from them::
     class PhaseSettings(Settings):
         title: ClassVar[str] = "phase17 server"
         phase17_method: Literal["router", "flag"] = key("router", "How the stream is turned off and on")
-
-    >>> refuse_override({"vision_wave": "b"})
-    Traceback (most recent call last):
-    PreflightError: unknown data key vision_wave (did you mean vision_waves?) ...
 """
 
 import difflib
@@ -131,7 +127,10 @@ def nearest(name: str) -> str:
 
 
 def refuse_override(override: Mapping):
-    """``--data`` values: every key declared, and none of them a security setting."""
+    """``--data`` values: every key declared, and none of them a security setting::
+
+        refuse_override({"vision_wave": "b"})  # PreflightError: unknown data key vision_wave (did you mean ...
+    """
     for name in override:
         if name not in fields():
             raise PreflightError(f"unknown data key {name}{nearest(name)}: every key is in docs/data.md")

@@ -157,15 +157,6 @@ def _take_fail_percent(value: int | None):
     SESSION.fail_percent = value
 
 
-def _ensure_callbacks(settings: HostSettings):
-    if SESSION.callbacks:
-        return
-    pyinfra_adapter.attach(state, SESSION)
-    atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
-                    settings.rollbook_approval_max_hours)
-    SESSION.callbacks = True
-
-
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
     """At the end of a run that never executed (``--dry``, a declined prompt...): the plan and its
     digest (what `rollbook approve` signs), also written as a file for the approver."""
@@ -218,7 +209,11 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
     except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
         refuse(current, str(error))
     SESSION.register(host.name, current)
-    _ensure_callbacks(settings)
+    if not SESSION.callbacks:
+        pyinfra_adapter.attach(state, SESSION)
+        atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
+                        settings.rollbook_approval_max_hours)
+        SESSION.callbacks = True
     if current.kind == "drift_correction" and current.environment == "prod":
         _bind_to_recorded_data(current, settings)
     run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system,

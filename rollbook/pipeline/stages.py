@@ -4,9 +4,6 @@ host of the system's group. A system subclasses ``Stages`` in ``rollbook/systems
     class VisionStages(Stages):
         name, group = "vision", "vision_workers"
         def converge(self, ctx): return Stage([envfile.keys(...)], changes=[...])
-
-Backups are not a hook of their own: every converge and cleanup operation copies what it replaces
-(``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.
 """
 
 import inspect
