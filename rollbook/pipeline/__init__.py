@@ -64,11 +64,10 @@ def run(system: Stages, target: str | None):
     applied = system.apply(ctx)
     system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
     stages = [converged, applied, system.cleanup(ctx)]
-    steps = [step for stage in stages for step in stage.steps]
     for stage in stages:
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
-    changing = _changing(steps)
+    changing = _changing([step for stage in stages for step in stage.steps])
     _finish(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
 
 
