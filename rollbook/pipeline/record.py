@@ -159,7 +159,6 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)})
     # an approval is used once: checked and recorded with the lock, under the same guard
     approval = run.authorization["approval_id"] if approved else ""
-    reused = f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval is used once"
     ok, output = run_on_host(host_command(
         state_dir, "begin", inline=run.enrolling, system=system, info=info, approval=approval,
         marker="" if run.enrolling else marker,  # the bootstrap writes the marker itself
@@ -172,9 +171,6 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         return
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
-        return
-    if lines[0] == "REUSED":
-        yield refused(reused)
         return
     if lines[0] == "ENROLLED":
         why = f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}"
@@ -190,20 +186,23 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             yield refused(message, message)
             return
         ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
-        if not ok or not output.stdout_lines:
+        lines = output.stdout_lines
+        if not ok or not lines:
             yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
             return
-        if output.stdout_lines[0] == "REUSED":
-            yield refused(reused)
-            return
-        if output.stdout_lines[0] != "TAKEN":
-            winner = _holder(output.stdout_lines[1:])
+        if lines[0] == "TAKEN":
+            logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
+                           f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+        elif lines[0] != "REUSED":
+            winner = _holder(lines[1:])
             message = (f"{system} on {host.name}: the stale lock was taken over first by {_who(winner)}" if winner
                        else f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
             yield refused(message, message)
             return
-        logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
-                       f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+    if lines[0] == "REUSED":  # the lock's answer or the takeover's: an approval is used once
+        yield refused(f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval "
+                      "is used once")
+        return
     run.lock_held, run.started = True, time.monotonic()
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
 
