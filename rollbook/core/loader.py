@@ -50,8 +50,7 @@ def _data(target) -> dict:
 
 
 def connection_of(target) -> dict:
-    """``target``'s connector arguments as its data sets them (``_sudo = True``), for commands run outside
-    an operation."""
+    """``target``'s connector arguments as its data sets them, for commands run outside an operation."""
     data = _data(target)
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
@@ -128,8 +127,7 @@ def settings_of(target) -> HostSettings:
 
 
 def uploads_of(target) -> tuple[str, str | None]:
-    """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user or None
-    without sudo)."""
+    """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user or None)."""
     settings = settings_of(target)
     sudo = (target.current_op_global_arguments or {}).get("_sudo", settings.sudo)
     return settings.rollbook_state_dir, (settings.ssh_user or "root") if sudo else None

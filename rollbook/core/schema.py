@@ -250,8 +250,7 @@ def _type_name(annotation) -> str:
 def _annotated_name(base, metadata) -> str:
     said = [_type_name(base)]
     for item in metadata:
-        pattern = getattr(item, "pattern", None)
-        if pattern:
+        if getattr(item, "pattern", None):
             said = ["text matching a pattern"]
         for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
             for holder in (item, *getattr(item, "metadata", ())):

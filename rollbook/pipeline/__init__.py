@@ -38,8 +38,7 @@ __all__ = ["Context", "Stage", "Stages", "run", "preflight", "begin_deploy", "fi
 
 
 def run(system: Stages, target: str | None):
-    """Run ``system``'s stages on the current host: ``target`` enabled or rolled_back, or None to
-    converge every unit to the host's recorded state."""
+    """Run ``system``'s stages on this host to ``target`` (None: every unit to the host's recorded state)."""
     if system.group not in host.groups:
         return  # other systems' hosts in the same inventory
     if target not in (None, *STATES):
@@ -101,8 +100,7 @@ def run_data(settings: HostSettings) -> dict:
 
 
 def preflight() -> HostSettings:
-    """Every deploy's first step, before any host command: the host's settings, validated once; in
-    production, an approval given is verified."""
+    """Every deploy's first step: the host's settings, validated once; in prod, an approval given verified."""
     settings = load(host)
     extra = sorted(set(settings.override) - CORRECTION_DATA)
     if deploy_name() == DRIFT_CORRECTION and extra:
@@ -157,8 +155,7 @@ def _take_fail_percent(value: int | None):
 
 
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
-    """At the end of a run that never executed (``--dry``, a declined prompt...): the plan and its
-    digest (what `rollbook approve` signs), also written as a file for the approver."""
+    """At the end of a run that never executed (``--dry``...): the plan and its digest, also as a file."""
     if state.is_executing or not SESSION.plan.hosts:
         return
     document = SESSION.plan.document(environment, deploy, data)
@@ -184,8 +181,7 @@ def _host_run(settings: HostSettings, **fields) -> runs.HostRun:
 
 
 def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
-    """Authorize this host's run of ``system`` and add the lock-and-record step (a drift correction to
-    the host's recorded state needs no new approval)."""
+    """Authorize this host's run of ``system`` and add its lock-and-record step."""
     kind = {"rolled_back": "rollback", "enabled": "enable"}.get(target) or \
         ("drift_correction" if deploy_name() == DRIFT_CORRECTION else "converge")  # the deploy, never a data value
     current = _host_run(settings, system=system.name, kind=kind, scope=system.scope(settings, request, target),
@@ -198,8 +194,7 @@ def begin(system: Stages, request, seen, target: str | None, settings: HostSetti
 
 
 def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False, **arguments):
-    """Authorize ``current`` (refused, not raised: a --dry still shows the plan), register it and add its
-    lock step (``arguments``: pyinfra's own, e.g. ``_sudo``)."""
+    """Authorize ``current`` (refused, not raised: a --dry still shows the plan), register it, add its lock step."""
     current.state_dir = settings.rollbook_state_dir
     _take_fail_percent(settings.rollbook_fail_percent)
     try:
@@ -274,8 +269,7 @@ def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
 
 
 def _finish(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=(), **arguments):
-    """Add the run's intents (``changing``: its operations that will change the host) to the plan, and its
-    last step: the ``finished`` history record and the lock's release."""
+    """Add the run's intents (``changing``) to the plan, and its last step: the ``finished`` record, unlocked."""
     SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
                      data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,

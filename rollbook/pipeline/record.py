@@ -77,8 +77,7 @@ def append_history(state_dir: str, record: dict, inline: bool = False) -> str:
 
 
 def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
-    """The run's target as the host's recorded state (``back``: the state before the run); None for a
-    deploy that is no system's."""
+    """The run's target (``back``: the state before it) as the host's recorded state; None for no system's."""
     if not run.system_state:
         return None
     units, sources, data = ((run.units_before, run.sources_before, run.data_before) if back
