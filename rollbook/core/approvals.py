@@ -1,9 +1,5 @@
-"""Production approvals: a JSON document for one exact run's plan, signed with the approver's SSH key.
-
-A ``--dry`` run prints its plan and digest (``rollbook.pipeline.plan``); the approver signs a document
-naming them with ``ssh-keygen -Y sign``. Preflight verifies it against the repo's allowed-signers file
-(``verify``); the lock step checks the run's own plan has that digest and that the approval was not used
-on the host before. Example::
+"""Production approvals: a JSON document for one exact run's plan (its digest), signed with the approver's
+SSH key (``ssh-keygen -Y sign``), verified at preflight against the repo's allowed-signers file::
 
     doc = document(plan, approver="alice@example.com", reason="INC-42", hours=2)
     path = write_signed(doc, Path(".approvals/inc-42.json"), key=Path("~/.ssh/id_ed25519").expanduser())
@@ -41,8 +37,7 @@ def canonical(doc: dict) -> str:
 
 def document(plan: dict, approver: str, reason: str, hours: float, now: datetime | None = None,
              max_hours: float = DEFAULT_MAX_HOURS) -> dict:
-    """The approval of the run whose plan is ``plan`` (a ``--dry`` run's plan document with its
-    digest), valid for ``hours`` (above 0, at most ``max_hours``)."""
+    """The approval of a ``--dry`` run's ``plan`` (with its digest), valid for ``hours``."""
     if not 0 < hours <= max_hours:
         raise ApprovalError(f"--hours {hours:g}: an approval is valid for more than 0 and at most {max_hours:g} hours")
     now = now or datetime.now(timezone.utc)
@@ -74,15 +69,6 @@ def _signature(message: bytes, signature: Path, allowed_signers: Path, approver:
     return match[1] if match and done.returncode == 0 else ""
 
 
-def _read_once(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """The approval's bytes, read once: what is verified is what is parsed (no swap in between)."""
-    with open(path, "rb") as handle:
-        content = handle.read(limit + 1)
-    if len(content) > limit:
-        raise ApprovalError(f"approval {path} is larger than {limit} bytes: not an approval document")
-    return content
-
-
 def _parse(content: bytes, path: Path) -> dict:
     try:
         doc = json.loads(content)
@@ -104,19 +90,19 @@ def _parse(content: bytes, path: Path) -> dict:
 
 def verify(path, allowed_signers, *, environment: str, deploy: str, data: dict, host: str, operator: Operator,
            max_hours: float = DEFAULT_MAX_HOURS, now: datetime | None = None) -> dict:
-    """The approval at ``path`` when it allows this run on ``host``: its signature verifies (the bytes
-    verified are the bytes parsed), it is for this environment, deploy, host and data, unexpired, no
-    longer-lived than ``max_hours``, and not signed by ``operator``'s key nor naming one of its
-    principals (a self-approval); ApprovalError naming why not."""
+    """The approval at ``path`` when it allows this run on ``host``: signed by an allowed key that is not
+    ``operator``'s, for this environment, deploy, host and data, unexpired; ApprovalError naming why not."""
     path, allowed_signers = Path(path), Path(allowed_signers)
-    if not path.is_file():
-        raise ApprovalError(f"no approval file at {path}")
     signature = Path(f"{path}.sig")
-    if not signature.is_file():
-        raise ApprovalError(f"approval {path} is not signed ({path}.sig missing)")
-    if not allowed_signers.is_file():
-        raise ApprovalError(f"allowed signers file {allowed_signers} not found")
-    content = _read_once(path)
+    for needed, missing in ((path, f"no approval file at {path}"),
+                            (signature, f"approval {path} is not signed ({path}.sig missing)"),
+                            (allowed_signers, f"allowed signers file {allowed_signers} not found")):
+        if not needed.is_file():
+            raise ApprovalError(missing)
+    with open(path, "rb") as handle:  # read once: the bytes verified are the bytes parsed
+        content = handle.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        raise ApprovalError(f"approval {path} is larger than {MAX_BYTES} bytes: not an approval document")
     doc = _parse(content, path)
     approver = doc["approver"]
     signer = _signature(content, signature, allowed_signers, approver)

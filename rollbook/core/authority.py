@@ -1,8 +1,5 @@
-"""Where a run's security settings come from: the repo's own group data, never the run.
-
-pyinfra merges ``--group-data DIR``, a working directory's ``group_data/``, inventory host data and
-``--data`` into one dict and cannot say which source a value came from. So rollbook reads the repo's
-``group_data/`` itself and refuses a host whose security key has another value, whatever its source::
+"""Where a run's security settings come from: the repo's own ``group_data/``, read by rollbook itself
+(pyinfra's merged data cannot say a value's source); a host whose security key differs is refused::
 
     >>> differing({"rollbook_environment": "sandbox"}, ["vision_workers", "prod"])
     ['rollbook_environment']
@@ -18,21 +15,16 @@ from .paths import checkout, source_checkout
 from .preflight import PreflightError
 
 
-def _imported_names(tree: ast.Module) -> set[str]:
-    return {alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
-            for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-            for alias in node.names if alias.name != "*"}
-
-
 def _read_group_file(path: Path) -> dict:
-    """One group-data file's values, as pyinfra's inventory loader keeps them (it is private to pyinfra's
-    CLI, whose import patches the process with gevent): ``__all__`` if set, else every name but those its
-    imports bind and dunders."""
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
+    """One group-data file's values, as pyinfra's inventory loader keeps them: ``__all__`` if set, else
+    every name but those its imports bind and dunders."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     values = {"__file__": str(path)}
     exec(compile(tree, str(path), "exec"), values)  # the repo's own file, as pyinfra runs it
-    keys = values["__all__"] if "__all__" in values else [name for name in values if name not in _imported_names(tree)]
+    imported = {alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+                for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names if alias.name != "*"}
+    keys = values["__all__"] if "__all__" in values else [name for name in values if name not in imported]
     return {name: values[name] for name in keys if not name.startswith("__")}
 
 
@@ -44,8 +36,7 @@ def repo_group_data() -> dict[str, dict]:
 
 
 def expected_for(groups) -> dict:
-    """The security keys' values for a host in ``groups``, as the repo's group data sets them
-    (``all.py``, then each group in the order pyinfra layers them: the last group wins)."""
+    """The security keys' values for a host in ``groups`` in the repo's group data (the last group wins)."""
     files = repo_group_data()
     merged = dict(files.get("all", {}))
     for group in groups:
@@ -60,8 +51,7 @@ def differing(data, groups) -> list[str]:
 
 
 def check_checkout():
-    """``ROLLBOOK_CHECKOUT`` may name only the checkout whose code runs (or, for an installed
-    rollbook, any checkout): never another folder holding other group data or signers."""
+    """``ROLLBOOK_CHECKOUT`` may name only the checkout whose code runs (any, for an installed rollbook)."""
     named = os.environ.get("ROLLBOOK_CHECKOUT")
     running = source_checkout()
     if named and running is not None and Path(named).resolve() != running:

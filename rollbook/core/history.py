@@ -1,8 +1,5 @@
-"""History records (``/var/lib/rollbook/history.jsonl`` on each host) and their readings.
-
-A run appends ``started`` when it takes the lock and ``finished`` at its end (or when it fails); a
-refused run appends ``refused``. Records hold key names and non-secret values only (``changes`` come
-from ``envfile.describe``: values of keys that are not public show as ``***``). Example::
+"""History records (``history.jsonl`` on each host: ``started``, ``finished``, ``refused``; no secret
+values) and their readings::
 
     rows = runs_of(records)          # one row per (host, run, system), started + finished merged
     print(table(rows))               # the runbook's Rollback History table

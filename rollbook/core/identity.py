@@ -1,5 +1,5 @@
-"""Who runs rollbook: the SSH key it connects with, and that key's principals in an allowed-signers file;
-never an environment variable, a login name or a ``<key>.pub`` file (a decoy is easy to place)::
+"""Who runs rollbook: the SSH key it connects with and that key's principals in an allowed-signers file
+(never an environment variable, a login name or a ``<key>.pub`` file)::
 
     me = of_data({"ssh_key": "~/.ssh/id_ed25519"}, Path("approvals/allowed_signers"))
     me.name            # 'bob@example.com' (or 'SHA256:...' when the key is in no allowed-signers line)
@@ -55,8 +55,7 @@ def principals_of(public_key: str, allowed_signers: Path | None) -> set[str]:
 
 
 def _public_keys(key_path: str | None) -> list[str]:
-    """The public keys rollbook connects with, derived from the keys themselves: ``ssh_key``'s
-    (``ssh-keygen -y``; none when that needs a passphrase), else the agent's (``ssh-add -L``)."""
+    """The public keys rollbook connects with: ``ssh_key``'s (none when it needs a passphrase), else the agent's."""
     if key_path:
         path = Path(os.path.expanduser(key_path))
         if not path.is_file():

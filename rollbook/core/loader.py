@@ -6,8 +6,7 @@ a frozen ``HostSettings`` that every stage, fact and operation receives::
     settings.sudo                     # pyinfra's own _sudo, for commands run outside an operation
     settings.vision_wave              # AttributeError: vision_wave is not a declared data key
 
-Once a host's settings are loaded, its ``host.data`` is sealed: reading one of rollbook's keys from it
-raises ``ReadAfterPreflight`` (the SSH keys stay readable: pyinfra's connector reads them).
+Once loaded, ``host.data`` is sealed: reading one of rollbook's keys (but the SSH ones) from it raises.
 """
 
 from collections.abc import Mapping
@@ -27,8 +26,7 @@ class ReadAfterPreflight(RuntimeError):
 
 
 class _Sealed(HostData):
-    """pyinfra's ``HostData`` once preflight loaded it (pyinfra has no hook for this): rollbook's keys
-    (``sealed``) raise when read."""
+    """pyinfra's ``HostData`` once preflight loaded it: rollbook's keys (``sealed``) raise when read."""
 
     def __getattr__(self, key: str):
         if key in self.__dict__["sealed"]:
@@ -52,24 +50,21 @@ def _data(target) -> dict:
 
 
 def connection_of(target) -> dict:
-    """``target``'s connector arguments as its data sets them (``_sudo = True`` in group data), for the
-    commands rollbook runs outside an operation."""
+    """``target``'s connector arguments as its data sets them, for commands run outside an operation."""
     data = _data(target)
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
 
 def address_of(target) -> tuple[str, int, str]:
-    """Where rollbook connects to ``target`` (an inventory's host, outside a run): its address, SSH
-    port and known_hosts file."""
+    """Where rollbook connects to ``target`` outside a run: its address, SSH port and known_hosts file."""
     data = _data(target)
     return (str(data.get("ssh_hostname") or target.name), int(data.get("ssh_port") or 22),
             str(data.get("ssh_known_hosts_file")))
 
 
 class HostSettings(Mapping):
-    """One host's data after preflight, frozen: every declared key's validated value; the run's ``--data``
-    (``override``); each declared key as the data gave it (``given``: what a plan binds and a run records
-    digests of); pyinfra's connector keys (``connection``)::
+    """One host's data after preflight, frozen: every declared key's validated value, plus the run's
+    ``--data`` (``override``), the declared keys as given (``given``) and pyinfra's connector keys::
 
         >>> settings = HostSettings({"vision_waves": "b"}, override={"vision_waves": "b"})
         >>> settings.vision_waves, settings["vision_waves"], dict(settings.override)
@@ -124,8 +119,7 @@ class HostSettings(Mapping):
 
 
 def settings_of(target) -> HostSettings:
-    """The settings preflight validated for ``target`` (for code that pyinfra calls without them: an
-    operation's body); a read before preflight is a bug, and raises."""
+    """The settings preflight validated for ``target`` (for an operation's body); raises before preflight."""
     try:
         return SESSION.settings[target.name]
     except KeyError:
@@ -133,28 +127,21 @@ def settings_of(target) -> HostSettings:
 
 
 def uploads_of(target) -> tuple[str, str | None]:
-    """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user), the
-    user None without sudo (``rollbook.host.uploads``), from the host's validated settings."""
+    """Where an upload through sudo on ``target`` is staged: (rollbook_state_dir, the SSH user or None)."""
     settings = settings_of(target)
     sudo = (target.current_op_global_arguments or {}).get("_sudo", settings.sudo)
     return settings.rollbook_state_dir, (settings.ssh_user or "root") if sudo else None
 
 
-def _refuse_nulls(override: Mapping):
+def load(target) -> HostSettings:
+    """``target``'s data, validated once (one line naming a bad key), then sealed."""
+    data = _data(target)
+    override = dict(target.inventory.get_override_data())
+    schema.refuse_override(override)
     nulls = sorted(name for name, value in override.items() if value is None)
     if nulls:
         raise PreflightError(f"--data {nulls[0]}=null: pyinfra reads null as no value; give a value, or leave "
                              "the key out for its default")
-
-
-def load(target) -> HostSettings:
-    """``target``'s (a pyinfra host's) data, validated once: no unknown or security ``--data`` key, no
-    ``null`` (pyinfra's --data parsing made it None), every value of its declared type, the security
-    settings the repo's own (one line naming the key otherwise). Its ``host.data`` is sealed from then on."""
-    data = _data(target)
-    override = dict(target.inventory.get_override_data())
-    schema.refuse_override(override)
-    _refuse_nulls(override)
     settings = HostSettings.validated(data, override=override, connection=connection_of(target))
     authority.check(data, target.groups)
     _seal(target)

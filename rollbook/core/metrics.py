@@ -46,10 +46,10 @@ def matching(samples: dict[str, float], prefix: str) -> dict[str, float]:
 
 
 def moved(before: dict[str, float], after: dict[str, float], selector: str) -> float:
-    """How much the samples named ``selector`` rose: an exact sample, or every label set of a name.
+    """How much the samples named ``selector`` (a sample, or every label set of a name) rose::
 
-    >>> moved({'m{a="1"}': 1, 'm{a="2"}': 1}, {'m{a="1"}': 3, 'm{a="2"}': 2}, "m")
-    3.0
+        >>> moved({'m{a="1"}': 1, 'm{a="2"}': 1}, {'m{a="1"}': 3, 'm{a="2"}': 2}, "m")
+        3.0
     """
     selector = canonical(selector)
     names = [name for name in after if name == selector or name.startswith(selector + "{")]
@@ -57,8 +57,7 @@ def moved(before: dict[str, float], after: dict[str, float], selector: str) -> f
 
 
 def read_scrape(text: str) -> dict[str, float] | None:
-    """The samples of a scrape; None when it failed (empty, or not Prometheus text), so that a check
-    can say so instead of comparing nothing with nothing."""
+    """The samples of a scrape; None when it failed (empty, or not Prometheus text)."""
     if not text.strip():
         return None
     try:

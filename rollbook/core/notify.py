@@ -1,6 +1,5 @@
-"""Notifications, sent through Apprise: an emergency override (once per run, when it starts changing
-hosts) and a drift check that found drift or failed. A webhook is an Apprise URL, or any ``http(s)``
-address, taken as an incoming webhook in Slack's shape (a POST of ``{"text": "…"}``)::
+"""Notifications through Apprise (an Apprise URL, or any ``http(s)`` address, posted in Slack's shape):
+an emergency override, and a drift check that found drift or failed::
 
     run.authorization["notification"] = emergency(run, "https://hooks.slack.com/services/T0/B0/x")  # 'sent'
     drift("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                        # 'sent'
@@ -20,9 +19,8 @@ WEBHOOK_VARIABLE = "ROLLBOOK_NOTIFY_WEBHOOK"  # the drift check's webhook when -
 
 
 def drift_webhook(given: str | None) -> str | None:
-    """The webhook a drift check notifies: ``given`` (``--notify``), else ``ROLLBOOK_NOTIFY_WEBHOOK``'s (the
-    control host's timer sets it from a file only root reads), else None. The variable is taken out of
-    the environment either way, so the processes the check starts (pyinfra, ssh) never hold it."""
+    """The webhook a drift check notifies: ``given`` (``--notify``), else ``ROLLBOOK_NOTIFY_WEBHOOK``'s,
+    else None. The variable is taken out of the environment either way (pyinfra and ssh never see it)."""
     from_environment = os.environ.pop(WEBHOOK_VARIABLE, None)
     return given or from_environment or None
 
@@ -50,8 +48,7 @@ def drift(url: str, inventory: str, report) -> str:
 
 
 def target(url: str) -> str:
-    """The Apprise URL ``url`` names: an Apprise URL as it is; any other http(s) address as a JSON POST
-    in Slack's shape (its query string passed on as the address's own)::
+    """The Apprise URL ``url`` names: an Apprise URL as it is, an http(s) address as a JSON POST in Slack's shape::
 
         target("https://chat.example/hooks/rollbook")
         # 'jsons://chat.example/hooks/rollbook?:version=&:title=&:type=&:attachments=&:message=text'
@@ -70,8 +67,7 @@ def target(url: str) -> str:
 
 
 def post(url: str, text: str) -> str:
-    """Send ``text`` to ``url`` through Apprise; say what happened (never raises, never shows the URL:
-    a webhook's address is its secret)."""
+    """Send ``text`` to ``url`` through Apprise; say what happened (never raises, never shows the URL)."""
     import apprise
 
     try:

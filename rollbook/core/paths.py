@@ -1,5 +1,5 @@
-"""Where rollbook's checkout is (``deploys/``, ``group_data/``, ``templates/``, ``approvals/``...): the one
-holding the running code; installed (``pip install .``), ``ROLLBOOK_CHECKOUT`` (else the working directory)::
+"""Where rollbook's checkout is: the one holding the running code; installed, ``ROLLBOOK_CHECKOUT`` (else
+the working directory)::
 
     checkout() / "approvals" / "allowed_signers"
 """

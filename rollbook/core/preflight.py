@@ -1,8 +1,6 @@
-"""Preflight's refusal: bad input or a refused run, which pyinfra prints as one line before any host is touched::
+"""Preflight's refusal, which pyinfra prints as one line before any host is touched::
 
-    >>> raise PreflightError("vision_waves: unknown 'd' (allowed: a, b, c, tokens)")
-    Traceback (most recent call last):
-    rollbook.core.preflight.PreflightError: vision_waves: unknown 'd' (allowed: a, b, c, tokens)
+    raise PreflightError("vision_waves: unknown 'd' (allowed: a, b, c, tokens)")
 """
 
 from pyinfra.api.exceptions import PyinfraError

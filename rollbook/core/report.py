@@ -1,6 +1,5 @@
-"""Say, once per run, what an operation is about to change on a host: pyinfra runs an operation's
-generator at prepare time and again at execute time; ``announce`` speaks in exactly one of the two
-(prepare when change detection is on, execute when ``-y`` turned it off). Inside an operation::
+"""Say, once per run, what an operation is about to change on a host (pyinfra runs its generator at
+prepare and at execute time; ``announce`` speaks in one of the two). Inside an operation::
 
     announce(["VISION_PHASH_ENABLED: true -> false"])
 """

@@ -1,5 +1,4 @@
-"""One run as the controller knows it (a pyinfra process is one run: every host's record carries the same
-``RUN_ID``): its id, operator, authorization, and what each host saw::
+"""One run as the controller knows it (a pyinfra process is one run, one ``RUN_ID``)::
 
     run = SESSION.register(host.name, HostRun(system="vision", kind="rollback", ...))
     SESSION.current(host.name, "vision").verified      # True once its verification passed
@@ -81,8 +80,7 @@ class HostRun:
 
 
 class Session:
-    """What one pyinfra process (one run) knows across hosts, in one explicit object (``SESSION``), never
-    attributes on pyinfra's state nor caches in other modules."""
+    """What one pyinfra process (one run) knows across hosts (``SESSION``)."""
 
     def __init__(self):
         self.runs: dict[tuple[str, str], HostRun] = {}

@@ -1,15 +1,9 @@
-"""One declaration per data key (``key``: type, default, allowed values, a one-line doc, whether it is
-security-relevant, secret or per run), in one pydantic model per part of rollbook (the pipeline's in
-``rollbook/pipeline/settings.py``, each system's in ``rollbook/systems/<system>/settings.py``).
-Defaults (``group_data/all.py``), validation and the reference (``docs/data.md``) come from them::
+"""One declaration per data key (``key``), in one pydantic model per part of rollbook; defaults,
+validation and the reference (``docs/data.md``) come from them::
 
     class PhaseSettings(Settings):
         title: ClassVar[str] = "phase17 server"
         phase17_method: Literal["router", "flag"] = key("router", "How the stream is turned off and on")
-
-    >>> refuse_override({"vision_wave": "b"})
-    Traceback (most recent call last):
-    PreflightError: unknown data key vision_wave (did you mean vision_waves?) ...
 """
 
 import difflib
@@ -24,7 +18,6 @@ from pydantic_core import PydanticCustomError
 
 from .preflight import PreflightError
 
-# The pipeline's model first, then each system's (rollbook.systems.SYSTEMS); each registers itself on import.
 PIPELINE_SETTINGS = "rollbook.pipeline.settings"
 _MODELS: list[type["Settings"]] = []
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -43,8 +36,7 @@ def strict_flag(value) -> bool:
 
 
 def _text(value):
-    """Text as data gives it: a whole number as its digits (pyinfra's ``--data`` reads ``2`` as 2); any
-    other number is refused, its text already lost (``--data`` reads ``1.10`` as 1.1)."""
+    """Text as data gives it: a whole number as its digits; any other number is refused (its text is lost)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
@@ -60,18 +52,15 @@ def _number(value):
     return value
 
 
-# A whole number: never a boolean.
 Whole = Annotated[int, BeforeValidator(_number)]
-# A boolean key: strict (``--data rollbook_takeover=no`` is False; ``maybe`` is refused).
 Flag = Annotated[bool, BeforeValidator(strict_flag)]
-# A text key: never a number pyinfra's --data parsing changed.
 Text = Annotated[str, BeforeValidator(_text)]
 
 
 def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
         per_run: bool = False) -> Any:
-    """Declare a data key: ``allowed`` says its values in words (the type says the rest); ``security``:
-    no ``--data`` may set it; ``secret``: never shown; ``per_run``: command line only (no default)."""
+    """Declare a data key: ``allowed`` says its values in words; ``security``: no ``--data`` may set it;
+    ``secret``: never shown; ``per_run``: command line only (no default)."""
     return Field(default, description=doc,
                  json_schema_extra={"allowed": allowed, "security": security, "secret": secret, "per_run": per_run})
 
@@ -89,6 +78,7 @@ class Settings(BaseModel):
 
 
 def models() -> list[type[Settings]]:
+    """Every settings model: the pipeline's first, then each system's (each registers itself on import)."""
     from ..systems import SYSTEMS
 
     order = [PIPELINE_SETTINGS, *(system.settings_module for system in SYSTEMS.values())]
@@ -107,15 +97,13 @@ def _extra(info: FieldInfo, what: str):
 
 
 def defaults() -> dict[str, Any]:
-    """The default of every key that has one (``group_data/all.py``); a key whose default is None
-    is left out, as if unset."""
+    """The default of every key whose default is not None (``group_data/all.py``)."""
     return {name: info.default for name, info in fields().items()
             if not _extra(info, "per_run") and info.default is not None}
 
 
 def shaping_keys(module: str) -> set[str]:
-    """The keys ``module`` (a system's settings module) declares that shape what its runs converge to
-    (neither per run nor security)::
+    """The keys a system's settings ``module`` declares that shape its runs (neither per run nor security)::
 
         >>> "vision_enabled_values" in shaping_keys("rollbook.systems.vision.settings")
         True
@@ -139,7 +127,10 @@ def nearest(name: str) -> str:
 
 
 def refuse_override(override: Mapping):
-    """``--data`` values: every key declared, and none of them a security setting."""
+    """``--data`` values: every key declared, and none of them a security setting::
+
+        refuse_override({"vision_wave": "b"})  # PreflightError: unknown data key vision_wave (did you mean ...
+    """
     for name in override:
         if name not in fields():
             raise PreflightError(f"unknown data key {name}{nearest(name)}: every key is in docs/data.md")
@@ -183,8 +174,7 @@ def _one_line(error: ValidationError) -> str:
 
 
 def validate(data: Mapping) -> dict[type[Settings], Settings]:
-    """Every model validated from ``data`` (a host's merged data); PreflightError naming each bad key
-    (a secret's value never repeated)."""
+    """Every model validated from a host's merged ``data``; PreflightError naming each bad key."""
     validated = {}
     for model in models():
         present = {name: data.get(name) for name in model.model_fields if data.get(name) is not None}
@@ -200,7 +190,7 @@ def validate(data: Mapping) -> dict[type[Settings], Settings]:
 
 
 def json_schema() -> dict:
-    """Every model's JSON schema (with each key's ``key`` marks), by title: what a form is built from::
+    """Every model's JSON schema, by title: what a form is built from::
 
         >>> json_schema()["Pipeline (every system)"]["properties"]["rollbook_takeover"]["security"]
         False
@@ -260,8 +250,7 @@ def _type_name(annotation) -> str:
 def _annotated_name(base, metadata) -> str:
     said = [_type_name(base)]
     for item in metadata:
-        pattern = getattr(item, "pattern", None)
-        if pattern:
+        if getattr(item, "pattern", None):
             said = ["text matching a pattern"]
         for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
             for holder in (item, *getattr(item, "metadata", ())):

@@ -5,15 +5,9 @@
     def vision(target=None):
         pipeline.run(VISION, target)
 
-Preflight validates the data and, in production, the approval given, before any host command.
-Staging and sandbox are self-service; production needs an approval bound to the run's plan digest,
-an on-call emergency override, or converges only to the state an authorized run recorded (a drift
-correction, ``deploys/drift_correct.py``).
-
-A run that is not authorized is still planned (``--dry`` shows the plan to approve; a run that never
-executed prints its plan and digest at exit). Its first command on each host, the lock step, records
-the refusal and fails there: no command that changes a host runs before its authorization passed
-there. Only the pipeline writes a run's record.
+Production needs an approval bound to the plan digest, an on-call emergency override, or a drift
+correction to the recorded state. A run that is not authorized is still planned (``--dry`` shows the
+plan to approve); its first command on each host, the lock step, records the refusal and fails there.
 """
 
 import atexit
@@ -35,7 +29,6 @@ from . import record as run_ops
 from .stages import STATES, Context, Stage, Stages
 
 REPO = checkout()
-ENVIRONMENTS = ("sandbox", "staging", "prod")
 SESSION = runs.SESSION
 PLAN_FILE = "ROLLBOOK_PLAN_FILE"  # where a --dry run also writes its plan (set by `rollbook approve`)
 DRIFT_CORRECTION = "deploys/drift_correct.py"  # what `rollbook drift --correct` runs
@@ -45,8 +38,7 @@ __all__ = ["Context", "Stage", "Stages", "run", "preflight", "begin_deploy", "fi
 
 
 def run(system: Stages, target: str | None):
-    """Run ``system``'s stages on the current host: ``target`` enabled or rolled_back, or None to
-    converge every unit to the host's recorded state."""
+    """Run ``system``'s stages on this host to ``target`` (None: every unit to the host's recorded state)."""
     if system.group not in host.groups:
         return  # other systems' hosts in the same inventory
     if target not in (None, *STATES):
@@ -71,31 +63,16 @@ def run(system: Stages, target: str | None):
     applied = system.apply(ctx)
     system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
     stages = [converged, applied, system.cleanup(ctx)]
-    steps = [step for stage in stages for step in stage.steps]
     for stage in stages:
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
-    changing = _changing(steps)
-    _add_to_plan(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
-    finish(current, changed=any(step.will_change for step in steps))
+    changing = _changing([step for stage in stages for step in stage.steps])
+    _finish(current, settings, changing, differ=sorted(system.differing(ctx)) if changing else [])
 
 
 def _changing(steps) -> list[str]:
     """The names of the operations that will change the host (the plan's intents)."""
     return [", ".join(sorted(state.op_meta[step._hash].names)) for step in steps if step.will_change]
-
-
-def _add_to_plan(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=()):
-    SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
-                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
-
-
-def run_kind(target: str | None, deploy: str) -> str:
-    """How history names a run: rollback, enable, converge, or drift_correction (the deploy
-    ``rollbook drift --correct`` runs, never a data value)."""
-    if target is not None:
-        return {"rolled_back": "rollback", "enabled": "enable"}[target]
-    return "drift_correction" if deploy == DRIFT_CORRECTION else "converge"
 
 
 def deploy_name() -> str:
@@ -123,15 +100,12 @@ def run_data(settings: HostSettings) -> dict:
 
 
 def preflight() -> HostSettings:
-    """Every deploy's first step, before any host command: the host's settings, validated once
-    (``rollbook.core.loader.load``); in production, an approval given is verified
-    (``rollbook.core.approvals.verify``)."""
+    """Every deploy's first step: the host's settings, validated once; in prod, an approval given verified."""
     settings = load(host)
-    override = settings.override
-    if deploy_name() == DRIFT_CORRECTION and set(override) - CORRECTION_DATA:
+    extra = sorted(set(settings.override) - CORRECTION_DATA)
+    if deploy_name() == DRIFT_CORRECTION and extra:
         raise PreflightError(f"a drift correction converges to the recorded state and takes no --data "
-                             f"({', '.join(sorted(set(override) - CORRECTION_DATA))}): run it with "
-                             "`rollbook drift --correct`")
+                             f"({', '.join(extra)}): run it with `rollbook drift --correct`")
     environment = settings.rollbook_environment
     path = settings.approval
     if environment == "prod" and path and host.name not in SESSION.approvals:
@@ -180,19 +154,8 @@ def _take_fail_percent(value: int | None):
     SESSION.fail_percent = value
 
 
-def _ensure_callbacks(settings: HostSettings):
-    if SESSION.callbacks:
-        return
-    pyinfra_adapter.attach(state, SESSION)
-    atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
-                    settings.rollbook_approval_max_hours)
-    SESSION.callbacks = True
-
-
 def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
-    """At the end of a run that never executed (``--dry``, ``--json`` without ``-y``,
-    ``--debug-operations``, a declined prompt: pyinfra's own ``state.is_executing`` says so): the plan
-    and its digest (what `rollbook approve` signs), also written as a file for the approver."""
+    """At the end of a run that never executed (``--dry``...): the plan and its digest, also as a file."""
     if state.is_executing or not SESSION.plan.hosts:
         return
     document = SESSION.plan.document(environment, deploy, data)
@@ -218,10 +181,9 @@ def _host_run(settings: HostSettings, **fields) -> runs.HostRun:
 
 
 def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
-    """Authorize this host's run of ``system`` (prepare time) and add the lock-and-record step. A drift
-    correction that converges every unit to the host's recorded state needs no new approval (an
-    authorized run recorded that state)."""
-    kind = run_kind(target, deploy_name())
+    """Authorize this host's run of ``system`` and add its lock-and-record step."""
+    kind = {"rolled_back": "rollback", "enabled": "enable"}.get(target) or \
+        ("drift_correction" if deploy_name() == DRIFT_CORRECTION else "converge")  # the deploy, never a data value
     current = _host_run(settings, system=system.name, kind=kind, scope=system.scope(settings, request, target),
                         units_before=dict(seen.recorded), units_after=system.units(request, seen),
                         sources_before=dict(getattr(seen, "sources", None) or {}),
@@ -232,8 +194,7 @@ def begin(system: Stages, request, seen, target: str | None, settings: HostSetti
 
 
 def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = False, **arguments):
-    """Authorize ``current`` (refused, not raised, when it is not: a --dry still shows the plan), register
-    it in the session and add its lock step (``arguments``: pyinfra's own, e.g. ``_sudo``)."""
+    """Authorize ``current`` (refused, not raised: a --dry still shows the plan), register it, add its lock step."""
     current.state_dir = settings.rollbook_state_dir
     _take_fail_percent(settings.rollbook_fail_percent)
     try:
@@ -242,7 +203,11 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
     except approvals.ApprovalError as error:  # still planned (a --dry shows what to approve); refused at execute
         refuse(current, str(error))
     SESSION.register(host.name, current)
-    _ensure_callbacks(settings)
+    if not SESSION.callbacks:
+        pyinfra_adapter.attach(state, SESSION)
+        atexit.register(_print_plan, settings.rollbook_environment, deploy_name(), run_data(settings),
+                        settings.rollbook_approval_max_hours)
+        SESSION.callbacks = True
     if current.kind == "drift_correction" and current.environment == "prod":
         _bind_to_recorded_data(current, settings)
     run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system,
@@ -253,8 +218,7 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
 
 
 def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
-    """A prod drift correction converges with the data the last authorized run recorded: refused,
-    naming the keys, when the repo's group data now gives one of them another value."""
+    """A prod drift correction converges with the data the last authorized run recorded (refused otherwise)."""
     state = host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
                           system=current.system)
     before = recorded.of(state, current.system)
@@ -273,8 +237,7 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
 
 
 def refuse(current: runs.HostRun, why: str):
-    """Refuse this run on this host: said now, while pyinfra prepares; recorded and failed by the lock
-    step, if pyinfra executes at all."""
+    """Refuse this run on this host: said now; recorded and failed by the lock step at execute."""
     if not current.refusal:
         current.refusal = why
         logger.warning(f"{host.print_prefix}refused: {why}")
@@ -282,9 +245,8 @@ def refuse(current: runs.HostRun, why: str):
 
 def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool = False,
                  **arguments) -> runs.HostRun:
-    """A deploy that is no system's run (the drift timer, the bootstrap) goes through the same
-    authorization, lock and history as one, recording no system state, except that the bootstrap
-    (``enrolling``: no marker, no rollbook user yet) is authorized by its admin's own root access::
+    """A deploy that is no system's run (the drift timer, the bootstrap, which is ``enrolling``) goes
+    through the same authorization, lock and history, recording no system state::
 
         settings = pipeline.preflight()
         current = pipeline.begin_deploy("drift_timer", "install", settings)
@@ -298,17 +260,17 @@ def begin_deploy(name: str, kind: str, settings: HostSettings, enrolling: bool =
 
 
 def finish_deploy(current: runs.HostRun, settings: HostSettings, **arguments):
-    """The deploy's plan (its operations that will change the host; one that runs only ``_if`` another
-    changed follows from that one) and its last step, the ``finished`` record and the lock's release."""
+    """The deploy's plan (its operations that will change the host, those run ``_if`` another left out)
+    and its last step, the ``finished`` record and the lock's release."""
     ours = state.ops.get(host, {})
     steps = [ours[op_hash].operation_meta for op_hash in host.op_hash_order[current.first_op:]
              if op_hash in ours and not ours[op_hash].global_arguments.get("_if")]
-    changing = _changing(steps)
-    _add_to_plan(current, settings, changing)
-    finish(current, changed=bool(changing), **arguments)
+    _finish(current, settings, _changing(steps), **arguments)
 
 
-def finish(current: runs.HostRun, changed: bool, **arguments):
-    """Add the last step: the ``finished`` history record and the lock's release."""
+def _finish(current: runs.HostRun, settings: HostSettings, changing: list[str], differ=(), **arguments):
+    """Add the run's intents (``changing``) to the plan, and its last step: the ``finished`` record, unlocked."""
+    SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
+                     data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,
-                     state_dir=current.state_dir, changed=changed, **arguments)
+                     state_dir=current.state_dir, changed=bool(changing), **arguments)

@@ -1,9 +1,5 @@
-"""The plan of a run, and its digest: what an approver signs and what the real run must match.
-
-A plan holds, per host and system, the run's intents (``HostPlan``), never volatile counts (how many
-keys a cleanup deletes changes by the second on a live host). The digest is a SHA-256 over the
-environment, the deploy, the hosts, the code the run executes (``code_digest``), every ``--data`` value
-and that plan::
+"""The plan of a run (per host and system, its intents, never volatile counts) and its digest, over the
+environment, deploy, hosts, code, ``--data`` and plan: what an approver signs and the real run must match::
 
     plan = Plan()
     plan.add("vision-1", "vision", units={"b": "rolled_back"}, steps=["Set the vision flags in /opt/vision/.env"],
@@ -30,9 +26,7 @@ class HostPlan:
     steps: list[str] = field(default_factory=list)  # operations that will change the host, in order
     changes: list[str] = field(default_factory=list)  # what they change (``KEY: old -> new``, secrets masked)
     differ: list[str] = field(default_factory=list)  # the units the host holds in another state
-    # every declared data value resolved for the host (group data, inventory and --data merged; a secret
-    # as its hash): a run whose data differs from the approved one in any source has another digest
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)  # every declared value resolved for the host (secrets hashed)
 
 
 class Plan:
@@ -60,8 +54,7 @@ class Plan:
 
 
 def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
-    """The value of each ``declared`` key in a host's merged ``data``, as the plan binds it (a secret
-    as its SHA-256; ``left_out``: the approval itself)::
+    """The value of each ``declared`` key in a host's merged ``data``, as the plan binds it (a secret as its SHA-256)::
 
         >>> resolved({"vision_waves": "b", "token": "s3cr3t"}, ["vision_waves", "token"], {"token"})["vision_waves"]
         'b'
@@ -77,8 +70,7 @@ def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
 
 
 def code_digest() -> str:
-    """SHA-256 over every file a run executes or sends (rollbook's package, the checkout's deploys and
-    templates): code changed after the approval (another commit, a local edit) refuses the run::
+    """SHA-256 over every file a run executes or sends (rollbook's package, deploys and templates)::
 
         >>> code_digest().startswith("sha256:")
         True

@@ -1,10 +1,6 @@
-"""Where rollbook hooks into pyinfra beyond its operations and facts: one small adapter.
-
-pyinfra's callbacks (``BaseStateCallback``) are used as they are: ``rollbook_fail_percent`` becomes
-pyinfra's threshold unless the command line set one, and a failed step is recorded in the host's
-history and its lock released. pyinfra has no hook for "the run stops on every host" (too many hosts
-failed), only ``state.should_raise_failed_hosts`` behind its "continue?" prompt, which ``attach`` wraps
-so that every open run is recorded ``aborted`` and unlocked first (the prompt still decides)::
+"""Where rollbook hooks into pyinfra beyond its operations and facts: a failed step is recorded and its lock
+released, and when too many hosts failed (``state.should_raise_failed_hosts``, wrapped) every open run is
+recorded ``aborted`` and unlocked::
 
     pyinfra_adapter.attach(state, SESSION)    # once per pyinfra process
 """
@@ -16,8 +12,7 @@ from . import record as run_ops
 
 
 def _close_open_runs(session, target, command, outcome: str):
-    """Record the end (``command(run)``) of each run still holding its lock on ``target``, which may be
-    gone (lost mid-run): say so, never raise."""
+    """Record the end (``command(run)``) of each run still holding its lock on ``target``; never raise."""
     for held in session.of_host(target.name):
         if not held.lock_held or held.finished:
             continue

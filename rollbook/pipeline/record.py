@@ -1,10 +1,7 @@
 """The run's own bookkeeping on a host: lock, recorded state, history. Never counted as a change.
 
-``begun`` is the first operation of a system's run and ``finished`` the last; both act only at
-execute time (a ``--dry`` run takes no lock and records nothing) and run their one command directly,
-so a converged host still reports zero changes. Every command is ``python3 <state dir>/bin/run_record.py
-COMMAND JSON`` (``host_command``; the host script ``rollbook/host/scripts/run_record.py``, installed by
-``deploys/bootstrap.py``, which sends its text ``inline`` before the file is there).
+``begun`` is a run's first operation and ``finished`` its last; both act only at execute time and run
+their one command (``host_command``: the host script ``rollbook/host/scripts/run_record.py``) directly.
 """
 
 import hashlib
@@ -35,7 +32,7 @@ def script_path(state_dir: str) -> str:
 
 
 def host_command(state_dir: str, command: str, inline: bool = False, **arguments) -> str:
-    """The host script's ``command`` with ``arguments`` (one JSON document, naming the script's protocol)::
+    """The host script's ``command`` with ``arguments`` as one JSON document (``inline``: before bootstrap)::
 
         >>> host_command("/var/lib/rollbook", "history", history={"event": "refused"})[:60]
         'python3 /var/lib/rollbook/bin/run_record.py history \'{"history": '
@@ -57,8 +54,7 @@ def unusable(output, state_dir: str) -> str:
 
 
 def connector_arguments(target) -> dict:
-    """A host's connector arguments (sudo, ...): the operation's inside an operation, else those its
-    data sets (``_sudo = True`` in group data)."""
+    """A host's connector arguments (sudo, ...): the operation's inside an operation, else its data's."""
     given = target.current_op_global_arguments or {}
     data = connection_of(target)
     arguments = {key: given[key] if key in given else data.get(key) for key in CONNECTOR_ARGUMENT_KEYS}
@@ -81,8 +77,7 @@ def append_history(state_dir: str, record: dict, inline: bool = False) -> str:
 
 
 def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
-    """The run's target as the host's recorded state; ``back``: the state before the run put back. A
-    deploy that is no system's (the drift timer, the bootstrap) records no state: None."""
+    """The run's target (``back``: the state before it) as the host's recorded state; None for no system's."""
     if not run.system_state:
         return None
     units, sources, data = ((run.units_before, run.sources_before, run.data_before) if back
@@ -121,15 +116,13 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None,
           data: dict | None = None, uploads_owner: str | None = None):
     """
-    Refuse a host enrolled elsewhere (``marker`` names its environment), an approved run whose plan
-    (every host's, now that all are prepared) is not the one signed, and an approval used on the host
-    before; then take this host's lock for ``system`` (a held one fails naming its holder; a stale one
-    is taken over only with ``takeover``), record the run's target as the host's state, and append a
-    ``started`` history record.
+    Refuse a host enrolled elsewhere (``marker``), a plan other than the approved one, or an approval
+    used before; then take the host's lock for ``system`` (a stale one only with ``takeover``), record
+    the run's target as the host's state and append a ``started`` history record.
 
     + data: the run's ``--data`` values (an approved run's plan digest covers them)
     + webhook: notified (once per run) when an emergency override starts changing hosts
-    + uploads_owner: the SSH user whose private uploads folder sudo'd uploads land in (None: no sudo)
+    + uploads_owner: the SSH user whose uploads folder sudo'd uploads land in (None: no sudo)
 
     Example::
 
@@ -165,7 +158,6 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)})
     # an approval is used once: checked and recorded with the lock, under the same guard
     approval = run.authorization["approval_id"] if approved else ""
-    reused = f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval is used once"
     ok, output = run_on_host(host_command(
         state_dir, "begin", inline=run.enrolling, system=system, info=info, approval=approval,
         marker="" if run.enrolling else marker,  # the bootstrap writes the marker itself
@@ -178,9 +170,6 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         return
     if not ok or not lines:
         yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
-        return
-    if lines[0] == "REUSED":
-        yield refused(reused)
         return
     if lines[0] == "ENROLLED":
         why = f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}"
@@ -196,20 +185,23 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             yield refused(message, message)
             return
         ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
-        if not ok or not output.stdout_lines:
+        lines = output.stdout_lines
+        if not ok or not lines:
             yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
             return
-        if output.stdout_lines[0] == "REUSED":
-            yield refused(reused)
-            return
-        if output.stdout_lines[0] != "TAKEN":
-            winner = _holder(output.stdout_lines[1:])
+        if lines[0] == "TAKEN":
+            logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
+                           f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+        elif lines[0] != "REUSED":
+            winner = _holder(lines[1:])
             message = (f"{system} on {host.name}: the stale lock was taken over first by {_who(winner)}" if winner
                        else f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
             yield refused(message, message)
             return
-        logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
-                       f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
+    if lines[0] == "REUSED":  # the lock's answer or the takeover's: an approval is used once
+        yield refused(f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval "
+                      "is used once")
+        return
     run.lock_held, run.started = True, time.monotonic()
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
 
@@ -230,8 +222,8 @@ def _who(holder: dict) -> str:
 
 def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
                      approval: str = "") -> str:
-    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run: of two
-    controllers taking it over at once exactly one wins (``TAKEN``); the other reads ``LOST`` and the lock."""
+    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run (of two
+    controllers exactly one reads ``TAKEN``)."""
     return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
                         approval=approval, started_marker=run.started_marker, state=state_update(run),
                         history=history.started(run, takeover_of=holder))
@@ -245,8 +237,7 @@ def refresh_command(state_dir: str, run: runs.HostRun, lock_ttl: int) -> str:
 
 
 def _heartbeat(target, run: runs.HostRun, state_dir: str, lock_ttl: int):
-    """While the run holds its lock, refresh it every third of its time to live, so a long run is
-    never taken over as stale (a greenlet: pyinfra's CLI runs on gevent)."""
+    """While the run holds its lock, refresh it every third of its time to live (a greenlet)."""
     while True:
         gevent.sleep(max(1, lock_ttl / 3))
         if run.finished:
@@ -268,8 +259,8 @@ def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step:
 
 
 def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
-    """Record a failed step: ``restored`` (and the state before the run recorded again) when the step
-    put the previous configuration back (``run.restored_marker``), else ``failed``; then unlock."""
+    """Record a failed step, ``restored`` (the state before the run recorded again) when the step left
+    ``run.restored_marker``, else ``failed``; then unlock."""
     took = time.monotonic() - run.started
     return host_command(state_dir, "fail", inline=run.enrolling, system=run.system, run_id=run.run_id,
                         started_marker=run.started_marker, restored_marker=run.restored_marker,
@@ -281,8 +272,7 @@ def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
 @operation()
 def finished(system: str, state_dir: str, changed: bool):
     """
-    Append the ``finished`` history record (outcome, changes, cleanup, baseline, verification,
-    duration) and release this run's lock. Example::
+    Append the ``finished`` history record and release this run's lock. Example::
 
         run_ops.finished(name="Record the run and unlock vision", system="vision",
                          state_dir="/var/lib/rollbook", changed=True)

@@ -1,7 +1,5 @@
-"""The data an authorized run recorded with its state (digests in the host's ``state.json``), so that a
-drift correction converges with that data, never with fresh data: it is refused, naming the keys, when
-the group data gives one of them another value now (a changed setting reaches a prod host only through
-an approved run)::
+"""The data an authorized run recorded with its state (digests in the host's ``state.json``): a drift
+correction converges with that data, never with fresh data::
 
     >>> recorded = digests({"vision_service": "vision-worker"}, {"vision_service"})
     >>> changed(recorded, {"vision_service": "other"})

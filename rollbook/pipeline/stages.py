@@ -4,9 +4,6 @@ host of the system's group. A system subclasses ``Stages`` in ``rollbook/systems
     class VisionStages(Stages):
         name, group = "vision", "vision_workers"
         def converge(self, ctx): return Stage([envfile.keys(...)], changes=[...])
-
-Backups are not a hook of their own: every converge and cleanup operation copies what it replaces
-(``<file>.backup.<UTC stamp>``) or saves what it deletes, as its first command.
 """
 
 import inspect
@@ -18,9 +15,8 @@ STATES = ("enabled", "rolled_back")
 
 
 def to_record(settings, recorded: dict, units: Iterable[str], declared: Callable[[], dict]) -> tuple[dict, bool]:
-    """A converge run's desired state: every unit to its recorded state; a unit with no record to its
-    declared state (``declared()``) only where ``rollbook_converge_declared`` allows it, else left
-    alone. And whether all of it comes from the record (then a drift correction needs no approval)::
+    """A converge run's desired state (recorded, else declared where ``rollbook_converge_declared`` allows it)
+    and whether all of it comes from the record::
 
         >>> from rollbook.core.loader import HostSettings
         >>> to_record(HostSettings.validated({}), {"b": "rolled_back"}, ("a", "b"), lambda: {"a": "enabled", "b": "enabled"})
@@ -35,8 +31,7 @@ def to_record(settings, recorded: dict, units: Iterable[str], declared: Callable
 
 @dataclass
 class Stage:
-    """What one stage added: its operations (pyinfra's ``OperationMeta``), and for the record what
-    they change (secrets masked) and what they clean up (counts)."""
+    """What one stage added: its operations, what they change (secrets masked) and clean up (counts)."""
 
     steps: list = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
