@@ -14,7 +14,8 @@ from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, 
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, flag_value, items
+from ..settings_types import (EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, declared_enabled,
+                              flag_value, items)
 
 Wave = Literal["a", "b", "c", "tokens"]
 # The runbook's flag table: wave -> {flag: kind}. Values live in group data.
@@ -132,11 +133,7 @@ class VisionSettings(Settings):
                 values.setdefault(wave, {})[flag] = flag_value(value, WAVES[wave][flag], f"[{wave}][{flag}]")
         return values
 
-    @field_validator("vision_declared_state")
-    @classmethod
-    def _every_wave(cls, declared) -> dict[str, str]:
-        """A wave the table leaves out is declared enabled."""
-        return {wave: declared.get(wave, "enabled") for wave in WAVES}
+    _every_wave = declared_enabled("vision_declared_state", WAVES)
 
     @field_validator("vision_s3_endpoint", mode="before")
     @classmethod
