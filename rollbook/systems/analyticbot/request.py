@@ -71,5 +71,4 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
 def effective(values: dict[str, str]) -> dict[str, bool]:
     """What the API does with these flags: sub-features only count under the master flag."""
     advanced = values.get(MASTER) == "true"
-    return {"advanced": advanced, "time_weighting": advanced and values.get(TIME_WEIGHTING) == "true",
-            "content_type": advanced and values.get(CONTENT_TYPE) == "true"}
+    return {unit: advanced and values.get(flag) == "true" for unit, flag in FLAG_OF.items()}
