@@ -32,7 +32,7 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     """Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
 
-    + current: line (without the comment prefix) -> commented out now (from a fact; every line must be there exactly once)
+    + current: line (no comment prefix) -> commented out now (from a fact; each line there exactly once)
     + backup_keep, root: as for ``files.content``
 
     Fails (no edit) when a line is not found as expected at execute time. Example::
