@@ -1,6 +1,7 @@
 """Code toggles: comment out, or restore, exact whole lines of a source file; every other byte stays."""
 
 from pyinfra.api import operation
+from pyinfra.api.command import StringCommand
 
 from ..core.report import announce
 from .command import command, joined
@@ -31,8 +32,7 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     """Comment out (prefix ``# ``) or restore each of ``lines`` in ``path``, each a whole line at
     column 0; every other byte of the file stays (an edit and its undo give the same bytes).
 
-    + lines: the exact lines, without the comment prefix
-    + current: line -> commented out now (from a fact; every line must be there exactly once)
+    + current: line (no comment prefix) -> commented out now (from a fact; each line there exactly once)
     + backup_keep, root: as for ``files.content``
 
     Fails (no edit) when a line is not found as expected at execute time. Example::
@@ -44,14 +44,15 @@ def lines_commented(path: str, lines: list[str], current: dict[str, bool], comme
     if not todo:
         return
     announce([f"{path}: {'comment out' if commented else 'restore'} {line!r}" for line in todo])
-    found = joined((command("grep -qxF -e {line} {path}", line=line if commented else COMMENT + line, path=path)
-                    for line in todo), " && ")
-    yield command("{found} || {{ echo {message} >&2; exit 1; }}", found=found,
-                  message=f"{path}: the expected lines are not there (the file changed shape)")
+    yield _all_there(path, todo, not commented, "the expected lines are not there (the file changed shape)")
     yield command("{inside} && {backup}", inside=inside(path, root), backup=backup(path, backup_keep))
     scripts = joined((command("-e {script}", script=sed_script(line, commented)) for line in todo), " ")
     yield command("sed -i --follow-symlinks {scripts} {path}", scripts=scripts, path=path)
-    done = joined((command("grep -qxF -e {line} {path}", line=COMMENT + line if commented else line, path=path)
-                   for line in todo), " && ")
-    yield command("{done} || {{ echo {message} >&2; exit 1; }}", done=done,
-                  message=f"{path}: the edit did not take effect")
+    yield _all_there(path, todo, commented, "the edit did not take effect")
+
+
+def _all_there(path: str, lines: list[str], commented: bool, problem: str) -> StringCommand:
+    """Fail naming ``problem`` unless each of ``lines`` is a whole line of ``path`` (commented out or not)."""
+    found = joined((command("grep -qxF -e {line} {path}", line=COMMENT + line if commented else line, path=path)
+                    for line in lines), " && ")
+    return command("{found} || {{ echo {message} >&2; exit 1; }}", found=found, message=f"{path}: {problem}")

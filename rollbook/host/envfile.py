@@ -204,10 +204,8 @@ def keys(path: str, current: dict[str, str], target: dict[str, str], backup_keep
 
     + current: the managed keys as the file holds them now (from a fact; ``<hidden ...>`` for values
       the host did not send)
-    + backup_keep: how many ``<path>.backup.<UTC stamp>`` copies to keep
-    + public: the keys whose values may be shown (``public_keys``); every other value shows as ``***``
     + copied: keys whose target is their line in ``source`` (``.env.previous``): copied on the host, never sent
-    + root: the app's folder ``path`` must lie in, symlinks followed (checked on the host first)
+    + backup_keep, root: as for ``files.content``
 
     Example::
 

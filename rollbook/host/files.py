@@ -44,14 +44,8 @@ def content(path: str, current: str | None, text: str, backup_keep: int = 5, mod
 
 @operation()
 def copied(path: str, source: str, same: bool | None, backup_keep: int = 5, root: str | None = None):
-    """Make file ``path`` a byte-for-byte copy of ``source``, both on the host (the content never
-    leaves it), when ``same`` says they differ. ``path`` keeps its mode and owner; the copy is
-    written beside it and moved into place.
-
-    + same: whether they already match (from a fact); None: unknown, nothing is done
-    + backup_keep, root: as for ``content``
-
-    Example::
+    """Make file ``path`` a byte-for-byte copy of ``source`` on the host when ``same`` (from a fact) is False
+    (None: unknown, nothing is done); as with ``content``, it keeps its mode and owner. Example::
 
         files.copied(name="Copy .env.previous over .env", path="/opt/voice_v2/.env",
                      source="/opt/voice_v2/.env.previous", same=state.env_matches_previous)

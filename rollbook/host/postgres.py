@@ -10,9 +10,8 @@ from .timeouts import Timeouts
 
 
 def with_timeouts(sql: str, timeouts: Timeouts) -> str:
-    """``sql`` after ``SET lock_timeout`` (``timeouts.lock``: a statement waiting longer for a lock fails
-    instead of queueing every other query behind it) and ``SET statement_timeout`` (``timeouts.command``:
-    the server cancels a statement still running when psql is given up on)."""
+    """``sql`` after ``SET lock_timeout`` (a statement waiting longer fails instead of queueing every other
+    query behind it) and ``SET statement_timeout`` (the server cancels what psql has given up on)."""
     return (f"SET lock_timeout = '{int(timeouts.lock)}s'; SET statement_timeout = '{int(timeouts.command)}s'; "
             + sql)
 
@@ -20,15 +19,9 @@ def with_timeouts(sql: str, timeouts: Timeouts) -> str:
 @operation()
 def script(env_file: str, url_key: str, sql: str, needed: bool, summary: list[str], what: str,
            timeouts: Timeouts):
-    """Run ``sql`` in one transaction (``psql -1``, stopping at the first error) when ``needed``, with
-    ``lock_timeout`` and ``statement_timeout`` set first (``with_timeouts``).
-
-    + url_key: the key of ``env_file`` holding the database URL (``DATABASE_URL``)
-    + needed: whether the database differs from the target (from a fact)
-    + summary: what it does, said in the run and in ``--dry``
-    + what: the step, named when PostgreSQL does not answer or the script times out
-
-    Example::
+    """Run ``sql`` (``with_timeouts``) in one transaction, stopping at the first error, against the database
+    URL under ``url_key`` in ``env_file``, when ``needed`` (from a fact); ``summary`` says what it does (in
+    ``--dry`` too), ``what`` names the step when PostgreSQL does not answer or the script times out. Example::
 
         postgres.script(name="Roll back migration 004", env_file="/opt/app/.env", url_key="DATABASE_URL", sql=SQL,
                         needed=True, summary=["drop has_video"], what="migration 004", timeouts=Timeouts(10, 600))

@@ -15,12 +15,10 @@ _ENTRIES = source("stream_entries.awk")
 
 @operation()
 def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeouts, batch: int = 500):
-    """Delete the keys matching ``pattern`` in batches with SCAN + UNLINK (never KEYS), then count them
-    again: a key left (something still writes them) fails the step naming how many.
+    """Delete the keys matching ``pattern`` with SCAN + UNLINK (never KEYS), ``batch`` at a time, against
+    the ``REDIS_URL`` of ``env_file``; a key left afterwards (something still writes them) fails the step.
 
-    + env_file: the host env file holding ``REDIS_URL``
     + count: how many keys match now (from a fact); None when unknown (Redis did not answer)
-    + batch: keys per UNLINK
 
     Example::
 
@@ -41,8 +39,7 @@ def keys_deleted(env_file: str, pattern: str, count: int | None, timeouts: Timeo
 
 
 def drain_command(stream: str, saved: str, batch: int) -> str:
-    """The host shell of ``stream_emptied`` (``saved`` may use ``$(date ...)``; an empty file is removed,
-    and so are the batch's work files whatever happens). Needs ``redis_connect``'s exported variables."""
+    """The host shell of ``stream_emptied`` (``saved`` may use ``$(date ...)``), after ``redis_connect``."""
     s, n = q(stream), int(batch)
     unexpected = f"Redis: unexpected XRANGE answer for {stream}: the batch was not deleted"
     return (
@@ -64,19 +61,13 @@ def drain_command(stream: str, saved: str, batch: int) -> str:
 @operation()
 def stream_emptied(env_file: str, stream: str, length: int | None, save_dir: str, timeouts: Timeouts,
                    batch: int = 1000):
-    """Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time:
-    ``XRANGE <stream> - + COUNT <batch>``, the entries appended to the save file, then ``XDEL`` of
-    their ids; until the stream has no entry. An entry added meanwhile is saved before it is deleted,
-    and memory (on the host and in Redis) is bounded by the batch.
+    """Save a stream's entries to ``save_dir`` on the host and delete exactly those, ``batch`` at a time
+    (``XRANGE`` then ``XDEL`` of their ids) until it is empty: an entry added meanwhile is saved first.
 
     + length: the stream's length now (from a fact); None when unknown (Redis did not answer)
-    + save_dir: where the entries are saved first: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600
-
-    The save file has one line per entry, oldest first: its id, then its fields and values quoted and
-    escaped as redis-cli prints and reads them (``1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"``).
-    To replay it, feed redis-cli one ``XADD`` a line: new ids into the same stream (XADD refuses ids below
-    its last), ``sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h H -p P -n DB``,
-    or the original ids into another: ``sed 's/^/XADD stream:posts:vision:low:replayed /' FILE``.
+    + save_dir: the save file's folder: ``<stream, ':' as '_'>.<UTC stamp>.txt``, mode 0600, one line per entry
+      as redis-cli prints it (``1732612345678-0 "event" "{\\"post_id\\":\\"42\\"}"``); to replay it with new
+      ids: ``sed 's/^[0-9]*-[0-9]* /XADD stream:posts:vision:low * /' FILE | redis-cli -h H -p P -n DB``
 
     Example::
 

@@ -141,12 +141,8 @@ def _purge(target: S3Target, objects: Objects, saved_prefix: str):
 
 @operation()
 def objects_purged(target: S3Target, objects: Objects, count: int | None, saved_prefix: str):
-    """Save (copy under ``saved_prefix``) and then delete every object of ``objects``.
-
-    + count: how many there are now (None: S3 did not answer)
-    + saved_prefix: where they are copied first, in the same bucket
-
-    Call it with ``_run_once=True``. Example::
+    """Save every object of ``objects`` under ``saved_prefix`` (same bucket), then delete it; ``count``: how
+    many there are now (None: S3 did not answer). Call it with ``_run_once=True``. Example::
 
         s3.objects_purged(name="Purge the vision S3 cache", target=target, objects=CACHE, count=len(keys),
                           saved_prefix=f"rollbook-saved/{run_id}/", _run_once=True)

@@ -15,10 +15,9 @@ from .shell import COMPOSE, STAMP
 
 @dataclass(frozen=True)
 class Restore:
-    """When the service does not get ready after the restart: put back this run's first copy of
-    ``env_file`` and of each path in ``also`` (the oldest ``<path>.backup.<UTC stamp>`` stamped after the
-    run's start, never an older run's; what failed is kept as ``<path>.failed.<UTC stamp>``), restart,
-    check it is ready and holds the env file's ``keys``, and leave ``marker`` (history: ``restored``)::
+    """When the service does not get ready after the restart: put back this run's first copy of ``env_file``
+    and of each path in ``also`` (never an older run's), restart, check it is ready and holds the env file's
+    ``keys``, and leave ``marker`` (history: ``restored``)::
 
         Restore(env_file="/srv/phase17/server.env", keys=("STREAMING_ENABLED",), marker=m, started=s,
                 also=("/srv/phase17/server/app/main.py",))
@@ -42,9 +41,8 @@ def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code:
 
 
 def restart_command(unit: str, service: str, project_dir: str) -> StringCommand:
-    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``), its
-    image built first from the project when the service has a ``build:`` (the runbook's
-    ``docker-compose build && docker-compose up -d``; a service with an ``image:`` only is not built)."""
+    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``), built
+    first when the service has a ``build:`` (the runbook's ``docker-compose build && docker-compose up -d``)."""
     if unit == "compose":
         return command("cd {project} && {compose} && $c up -d --build --force-recreate --no-deps {service}",
                        project=project_dir, compose=program(COMPOSE), service=service)
@@ -66,7 +64,7 @@ def running_keys_command(unit: str, service: str, project_dir: str, keys) -> Str
 
 def this_runs_backup(env_file: str, started: str) -> StringCommand:
     """Set ``$b`` to the oldest ``<env_file>.backup.<UTC stamp>`` stamped at or after the run's start (in
-    ``started``): the file as it was before the run; never a backup an older run made (then ``$b`` is empty)."""
+    ``started``), the file as it was before the run; else empty (never an older run's backup)."""
     return command('start=$(cat {started} 2>/dev/null); b=; for f in {path}.backup.*; do [ -e "$f" ] || continue; '
                    's=${{f##*.backup.}}; [ -n "$start" ] && [ "$(printf \'%s\\n%s\\n\' "$start" "$s" | sort | head -n 1)" = '
                    '"$start" ] && {{ b=$f; break; }}; done', started=started, path=env_file)
@@ -112,15 +110,9 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str | Stri
 @operation()
 def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
               restore: Restore | None = None):
-    """Restart a systemd unit, or recreate a compose service (``restart_command``), when ``reasons`` is
-    not empty; then wait until it is ``ready``; if it is not, ``restore`` and fail.
-
-    + unit: ``systemd`` or ``compose``
-    + project_dir: the compose project's directory (compose only)
-    + reasons: why the running process differs from the target (never "a file changed in this run")
-    + ready: shell that succeeds once the service serves (``shell.http_ok``); empty: no wait
-
-    Example::
+    """Restart a systemd unit, or recreate a compose service (``unit``: systemd | compose), when ``reasons``
+    (why the running process differs from the target) is not empty; then wait until ``ready`` (shell,
+    ``shell.http_ok``; empty: no wait) succeeds; if it does not, ``restore`` and fail. Example::
 
         service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service", project_dir="",
                           reasons=["running code differs"], ready=http_ok("http://127.0.0.1:8000/health", 30))
@@ -143,14 +135,9 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
 def restarted_when_stale(unit: str, service: str, project_dir: str, running: dict[str, str] | None,
                          target: dict[str, str], stale_code: bool = False, ready: str = "",
                          restore: Restore | None = None, public=()):
-    """``restarted`` when the running process does not hold ``target``, is not running, or runs
-    code older than the checkout.
-
-    + running: the managed keys in the running process's environment (None: not running)
-    + stale_code: the process started before the app's current code (checkout or edit)
-    + public: the keys whose values the reasons may show (``envfile.public_keys``); others show as ``***``
-
-    Example::
+    """``restarted`` when the process is not running (``running`` None), does not hold ``target``, or
+    started before the app's current code (``stale_code``); the reasons show the values of ``public`` keys
+    only. Example::
 
         service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd", service="analyticbot-api",
                                      project_dir="", running=state.running, target={"ENABLE_TIME_WEIGHTING": "false"})

@@ -12,14 +12,9 @@ from .shell import fail
 
 @operation()
 def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = "", before: Callable | None = None):
-    """At execute time, read ``fact`` and fail this operation unless every check of ``judge`` holds; no
-    command when they do, so a verified run reports no change (in ``--dry``, nothing is observed).
-
-    + judge: ``fact``'s observation -> list of ``(ok, statement)``; every statement is printed
-    + system: whose run records the result in its history (``rollbook.core.runs``)
-    + before: called first, at execute time (e.g. to upload a secret the observation needs)
-
-    Example::
+    """At execute time, call ``before`` (to upload a secret the observation needs), read ``fact`` and fail
+    unless every check of ``judge`` (observation -> ``[(ok, statement)]``, each printed, recorded in the
+    history of ``system``'s run) holds; no command when they do (in ``--dry``, nothing is observed). Example::
 
         verify.verified(name="Verify: vision rolled back", what="vision rolled back",
                         fact=VisionEffect, fact_kwargs={...}, judge=lambda seen: [(seen.health == 200, "health 200")])

@@ -7,9 +7,10 @@ number as its text and refuse any other number (``--data`` made it one; ``rollbo
 """
 
 import re
+from dataclasses import fields
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, field_validator
 
 from ..core.schema import Text, strict_flag
 
@@ -70,6 +71,25 @@ def flag_value(value, kind: type, where: str = "") -> str:
 def blank_to_none(value, *also):
     """``""`` and ``False`` (and ``also``) mean no value, as the systems' code reads an optional key."""
     return None if value in ("", False, *also) else value
+
+
+def declared_enabled(key: str, units):
+    """The validator of a ``<system>_declared_state`` table: a unit it leaves out is declared enabled::
+
+        _every_unit = declared_enabled("phase17_declared_state", ("router", "flag"))
+    """
+    return field_validator(key)(classmethod(lambda cls, declared: {unit: declared.get(unit, "enabled")
+                                                                   for unit in units}))
+
+
+def places_of(kind, settings, prefix: str, **given):
+    """A system's places (a dataclass) from its validated settings: each field the key ``<prefix><field>``,
+    unless ``given``::
+
+        places_of(Phase17Places, settings, "phase17_", service=settings.phase17_systemd_unit, ...)
+    """
+    return kind(**{item.name: getattr(settings, prefix + item.name) for item in fields(kind) if item.name not in given},
+                **given)
 
 
 # Folders an app directory may never be (nor lie in, for the system folders): a path key set to

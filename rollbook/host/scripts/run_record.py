@@ -1,11 +1,8 @@
-"""A run's bookkeeping ON THE HOST (standard library only): the lock, the recorded state, the history.
-
-Installed by ``deploys/bootstrap.py`` as ``<state dir>/bin/run_record.py`` (root's, 0700); the controller
-runs ``python3 <state dir>/bin/run_record.py COMMAND JSON`` through sudo (``rollbook.pipeline.record``),
-and an enrolment, before the file is there, sends this text with ``python3 -c``. Every argument is one
-JSON document; a ``version`` in it that is not this file's ``PROTOCOL`` exits 3 printing ``VERSION``
-(the controller asks for a new bootstrap): controllers at other commits work with the same host as
-long as the protocol is the same. Python 3.7 or later. Commands, each printing its answer's first line:
+"""A run's bookkeeping ON THE HOST (standard library only, Python 3.7 or later): the lock, the recorded
+state, the history. Installed by ``deploys/bootstrap.py`` as ``<state dir>/bin/run_record.py`` (root's, 0700),
+run through sudo by ``rollbook.pipeline.record`` (an enrolment sends this text with ``python3 -c``). The one
+argument is a JSON document whose ``version`` must be ``PROTOCOL`` (else: exit 3 printing ``VERSION``).
+Each command prints its answer first:
 
     begin     the host's enrolment, an approval's single use, then the lock: ACQUIRED, HELD (its
               digest and content follow), REUSED or ENROLLED (the environment follows); on ACQUIRED
@@ -17,8 +14,7 @@ long as the protocol is the same. Python 3.7 or later. Commands, each printing i
               else ``failed``; then the lock released
     history   one record appended (a refusal, an enrolment)
 
-Acquire, take-over, refresh and release of a system's lock run under one flock per system
-(``locks/.<system>.guard``); the state file is merged under ``.state.lock``::
+A system's lock changes under one flock (``locks/.<system>.guard``), the state file under ``.state.lock``::
 
     python3 run_record.py history '{"state_dir": "/var/lib/rollbook", "history": {"event": "refused"}}'
 """
@@ -54,16 +50,20 @@ def guard(args: dict):
     return flocked(f"{args['state_dir']}/locks/.{args['system']}.guard")
 
 
-def append_history(state_dir: str, record: dict):
-    os.makedirs(state_dir, exist_ok=True)
-    path = f"{state_dir}/history.jsonl"
+def write_private(path: str, text: str, mode: str = "w"):
+    """Write (``mode`` "a": append) ``text`` to ``path``, never readable by others, and leave it 0600."""
     old = os.umask(0o077)
     try:
-        with open(path, "a") as handle:
-            handle.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+        with open(path, mode) as handle:
+            handle.write(text)
     finally:
         os.umask(old)
     os.chmod(path, PRIVATE)
+
+
+def append_history(state_dir: str, record: dict):
+    os.makedirs(state_dir, exist_ok=True)
+    write_private(f"{state_dir}/history.jsonl", json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n", "a")
 
 
 def merged(state: dict, system: str, update: dict) -> dict:
@@ -93,15 +93,8 @@ def record_state(state_dir: str, system: str, update: dict | None):
         if os.path.exists(path):
             with open(path) as handle:
                 state = json.load(handle)
-        staged = path + ".tmp"
-        old = os.umask(0o077)
-        try:
-            with open(staged, "w") as handle:
-                handle.write(json.dumps(merged(state, system, update), indent=2, sort_keys=True) + "\n")
-        finally:
-            os.umask(old)
-        os.chmod(staged, PRIVATE)
-        os.replace(staged, path)
+        write_private(path + ".tmp", json.dumps(merged(state, system, update), indent=2, sort_keys=True) + "\n")
+        os.replace(path + ".tmp", path)
 
 
 def read(path: str) -> str | None:

@@ -7,9 +7,8 @@ and proof. Specification: runbook ``004…analyticbot.md``. Entry points::
 
 from .deploy import analyticbot
 from .. import System
-from .request import AnalyticbotRequest, desired_state, request_from, scope_of
 from .steps import ANALYTICBOT
 
 SYSTEM = System(ANALYTICBOT, __name__)  # registered: rollbook.systems.SYSTEMS finds it
 
-__all__ = ["SYSTEM", "AnalyticbotRequest", "analyticbot", "desired_state", "request_from", "scope_of"]
+__all__ = ["SYSTEM", "analyticbot"]

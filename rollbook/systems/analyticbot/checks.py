@@ -14,12 +14,12 @@ def flags_line(values: dict[str, str]) -> str:
             f"Content-type: {on['content_type']}")
 
 
-def _version(health: str) -> str:
-    """The version /health reports ('' when it does not)."""
+def _answered(body: str, name: str):
+    """Field ``name`` of a JSON answer (None when the answer is no JSON object)."""
     try:
-        return str(json.loads(health or "{}").get("version") or "")
+        return json.loads(body or "{}").get(name)
     except (ValueError, AttributeError):
-        return ""
+        return None
 
 
 def judge(request: AnalyticbotRequest, expected: dict[str, str]):
@@ -43,21 +43,14 @@ def judge(request: AnalyticbotRequest, expected: dict[str, str]):
         errors = [line for line in seen.log_tail if "ERROR" in line]
         result.append((not errors, "no ERROR in the log since the restart" if not errors
                        else f"{len(errors)} ERROR line(s) since the restart: {errors[-1]!r}"))
-        try:
-            status = json.loads(seen.health or "{}").get("status")
-        except ValueError:
-            status = None
+        status = _answered(seen.health, "status")
         result.append((seen.health_code == 200 and status == "healthy", f"/health {seen.health_code} {status}"))
         if request.release is not None and request.settings.version_file:
-            running = _version(seen.health)
-            want = seen.checkout_version
+            running, want = str(_answered(seen.health, "version") or ""), seen.checkout_version
             result.append((bool(want) and running == want,
                            f"running release {running or 'unknown'} (the checkout of {request.release}: "
                            f"{request.settings.version_file} {want or 'unreadable'})"))
-        try:
-            data = json.loads(seen.best_times or "{}").get("data") or {}
-        except ValueError:
-            data = {}
+        data = _answered(seen.best_times, "data") or {}
         result.append((seen.best_times_code == 200, f"best-times answers {seen.best_times_code}"))
         for unit, field in ADVANCED_FIELDS.items():
             present = field in data

@@ -3,6 +3,7 @@ API does with a set of flags (``effective``)."""
 
 from dataclasses import dataclass, field
 
+from ..settings_types import places_of
 from .facts import AnalyticbotPlaces
 from ...pipeline.stages import to_record
 
@@ -55,15 +56,10 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 
 def request_from(settings, desired: dict[str, str], converge: bool = False) -> AnalyticbotRequest:
     """What a run converging ``desired`` does on a host with these (validated) settings."""
-    unit = settings.analyticbot_unit
-    places = AnalyticbotPlaces(
-        env_file=settings.analyticbot_env_file, unit=unit,
-        service=settings.analyticbot_systemd_unit if unit == "systemd" else settings.analyticbot_compose_service,
-        project_dir=settings.analyticbot_project_dir, checkout=settings.analyticbot_checkout,
-        log_file=settings.analyticbot_log_file, base_url=settings.analyticbot_base_url.rstrip("/"),
-        database_url_key=settings.analyticbot_database_url_key, keys=tuple(FLAG_OF.values()),
-        version_file=settings.analyticbot_version_file,
-    )
+    service = (settings.analyticbot_systemd_unit if settings.analyticbot_unit == "systemd"
+               else settings.analyticbot_compose_service)
+    places = places_of(AnalyticbotPlaces, settings, "analyticbot_", service=service, keys=tuple(FLAG_OF.values()),
+                       base_url=settings.analyticbot_base_url.rstrip("/"))
     return AnalyticbotRequest(
         desired=dict(desired), env={FLAG_OF[u]: "true" if s == "enabled" else "false" for u, s in desired.items()},
         migration=None if converge else settings.analyticbot_migration,
@@ -75,5 +71,4 @@ def request_from(settings, desired: dict[str, str], converge: bool = False) -> A
 def effective(values: dict[str, str]) -> dict[str, bool]:
     """What the API does with these flags: sub-features only count under the master flag."""
     advanced = values.get(MASTER) == "true"
-    return {"advanced": advanced, "time_weighting": advanced and values.get(TIME_WEIGHTING) == "true",
-            "content_type": advanced and values.get(CONTENT_TYPE) == "true"}
+    return {unit: advanced and values.get(flag) == "true" for unit, flag in FLAG_OF.items()}

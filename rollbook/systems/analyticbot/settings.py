@@ -10,7 +10,7 @@ from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
-from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined
+from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined, declared_enabled
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
@@ -70,11 +70,7 @@ class AnalyticbotSettings(Settings):
     def _blank(cls, value):
         return blank_to_none(value)
 
-    @field_validator("analyticbot_declared_state")
-    @classmethod
-    def _every_unit(cls, declared) -> dict[str, str]:
-        """A unit the table leaves out is declared enabled."""
-        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
+    _every_unit = declared_enabled("analyticbot_declared_state", get_args(Unit))
 
     @model_validator(mode="after")
     def _paths_confined(self):

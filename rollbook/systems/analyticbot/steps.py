@@ -1,12 +1,5 @@
-"""The analyticbot API's stages (runbook 004), run by ``rollbook.pipeline.run``::
-
-    request   the units to converge, and the API token for the verify (looked up before any host command)
-    converge  migration 004 apply on request (the columns exist before the API may use them), the feature
-              flags in the env file, a release checkout on request
-    apply     restart the API when its running environment or code differs
-    verify    the process environment, the log's flags line, /health, the best-times answer
-    cleanup   migration 004 rollback on request (once the API no longer reads the columns, and is verified)
-"""
+"""The analyticbot API's stages (runbook 004), run by ``rollbook.pipeline.run``: the feature flags, and on
+request migration 004 (applied before the flags change, rolled back after the verify) and a release checkout."""
 
 from dataclasses import replace
 from datetime import datetime, timezone

@@ -11,9 +11,8 @@ still answers), not one status code.
 
 from .deploy import phase17
 from .. import System
-from .request import UNITS, Phase17Request, desired_state, request_from, scope_of
 from .steps import PHASE17
 
 SYSTEM = System(PHASE17, __name__)  # registered: rollbook.systems.SYSTEMS finds it
 
-__all__ = ["SYSTEM", "UNITS", "Phase17Request", "desired_state", "phase17", "request_from", "scope_of"]
+__all__ = ["SYSTEM", "phase17"]

@@ -84,8 +84,7 @@ def judge(request: Phase17Request, units: dict[str, str] | None = None):
             code_, summary = seen.suites.get(suite, (-1, "not run"))
             result.append((code_ == 0, f"{suite} {'passes' if code_ == 0 else f'fails (exit {code_})'}: {summary}"))
         if enabled:
-            growth = seen.rss_growth_kb
-            limit = request.leak_max_growth_kb
+            growth, limit = seen.rss_growth_kb, request.leak_max_growth_kb
             if growth is None:
                 result.append((False, f"memory over {request.leak_cycles} stream cycles not measured"
                                + (f": {seen.cycles_error}" if seen.cycles_error else "")))

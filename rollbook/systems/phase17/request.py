@@ -5,6 +5,7 @@ main.py, Method 1) and ``flag`` (``STREAMING_ENABLED`` in the unit's env file, M
 from dataclasses import dataclass
 
 from ...pipeline.stages import STATES, to_record
+from ..settings_types import places_of
 from .facts import Phase17Places
 
 SYSTEM, GROUP = "phase17", "phase17_server"
@@ -74,14 +75,8 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 
 def request_from(settings, desired: dict[str, str]) -> Phase17Request:
     """What a run converging ``desired`` does on a host with these (validated) settings."""
-    places = Phase17Places(
-        server_dir=settings.phase17_server_dir, main_file=settings.phase17_main_file,
-        settings_file=settings.phase17_settings_file, env_file=settings.phase17_env_file,
-        service=settings.phase17_systemd_unit, venv=settings.phase17_venv,
-        base_url=settings.phase17_base_url.rstrip("/"), stream_path=settings.phase17_stream_path,
-        health_path=settings.phase17_health_path, suites=settings.phase17_test_suites,
-        test_timeout=settings.phase17_test_timeout,
-    )
+    places = places_of(Phase17Places, settings, "phase17_", service=settings.phase17_systemd_unit,
+                       base_url=settings.phase17_base_url.rstrip("/"), suites=settings.phase17_test_suites)
     return Phase17Request(
         desired=dict(desired), method=settings.phase17_method, settings=places,
         leak_cycles=settings.phase17_leak_cycles, leak_max_growth_kb=settings.phase17_leak_max_growth_kb,

@@ -11,7 +11,7 @@ from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath
 from ...core.schema import Settings, key
-from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confined, items
+from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confined, declared_enabled, items
 
 Unit = Literal["router", "flag"]
 
@@ -68,11 +68,7 @@ class Phase17Settings(Settings):
         8192, "How much the server's resident memory (VmRSS) may grow over those cycles, in kB",
         allowed="1 or more")
 
-    @field_validator("phase17_declared_state")
-    @classmethod
-    def _every_unit(cls, declared) -> dict[str, str]:
-        """A unit the table leaves out is declared enabled."""
-        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
+    _every_unit = declared_enabled("phase17_declared_state", get_args(Unit))
 
     @field_validator("phase17_test_suites")
     @classmethod

@@ -1,13 +1,6 @@
-"""The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``. Each hook asks
-``checks.converged`` for the units the run converges: a function of the request and the host's state
-alone, so the separate calls agree::
-
-    refusal   main.py (and the flag's guard, settings and env file) in the shape each unit's method expects
-    converge  ``router``: the runbook's two lines of main.py commented out or restored; ``flag``:
-              STREAMING_ENABLED in the unit's env file
-    apply     restart the unit when its process started before main.py changed, or holds another flag
-    verify    ``checks.judge``
-"""
+"""The phase17 server's stages (runbook 002), run by ``rollbook.pipeline.run``: ``router`` comments out or
+restores main.py's two lines, ``flag`` sets STREAMING_ENABLED. Each hook asks ``checks.converged`` for the
+units the run converges: a function of the request and the host's state alone, so the separate calls agree."""
 
 import posixpath
 from dataclasses import replace

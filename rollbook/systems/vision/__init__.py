@@ -7,10 +7,9 @@ smoke test). Entry points: ``deploys/vision_rollback.py`` and ``deploys/vision_e
 
 from .deploy import vision
 from .. import System
-from .request import CONTROL, MANAGED_KEYS, STATES, WAVES, VisionRequest, desired_state, request_from, scope_of
+from .request import CONTROL
 from .steps import VISION
 
 SYSTEM = System(VISION, __name__)  # registered: rollbook.systems.SYSTEMS finds it
 
-__all__ = ["SYSTEM", "CONTROL", "MANAGED_KEYS", "STATES", "WAVES", "VisionRequest", "desired_state", "request_from",
-           "scope_of", "vision"]
+__all__ = ["SYSTEM", "CONTROL", "vision"]

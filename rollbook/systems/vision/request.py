@@ -12,7 +12,7 @@ from ...core.secrets import secret
 from ...core.templates import render
 from .facts import VisionPlaces
 from ...pipeline.stages import STATES, to_record
-from ..settings_types import flag_value
+from ..settings_types import flag_value, places_of
 from .settings import WAVES
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
@@ -100,11 +100,9 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
                 raise PreflightError(f"vision_experiments has no entry {name}")
             experiments[name] = copy.deepcopy(CONTROL if state == "rolled_back" else settings.vision_experiments[name])
     enabled_values = _flags(settings, "enabled", ("b", "c"))
-    places = VisionPlaces(
-        env_file=settings.vision_env_file, project_dir=settings.vision_project_dir, service=settings.vision_service,
-        experiments_file=settings.vision_experiments_file, metrics_url=settings.vision_metrics_url.rstrip("/"),
-        phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
-        low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
+    places = places_of(VisionPlaces, settings, "vision_", metrics_url=settings.vision_metrics_url.rstrip("/"),
+                       phash_prefix=enabled_values["VISION_PHASH_REDIS_PREFIX"],
+                       low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
         desired=dict(desired), env=env, experiments=experiments, settings=places,
         verify_window=settings.vision_verify_window, strip_context=options and settings.vision_strip_context,

@@ -14,29 +14,25 @@ from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, 
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, flag_value, items
+from ..settings_types import (EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, declared_enabled,
+                              flag_value, items)
 
 Wave = Literal["a", "b", "c", "tokens"]
-# The runbook's flag table: wave -> {flag: kind}. Values live in group data.
-WAVES = {
-    "a": {"VISION_PREPROCESS_ENABLED": bool, "VISION_PREPROCESS_GRAYSCALE": bool, "VISION_MAX_OUTPUT_TOKENS": int},
-    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": bool, "VISION_PHASH_ENABLED": bool, "VISION_PHASH_REDIS_PREFIX": str},
-    "c": {"VISION_ROI_CROP_ENABLED": bool, "VISION_LOW_PRIORITY_QUEUE_ENABLED": bool,
-          "VISION_LOW_PRIORITY_STREAM": str},
-    "tokens": {"VISION_TOKENS_COUNT_ENABLED": bool},
+# The runbook's flag table: wave -> {flag: its recommended value}, whose type is the flag's kind (bool, int, str).
+RECOMMENDED = {
+    "a": {"VISION_PREPROCESS_ENABLED": True, "VISION_PREPROCESS_GRAYSCALE": True, "VISION_MAX_OUTPUT_TOKENS": 512},
+    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": True, "VISION_PHASH_ENABLED": True,
+          "VISION_PHASH_REDIS_PREFIX": "vision:phash"},
+    "c": {"VISION_ROI_CROP_ENABLED": True, "VISION_LOW_PRIORITY_QUEUE_ENABLED": True,
+          "VISION_LOW_PRIORITY_STREAM": "stream:posts:vision:low"},
+    "tokens": {"VISION_TOKENS_COUNT_ENABLED": True},
 }
+WAVES = {wave: {flag: type(value) for flag, value in flags.items()} for wave, flags in RECOMMENDED.items()}
 # A flag's value in the worker's env file: true/false, a whole number, or plain text (settings_types.flag_value).
 FlagValue = Annotated[str, StringConstraints(pattern=r"\A[A-Za-z0-9_.:/@,+-]+\Z")] | StrictBool | StrictInt
 
-ENABLED_VALUES = {
-    "a": {"VISION_PREPROCESS_ENABLED": "true", "VISION_PREPROCESS_GRAYSCALE": "true",
-          "VISION_MAX_OUTPUT_TOKENS": "512"},
-    "b": {"VISION_LOCAL_OCR_PRIMARY_ENABLED": "true", "VISION_PHASH_ENABLED": "true",
-          "VISION_PHASH_REDIS_PREFIX": "vision:phash"},
-    "c": {"VISION_ROI_CROP_ENABLED": "true", "VISION_LOW_PRIORITY_QUEUE_ENABLED": "true",
-          "VISION_LOW_PRIORITY_STREAM": "stream:posts:vision:low"},
-    "tokens": {"VISION_TOKENS_COUNT_ENABLED": "true"},
-}
+ENABLED_VALUES = {wave: {flag: flag_value(value, type(value)) for flag, value in flags.items()}
+                  for wave, flags in RECOMMENDED.items()}
 ROLLED_BACK_VALUES = {wave: {flag: "false" for flag, kind in flags.items() if kind is bool}  # its boolean flags off
                       for wave, flags in WAVES.items()}
 EXPERIMENTS = {f"wave_{wave}": {"enabled": True, "default_variant": "treatment", "force_tenants": []} for wave in "abc"}
@@ -132,11 +128,7 @@ class VisionSettings(Settings):
                 values.setdefault(wave, {})[flag] = flag_value(value, WAVES[wave][flag], f"[{wave}][{flag}]")
         return values
 
-    @field_validator("vision_declared_state")
-    @classmethod
-    def _every_wave(cls, declared) -> dict[str, str]:
-        """A wave the table leaves out is declared enabled."""
-        return {wave: declared.get(wave, "enabled") for wave in WAVES}
+    _every_wave = declared_enabled("vision_declared_state", WAVES)
 
     @field_validator("vision_s3_endpoint", mode="before")
     @classmethod

@@ -1,11 +1,6 @@
-"""The vision worker's stages (runbooks 000 and 001), run by ``rollbook.pipeline.run``::
-
-    converge  the wave flags in .env, the experiments file
-    apply     recreate the worker when its running environment differs (a restart would not re-read .env)
-    verify    the worker's environment, health, counters flat or moving (with traffic), the smoke event
-    cleanup   phash keys (SCAN + UNLINK), the low-priority stream (saved, then deleted in batches) and its
-              backlog verified at zero, analysis.context and the S3 result cache on request (saved first)
-"""
+"""The vision worker's stages (runbooks 000 and 001), run by ``rollbook.pipeline.run``: the wave flags and
+experiments, then a rolled-back wave's cleanup (phash keys, the low-priority stream, on request
+analysis.context and the S3 result cache, each saved first)."""
 
 from dataclasses import replace
 
