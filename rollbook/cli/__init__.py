@@ -148,9 +148,11 @@ def _schema(args) -> int:
 
 
 def _serve(args) -> int:
-    from ..console.serve import ServeError, serve
+    from ..console.serve import ServeError, serve, wait_until_answering
 
     try:
+        if args.wait:
+            return wait_until_answering(Path(args.config), args.port)
         return serve(Path(args.config), args.port)
     except ServeError as error:
         print(f"rollbook: {error}", file=sys.stderr)
@@ -243,6 +245,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the web console and its API (uvicorn, on 127.0.0.1)")
     serve.add_argument("--config", required=True, help="the console's settings file (TOML)")
     serve.add_argument("--port", type=int, help="instead of the file's port (default 8480)")
+    serve.add_argument("--wait", action="store_true", help="do not serve: exit 0 once the console answers")
     serve.set_defaults(run=_serve)
     return top
 

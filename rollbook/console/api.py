@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,7 @@ from .users import User, can
 
 STATIC = Path(__file__).parent / "static"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+DOCS_POLICY = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 
 
 class PlanRequest(BaseModel):
@@ -168,6 +170,15 @@ def create_app(console: Console) -> FastAPI:
             raise Refused(404, f"run {run_id} has no stored output (removed after the retention time?)")
         return FileResponse(path, media_type="text/plain; charset=utf-8", filename=f"run-{run_id}.log",
                             content_disposition_type="attachment")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        """The API's reference (Swagger UI, vendored: no CDN)."""
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="rollbook console API",
+                                   swagger_js_url="/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger-ui.css", swagger_favicon_url="")
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

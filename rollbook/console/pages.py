@@ -38,7 +38,8 @@ def add_pages(app: FastAPI):
     @app.middleware("http")
     async def headers(request: Request, call_next):
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)  # /docs sets its own policy (Swagger UI starts inline)
         return response
 
     def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:

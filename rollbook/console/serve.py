@@ -2,14 +2,18 @@
 brings people to it)::
 
     rollbook serve --config /etc/rollbook-console/console.toml     # http://127.0.0.1:8480/
+    rollbook serve --config /etc/rollbook-console/console.toml --wait   # exit 0 once it answers
 """
 
+import time
+import urllib.request
 from pathlib import Path
 
 from .config import ConsoleConfig, ConsoleConfigError
 from .users import UsersFileError
 
 LISTEN = "127.0.0.1"
+WAIT_SECONDS = 60
 
 
 class ServeError(Exception):
@@ -40,4 +44,27 @@ def serve(config_path: Path, port: int | None = None) -> int:
         console.collect_every(console.config.collect_minutes)
     uvicorn.run(app, host=LISTEN, port=port or console.config.port, log_level="info",
                 proxy_headers=False, server_header=False)
+    return 0
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{LISTEN}:{port}/login", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_answering(config_path: Path, port: int | None = None) -> int:
+    """``rollbook serve --wait``: exit 0 once the console of this settings file answers (its unit's
+    ``ExecStartPost=``: the unit is active only when people can sign in); ServeError after ``WAIT_SECONDS``."""
+    try:
+        port = port or ConsoleConfig.read(config_path).port
+    except ConsoleConfigError as error:
+        raise ServeError(str(error)) from None
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not _answers(port):
+        if time.monotonic() > deadline:
+            raise ServeError(f"the console does not answer on {LISTEN}:{port} after {WAIT_SECONDS} s")
+        time.sleep(0.5)
     return 0

@@ -119,6 +119,16 @@ class PipelineSettings(Settings):
         "/var/lib/rollbook-drift/textfile/rollbook.prom", "The drift check's Prometheus textfile "
         "(rollbook_drift{system,host}, rollbook_drift_check_success) for node_exporter's textfile collector")
 
+    # --- the web console (group control; deploys/console.py) -------------------------------------
+    rollbook_console_port: Annotated[Whole, Field(ge=1, le=65535)] = key(
+        8480, "The console's port on the control host's 127.0.0.1 (rollbook serve)")
+    rollbook_console_environments: dict[Annotated[str, StringConstraints(pattern=r"\A[a-z][a-z0-9_]*\Z")],
+                                        SafePath] = key(
+        {"staging": "inventories/staging.py", "prod": "inventories/prod.py"},
+        "The console's environments: name -> inventory (relative to the checkout)", allowed="name -> path")
+    rollbook_console_self_service: list[Annotated[str, StringConstraints(pattern=r"\A[a-z][a-z0-9_]*\Z")]] = key(
+        ["staging"], "The console's environments an operator runs in without an approval")
+
     @field_validator("rollbook_fail_percent", mode="before")
     @classmethod
     def _no_threshold(cls, value):

@@ -1,17 +1,30 @@
 """The sandbox's console: its settings file, its users and the key it signs approvals with, all in the
-sandbox folder (never committed)::
+sandbox folder (never committed), and the console installed on control-1 as a team installs it::
 
     ensure_console()      # .sandbox/console.toml, .sandbox/console-users (name role password, 0600)
-    # rollbook serve --config .sandbox/console.toml      -> http://127.0.0.1:8480/
+    url = install_on_control()     # deploys/drift_timer.py, the team's files, deploys/console.py
+    # -> http://127.0.0.1:8480/ (control-1 shares the machine's network; the console listens on 127.0.0.1)
 """
 
+import io
 import secrets
 import subprocess
+import sys
+import tarfile
+from pathlib import Path
 
 from ..console.config import APPROVER_DOMAIN
 from ..console.users import ROLES, hashed
+from . import SandboxError
+from .data import rollbook_control_environment
 from .hosts import INVENTORIES
-from .paths import sandbox_dir
+from .paths import REPO, sandbox_dir
+
+CONTROL = "control-1"
+CONSOLE_PORT = 8480  # rollbook_console_port's default
+CONTROL_USER = "rollbook-drift"  # rollbook_control_user's default: the drift check and the console run as it
+CONTROL_CHECKOUT = "/opt/rollbook"  # rollbook_control_checkout's default
+CONTROL_SANDBOX_DIR = rollbook_control_environment["ROLLBOOK_SANDBOX_DIR"]
 
 
 def config_path():
@@ -32,7 +45,7 @@ def allowed_signer_line() -> str:
     return f"*@{APPROVER_DOMAIN} {approval_key_path().with_suffix('.pub').read_text().strip()}"
 
 
-def ensure_console(port: int = 8480):
+def ensure_console(port: int = CONSOLE_PORT):
     """The sandbox console's files, made once: a user per role with a random password, the hashed users
     file the service reads, its approval key and its settings (``sandbox`` self-service, ``prod``
     approved)."""
@@ -60,3 +73,56 @@ def users() -> dict[str, tuple[str, str]]:
     """The sandbox's console users: name -> (role, password)."""
     return {name: (role, password) for name, role, password in
             (line.split() for line in users_path().read_text().splitlines() if line.strip())}
+
+
+def place(container, files: dict[str, bytes], folder: str, owner: str, mode: int = 0o600):
+    """Put files on a sandbox host as its team would (root, through the engine) in ``folder`` (0700),
+    owned by ``owner``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for filename, content in files.items():
+            info = tarfile.TarInfo(filename)
+            info.size, info.mode = len(content), mode
+            tar.addfile(info, io.BytesIO(content))
+    container.exec_run(["install", "-d", "-m", "700", "-o", owner, "-g", owner, folder])
+    container.put_archive(folder, buffer.getvalue())
+    container.exec_run(["chown", "-R", f"{owner}:{owner}", folder])
+
+
+def place_control_files(container):
+    """What the team places on control-1 for the drift check and the console: the sandbox's state and
+    keys, the console's users and approval key, the allowed signers (in the checkout, root's)."""
+    from .state import known_hosts_path, root_key_path, secrets_path, ssh_key_path, state_path
+
+    place(container, {"state.json": state_path().read_bytes(), "id_ed25519": ssh_key_path().read_bytes(),
+                      "root_ed25519": root_key_path().read_bytes(), "known_hosts": known_hosts_path().read_bytes(),
+                      "secrets.env": secrets_path().read_bytes()}, CONTROL_SANDBOX_DIR, CONTROL_USER)
+    key = approval_key_path()
+    place(container, {"users": (sandbox_dir() / "console" / "users").read_bytes(), "approval_ed25519": key.read_bytes(),
+                      "approval_ed25519.pub": key.with_suffix(".pub").read_bytes()}, "/etc/rollbook-console",
+          CONTROL_USER)
+    from .state import allowed_signers_path
+
+    place(container, {"allowed_signers": allowed_signers_path().read_bytes()}, f"{CONTROL_CHECKOUT}/.sandbox",
+          "root", mode=0o644)
+    container.exec_run(["chmod", "755", f"{CONTROL_CHECKOUT}/.sandbox"])
+
+
+def _pyinfra(deploy: str, log) -> None:
+    cmd = [str(Path(sys.executable).with_name("pyinfra")), "-y", "--limit", "control", INVENTORIES["sandbox"], deploy]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SandboxError(f"{deploy} on {CONTROL} failed:\n" + "\n".join((done.stdout + done.stderr).splitlines()[-25:]))
+    log(f"{deploy} on {CONTROL}: done")
+
+
+def install_on_control(log=print) -> str:
+    """rollbook, then its console, on control-1 (each deploy as an operator runs it); the console's URL."""
+    from .engine import ensure_engine
+    from .state import load
+
+    ensure_console()
+    _pyinfra("deploys/drift_timer.py", log)
+    place_control_files(ensure_engine().containers.get(load().host(CONTROL).container))
+    _pyinfra("deploys/console.py", log)
+    return f"http://127.0.0.1:{CONSOLE_PORT}/"

@@ -14,7 +14,7 @@ from .state import secrets_path as _secrets_path
 
 __all__ = ["ssh_known_hosts_file", "ssh_strict_host_key_checking", "rollbook_authorized_keys", "vision_experiments", "rollbook_secrets_file", "vision_s3_endpoint", "voice_pip_args",
            "voice_current_env", "voice_s3_endpoint", "rollbook_drift_interval_minutes",
-           "rollbook_control_environment"]
+           "rollbook_control_environment", "rollbook_console_environments", "rollbook_console_self_service"]
 
 # Host keys: checked strictly against the sandbox's own known_hosts (written by `sandbox up`).
 ssh_known_hosts_file = str(_known_hosts_path())
@@ -49,3 +49,8 @@ voice_s3_endpoint = _endpoint()
 # secrets placed in this folder on it (as a team places a control host's key).
 rollbook_drift_interval_minutes = 5
 rollbook_control_environment = {"ROLLBOOK_SANDBOX_DIR": "/etc/rollbook-drift/sandbox"}
+
+# The sandbox's console on control-1 (deploys/console.py): self-service in the sandbox, approvals for
+# the sandbox's prod inventory.
+rollbook_console_environments = {"sandbox": "inventories/sandbox.py", "prod": "inventories/sandbox_prod.py"}
+rollbook_console_self_service = ["sandbox"]

@@ -14,7 +14,8 @@ ENVIRONMENTS = ("sandbox", "staging", "prod")
 
 def test_every_template_is_covered_here():
     assert {path.name for path in TEMPLATES.glob("*.j2")} == {
-        "vision_experiments.yml.j2", "incident_report.md.j2", "rollbook-drift.service.j2", "rollbook-drift.timer.j2"}
+        "vision_experiments.yml.j2", "incident_report.md.j2", "rollbook-drift.service.j2", "rollbook-drift.timer.j2",
+        "rollbook-console.service.j2"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -55,3 +56,21 @@ def test_drift_timer_units_render_for_every_environment(environment):
     assert f"--textfile {data['rollbook_drift_textfile']}" in service and f"User={data['rollbook_control_user']}" in service
     assert "Type=oneshot" in service and "ROLLBOOK_OPERATOR" not in service
     assert f"OnUnitActiveSec={data['rollbook_drift_interval_minutes']}min" in timer
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_console_s_unit_and_settings_render_for_every_environment(environment):
+    import tomllib
+
+    from rollbook.admin.console_unit import CONFIG, config_text, unit_text
+    from rollbook.console.config import ConsoleConfig
+
+    data = group_data(environment)
+    settings = validated(data)
+    unit = unit_text(settings)
+    assert f"ExecStart={data['rollbook_control_venv']}/bin/python -m rollbook serve --config {CONFIG}\n" in unit
+    assert f"serve --config {CONFIG} --wait" in unit and f"User={data['rollbook_control_user']}" in unit
+    config = ConsoleConfig.model_validate(tomllib.loads(config_text(settings, approval_key=True)))
+    assert config.port == 8480 and set(config.environments) == set(settings.rollbook_console_environments)
+    assert {name for name, env in config.environments.items() if env.self_service} == \
+        set(settings.rollbook_console_self_service) & set(config.environments)

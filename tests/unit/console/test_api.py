@@ -81,6 +81,12 @@ def test_the_openapi_document_names_the_routes(client):
             "/api/runs/{run_id}/events"} <= set(paths)
 
 
+def test_the_api_reference_is_served_from_vendored_files(client):
+    page = client.get("/docs").text
+    assert "/static/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert client.get("/static/swagger-ui-bundle.js").status_code == 200
+
+
 def test_the_vendored_files_are_the_npm_packages_files():
     listed = json.loads((STATIC / "VENDORED.json").read_text())["files"]
     for name, entry in listed.items():
