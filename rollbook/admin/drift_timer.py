@@ -229,13 +229,17 @@ def download_command(folder: Path, requirements: Path, python: Python) -> list[s
             f"pip=={pip.__version__}"]
 
 
-def wheelhouse(python: Python) -> tuple[bytes, str]:
-    """A tar of the wheels of ``requirements-runtime.txt`` (and pip) for ``python``, downloaded once (a
-    folder per requirements' hash and ``python.key``), and the marker of a virtualenv installed from it."""
-    requirements = checkout() / REQUIREMENTS
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+def wheelhouse(python: Python, commit: str) -> tuple[bytes, str]:
+    """A tar of the wheels of ``requirements-runtime.txt`` as ``commit`` holds it (what the host checks out,
+    not the controller's working tree) and pip, for ``python``, downloaded once (a folder per requirements'
+    hash and ``python.key``), and the marker of a virtualenv installed from it."""
+    pinned = _git("show", f"{commit}:{REQUIREMENTS}") + "\n"
+    digest = hashlib.sha256(pinned.encode()).hexdigest()
     folder = checkout() / CACHE / f"wheels-{digest[:12]}-{python.key}"
     if not (folder / ".complete").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        requirements = folder / REQUIREMENTS
+        requirements.write_text(pinned)
         done = subprocess.run(download_command(folder, requirements, python), capture_output=True, text=True)
         if done.returncode != 0:
             said = (done.stderr.strip().splitlines() or ["no message"])[-1]
@@ -326,7 +330,7 @@ def drift_timer():
     state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv, notify_env=NOTIFY_ENV)
     current = pipeline.begin_deploy("drift_timer", "install", settings)  # authorization, lock, history
     bundle_file, commit = bundle(control.ref)
-    wheels, digest = wheelhouse(python_from(state["python"]))
+    wheels, digest = wheelhouse(python_from(state["python"]), commit)
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
                 home=f"/var/lib/{control.user}", shell="/usr/sbin/nologin", create_home=True)
     reports, textfiles = str(Path(control.json_out).parent), str(Path(control.textfile).parent)

@@ -245,8 +245,15 @@ def test_pip_downloads_for_the_host_s_version_and_platform(tmp_path):
     assert len(platforms) == 36 - 17 + 2
 
 
+def committed(monkeypatch, text: str):
+    """The requirements as the installed commit holds them (the working tree says otherwise)."""
+    monkeypatch.setattr(drift_timer, "_git", lambda *args: text if args == ("show", f"c0ffee:{drift_timer.REQUIREMENTS}")
+                        else pytest.fail(f"git {args}"))
+
+
 def test_the_wheelhouse_is_kept_per_requirements_python_and_platform(tmp_path, monkeypatch):
-    (tmp_path / drift_timer.REQUIREMENTS).write_text("six==1.17.0\n")
+    (tmp_path / drift_timer.REQUIREMENTS).write_text("not-what-the-commit-holds==1\n")
+    committed(monkeypatch, "six==1.17.0")
     digest = hashlib.sha256(b"six==1.17.0\n").hexdigest()
     downloads = []
 
@@ -259,21 +266,22 @@ def test_the_wheelhouse_is_kept_per_requirements_python_and_platform(tmp_path, m
 
     monkeypatch.setattr(drift_timer, "checkout", lambda: tmp_path)
     monkeypatch.setattr(drift_timer.subprocess, "run", download)
-    wheels, marker = drift_timer.wheelhouse(PYTHON)
+    wheels, marker = drift_timer.wheelhouse(PYTHON, "c0ffee")
     assert marker == f"{digest} cp311-manylinux_2_36_x86_64" and wheels
+    assert Path(downloads[0][downloads[0].index("-r") + 1]).read_text() == "six==1.17.0\n"  # the commit's
     assert (tmp_path / ".control" / f"wheels-{digest[:12]}-cp311-manylinux_2_36_x86_64" / ".complete").is_file()
-    assert drift_timer.wheelhouse(PYTHON) == (wheels, marker) and len(downloads) == 1  # kept
-    drift_timer.wheelhouse(drift_timer.Python(3, 12, "x86_64", "glibc", "2.36"))
+    assert drift_timer.wheelhouse(PYTHON, "c0ffee") == (wheels, marker) and len(downloads) == 1  # kept
+    drift_timer.wheelhouse(drift_timer.Python(3, 12, "x86_64", "glibc", "2.36"), "c0ffee")
     assert len(downloads) == 2  # another python: another folder
 
 
 def test_a_failed_download_says_pip_s_last_line(tmp_path, monkeypatch):
-    (tmp_path / drift_timer.REQUIREMENTS).write_text("six==1.17.0\n")
+    committed(monkeypatch, "six==1.17.0")
     monkeypatch.setattr(drift_timer, "checkout", lambda: tmp_path)
     monkeypatch.setattr(drift_timer.subprocess, "run", lambda argv, **_: SimpleNamespace(
         returncode=1, stderr="ERROR: Could not find a version that satisfies the requirement six==1.17.0\n"))
     with pytest.raises(PreflightError, match=r"\(cp311-manylinux_2_36_x86_64\) failed: ERROR: Could not find"):
-        drift_timer.wheelhouse(PYTHON)
+        drift_timer.wheelhouse(PYTHON, "c0ffee")
 
 
 # --- the deploy --------------------------------------------------------------------------------------
@@ -299,7 +307,7 @@ def deploy(monkeypatch):
                         lambda current, settings, **kw: calls.append(("finish_deploy", {"name": "end"})))
     monkeypatch.setattr(drift_timer, "bundle", lambda ref: (calls.append(("bundle", {})), (Path("/b"), "c0ffee"))[1])
     monkeypatch.setattr(drift_timer, "wheelhouse",
-                        lambda python: (calls.append(("wheelhouse", {"python": python})), (b"tar", "d cp311"))[1])
+                        lambda python, commit: (calls.append(("wheelhouse", {"python": python})), (b"tar", "d cp311"))[1])
     for module, names in ((drift_timer.server, ["user"]), (drift_timer.files, ["directory", "put"]),
                           (drift_timer.systemd, ["daemon_reload", "service"])):
         for name in names:
