@@ -108,21 +108,25 @@ def place_control_files(container):
     container.exec_run(["chmod", "755", f"{CONTROL_CHECKOUT}/.sandbox"])
 
 
-def _pyinfra(deploy: str, log) -> None:
+def _pyinfra(deploy: str, log, unchanged: bool = False) -> None:
+    """``deploy`` on control-1 as an operator runs it; ``unchanged``: it must change nothing (a re-run)."""
     cmd = [str(Path(sys.executable).with_name("pyinfra")), "-y", "--limit", "control", INVENTORIES["sandbox"], deploy]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SandboxError(f"{deploy} on {CONTROL} failed:\n" + "\n".join((done.stdout + done.stderr).splitlines()[-25:]))
+    changed = [line for line in done.stdout.splitlines() if line.strip().endswith("Success")]
+    if done.returncode != 0 or (unchanged and changed):
+        said = "failed" if done.returncode else "changed something on a re-run"
+        raise SandboxError(f"{deploy} on {CONTROL} {said}:\n" + "\n".join((done.stdout + done.stderr).splitlines()[-25:]))
     log(f"{deploy} on {CONTROL}: done")
 
 
-def install_on_control(log=print) -> str:
-    """rollbook, then its console, on control-1 (each deploy as an operator runs it); the console's URL."""
+def install_on_control(log=print, unchanged: bool = False) -> str:
+    """rollbook, then its console, on control-1 (each deploy as an operator runs it); the console's URL.
+    ``unchanged``: a re-run, which must change nothing."""
     from .engine import ensure_engine
     from .state import load
 
     ensure_console()
-    _pyinfra("deploys/drift_timer.py", log)
+    _pyinfra("deploys/drift_timer.py", log, unchanged)
     place_control_files(ensure_engine().containers.get(load().host(CONTROL).container))
-    _pyinfra("deploys/console.py", log)
+    _pyinfra("deploys/console.py", log, unchanged)
     return f"http://127.0.0.1:{CONSOLE_PORT}/"

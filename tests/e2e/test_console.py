@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .console_server import served
+from .console_server import installed
 from .pyinfra_run import REPO, pyinfra
 
 VISION = "vision-1"
@@ -21,8 +21,17 @@ SCREENSHOTS = Path(os.environ.get("ROLLBOOK_SCREENSHOTS", Path(__file__).resolve
 
 @pytest.fixture(scope="module")
 def console(sandbox):
-    with served() as running:
-        yield running
+    return installed()
+
+
+def test_the_console_is_a_unit_of_the_control_user_on_127_0_0_1_8480(console, probes):
+    control = probes.ssh("control-1")
+    assert console.url == "http://127.0.0.1:8480"
+    assert control.check_output("systemctl is-active rollbook-console.service") == "active"
+    assert control.check_output("systemctl show -p User --value rollbook-console.service") == "rollbook-drift"
+    assert control.check_output("stat -c '%a %U' /etc/rollbook-console/users") == "600 rollbook-drift"
+    listening = control.check_output("ss -Htln 'sport = :8480'")
+    assert "127.0.0.1:8480" in listening and "0.0.0.0" not in listening and "*:8480" not in listening
 
 
 def plan(client, environment="sandbox", action="rollback", **data):
