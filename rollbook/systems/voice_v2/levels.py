@@ -1,14 +1,8 @@
 """voice-v2's rollback levels (runbook 003), one class each, read from the ``Context`` alone (no host
-command), so the hooks stay separate calls that agree; a level converges only the units in
+command), so the hooks (``Level``'s) stay separate calls that agree; a level converges only the units in
 ``request.desired``::
 
-    for level in levels_of(ctx.request):
-        level.refusal(ctx)       # '' or why not
-        level.steps(ctx)         # Stage: its operations and changes
-        level.reasons(ctx)       # why the process restarts
-        level.restored(ctx)      # what a restart that fails puts back
-        level.checks(ctx, seen)  # its own verification: [(ok, statement)]
-        level.differing(ctx)     # its units that differ (the plan, drift)
+    stages = [level.steps(ctx) for level in levels_of(ctx.request)]
 """
 
 from dataclasses import dataclass

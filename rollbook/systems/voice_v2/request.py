@@ -2,10 +2,6 @@
 
     desired, from_record = desired_state(settings, "rolled_back", recorded)   # unit -> state
     request = request_from(settings, desired, "rolled_back")                  # a VoiceRequest
-
-Units, each ``enabled`` or ``rolled_back`` (recorded per host): level 1 ``env`` and ``providers``;
-level 2 ``code`` and ``requirements`` (one source restores both: they share one state); level 3
-``image`` (compose hosts) or ``venv`` (systemd hosts).
 """
 
 import json
