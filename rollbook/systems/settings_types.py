@@ -8,11 +8,12 @@ number as its text and refuse any other number (``--data`` made it one; ``rollbo
 
 import re
 from dataclasses import fields
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Literal, get_args
 
-from pydantic import StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints
 
-from ..core.schema import Text, strict_flag
+from ..core.schema import Text, key, strict_flag
 
 
 def _pattern(pattern: str):
@@ -34,6 +35,15 @@ GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).
 RELATIVE_PATH = r"\A(?![/-])(?!.*\.\.)[A-Za-z0-9_./-]+\Z"
 RelativePath = _pattern(RELATIVE_PATH)
+path_key = partial(key, allowed="a path")  # a key holding a path (SafePath)
+
+
+def relative_key(default: str, what: str, folder: str):
+    """A key holding a path relative to ``folder`` (RelativePath)::
+
+        phase17_main_file: RelativePath = relative_key("app/main.py", "The server's main.py", "the server folder")
+    """
+    return key(default, f"{what}, relative to {folder}", allowed="a relative path")
 # Free text that never reaches a shell (S3 bucket, region, prefix): ``rollbook.core.schema.Text``.
 
 State = Literal["enabled", "rolled_back"]
@@ -73,13 +83,17 @@ def blank_to_none(value, *also):
     return None if value in ("", False, *also) else value
 
 
-def declared_enabled(key: str, units):
-    """The validator of a ``<system>_declared_state`` table: a unit it leaves out is declared enabled::
+def declared_states(kind, doc: str, allowed: str = ""):
+    """A ``<system>_declared_state`` key: each unit of ``kind`` (a Literal) -> its state on a host with no
+    recorded state yet, each enabled unless the table says otherwise::
 
-        _every_unit = declared_enabled("phase17_declared_state", ("router", "flag"))
+        phase17_declared_state: dict[Unit, State] = declared_states(Unit, "The state of each unit ...")
     """
-    return field_validator(key)(classmethod(lambda cls, declared: {unit: declared.get(unit, "enabled")
-                                                                   for unit in units}))
+    units = get_args(kind)
+    info = key(dict.fromkeys(units, "enabled"), doc,
+               allowed=allowed or f"unit ({', '.join(units)}) -> enabled or rolled_back")
+    info.metadata.append(AfterValidator(lambda declared: {unit: declared.get(unit, "enabled") for unit in units}))
+    return info
 
 
 def places_of(kind, settings, prefix: str, **given):
@@ -121,19 +135,19 @@ def confined(model, folders: dict[str, str], files: dict[str, str | tuple[str, .
         ValueError: env: '/etc/sudoers' is not inside app (/opt/vision)
     """
     where = {}
-    for key, name in folders.items():
-        folder = _plain_absolute(getattr(model, key), key)
+    for setting, name in folders.items():
+        folder = _plain_absolute(getattr(model, setting), setting)
         if folder in _NOT_APP_DIRS or any(_within(folder, root) for root in _SYSTEM_ROOTS):
-            raise ValueError(f"{key}: {folder!r} is a system folder, not an app's folder")
+            raise ValueError(f"{setting}: {folder!r} is a system folder, not an app's folder")
         where[name] = folder
-    for key, allowed in files.items():
-        value = getattr(model, key)
+    for setting, allowed in files.items():
+        value = getattr(model, setting)
         if value is None:
             continue
-        path = _plain_absolute(value, key)
+        path = _plain_absolute(value, setting)
         names = (allowed,) if isinstance(allowed, str) else allowed
         roots = [where.get(name, name) for name in names]
         if not any(_within(path, root) for root in roots):
             said = " or ".join(f"{name} ({where[name]})" if name in where else name for name in names)
-            raise ValueError(f"{key}: {path!r} is not inside {said}")
+            raise ValueError(f"{setting}: {path!r} is not inside {said}")
     return model

@@ -4,13 +4,14 @@
     True
 """
 
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
-from ..settings_types import RelativePath, EnvKey, GitRef, State, UnitName, blank_to_none, confined, declared_enabled
+from ..settings_types import (EnvKey, GitRef, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
+                              path_key)
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
@@ -26,10 +27,8 @@ class AnalyticbotSettings(Settings):
     analyticbot_features: Literal["all", "time_weighting", "content_type"] = key(
         "all", "What a run converges: rolling back all turns the master flag off, enabling all turns all three "
         "flags on, a partial scope touches its own flag only", allowed="all, time_weighting, content_type")
-    analyticbot_declared_state: dict[Unit, State] = key(
-        {"advanced": "enabled", "time_weighting": "enabled", "content_type": "enabled"},
-        "The state of each unit on a host with no recorded state yet",
-        allowed="unit (advanced, time_weighting, content_type) -> enabled or rolled_back")
+    analyticbot_declared_state: dict[Unit, State] = declared_states(
+        Unit, "The state of each unit on a host with no recorded state yet")
     analyticbot_migration: Literal["rollback", "apply"] | None = key(
         None, "Migration 004, only on explicit request", allowed="None, rollback, apply")
     analyticbot_release: GitRef | None = key(
@@ -40,14 +39,13 @@ class AnalyticbotSettings(Settings):
     analyticbot_unit: Literal["systemd", "compose"] = key("systemd", "How the API runs", allowed="systemd, compose")
     analyticbot_systemd_unit: UnitName = key("analyticbot-api", "The API's systemd unit (analyticbot_unit=systemd)")
     analyticbot_compose_service: UnitName = key("api", "The API's compose service (analyticbot_unit=compose)")
-    analyticbot_env_file: SafePath = key("/opt/analyticbot/.env.production", "The API's env file", allowed="a path")
-    analyticbot_project_dir: SafePath = key("/opt/analyticbot", "The API's compose project folder", allowed="a path")
-    analyticbot_checkout: SafePath = key("/opt/analyticbot", "The app's git checkout", allowed="a path")
+    analyticbot_env_file: SafePath = path_key("/opt/analyticbot/.env.production", "The API's env file")
+    analyticbot_project_dir: SafePath = path_key("/opt/analyticbot", "The API's compose project folder")
+    analyticbot_checkout: SafePath = path_key("/opt/analyticbot", "The app's git checkout")
     analyticbot_version_file: RelativePath | None = key(
         "VERSION", "The file in the checkout holding its release's version: after a release change, /health's "
         "version must be it (None: not compared)", allowed="None or a path inside the checkout")
-    analyticbot_log_file: SafePath = key(
-        "/var/log/analyticbot/production.log", "The API's log file", allowed="a path")
+    analyticbot_log_file: SafePath = path_key("/var/log/analyticbot/production.log", "The API's log file")
     analyticbot_base_url: LocalUrl = key("http://127.0.0.1:10300", "The API as seen from the host",
                                          allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     analyticbot_database_url_key: EnvKey = key(
@@ -69,8 +67,6 @@ class AnalyticbotSettings(Settings):
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value)
-
-    _every_unit = declared_enabled("analyticbot_declared_state", get_args(Unit))
 
     @model_validator(mode="after")
     def _paths_confined(self):

@@ -5,13 +5,14 @@
 """
 
 import re
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import Positive, SafePath
 from ...core.schema import Settings, key
-from ..settings_types import RELATIVE_PATH, RelativePath, State, UnitName, confined, declared_enabled, items
+from ..settings_types import (RELATIVE_PATH, RelativePath, State, UnitName, confined, declared_states, items, path_key,
+                              relative_key)
 
 Unit = Literal["router", "flag"]
 
@@ -31,22 +32,18 @@ class Phase17Settings(Settings):
         "router", "How the stream is turned off and on: router comments out (enable: restores) the runbook's two "
         "lines in main.py (Method 1); flag sets STREAMING_ENABLED in the unit's env file and needs main.py's "
         "`if STREAMING_ENABLED:` guard (Method 3)", allowed="router, flag")
-    phase17_declared_state: dict[Unit, State] = key(
-        {"router": "enabled", "flag": "enabled"},
-        "The state of each unit (router: main.py's two lines; flag: STREAMING_ENABLED) on a host that has no "
+    phase17_declared_state: dict[Unit, State] = declared_states(
+        Unit, "The state of each unit (router: main.py's two lines; flag: STREAMING_ENABLED) on a host that has no "
         "recorded state yet (deploys/converge.py, with rollbook_converge_declared); a unit whose method main.py's "
         "shape does not allow (flag: no `if STREAMING_ENABLED:` guard; router: its lines not at column 0) is "
-        "left alone", allowed="unit (router, flag) -> enabled or rolled_back")
+        "left alone")
 
     # --- where the server lives on a host --------------------------------------------------------
-    phase17_server_dir: SafePath = key("/srv/phase17/server", "The server folder", allowed="a path")
-    phase17_main_file: RelativePath = key(
-        "app/main.py", "The server's main.py, relative to the server folder", allowed="a relative path")
-    phase17_settings_file: RelativePath = key(
-        "settings.py", "The server's settings file, relative to the server folder", allowed="a relative path")
-    phase17_env_file: SafePath = key("/srv/phase17/server.env", "The unit's EnvironmentFile", allowed="a path")
-    phase17_venv: SafePath = key(
-        "/srv/phase17/venv", "The server's own virtualenv (runs the test suites too)", allowed="a path")
+    phase17_server_dir: SafePath = path_key("/srv/phase17/server", "The server folder")
+    phase17_main_file: RelativePath = relative_key("app/main.py", "The server's main.py", "the server folder")
+    phase17_settings_file: RelativePath = relative_key("settings.py", "The server's settings file", "the server folder")
+    phase17_env_file: SafePath = path_key("/srv/phase17/server.env", "The unit's EnvironmentFile")
+    phase17_venv: SafePath = path_key("/srv/phase17/venv", "The server's own virtualenv (runs the test suites too)")
     phase17_systemd_unit: UnitName = key("phase17-server", "The systemd unit running the server (uvicorn)")
 
     # --- verification ----------------------------------------------------------------------------
@@ -67,8 +64,6 @@ class Phase17Settings(Settings):
     phase17_leak_max_growth_kb: Positive = key(
         8192, "How much the server's resident memory (VmRSS) may grow over those cycles, in kB",
         allowed="1 or more")
-
-    _every_unit = declared_enabled("phase17_declared_state", get_args(Unit))
 
     @field_validator("phase17_test_suites")
     @classmethod

@@ -14,8 +14,8 @@ from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, 
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import (EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, declared_enabled,
-                              flag_value, items)
+from ..settings_types import (EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, declared_states,
+                              flag_value, items, path_key)
 
 Wave = Literal["a", "b", "c", "tokens"]
 # The runbook's flag table: wave -> {flag: its recommended value}, whose type is the flag's kind (bool, int, str).
@@ -47,9 +47,8 @@ class VisionSettings(Settings):
     vision_waves: str | list[str] = key(
         "a,b,c,tokens", "Waves a run converges (comma-separated text or a list)",
         allowed="any subset of a, b, c, tokens")
-    vision_declared_state: dict[Wave, State] = key(
-        {"a": "enabled", "b": "enabled", "c": "enabled", "tokens": "enabled"},
-        "The state of each wave on a host that has no recorded state yet (deploys/converge.py)",
+    vision_declared_state: dict[Wave, State] = declared_states(
+        Wave, "The state of each wave on a host that has no recorded state yet (deploys/converge.py)",
         allowed="wave -> enabled or rolled_back")
     vision_enabled_values: dict[Wave, dict[ManagedKey, FlagValue]] = key(
         ENABLED_VALUES, "Flag values when enabled: the runbook's recommended ones", allowed="wave -> {flag: value}")
@@ -82,16 +81,15 @@ class VisionSettings(Settings):
         "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key", allowed="a secret's name")
 
     # --- where the worker lives on a host ------------------------------------------------------
-    vision_env_file: SafePath = key("/opt/vision/.env", "The worker's env file", allowed="a path")
-    vision_project_dir: SafePath = key("/opt/vision", "The worker's compose project folder", allowed="a path")
+    vision_env_file: SafePath = path_key("/opt/vision/.env", "The worker's env file")
+    vision_project_dir: SafePath = path_key("/opt/vision", "The worker's compose project folder")
     vision_service: UnitName = key("worker", "The worker's compose service name")
-    vision_experiments_file: SafePath = key(
-        "/opt/vision/config/vision_experiments.yml", "The worker's experiments file", allowed="a path")
+    vision_experiments_file: SafePath = path_key(
+        "/opt/vision/config/vision_experiments.yml", "The worker's experiments file")
     vision_metrics_url: LocalUrl = key(
         "http://127.0.0.1:8001", "The worker's /health and /metrics, as seen from the host", allowed="a URL")
-    vision_saved_dir: SafePath = key(
-        "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim",
-        allowed="a path")
+    vision_saved_dir: SafePath = path_key(
+        "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim")
 
     # --- cleanup and verification ----------------------------------------------------------------
     vision_scan_batch: Positive = key(
@@ -127,8 +125,6 @@ class VisionSettings(Settings):
                     raise ValueError(f"[{wave}]: {flag} is not a wave {wave} flag")
                 values.setdefault(wave, {})[flag] = flag_value(value, WAVES[wave][flag], f"[{wave}][{flag}]")
         return values
-
-    _every_wave = declared_enabled("vision_declared_state", WAVES)
 
     @field_validator("vision_s3_endpoint", mode="before")
     @classmethod

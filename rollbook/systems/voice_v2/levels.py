@@ -1,14 +1,8 @@
 """voice-v2's rollback levels (runbook 003), one class each, read from the ``Context`` alone (no host
-command), so the hooks stay separate calls that agree; a level converges only the units in
+command), so the hooks (``Level``'s) stay separate calls that agree; a level converges only the units in
 ``request.desired``::
 
-    for level in levels_of(ctx.request):
-        level.refusal(ctx)       # '' or why not
-        level.steps(ctx)         # Stage: its operations and changes
-        level.reasons(ctx)       # why the process restarts
-        level.restored(ctx)      # what a restart that fails puts back
-        level.checks(ctx, seen)  # its own verification: [(ok, statement)]
-        level.differing(ctx)     # its units that differ (the plan, drift)
+    stages = [level.steps(ctx) for level in levels_of(ctx.request)]
 """
 
 from dataclasses import dataclass
@@ -113,25 +107,25 @@ class Configuration(Level):
 
     def steps(self, ctx: Context) -> Stage:
         request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
-        config, stage = config_target(ctx), Stage()
+        config, stage, keep = config_target(ctx), Stage(), ctx.settings.rollbook_backup_keep
         if "env" in request.desired:
             current = state.env_file
             if copies_previous(ctx):  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
                 stage.steps.append(files.copied(
                     name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
-                    source=settings.env_previous, same=state.env_matches_previous, backup_keep=request.backup_keep,
+                    source=settings.env_previous, same=state.env_matches_previous, backup_keep=keep,
                     root=settings.app_dir))
                 stage.changes.append(f"{settings.env_file}: copy of {settings.env_previous}")
                 current = state.previous
             stage.steps.append(envfile.keys(
                 name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
-                current=current, target=config.env, backup_keep=request.backup_keep, public=public,
+                current=current, target=config.env, backup_keep=keep, public=public,
                 source=settings.env_previous, copied=config.copied, root=settings.app_dir))
             stage.changes += envfile.describe(envfile.plan_changes(current, config.env), public)
         if "providers" in request.desired:
             stage.steps.append(files.content(
                 name=f"Set the provider settings in {settings.providers_file}", path=settings.providers_file,
-                current=state.providers, text=config.providers, backup_keep=request.backup_keep, root=settings.app_dir))
+                current=state.providers, text=config.providers, backup_keep=keep, root=settings.app_dir))
         return stage
 
     def reasons(self, ctx: Context) -> list[str]:
@@ -219,7 +213,7 @@ class Code(Level):
                 return f"unknown git ref {source.ref!r} in {settings.app_dir}" + \
                     (" (the recorded level 2 source)" if source.recorded else "")
             return (f"backup directory {source.backup_dir} not found" if source.backup_dir
-                    else f"no backup directory {request.backup_root}/voice_v2_<YYYYMMDD> found")
+                    else f"no backup directory {ctx.settings.voice_backup_root}/voice_v2_<YYYYMMDD> found")
         if code.target == "missing":
             return f"{code.source} has no {settings.code_dir}"
         if code.target_requirements == "missing":
@@ -228,32 +222,30 @@ class Code(Level):
 
     def steps(self, ctx: Context) -> Stage:
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
-        source = code_source(request, ctx.state.sources)
+        source, keep = code_source(request, ctx.state.sources), ctx.settings.rollbook_backup_keep
         tree, requirements, _ = self.restored(ctx)
         stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
                       if code.tree != code.target else [])
         if source.kind == "git":
             clean = code.head == code.source and code.tree == code.target and code.requirements == code.target_requirements
-            keep = [path for path, same in ((tree, code.tree in (code.target, "missing")),
+            kept = [path for path, same in ((tree, code.tree in (code.target, "missing")),
                                             (requirements, code.requirements in (code.target_requirements, "missing")))
                     if not same]
             stage.steps.append(voice_ops.checked_out_clean(
                 name=f"Check out the known-good ref {source.ref}", checkout=settings.app_dir, ref=source.ref,
-                commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean, keep=keep,
-                backup_keep=request.backup_keep))
+                commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean, keep=kept,
+                backup_keep=keep))
         else:
             stage.steps.append(voice_ops.tree_restored(
                 name=f"Restore {settings.code_dir} from {code.source}", path=tree,
-                source=f"{code.source}/{settings.code_dir}", current=code.tree, target=code.target,
-                backup_keep=request.backup_keep))
+                source=f"{code.source}/{settings.code_dir}", current=code.tree, target=code.target, backup_keep=keep))
             stage.steps.append(voice_ops.file_restored(
                 name=f"Restore requirements.txt from {code.source}", path=requirements,
                 source=f"{code.source}/requirements.txt", current=code.requirements, target=code.target_requirements,
-                backup_keep=request.backup_keep))
+                backup_keep=keep))
         stage.steps.append(voice_ops.requirements_installed(
             name=f"Install requirements.txt into {settings.venv}", venv=settings.venv, requirements=requirements,
-            installed=code.installed, target=code.target_requirements, pip_args=settings.pip_args,
-            backup_keep=request.backup_keep))
+            installed=code.installed, target=code.target_requirements, pip_args=settings.pip_args, backup_keep=keep))
         return stage
 
     def reasons(self, ctx: Context) -> list[str]:
@@ -292,7 +284,7 @@ class Runtime(Level):
     def refusal(self, ctx: Context) -> str:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         if settings.unit == "compose":
-            if not state.image.target_id and not request.image_registry:
+            if not state.image.target_id and not ctx.settings.voice_image_registry:
                 return (f"image {settings.image}:{request.image_tag} is not present on the host, and "
                         "voice_image_registry is unset (nowhere to pull it from)")
             if not state.image.file_tag:
@@ -305,26 +297,27 @@ class Runtime(Level):
         return ""
 
     def steps(self, ctx: Context) -> Stage:
-        request, state, settings = ctx.request, ctx.state, ctx.request.settings
+        request, state, settings, keep = ctx.request, ctx.state, ctx.request.settings, ctx.settings.rollbook_backup_keep
         if settings.unit == "compose":
             image, wanted = state.image, f"{settings.image}:{request.image_tag}"
-            pull = [] if image.target_id else [f"pull {request.image_registry}/{wanted}"]
+            registry = ctx.settings.voice_image_registry
+            pull = [] if image.target_id else [f"pull {registry}/{wanted}"]
             return Stage(
                 steps=[voice_ops.image_pulled(
-                    name=f"Pull {wanted} from {request.image_registry or 'its registry'} when the host lacks it",
-                    image=settings.image, tag=request.image_tag, registry=request.image_registry or "",
+                    name=f"Pull {wanted} from {registry or 'its registry'} when the host lacks it",
+                    image=settings.image, tag=request.image_tag, registry=registry or "",
                     present=bool(image.target_id)),
                     voice_ops.image_tag_set(
                     name=f"Set the image {wanted} in {settings.compose_file}",
                     compose_file=settings.compose_file, image=settings.image, current=image.file_tag,
-                    tag=request.image_tag, backup_keep=request.backup_keep)],
+                    tag=request.image_tag, backup_keep=keep)],
                 changes=pull + ([f"image {settings.image}:{image.file_tag} -> {wanted}"]
                                 if image.file_tag != request.image_tag else []))
         venv = state.venv
         return Stage(
             steps=[voice_ops.tree_restored(
                 name=f"Restore {settings.venv} from {settings.venv_backup}", path=settings.venv,
-                source=settings.venv_backup, current=venv.tree, target=venv.backup, backup_keep=request.backup_keep)],
+                source=settings.venv_backup, current=venv.tree, target=venv.backup, backup_keep=keep)],
             changes=[f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}"] if venv.tree != venv.backup else [])
 
     def reasons(self, ctx: Context) -> list[str]:

@@ -2,10 +2,6 @@
 
     desired, from_record = desired_state(settings, "rolled_back", recorded)   # unit -> state
     request = request_from(settings, desired, "rolled_back")                  # a VoiceRequest
-
-Units, each ``enabled`` or ``rolled_back`` (recorded per host): level 1 ``env`` and ``providers``;
-level 2 ``code`` and ``requirements`` (one source restores both: they share one state); level 3
-``image`` (compose hosts) or ``venv`` (systemd hosts).
 """
 
 import json
@@ -16,6 +12,7 @@ from ...host import envfile, s3
 from ...core.preflight import PreflightError
 from ...core.secrets import secret
 from ...pipeline.stages import STATES, to_record
+from ..settings_types import places_of
 from .facts import VoicePlaces
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
@@ -40,18 +37,12 @@ class VoiceRequest:
     priorities: dict[str, int]  # level 1 providers: provider -> priority
     code_source: str  # level 2: backup | git (a converge run: the recorded source first, ``code_source``)
     backup_dir: str | None  # level 2: the backup directory asked for (None: the newest)
-    backup_root: str
     ref: str | None  # level 2 with git: the ref
     image_tag: str  # level 3 on compose hosts
-    image_registry: str | None  # level 3 on compose hosts: where a missing image is pulled from (None: nowhere)
     recover: tuple | None  # (source target, prefix, dest target, prefix)
-    health_timeout: int
-    latency_requests: int
     latency_avg: float
     latency_p95: float
     memory_mb: float
-    backup_keep: int
-    validation_timeout: int = 120  # seconds the runbook's validation may take on the host
     target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
@@ -152,12 +143,8 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
 def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
     """What a run converging ``desired`` (``target`` None: a converge run) does on a host with these settings;
     each unit's values follow its state. PreflightError names what the run may not do there."""
-    unit = settings.voice_unit
-    places = VoicePlaces(
-        unit=unit, service=settings.voice_systemd_unit if unit == "systemd" else settings.voice_compose_service,
-        base_url=settings.voice_base_url.rstrip("/"), **{name: getattr(settings, f"voice_{name}") for name in (
-            "app_dir", "env_file", "env_previous", "providers_file", "code_dir", "venv", "venv_backup", "compose_file",
-            "image", "pip_args")})
+    places = places_of(VoicePlaces, settings, "voice_", base_url=settings.voice_base_url.rstrip("/"), service=(
+        settings.voice_systemd_unit if settings.voice_unit == "systemd" else settings.voice_compose_service))
 
     def rolled_back(*units: str) -> bool:
         states = [desired[name] for name in units if name in desired]
@@ -188,14 +175,10 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
     return VoiceRequest(
         desired=_ordered(desired), settings=places, env=env, env_from_previous=env_source == "previous",
         enable_providers=enable, priorities=priorities, code_source=code_source,
-        backup_dir=settings.voice_backup_dir, backup_root=settings.voice_backup_root,
-        ref=ref if code_source == "git" else None,
+        backup_dir=settings.voice_backup_dir, ref=ref if code_source == "git" else None,
         image_tag=settings.voice_previous_image_tag if rolled_back("image") else settings.voice_current_image_tag,
-        image_registry=settings.voice_image_registry, recover=recover,
-        health_timeout=settings.voice_health_timeout, latency_requests=settings.voice_latency_requests,
-        latency_avg=settings.voice_latency_avg_seconds, latency_p95=settings.voice_latency_p95_seconds,
-        memory_mb=settings.voice_memory_limit_mb, backup_keep=settings.rollbook_backup_keep,
-        validation_timeout=settings.voice_validation_timeout,
+        recover=recover, latency_avg=settings.voice_latency_avg_seconds,
+        latency_p95=settings.voice_latency_p95_seconds, memory_mb=settings.voice_memory_limit_mb,
         target=target, level=settings.voice_level if target is not None else None,
         public=envfile.public_keys(settings), salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt",
     )

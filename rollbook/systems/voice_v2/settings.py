@@ -5,13 +5,14 @@
 """
 
 import re
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import (MANAGED_KEY, confined, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State, Text, UnitName, blank_to_none, items)
+from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State, Text,
+                              UnitName, blank_to_none, confined, declared_states, items, path_key, relative_key)
 
 # The recorded units: level 1 env and providers, level 2 code and requirements, level 3 image (compose) or venv (systemd).
 Unit = Literal["env", "providers", "code", "requirements", "image", "venv"]
@@ -44,32 +45,26 @@ class VoiceSettings(Settings):
         "each other; a converge run converges every recorded unit, of any level)",
         allowed="1 (.env + provider settings), 2 (code + requirements), 3 (compose image tag; on systemd "
         "hosts the virtualenv from its backup copy)")
-    voice_declared_state: dict[Unit, State] = key(
-        {"env": "enabled", "providers": "enabled", "code": "enabled", "requirements": "enabled", "image": "enabled",
-         "venv": "enabled"},
-        "The state of each unit on a host that has no recorded state yet (deploys/converge.py, with "
+    voice_declared_state: dict[Unit, State] = declared_states(
+        Unit, "The state of each unit on a host that has no recorded state yet (deploys/converge.py, with "
         "rollbook_converge_declared); a host converges only its kind's units (image: compose; code, requirements, "
         "venv: systemd); code and requirements must agree; a venv declared enabled is left alone (no current "
-        "virtualenv to converge back to)",
-        allowed="unit (env, providers, code, requirements, image, venv) -> enabled or rolled_back")
+        "virtualenv to converge back to)")
 
     # --- how and where the service runs on a host ------------------------------------------------
     voice_unit: Literal["systemd", "compose"] = key("systemd", "How the service runs", allowed="systemd, compose")
     voice_systemd_unit: UnitName = key("voice-v2-service", "The service's systemd unit (voice_unit=systemd)")
     voice_compose_service: UnitName = key("voice-v2", "The service's compose service (voice_unit=compose)")
-    voice_app_dir: SafePath = key("/opt/voice_v2", "The app's git checkout and compose project", allowed="a path")
-    voice_env_file: SafePath = key("/opt/voice_v2/.env", "The service's env file", allowed="a path")
-    voice_env_previous: SafePath = key(
-        "/opt/voice_v2/.env.previous", "The known-good .env a level 1 rollback starts from", allowed="a path")
-    voice_providers_file: SafePath = key(
-        "/opt/voice_v2/config/providers.json", "The provider settings file", allowed="a path")
-    voice_code_dir: RelativePath = key(
-        "app/services/voice_v2", "The code tree, relative to voice_app_dir", allowed="a relative path")
-    voice_venv: SafePath = key("/opt/voice_v2/venv_voice_v2_optimized", "The service's virtualenv", allowed="a path")
-    voice_venv_backup: SafePath = key(
-        "/opt/voice_v2/venv_voice_v2_backup", "The virtualenv's backup copy (level 3 on systemd hosts)",
-        allowed="a path")
-    voice_compose_file: SafePath = key("/opt/voice_v2/docker-compose.yml", "The compose file", allowed="a path")
+    voice_app_dir: SafePath = path_key("/opt/voice_v2", "The app's git checkout and compose project")
+    voice_env_file: SafePath = path_key("/opt/voice_v2/.env", "The service's env file")
+    voice_env_previous: SafePath = path_key(
+        "/opt/voice_v2/.env.previous", "The known-good .env a level 1 rollback starts from")
+    voice_providers_file: SafePath = path_key("/opt/voice_v2/config/providers.json", "The provider settings file")
+    voice_code_dir: RelativePath = relative_key("app/services/voice_v2", "The code tree", "voice_app_dir")
+    voice_venv: SafePath = path_key("/opt/voice_v2/venv_voice_v2_optimized", "The service's virtualenv")
+    voice_venv_backup: SafePath = path_key(
+        "/opt/voice_v2/venv_voice_v2_backup", "The virtualenv's backup copy (level 3 on systemd hosts)")
+    voice_compose_file: SafePath = path_key("/opt/voice_v2/docker-compose.yml", "The compose file")
     voice_image: ImageName = key(
         "voice-v2", "The image repository the compose file names (<image>:<tag>)", allowed="an image name")
     voice_base_url: LocalUrl = key("http://127.0.0.1:8000", "The service as seen from the host",
@@ -94,9 +89,9 @@ class VoiceSettings(Settings):
     # --- level 2: the code -----------------------------------------------------------------------
     voice_code_source: Literal["backup", "git"] = key(
         "backup", "Level 2 rollback: where the code comes from", allowed="backup, git")
-    voice_backup_root: SafePath = key(
+    voice_backup_root: SafePath = path_key(
         "/backup", "Level 2 from backup: the folder of the voice_v2_<YYYYMMDD> backups (each holding "
-        "app/services/voice_v2 and requirements.txt)", allowed="a path")
+        "app/services/voice_v2 and requirements.txt)")
     voice_backup_dir: AbsolutePath | None = key(
         None, "Level 2 from backup: the backup to restore (None: the newest)", allowed="None or an absolute path")
     voice_git_ref: GitRef | None = key(
@@ -220,12 +215,6 @@ class VoiceSettings(Settings):
                 pairs[name] = text
             return pairs
         return {name: str(text) for name, text in value.items()}
-
-    @field_validator("voice_declared_state")
-    @classmethod
-    def _every_unit(cls, declared) -> dict[str, str]:
-        """A unit the table leaves out is declared enabled."""
-        return {unit: declared.get(unit, "enabled") for unit in get_args(Unit)}
 
     @model_validator(mode="after")
     def _paths_confined(self):

@@ -35,7 +35,7 @@ class VoiceStages(Stages):
         return host.get_fact(VoiceHost, settings=request.settings, recorded_file=recorded_file,
                              public=request.public, salt_file=request.salt_file, targets=request.env,
                              level=levels[0] if len(levels) == 1 else levels, backup=source.backup_dir,
-                             backup_root=request.backup_root, ref=source.ref if 2 in levels else None,
+                             backup_root=settings.voice_backup_root, ref=source.ref if 2 in levels else None,
                              image_tag=request.image_tag if 3 in levels else None)
 
     def scope(self, settings, request: VoiceRequest, target) -> dict:
@@ -74,18 +74,18 @@ class VoiceStages(Stages):
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
-            ready=http_ok(settings.base_url + "/health", request.health_timeout), restore=restore)])
+            ready=http_ok(settings.base_url + "/health", ctx.settings.voice_health_timeout), restore=restore)])
 
     def verify(self, ctx: Context) -> None:
-        request = ctx.request
+        request, settings = ctx.request, ctx.settings
         verify.verified(
             name="Verify the voice-v2 service", what=f"voice-v2 {request.describe()}", fact=VoiceEffect,
-            fact_kwargs=dict(settings=request.settings, health_timeout=request.health_timeout,
-                             latency_requests=request.latency_requests,
+            fact_kwargs=dict(settings=request.settings, health_timeout=settings.voice_health_timeout,
+                             latency_requests=settings.voice_latency_requests,
                              image_tag=request.image_tag if "image" in request.desired else None,
                              public=request.public, salt_file=request.salt_file, targets=request.env,
                              code=2 in request.levels, venv="venv" in request.desired,  # venv: systemd hosts only
-                             validation_timeout=request.validation_timeout),
+                             validation_timeout=settings.voice_validation_timeout),
             judge=judge(ctx), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
