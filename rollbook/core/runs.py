@@ -68,15 +68,10 @@ class HostRun:
         """Where the run puts files only root may read (a secret a check needs); made by the lock step."""
         return f"{self.state_dir}/private"
 
-    @property
-    def started_marker(self) -> str:
-        """Holds the UTC stamp the run took its lock at: the backups made after it are this run's."""
-        return f"{self.private_dir}/{self.run_id}-{self.system}.started"
-
-    @property
-    def restored_marker(self) -> str:
-        """Left by a restart step that put the previous env file back (the history then says ``restored``)."""
-        return f"{self.private_dir}/{self.run_id}-{self.system}.restored"
+    # in private_dir: ``.started`` holds the UTC stamp the run took its lock at (the backups made after it are this
+    # run's); ``.restored`` is left by a restart step that put the previous env file back (history: ``restored``)
+    started_marker = property(lambda self: f"{self.private_dir}/{self.run_id}-{self.system}.started")
+    restored_marker = property(lambda self: f"{self.private_dir}/{self.run_id}-{self.system}.restored")
 
 
 class Session:
