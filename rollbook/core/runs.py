@@ -10,6 +10,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 # the console's run this pyinfra process is (``rollbook.console.runner`` sets it): its history records name it
@@ -81,19 +82,16 @@ class Session:
         self.runs: dict[tuple[str, str], HostRun] = {}
         self.fail_percent: int | None | str = "unset"
         self.callbacks = False
-        self._plan = None
         self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
         self.computed: dict[tuple, object] = {}  # what ``once`` computed, by key
         self.settings: dict[str, object] = {}  # host -> its settings, validated once (rollbook.core.loader.load)
 
-    @property
+    @cached_property
     def plan(self):
         """The run's plan (``rollbook.pipeline.plan.Plan``), host by host."""
-        if self._plan is None:
-            from ..pipeline.plan import Plan
+        from ..pipeline.plan import Plan
 
-            self._plan = Plan()
-        return self._plan
+        return Plan()
 
     def once(self, key: tuple, compute):
         """``compute()``'s value, computed the first time this run asks for ``key``::
