@@ -9,7 +9,6 @@
 """
 
 import hashlib
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
@@ -30,22 +29,6 @@ from ..core.report import announce, executing
 SUDOERS = "/etc/sudoers.d/rollbook"
 
 
-@dataclass(frozen=True)
-class Enrollment:
-    """What a host must hold once enrolled, from the environment's data."""
-
-    environment: str
-    user: str
-    keys: tuple[str, ...]
-    marker: str
-    state_dir: str
-
-    @property
-    def sudoers(self) -> str:
-        # pyinfra runs each operation as `sudo -H -n sh -c ...`: rollbook needs root, without a password
-        return f"# Managed by rollbook (deploys/bootstrap.py)\n{self.user} ALL=(root) NOPASSWD: ALL\n"
-
-
 def authorized_keys(named: str) -> tuple[str, ...]:
     """The public keys of the repo's ``rollbook_authorized_keys`` file (comments and blank lines left out)."""
     path = (checkout() / named).resolve()
@@ -58,13 +41,6 @@ def authorized_keys(named: str) -> tuple[str, ...]:
     if not keys or not all(line.split()[0].startswith(("ssh-", "ecdsa-", "sk-")) for line in keys):
         raise PreflightError(f"rollbook_authorized_keys: {named} holds no public key, or a line that is not one")
     return keys
-
-
-def enrollment_from(settings) -> Enrollment:
-    """The enrollment a host's (validated) settings ask for."""
-    return Enrollment(environment=settings.rollbook_environment, user=settings.rollbook_user,
-                      keys=authorized_keys(settings.rollbook_authorized_keys),
-                      marker=settings.rollbook_environment_marker, state_dir=settings.rollbook_state_dir)
 
 
 class Enrolled(FactBase):
@@ -160,42 +136,44 @@ def bootstrap():
         bootstrap()   # deploys/bootstrap.py
     """
     settings = pipeline.preflight()
-    wanted = enrollment_from(settings)
+    keys = authorized_keys(settings.rollbook_authorized_keys)
+    user, state_dir, marker = settings.rollbook_user, settings.rollbook_state_dir, settings.rollbook_environment_marker
+    environment = settings.rollbook_environment
     sudo = settings.ssh_user != "root"  # an admin with sudo, or root itself
-    now = host.get_fact(Enrolled, marker=wanted.marker, sudoers=SUDOERS,
-                        uploads=folder(wanted.state_dir, wanted.user), script=script_path(wanted.state_dir),
-                        _sudo=sudo)
+    now = host.get_fact(Enrolled, marker=marker, sudoers=SUDOERS, uploads=folder(state_dir, user),
+                        script=script_path(state_dir), _sudo=sudo)
     current = pipeline.begin_deploy("bootstrap", "bootstrap", settings, enrolling=True, _sudo=sudo)  # lock, history
-    server.user(name=f"The {wanted.user} account", user=wanted.user, home=f"/home/{wanted.user}",
-                shell="/bin/bash", create_home=True, _sudo=sudo)
-    server.user_authorized_keys(name=f"{wanted.user}'s authorized keys (rollbook_authorized_keys)",
-                                user=wanted.user, public_keys=list(wanted.keys), delete_keys=True,
-                                authorized_key_directory=f"/home/{wanted.user}/.ssh", _sudo=sudo)
-    sudoers_installed(name=f"Give {wanted.user} sudo ({SUDOERS}, checked with visudo)", path=SUDOERS,
-                      text=wanted.sudoers, current=now["sudoers"], _sudo=sudo)
-    folders_made(name="Make rollbook's folders", state_dir=wanted.state_dir, user=wanted.user,
-                 present=now["uploads"], _sudo=sudo)
-    script_installed(name="Install rollbook's host script", path=script_path(wanted.state_dir), text=SCRIPT,
+    server.user(name=f"The {user} account", user=user, home=f"/home/{user}", shell="/bin/bash", create_home=True,
+                _sudo=sudo)
+    server.user_authorized_keys(name=f"{user}'s authorized keys (rollbook_authorized_keys)", user=user,
+                                public_keys=list(keys), delete_keys=True, authorized_key_directory=f"/home/{user}/.ssh",
+                                _sudo=sudo)
+    # pyinfra runs each operation as `sudo -H -n sh -c ...`: rollbook needs root, without a password
+    sudoers_installed(name=f"Give {user} sudo ({SUDOERS}, checked with visudo)", path=SUDOERS,
+                      text=f"# Managed by rollbook (deploys/bootstrap.py)\n{user} ALL=(root) NOPASSWD: ALL\n",
+                      current=now["sudoers"], _sudo=sudo)
+    folders_made(name="Make rollbook's folders", state_dir=state_dir, user=user, present=now["uploads"], _sudo=sudo)
+    script_installed(name="Install rollbook's host script", path=script_path(state_dir), text=SCRIPT,
                      current=now["script"], _sudo=sudo)
-    marked(name=f"Enrol the host in {wanted.environment} ({wanted.marker})", marker=wanted.marker,
-           environment=wanted.environment, current=now["marker"], _sudo=sudo)
-    recorded(name="Record the enrollment in the host's history", wanted=wanted, operator=identity.of_data(settings, None).name,
-             _sudo=sudo)
+    marked(name=f"Enrol the host in {environment} ({marker})", marker=marker, environment=environment,
+           current=now["marker"], _sudo=sudo)
+    recorded(name="Record the enrollment in the host's history", environment=environment, user=user,
+             state_dir=state_dir, operator=identity.of_data(settings, None).name, _sudo=sudo)
     pipeline.finish_deploy(current, settings, _sudo=sudo)
 
 
 @operation()
-def recorded(wanted: Enrollment, operator: str):
-    """Append an ``enrolled`` record to the host's history (``operator``: who enrols it; when, which
-    environment): never a change::
+def recorded(environment: str, user: str, state_dir: str, operator: str):
+    """Append an ``enrolled`` record to the host's history (``operator``: who enrols it): never a change::
 
-        recorded(name="Record the enrollment", wanted=enrollment_from(settings), operator="alice")
+        recorded(name="Record the enrollment", environment="prod", user="rollbook", state_dir="/var/lib/rollbook",
+                 operator="alice")
     """
     if not executing():
         return
     record = {"event": "enrolled", "at": runs.utc_now(), "run_id": runs.RUN_ID, "system": "rollbook",
-              "kind": "bootstrap", "deploy": "deploys/bootstrap.py", "environment": wanted.environment,
-              "operator": operator, "user": wanted.user, "authorization": {"mode": "enrollment"}}
-    ok, output = run_on_host(append_history(wanted.state_dir, record, inline=True))
+              "kind": "bootstrap", "deploy": "deploys/bootstrap.py", "environment": environment,
+              "operator": operator, "user": user, "authorization": {"mode": "enrollment"}}
+    ok, output = run_on_host(append_history(state_dir, record, inline=True))
     if not ok:
         yield command("echo {said} >&2; exit 1", said=f"could not record the enrollment: {output.stderr.strip()}")

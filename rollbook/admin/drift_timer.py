@@ -22,6 +22,7 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
 
 from .. import pipeline
 from ..host.command import command
@@ -350,10 +351,9 @@ def drift_timer():
                 content=StringIO(secret) if secret else None, current=state["notify"])
     changed = [files.put(name=f"Install {UNITS}/{name}", src=StringIO(text), dest=f"{UNITS}/{name}", mode="644")
                for name, text in units.items()]
-    systemd.daemon_reload(name="Reload systemd (unit files changed)",
-                          _if=lambda: any(op.did_change() for op in changed))
+    systemd.daemon_reload(name="Reload systemd (unit files changed)", _if=any_changed(*changed))
     systemd.service(name="Restart the drift timer (unit files changed)", service="rollbook-drift.timer",
-                    running=True, restarted=True, _if=lambda: any(op.did_change() for op in changed))
+                    running=True, restarted=True, _if=any_changed(*changed))
     systemd.service(name="Enable and start the drift timer", service="rollbook-drift.timer",
                     running=True, enabled=True)
     pipeline.finish_deploy(current, settings)

@@ -23,6 +23,11 @@ DATA_REFERENCE = checkout() / "docs" / "data.md"
 USAGE = 64
 
 
+def _failed(error) -> int:
+    print(f"rollbook: {error}", file=sys.stderr)
+    return 1
+
+
 def _host_pair(text: str) -> tuple[str, str]:
     name, sep, role = text.partition("=")
     if not sep or not name or not role:
@@ -35,8 +40,7 @@ def _sandbox(args) -> int:
 
     if args.action == "up":
         state = hosts.up(dict(args.host) if args.host else None, reset=args.reset)
-        for line in hosts.status():
-            print(line)
+        print("\n".join(hosts.status()))
         print(f"{len(state.hosts)} host(s) up; inventory: inventories/sandbox.py")
     elif args.action == "down":
         hosts.down()
@@ -45,8 +49,7 @@ def _sandbox(args) -> int:
             raise SandboxError("usage: sandbox enroll --as sandbox|staging|prod NAME ...")
         hosts.enroll(args.names, args.environment)
     else:
-        for line in hosts.status():
-            print(line)
+        print("\n".join(hosts.status()))
     return 0
 
 
@@ -58,8 +61,7 @@ def _drift(args) -> int:
     try:
         report = (drift.correct if args.correct else drift.check)(args.inventory, args.system, args.limit)
     except ValueError as error:
-        print(f"rollbook: {error}", file=sys.stderr)
-        return drift.ERROR
+        return _failed(error)
     if args.json:
         print(drift.as_json(report))
     else:
@@ -88,10 +90,7 @@ def _history(args) -> int:
     if args.system:
         rows = [row for row in rows if row.get("system") == args.system]
     print(json.dumps(rows, indent=2) if args.json else history.table(rows))
-    if unreachable:
-        print(f"rollbook: could not read the history of {', '.join(unreachable)}", file=sys.stderr)
-        return 1
-    return 0
+    return _failed(f"could not read the history of {', '.join(unreachable)}") if unreachable else 0
 
 
 def _incident(args) -> int:
@@ -100,8 +99,7 @@ def _incident(args) -> int:
     try:
         print(report(args.inventory, args.host, args.run_id, args.state_dir))
     except LookupError as error:
-        print(f"rollbook: {error}", file=sys.stderr)
-        return 1
+        return _failed(error)
     return 0
 
 
@@ -111,8 +109,7 @@ def _approve(args) -> int:
     try:
         path, plan = approve(args)  # shows the plan on stderr, asks, then signs
     except REFUSED as error:
-        print(f"rollbook: {escaped(str(error))}", file=sys.stderr)
-        return 1
+        return _failed(escaped(str(error)))
     print(f"plan digest: {escaped(plan['digest'])}")
     print(f"approval of this plan for {len(plan['hosts'])} host(s) written to {path} (signature {path}.sig)")
     data = " ".join(f"--data {key}={value}" for key, value in plan["data"].items())
@@ -127,8 +124,7 @@ def _trust_host(args) -> int:
     try:
         print(trust(args.inventory, args.host, args.fingerprint))
     except (HostKeyError, FileNotFoundError) as error:
-        print(f"rollbook: {error}", file=sys.stderr)
-        return 1
+        return _failed(error)
     return 0
 
 
@@ -155,8 +151,7 @@ def _serve(args) -> int:
             return wait_until_answering(Path(args.config), args.port)
         return serve(Path(args.config), args.port)
     except ServeError as error:
-        print(f"rollbook: {error}", file=sys.stderr)
-        return 1
+        return _failed(error)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -267,13 +262,11 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except SandboxError as error:
-        print(f"rollbook: {error}", file=sys.stderr)
-        return 1
+        return _failed(error)
     except Exception as error:  # the docker SDK's own errors: imported only by the sandbox commands
         if not type(error).__module__.startswith("docker."):
             raise
-        print(f"rollbook: docker engine: {' '.join(str(error).split())}", file=sys.stderr)
-        return 1
+        return _failed(f"docker engine: {' '.join(str(error).split())}")
 
 
 def console() -> int:

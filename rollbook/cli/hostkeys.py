@@ -12,18 +12,13 @@ recorded is refused (a changed key is investigated, never overwritten)::
 import subprocess
 from pathlib import Path
 
+from ..core.identity import _fingerprint  # ssh-keygen -l of one key line
 from ..core.loader import address_of
 from .remote import load_inventory
 
 
 class HostKeyError(Exception):
     """The key could not be recorded; the message says why."""
-
-
-def _fingerprint(line: str) -> str:
-    done = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=line + "\n", capture_output=True, text=True)
-    fields = done.stdout.split()
-    return fields[1] if done.returncode == 0 and len(fields) > 1 else ""
 
 
 def _scan(address: str, port: int, timeout: int = 10) -> list[str]:

@@ -10,6 +10,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 RUN_ID = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 # the console's run this pyinfra process is (``rollbook.console.runner`` sets it): its history records name it
@@ -68,15 +69,10 @@ class HostRun:
         """Where the run puts files only root may read (a secret a check needs); made by the lock step."""
         return f"{self.state_dir}/private"
 
-    @property
-    def started_marker(self) -> str:
-        """Holds the UTC stamp the run took its lock at: the backups made after it are this run's."""
-        return f"{self.private_dir}/{self.run_id}-{self.system}.started"
-
-    @property
-    def restored_marker(self) -> str:
-        """Left by a restart step that put the previous env file back (the history then says ``restored``)."""
-        return f"{self.private_dir}/{self.run_id}-{self.system}.restored"
+    # in private_dir: ``.started`` holds the UTC stamp the run took its lock at (the backups made after it are this
+    # run's); ``.restored`` is left by a restart step that put the previous env file back (history: ``restored``)
+    started_marker = property(lambda self: f"{self.private_dir}/{self.run_id}-{self.system}.started")
+    restored_marker = property(lambda self: f"{self.private_dir}/{self.run_id}-{self.system}.restored")
 
 
 class Session:
@@ -86,19 +82,16 @@ class Session:
         self.runs: dict[tuple[str, str], HostRun] = {}
         self.fail_percent: int | None | str = "unset"
         self.callbacks = False
-        self._plan = None
         self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
         self.computed: dict[tuple, object] = {}  # what ``once`` computed, by key
         self.settings: dict[str, object] = {}  # host -> its settings, validated once (rollbook.core.loader.load)
 
-    @property
+    @cached_property
     def plan(self):
         """The run's plan (``rollbook.pipeline.plan.Plan``), host by host."""
-        if self._plan is None:
-            from ..pipeline.plan import Plan
+        from ..pipeline.plan import Plan
 
-            self._plan = Plan()
-        return self._plan
+        return Plan()
 
     def once(self, key: tuple, compute):
         """``compute()``'s value, computed the first time this run asks for ``key``::

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import docker
-from docker.errors import DockerException
+from docker.errors import DockerException, NotFound
 
 from . import SandboxError
 from .paths import sandbox_dir
@@ -71,6 +71,15 @@ def ensure_host_limits():
     except (OSError, ValueError) as error:
         raise SandboxError(f"fs.inotify.max_user_instances is below {INOTIFY_NEEDED} and cannot be raised "
                            f"({error}): sysctl -w fs.inotify.max_user_instances={INOTIFY_NEEDED}") from None
+
+
+def exists(get, name: str) -> bool:
+    """Whether the engine has ``name``: ``exists(client.images.get, tag)``, ``exists(client.containers.get, name)``."""
+    try:
+        get(name)
+        return True
+    except NotFound:
+        return False
 
 
 def ensure_engine():

@@ -23,7 +23,7 @@ from pathlib import Path
 from docker.errors import APIError, NotFound
 
 from . import SandboxError
-from .engine import ensure_engine, ensure_host_limits
+from .engine import ensure_engine, ensure_host_limits, exists
 from .images import ensure_image
 from .paths import REPO, sandbox_dir
 from .roles import DEFAULT_HOSTS, role
@@ -315,7 +315,7 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
         results = [future.result() for future in futures]
     started = [host for host, _ in results]
     # the other hosts stay, stopped ones included (a host lost for a while keeps its ports and key)
-    kept = [host for host in previous.hosts if host.name not in hosts and _exists(client, host.container)]
+    kept = [host for host in previous.hosts if host.name not in hosts and exists(client.containers.get, host.container)]
     state = State(hosts=kept + started, s3_endpoint=s3_endpoint)
     previous_keys = known_hosts_path().read_text() if known_hosts_path().exists() else ""
     known_hosts_path().write_text("".join(_known_hosts_line(client, host, previous_keys) for host in state.hosts))
@@ -323,14 +323,6 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
     for environment in sorted({wanted for _, wanted in results if wanted}):
         enroll([host.name for host, wanted in results if wanted == environment], environment, log=log)
     return state
-
-
-def _exists(client, name: str) -> bool:
-    try:
-        client.containers.get(name)
-        return True
-    except NotFound:
-        return False
 
 
 def down(log=print):

@@ -17,9 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from docker.errors import BuildError, ImageNotFound
+from docker.errors import BuildError
 
 from . import SandboxError
+from .engine import exists
 from .paths import BUILD_CONTEXT, RECIPES, ROOTFS_CACHE, WHEELS
 
 SUITE = "bookworm"
@@ -73,14 +74,6 @@ def standins_of(name: str) -> list[Path]:
 
 def image_tag(name: str) -> str:
     return f"rollbook/{name}:{recipe_hash(name)}"
-
-
-def _exists(client, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-        return True
-    except ImageNotFound:
-        return False
 
 
 def _packages() -> list[str]:
@@ -148,7 +141,7 @@ def _build_child(client, name: str, tag: str, parent_tag: str):
 def ensure_image(client, name: str, log=print) -> str:
     """Return the tag of image ``name``, building it (and its parents) only if missing."""
     tag = image_tag(name)
-    if _exists(client, tag):
+    if exists(client.images.get, tag):
         return tag
     if name == "base":
         log(f"building {tag} with debootstrap (a few minutes, once)")

@@ -7,7 +7,7 @@ in ``images.PARENTS``, and one ``Role`` here. Example::
     ROLES["vision_worker"].group       # 'vision_workers'
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -23,63 +23,28 @@ class Role:
     host_data: dict = field(default_factory=dict)  # inventory data for its hosts
 
 
+def _compose(base: Role, extra_images: tuple[str, ...], unit_env: str, unit_key: str, **ports: int) -> Role:
+    """``base`` with its service run by docker compose (``extra_images``) instead of systemd."""
+    return replace(base, name=f"{base.name}_compose", ports={**base.ports, **ports}, engine_socket=True,
+                   extra_images=extra_images, provision_env={unit_env: "compose"}, host_data={unit_key: "compose"})
+
+
+_ANALYTICBOT = Role("analyticbot_api", "analyticbot_api", "analyticbot_api",
+                    {"ssh": 22, "postgres": 10100, "api": 10300})
+_VOICE = Role("voice_v2", "voice_v2", "voice_v2", {"ssh": 22, "api": 8000})
 ROLES = {
     role.name: role
     for role in (
-        Role(
-            name="vision_worker",
-            group="vision_workers",
-            image="vision_worker",
-            ports={"ssh": 22, "redis": 6379, "postgres": 5432, "worker": 8001},
-            engine_socket=True,
-            extra_images=("vision_app",),
-        ),
-        Role(
-            name="analyticbot_api",
-            group="analyticbot_api",
-            image="analyticbot_api",
-            ports={"ssh": 22, "postgres": 10100, "api": 10300},
-        ),
-        Role(
-            name="analyticbot_api_compose",
-            group="analyticbot_api",
-            image="analyticbot_api",
-            ports={"ssh": 22, "postgres": 10100, "api": 10300},
-            engine_socket=True,
-            extra_images=("analyticbot_app",),
-            provision_env={"SANDBOX_API_UNIT": "compose"},
-            host_data={"analyticbot_unit": "compose"},
-        ),
-        Role(
-            name="voice_v2",
-            group="voice_v2",
-            image="voice_v2",
-            ports={"ssh": 22, "api": 8000},
-        ),
-        Role(
-            name="voice_v2_compose",
-            group="voice_v2",
-            image="voice_v2",
-            # registry: the image registry a level 3 rollback pulls a missing image from (voice_image_registry)
-            ports={"ssh": 22, "api": 8000, "registry": 5000},
-            engine_socket=True,
-            extra_images=("voice_v2_app", "voice_v2_app_stable"),
-            provision_env={"SANDBOX_VOICE_UNIT": "compose"},
-            host_data={"voice_unit": "compose"},
-        ),
-        Role(
-            name="phase17_server",
-            group="phase17_server",
-            image="phase17_server",
-            ports={"ssh": 22, "server": 8000},
-        ),
-        Role(
-            name="control",
-            group="control",
-            image="control",
-            ports={},
-            host_network=True,
-        ),
+        Role("vision_worker", "vision_workers", "vision_worker",
+             {"ssh": 22, "redis": 6379, "postgres": 5432, "worker": 8001},
+             engine_socket=True, extra_images=("vision_app",)),
+        _ANALYTICBOT,
+        _compose(_ANALYTICBOT, ("analyticbot_app",), "SANDBOX_API_UNIT", "analyticbot_unit"),
+        _VOICE,
+        # registry: the image registry a level 3 rollback pulls a missing image from (voice_image_registry)
+        _compose(_VOICE, ("voice_v2_app", "voice_v2_app_stable"), "SANDBOX_VOICE_UNIT", "voice_unit", registry=5000),
+        Role("phase17_server", "phase17_server", "phase17_server", {"ssh": 22, "server": 8000}),
+        Role("control", "control", "control", {}, host_network=True),
     )
 }
 

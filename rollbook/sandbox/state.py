@@ -8,6 +8,8 @@ Written by ``sandbox up``; read by ``inventories/sandbox.py`` and the tests::
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
 
 from . import SandboxError
 from .paths import sandbox_dir
@@ -45,50 +47,29 @@ APPROVER = "approver@sandbox.rollbook.test"  # the sandbox's approver (its key: 
 OPERATOR = "operator@sandbox.rollbook.test"  # the principal of the sandbox key rollbook connects with
 
 
-def approver_key_path():
-    return sandbox_dir() / "approver"
+def _in_sandbox_dir(name: str) -> Path:
+    return sandbox_dir() / name
 
 
-def allowed_signers_path():
-    return sandbox_dir() / "allowed_signers"
-
-
-def ssh_key_path():
-    """The key rollbook connects with as the ``rollbook`` user (its principal: ``OPERATOR``)."""
-    return sandbox_dir() / "id_ed25519"
-
-
-def root_key_path():
-    """root's key on the sandbox hosts: the self-service inventory (``inventories/sandbox.py``), the
-    probes and enrollment; never the key the prod-shaped inventory connects with."""
-    return sandbox_dir() / "root_ed25519"
-
-
-def rollbook_authorized_keys_path():
-    """The keys ``deploys/bootstrap.py`` authorizes for the ``rollbook`` user (``ssh_key_path``'s)."""
-    return sandbox_dir() / "rollbook_authorized_keys"
-
-
-def known_hosts_path():
-    return sandbox_dir() / "known_hosts"
-
-
-def secrets_path():
-    return sandbox_dir() / "secrets.env"
-
-
-def notify_url_path():
-    """A file naming the sandbox's notification endpoint (an e2e test's local receiver), when one listens."""
-    return sandbox_dir() / "notify_url"
+# each a function returning its file's path in sandbox_dir() (read at each call: ROLLBOOK_SANDBOX_DIR may change)
+approver_key_path = partial(_in_sandbox_dir, "approver")
+allowed_signers_path = partial(_in_sandbox_dir, "allowed_signers")
+ssh_key_path = partial(_in_sandbox_dir, "id_ed25519")  # the key rollbook connects with as ``rollbook`` (``OPERATOR``)
+# root's key on the sandbox hosts: the self-service inventory (``inventories/sandbox.py``), the probes and
+# enrollment; never the key the prod-shaped inventory connects with
+root_key_path = partial(_in_sandbox_dir, "root_ed25519")
+# the keys ``deploys/bootstrap.py`` authorizes for the ``rollbook`` user (``ssh_key_path``'s)
+rollbook_authorized_keys_path = partial(_in_sandbox_dir, "rollbook_authorized_keys")
+known_hosts_path = partial(_in_sandbox_dir, "known_hosts")
+secrets_path = partial(_in_sandbox_dir, "secrets.env")
+# names the sandbox's notification endpoint (an e2e test's local receiver), when one listens
+notify_url_path = partial(_in_sandbox_dir, "notify_url")
+state_path = partial(_in_sandbox_dir, "state.json")
 
 
 def notify_url() -> str | None:
     path = notify_url_path()
     return path.read_text().strip() or None if path.is_file() else None
-
-
-def state_path():
-    return sandbox_dir() / "state.json"
 
 
 def load() -> State:
