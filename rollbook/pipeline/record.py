@@ -214,8 +214,7 @@ def _who(holder: dict) -> str:
 
 def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
                      approval: str = "") -> str:
-    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run (of two
-    controllers exactly one reads ``TAKEN``)."""
+    """The host script's ``takeover`` of the stale lock read as ``seen`` (of two controllers one reads ``TAKEN``)."""
     return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
                         approval=approval, started_marker=run.started_marker, state=state_update(run),
                         history=history.started(run, takeover_of=holder))
@@ -251,8 +250,7 @@ def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step:
 
 
 def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
-    """Record a failed step, ``restored`` (the state before the run recorded again) when the step left
-    ``run.restored_marker``, else ``failed``; then unlock."""
+    """The host script's ``fail``: the failed step recorded ``restored`` or ``failed``, then the lock released."""
     took = time.monotonic() - run.started
     return host_command(state_dir, "fail", inline=run.enrolling, system=run.system, run_id=run.run_id,
                         started_marker=run.started_marker, restored_marker=run.restored_marker,

@@ -233,13 +233,11 @@ COMMANDS = {"begin": begin, "takeover": takeover, "refresh": refresh, "finish": 
 def main(command: str, document: str) -> int:
     args = json.loads(document)
     if args.get("version") != PROTOCOL:
-        print("VERSION")
-        print(PROTOCOL)
+        print(f"VERSION\n{PROTOCOL}")
         return 3
     os.umask(0o022)
     lines = COMMANDS[command](args)
-    for line in lines:
-        print(line)
+    print("\n".join(lines))
     return 1 if lines[:1] == ["NOT HELD"] else 0
 
 
