@@ -44,20 +44,15 @@ def _seal(target):
     target.data = sealed
 
 
-def _data(target) -> dict:
-    """``target``'s merged data, as pyinfra merges it (the only read of it, sealed or not)."""
-    return target.data.dict()
-
-
 def connection_of(target) -> dict:
     """``target``'s connector arguments as its data sets them, for commands run outside an operation."""
-    data = _data(target)
+    data = target.data.dict()
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
 
 def address_of(target) -> tuple[str, int, str]:
     """Where rollbook connects to ``target`` outside a run: its address, SSH port and known_hosts file."""
-    data = _data(target)
+    data = target.data.dict()
     return (str(data.get("ssh_hostname") or target.name), int(data.get("ssh_port") or 22),
             str(data.get("ssh_known_hosts_file")))
 
@@ -135,7 +130,7 @@ def uploads_of(target) -> tuple[str, str | None]:
 
 def load(target) -> HostSettings:
     """``target``'s data, validated once (one line naming a bad key), then sealed."""
-    data = _data(target)
+    data = target.data.dict()
     override = dict(target.inventory.get_override_data())
     schema.refuse_override(override)
     nulls = sorted(name for name, value in override.items() if value is None)

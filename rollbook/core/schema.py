@@ -212,7 +212,7 @@ def reference() -> str:
             marks = [mark for mark in ("security", "secret", "per_run") if _extra(info, mark)]
             doc = info.description + (f" *({', '.join(marks).replace('per_run', 'per run')})*" if marks else "")
             default = "—" if _extra(info, "per_run") else f"`{info.default!r}`"
-            kind = _annotated_name(info.annotation, info.metadata) if info.metadata else _type_name(info.annotation)
+            kind = _annotated_name(info.annotation, info.metadata)
             allowed = _cell(str(_extra(info, "allowed") or ""))
             lines.append(f"| `{name}` | {kind} | {default} | {allowed} | {_cell(doc)} |")
         lines.append("")

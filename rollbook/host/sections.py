@@ -33,6 +33,15 @@ def key_values(lines: list[str]) -> dict[str, str]:
     return values
 
 
+def json_object(lines: list[str]) -> dict:
+    """The JSON object ``lines`` hold; {} when they hold none (empty, not JSON, or not an object)."""
+    try:
+        value = json.loads("\n".join(lines) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def recorded_section(recorded_file: str) -> str:
     """``## recorded``: the host's state file, whole (its last line ended, never the next section's header)."""
     return f"echo '## recorded'; {whole(recorded_file)} 2>/dev/null || true"
@@ -46,11 +55,7 @@ def whole(path: str) -> str:
 def recorded_units(lines: list[str], system: str, field: str = "units") -> dict[str, str]:
     """``system``'s units in the host's recorded state (``state.json``); {} when none or unreadable.
     ``field``: another unit -> text map recorded beside them (voice-v2's ``sources``)."""
-    try:
-        recorded = json.loads("\n".join(lines) or "{}")
-    except ValueError:
-        return {}
-    record = recorded.get(system) if isinstance(recorded, dict) else None
+    record = json_object(lines).get(system)
     units = (record.get(field) if isinstance(record, dict) else None) or {}
     return {str(unit): str(value) for unit, value in units.items()} if isinstance(units, dict) else {}
 

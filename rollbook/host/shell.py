@@ -48,15 +48,14 @@ def checked(check: str, message: str) -> str:
 # the password is in the exported REDISCLI_AUTH (redis-cli reads it from its environment)
 REDIS_CLI = 'redis-cli -h "$rh" -p "$rp" -n "$rn"${ru:+ --user "$ru"}${rt:+ --tls}'
 
-# python3 (standard library only) percent-decoding $v, read from its environment; an "x" guards
-# trailing newlines against the command substitution
+# an "x" guards trailing newlines against the command substitution
 _PERCENT_DECODE = ('import os, sys, urllib.parse as p; '
                    'sys.stdout.buffer.write(p.unquote_to_bytes(os.environb[b"v"]) + b"x")')
 
 
 def _percent_decoded(var: str) -> str:
-    """Percent-decode shell variable ``var`` in place when it holds a ``%`` (``p%40ss`` -> ``p@ss``);
-    the value reaches python3 through its environment, never its arguments."""
+    """Percent-decode shell variable ``var`` in place when it holds a ``%`` (``p%40ss`` -> ``p@ss``) with
+    python3's standard library; the value reaches python3 through its environment, never its arguments."""
     return (f'case ${var} in *%*) {var}=$(v="${var}" python3 -c {q(_PERCENT_DECODE)}) || '
             f'{{ echo "python3 is needed to decode a URL-encoded credential" >&2; exit 1; }}; '
             f'{var}=${{{var}%x}};; esac')

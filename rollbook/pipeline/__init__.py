@@ -26,6 +26,7 @@ from ..core.preflight import PreflightError
 from . import plan as plans
 from . import pyinfra_adapter, recorded
 from . import record as run_ops
+from .record import run_data
 from .stages import STATES, Context, Stage, Stages
 
 REPO = checkout()
@@ -92,11 +93,6 @@ def allowed_signers(settings: HostSettings) -> Path:
 
 def _operator(settings: HostSettings) -> identity.Operator:
     return identity.of_data(settings, allowed_signers(settings))
-
-
-def run_data(settings: HostSettings) -> dict:
-    """Every ``--data`` value that reaches the run, as an approval binds them (the approval itself aside)."""
-    return {key: value for key, value in settings.override.items() if key != "approval"}
 
 
 def preflight() -> HostSettings:
@@ -210,11 +206,7 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
         SESSION.callbacks = True
     if current.kind == "drift_correction" and current.environment == "prod":
         _bind_to_recorded_data(current, settings)
-    run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system,
-                  state_dir=current.state_dir, lock_ttl=settings.rollbook_lock_ttl,
-                  takeover=settings.rollbook_takeover, marker=settings.rollbook_environment_marker,
-                  webhook=settings.rollbook_notify_webhook, data=run_data(settings),
-                  uploads_owner=settings.ssh_user if settings.sudo else None, **arguments)
+    run_ops.begun(name=f"Lock {current.system} on this host and record the run", system=current.system, **arguments)
 
 
 def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
@@ -273,4 +265,4 @@ def _finish(current: runs.HostRun, settings: HostSettings, changing: list[str], 
     SESSION.plan.add(host.name, current.system, current.units_after, changing, current.changes, differ=differ,
                      data=plans.resolved(settings.given, schema.fields(), schema.secret_keys()))
     run_ops.finished(name=f"Record the {current.system} run and unlock", system=current.system,
-                     state_dir=current.state_dir, changed=bool(changing), **arguments)
+                     changed=bool(changing), **arguments)

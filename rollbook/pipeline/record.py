@@ -17,9 +17,10 @@ from pyinfra.api import operation
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from ..core import history, notify, runs
-from ..core.loader import connection_of
+from ..core.loader import HostSettings, connection_of, settings_of
 from ..core.report import executing
 from ..host.scripts import run_record, source
+from ..host.sections import json_object
 from ..host.shell import fail, q
 
 SCRIPT = source("run_record")
@@ -65,6 +66,11 @@ def run_on_host(command: str, on=None):
     """Run ``command`` on a host (default: the current one) with its connector arguments."""
     target = on or host
     return target.run_shell_command(command, **connector_arguments(target))
+
+
+def run_data(settings: HostSettings) -> dict:
+    """Every ``--data`` value that reaches the run, as an approval binds them (the approval itself aside)."""
+    return {key: value for key, value in settings.override.items() if key != "approval"}
 
 
 def lock_path(state_dir: str, system: str) -> str:
@@ -113,26 +119,19 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
 
 
 @operation()
-def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: str, webhook: str | None = None,
-          data: dict | None = None, uploads_owner: str | None = None):
+def begun(system: str):
     """
-    Refuse a host enrolled elsewhere (``marker``), a plan other than the approved one, or an approval
-    used before; then take the host's lock for ``system`` (a stale one only with ``takeover``), record
-    the run's target as the host's state and append a ``started`` history record.
+    Refuse a host enrolled elsewhere (``rollbook_environment_marker``), a plan other than the approved one,
+    or an approval used before; then take the host's lock for ``system`` (a stale one only with
+    ``rollbook_takeover``), record the run's target as the host's state and append a ``started`` history
+    record. The rest comes from the host's settings (``settings_of``). Example::
 
-    + data: the run's ``--data`` values (an approved run's plan digest covers them)
-    + webhook: notified (once per run) when an emergency override starts changing hosts
-    + uploads_owner: the SSH user whose uploads folder sudo'd uploads land in (None: no sudo)
-
-    Example::
-
-        run_ops.begun(name="Lock vision and record the run", system="vision",
-                      state_dir="/var/lib/rollbook", lock_ttl=1800, takeover=False,
-                      marker="/etc/rollbook/environment")
+        run_ops.begun(name="Lock vision and record the run", system="vision")
     """
     if not executing():
         return
-    run = runs.current(host.name, system)
+    run, settings = runs.current(host.name, system), settings_of(host)
+    state_dir, lock_ttl, marker = run.state_dir, settings.rollbook_lock_ttl, settings.rollbook_environment_marker
 
     def refused(why: str, said: str = ""):
         """Record the refusal in the host's history; fail with ``said`` (default: '<host>: refused: <why>')."""
@@ -144,26 +143,27 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         return
     approved = run.authorization.get("mode") == "approval"
     if approved:
-        planned = runs.SESSION.plan.digest(run.environment, run.deploy, data or {})
+        planned = runs.SESSION.plan.digest(run.environment, run.deploy, run_data(settings))
         if planned != run.authorization["digest"]:
             yield refused(f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
                           f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
                           "approved; approve the new plan")
             return
     if run.authorization.get("mode") == "emergency":
-        run.authorization["notification"] = notify.emergency(run, webhook)
+        run.authorization["notification"] = notify.emergency(run, settings.rollbook_notify_webhook)
     now = datetime.now(timezone.utc)
     info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
                        "pid": runs.PID, "since": now.strftime(runs.TIME_FORMAT),
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)})
     # an approval is used once: checked and recorded with the lock, under the same guard
     approval = run.authorization["approval_id"] if approved else ""
+    owner = settings.ssh_user if settings.sudo and not run.enrolling else None  # sudo'd uploads land in its folder
     ok, output = run_on_host(host_command(
         state_dir, "begin", inline=run.enrolling, system=system, info=info, approval=approval,
         marker="" if run.enrolling else marker,  # the bootstrap writes the marker itself
         environment=run.environment, private_dir=run.private_dir, started_marker=run.started_marker,
         state=state_update(run), history=history.started(run),
-        uploads=[f"{state_dir}-uploads", uploads_owner] if uploads_owner and not run.enrolling else None))
+        uploads=[f"{state_dir}-uploads", owner] if owner else None))
     lines = output.stdout_lines
     if not ok and unusable(output, state_dir):
         yield fail(f"{host.name}: refused: {unusable(output, state_dir)}")
@@ -176,9 +176,9 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
         yield refused(why, f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
         return
     if lines[0] == "HELD":
-        seen, holder = (lines[1:2] or [""])[0], _holder(lines[2:])
+        seen, holder = (lines[1:2] or [""])[0], json_object(lines[2:])
         why = stale_because(holder, now)
-        if not (why and takeover):
+        if not (why and settings.rollbook_takeover):
             message = f"{system} on {host.name} is locked by {_who(holder)} since {holder.get('since', '?')}"
             if why:
                 message += f"; the lock is stale ({why}): re-run with --data rollbook_takeover=true to take it over"
@@ -193,7 +193,7 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
             logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
                            f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
         elif lines[0] != "REUSED":
-            winner = _holder(lines[1:])
+            winner = json_object(lines[1:])
             message = (f"{system} on {host.name}: the stale lock was taken over first by {_who(winner)}" if winner
                        else f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
             yield refused(message, message)
@@ -206,14 +206,6 @@ def begun(system: str, state_dir: str, lock_ttl: int, takeover: bool, marker: st
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
 
 
-def _holder(lines: list[str]) -> dict:
-    try:
-        holder = json.loads("\n".join(lines))
-    except ValueError:
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
 def _who(holder: dict) -> str:
     """A lock's holder as a refusal names it."""
     return (f"{holder.get('operator', '?')} (run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on "
@@ -222,8 +214,7 @@ def _who(holder: dict) -> str:
 
 def takeover_command(state_dir: str, run: runs.HostRun, info: str, seen: str, holder: dict,
                      approval: str = "") -> str:
-    """Replace the stale lock whose content hashed to ``seen`` with ``info`` and record the run (of two
-    controllers exactly one reads ``TAKEN``)."""
+    """The host script's ``takeover`` of the stale lock read as ``seen`` (of two controllers one reads ``TAKEN``)."""
     return host_command(state_dir, "takeover", inline=run.enrolling, system=run.system, seen=seen, info=info,
                         approval=approval, started_marker=run.started_marker, state=state_update(run),
                         history=history.started(run, takeover_of=holder))
@@ -259,8 +250,7 @@ def finish_command(state_dir: str, run: runs.HostRun, outcome: str, failed_step:
 
 
 def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
-    """Record a failed step, ``restored`` (the state before the run recorded again) when the step left
-    ``run.restored_marker``, else ``failed``; then unlock."""
+    """The host script's ``fail``: the failed step recorded ``restored`` or ``failed``, then the lock released."""
     took = time.monotonic() - run.started
     return host_command(state_dir, "fail", inline=run.enrolling, system=run.system, run_id=run.run_id,
                         started_marker=run.started_marker, restored_marker=run.restored_marker,
@@ -270,17 +260,16 @@ def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
 
 
 @operation()
-def finished(system: str, state_dir: str, changed: bool):
+def finished(system: str, changed: bool):
     """
     Append the ``finished`` history record and release this run's lock. Example::
 
-        run_ops.finished(name="Record the run and unlock vision", system="vision",
-                         state_dir="/var/lib/rollbook", changed=True)
+        run_ops.finished(name="Record the run and unlock vision", system="vision", changed=True)
     """
     if not executing():
         return
     run = runs.current(host.name, system)
-    ok, output = run_on_host(finish_command(state_dir, run, "converged" if changed else "no_change"))
+    ok, output = run_on_host(finish_command(run.state_dir, run, "converged" if changed else "no_change"))
     run.finished = True
     if run.heartbeat is not None:
         run.heartbeat.kill(block=False)

@@ -6,10 +6,9 @@ correction converges with that data, never with fresh data::
     ['vision_service']
 """
 
-import json
-
 from pyinfra.api import FactBase
 
+from ..host.sections import json_object
 from ..host.shell import q
 from ..systems import SYSTEMS
 from ..core import schema
@@ -42,10 +41,7 @@ class RecordedData(FactBase):
         return f"cat {q(state_file)} 2>/dev/null || true"
 
     def process(self, output):
-        try:
-            return json.loads("\n".join(output) or "{}")  # the system's part is picked in ``of``
-        except ValueError:
-            return {}
+        return json_object(output)  # the system's part is picked in ``of``
 
 
 def of(state: dict, system: str) -> dict[str, str]:

@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 PROTOCOL = 1  # what the commands take and answer: raised whenever a controller could misread another's
-PRIVATE = 0o600
 
 
 @contextmanager
@@ -58,7 +57,7 @@ def write_private(path: str, text: str, mode: str = "w"):
             handle.write(text)
     finally:
         os.umask(old)
-    os.chmod(path, PRIVATE)
+    os.chmod(path, 0o600)
 
 
 def append_history(state_dir: str, record: dict):
@@ -117,10 +116,7 @@ def reused(args: dict) -> bool:
 
 def mark_used(args: dict):
     if args.get("approval"):
-        path = f"{args['state_dir']}/approvals.used"
-        with open(path, "a") as handle:
-            handle.write(args["approval"] + "\n")
-        os.chmod(path, PRIVATE)
+        write_private(f"{args['state_dir']}/approvals.used", args["approval"] + "\n", "a")
 
 
 def mark_started(path: str):
@@ -237,13 +233,11 @@ COMMANDS = {"begin": begin, "takeover": takeover, "refresh": refresh, "finish": 
 def main(command: str, document: str) -> int:
     args = json.loads(document)
     if args.get("version") != PROTOCOL:
-        print("VERSION")
-        print(PROTOCOL)
+        print(f"VERSION\n{PROTOCOL}")
         return 3
     os.umask(0o022)
     lines = COMMANDS[command](args)
-    for line in lines:
-        print(line)
+    print("\n".join(lines))
     return 1 if lines[:1] == ["NOT HELD"] else 0
 
 
