@@ -113,8 +113,7 @@ class AnalyticbotHost(SectionsFact):
         ref_lines = sections.get("ref")
         migration = None
         if "migration" in sections:
-            values = dict(line.split("=", 1) for line in sections["migration"] if "=" in line and
-                          line.split("=", 1)[0] in ("columns", "indexes", "rows", "backup"))
+            values = key_values(sections["migration"])
             if "rows" in values:
                 migration = Migration(columns={c for c in values.get("columns", "").split(",") if c},
                                       indexes={i for i in values.get("indexes", "").split(",") if i},

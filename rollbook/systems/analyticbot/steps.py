@@ -119,10 +119,9 @@ def _verified(ctx: Context, name: str, what: str):
     before and removed by the observation."""
     request, settings = ctx.request, ctx.request.settings
     header_file = f"{ctx.run.private_dir}/{ctx.run.run_id}-analyticbot.header"
-    token = request.token
 
     def upload_token():
-        host.put_file(StringIO(f"Authorization: Bearer {token}\n"), header_file,
+        host.put_file(StringIO(f"Authorization: Bearer {request.token}\n"), header_file,
                       remote_temp_filename=uploads.staging_path(), **connector_arguments(host))
 
     verify.verified(

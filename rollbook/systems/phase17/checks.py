@@ -2,13 +2,8 @@
 apply to it; after one, the runbook's verification."""
 
 from ...host import envfile
-from .facts import COMMENT, FLAG, GUARD, MainFile, Phase17State
+from .facts import COMMENT, FLAG, GUARD, Phase17State
 from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
-
-
-def _applies(unit: str, main: MainFile) -> bool:
-    """Whether main.py has the shape ``unit``'s method edits (router: both lines at column 0; flag: the guard)."""
-    return not main.missing if unit == ROUTER else main.guarded
 
 
 def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:
@@ -26,8 +21,9 @@ def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:
         unit = FLAG_UNIT if main.guarded else ROUTER
         units[unit] = request.legacy
         declared.discard(unit)
+    applies = {ROUTER: not main.missing, FLAG_UNIT: main.guarded}  # main.py has the shape the unit's method edits
     return {unit: value for unit, value in units.items()
-            if _applies(unit, main) or (unit not in declared and value == "rolled_back")}
+            if applies[unit] or (unit not in declared and value == "rolled_back")}
 
 
 def refusal(request: Phase17Request, state: Phase17State) -> str | None:

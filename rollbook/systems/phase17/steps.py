@@ -48,7 +48,7 @@ class Phase17Stages(Stages):
             differ.append(ROUTER)
         if FLAG_UNIT in units:
             value = flag_of(units[FLAG_UNIT])
-            if _current_flag(ctx).get(FLAG) != value or (state.running or {}).get(FLAG) != value:
+            if state.env_file.get(FLAG) != value or (state.running or {}).get(FLAG) != value:
                 differ.append(FLAG_UNIT)
         return differ
 
@@ -68,12 +68,12 @@ class Phase17Stages(Stages):
             stage.changes += [f"{settings.main_file}: {'comment out' if commented else 'restore'} {line!r}"
                               for line in _router_todo(ctx)]
         if FLAG_UNIT in units:
-            current, value = _current_flag(ctx), flag_of(units[FLAG_UNIT])
+            target = _flag_target(ctx)
             stage.steps.append(envfile.keys(
-                name=f"Set {FLAG}={value} in {settings.env_file}", path=settings.env_file, current=current,
-                target={FLAG: value}, backup_keep=ctx.settings.rollbook_backup_keep, public={FLAG},
+                name=f"Set {FLAG}={target[FLAG]} in {settings.env_file}", path=settings.env_file,
+                current=state.env_file, target=target, backup_keep=ctx.settings.rollbook_backup_keep, public={FLAG},
                 root=posixpath.dirname(settings.server_dir.rstrip("/"))))
-            stage.changes += [f"{FLAG}: {current.get(FLAG, '(unset)')} -> {value}"] if current.get(FLAG) != value else []
+            stage.changes += envfile.describe(envfile.plan_changes(state.env_file, target), {FLAG})
         return stage
 
     def apply(self, ctx: Context) -> Stage:
@@ -113,11 +113,6 @@ def _router_todo(ctx: Context) -> list[str]:
         return []
     commented = units[ROUTER] == "rolled_back"
     return [line for line in ROUTER_LINES if ctx.state.main.router[line] != commented]
-
-
-def _current_flag(ctx: Context) -> dict[str, str]:
-    """The flag unit: the flag as the env file holds it ({} when unset)."""
-    return {FLAG: ctx.state.env_file[FLAG]} if FLAG in ctx.state.env_file else {}
 
 
 def _flag_target(ctx: Context) -> dict[str, str]:

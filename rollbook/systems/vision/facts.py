@@ -41,7 +41,6 @@ class VisionState:
     low_stream_length: int | None
     redis_error: str = ""
     context_rows: int | None = None  # post_enrichment rows holding analysis.context (when asked)
-    postgres_error: str = ""
     baseline: dict[str, float] = field(default_factory=dict)  # vision_* metrics at the start
     later: dict[str, float] = field(default_factory=dict)  # the same, `window` seconds later
     recorded: dict[str, str] = field(default_factory=dict)  # wave -> state rollbook last converged it to
@@ -77,7 +76,6 @@ class VisionHost(SectionsFact):
                 count_context: bool = False):
         parts = [
             recorded_section(recorded_file),
-            f"f={q(settings.env_file)}",
             f"echo '## env'; if {file_inside(settings.env_file)}; then echo present; {read_keys(settings.env_file, settings.keys)}; "
             "else echo missing; fi",
             process.container_section(settings.project_dir, settings.service, settings.keys),
@@ -103,10 +101,7 @@ class VisionHost(SectionsFact):
         env = sections.get("env", ["missing"])
         experiments = sections.get("experiments", ["missing"])
         counts, redis_error = _count_or_error(sections.get("redis", []))
-        context, postgres_error = (None, "")
-        if "context" in sections:
-            found, postgres_error = _count_or_error(sections["context"])
-            context = found[0] if found else None
+        context = _count_or_error(sections["context"])[0] if "context" in sections else None
         return VisionState(
             env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
             container=process.running_env(sections.get("container", [])),
@@ -114,8 +109,7 @@ class VisionHost(SectionsFact):
             phash_keys=counts[0] if counts else None,
             low_stream_length=counts[1] if counts else None,
             redis_error=redis_error,
-            context_rows=context,
-            postgres_error=postgres_error,
+            context_rows=context[0] if context else None,
             baseline=metrics.read_scrape("\n".join(sections.get("metrics", []))),
             later=metrics.read_scrape("\n".join(sections.get("later", []))),
             recorded=recorded_units(sections.get("recorded", []), "vision"),
@@ -154,19 +148,15 @@ class VisionEffect(SectionsFact):
 
     def parse(self, sections):
         smoke = (sections.get("smoke") or [None])[0]
-        processed = pending = removed = None
-        if smoke is not None:
-            words = smoke.split()
-            processed = words[:2] == ["ok", "yes"]
-            pending = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
-            removed = int(words[3]) if len(words) > 3 and words[3].isdigit() else None
+        words = (smoke or "").split() + [""] * 4  # ok <processed yes|no> <pending> <removed>, each may be missing
+        pending, removed = (int(word) if word.isdigit() else None for word in words[2:4])
         health = (sections.get("health") or ["0"])[0]
         return VisionObservation(
             container=process.running_env(sections.get("container", [])),
             health=int(health) if health.isdigit() else 0,
             first=metrics.read_scrape("\n".join(sections.get("first", []))),
             second=metrics.read_scrape("\n".join(sections.get("second", []))),
-            smoke_processed=processed,
+            smoke_processed=None if smoke is None else words[:2] == ["ok", "yes"],
             smoke_pending=pending,
             smoke_removed=removed,
         )

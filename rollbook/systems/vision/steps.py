@@ -40,11 +40,7 @@ class VisionStages(Stages):
         """The waves whose flags (in .env or the running worker) or experiment entry differ from their target."""
         request, state = ctx.request, ctx.state
         held = (state.env_file or {}, state.container or {})
-        try:
-            entries = yaml.safe_load(state.experiments or "") or {}
-        except yaml.YAMLError:
-            entries = {}
-        entries = entries if isinstance(entries, dict) else {}
+        entries = yaml.safe_load(state.experiments or "") or {}  # a mapping: ``refusal`` refuses any other file
         return [wave for wave in request.desired
                 if any(values.get(key) != request.env[key] for values in held for key in WAVES[wave]
                        if key in request.env)
