@@ -11,13 +11,12 @@ its start. Env values arrive through ``envfile.hiding``: only ``public`` keys an
 ``targets`` value as values, every other one as a digest under the host's salt.
 """
 
-import json
 import posixpath
 from dataclasses import dataclass, field, fields
 
 from ...host import process
 from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
-from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
+from ...host.sections import SectionsFact, json_object, key_values, recorded_section, recorded_units
 from ...host.scripts import source
 from ...host.shell import COMPOSE, PROCESS_STARTED, file_inside, health_section, q
 
@@ -151,14 +150,6 @@ def _parsed(cls, lines: list[str] | None):
     values = _words(lines)
     return cls(**{f.name: _number(values[f.name]) if isinstance(f.default, float) else values[f.name]
                   for f in fields(cls) if f.name in values})
-
-
-def _json(lines: list[str]) -> dict:
-    try:
-        value = json.loads("\n".join(lines) or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
@@ -369,7 +360,7 @@ class VoiceEffect(SectionsFact):
         memory = sections.get("memory", [])
         return VoiceObservation(
             running=running, started=started, health_code=int(first) if first.isdigit() else 0,
-            health=_json(lines[1:]), validation=_json(sections.get("validation", [])),
+            health=json_object(lines[1:]), validation=json_object(sections.get("validation", [])),
             memory_mb=parse_memory(memory[0]) if memory else None,
             image=_parsed(ImageState, sections.get("image")),
             providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),
