@@ -93,6 +93,32 @@ def _history(args) -> int:
     return _failed(f"could not read the history of {', '.join(unreachable)}") if unreachable else 0
 
 
+def _locks(args) -> int:
+    from .remote import locks_everywhere
+
+    rows, unreachable = [], []
+    for name, (ok, text) in locks_everywhere(args.inventory, args.state_dir).items():
+        if not ok:
+            unreachable.append(name)
+            continue
+        for line in text.splitlines():
+            system, _, held = line.partition(" ")
+            try:
+                lock = json.loads(held)
+            except ValueError:
+                lock = {"unreadable": held[:200]}
+            rows.append({"host": name, "system": system, **(lock if isinstance(lock, dict) else {})})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['host']:<16} {row['system']:<12} {row.get('operator', '?')} since {row.get('since', '?')} "
+                  f"(run {row.get('run_id', '?')}, pid {row.get('pid', '?')} on {row.get('controller', '?')}, "
+                  f"expires {row.get('expires', '?')})")
+        print(f"{len(rows)} lock(s) held")
+    return _failed(f"could not read the locks of {', '.join(unreachable)}") if unreachable else 0
+
+
 def _incident(args) -> int:
     from .incident import report
 
@@ -201,6 +227,12 @@ def parser() -> argparse.ArgumentParser:
     hist.add_argument("--state-dir", default="/var/lib/rollbook")
     hist.set_defaults(run=_history)
 
+    held = commands.add_parser("locks", help="the locks the inventory's hosts hold now: who, which system, since when")
+    held.add_argument("inventory")
+    held.add_argument("--json", action="store_true")
+    held.add_argument("--state-dir", default="/var/lib/rollbook")
+    held.set_defaults(run=_locks)
+
     incident = commands.add_parser("incident", help="the incident report (Markdown) of one run on one host")
     incident.add_argument("--inventory", default="inventories/prod.py")
     incident.add_argument("--host", required=True)
@@ -272,7 +304,7 @@ def main(argv=None) -> int:
 def console() -> int:
     """The ``rollbook`` console script and ``python -m rollbook``: the commands that use pyinfra's API
     (which runs on gevent) get gevent's patches before anything imports ssl."""
-    if sys.argv[1:2] and sys.argv[1] in ("history", "incident", "approve", "drift", "trust-host"):  # the one reader of argv
+    if sys.argv[1:2] and sys.argv[1] in ("history", "locks", "incident", "approve", "drift", "trust-host"):  # the one reader of argv
         from gevent import monkey
 
         monkey.patch_all()

@@ -1,7 +1,7 @@
 """Read files from every host of an inventory, over the inventory's own SSH settings (strict host keys)
 and connector arguments (production reads the 0600 history through ``sudo``, as the runs wrote it).
 
-Used by the commands that read what runs left on hosts (history, incident)::
+Used by the commands that read what runs left on hosts (history, incident, locks)::
 
     for name, (ok, text) in read_everywhere("inventories/prod.py", "/var/lib/rollbook/history.jsonl").items(): ...
 """
@@ -30,6 +30,17 @@ def load_inventory(path: str):
 
 def read_everywhere(inventory_path: str, path: str, hosts: list[str] | None = None) -> dict[str, tuple[bool, str]]:
     """``{host: (ok, content or error)}`` for ``path`` on each host (all, or those named)."""
+    return run_everywhere(inventory_path, f"cat {q(path)} 2>/dev/null || true", hosts)
+
+
+def locks_everywhere(inventory_path: str, state_dir: str) -> dict[str, tuple[bool, str]]:
+    """``{host: (ok, lines)}``: ``<system> <lock JSON>`` per lock a host holds now."""
+    return run_everywhere(inventory_path, f"cd {q(state_dir + '/locks')} 2>/dev/null && for f in *.lock; do "
+                          '[ -f "$f" ] && printf \'%s %s\\n\' "${f%.lock}" "$(cat "$f")"; done; true')
+
+
+def run_everywhere(inventory_path: str, command: str, hosts: list[str] | None = None) -> dict[str, tuple[bool, str]]:
+    """``{host: (ok, stdout or error)}`` of a read-only ``command`` on each host (all, or those named)."""
     inventory = load_inventory(inventory_path)
     config = Config()
     state = State()
@@ -45,8 +56,7 @@ def read_everywhere(inventory_path: str, path: str, hosts: list[str] | None = No
             if host not in state.activated_hosts:
                 results[host.name] = (False, "could not connect")
                 continue
-            ok, output = host.run_shell_command(f"cat {q(path)} 2>/dev/null || true",
-                                                **connector_arguments(host))  # sudo, as the runs wrote it
+            ok, output = host.run_shell_command(command, **connector_arguments(host))  # sudo, as the runs wrote it
             results[host.name] = (ok, output.stdout if ok else output.stderr)
         disconnect_all(state)
     return results

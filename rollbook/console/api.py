@@ -37,6 +37,7 @@ class PlanRequest(BaseModel):
     environment: str
     hosts: list[str] = Field(default_factory=list, max_length=500)
     data: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    takeover: bool = False  # admins: take over a stale lock the hosts hold
 
 
 class RunRequest(BaseModel):
@@ -110,7 +111,8 @@ def create_app(console: Console) -> FastAPI:
     def plan(body: PlanRequest, user: Signed) -> dict:
         """The job's ``--dry`` plan on the hosts, and its digest: what a run executes, and an approval binds."""
         made = console.plan(user, system=body.system, action=body.action, environment=body.environment,
-                            hosts=body.hosts, data={key: _text(value) for key, value in body.data.items()})
+                            hosts=body.hosts, data={key: _text(value) for key, value in body.data.items()},
+                            takeover=body.takeover)
         return {"id": made["id"], "digest": made["digest"], "hosts": made["hosts"]}
 
     @app.get("/api/plans/{plan_id}")
@@ -136,8 +138,8 @@ def create_app(console: Console) -> FastAPI:
 
     @app.get("/api/locks")
     def locks(user: Signed) -> list[dict]:
-        reading(user)
-        return console.locks()
+        """The locks every environment's hosts hold now: host, system, operator, since, expires, run_id."""
+        return console.locks(user)
 
     @app.post("/api/history/collect")
     def collect(user: Signed) -> dict:

@@ -1,8 +1,9 @@
-"""Runs made elsewhere (pyinfra on any controller, drift corrections, the timer's included), collected into the
-console's history from each host's own record (``rollbook history INVENTORY --json``, as the CLI reads
-it)::
+"""What the hosts hold, read as the CLI reads it: runs made elsewhere (pyinfra on any controller, drift
+corrections, the timer's included) collected into the console's history from each host's own record
+(``rollbook history INVENTORY --json``), and the locks held now (``rollbook locks INVENTORY --json``)::
 
     added = collect(store, "prod", "inventories/prod.py")     # rows seen; runs the console made are skipped
+    locks_of("inventories/prod.py")       # [{"host", "system", "operator", "since", "expires", "run_id", ...}]
 """
 
 import json
@@ -25,15 +26,24 @@ def source_of(row: dict) -> str:
     return "drift" if str(row.get("kind", "")).startswith("drift") else "cli"
 
 
-def collect(store: Store, environment: str, inventory: str) -> int:
-    """Add or update one history row per (host, run, system) the inventory's hosts recorded; the console's
-    own runs (their records name ``console_run``) are already there."""
-    done = subprocess.run([sys.executable, "-m", "rollbook", "history", inventory, "--json"], cwd=checkout(),
+def _read(command: str, inventory: str) -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "rollbook", command, inventory, "--json"], cwd=checkout(),
                           capture_output=True, text=True, timeout=COLLECT_TIMEOUT)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CollectError(f"rollbook history {inventory}: {last}")
-    rows = [row for row in json.loads(done.stdout) if not row.get("console_run")]
+        raise CollectError(f"rollbook {command} {inventory}: {last}")
+    return json.loads(done.stdout)
+
+
+def locks_of(inventory: str) -> list[dict]:
+    """The locks the inventory's hosts hold now."""
+    return _read("locks", inventory)
+
+
+def collect(store: Store, environment: str, inventory: str) -> int:
+    """Add or update one history row per (host, run, system) the inventory's hosts recorded; the console's
+    own runs (their records name ``console_run``) are already there."""
+    rows = [row for row in _read("history", inventory) if not row.get("console_run")]
     for row in rows:
         status = OUTCOMES.get(row.get("outcome", ""), "failed" if row.get("event") != "started" else "running")
         store.collected(f"{row['run_id']}:{row['host']}:{row['system']}", source=source_of(row),

@@ -114,7 +114,7 @@ def add_pages(app: FastAPI):
         hosts = str(form.get("hosts", "")).replace(",", " ").split()
         try:
             plan = console.plan(user, system=system, action=action, environment=str(form.get("environment", "")),
-                                hosts=hosts, data=data)
+                                hosts=hosts, data=data, takeover=form.get("takeover") == "true")
         except Refused as error:
             return page(request, "job.html", error.status, job=job, environments=console.config.environments,
                         error=str(error), given=dict(form))
@@ -182,6 +182,11 @@ def add_pages(app: FastAPI):
                     if number >= first:
                         lines.append(shown_line(raw))
         return page(request, "lines.html", run=run, lines=lines, page_number=max(page_number, 1), more=more)
+
+    @app.get("/locks", response_class=HTMLResponse)
+    @guarded
+    async def locks(request: Request, user):
+        return page(request, "locks.html", locks=console.locks(user))
 
     @app.get("/history", response_class=HTMLResponse)
     @guarded

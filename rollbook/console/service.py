@@ -17,7 +17,7 @@ from pathlib import Path
 from ..cli.approve import dry_plan
 from ..core import approvals
 from ..core.preflight import PreflightError
-from .collect import CollectError, collect
+from .collect import CollectError, collect, locks_of
 from .config import APPROVER_DOMAIN, ConsoleConfig
 from .jobs import checked, job_of
 from .runner import Runner
@@ -26,6 +26,7 @@ from .users import User, Users, can
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 APPROVAL_HOURS = 1.0
+TAKEOVER = "rollbook_takeover"  # the pipeline's key: take over a stale lock
 LOG = logging.getLogger("rollbook.console")
 
 
@@ -58,10 +59,13 @@ class Console:
         return self.config.environments[name]
 
     def plan(self, user: User, *, system: str, action: str, environment: str, hosts: list[str],
-             data: dict[str, str]) -> dict:
+             data: dict[str, str], takeover: bool = False) -> dict:
         """The ``--dry`` plan of the job on ``hosts`` (all of the environment's when empty), kept with its
-        digest; refused before any host is touched when the data or a name is bad."""
+        digest; refused before any host is touched when the data or a name is bad. ``takeover`` (admins
+        only): the run takes over a stale lock (its holder gone or expired; never a live one)."""
         _must_hold(user, "plan", "plan a run")
+        if takeover:
+            _must_hold(user, "admin", "take over a lock")
         inventory = self.environment(environment).inventory
         try:
             job = job_of(system, action)
@@ -72,6 +76,7 @@ class Console:
             raise Refused(422, f"hosts: {', '.join(map(repr, bad))} is not a host name")
         try:
             given = checked(job, {str(key): str(value) for key, value in data.items()})
+            given |= {TAKEOVER: "true"} if takeover else {}
             document = dry_plan(inventory, job.deploy, [f"{key}={value}" for key, value in given.items()],
                                 list(hosts))
         except (PreflightError, ValueError) as error:
@@ -134,12 +139,14 @@ class Console:
             Path(run["output"]).unlink(missing_ok=True)
             self.store.forget_output(run["id"])
 
-    def locks(self) -> list[dict]:
-        """Who holds which host and system, since when: the runs going on, the console's and those the
-        hosts' history shows started and not finished."""
-        return [{"host": host, "system": run["system"], "holder": run["requester"], "source": run["source"],
-                 "since": run["started"], "run": run["id"]}
-                for run in self.store.runs(outcome="running") for host in run["hosts"]]
+    def locks(self, user: User) -> list[dict]:
+        """Who holds which host and system now, since when, read from every environment's hosts."""
+        _must_hold(user, "read", "read the locks")
+        try:
+            return [lock | {"environment": name} for name, environment in self.config.environments.items()
+                    for lock in locks_of(environment.inventory)]
+        except CollectError as error:
+            raise Refused(502, str(error)) from None
 
     def cancel(self, user: User, run_id: str) -> dict:
         run = self.run(run_id)

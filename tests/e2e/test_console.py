@@ -79,6 +79,43 @@ def test_an_operator_s_self_service_rollback_runs_its_plan_and_the_worker_sees_t
     assert again.status_code == 409  # a plan runs once
 
 
+def test_a_run_cancelled_by_its_requester_stops_and_is_recorded_as_cancelled(console):
+    operator = console.api("operator")
+    made = plan(operator, action="enable")
+    assert made.status_code == 201, made.text
+    run_id = operator.post("/api/runs", json={"plan": made.json()["id"]}).json()["id"]
+    assert console.api("approver").post(f"/api/runs/{run_id}/cancel").status_code == 403  # not theirs, not an admin
+    with operator.stream("GET", f"/api/runs/{run_id}/events") as stream:
+        for line in stream.iter_lines():
+            if "Starting operation" in line:  # pyinfra is changing the host: stop it there
+                break
+    assert operator.post(f"/api/runs/{run_id}/cancel").status_code == 200
+    events = events_of(operator, run_id)
+    assert events[-1] == ("status", {"status": "cancelled"}), events[-5:]
+    assert operator.get(f"/api/runs/{run_id}").json()["hosts"] == {VISION: "cancelled"}
+
+
+def test_a_lock_left_by_a_cancelled_run_is_shown_and_only_an_admin_takes_it_over(console):
+    """Ctrl-C leaves the host's lock (as from the CLI): the locks view shows it, an admin's next run takes
+    it over (its holder is gone), and then no lock is held."""
+    operator, admin = console.api("operator"), console.api("admin")
+    held = [lock for lock in operator.get("/api/locks").json() if lock["host"] == VISION]
+    assert [(lock["system"], lock["environment"]) for lock in held] == [("vision", "sandbox")], held
+    assert held[0]["since"] and held[0]["operator"]
+    refused = plan(operator, action="enable")
+    assert refused.status_code == 201  # planning reads, it does not lock
+    run_id = operator.post("/api/runs", json={"plan": refused.json()["id"]}).json()["id"]
+    assert events_of(operator, run_id)[-1] == ("status", {"status": "refused"})  # the lock is held
+    assert operator.post("/api/plans", json={"system": "vision", "action": "enable", "environment": "sandbox",
+                                             "hosts": [VISION], "takeover": True}).status_code == 403
+    made = admin.post("/api/plans", json={"system": "vision", "action": "enable", "environment": "sandbox",
+                                          "hosts": [VISION], "takeover": True})
+    assert made.status_code == 201, made.text
+    run_id = admin.post("/api/runs", json={"plan": made.json()["id"]}).json()["id"]
+    assert events_of(admin, run_id)[-1] == ("status", {"status": "succeeded"})
+    assert [lock for lock in operator.get("/api/locks").json() if lock["host"] == VISION] == []
+
+
 def test_history_shows_cli_runs_and_drift_corrections_beside_the_console_s(console, probes):
     """A CLI run and a drift correction (what the timer runs) on the host the console just rolled back."""
     cli = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data={"vision_waves": "tokens"}, limit=VISION)

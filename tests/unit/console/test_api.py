@@ -91,3 +91,10 @@ def test_the_vendored_files_are_the_npm_packages_files():
     listed = json.loads((STATIC / "VENDORED.json").read_text())["files"]
     for name, entry in listed.items():
         assert hashlib.sha256((STATIC / name).read_bytes()).hexdigest() == entry["sha256"], name
+
+
+def test_only_an_admin_may_plan_a_lock_takeover(client):
+    body = {"system": "vision", "action": "rollback", "environment": "sandbox", "hosts": ["vision-1"],
+            "data": {"vision_waves": "tokens"}, "takeover": True}
+    answer = client.post("/api/plans", json=body, auth=("anna", "a"))
+    assert answer.status_code == 403 and "take over a lock" in answer.json()["detail"]

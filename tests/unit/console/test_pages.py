@@ -61,3 +61,20 @@ def test_host_output_shows_as_text(client, console):
 def test_pages_forbid_framing_and_sniffing(client):
     headers = client.get("/login").headers
     assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_a_50_mb_output_reaches_a_page_in_bounded_pieces(client, console):
+    signed_in(client)
+    plan = a_plan(console, environment="sandbox")
+    run = console.store.add_run(plan, "olga")
+    output = console.config.state / "big.log"
+    line = b"    [vision-1]      " + b"x" * 80 + b"\n"
+    with open(output, "wb") as handle:
+        handle.write(line * (50 * 1024 * 1024 // len(line)))
+    console.store.set_output(run["id"], str(output))
+    console.store.update(run["id"], "succeeded", {"vision-1": "succeeded"})
+    live = client.get(f"/runs/{run['id']}/stream")
+    assert "earlier output: see the pages or the raw file" in live.text and len(live.content) < 512 * 1024
+    paged = client.get(f"/runs/{run['id']}/lines", params={"page_number": 3})
+    assert paged.text.count('class="line"') == 2000 and "Next" in paged.text
+    assert client.get(f"/runs/{run['id']}").status_code == 200
