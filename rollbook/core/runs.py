@@ -18,6 +18,8 @@ CONSOLE_RUN = os.environ.get("ROLLBOOK_CONSOLE_RUN", "") if re.fullmatch(
     r"[0-9a-f]{16}", os.environ.get("ROLLBOOK_CONSOLE_RUN", "")) else ""
 CONTROLLER = socket.gethostname()
 PID = os.getpid()
+# the PID's namespace: two controllers may share a host name (containers on one machine), not a PID namespace
+PID_NAMESPACE = os.readlink("/proc/self/ns/pid") if os.path.exists("/proc/self/ns/pid") else ""
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time a record or a lock holds (UTC)
 
 

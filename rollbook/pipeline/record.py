@@ -108,7 +108,7 @@ def stale_because(holder: dict, now: datetime | None = None) -> str:
         return "unreadable lock"
     if now >= expires:
         return f"expired at {holder['expires']}"
-    if holder.get("controller") == runs.CONTROLLER:
+    if holder.get("controller") == runs.CONTROLLER and holder.get("pid_namespace", runs.PID_NAMESPACE) == runs.PID_NAMESPACE:
         try:
             os.kill(int(holder.get("pid", 0)), 0)
         except ProcessLookupError:
@@ -153,7 +153,7 @@ def begun(system: str):
         run.authorization["notification"] = notify.emergency(run, settings.rollbook_notify_webhook)
     now = datetime.now(timezone.utc)
     info = json.dumps({"run_id": run.run_id, "operator": run.operator, "controller": runs.CONTROLLER,
-                       "pid": runs.PID, "since": now.strftime(runs.TIME_FORMAT),
+                       "pid": runs.PID, "pid_namespace": runs.PID_NAMESPACE, "since": now.strftime(runs.TIME_FORMAT),
                        "expires": (now + timedelta(seconds=lock_ttl)).strftime(runs.TIME_FORMAT)})
     # an approval is used once: checked and recorded with the lock, under the same guard
     approval = run.authorization["approval_id"] if approved else ""

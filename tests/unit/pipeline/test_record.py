@@ -34,6 +34,16 @@ def test_a_lock_whose_holder_process_is_gone_is_stale():
     assert stale_because(holder(controller=runs.CONTROLLER, pid=runs.PID), NOW) == ""
 
 
+def test_a_holder_of_the_same_host_name_in_another_pid_namespace_is_not_judged_by_our_pids():
+    """Two controllers can share a host name (containers of one machine): their PIDs are not ours."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    elsewhere = holder(controller=runs.CONTROLLER, pid=gone.pid, pid_namespace="pid:[1]")
+    assert stale_because(elsewhere, NOW) == ""
+    assert "is gone" in stale_because(holder(controller=runs.CONTROLLER, pid=gone.pid,
+                                             pid_namespace=runs.PID_NAMESPACE), NOW)
+
+
 def test_an_unreadable_lock_is_stale():
     assert stale_because({}, NOW) == "unreadable lock"
 
