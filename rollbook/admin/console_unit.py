@@ -12,6 +12,7 @@ with (``/etc/rollbook-console/approval_ed25519``, a listed signer as ``*@rollboo
 deploy refuses to start a console without its users file.
 """
 
+import re
 from io import StringIO
 
 from pyinfra import host
@@ -35,11 +36,13 @@ PRIVATE_MODES = ("600", "640")
 
 class ConsoleFiles(FactBase):
     """What the team placed and what the drift timer's deploy installed: ``<name> <mode> <owner>`` per
-    line ("" after the name when missing)."""
+    line ("" after the name when missing), and ``installed <commit> <requirements digest>``."""
 
-    def command(self, venv: str):
+    def command(self, venv: str, checkout: str):
         checks = {"users": USERS, "approval_key": APPROVAL_KEY, "venv": f"{venv}/{MARKER}"}
-        return "; ".join(f"echo \"{name} $(stat -c '%a %U' {q(path)} 2>/dev/null)\"" for name, path in checks.items())
+        return "; ".join([f"echo \"{name} $(stat -c '%a %U' {q(path)} 2>/dev/null)\"" for name, path in checks.items()]
+                         + [f"echo \"installed $(git -C {q(checkout)} rev-parse -q HEAD 2>/dev/null) "
+                            f"$(cut -c1-64 {q(venv + '/' + MARKER)} 2>/dev/null)\""])
 
     def process(self, output):
         return {name: said.strip() for name, _, said in (line.partition(" ") for line in output)}
@@ -56,10 +59,12 @@ def config_text(settings, approval_key: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def unit_text(settings) -> str:
-    """The console's systemd unit from the control host's data (every value checked as the drift timer's)."""
+def unit_text(settings, installed: str = "") -> str:
+    """The console's systemd unit from the control host's data (every value checked as the drift timer's);
+    ``installed`` (the checkout's commit and the virtualenv's digest) is written in it, so that a new
+    rollbook restarts the console."""
     return render(f"{UNIT}.j2", control=_for_units(control_from(settings)), config=CONFIG, state=STATE,
-                  port=settings.rollbook_console_port)
+                  port=settings.rollbook_console_port, installed=re.sub(r"[^0-9a-f ]", "", installed))
 
 
 def refusal(placed: dict[str, str], user: str) -> str:
@@ -84,7 +89,7 @@ def console():
         return
     settings = pipeline.preflight()
     control = control_from(settings)
-    placed = host.get_fact(ConsoleFiles, venv=control.venv)
+    placed = host.get_fact(ConsoleFiles, venv=control.venv, checkout=control.checkout)
     why = refusal(placed, control.user)
     if why:
         raise PreflightError(f"{host.name}: {why}")
@@ -94,7 +99,7 @@ def console():
     changed = [
         files.put(name=f"Install the console's settings in {CONFIG}", src=StringIO(config_text(settings, bool(
             placed.get("approval_key")))), dest=CONFIG, mode="644"),
-        files.put(name=f"Install {UNITS}/{UNIT}", dest=f"{UNITS}/{UNIT}", mode="644", src=StringIO(unit_text(settings)))]
+        files.put(name=f"Install {UNITS}/{UNIT}", dest=f"{UNITS}/{UNIT}", mode="644", src=StringIO(unit_text(settings, placed.get("installed", ""))))]
     systemd.daemon_reload(name="Reload systemd (unit file changed)", _if=lambda: changed[1].did_change())
     systemd.service(name="Restart the console (its settings or unit changed)", service=UNIT, running=True,
                     restarted=True, _if=lambda: any(op.did_change() for op in changed))
