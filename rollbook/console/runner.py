@@ -19,7 +19,9 @@ from .jobs import job_of
 from .store import Store
 
 HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]\s]+)\]\s+(?P<said>.*)$")
-REFUSAL = re.compile(r": refused\b")  # a host's or preflight's refusal ("...: refused: why", "...: refused (why)")
+# a host's or preflight's refusal: "...: refused: why", "...: refused (why)", a lock held, a takeover lost
+# (each the message of the pipeline's record.begun, which also records the refusal in the host's history)
+REFUSAL = re.compile(r": refused\b| is locked by |: the stale lock (was taken over|changed)")
 CONSOLE_RUN = "ROLLBOOK_CONSOLE_RUN"  # the run's id, in its hosts' history records (``core.runs.CONSOLE_RUN``)
 MAX_RUNNING = 2  # pyinfra runs at once; the others wait, queued
 STOP_GRACE = 30  # seconds pyinfra gets to stop after Ctrl-C before it is terminated

@@ -16,4 +16,6 @@ def test_the_run_s_outcome():
     assert outcome(0, "", cancelled=False) == "succeeded"
     assert outcome(1, "[vision-1] not 'prod': refused (a host's environment...)", cancelled=False) == "refused"
     assert outcome(1, "GET /health: connection refused", cancelled=False) == "failed"
+    assert outcome(1, "[vision-1] vision on vision-1 is locked by bob since 2026-12-07T19:38:01Z", cancelled=False) \
+        == "refused"
     assert outcome(1, "", cancelled=True) == "cancelled"
