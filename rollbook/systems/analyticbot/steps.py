@@ -20,7 +20,7 @@ from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, 
 
 
 class AnalyticbotStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "analyticbot_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> AnalyticbotRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -32,11 +32,6 @@ class AnalyticbotStages(Stages):
         return host.get_fact(AnalyticbotHost, settings=request.settings,
                              recorded_file=f"{settings.rollbook_state_dir}/state.json", ref=request.release,
                              migration=request.migration is not None, timeouts=timeouts_of(settings))
-
-    def scope(self, settings, request: AnalyticbotRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"analyticbot_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def differing(self, ctx: Context) -> list[str]:
         """The units whose flag (in the env file or the running process) differs from its target."""

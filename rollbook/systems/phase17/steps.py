@@ -16,7 +16,7 @@ from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Requ
 
 
 class Phase17Stages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "phase17_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> Phase17Request:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -32,10 +32,8 @@ class Phase17Stages(Stages):
                              recorded_file=f"{settings.rollbook_state_dir}/state.json")
 
     def scope(self, settings, request: Phase17Request, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
         legacy = {LEGACY_UNIT: request.legacy} if request.legacy else {}
-        return {"phase17_desired": ",".join(f"{unit}={state}" for unit, state in {**request.desired, **legacy}.items())}
+        return super().scope(settings, replace(request, desired={**request.desired, **legacy}), target)
 
     def units(self, request: Phase17Request, state) -> dict[str, str]:
         return converged(request, state)

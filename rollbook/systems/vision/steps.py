@@ -18,7 +18,7 @@ from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desire
 
 
 class VisionStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "vision_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> VisionRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -30,11 +30,6 @@ class VisionStages(Stages):
                              recorded_file=f"{settings.rollbook_state_dir}/state.json",
                              window=settings.vision_experiment_window if request.target != "enabled" else 0,
                              count_context=request.strip_context, timeouts=timeouts_of(settings))
-
-    def scope(self, settings, request: VisionRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"vision_desired": ",".join(f"{wave}={state}" for wave, state in request.desired.items())}
 
     def differing(self, ctx: Context) -> list[str]:
         """The waves whose flags (in .env or the running worker) or experiment entry differ from their target."""

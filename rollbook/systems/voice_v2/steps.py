@@ -20,7 +20,7 @@ from .request import GROUP, SYSTEM, VoiceRequest, code_source, desired_state, re
 
 
 class VoiceStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "voice_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> VoiceRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -37,11 +37,6 @@ class VoiceStages(Stages):
                              level=levels[0] if len(levels) == 1 else levels, backup=source.backup_dir,
                              backup_root=settings.voice_backup_root, ref=source.ref if 2 in levels else None,
                              image_tag=request.image_tag if 3 in levels else None)
-
-    def scope(self, settings, request: VoiceRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def sources(self, request: VoiceRequest, state) -> dict[str, str]:
         """The level-2 source a rollback restored: the backup directory, or the git commit checked out."""
