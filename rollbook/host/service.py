@@ -29,6 +29,12 @@ class Restore:
     started: str  # the file holding the run's start stamp
     also: tuple[str, ...] = ()  # code trees, virtualenvs
 
+    @classmethod
+    def of_run(cls, run, env_file: str, keys, also=()) -> "Restore":
+        """The restore of ``run`` (a pipeline HostRun: its markers), the env file's ``keys`` sorted."""
+        return cls(env_file=env_file, keys=tuple(sorted(keys)), marker=run.restored_marker,
+                   started=run.started_marker, also=tuple(also))
+
 
 def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
     if running is None:

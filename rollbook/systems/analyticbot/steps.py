@@ -41,10 +41,8 @@ class AnalyticbotStages(Stages):
 
     def refusal(self, ctx: Context) -> str:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        if state.env_file is None:
-            return f"{settings.env_file} not found"
-        if state.misshapen:
-            return envfile.shape_refusal(settings.env_file, state.misshapen)
+        if refused := envfile.refusal(settings.env_file, state.env_file, state.misshapen):
+            return refused
         if request.release is not None:
             if not state.ref_commit:
                 return f"unknown git ref {request.release!r} in {settings.checkout}"
@@ -90,8 +88,7 @@ class AnalyticbotStages(Stages):
             service=settings.service, project_dir=settings.project_dir, running=state.running,
             target=_expected(ctx), stale_code=bool(stale_code),
             ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
-            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=ctx.run.restored_marker, started=ctx.run.started_marker),
+            restore=service.Restore.of_run(ctx.run, settings.env_file, request.env),
             public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:

@@ -99,9 +99,8 @@ def _restore(ctx: Context) -> service.Restore:
     file (flag unit: the process must then hold its flag again) and main.py (router unit)."""
     units, settings, run = converged(ctx.request, ctx.state), ctx.request.settings, ctx.run
     files = ([settings.env_file] if FLAG_UNIT in units else []) + ([settings.main_path] if ROUTER in units else [])
-    return service.Restore(env_file=files[0] if files else settings.env_file,
-                           keys=(FLAG,) if FLAG_UNIT in units else (), marker=run.restored_marker,
-                           started=run.started_marker, also=tuple(files[1:]))
+    return service.Restore.of_run(run, files[0] if files else settings.env_file, (FLAG,) if FLAG_UNIT in units else (),
+                                  also=files[1:])
 
 
 def _router_todo(ctx: Context) -> list[str]:
