@@ -125,22 +125,18 @@ def shape_refusal(path: str, keys: list[str]) -> str:
 
 
 def refusal(path: str, current: dict[str, str] | None, keys: list[str], missing: str = "not found") -> str:
-    """Why a run will not edit env file ``path`` ('' when it may): the file is ``missing`` (``current`` None),
-    or the line of a key in ``keys`` (``misshapen``) has a shape it does not edit."""
+    """Why a run will not edit ``path`` ('' when it may): ``missing`` (``current`` None), or ``shape_refusal``."""
     return f"{path} {missing}" if current is None else shape_refusal(path, keys)
 
 
 def section(path: str, printed: str, test: str = "", name: str = "env") -> str:
-    """Shell printing ``## env`` (or ``## name``), then ``present`` and what ``printed`` prints when ``test``
-    (default: ``path`` is a file) holds, else ``missing``; ``values`` reads it back::
-
-        section("/opt/search/.env", read_keys("/opt/search/.env", ["SEARCH_A"]))
-    """
+    """``## env`` (or ``name``): ``present`` and ``printed``'s output when ``test`` (default: ``path`` is a file)
+    holds, else ``missing``: ``section("/opt/search/.env", read_keys("/opt/search/.env", ["SEARCH_A"]))``."""
     return f"echo '## {name}'; if {test or f'[ -f {q(path)} ]'}; then echo present; {printed}; else echo missing; fi"
 
 
 def values(lines: list[str] | None) -> dict[str, str] | None:
-    """The ``KEY=value`` lines of a ``section``; None when it says ``missing`` (or is absent)."""
+    """A ``section``'s ``KEY=value`` lines; None when it says ``missing`` (or is absent)."""
     return key_values(lines[1:]) if lines and lines[0] == "present" else None
 
 

@@ -31,7 +31,7 @@ class Restore:
 
     @classmethod
     def of_run(cls, run, env_file: str, keys, also=()) -> "Restore":
-        """The restore of ``run`` (a pipeline HostRun: its markers), the env file's ``keys`` sorted."""
+        """With ``run``'s markers (a pipeline HostRun): ``Restore.of_run(ctx.run, "/opt/app/.env", {"A": "1"})``."""
         return cls(env_file=env_file, keys=tuple(sorted(keys)), marker=run.restored_marker,
                    started=run.started_marker, also=tuple(also))
 
