@@ -124,6 +124,22 @@ def shape_refusal(path: str, keys: list[str]) -> str:
             "export KEY=value, a value unquoted without spaces or in one pair of quotes, LF or CRLF): fix it by hand")
 
 
+def refusal(path: str, current: dict[str, str] | None, keys: list[str], missing: str = "not found") -> str:
+    """Why a run will not edit ``path`` ('' when it may): ``missing`` (``current`` None), or ``shape_refusal``."""
+    return f"{path} {missing}" if current is None else shape_refusal(path, keys)
+
+
+def section(path: str, printed: str, test: str = "", name: str = "env") -> str:
+    """``## env`` (or ``name``): ``present`` and ``printed``'s output when ``test`` (default: ``path`` is a file)
+    holds, else ``missing``: ``section("/opt/search/.env", read_keys("/opt/search/.env", ["SEARCH_A"]))``."""
+    return f"echo '## {name}'; if {test or f'[ -f {q(path)} ]'}; then echo present; {printed}; else echo missing; fi"
+
+
+def values(lines: list[str] | None) -> dict[str, str] | None:
+    """A ``section``'s ``KEY=value`` lines; None when it says ``missing`` (or is absent)."""
+    return key_values(lines[1:]) if lines and lines[0] == "present" else None
+
+
 def parse(text: str, keys) -> dict[str, str]:
     """The values of ``keys`` in env-file ``text`` (the last assignment wins)."""
     return {key: value for key, value in key_values(text.splitlines()).items() if key in keys}

@@ -29,8 +29,15 @@ class Restore:
     started: str  # the file holding the run's start stamp
     also: tuple[str, ...] = ()  # code trees, virtualenvs
 
+    @classmethod
+    def of_run(cls, run, env_file: str, keys, also=()) -> "Restore":
+        """With ``run``'s markers (a pipeline HostRun): ``Restore.of_run(ctx.run, "/opt/app/.env", {"A": "1"})``."""
+        return cls(env_file=env_file, keys=tuple(sorted(keys)), marker=run.restored_marker,
+                   started=run.started_marker, also=tuple(also))
 
-def _reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool, public=()) -> list[str]:
+
+def reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: bool = False, public=()) -> list[str]:
+    """Why a process holding ``running`` (None: not running) must restart to hold ``target``."""
     if running is None:
         return ["not running"]
     reasons = [f"running process holds {key}={shown(key, running.get(key), public)}"
@@ -142,5 +149,5 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
         service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd", service="analyticbot-api",
                                      project_dir="", running=state.running, target={"ENABLE_TIME_WEIGHTING": "false"})
     """
-    yield from restarted._inner(unit, service, project_dir, _reasons(running, target, stale_code, public), ready,
+    yield from restarted._inner(unit, service, project_dir, reasons(running, target, stale_code, public), ready,
                                 restore)

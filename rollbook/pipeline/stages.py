@@ -53,6 +53,8 @@ class Stages:
 
     name: str = ""
     group: str = ""
+    desired_key: str = ""  # the scope key of a converge run's state per unit ('': none)
+    bound: Callable[[Any], dict] | None = None  # settings -> the scope of a rollback or enable (a staticmethod)
 
     def request(self, settings, target: str | None, recorded: dict | None):
         """The host's settings -> what this run converges (``target``: enabled, rolled_back, or None for
@@ -65,8 +67,15 @@ class Stages:
         raise NotImplementedError
 
     def scope(self, settings, request, target: str | None) -> dict:
-        """The settings an approval binds (what the run does)."""
-        return {}
+        """The settings an approval binds (what the run does).
+
+        The default: a rollback or enable's ``bound(settings)``, a converge run's state per unit under
+        ``desired_key`` (``{"vision_desired": "a=enabled,b=rolled_back"}``)."""
+        if target is not None:
+            return self.bound(settings) if self.bound else {}
+        if not self.desired_key:
+            return {}
+        return {self.desired_key: ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
 
     def units(self, request, state) -> dict[str, str]:
         """The state this run records for the host: unit -> enabled | rolled_back."""

@@ -8,8 +8,7 @@
 
 from dataclasses import dataclass, field
 
-from ...host import process
-from ...host.envfile import misshapen, read_keys
+from ...host import envfile, process
 from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
 from ...host.shell import file_inside, health_section, postgres_connect, q, timed
 from ...host.timeouts import Timeouts
@@ -78,9 +77,9 @@ class AnalyticbotHost(SectionsFact):
         parts = [
             recorded_section(recorded_file),
             f"f={q(settings.env_file)}",
-            f"echo '## env'; if [ -f \"$f\" ]; then echo present; {read_keys(settings.env_file, settings.keys)}; "
-            f"grep -q -E {q(f'^(export[[:space:]]+)?{settings.database_url_key}=')} \"$f\" && echo has_database_url; "
-            "else echo missing; fi",
+            envfile.section(settings.env_file, f"{envfile.read_keys(settings.env_file, settings.keys)}; "
+                            f"grep -q -E {q(f'^(export[[:space:]]+)?{settings.database_url_key}=')} \"$f\" "
+                            "&& echo has_database_url", '[ -f "$f" ]'),
             process_section(settings),
             f"echo '## checkout'; if git -C {checkout} rev-parse -q HEAD >/dev/null 2>&1; then "
             f"echo \"head $(git -C {checkout} rev-parse HEAD)\"; echo \"at $(stat -c %Y {checkout}/.git/HEAD)\"; "
@@ -121,7 +120,7 @@ class AnalyticbotHost(SectionsFact):
             else:
                 migration = Migration(error=(sections["migration"] or ["PostgreSQL did not answer"])[-1])
         return AnalyticbotState(
-            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            env_file=envfile.values(env),
             has_database_url="has_database_url" in env,
             running=running.env if running else None, process_started=running.started if running else 0,
             head=checkout.get("head", ""), checked_out_at=int(checkout.get("at", "0") or 0),
@@ -129,7 +128,7 @@ class AnalyticbotHost(SectionsFact):
             ref_commit=None if ref_lines is None else ("" if ref_lines[:1] in ([], ["unknown"]) else ref_lines[0]),
             migration=migration,
             recorded=recorded_units(sections.get("recorded", []), "analyticbot"),
-            misshapen=misshapen(env),
+            misshapen=envfile.misshapen(env),
         )
 
 

@@ -20,7 +20,7 @@ from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, 
 
 
 class AnalyticbotStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "analyticbot_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> AnalyticbotRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -33,11 +33,6 @@ class AnalyticbotStages(Stages):
                              recorded_file=f"{settings.rollbook_state_dir}/state.json", ref=request.release,
                              migration=request.migration is not None, timeouts=timeouts_of(settings))
 
-    def scope(self, settings, request: AnalyticbotRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"analyticbot_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
-
     def differing(self, ctx: Context) -> list[str]:
         """The units whose flag (in the env file or the running process) differs from its target."""
         expected, held = _expected(ctx), (ctx.state.env_file or {}, ctx.state.running or {})
@@ -46,10 +41,8 @@ class AnalyticbotStages(Stages):
 
     def refusal(self, ctx: Context) -> str:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        if state.env_file is None:
-            return f"{settings.env_file} not found"
-        if state.misshapen:
-            return envfile.shape_refusal(settings.env_file, state.misshapen)
+        if refused := envfile.refusal(settings.env_file, state.env_file, state.misshapen):
+            return refused
         if request.release is not None:
             if not state.ref_commit:
                 return f"unknown git ref {request.release!r} in {settings.checkout}"
@@ -95,8 +88,7 @@ class AnalyticbotStages(Stages):
             service=settings.service, project_dir=settings.project_dir, running=state.running,
             target=_expected(ctx), stale_code=bool(stale_code),
             ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
-            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=ctx.run.restored_marker, started=ctx.run.started_marker),
+            restore=service.Restore.of_run(ctx.run, settings.env_file, request.env),
             public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:

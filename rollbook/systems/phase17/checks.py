@@ -46,9 +46,8 @@ def refusal(request: Phase17Request, state: Phase17State) -> str | None:
                 f"add it, or use phase17_method=router")
     if not state.settings_define_flag:
         return f"{request.settings.settings_path} does not define {FLAG} (the runbook's Method 3)"
-    if state.env_file is None:
-        return f"{request.settings.env_file} not found (the unit's EnvironmentFile)"
-    return envfile.shape_refusal(request.settings.env_file, state.misshapen) or None
+    return envfile.refusal(request.settings.env_file, state.env_file, state.misshapen,
+                           "not found (the unit's EnvironmentFile)") or None
 
 
 def judge(request: Phase17Request, units: dict[str, str] | None = None):

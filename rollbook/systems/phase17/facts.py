@@ -11,10 +11,10 @@
 from dataclasses import dataclass, field
 
 from ...host import process
-from ...host.envfile import misshapen, read_keys
+from ...host.envfile import misshapen, read_keys, section, values
 from ...host.process import Process
 from ...host.scripts import source
-from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units
+from ...host.sections import SectionsFact, recorded_section, recorded_units
 from ...host.shell import q
 
 # the runbook's two lines (Method 1 comments them out; Method 3 indents them under the guard)
@@ -110,8 +110,7 @@ class Phase17Host(SectionsFact):
             f"echo '## main'; if [ -f {main} ]; then echo \"mtime $(stat -c %.9Y {main})\"; "
             f"grep -n -e video_stream_router -e {FLAG} {main} || true; else echo missing; fi",
             f"echo '## settings'; grep -qs '^{FLAG} *=' {q(settings.settings_path)} && echo defined || echo undefined",
-            f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
-            f"{read_keys(settings.env_file, [FLAG])}; else echo missing; fi",
+            section(settings.env_file, read_keys(settings.env_file, [FLAG])),
             process.section(settings.service, (FLAG,)),
         ])
 
@@ -120,7 +119,7 @@ class Phase17Host(SectionsFact):
         return Phase17State(
             main=parse_main(sections.get("main", [])),
             settings_define_flag=sections.get("settings", [""])[:1] == ["defined"],
-            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            env_file=values(env),
             process=process.parse(sections.get("process", [])),
             recorded=recorded_units(sections.get("recorded", []), "phase17"),
             misshapen=misshapen(env),

@@ -16,7 +16,7 @@ from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Requ
 
 
 class Phase17Stages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "phase17_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> Phase17Request:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -32,10 +32,8 @@ class Phase17Stages(Stages):
                              recorded_file=f"{settings.rollbook_state_dir}/state.json")
 
     def scope(self, settings, request: Phase17Request, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
         legacy = {LEGACY_UNIT: request.legacy} if request.legacy else {}
-        return {"phase17_desired": ",".join(f"{unit}={state}" for unit, state in {**request.desired, **legacy}.items())}
+        return super().scope(settings, replace(request, desired={**request.desired, **legacy}), target)
 
     def units(self, request: Phase17Request, state) -> dict[str, str]:
         return converged(request, state)
@@ -101,9 +99,8 @@ def _restore(ctx: Context) -> service.Restore:
     file (flag unit: the process must then hold its flag again) and main.py (router unit)."""
     units, settings, run = converged(ctx.request, ctx.state), ctx.request.settings, ctx.run
     files = ([settings.env_file] if FLAG_UNIT in units else []) + ([settings.main_path] if ROUTER in units else [])
-    return service.Restore(env_file=files[0] if files else settings.env_file,
-                           keys=(FLAG,) if FLAG_UNIT in units else (), marker=run.restored_marker,
-                           started=run.started_marker, also=tuple(files[1:]))
+    return service.Restore.of_run(run, files[0] if files else settings.env_file, (FLAG,) if FLAG_UNIT in units else (),
+                                  also=files[1:])
 
 
 def _router_todo(ctx: Context) -> list[str]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from ...core import metrics
 from ...host import process
-from ...host.envfile import misshapen, read_keys
-from ...host.sections import SectionsFact, key_values, recorded_section, recorded_units, whole
+from ...host.envfile import misshapen, read_keys, section, values
+from ...host.sections import SectionsFact, recorded_section, recorded_units, whole
 from ...host.shell import REDIS_CLI, file_inside, health_section, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
@@ -76,8 +76,7 @@ class VisionHost(SectionsFact):
                 count_context: bool = False):
         parts = [
             recorded_section(recorded_file),
-            f"echo '## env'; if {file_inside(settings.env_file)}; then echo present; {read_keys(settings.env_file, settings.keys)}; "
-            "else echo missing; fi",
+            section(settings.env_file, read_keys(settings.env_file, settings.keys), file_inside(settings.env_file)),
             process.container_section(settings.project_dir, settings.service, settings.keys),
             f"echo '## experiments'; if {file_inside(settings.experiments_file)}; then echo present; "
             f"{whole(settings.experiments_file)}; else echo missing; fi",
@@ -103,7 +102,7 @@ class VisionHost(SectionsFact):
         counts, redis_error = _count_or_error(sections.get("redis", []))
         context = _count_or_error(sections["context"])[0] if "context" in sections else None
         return VisionState(
-            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
+            env_file=values(env),
             container=process.running_env(sections.get("container", [])),
             experiments="\n".join(experiments[1:]) + "\n" if experiments[:1] == ["present"] else None,
             phash_keys=counts[0] if counts else None,

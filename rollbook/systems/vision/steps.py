@@ -18,7 +18,7 @@ from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desire
 
 
 class VisionStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "vision_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> VisionRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -30,11 +30,6 @@ class VisionStages(Stages):
                              recorded_file=f"{settings.rollbook_state_dir}/state.json",
                              window=settings.vision_experiment_window if request.target != "enabled" else 0,
                              count_context=request.strip_context, timeouts=timeouts_of(settings))
-
-    def scope(self, settings, request: VisionRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"vision_desired": ",".join(f"{wave}={state}" for wave, state in request.desired.items())}
 
     def differing(self, ctx: Context) -> list[str]:
         """The waves whose flags (in .env or the running worker) or experiment entry differ from their target."""
@@ -49,10 +44,8 @@ class VisionStages(Stages):
 
     def refusal(self, ctx: Context) -> str:
         request, state = ctx.request, ctx.state
-        if state.env_file is None:
-            return f"{request.settings.env_file} not found"
-        if state.misshapen:
-            return envfile.shape_refusal(request.settings.env_file, state.misshapen)
+        if refused := envfile.refusal(request.settings.env_file, state.env_file, state.misshapen):
+            return refused
         experiments_text(state.experiments, request, f"{host.name}:{request.settings.experiments_file}")
         active = active_experiments(state.baseline, state.later, request)
         if active:
@@ -90,8 +83,7 @@ class VisionStages(Stages):
             service=settings.service, project_dir=settings.project_dir, running=ctx.state.container,
             target=expected_container_env(ctx.state.env_file, request),
             ready=http_ok(settings.metrics_url + "/health", ctx.settings.vision_health_timeout),
-            restore=service.Restore(env_file=settings.env_file, keys=tuple(sorted(request.env)),
-                                    marker=ctx.run.restored_marker, started=ctx.run.started_marker),
+            restore=service.Restore.of_run(ctx.run, settings.env_file, request.env),
             public=envfile.public_keys(ctx.settings, settings.keys))])
 
     def verify(self, ctx: Context) -> None:

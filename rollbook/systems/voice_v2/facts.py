@@ -15,8 +15,8 @@ import posixpath
 from dataclasses import dataclass, field, fields
 
 from ...host import process
-from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys
-from ...host.sections import SectionsFact, json_object, key_values, recorded_section, recorded_units
+from ...host.envfile import SALT_FILE, hide, hiding, misshapen, read_keys, section, values
+from ...host.sections import SectionsFact, json_object, recorded_section, recorded_units
 from ...host.scripts import source
 from ...host.shell import COMPOSE, PROCESS_STARTED, file_inside, health_section, q
 
@@ -203,15 +203,12 @@ class VoiceHost(SectionsFact):
         parts = [
             TREE_HASH, FILE_HASH, NEWEST_CHANGE, hiding(salt, targets),
             recorded_section(recorded_file),
-            f"echo '## env'; if [ -f {q(settings.env_file)} ]; then echo present; "
-            f"{hide(public)} < {q(settings.env_file)}; "
-            + (f"{read_keys(settings.env_file, sorted(targets))} | grep '^!'; " if targets else "")
-            + "else echo missing; fi",
+            section(settings.env_file, f"{hide(public)} < {q(settings.env_file)}"
+                    + (f"; {read_keys(settings.env_file, sorted(targets))} | grep '^!'" if targets else "")),
             process_section(settings, public),
         ]
         if 1 in levels:
-            parts += [f"echo '## previous'; if [ -f {q(settings.env_previous)} ]; then echo present; "
-                      f"{hide(public)} < {q(settings.env_previous)}; else echo missing; fi",
+            parts += [section(settings.env_previous, f"{hide(public)} < {q(settings.env_previous)}", name="previous"),
                       _env_rest_section(settings, sorted(targets or {})),
                       f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
                       f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
@@ -249,11 +246,9 @@ class VoiceHost(SectionsFact):
 
     def parse(self, sections):
         env = sections.get("env", ["missing"])
-        previous = sections.get("previous")
         running, started = parse_process(sections.get("process", []))
         return VoiceState(
-            env_file=key_values(env[1:]) if env[:1] == ["present"] else None,
-            previous=key_values(previous[1:]) if previous and previous[0] == "present" else None,
+            env_file=values(env), previous=values(sections.get("previous")),
             providers=_file_text(sections.get("providers")),
             running=running, started=started,
             providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pyinfra import host
 
 from ...core.preflight import PreflightError
-from ...host import envfile, files
+from ...host import envfile, files, service
 from ...pipeline import Context, Stage
 from . import operations as voice_ops
 from .request import CODE_UNITS, KINDS, LEVEL_OF, VoiceRequest, code_source, providers_text, recorded_source
@@ -129,15 +129,13 @@ class Configuration(Level):
         return stage
 
     def reasons(self, ctx: Context) -> list[str]:
-        state, public = ctx.state, ctx.request.public
-        if state.running is None:
-            return ["not running"]
-        config = config_target(ctx)
-        reasons = [f"running process holds {key}={envfile.shown(key, state.running.get(key), public)}"
-                   for key, value in config.env.items() if state.running.get(key) != value]
-        if config.providers is not None and state.providers != config.providers:
+        state, config = ctx.state, config_target(ctx)
+        reasons = service.reasons(state.running, config.env, public=ctx.request.public)
+        if state.running is None or config.providers is None:
+            return reasons
+        if state.providers != config.providers:
             reasons.append("the provider settings change")
-        elif config.providers is not None and state.providers_stale:
+        elif state.providers_stale:
             reasons.append("running process started before the provider settings last changed")
         return reasons
 

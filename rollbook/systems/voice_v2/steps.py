@@ -20,7 +20,7 @@ from .request import GROUP, SYSTEM, VoiceRequest, code_source, desired_state, re
 
 
 class VoiceStages(Stages):
-    name, group = SYSTEM, GROUP
+    name, group, desired_key, bound = SYSTEM, GROUP, "voice_desired", staticmethod(scope_of)
 
     def request(self, settings, target, recorded) -> VoiceRequest:
         desired, from_record = desired_state(settings, target, recorded or {})
@@ -38,11 +38,6 @@ class VoiceStages(Stages):
                              backup_root=settings.voice_backup_root, ref=source.ref if 2 in levels else None,
                              image_tag=request.image_tag if 3 in levels else None)
 
-    def scope(self, settings, request: VoiceRequest, target) -> dict:
-        if target is not None:
-            return scope_of(settings)
-        return {"voice_desired": ",".join(f"{unit}={state}" for unit, state in request.desired.items())}
-
     def sources(self, request: VoiceRequest, state) -> dict[str, str]:
         """The level-2 source a rollback restored: the backup directory, or the git commit checked out."""
         if request.desired.get("code") == "rolled_back" and state.code is not None and state.code.source:
@@ -53,11 +48,9 @@ class VoiceStages(Stages):
         return [unit for level in levels_of(ctx.request) for unit in level.differing(ctx)]
 
     def refusal(self, ctx: Context) -> str:
-        if ctx.state.env_file is None:
-            return f"{ctx.request.settings.env_file} not found"
-        if ctx.state.misshapen and "env" in ctx.request.desired:
-            return envfile.shape_refusal(ctx.request.settings.env_file, ctx.state.misshapen)
-        return next((why for level in levels_of(ctx.request) if (why := level.refusal(ctx))), "")
+        misshapen = ctx.state.misshapen if "env" in ctx.request.desired else []
+        return (envfile.refusal(ctx.request.settings.env_file, ctx.state.env_file, misshapen)
+                or next((why for level in levels_of(ctx.request) if (why := level.refusal(ctx))), ""))
 
     def converge(self, ctx: Context) -> Stage:
         stages = [level.steps(ctx) for level in levels_of(ctx.request)]
@@ -67,10 +60,9 @@ class VoiceStages(Stages):
     def apply(self, ctx: Context) -> Stage:
         request, settings, levels = ctx.request, ctx.request.settings, levels_of(ctx.request)
         reasons = [reason for level in levels for reason in level.reasons(ctx)]
-        restore = service.Restore(
-            env_file=settings.env_file if "env" in request.desired else "",
-            keys=tuple(sorted(config_target(ctx).env)), marker=ctx.run.restored_marker, started=ctx.run.started_marker,
-            also=tuple(dict.fromkeys(path for level in levels for path in level.restored(ctx))))
+        restore = service.Restore.of_run(ctx.run, settings.env_file if "env" in request.desired else "",
+                                         config_target(ctx).env,
+                                         also=dict.fromkeys(path for level in levels for path in level.restored(ctx)))
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
