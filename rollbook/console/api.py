@@ -19,7 +19,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import COOKIE, CSRF_HEADER, Sessions, csrf_ok
+from .auth import COOKIE, CSRF_HEADER, Sessions, csrf_ok, proxy_user
 from .events import run_events
 from .jobs import jobs
 from .service import Console, Refused
@@ -82,6 +82,9 @@ def create_app(console: Console) -> FastAPI:
                 if request.method not in SAFE_METHODS and not csrf_ok(session, request.headers.get(CSRF_HEADER)):
                     raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
                 return session.user
+            proxied = proxy_user(request, console.config.trusted_proxy, console.users)
+            if proxied is not None and request.method in SAFE_METHODS:  # a change needs the session's token
+                return proxied
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown user or wrong password",
                             headers={"WWW-Authenticate": 'Basic realm="rollbook"'})
 

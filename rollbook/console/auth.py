@@ -1,6 +1,7 @@
 """Who is asking: HTTP basic against the users file (scripts, the API), or a session cookie set by the
 sign-in page (HttpOnly, SameSite=Strict), whose every form and unsafe call carries the session's CSRF
-token::
+token; where configured, a trusted reverse proxy's header opens that session instead of the sign-in
+page (never an unsafe call by itself: a browser's cross-site request would carry it too)::
 
     sessions = Sessions()
     token, csrf = sessions.open(User("olga", "operator"))
@@ -54,3 +55,12 @@ class Sessions:
 
 def csrf_ok(session: Session, given: str | None) -> bool:
     return bool(given) and secrets.compare_digest(session.csrf, given)
+
+
+def proxy_user(request, proxy, users) -> User | None:
+    """The user a trusted reverse proxy names (``proxy``: the console's ``trusted_proxy``), only on a request
+    from one of its addresses and only when the users file holds that name; None otherwise."""
+    if proxy is None or request.client is None or request.client.host not in proxy.addresses:
+        return None
+    name = request.headers.get(proxy.header, "")
+    return users.named(name) if name else None

@@ -12,6 +12,9 @@
     self_service = true
     [environments.prod]
     inventory = "inventories/prod.py"
+    [trusted_proxy]                               # optional: who the reverse proxy says, from its address only
+    header = "X-Remote-User"
+    addresses = ["127.0.0.1"]
 
     config = ConsoleConfig.read(Path("console.toml"))
     config.environments["prod"].self_service        # False: a prod run needs another person's approval
@@ -36,6 +39,14 @@ class Environment(BaseModel):
     self_service: bool = False  # an operator may run here without an approval
 
 
+class TrustedProxy(BaseModel):
+    """Identity from a reverse proxy that authenticated the person: the user named in ``header``, on requests
+    from ``addresses`` only (the name must be in the users file, which gives the role)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    header: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    addresses: list[str] = Field(min_length=1)
+
+
 class ConsoleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     port: int = Field(DEFAULT_PORT, ge=1, le=65535)
@@ -45,6 +56,7 @@ class ConsoleConfig(BaseModel):
     retention_days: int = Field(30, ge=1)
     collect_minutes: int = Field(5, ge=0)  # how often the hosts' own history is read in (0: only when asked)
     environments: dict[str, Environment] = Field(min_length=1)
+    trusted_proxy: TrustedProxy | None = None  # only when configured: HTTP basic and sign-in otherwise
 
     @classmethod
     def read(cls, path: Path) -> "ConsoleConfig":

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from ..cli.approve import escaped
 from ..pipeline.plan import render
 from .api import sse
-from .auth import COOKIE, CSRF_FIELD, SESSION_SECONDS, csrf_ok
+from .auth import COOKIE, CSRF_FIELD, SESSION_SECONDS, csrf_ok, proxy_user
 from .events import CHUNK, html_of, run_events, shown_line
 from .jobs import job_of, jobs
 from .service import Refused
@@ -43,7 +43,7 @@ def add_pages(app: FastAPI):
         return response
 
     def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
-        session = sessions.get(request.cookies.get(COOKIE))
+        session = getattr(request.state, "session", None) or sessions.get(request.cookies.get(COOKIE))
         return TEMPLATES.TemplateResponse(request, template, {"session": session, "can": can, **values},
                                           status_code=status)
 
@@ -53,18 +53,27 @@ def add_pages(app: FastAPI):
     def guarded(handler):
         """A page handler for a signed-in user; a form post needs the session's CSRF token."""
         async def wrapper(request: Request, **kwargs):
-            session = session_of(request)
+            session, opened = session_of(request), ""
+            if session is None and request.method == "GET":
+                proxied = proxy_user(request, console.config.trusted_proxy, console.users)
+                if proxied is not None:
+                    opened, _ = sessions.open(proxied)
+                    session = sessions.get(opened)
             if session is None:
                 return _go(f"/login?next={quote(request.url.path)}")
+            request.state.session = session
             if request.method == "POST":
                 form = await request.form()
                 if not csrf_ok(session, form.get(CSRF_FIELD)):
                     return page(request, "error.html", 403, message="the form's CSRF token is missing or wrong")
                 kwargs["form"] = form
             try:
-                return await handler(request, session.user, **kwargs)
+                response = await handler(request, session.user, **kwargs)
             except Refused as error:
-                return page(request, "error.html", error.status, message=str(error))
+                response = page(request, "error.html", error.status, message=str(error))
+            if opened:
+                _set_session(response, request, opened)
+            return response
         wrapper.__name__ = handler.__name__
         signature = inspect.signature(handler)  # what FastAPI reads: the path's parameters, not user or form
         wrapper.__signature__ = signature.replace(parameters=[parameter for name, parameter in
@@ -82,8 +91,7 @@ def add_pages(app: FastAPI):
             return page(request, "login.html", 401, next="/", error="unknown user or wrong password")
         token, _ = sessions.open(user)
         response = _go(next if next.startswith("/") and not next.startswith("//") else "/")
-        response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        _set_session(response, request, token)
         return response
 
     @app.post("/logout")
@@ -193,6 +201,11 @@ def add_pages(app: FastAPI):
     async def history(request: Request, user):
         wanted = {key: request.query_params.get(key, "") for key in ("host", "system", "environment", "outcome", "who")}
         return page(request, "history.html", runs=console.store.runs(**wanted), wanted=wanted)
+
+def _set_session(response, request: Request, token: str):
+    response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+
 
 def _job(system: str, action: str):
     try:

@@ -66,6 +66,11 @@ class Users:
             entries[fields[0]] = (fields[1], fields[2].encode())
         return cls(entries)
 
+    def named(self, name: str) -> User | None:
+        """The user ``name`` as the file gives them (for an identity a trusted proxy asserts)."""
+        role = self._entries.get(name, ("", b""))[0]
+        return User(name, role) if role else None
+
     def authenticate(self, name: str, password: str) -> User | None:
         """The user ``name`` if ``password`` is theirs, else None (an unknown name costs the same time)."""
         role, hash_ = self._entries.get(name, ("", _NOBODY))

@@ -78,3 +78,26 @@ def test_a_50_mb_output_reaches_a_page_in_bounded_pieces(client, console):
     paged = client.get(f"/runs/{run['id']}/lines", params={"page_number": 3})
     assert paged.text.count('class="line"') == 2000 and "Next" in paged.text
     assert client.get(f"/runs/{run['id']}").status_code == 200
+
+
+def test_a_trusted_proxy_s_header_opens_a_session_from_its_addresses_only(tmp_path):
+    from rollbook.console.service import Console
+
+    from .conftest import console_config
+
+    proxied = Console(console_config(tmp_path, trusted_proxy={"header": "X-Remote-User", "addresses": ["testclient"]}))
+    app = create_app(proxied)
+    add_pages(app)
+    client = TestClient(app)
+    page = client.get("/", headers={"X-Remote-User": "olga"}, follow_redirects=False)
+    assert page.status_code == 200 and "olga (operator)" in page.text and 'name="csrf"' in page.text
+    assert "rollbook_session" in page.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/", headers={"X-Remote-User": "mallory"}, follow_redirects=False).status_code == 303
+    assert client.post("/api/runs", json={"plan": "x"}, headers={"X-Remote-User": "olga"}).status_code == 401
+    assert client.get("/api/systems", headers={"X-Remote-User": "olga"}).status_code == 200
+    (tmp_path / "b").mkdir()
+    elsewhere = Console(console_config(tmp_path / "b", trusted_proxy={"header": "X-Remote-User",
+                                                                      "addresses": ["10.0.0.9"]}))
+    other = TestClient(create_app(elsewhere))
+    assert other.get("/api/systems", headers={"X-Remote-User": "olga"}).status_code == 401
