@@ -206,7 +206,8 @@ def test_in_the_browser_a_rollback_streams_its_output_live_and_converges_the_hos
     page.screenshot(path=SCREENSHOTS / "run.png", full_page=True)
     assert probes.compose_env(VISION, "worker")[TOKENS] == "false"
     page.goto(console.url + "/history?host=" + VISION)
-    assert page.locator("tr.run").count() >= 2
+    sources = set(page.locator("tr.run td:nth-child(2)").all_inner_texts())
+    assert {"console", "cli", "drift"} <= sources, sources  # the CLI run and the drift correction beside ours
     page.screenshot(path=SCREENSHOTS / "history.png", full_page=True)
 
 
