@@ -30,6 +30,7 @@ CONFIG = f"{CONFIG_DIR}/console.toml"
 USERS = f"{CONFIG_DIR}/users"
 APPROVAL_KEY = f"{CONFIG_DIR}/approval_ed25519"
 STATE = "/var/lib/rollbook-console"
+DATABASE_ENV = f"{CONFIG_DIR}/database.env"  # ROLLBOOK_DATABASE_URL=postgresql://... (the team's, root 0600)
 UNIT = "rollbook-console.service"
 PRIVATE_MODES = ("600", "640")
 
@@ -64,7 +65,7 @@ def unit_text(settings, installed: str = "") -> str:
     ``installed`` (the checkout's commit and the virtualenv's digest) is written in it, so that a new
     rollbook restarts the console."""
     return render(f"{UNIT}.j2", control=_for_units(control_from(settings)), config=CONFIG, state=STATE,
-                  port=settings.rollbook_console_port, installed=re.sub(r"[^0-9a-f ]", "", installed))
+                  port=settings.rollbook_console_port, database_env=DATABASE_ENV, installed=re.sub(r"[^0-9a-f ]", "", installed))
 
 
 def refusal(placed: dict[str, str], user: str) -> str:

@@ -49,7 +49,7 @@ class Console:
     def __init__(self, config: ConsoleConfig):
         self.config = config
         self.users = Users.load(config.users)
-        self.store = Store(config.state / "history.db")
+        self.store = Store.of(config.state)
         self.runner = Runner(self.store, config.state / "runs")
         self._stopped = threading.Event()
 

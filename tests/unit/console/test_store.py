@@ -15,7 +15,7 @@ def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
     assert [found["id"] for found in store.runs(system="phase17")] == [other["id"]]
     assert [found["id"] for found in store.runs(outcome="succeeded", who="olga")] == [run["id"]]
     assert store.run(run["id"])["finished"] is not None
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._do("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
 
 
 def test_runs_collected_from_hosts_are_replaced_when_read_again(tmp_path):
