@@ -51,7 +51,11 @@ class ConsoleFiles(FactBase):
 
 def config_text(settings, approval_key: bool) -> str:
     """The console's settings file (``rollbook.console.config``) from the control host's data."""
-    lines = [f"port = {settings.rollbook_console_port}", f'users = "{USERS}"', f'state = "{STATE}"']
+    checked = [name for name, inventory in settings.rollbook_console_environments.items()
+               if inventory == settings.rollbook_drift_inventory]
+    lines = [f"port = {settings.rollbook_console_port}", f'users = "{USERS}"', f'state = "{STATE}"',
+             f'drift_report = "{settings.rollbook_drift_json}"',
+             f'drift_environment = "{checked[0] if checked else ""}"']
     if approval_key:
         lines.append(f'approval_key = "{APPROVAL_KEY}"')
     for name, inventory in settings.rollbook_console_environments.items():

@@ -4,17 +4,20 @@ corrections, the timer's included) collected into the console's history from eac
 
     added = collect(store, "prod", "inventories/prod.py")     # rows seen; runs the console made are skipped
     locks_of("inventories/prod.py")       # [{"host", "system", "operator", "since", "expires", "run_id", ...}]
+    drift_tick(store, Path("/var/lib/rollbook-drift/drift.json"), "prod")   # the timer's last check
 """
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from ..core.paths import checkout
 from ..core.runs import utc_time
 from .store import Store
 
 OUTCOMES = {"converged": "succeeded", "refused": "refused"}  # a host record's outcome -> a run's status
+TICK_STATUS = {"converged": "succeeded", "drift": "failed", "error": "failed"}  # a drift check's result
 COLLECT_TIMEOUT = 600
 
 
@@ -23,7 +26,22 @@ class CollectError(Exception):
 
 
 def source_of(row: dict) -> str:
-    return "drift" if str(row.get("kind", "")).startswith("drift") else "cli"
+    return "drift correction" if str(row.get("kind", "")).startswith("drift") else "cli"
+
+
+def drift_tick(store: Store, report: Path, environment: str) -> bool:
+    """The drift timer's last check (its JSON report, as of the file's time) as a history row; False when
+    the timer has not reported yet."""
+    try:
+        when = report.stat().st_mtime
+        checked = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return False
+    hosts = {row["host"]: row.get("result", "") for row in checked.get("hosts", []) if isinstance(row, dict)}
+    store.collected(f"drift-timer:{when:.0f}", source="drift timer", requester="drift timer", system="all",
+                    action="drift check", environment=environment, hosts=hosts,
+                    status=TICK_STATUS.get(checked.get("result"), "failed"), started=when, finished=when)
+    return True
 
 
 def _read(command: str, inventory: str) -> list[dict]:
@@ -48,7 +66,7 @@ def collect(store: Store, environment: str, inventory: str) -> int:
         status = OUTCOMES.get(row.get("outcome", ""), "failed" if row.get("event") != "started" else "running")
         store.collected(f"{row['run_id']}:{row['host']}:{row['system']}", source=source_of(row),
                         requester=str(row.get("operator", "")), system=row["system"], action=str(row.get("kind", "")),
-                        environment=environment, host=row["host"], status=status,
+                        environment=environment, hosts={row["host"]: status}, status=status,
                         started=utc_time(row.get("started_at") or row["at"]).timestamp(),
                         finished=utc_time(row["at"]).timestamp())
     return len(rows)

@@ -57,6 +57,8 @@ class ConsoleConfig(BaseModel):
     collect_minutes: int = Field(5, ge=0)  # how often the hosts' own history is read in (0: only when asked)
     environments: dict[str, Environment] = Field(min_length=1)
     trusted_proxy: TrustedProxy | None = None  # only when configured: HTTP basic and sign-in otherwise
+    drift_report: Path | None = None  # the drift timer's JSON report on this host: each tick joins the history
+    drift_environment: str = ""  # the environment the timer checks
 
     @classmethod
     def read(cls, path: Path) -> "ConsoleConfig":

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..cli.approve import dry_plan
 from ..core import approvals
 from ..core.preflight import PreflightError
-from .collect import CollectError, collect, locks_of
+from .collect import CollectError, collect, drift_tick, locks_of
 from .config import APPROVER_DOMAIN, ConsoleConfig
 from .jobs import checked, job_of
 from .runner import Runner
@@ -165,20 +165,25 @@ class Console:
         """Every environment's hosts' history read into the console's (rows seen per environment)."""
         _must_hold(user, "plan", "collect the hosts' history")
         try:
-            return {name: collect(self.store, name, environment.inventory)
-                    for name, environment in self.config.environments.items()}
+            return self._collect()
         except CollectError as error:
             raise Refused(502, str(error)) from None
+
+    def _collect(self) -> dict[str, int]:
+        seen = {name: collect(self.store, name, environment.inventory)
+                for name, environment in self.config.environments.items()}
+        if self.config.drift_report:
+            seen["drift timer"] = int(drift_tick(self.store, self.config.drift_report, self.config.drift_environment))
+        return seen
 
     def collect_every(self, minutes: int):
         """Collect in the background every ``minutes`` (a failed read is logged and tried again later)."""
         def loop():
             while not self._stopped.wait(minutes * 60):
-                for name, environment in self.config.environments.items():
-                    try:
-                        collect(self.store, name, environment.inventory)
-                    except (CollectError, OSError, ValueError) as error:
-                        LOG.warning("history of %s not collected: %s", name, error)
+                try:
+                    self._collect()
+                except (CollectError, OSError, ValueError) as error:
+                    LOG.warning("history not collected: %s", error)
         threading.Thread(target=loop, daemon=True, name="collect").start()
 
     def output(self, run: dict) -> Path | None:

@@ -111,13 +111,14 @@ class Store:
         self._do("UPDATE runs SET output = ? WHERE id = ?", output, run_id)
 
     def collected(self, run_id: str, *, source: str, requester: str, system: str, action: str, environment: str,
-                  host: str, status: str, started: float, finished: float):
-        """A run read from a host's own history (replaced when read again: a started run ends)."""
+                  hosts: dict[str, str], status: str, started: float, finished: float):
+        """A run read from the hosts' own history or the drift timer's report, ``hosts`` each with its status
+        (replaced when read again: a started run ends)."""
         self._do("INSERT INTO runs (id, plan, source, requester, system, action, environment, hosts, status, started, "
                  "finished, host_status, output) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '') ON CONFLICT (id) DO "
                  "UPDATE SET status = excluded.status, finished = excluded.finished, host_status = excluded.host_status",
-                 run_id, source, requester, system, action, environment, json.dumps([host]), status, started,
-                 finished if status in FINAL else None, json.dumps({host: status}))
+                 run_id, source, requester, system, action, environment, json.dumps(sorted(hosts)), status, started,
+                 finished if status in FINAL else None, json.dumps(hosts))
 
     def run(self, run_id: str) -> dict | None:
         return _row(next(iter(self._do("SELECT * FROM runs WHERE id = ?", run_id)), None))

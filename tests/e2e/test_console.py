@@ -126,18 +126,19 @@ def test_a_lock_left_by_a_cancelled_run_is_shown_and_only_an_admin_takes_it_over
     assert [lock for lock in operator.get("/api/locks").json() if lock["host"] == VISION] == []
 
 
-def test_history_shows_cli_runs_and_drift_corrections_beside_the_console_s(console, probes):
-    """A CLI run and a drift correction (what the timer runs) on the host the console just rolled back."""
+def test_history_shows_cli_runs_drift_corrections_and_timer_checks_beside_the_console_s(console, probes):
+    """A CLI run and a drift correction on the host the console just rolled back, and the timer's check."""
     cli = pyinfra("inventories/sandbox.py", "deploys/vision_rollback.py", data={"vision_waves": "tokens"}, limit=VISION)
     assert cli.returncode == 0, cli.output
     probes.ssh(VISION).check_output(f"sed -i 's/^{TOKENS}=false/{TOKENS}=true/' /opt/vision/.env")  # by hand
     corrected = subprocess.run([sys.executable, "-m", "rollbook", "drift", "inventories/sandbox.py", "--system",
                                 "vision", "--limit", VISION, "--correct"], cwd=REPO, capture_output=True, text=True)
     assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    probes.ssh("control-1").run("systemctl start rollbook-drift.service")  # the timer's next tick, now
     operator = console.api("operator")
     assert operator.post("/api/history/collect").status_code == 200
     runs = operator.get("/api/runs", params={"host": VISION}).json()
-    assert {"console", "cli", "drift"} <= {run["source"] for run in runs}
+    assert {"console", "cli", "drift correction", "drift timer"} <= {run["source"] for run in runs}
     console_runs = [run for run in runs if run["source"] == "console" and run["status"] == "succeeded"
                     and run["started"] > console.since]
     read_back = [run for run in runs if run["source"] != "console" and any(
@@ -207,7 +208,7 @@ def test_in_the_browser_a_rollback_streams_its_output_live_and_converges_the_hos
     assert probes.compose_env(VISION, "worker")[TOKENS] == "false"
     page.goto(console.url + "/history?host=" + VISION)
     sources = set(page.locator("tr.run td:nth-child(2)").all_inner_texts())
-    assert {"console", "cli", "drift"} <= sources, sources  # the CLI run and the drift correction beside ours
+    assert {"console", "cli", "drift correction", "drift timer"} <= sources, sources  # beside the console's runs
     page.screenshot(path=SCREENSHOTS / "history.png", full_page=True)
 
 

@@ -36,7 +36,7 @@ def test_plans_run_once_and_runs_are_found_by_their_filters(database_url, monkey
     assert [found["id"] for found in store.runs(system="phase17")] == [other["id"]]
     assert store.run(run["id"])["finished"] - store.run(run["id"])["started"] < 60  # seconds, not float4's minutes
     row = dict(source="cli", requester="bob", system="vision", action="rollback", environment="prod",
-               host="vision-9", started=1.0, finished=2.0)
+               hosts={"vision-9": "succeeded"}, started=1.0, finished=2.0)
     store.collected("r1:vision-9:vision", status="running", **row)
     store.collected("r1:vision-9:vision", status="succeeded", **row)
     assert [found["status"] for found in store.runs(host="vision-9")] == ["succeeded"]

@@ -21,8 +21,23 @@ def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
 def test_runs_collected_from_hosts_are_replaced_when_read_again(tmp_path):
     store = Store(tmp_path / "history.db")
     row = dict(source="cli", requester="bob", system="vision", action="rollback", environment="prod",
-               host="vision-1", started=1.0, finished=2.0)
+               hosts={"vision-1": "succeeded"}, started=1.0, finished=2.0)
     store.collected("r1:vision-1:vision", status="running", **row)
     assert store.run("r1:vision-1:vision")["finished"] is None
     store.collected("r1:vision-1:vision", status="succeeded", **row)
     assert [run["status"] for run in store.runs(host="vision-1")] == ["succeeded"]
+
+
+def test_the_drift_timer_s_last_check_joins_the_history_once_per_tick(tmp_path):
+    import json
+
+    from rollbook.console.collect import drift_tick
+
+    store, report = Store(tmp_path / "history.db"), tmp_path / "drift.json"
+    assert not drift_tick(store, report, "prod")  # no tick yet
+    report.write_text(json.dumps({"result": "drift", "hosts": [{"host": "vision-1", "result": "drift"},
+                                                                {"host": "phase17-1", "result": "converged"}]}))
+    assert drift_tick(store, report, "prod") and drift_tick(store, report, "prod")
+    [tick] = store.runs(host="vision-1")
+    assert (tick["source"], tick["status"], tick["environment"]) == ("drift timer", "failed", "prod")
+    assert tick["host_status"] == {"vision-1": "drift", "phase17-1": "converged"}
