@@ -82,7 +82,7 @@ def add_pages(app: FastAPI):
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
-        return page(request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/")
+        return page(request, "login.html", next=_local(next))
 
     @app.post("/login")
     def login(request: Request, name: str = Form(), password: str = Form(), next: str = Form("/")):
@@ -90,7 +90,7 @@ def add_pages(app: FastAPI):
         if user is None:
             return page(request, "login.html", 401, next="/", error="unknown user or wrong password")
         token, _ = sessions.open(user)
-        response = _go(next if next.startswith("/") and not next.startswith("//") else "/")
+        response = _go(_local(next))
         _set_session(response, request, token)
         return response
 
@@ -201,6 +201,14 @@ def add_pages(app: FastAPI):
     async def history(request: Request, user):
         wanted = {key: request.query_params.get(key, "") for key in ("host", "system", "environment", "outcome", "who")}
         return page(request, "history.html", runs=console.store.runs(**wanted), wanted=wanted)
+
+def _local(path: str) -> str:
+    """``path`` when it is a page of this console, else ``/`` (never a redirect to another site)::
+
+        _local("/runs/3f2a"), _local("//evil.example"), _local("/\\evil.example")   # '/runs/3f2a', '/', '/'
+    """
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) and "\n" not in path else "/"
+
 
 def _set_session(response, request: Request, token: str):
     response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict",

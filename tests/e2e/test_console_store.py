@@ -7,6 +7,8 @@ import pytest
 
 from rollbook.console.store import DATABASE_URL, Store
 
+from ..unit.console.test_store import plans_run_once_and_runs_are_found
+
 HOST = "vision-1"
 
 
@@ -26,15 +28,7 @@ def test_plans_run_once_and_runs_are_found_by_their_filters(database_url, monkey
     monkeypatch.setenv(DATABASE_URL, database_url)
     store = Store.of(tmp_path)
     assert store.dialect == "postgresql" and not (tmp_path / "history.db").exists()
-    plan = store.add_plan(requester="olga", system="vision", action="rollback", environment="sandbox",
-                          hosts=["vision-1", "vision-2"], data={"vision_waves": "b"}, document={"digest": "sha256:x"})
-    assert store.use(plan["id"]) and not store.use(plan["id"])
-    run = store.add_run(plan, "olga")
-    store.update(run["id"], "succeeded", {"vision-1": "succeeded", "vision-2": "succeeded"})
-    other = store.add_run(plan | {"hosts": ["vision-3"], "system": "phase17"}, "anna", source="cli", status="failed")
-    assert [found["id"] for found in store.runs(host="vision-2")] == [run["id"]]
-    assert [found["id"] for found in store.runs(system="phase17")] == [other["id"]]
-    assert store.run(run["id"])["finished"] - store.run(run["id"])["started"] < 60  # seconds, not float4's minutes
+    run = plans_run_once_and_runs_are_found(store)
     row = dict(source="cli", requester="bob", system="vision", action="rollback", environment="prod",
                hosts={"vision-9": "succeeded"}, started=1.0, finished=2.0)
     store.collected("r1:vision-9:vision", status="running", **row)

@@ -101,3 +101,9 @@ def test_a_trusted_proxy_s_header_opens_a_session_from_its_addresses_only(tmp_pa
                                                                       "addresses": ["10.0.0.9"]}))
     other = TestClient(create_app(elsewhere))
     assert other.get("/api/systems", headers={"X-Remote-User": "olga"}).status_code == 401
+
+
+@pytest.mark.parametrize("elsewhere", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_signing_in_never_redirects_to_another_site(client, elsewhere):
+    answer = client.post("/login", data={"name": "olga", "password": "o", "next": elsewhere}, follow_redirects=False)
+    assert answer.headers["location"] == "/"

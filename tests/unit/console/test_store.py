@@ -3,8 +3,8 @@
 from rollbook.console.store import Store
 
 
-def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
-    store = Store(tmp_path / "history.db")
+def plans_run_once_and_runs_are_found(store: Store) -> dict:
+    """What every store does, SQLite or PostgreSQL (tests/e2e/test_console_store.py); the first run."""
     plan = store.add_plan(requester="olga", system="vision", action="rollback", environment="sandbox",
                           hosts=["vision-1", "vision-2"], data={"vision_waves": "b"}, document={"digest": "sha256:x"})
     assert store.use(plan["id"]) and not store.use(plan["id"])
@@ -14,7 +14,13 @@ def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
     assert [found["id"] for found in store.runs(host="vision-2")] == [run["id"]]
     assert [found["id"] for found in store.runs(system="phase17")] == [other["id"]]
     assert [found["id"] for found in store.runs(outcome="succeeded", who="olga")] == [run["id"]]
-    assert store.run(run["id"])["finished"] is not None
+    assert store.run(run["id"])["finished"] - store.run(run["id"])["started"] < 60  # seconds, not minutes (float4)
+    return store.run(run["id"])
+
+
+def test_a_plan_is_used_once_and_runs_are_found_by_their_filters(tmp_path):
+    store = Store(tmp_path / "history.db")
+    plans_run_once_and_runs_are_found(store)
     assert store._do("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
 
 
