@@ -18,6 +18,7 @@ from rollbook.core import metrics
 from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 
+from .console_server import installed
 from .control import CONTROL, install, timer_check
 from .pyinfra_run import REPO, pyinfra
 
@@ -60,8 +61,9 @@ def prod(deploy: str, host: str, **data):
 @pytest.fixture(scope="module")
 def enrolled(sandbox, probes):
     """Each system's host enabled and every host converged to its record (self-service, as the sandbox),
-    then every host enrolled as prod."""
+    the web console installed on control-1, then every host enrolled as prod; yields the console."""
     names = [host.name for host in probes.state.hosts]
+    console = installed()
     probes.ssh("phase17-1").check_output("git -C /srv/phase17 checkout -- server/app/main.py")  # the router shape
     for system, (host, _, _, _, enable, _) in SYSTEMS.items():
         run = pyinfra("inventories/sandbox.py", f"deploys/{system}_enable.py", data=enable, limit=host)
@@ -69,7 +71,7 @@ def enrolled(sandbox, probes):
     everything = pyinfra("inventories/sandbox.py", "deploys/converge.py", timeout=1200)
     assert everything.returncode == 0, everything.output  # the timer's first check then finds nothing
     hosts.enroll(names, "prod", log=lambda *_: None)
-    yield
+    yield console
     hosts.enroll(names, "sandbox", log=lambda *_: None)
 
 
@@ -204,3 +206,25 @@ def test_a_host_with_no_recorded_state_is_reported_and_left_alone(enrolled, prob
         assert probes.file_sha256("phase17-1", "/srv/phase17/server/app/main.py") == main
     finally:
         host.check_output("mv /var/lib/rollbook/state.json.saved /var/lib/rollbook/state.json")
+
+
+def test_a_console_approval_is_verified_on_the_host_as_a_cli_approval(enrolled, probes):
+    """A prod plan in the console, approved there by another person and started by its requester: the host's
+    lock step verifies the console's signed approval (its key a listed signer, as ``*@rollbook-console``)."""
+    host, data = SYSTEMS["vision"][:2]  # the data of the approved CLI rollback above: the run changes nothing
+    operator, approver = enrolled.api("operator"), enrolled.api("approver")
+    made = operator.post("/api/plans", json={"system": "vision", "action": "rollback", "environment": "prod",
+                                             "hosts": [host], "data": data})
+    assert made.status_code == 201, made.text
+    plan_id = made.json()["id"]
+    assert operator.post("/api/runs", json={"plan": plan_id}).status_code == 403  # not approved yet
+    assert approver.post(f"/api/plans/{plan_id}/approve", json={"reason": "INC-24 console drill"}).status_code == 200
+    run_id = operator.post("/api/runs", json={"plan": plan_id}).json()["id"]
+    with operator.stream("GET", f"/api/runs/{run_id}/events") as stream:
+        last = [line for line in stream.iter_lines() if line.startswith("data: ")][-1]
+    assert json.loads(last[6:]) == {"status": "succeeded"}, operator.get(f"/api/runs/{run_id}/output").text[-3000:]
+    records = [json.loads(line) for line in probes.ssh(host).check_output(
+        "cat /var/lib/rollbook/history.jsonl").splitlines() if '"console_run"' in line]
+    started = [record for record in records if record["console_run"] == run_id and record["event"] == "started"]
+    assert started and started[0]["authorization"]["mode"] == "approval"
+    assert started[0]["authorization"]["approver"] == "approver@rollbook-console"
