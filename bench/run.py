@@ -72,10 +72,20 @@ def per_host(run: dict, names) -> float:
     return sum(counts) / len(counts)
 
 
+def resized(size: int, log):
+    """The bench's sandbox holding exactly ``size`` hosts: the missing ones started, the others removed (an
+    interrupted bench leaves its hosts; this run measures only its own size)."""
+    names = host_names(size)
+    if sandbox_hosts.state_path().exists():
+        extra = [host.name for host in sandbox_hosts.load().hosts if host.name not in names]
+        if extra:
+            sandbox_hosts.remove(extra, log=log)
+    return sandbox_hosts.up(names, log=log)
+
+
 def measure(size: int, runs: int, log) -> dict:
-    state = sandbox_hosts.up(host_names(size), log=log)
+    state = resized(size, log)
     names = list(host_names(size))
-    assert sorted(h.name for h in state.hosts) == sorted(names), "the bench sandbox holds other hosts"
     samples = {key: [] for key in ("rollback", "rerun", "drift", "floor")}
     commands = {key: [] for key in ("rollback", "rerun", "drift")}
     memory = {key: [] for key in ("rollback", "rerun", "drift")}

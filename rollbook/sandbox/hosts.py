@@ -33,7 +33,8 @@ from ..pipeline.record import SCRIPT_DIGEST, script_path
 from .state import (APPROVER, OPERATOR, SandboxHost, State, allowed_signers_path, approver_key_path, known_hosts_path,
                     load, rollbook_authorized_keys_path, root_key_path, save, ssh_key_path, state_path)
 
-LABEL = "rollbook.sandbox"  # on host containers; compose services of a host carry LABEL + ".host"
+LABEL = "rollbook.sandbox"  # on host containers (value: the sandbox that owns them, ``owner()``); compose
+# services of a host carry LABEL + ".host" (value: the host's container name)
 BOOT_TIMEOUT = 180
 S3_BUCKET = "vision"  # the vision result cache's bucket (group data: vision_s3_bucket)
 PROVISIONED = "/etc/sandbox-provisioned"  # inside a host: provisioning finished
@@ -49,8 +50,17 @@ SYSTEMD_RUN = dict(
 )
 
 
+def owner() -> str:
+    """The sandbox folder's own mark: its containers' names and labels carry it, so that two sandboxes (a
+    checkout's, a CI clone's, the benchmark's) never take each other's hosts::
+
+        container_name("vision-1")     # 'rollbook-3f2a9c01-vision-1'
+    """
+    return hashlib.sha256(str(sandbox_dir().resolve()).encode()).hexdigest()[:8]
+
+
 def container_name(host: str) -> str:
-    return f"rollbook-{host}"
+    return f"rollbook-{owner()}-{host}"
 
 
 def ensure_approver(operator_pubkey: str):
@@ -137,7 +147,7 @@ def _create(client, name: str, host_role, tag: str, identity: str):
                str(outer): {"bind": "/srv/sandbox-outer", "mode": "rw"}}
     if host_role.engine_socket:
         volumes["/var/run/docker.sock"] = {"bind": "/run/docker.sock", "mode": "rw"}
-    labels = {LABEL: "1", f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity,
+    labels = {LABEL: owner(), f"{LABEL}.role": host_role.name, f"{LABEL}.identity": identity,
               f"{LABEL}.images": _extra_tags(client, host_role)}
     if host_role.host_network:
         # shares the controller's loopback, so it reaches every host's published port; its own sshd
@@ -205,10 +215,14 @@ def _host_data(host_role) -> dict:
     return dict(host_role.host_data)
 
 
-def _remove_host(client, container, name: str):
+def _remove_host(client, container, log=None):
     """Remove a host container and the compose services that run in its network namespace."""
-    for service in client.containers.list(all=True, filters={"label": f"{LABEL}.host={name}"}):
+    for service in client.containers.list(all=True, filters={"label": f"{LABEL}.host={container.name}"}):
+        if log:
+            log(f"removing {service.name}")
         service.remove(force=True)
+    if log:
+        log(f"removing {container.name}")
     container.remove(force=True)
 
 
@@ -224,7 +238,7 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
                    and container.labels.get(f"{LABEL}.images", "") == _extra_tags(client, host_role))
         ours = container.labels.get(f"{LABEL}.identity") == identity
         if reset or not current or not ours or container.status != "running":
-            _remove_host(client, container, name)  # a stopped host (engine restarted) starts afresh
+            _remove_host(client, container)  # a stopped host (engine restarted) starts afresh
             container = None
     except NotFound:
         container = None
@@ -239,7 +253,7 @@ def _bring_up(client, name: str, role_name: str, pubkey: str, secrets: dict, res
         try:
             _provision(client, container, name, host_role, secrets)
         except SandboxError:
-            _remove_host(client, container, name)  # half-provisioned: the next `up` starts it afresh
+            _remove_host(client, container)  # half-provisioned: the next `up` starts it afresh
             raise
         _exec(container, ["touch", PROVISIONED], "marking provisioned")
     return SandboxHost(name=name, role=role_name, group=host_role.group, container=container.name,
@@ -326,12 +340,11 @@ def up(hosts: dict[str, str] | None = None, reset: bool = False, log=print) -> S
 
 
 def down(log=print):
-    """Remove every sandbox container (hosts and their compose services) and stop the S3 endpoint."""
+    """Remove this sandbox's containers (its hosts and their compose services; another sandbox folder's
+    stay) and stop its S3 endpoint."""
     client = ensure_engine()
-    for label in (f"{LABEL}.host", LABEL):  # compose services first, they use the hosts' network
-        for container in client.containers.list(all=True, filters={"label": label}):
-            log(f"removing {container.name}")
-            container.remove(force=True)
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}={owner()}"}):
+        _remove_host(client, container, log)
     stop_s3()
     state_path().unlink(missing_ok=True)
 
@@ -344,8 +357,7 @@ def remove(names: list[str], log=print):
             container = client.containers.get(container_name(name))
         except NotFound:
             continue
-        log(f"removing {container.name}")
-        _remove_host(client, container, name)
+        _remove_host(client, container, log)
     if state_path().exists():
         state = load()
         state.hosts = [host for host in state.hosts if host.name not in names]

@@ -79,6 +79,32 @@ def test_s3_endpoint_answers_on_loopback(sandbox):
     assert "Buckets" in client.list_buckets()
 
 
+def test_another_sandbox_folder_owns_its_hosts_and_its_down_leaves_ours(sandbox, probes, tmp_path):
+    """A second sandbox (another folder: a CI clone's, the benchmark's) with a host of the same name gets
+    its own container, and its ``down`` removes only its own."""
+    import os
+
+    ours = probes.docker.containers.get(sandbox.host("phase17-1").container)
+    other = {**os.environ, "ROLLBOOK_SANDBOX_DIR": str(tmp_path / "other-sandbox")}
+
+    def rollbook(*args):
+        return subprocess.run([sys.executable, "-m", "rollbook", "sandbox", *args], cwd=REPO, env=other,
+                              capture_output=True, text=True, timeout=900)
+
+    up = rollbook("up", "--host", "phase17-1=phase17_server")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        theirs = json.loads((tmp_path / "other-sandbox" / "state.json").read_text())["hosts"][0]["container"]
+        assert theirs != ours.name and probes.docker.containers.get(theirs).status == "running"
+    finally:
+        down = rollbook("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert theirs in down.stdout and ours.name not in down.stdout
+    ours.reload()
+    assert ours.status == "running"
+    assert all(container.name != theirs for container in probes.docker.containers.list(all=True))
+
+
 def test_a_second_up_reuses_images_and_hosts(sandbox):
     said = []
     again = hosts.up(log=said.append)
