@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import threading
+from collections import deque
 from pathlib import Path
 
 from ..cli.approve import pyinfra_argv
@@ -52,6 +53,9 @@ class Runner:
     def __init__(self, store: Store, folder: Path):
         self.store, self.folder = store, Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        for run in store.runs(outcome="running") + store.runs(outcome="queued"):
+            if run["source"] == "console":  # the console stopped under it (systemd stops pyinfra with it)
+                store.update(run["id"], "failed", {host: "failed" for host in run["hosts"]})
         self._slots = threading.Semaphore(MAX_RUNNING)
         self._processes: dict[str, subprocess.Popen] = {}
         self._cancelled: set[str] = set()
@@ -77,11 +81,11 @@ class Runner:
                                            stdin=subprocess.DEVNULL, start_new_session=True,
                                            env={**os.environ, CONSOLE_RUN: run_id})
                 self._processes[run_id] = process
-                tail = []
+                tail = deque(maxlen=200)
                 for raw in process.stdout:
                     sink.write(raw)
                     line = raw.decode(errors="replace")
-                    tail = (tail + [line])[-200:]
+                    tail.append(line)
                     said = host_status(line, hosts)
                     if said and statuses[said[0]] != "failed" and said[1] != statuses[said[0]]:
                         statuses[said[0]] = said[1]

@@ -47,3 +47,17 @@ def test_the_drift_timer_s_last_check_joins_the_history_once_per_tick(tmp_path):
     [tick] = store.runs(host="vision-1")
     assert (tick["source"], tick["status"], tick["environment"]) == ("drift timer", "failed", "prod")
     assert tick["host_status"] == {"vision-1": "drift", "phase17-1": "converged"}
+
+
+def test_runs_the_console_left_going_when_it_stopped_are_failed_when_it_starts(tmp_path):
+    from rollbook.console.runner import Runner
+
+    store = Store(tmp_path / "history.db")
+    plan = {"id": "p", "system": "vision", "action": "rollback", "environment": "sandbox", "hosts": ["vision-1"]}
+    going = store.add_run(plan, "olga", status="running")
+    collected = dict(source="cli", requester="bob", system="vision", action="rollback", environment="sandbox",
+                     hosts={"vision-2": "running"}, started=1.0, finished=2.0)
+    store.collected("r:vision-2:vision", status="running", **collected)  # a CLI run still going: not ours
+    Runner(store, tmp_path / "runs")
+    assert store.run(going["id"])["status"] == "failed"
+    assert store.run("r:vision-2:vision")["status"] == "running"
