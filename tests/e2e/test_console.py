@@ -98,7 +98,7 @@ def test_a_run_cancelled_by_its_requester_stops_and_is_recorded_as_cancelled(con
     assert console.api("approver").post(f"/api/runs/{run_id}/cancel").status_code == 403  # not theirs, not an admin
     with operator.stream("GET", f"/api/runs/{run_id}/events") as stream:
         for line in stream.iter_lines():
-            if "Starting operation: vision | Recreate" in line:  # the host is locked and being changed
+            if "Starting operation: vision | Recreate" in line:  # the host is locked
                 break
     assert operator.post(f"/api/runs/{run_id}/cancel").status_code == 200
     events = events_of(operator, run_id)
