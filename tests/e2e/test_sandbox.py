@@ -79,13 +79,15 @@ def test_s3_endpoint_answers_on_loopback(sandbox):
     assert "Buckets" in client.list_buckets()
 
 
-def test_another_sandbox_folder_owns_its_hosts_and_its_down_leaves_ours(sandbox, probes, tmp_path):
-    """A second sandbox (another folder: a CI clone's, the benchmark's) with a host of the same name gets
-    its own container, and its ``down`` removes only its own."""
+def test_another_sandbox_folder_owns_its_hosts_and_its_down_leaves_ours(sandbox, probes):
+    """A second sandbox (another folder of the checkout, as the benchmark's) with a host of the same name
+    gets its own container, and its ``down`` removes only its own."""
     import os
+    import shutil
 
     ours = probes.docker.containers.get(sandbox.host("phase17-1").container)
-    other = {**os.environ, "ROLLBOOK_SANDBOX_DIR": str(tmp_path / "other-sandbox")}
+    folder = REPO / ".sandbox-test-other"  # in the checkout: the keys bootstrap authorizes are the repo's files
+    other = {**os.environ, "ROLLBOOK_SANDBOX_DIR": str(folder)}
 
     def rollbook(*args):
         return subprocess.run([sys.executable, "-m", "rollbook", "sandbox", *args], cwd=REPO, env=other,
@@ -94,10 +96,11 @@ def test_another_sandbox_folder_owns_its_hosts_and_its_down_leaves_ours(sandbox,
     up = rollbook("up", "--host", "phase17-1=phase17_server")
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        theirs = json.loads((tmp_path / "other-sandbox" / "state.json").read_text())["hosts"][0]["container"]
+        theirs = json.loads((folder / "state.json").read_text())["hosts"][0]["container"]
         assert theirs != ours.name and probes.docker.containers.get(theirs).status == "running"
     finally:
         down = rollbook("down")
+        shutil.rmtree(folder, ignore_errors=True)
     assert down.returncode == 0, down.stdout + down.stderr
     assert theirs in down.stdout and ours.name not in down.stdout
     ours.reload()
