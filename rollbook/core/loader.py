@@ -44,15 +44,20 @@ def _seal(target):
     target.data = sealed
 
 
+def _data(target) -> dict:
+    """``target``'s merged data as pyinfra merges it: the one read of ``host.data`` (sealed or not)."""
+    return target.data.dict()
+
+
 def connection_of(target) -> dict:
     """``target``'s connector arguments as its data sets them, for commands run outside an operation."""
-    data = target.data.dict()
+    data = _data(target)
     return {name: data[name] for name in CONNECTOR_ARGUMENT_KEYS if data.get(name) is not None}
 
 
 def address_of(target) -> tuple[str, int, str]:
     """Where rollbook connects to ``target`` outside a run: its address, SSH port and known_hosts file."""
-    data = target.data.dict()
+    data = _data(target)
     return (str(data.get("ssh_hostname") or target.name), int(data.get("ssh_port") or 22),
             str(data.get("ssh_known_hosts_file")))
 
@@ -130,7 +135,7 @@ def uploads_of(target) -> tuple[str, str | None]:
 
 def load(target) -> HostSettings:
     """``target``'s data, validated once (one line naming a bad key), then sealed."""
-    data = target.data.dict()
+    data = _data(target)
     override = dict(target.inventory.get_override_data())
     schema.refuse_override(override)
     nulls = sorted(name for name, value in override.items() if value is None)
