@@ -32,6 +32,15 @@ CASES = [
         # extractVarValue: an escaped non-quote char keeps its backslash; '…' is not unescaped
         "compose-v2": {"A": 'x "y" $B \\n \\\\'},
     }),
+    ("a backslash before a closing single quote", "A='x\\\\'\nB=1\nC='y'\n", {}, {
+        # SINGLE_QUOTE_VALUE: a backslash is an ordinary char, the next ' closes
+        "systemd": {"A": "x\\\\", "B": "1", "C": "y"},
+        # _single_quoted_value '((?:\\'|[^'])*)' : the regex takes \' as an escaped quote and runs on to
+        # the next ' (C's), then finds "y'" where the line should end: one error binding eats A, B, C
+        "compose-v1": {},
+        # extractVarValue: the first backslash escapes the second, which is kept; ' then closes
+        "compose-v2": {"A": "x\\\\", "B": "1", "C": "y"},
+    }),
     ("escapes inside double quotes", 'A="t\\tn\\n q\\" d\\$ b\\\\ x\\x"\n', {}, {
         # DOUBLE_QUOTE_VALUE_ESCAPE: only SHELL_NEED_ESCAPE ("\`$) is unescaped, others keep the "\"
         "systemd": {"A": 't\\tn\\n q" d$ b\\ x\\x'},
