@@ -18,12 +18,14 @@ seeing them reach it as ``KEY=<hidden DIGEST>`` (``hiding``), and ``keys`` copie
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyinfra.api import operation
 from pyinfra.api.command import StringCommand
 
 from ..core.preflight import PreflightError
 from ..core.report import announce
+from . import loaders
 from .command import command, joined, program
 from .scripts import source
 from .sections import key_values
@@ -37,7 +39,8 @@ PUBLIC_KEYS = "rollbook_public_env_keys"  # the data key listing keys whose valu
 SALT_FILE = "/var/lib/rollbook/private/env-digest.salt"  # per host, 0600, never leaves it
 HIDDEN = re.compile(r"^<hidden [0-9a-f]{32}>$")
 
-_HIDE = source("hide_env")  # runs on the host: rollbook/host/scripts/hide_env.py
+# runs on the host: the loaders' rules (rollbook/host/loaders.py), then rollbook/host/scripts/hide_env.py
+_HIDE = f"{Path(loaders.__file__).read_text()}\n{source('hide_env')}\nmain(seen_by)\n"
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,9 @@ def describe(plan: list[Change], public=()) -> list[str]:
 
 
 def hiding(salt_file: str = SALT_FILE, targets: dict[str, str] | None = None) -> str:
-    """Shell (run first in a fact's command) defining ``hide PUBLIC``: the filter of ``scripts/hide_env.py``
+    """Shell (run first in a fact's command) defining ``hide PUBLIC KIND``: the filter of ``scripts/hide_env.py``
     under the host's salt (``salt_file``, 32 random bytes made 0600 on first use; never printed, never
-    sent), with ``targets`` (data's values) printed as they are. Use: ``grep ... .env | hide VISION_A``."""
+    sent), with ``targets`` (data's values) printed as they are. Use: ``hide VISION_A systemd < .env``."""
     salt = q(salt_file)
     wanted = f"RB_TARGETS={q(json.dumps(targets, sort_keys=True))} " if targets else ""
     return (f"hs=$(od -An -tx1 {salt} 2>/dev/null | tr -d ' \\n'); if [ -z \"$hs\" ]; then "
@@ -167,12 +170,16 @@ def hiding(salt_file: str = SALT_FILE, targets: dict[str, str] | None = None) ->
             f"head -c 32 /dev/urandom > \"$t\" && {{ ln \"$t\" {salt} 2>/dev/null; rm -f \"$t\"; }} ) 2>/dev/null; "
             f"hs=$(od -An -tx1 {salt} 2>/dev/null | tr -d ' \\n'); fi; "
             f"[ -n \"$hs\" ] || hs=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'); "  # this command only
-            f"hide() {{ {wanted}RB_SALT=\"$hs\" python3 -c {q(_HIDE)} \"$1\"; }}")
+            f"hide() {{ {wanted}RB_SALT=\"$hs\" python3 -c {q(_HIDE)} \"$1\" \"$2\"; }}")
 
 
-def hide(public) -> str:
-    """The ``hide`` filter (see ``hiding``) for the keys ``public``."""
-    return f"hide {q(','.join(sorted(public)))}"
+def hide(public, kind: str) -> str:
+    """The ``hide`` filter (see ``hiding``) for the keys ``public``, its input of ``kind``: an env file read
+    by its loader (``systemd``, ``compose``), a process's ``environ`` or a ``json`` list of ``KEY=value``::
+
+        f"{hide(['VISION_A'], 'compose')} < /opt/vision/.env"
+    """
+    return f"hide {q(','.join(sorted(public)))} {q(kind)}"
 
 
 def _copy_command(key: str) -> StringCommand:

@@ -8,6 +8,7 @@ docker SDK, HTTP to the published port, the runbook's own Python checks run with
 virtualenv, bucket contents with boto3.
 """
 
+import base64
 import json
 import shlex
 
@@ -117,6 +118,55 @@ def test_level_1_converges_env_to_env_previous_and_the_provider_settings(enabled
         assert process_env(probes, name)["VOICE_V2_OPTIMIZED"] == "true"
         assert started_after_change(probes, name, f"{APP}/config/providers.json")
         assert runbook_check(probes, name) == {"failed_providers": [], "tts": "google"}
+
+
+# A known-good .env as teams write them: comments, blank lines, CRLF, an `export` line, quoted values with
+# spaces, empty values, 44 keys in all. What each loader gives the process is written out below by hand
+# (systemd 252's EnvironmentFile ignores the `export` line; compose's dotenv reads it).
+REALISTIC_EXTRA = (
+    "\n# --- observability ---\n"
+    "export SENTRY_DSN=https://k3y@sentry.example/12\n"
+    'VOICE_V2_GREETING="hello there, world"\n'
+    "LOG_FORMAT='%(asctime)s %(levelname)s %(message)s'\n"
+    "VOICE_V2_EMPTY=\n"
+    'VOICE_V2_EMPTY_QUOTED=""\n'
+    "VOICE_V2_REGION=eu-west-1\r\n"
+    + "".join(f"VOICE_V2_SETTING_{number:02d}=value-{number}\n" for number in range(30))
+)
+REALISTIC_SEEN = {"VOICE_V2_GREETING": "hello there, world", "LOG_FORMAT": "%(asctime)s %(levelname)s %(message)s",
+                  "VOICE_V2_EMPTY": "", "VOICE_V2_EMPTY_QUOTED": "", "VOICE_V2_REGION": "eu-west-1",
+                  **{f"VOICE_V2_SETTING_{number:02d}": f"value-{number}" for number in range(30)}}
+
+
+@pytest.fixture
+def realistic_previous(enabled, probes):
+    """.env.previous with REALISTIC_EXTRA appended on both hosts; .env and .env.previous put back after."""
+    saved = {}
+    for name in (SYSTEMD, COMPOSE):
+        host = probes.ssh(name)
+        saved[name] = host.check_output(f"cd {APP} && tar -cf - .env .env.previous | base64 -w0")
+        extra = base64.b64encode(REALISTIC_EXTRA.encode()).decode()
+        host.check_output(f"echo {extra} | base64 -d >> {APP}/.env.previous")
+    yield
+    for name, archive in saved.items():
+        probes.ssh(name).check_output(f"cd {APP} && echo {archive} | base64 -d | tar -xf -")
+    run = deploy("enable", voice_level=1)
+    assert run.returncode == 0, run.output
+
+
+def test_level_1_a_realistic_env_previous_is_verified_as_its_loader_gives_it(realistic_previous, probes):
+    """An `export` line, quoted values with spaces and empty values: the rollback's verification expects
+    what the service's loader gives the process (not what a parser of ours thinks), and the re-run changes
+    nothing."""
+    assert len(env_file(probes, SYSTEMD, f"{APP}/.env.previous")) == 44
+    converged_twice(deploy, "rollback")
+    for name in (SYSTEMD, COMPOSE):
+        assert probes.file_sha256(name, f"{APP}/.env") == probes.file_sha256(name, f"{APP}/.env.previous")
+        env = process_env(probes, name)
+        assert {key: env.get(key) for key in REALISTIC_SEEN} == REALISTIC_SEEN
+        assert env["VOICE_V2_OPTIMIZED"] == "false" and health(probes, name)["status"] == "healthy"
+    assert "SENTRY_DSN" not in process_env(probes, SYSTEMD)  # systemd ignores `export` lines
+    assert process_env(probes, COMPOSE)["SENTRY_DSN"] == "https://k3y@sentry.example/12"
 
 
 def test_level_2_restores_the_newest_backup_byte_for_byte_and_keeps_the_replaced_tree(enabled, probes):

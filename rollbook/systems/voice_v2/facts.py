@@ -116,12 +116,12 @@ def process_section(settings: VoicePlaces, public=()) -> str:
         return (f"echo '## process'; {_container_id(settings)}; "
                 "if [ -n \"$id\" ] && [ \"$(docker inspect -f '{{.State.Running}}' \"$id\" 2>/dev/null)\" = true ]; "
                 "then echo running; echo \"started $(date -d \"$(docker inspect -f '{{.State.StartedAt}}' \"$id\")\" +%s.%N)\"; "
-                f"docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' \"$id\" | {hide(public)}; "
+                f"docker inspect -f '{{{{json .Config.Env}}}}' \"$id\" | {hide(public, 'json')}; "
                 "else echo stopped; fi")
     return (f"echo '## process'; pid=$(systemctl show -p MainPID --value {q(settings.service)} 2>/dev/null); "
             "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ] && [ -r /proc/$pid/environ ]; then echo running; "
             f"{PROCESS_STARTED}; "
-            f"tr '\\0' '\\n' < /proc/$pid/environ | {hide(public)}; else echo stopped; fi")
+            f"{hide(public, 'environ')} < /proc/$pid/environ; else echo stopped; fi")
 
 
 def _number(text: str) -> float:
@@ -203,12 +203,13 @@ class VoiceHost(SectionsFact):
         parts = [
             TREE_HASH, FILE_HASH, NEWEST_CHANGE, hiding(salt, targets),
             recorded_section(recorded_file),
-            section(settings.env_file, f"{hide(public)} < {q(settings.env_file)}"
+            section(settings.env_file, f"{hide(public, settings.unit)} < {q(settings.env_file)}"
                     + (f"; {read_keys(settings.env_file, sorted(targets))} | grep '^!'" if targets else "")),
             process_section(settings, public),
         ]
         if 1 in levels:
-            parts += [section(settings.env_previous, f"{hide(public)} < {q(settings.env_previous)}", name="previous"),
+            parts += [section(settings.env_previous, f"{hide(public, settings.unit)} < {q(settings.env_previous)}",
+                              name="previous"),
                       _env_rest_section(settings, sorted(targets or {})),
                       f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
                       f"cat {q(settings.providers_file)}; echo; else echo missing; fi",

@@ -100,7 +100,7 @@ def test_hiding_sends_digests_for_every_key_not_public(tmp_path):
     env = tmp_path / ".env"
     env.write_text("FLAG=true\nAPI_KEY=s3cret\n# comment\nSAME=s3cret\nexport X=1\n")
     salt = tmp_path / "private" / "salt"
-    command = f"{envfile.hiding(str(salt))}; {envfile.hide({'FLAG'})} < {env}; {envfile.hide(())} < {env}"
+    command = f"{envfile.hiding(str(salt))}; {envfile.hide({'FLAG'}, 'compose')} < {env}; {envfile.hide((), 'compose')} < {env}"
     first = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
     assert "s3cret" not in "\n".join(first) and first[0] == "FLAG=true" and len(first) == 8
     values = dict(line.split("=", 1) for line in first[:4])
@@ -108,14 +108,14 @@ def test_hiding_sends_digests_for_every_key_not_public(tmp_path):
     assert envfile.is_hidden(values["API_KEY"]) and values["API_KEY"] != values["SAME"]  # no tell of a shared secret
     other_file = tmp_path / ".env.previous"
     other_file.write_text("API_KEY='s3cret'\n")
-    same_key = subprocess.run(["sh", "-c", f"{envfile.hiding(str(salt))}; {envfile.hide(())} < {other_file}"],
+    same_key = subprocess.run(["sh", "-c", f"{envfile.hiding(str(salt))}; {envfile.hide((), 'compose')} < {other_file}"],
                               capture_output=True, text=True, check=True).stdout.splitlines()
     assert same_key == [f"API_KEY={values['API_KEY']}"]  # one key's equal values compare across files
     assert salt.stat().st_mode & 0o777 == 0o600 and salt.parent.stat().st_mode & 0o777 == 0o700
     again = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
     assert again == first  # the host's salt is kept: digests compare across commands
     other = tmp_path / "other-salt"
-    elsewhere = subprocess.run(["sh", "-c", f"{envfile.hiding(str(other))}; {envfile.hide(())} < {env}"],
+    elsewhere = subprocess.run(["sh", "-c", f"{envfile.hiding(str(other))}; {envfile.hide((), 'compose')} < {env}"],
                                capture_output=True, text=True, check=True).stdout.splitlines()
     assert elsewhere[1] != first[5]  # another host (salt): other digests
 
@@ -130,21 +130,38 @@ def test_check_managed_refuses_values_unsafe_for_the_edit():
     envfile.check_managed({"VISION_PHASH_REDIS_PREFIX": "vision:phash"})
 
 
-def test_a_quoted_value_compares_as_its_loader_reads_it():
-    """systemd's EnvironmentFile and compose strip the quotes people write: `K="a b $HOME"` in a file is
-    `a b $HOME` in the process; both hide to one digest (and a CRLF line to its value)."""
+def hidden(stdin: bytes, public: str = "", kind: str = "systemd") -> list[str]:
+    """``hide PUBLIC KIND`` of ``envfile.hiding`` as the host runs it."""
     import os
-    import subprocess
 
     from rollbook.host.envfile import _HIDE
 
-    def hidden(lines: bytes, public: str = "") -> list[str]:
-        return subprocess.run(["python3", "-c", _HIDE, public], input=lines, capture_output=True,
-                              env={**os.environ, "RB_SALT": "00ff"}).stdout.decode().splitlines()
+    return subprocess.run(["python3", "-c", _HIDE, public, kind], input=stdin, capture_output=True, check=True,
+                          env={**os.environ, "RB_SALT": "00ff"}).stdout.decode().splitlines()
 
-    file_side, process_side = hidden(b'K="a b $HOME"\nL=\'x y\'\nM=v\r\n'), hidden(b"K=a b $HOME\nL=x y\nM=v\n")
+
+def test_a_file_s_value_compares_with_the_process_s_as_its_loader_reads_it():
+    """An env file's values are what its loader gives the process: `K="a b $HOME"` is `a b $HOME`
+    under systemd's EnvironmentFile and the process's environ holds the same, so both hide to one
+    digest; a CRLF line's value has no CR."""
+    file_side = hidden(b'K="a b $HOME"\nL=\'x y\'\nM=v\r\n')
+    process_side = hidden(b"K=a b $HOME\0L=x y\0M=v\0", kind="environ")
     assert file_side == process_side and file_side[0].startswith("K=<hidden ")
-    assert hidden(b'K="a b"\nU="unbalanced\n', "K,U") == ["K=a b", 'U="unbalanced']
+    assert hidden(b'["K=a b $HOME", "L=x y", "M=v"]', kind="json") == process_side
+    assert hidden(b'K="a b"\nE=\nQ=""\n', "K,E,Q") == ["K=a b", "E=", "Q="]
+
+
+def test_an_export_line_is_what_each_loader_makes_of_it():
+    """systemd 252 ignores `export K=v` (the name holds a space); compose's dotenv reads it as K."""
+    assert hidden(b"export SENTRY_DSN=x\nA=1\n", "SENTRY_DSN,A") == ["A=1"]
+    compose = hidden(b"export SENTRY_DSN=x\nA=1\n", "SENTRY_DSN,A", kind="compose")
+    assert compose == ["SENTRY_DSN=x", "A=1"]
+
+
+def test_a_value_holding_a_line_break_is_shown_by_its_digest():
+    lines = hidden(b'MULTI="l1\nl2"\nA=1\n', "MULTI,A")
+    assert lines[0].startswith("MULTI=<hidden ") and lines[1:] == ["A=1"]
+    assert hidden(b"MULTI=l1\nl2\0A=1\0", "MULTI,A", kind="environ") == lines
 
 
 SHAPES = (

@@ -208,7 +208,7 @@ def test_a_key_set_from_data_arrives_only_when_it_holds_data_s_value(tmp_path):
     env = tmp_path / ".env"
     env.write_text("YANDEX_API_KEY=real-key-123\nVOICE_V2_OPTIMIZED=false\n")
     command = f"{hiding(str(tmp_path / 'salt'), {'YANDEX_API_KEY': 'poisoned', 'VOICE_V2_OPTIMIZED': 'false'})}; " \
-              f"{hide(())} < {env}"
+              f"{hide((), 'systemd')} < {env}"
     lines = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout.splitlines()
     values = dict(line.split("=", 1) for line in lines)
     assert is_hidden(values["YANDEX_API_KEY"]) and "real-key" not in "".join(lines)
