@@ -6,6 +6,7 @@
     state.migration.columns # {'has_video', 'has_media'} present in posts
 """
 
+import posixpath
 from dataclasses import dataclass, field
 
 from ...host import envfile, process
@@ -32,6 +33,23 @@ class AnalyticbotPlaces:
     database_url_key: str  # the env-file key holding the database URL
     keys: tuple[str, ...]
     version_file: str | None = None  # in the checkout: the release's version (None: not compared)
+    migration_sql: str = "file"  # file: the checkout's own migration files; rollbook: rollbook's statements
+    migration_rollback_file: str = "infra/db/migrations/004_rollback.sql"  # relative to the checkout
+    migration_apply_file: str = "infra/db/migrations/004_content_type.sql"  # relative to the checkout
+    migration_saved_columns: tuple[str, ...] = MIGRATION_COLUMNS  # of posts: saved before a rollback drops them
+
+    def migration_file(self, action: str) -> str:
+        """The checkout's SQL file of migration 004's ``action`` (rollback or apply), as an absolute path."""
+        relative = self.migration_rollback_file if action == "rollback" else self.migration_apply_file
+        return posixpath.join(self.checkout, relative)
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """A migration SQL file in the app's checkout, as the host holds it."""
+
+    sha256: str = ""  # '' when the file is missing
+    own_transaction: bool = False  # it says BEGIN/COMMIT or CONCURRENTLY: not wrapped in a transaction
 
 
 @dataclass
@@ -41,6 +59,7 @@ class Migration:
     rows: int = 0
     newest_backup: str = ""
     error: str = ""
+    files: dict[str, MigrationFile] = field(default_factory=dict)  # rollback, apply -> the checkout's file
 
 
 @dataclass
@@ -66,6 +85,30 @@ def process_section(settings: AnalyticbotPlaces) -> str:
     return process.section(settings.service, settings.keys)
 
 
+# a file that manages its own transaction: psql must not wrap it in one (CONCURRENTLY cannot run inside one)
+_OWN_TRANSACTION = r"^[[:space:]]*(BEGIN|COMMIT|START[[:space:]]+TRANSACTION)([[:space:];]|$)|CONCURRENTLY"
+
+
+def _migration_files_section(settings: AnalyticbotPlaces) -> str:
+    """``## migration_files``: per action, ``<action> <sha256> own|wrapped``, or ``<action> missing``."""
+    lines = []
+    for action in ("rollback", "apply"):
+        path = q(settings.migration_file(action))
+        lines.append(f"if [ -f {path} ]; then echo \"{action} $(sha256sum < {path} | cut -c1-64) "
+                     f"$(grep -qiE {q(_OWN_TRANSACTION)} {path} && echo own || echo wrapped)\"; "
+                     f"else echo '{action} missing'; fi")
+    return "echo '## migration_files'; " + "; ".join(lines)
+
+
+def _migration_files(lines: list[str]) -> dict[str, MigrationFile]:
+    files = {}
+    for line in lines:
+        action, *rest = line.split()
+        if len(rest) == 2:
+            files[action] = MigrationFile(sha256=rest[0], own_transaction=rest[1] == "own")
+    return files
+
+
 class AnalyticbotHost(SectionsFact):
     """Everything an analyticbot run decides on, in one command: recorded state, env file, the running
     process (environment and start), the app checkout (and the release ref asked for), and, when a
@@ -88,7 +131,8 @@ class AnalyticbotHost(SectionsFact):
         if ref is not None:
             parts.append(f"echo '## ref'; git -C {checkout} rev-parse -q --verify {q(ref + '^{commit}')} || echo unknown")
         if migration:
-            columns = ",".join(f"'{c}'" for c in MIGRATION_COLUMNS)
+            parts.append(_migration_files_section(settings))
+            columns = ",".join(f"'{c}'" for c in settings.migration_saved_columns)
             indexes = ",".join(f"'{i}'" for i in MIGRATION_INDEXES)
             sql = (f"SET statement_timeout = '{int(timeouts.command)}s'; "  # the server gives up with psql
                    f"SELECT 'columns=' || coalesce(string_agg(column_name, ','), '') FROM information_schema.columns "
@@ -119,6 +163,7 @@ class AnalyticbotHost(SectionsFact):
                                       rows=int(values["rows"]), newest_backup=values.get("backup", ""))
             else:
                 migration = Migration(error=(sections["migration"] or ["PostgreSQL did not answer"])[-1])
+            migration.files = _migration_files(sections.get("migration_files", []))
         return AnalyticbotState(
             env_file=envfile.values(env),
             has_database_url="has_database_url" in env,

@@ -11,11 +11,13 @@ from pydantic import StringConstraints, field_validator, model_validator
 from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
 from ..settings_types import (EnvKey, GitRef, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
-                              path_key)
+                              items, path_key, relative_key)
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
 Channel = Annotated[Text, StringConstraints(pattern=r"\A[A-Za-z0-9_@.-]+\Z")]
+# A PostgreSQL column name as SQL spells it unquoted (lower case: it reaches the SQL rollbook writes).
+ColumnName = Annotated[Text, StringConstraints(pattern=r"\A[a-z_][a-z0-9_]{0,62}\Z")]
 
 
 class AnalyticbotSettings(Settings):
@@ -31,6 +33,18 @@ class AnalyticbotSettings(Settings):
         Unit, "The state of each unit on a host with no recorded state yet")
     analyticbot_migration: Literal["rollback", "apply"] | None = key(
         None, "Migration 004, only on explicit request", allowed="None, rollback, apply")
+    analyticbot_migration_sql: Literal["file", "rollbook"] = key(
+        "file", "What migration 004 runs: the checkout's own SQL files (file), or rollbook's copy of the "
+        "statements (rollbook: a fallback, only when asked for by name)", allowed="file, rollbook")
+    analyticbot_migration_rollback_file: RelativePath = relative_key(
+        "infra/db/migrations/004_rollback.sql", "Migration 004's rollback SQL (from runbook 004)", "the checkout")
+    analyticbot_migration_apply_file: RelativePath = relative_key(
+        "infra/db/migrations/004_content_type.sql", "Migration 004's SQL, re-run by an enable (rollbook's "
+        "assumption: runbook 004 says only 're-run migration 004')", "the checkout")
+    analyticbot_migration_saved_columns: tuple[ColumnName, ...] = key(
+        ("has_video", "has_media"), "The columns of posts a migration 004 rollback drops: saved with posts.id "
+        "into a backup table first, and restored from it by an apply (from runbook 004: 'Data Loss: "
+        "has_video, has_media')", allowed="column names")
     analyticbot_release: GitRef | None = key(
         None, "A known-good git ref to check out in the app's checkout (the full code rollback)",
         allowed="None or a ref")
@@ -67,6 +81,15 @@ class AnalyticbotSettings(Settings):
     @classmethod
     def _blank(cls, value):
         return blank_to_none(value)
+
+    @field_validator("analyticbot_migration_saved_columns", mode="before")
+    @classmethod
+    def _columns(cls, value) -> tuple[str, ...]:
+        """Comma-separated text or a list; at least one column."""
+        columns = tuple(items(value))
+        if not columns:
+            raise ValueError("name at least one column of posts")
+        return columns
 
     @model_validator(mode="after")
     def _paths_confined(self):

@@ -14,8 +14,8 @@ from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
 from ...core.secrets import secret
 from .checks import judge
-from .facts import BACKUP_PREFIX, MIGRATION_COLUMNS, MIGRATION_INDEXES, AnalyticbotEffect, AnalyticbotHost
-from .migration import apply_sql, rollback_sql
+from .facts import BACKUP_PREFIX, MIGRATION_INDEXES, AnalyticbotEffect, AnalyticbotHost
+from .migration import apply_sql, restore_sql, rollback_sql, save_sql
 from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, effective, request_from, scope_of
 
 
@@ -58,9 +58,14 @@ class AnalyticbotStages(Stages):
             migration = state.migration
             if migration.error:
                 return f"migration 004: {migration.error}"
-            columns = set(MIGRATION_COLUMNS) & migration.columns
-            if 0 < len(columns) < len(MIGRATION_COLUMNS):
+            saved = settings.migration_saved_columns
+            columns = set(saved) & migration.columns
+            if 0 < len(columns) < len(saved):
                 return f"posts has only {', '.join(sorted(columns))} of migration 004's columns: fix by hand"
+            if settings.migration_sql == "file" and not migration.files.get(request.migration):
+                return (f"migration 004 {request.migration}: {settings.migration_file(request.migration)} not found "
+                        f"in the checkout (set analyticbot_migration_{request.migration}_file, or "
+                        "analyticbot_migration_sql=rollbook for rollbook's own statements)")
         return ""
 
     def converge(self, ctx: Context) -> Stage:
@@ -100,7 +105,7 @@ class AnalyticbotStages(Stages):
         # migration 004 rollback: once the API no longer reads the columns, and is verified; then the API
         # is verified again on the table without them (it must still answer, the fields still as set)
         stage = _migration(ctx)
-        if set(MIGRATION_COLUMNS) & ctx.state.migration.columns:  # the DROP will run
+        if set(ctx.request.settings.migration_saved_columns) & ctx.state.migration.columns:  # the DROP will run
             _verified(ctx, "Verify the analyticbot API after migration 004's rollback",
                       f"analyticbot {ctx.request.describe()} after migration 004 rollback")
         return stage
@@ -137,29 +142,42 @@ def _expected(ctx: Context) -> dict[str, str]:
 
 
 def _migration(ctx: Context) -> Stage:
-    """Migration 004 as requested: back up and drop, or re-create and restore (each only when needed).
-    The host's refusal (``refusal``) has ruled out an unreadable or half-migrated table."""
+    """Migration 004 as requested: save and roll back, or apply and restore (each only when needed) — the
+    checkout's own file (its sha256 in the plan), or rollbook's statements when asked for by name. The
+    host's refusal (``refusal``) has ruled out an unreadable or half-migrated table and a missing file."""
     request, migration, settings = ctx.request, ctx.state.migration, ctx.request.settings
-    columns = set(MIGRATION_COLUMNS) & migration.columns
-    if request.migration == "rollback":
+    saved = settings.migration_saved_columns
+    columns, action = set(saved) & migration.columns, request.migration
+    file = migration.files.get(action) if settings.migration_sql == "file" else None
+    runs = (f"run {settings.migration_file(action)} (sha256 {file.sha256}"
+            f"{', its own transactions' if file.own_transaction else ', in one transaction'})" if file
+            else f"run rollbook's own migration 004 {action} statements")
+    if action == "rollback":
         backup_table = BACKUP_PREFIX + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ").lower()
-        needed, sql = bool(columns), rollback_sql(backup_table)
-        name = "Migration 004 rollback: save (id, has_video, has_media), then drop the columns and indexes"
-        summary = [f"posts: save {migration.rows} rows of (id, has_video, has_media) into {backup_table}",
-                   f"posts: drop {', '.join(sorted(migration.indexes))} and {', '.join(MIGRATION_COLUMNS)}"]
+        needed = bool(columns)
+        sql = save_sql(backup_table, saved) if file else rollback_sql(backup_table, saved)
+        then = ""
+        name = f"Migration 004 rollback: save (id, {', '.join(saved)}), then drop them"
+        summary = [f"posts: save {migration.rows} rows of (id, {', '.join(saved)}) into {backup_table}",
+                   f"posts: {runs}"]
         cleanup = {"migration_004": "rolled back", "rows_saved": migration.rows, "backup_table": backup_table}
     else:
-        needed = bool(not columns or set(MIGRATION_INDEXES) - migration.indexes)
-        sql = apply_sql(migration.newest_backup)
+        needed = bool(not columns or (not file and set(MIGRATION_INDEXES) - migration.indexes))
+        sql, then = ("", restore_sql(migration.newest_backup, saved)) if file else (
+            apply_sql(migration.newest_backup, saved), "")
         if needed and not columns and not migration.newest_backup:
-            logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: has_video/has_media start as false")
-        name = "Migration 004 apply: re-create the columns and indexes, restore values from the newest backup"
-        summary = [f"posts: add {', '.join(MIGRATION_COLUMNS)} and {', '.join(MIGRATION_INDEXES)}",
-                   f"posts: restore values from {migration.newest_backup or '(no backup table)'}"]
+            logger.warning(f"{host.print_prefix}no {BACKUP_PREFIX}* table: {', '.join(saved)} start as their default")
+        name = "Migration 004 apply: re-create the columns, restore their values from the newest backup"
+        summary = [f"posts: {runs}", f"posts: restore values from {migration.newest_backup or '(no backup table)'}"]
         cleanup = {"migration_004": "applied", "restored_from": migration.newest_backup or "none"}
-    return Stage(steps=[postgres.script(name=name, env_file=settings.env_file, url_key=settings.database_url_key,
-                                        sql=sql, needed=needed, what=f"migration 004 {request.migration}",
-                                        timeouts=timeouts_of(ctx.settings), summary=summary)],
+    step = postgres.script(name=name, env_file=settings.env_file, url_key=settings.database_url_key, sql=sql,
+                           needed=needed, what=f"migration 004 {action}", timeouts=timeouts_of(ctx.settings),
+                           summary=summary, file=settings.migration_file(action) if file else "",
+                           sha256=file.sha256 if file else "", then=then,
+                           wrapped=not (file and file.own_transaction))
+    # the plan binds what runs (the file's sha256), never the row count or the backup table's stamp
+    return Stage(steps=[step], changes=[f"migration 004 {action}: {runs}"] if needed else [],
                  cleanup=cleanup if needed else {})
+
 
 ANALYTICBOT = AnalyticbotStages()

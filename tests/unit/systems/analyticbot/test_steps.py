@@ -5,16 +5,19 @@ import pytest
 from rollbook.pipeline import Context
 from rollbook.core.preflight import PreflightError
 from rollbook.systems.analyticbot import request as ab
-from rollbook.systems.analyticbot.facts import AnalyticbotState, Migration
+from rollbook.systems.analyticbot.facts import AnalyticbotState, Migration, MigrationFile
 from rollbook.systems.analyticbot.steps import ANALYTICBOT
 
 from ...harness import group_data, validated
 
 
+FILES = {"rollback": MigrationFile("ab" * 32), "apply": MigrationFile("cd" * 32)}
+
+
 def state(**changes) -> AnalyticbotState:
     fields = dict(env_file={ab.MASTER: "true", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"},
                   has_database_url=True, running=None, process_started=0, head="a", checked_out_at=0, dirty=0,
-                  ref_commit=None, migration=Migration(columns={"has_video", "has_media"}), recorded={})
+                  ref_commit=None, migration=Migration(columns={"has_video", "has_media"}, files=FILES), recorded={})
     fields.update(changes)
     return AnalyticbotState(**fields)
 
@@ -54,6 +57,11 @@ def test_a_converge_run_follows_the_record_and_binds_it(monkeypatch):
      "needs content-type analysis off"),
     ({"analyticbot_migration": "rollback"}, state(migration=Migration(error="boom")), "migration 004: boom"),
     ({"analyticbot_migration": "apply"}, state(migration=Migration(columns={"has_video"})), "only has_video"),
+    ({"analyticbot_migration": "rollback"}, state(migration=Migration(columns={"has_video", "has_media"})),
+     "/opt/analyticbot/infra/db/migrations/004_rollback.sql not found in the checkout (set "
+     "analyticbot_migration_rollback_file, or analyticbot_migration_sql=rollbook"),
+    ({"analyticbot_migration": "rollback", "analyticbot_migration_sql": "rollbook"},
+     state(migration=Migration(columns={"has_video", "has_media"})), ""),
     ({"analyticbot_migration": "rollback"}, state(), ""),
 ])
 def test_refusals_come_before_any_change(monkeypatch, overrides, seen, why):
