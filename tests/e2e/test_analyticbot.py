@@ -108,6 +108,31 @@ def test_migration_004_rollback_saves_every_row_and_apply_restores_them(enabled,
         assert conn.execute(CHECKSUM).fetchone()[0] == before
 
 
+def test_migration_004_runs_the_team_s_own_files_in_the_checkout(enabled, probes):
+    """Runbook 004's `\\i infra/db/migrations/004_rollback.sql`: the checkout's file runs (a statement added
+    to it takes effect), and an enable re-runs the checkout's 004 file; the rows' values come back."""
+    host, migrations = probes.ssh(SYSTEMD), "/opt/analyticbot/infra/db/migrations"
+    host.check_output(f"echo \"COMMENT ON TABLE posts IS 'rolled back by the team''s file';\" >> {migrations}/004_rollback.sql")
+    host.check_output(f"echo \"COMMENT ON TABLE posts IS 'applied by the team''s file';\" >> {migrations}/004_content_type.sql")
+    comment = "SELECT obj_description('posts'::regclass, 'pg_class')"
+    try:
+        with db(probes, SYSTEMD) as conn:
+            before = conn.execute(CHECKSUM).fetchone()[0]
+        run = converged_twice(deploy, "rollback", limit=SYSTEMD, analyticbot_migration="rollback")
+        assert f"run {migrations}/004_rollback.sql (sha256 " in run.output, run.output
+        with db(probes, SYSTEMD) as conn:
+            assert conn.execute(comment).fetchone()[0] == "rolled back by the team's file"
+            columns = {r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'posts'")}
+            assert not {"has_video", "has_media"} & columns
+        converged_twice(deploy, "enable", limit=SYSTEMD, analyticbot_migration="apply")
+        with db(probes, SYSTEMD) as conn:
+            assert conn.execute(comment).fetchone()[0] == "applied by the team's file"
+            assert conn.execute(CHECKSUM).fetchone()[0] == before
+    finally:
+        host.check_output(f"git -C /opt/analyticbot checkout -- {migrations}")
+
+
 @pytest.mark.parametrize("name", [SYSTEMD, COMPOSE])
 def test_release_rollback_checks_out_the_known_good_ref_and_runs_it(enabled, probes, name):
     """systemd: the unit restarts on the checkout; compose: the image is built from it first (the
