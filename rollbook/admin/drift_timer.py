@@ -168,8 +168,7 @@ class Python:
 
     @property
     def key(self) -> str:
-        """What the wheels were fetched for (the wheelhouse's folder and the virtualenv's marker):
-        ``cp311-manylinux_2_36_x86_64``."""
+        """What the wheels are fetched for (wheelhouse, virtualenv marker): ``cp311-manylinux_2_36_x86_64``."""
         return f"cp{self.major}{self.minor}-{self.platforms()[0]}"
 
 
@@ -179,8 +178,7 @@ def python_from(said: str) -> Python:
     if len(parts) not in (3, 5) or not parts[0].isdigit() or not parts[1].isdigit():
         raise PreflightError(f"the control host has no python3 that says its version and platform "
                              f"({said.strip() or 'no answer'}): the virtualenv needs one")
-    libc, libc_version = parts[3:5] if len(parts) == 5 else ("", "")
-    return Python(int(parts[0]), int(parts[1]), parts[2], libc, libc_version)
+    return Python(int(parts[0]), int(parts[1]), parts[2], *(parts[3:] or ["", ""]))  # libc: "" when unknown
 
 
 class ControlHost(FactBase):
@@ -251,8 +249,7 @@ def wheelhouse(python: Python, commit: str) -> tuple[bytes, str]:
         for wheel in sorted(folder.glob("*.whl")):
             info = tar.gettarinfo(str(wheel), arcname=wheel.name)
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            with open(wheel, "rb") as handle:
-                tar.addfile(info, handle)
+            tar.addfile(info, BytesIO(wheel.read_bytes()))
     return buffer.getvalue(), f"{digest} {python.key}"
 
 
@@ -306,8 +303,7 @@ def secret_file(path: str, content: StringIO | None, current: str):
         return
     announce([f"{path}: {'rewrite' if current else 'create'} (0600, root only; its content is not shown)"])
     folder, staged = str(Path(path).parent), f"{path}.rollbook-new"
-    staging = staging_path()
-    if staging:  # through sudo: the upload waits in the SSH user's private folder (made here if need be)
+    if staging := staging_path():  # through sudo: the upload waits in the SSH user's private folder (made here)
         yield uploads_folder_command(*uploads_of(host))
     # made 0600 root's first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode and owner
     yield command("{{ [ -d {folder} ] || install -d -m 755 {folder}; }} && rm -f -- {staged} && "
@@ -334,11 +330,10 @@ def drift_timer():
     wheels, digest = wheelhouse(python_from(state["python"]), commit)
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
                 home=f"/var/lib/{control.user}", shell="/usr/sbin/nologin", create_home=True)
-    reports, textfiles = str(Path(control.json_out).parent), str(Path(control.textfile).parent)
-    files.directory(name=f"Make {reports} for the drift report", path=reports, user=control.user,
-                    group=control.user, mode="755")
-    if textfiles != reports:
-        files.directory(name=f"Make {textfiles} for the drift textfile", path=textfiles, user=control.user,
+    folders = {str(Path(control.json_out).parent): "report"}
+    folders.setdefault(str(Path(control.textfile).parent), "textfile")  # one folder for both: made once
+    for folder, what in folders.items():
+        files.directory(name=f"Make {folder} for the drift {what}", path=folder, user=control.user,
                         group=control.user, mode="755")
     checked_out(name=f"Check out rollbook {control.ref} in {control.checkout}", path=control.checkout,
                 bundle_file=bundle_file, commit=commit, head=state["head"])
