@@ -182,9 +182,8 @@ def python_from(said: str) -> Python:
 
 
 class ControlHost(FactBase):
-    """The checkout's commit, what the virtualenv was installed from (its marker), the host's python3
-    (``major minor machine libc version``) and the webhook's file (``mode uid:gid sha256``, "" when
-    missing: never its content)."""
+    """The checkout's commit, the virtualenv's marker, what python3 says (``PYTHON_PROBE``) and the
+    webhook file's ``mode uid:gid sha256`` ("" when missing: never its content)."""
 
     def command(self, checkout: str, venv: str, notify_env: str = NOTIFY_ENV):
         env = q(notify_env)
@@ -229,9 +228,8 @@ def download_command(folder: Path, requirements: Path, python: Python) -> list[s
 
 
 def wheelhouse(python: Python, commit: str) -> tuple[bytes, str]:
-    """A tar of the wheels of ``requirements-runtime.txt`` as ``commit`` holds it (what the host checks out,
-    not the controller's working tree) and pip, for ``python``, downloaded once (a folder per requirements'
-    hash and ``python.key``), and the marker of a virtualenv installed from it."""
+    """A tar of pip and the wheels of ``requirements-runtime.txt`` as ``commit`` holds it (not the working
+    tree) for ``python``, downloaded once per requirements' hash and ``python.key``; and the venv's marker."""
     pinned = _git("show", f"{commit}:{REQUIREMENTS}") + "\n"
     digest = hashlib.sha256(pinned.encode()).hexdigest()
     folder = checkout() / CACHE / f"wheels-{digest[:12]}-{python.key}"
@@ -269,9 +267,8 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
 
 @operation()
 def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, installed: str):
-    """A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
-    when its marker ``installed`` (from a fact) is not ``digest`` (``wheelhouse``'s: a python3 upgraded
-    on the host reinstalls too)."""
+    """A virtualenv ``venv`` of exactly ``requirements``, installed offline from the ``wheels`` tar unless its
+    marker ``installed`` (a fact) is ``digest`` (``wheelhouse``'s: an upgraded python3 reinstalls too)."""
     if installed == digest:
         return
     announce([f"{venv}: install {requirements} ({digest[:12]})"])
