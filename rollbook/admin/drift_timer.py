@@ -168,8 +168,7 @@ class Python:
 
     @property
     def key(self) -> str:
-        """What the wheels were fetched for (the wheelhouse's folder and the virtualenv's marker):
-        ``cp311-manylinux_2_36_x86_64``."""
+        """What the wheels are fetched for (wheelhouse, virtualenv marker): ``cp311-manylinux_2_36_x86_64``."""
         return f"cp{self.major}{self.minor}-{self.platforms()[0]}"
 
 
@@ -179,14 +178,12 @@ def python_from(said: str) -> Python:
     if len(parts) not in (3, 5) or not parts[0].isdigit() or not parts[1].isdigit():
         raise PreflightError(f"the control host has no python3 that says its version and platform "
                              f"({said.strip() or 'no answer'}): the virtualenv needs one")
-    libc, libc_version = parts[3:5] if len(parts) == 5 else ("", "")
-    return Python(int(parts[0]), int(parts[1]), parts[2], libc, libc_version)
+    return Python(int(parts[0]), int(parts[1]), parts[2], *(parts[3:] or ["", ""]))  # libc: "" when unknown
 
 
 class ControlHost(FactBase):
-    """The checkout's commit, what the virtualenv was installed from (its marker), the host's python3
-    (``major minor machine libc version``) and the webhook's file (``mode uid:gid sha256``, "" when
-    missing: never its content)."""
+    """The checkout's commit, the virtualenv's marker, what python3 says (``PYTHON_PROBE``) and the
+    webhook file's ``mode uid:gid sha256`` ("" when missing: never its content)."""
 
     def command(self, checkout: str, venv: str, notify_env: str = NOTIFY_ENV):
         env = q(notify_env)
@@ -231,9 +228,8 @@ def download_command(folder: Path, requirements: Path, python: Python) -> list[s
 
 
 def wheelhouse(python: Python, commit: str) -> tuple[bytes, str]:
-    """A tar of the wheels of ``requirements-runtime.txt`` as ``commit`` holds it (what the host checks out,
-    not the controller's working tree) and pip, for ``python``, downloaded once (a folder per requirements'
-    hash and ``python.key``), and the marker of a virtualenv installed from it."""
+    """A tar of pip and the wheels of ``requirements-runtime.txt`` as ``commit`` holds it (not the working
+    tree) for ``python``, downloaded once per requirements' hash and ``python.key``; and the venv's marker."""
     pinned = _git("show", f"{commit}:{REQUIREMENTS}") + "\n"
     digest = hashlib.sha256(pinned.encode()).hexdigest()
     folder = checkout() / CACHE / f"wheels-{digest[:12]}-{python.key}"
@@ -251,8 +247,7 @@ def wheelhouse(python: Python, commit: str) -> tuple[bytes, str]:
         for wheel in sorted(folder.glob("*.whl")):
             info = tar.gettarinfo(str(wheel), arcname=wheel.name)
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            with open(wheel, "rb") as handle:
-                tar.addfile(info, handle)
+            tar.addfile(info, BytesIO(wheel.read_bytes()))
     return buffer.getvalue(), f"{digest} {python.key}"
 
 
@@ -272,9 +267,8 @@ def checked_out(path: str, bundle_file: Path, commit: str, head: str):
 
 @operation()
 def venv_installed(venv: str, requirements: str, wheels: bytes, digest: str, installed: str):
-    """A virtualenv ``venv`` holding exactly ``requirements``, installed offline from ``wheels`` (a tar),
-    when its marker ``installed`` (from a fact) is not ``digest`` (``wheelhouse``'s: a python3 upgraded
-    on the host reinstalls too)."""
+    """A virtualenv ``venv`` of exactly ``requirements``, installed offline from the ``wheels`` tar unless its
+    marker ``installed`` (a fact) is ``digest`` (``wheelhouse``'s: an upgraded python3 reinstalls too)."""
     if installed == digest:
         return
     announce([f"{venv}: install {requirements} ({digest[:12]})"])
@@ -306,8 +300,7 @@ def secret_file(path: str, content: StringIO | None, current: str):
         return
     announce([f"{path}: {'rewrite' if current else 'create'} (0600, root only; its content is not shown)"])
     folder, staged = str(Path(path).parent), f"{path}.rollbook-new"
-    staging = staging_path()
-    if staging:  # through sudo: the upload waits in the SSH user's private folder (made here if need be)
+    if staging := staging_path():  # through sudo: the upload waits in the SSH user's private folder (made here)
         yield uploads_folder_command(*uploads_of(host))
     # made 0600 root's first: the upload (SFTP, or sudo's cp) writes into it and keeps its mode and owner
     yield command("{{ [ -d {folder} ] || install -d -m 755 {folder}; }} && rm -f -- {staged} && "
@@ -334,11 +327,10 @@ def drift_timer():
     wheels, digest = wheelhouse(python_from(state["python"]), commit)
     server.user(name=f"A dedicated user for the drift check: {control.user}", user=control.user, system=True,
                 home=f"/var/lib/{control.user}", shell="/usr/sbin/nologin", create_home=True)
-    reports, textfiles = str(Path(control.json_out).parent), str(Path(control.textfile).parent)
-    files.directory(name=f"Make {reports} for the drift report", path=reports, user=control.user,
-                    group=control.user, mode="755")
-    if textfiles != reports:
-        files.directory(name=f"Make {textfiles} for the drift textfile", path=textfiles, user=control.user,
+    folders = {str(Path(control.json_out).parent): "report"}
+    folders.setdefault(str(Path(control.textfile).parent), "textfile")  # one folder for both: made once
+    for folder, what in folders.items():
+        files.directory(name=f"Make {folder} for the drift {what}", path=folder, user=control.user,
                         group=control.user, mode="755")
     checked_out(name=f"Check out rollbook {control.ref} in {control.checkout}", path=control.checkout,
                 bundle_file=bundle_file, commit=commit, head=state["head"])

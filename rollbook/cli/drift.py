@@ -31,7 +31,6 @@ CONVERGED, ERROR, DRIFT = 0, 1, 2
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HOST_LINE = re.compile(r"^\s*\[(?P<host>[^\]]+)\]\s+(?P<text>.+)$")
 _NO_RECORD = re.compile(r"(?P<system>[a-z0-9_]+): no recorded state")
-_CONNECTING = "--> Connecting to hosts"
 # What pyinfra's connectors say of a host they could not connect to; any connect-stage host line other
 # than "Connected" counts too.
 CONNECT_FAILURES = ("Could not connect", "Could not resolve hostname", "SSH error", "SSH host key error",
@@ -89,14 +88,13 @@ def _limit(system: str | None, limit: str | None = None) -> list[str]:
     """pyinfra's ``--limit``: the given host or group, else the system's group, else every host."""
     if system is not None and system not in SYSTEMS:
         raise ValueError(f"unknown system {system!r} (known: {', '.join(sorted(SYSTEMS))})")
-    if limit:
-        return ["--limit", limit]
-    return ["--limit", SYSTEMS[system].group] if system else []
+    group = limit or (SYSTEMS[system].group if system else None)
+    return ["--limit", group] if group else []
 
 
 def _last_error(text: str) -> str:
-    errors = [line.strip() for line in _lines(text) if "error" in line.lower()]
-    return errors[-1] if errors else ([line for line in _lines(text) if line.strip()] or ["pyinfra failed"])[-1].strip()
+    said = [line.strip() for line in _lines(text) if line.strip()]
+    return ([line for line in said if "error" in line.lower()] or said or ["pyinfra failed"])[-1]
 
 
 def _lines(stderr: str) -> list[str]:
@@ -108,7 +106,7 @@ def _host_lines(stderr: str):
     connecting = False
     for line in _lines(stderr):
         if "-->" in line:
-            connecting = _CONNECTING in line
+            connecting = "--> Connecting to hosts" in line
             continue
         match = _HOST_LINE.match(line)
         if match:
@@ -191,9 +189,8 @@ def confirmed(first: Report, second: Report) -> Report:
     now = {(d.host, d.system): (d.steps, d.changes) for d in second.drift}
     unsettled = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key)
                        and key in set(first.checked) | set(before) and key in set(second.checked) | set(now))
-    known = {(f.host, f.system) for f in second.failed}
     settling = [Failed(host, name, "not_ready", "differed on one plan and not on the next (still settling)")
-                for host, name in unsettled if (host, name) not in known]
+                for host, name in unsettled]  # a plan's failed hosts are neither checked nor drifting
     report = replace(second, checked=[key for key in second.checked if key not in unsettled],
                      drift=[d for d in second.drift if (d.host, d.system) not in unsettled],
                      failed=second.failed + settling)
@@ -265,9 +262,8 @@ def correct(inventory: str, system: str | None = None, limit: str | None = None)
 
 def _outcome(host: str, system: str, result: str, decided_by: str, found: Drifted | None = None,
              recorded: dict | None = None, reason: str = "") -> dict:
-    found = found or Drifted(host, system, [], [])
-    return {"host": host, "system": system, "result": result, "decided_by": decided_by, "recorded": recorded or {},
-            "units": list(found.units), "steps": list(found.steps), "changes": list(found.changes), "reason": reason}
+    return asdict(found or Drifted(host, system, [], [])) | {"result": result, "decided_by": decided_by,
+                                                              "recorded": recorded or {}, "reason": reason}
 
 
 def outcomes(report: Report) -> list[dict]:
