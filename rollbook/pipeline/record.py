@@ -86,13 +86,9 @@ def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
     """The run's target (``back``: the state before it) as the host's recorded state; None for no system's."""
     if not run.system_state:
         return None
-    units, sources, data = ((run.units_before, run.sources_before, run.data_before) if back
-                            else (run.units_after, run.sources_after, run.data_after))
-    update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
-    if sources:
-        update["sources"] = sources
-    if data:
-        update["data"] = data
+    side = "before" if back else "after"
+    update = {"units": getattr(run, f"units_{side}"), "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+    update.update({name: value for name in ("sources", "data") if (value := getattr(run, f"{name}_{side}"))})
     if back:
         update["drop"] = sorted(set(run.units_after) - set(run.units_before))
         update["drop_sources"] = sorted(set(run.sources_after) - set(run.sources_before))
