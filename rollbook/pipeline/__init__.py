@@ -55,15 +55,13 @@ def run(system: Stages, target: str | None):
             return
     current = begin(system, request, seen, target, settings)
     ctx = Context(request=request, state=seen, run=current, settings=settings)
-    why = system.refusal(ctx)
-    if why:
+    if why := system.refusal(ctx):
         refuse(current, why)
         return
     current.baseline = system.baseline(ctx)
-    converged = system.converge(ctx)
-    applied = system.apply(ctx)
+    stages = [system.converge(ctx), system.apply(ctx)]
     system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
-    stages = [converged, applied, system.cleanup(ctx)]
+    stages.append(system.cleanup(ctx))
     for stage in stages:
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
@@ -213,8 +211,7 @@ def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
                             "older rollbook): a drift correction cannot tell what it would converge with; run an "
                             "approved converge (deploys/converge.py) once")
         return
-    differ = recorded.changed(before, settings.given)
-    if differ:
+    if differ := recorded.changed(before, settings.given):
         refuse(current, f"{current.system}: {', '.join(differ)} changed since the last authorized run recorded "
                         "this state: a drift correction converges only with the data recorded then; an approved "
                         "run brings the new value")
