@@ -71,8 +71,7 @@ def _drift(args) -> int:
     if args.textfile:
         drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
     if webhook and report.code != drift.CONVERGED:
-        said = notify.drift(webhook, args.inventory, report)
-        print(f"rollbook: notification {said}", file=sys.stderr)
+        print(f"rollbook: notification {notify.drift(webhook, args.inventory, report)}", file=sys.stderr)
     return report.code
 
 

@@ -136,8 +136,7 @@ def _authorize(run: runs.HostRun, settings: HostSettings, preapproved: bool) -> 
 
 def _take_fail_percent(value: int | None):
     """One threshold per run: every host's data must agree (pyinfra's --fail-percent wins at execute)."""
-    known = SESSION.fail_percent
-    if known != "unset" and known != value:
+    if (known := SESSION.fail_percent) not in ("unset", value):
         raise PreflightError(f"rollbook_fail_percent differs between hosts ({known} and {value} on {host.name}): "
                              "set it for the whole run (group data or --data)")
     SESSION.fail_percent = value
