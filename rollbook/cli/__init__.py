@@ -71,37 +71,35 @@ def _drift(args) -> int:
     if args.textfile:
         drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
     if webhook and report.code != drift.CONVERGED:
-        said = notify.drift(webhook, args.inventory, report)
-        print(f"rollbook: notification {said}", file=sys.stderr)
+        print(f"rollbook: notification {notify.drift(webhook, args.inventory, report)}", file=sys.stderr)
     return report.code
+
+
+def _unread(answers: dict[str, tuple[bool, str]], what: str) -> int:
+    """0, or 1 naming the hosts whose ``what`` could not be read (``remote.run_everywhere``'s answers)."""
+    unread = [name for name, (ok, _) in answers.items() if not ok]
+    return _failed(f"could not read the {what} of {', '.join(unread)}") if unread else 0
 
 
 def _history(args) -> int:
     from ..core import history
     from .remote import read_everywhere
 
-    records, unreachable = [], []
-    for name, (ok, text) in read_everywhere(args.inventory, f"{args.state_dir}/history.jsonl").items():
-        if ok:
-            records += history.parse(text, name)
-        else:
-            unreachable.append(name)
-    rows = history.runs_of(records)
+    answers = read_everywhere(args.inventory, f"{args.state_dir}/history.jsonl")
+    rows = history.runs_of([record for name, (ok, text) in answers.items() if ok
+                            for record in history.parse(text, name)])
     if args.system:
         rows = [row for row in rows if row.get("system") == args.system]
     print(json.dumps(rows, indent=2) if args.json else history.table(rows))
-    return _failed(f"could not read the history of {', '.join(unreachable)}") if unreachable else 0
+    return _unread(answers, "history")
 
 
 def _locks(args) -> int:
     from .remote import locks_everywhere
 
-    rows, unreachable = [], []
-    for name, (ok, text) in locks_everywhere(args.inventory, args.state_dir).items():
-        if not ok:
-            unreachable.append(name)
-            continue
-        for line in text.splitlines():
+    rows, answers = [], locks_everywhere(args.inventory, args.state_dir)
+    for name, (ok, text) in answers.items():
+        for line in text.splitlines() if ok else ():
             system, _, held = line.partition(" ")
             try:
                 lock = json.loads(held)
@@ -116,7 +114,7 @@ def _locks(args) -> int:
                   f"(run {row.get('run_id', '?')}, pid {row.get('pid', '?')} on {row.get('controller', '?')}, "
                   f"expires {row.get('expires', '?')})")
         print(f"{len(rows)} lock(s) held")
-    return _failed(f"could not read the locks of {', '.join(unreachable)}") if unreachable else 0
+    return _unread(answers, "locks")
 
 
 def _incident(args) -> int:
@@ -159,13 +157,11 @@ def _schema(args) -> int:
 
     if args.json:
         print(json.dumps(schema.json_schema(), indent=2, sort_keys=True))
-        return 0
-    text = schema.reference()
-    if args.write:
-        DATA_REFERENCE.write_text(text)
+    elif args.write:
+        DATA_REFERENCE.write_text(schema.reference())
         print(f"wrote {DATA_REFERENCE.relative_to(DATA_REFERENCE.parents[1])}")
     else:
-        print(text, end="")
+        print(schema.reference(), end="")
     return 0
 
 
@@ -173,9 +169,7 @@ def _serve(args) -> int:
     from ..console.serve import ServeError, serve, wait_until_answering
 
     try:
-        if args.wait:
-            return wait_until_answering(Path(args.config), args.port)
-        return serve(Path(args.config), args.port)
+        return (wait_until_answering if args.wait else serve)(Path(args.config), args.port)
     except ServeError as error:
         return _failed(error)
 

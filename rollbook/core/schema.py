@@ -25,9 +25,7 @@ TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 def strict_flag(value) -> bool:
     """A boolean as data spells it: ``true/false, yes/no, on/off, 1/0`` (any case) and nothing else."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
+    if isinstance(value, int) and value in (0, 1):  # a bool is an int too
         return bool(value)
     text = value.strip().lower() if isinstance(value, str) else None
     if text in TRUE or text in FALSE:
@@ -225,6 +223,7 @@ def _cell(text: str) -> str:
 
 
 _NAMES = {str: "text", int: "int", float: "number", bool: "bool", type(None): "None", Any: "any"}
+_BOUNDS = (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
 
 
 def _type_name(annotation) -> str:
@@ -252,9 +251,6 @@ def _annotated_name(base, metadata) -> str:
     for item in metadata:
         if getattr(item, "pattern", None):
             said = ["text matching a pattern"]
-        for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
-            for holder in (item, *getattr(item, "metadata", ())):
-                value = getattr(holder, bound, None)
-                if value is not None:
-                    said.append(f"{word} {value}")
+        said += [f"{word} {getattr(holder, bound)}" for bound, word in _BOUNDS
+                 for holder in (item, *getattr(item, "metadata", ())) if getattr(holder, bound, None) is not None]
     return " ".join(said)

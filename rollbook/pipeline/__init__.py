@@ -55,15 +55,13 @@ def run(system: Stages, target: str | None):
             return
     current = begin(system, request, seen, target, settings)
     ctx = Context(request=request, state=seen, run=current, settings=settings)
-    why = system.refusal(ctx)
-    if why:
+    if why := system.refusal(ctx):
         refuse(current, why)
         return
     current.baseline = system.baseline(ctx)
-    converged = system.converge(ctx)
-    applied = system.apply(ctx)
+    stages = [system.converge(ctx), system.apply(ctx)]
     system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
-    stages = [converged, applied, system.cleanup(ctx)]
+    stages.append(system.cleanup(ctx))
     for stage in stages:
         current.changes += stage.changes
         current.cleanup.update(stage.cleanup)
@@ -91,10 +89,6 @@ def allowed_signers(settings: HostSettings) -> Path:
     return path
 
 
-def _operator(settings: HostSettings) -> identity.Operator:
-    return identity.of_data(settings, allowed_signers(settings))
-
-
 def preflight() -> HostSettings:
     """Every deploy's first step: the host's settings, validated once; in prod, an approval given verified."""
     settings = load(host)
@@ -103,15 +97,14 @@ def preflight() -> HostSettings:
         raise PreflightError(f"a drift correction converges to the recorded state and takes no --data "
                              f"({', '.join(extra)}): run it with `rollbook drift --correct`")
     environment = settings.rollbook_environment
-    path = settings.approval
-    if environment == "prod" and path and host.name not in SESSION.approvals:
-        operator = _operator(settings)
+    if environment == "prod" and settings.approval and host.name not in SESSION.approvals:
+        operator = identity.of_data(settings, allowed_signers(settings))
         if not operator.known:
             raise PreflightError(f"{host.name}: refused: cannot tell who runs this: no SSH key (ssh_key data or an "
                                  "agent's key), so a self-approval could not be told apart")
         try:
             SESSION.approvals[host.name] = approvals.verify(
-                path, allowed_signers(settings), environment=environment, deploy=deploy_name(),
+                settings.approval, allowed_signers(settings), environment=environment, deploy=deploy_name(),
                 data=run_data(settings), host=host.name, operator=operator,
                 max_hours=settings.rollbook_approval_max_hours)
         except approvals.ApprovalError as error:
@@ -143,8 +136,7 @@ def _authorize(run: runs.HostRun, settings: HostSettings, preapproved: bool) -> 
 
 def _take_fail_percent(value: int | None):
     """One threshold per run: every host's data must agree (pyinfra's --fail-percent wins at execute)."""
-    known = SESSION.fail_percent
-    if known != "unset" and known != value:
+    if (known := SESSION.fail_percent) not in ("unset", value):
         raise PreflightError(f"rollbook_fail_percent differs between hosts ({known} and {value} on {host.name}): "
                              "set it for the whole run (group data or --data)")
     SESSION.fail_percent = value
@@ -155,8 +147,7 @@ def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
     if state.is_executing or not SESSION.plan.hosts:
         return
     document = SESSION.plan.document(environment, deploy, data)
-    document["digest"] = plans.digest_of(document)
-    document["max_hours"] = float(max_hours)
+    document.update(digest=plans.digest_of(document), max_hours=float(max_hours))
     target = os.environ.get(PLAN_FILE) or \
         (str(REPO / ".plans" / f"{document['digest'][7:23]}.json") if environment == "prod" else "")
     if target:  # for `rollbook approve --plan`
@@ -165,15 +156,15 @@ def _print_plan(environment: str, deploy: str, data: dict, max_hours: float):
             Path(target).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
         except OSError as error:
             target = f"(not written: {error})"
-    for line in plans.render(document):
-        print(line, file=sys.stderr)
+    print(*plans.render(document), sep="\n", file=sys.stderr)
     print(f"plan digest: {document['digest']}" + (f" (plan: {target})" if target else ""), file=sys.stderr)
 
 
 def _host_run(settings: HostSettings, **fields) -> runs.HostRun:
     """This host's run of this deploy, as its history records it."""
     return runs.HostRun(deploy=deploy_name(), environment=settings.rollbook_environment,
-                        reason=settings.reason or "", operator=_operator(settings).name, **fields)
+                        reason=settings.reason or "",
+                        operator=identity.of_data(settings, allowed_signers(settings)).name, **fields)
 
 
 def begin(system: Stages, request, seen, target: str | None, settings: HostSettings) -> runs.HostRun:
@@ -211,17 +202,15 @@ def _open(current: runs.HostRun, settings: HostSettings, preapproved: bool = Fal
 
 def _bind_to_recorded_data(current: runs.HostRun, settings: HostSettings):
     """A prod drift correction converges with the data the last authorized run recorded (refused otherwise)."""
-    state = host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
-                          system=current.system)
-    before = recorded.of(state, current.system)
+    before = recorded.of(host.get_fact(recorded.RecordedData, state_file=f"{current.state_dir}/state.json",
+                                       system=current.system), current.system)
     if not before:
         if current.units_before:
             refuse(current, f"{current.system}: no data recorded with the last authorized run (recorded by an "
                             "older rollbook): a drift correction cannot tell what it would converge with; run an "
                             "approved converge (deploys/converge.py) once")
         return
-    differ = recorded.changed(before, settings.given)
-    if differ:
+    if differ := recorded.changed(before, settings.given):
         refuse(current, f"{current.system}: {', '.join(differ)} changed since the last authorized run recorded "
                         "this state: a drift correction converges only with the data recorded then; an approved "
                         "run brings the new value")

@@ -59,14 +59,10 @@ def resolved(data, declared, secrets, left_out=("approval",)) -> dict[str, str]:
         >>> resolved({"vision_waves": "b", "token": "s3cr3t"}, ["vision_waves", "token"], {"token"})["vision_waves"]
         'b'
     """
-    values = {}
-    for name in sorted(declared):
-        value = data.get(name)
-        if value is None or name in left_out:
-            continue
-        text = bound(value)
-        values[name] = "sha256:" + hashlib.sha256(text.encode()).hexdigest() if name in secrets else text
-    return values
+    texts = {name: bound(data.get(name)) for name in sorted(declared)
+             if data.get(name) is not None and name not in left_out}
+    return {name: "sha256:" + hashlib.sha256(text.encode()).hexdigest() if name in secrets else text
+            for name, text in texts.items()}
 
 
 def code_digest() -> str:

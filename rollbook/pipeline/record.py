@@ -86,13 +86,9 @@ def state_update(run: runs.HostRun, back: bool = False) -> dict | None:
     """The run's target (``back``: the state before it) as the host's recorded state; None for no system's."""
     if not run.system_state:
         return None
-    units, sources, data = ((run.units_before, run.sources_before, run.data_before) if back
-                            else (run.units_after, run.sources_after, run.data_after))
-    update = {"units": units, "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
-    if sources:
-        update["sources"] = sources
-    if data:
-        update["data"] = data
+    side = "before" if back else "after"
+    update = {"units": getattr(run, f"units_{side}"), "last_run": run.run_id, "at": runs.utc_now(), "kind": run.kind}
+    update.update({name: value for name in ("sources", "data") if (value := getattr(run, f"{name}_{side}"))})
     if back:
         update["drop"] = sorted(set(run.units_after) - set(run.units_before))
         update["drop_sources"] = sorted(set(run.sources_after) - set(run.sources_before))
@@ -128,8 +124,14 @@ def begun(system: str):
 
         run_ops.begun(name="Lock vision and record the run", system="vision")
     """
-    if not executing():
-        return
+    if executing():
+        failure = _take_lock(system)
+        if failure is not None:
+            yield failure
+
+
+def _take_lock(system: str):
+    """``begun`` at execute time: None once this run holds the lock, else the command that fails the operation."""
     run, settings = runs.current(host.name, system), settings_of(host)
     state_dir, lock_ttl, marker = run.state_dir, settings.rollbook_lock_ttl, settings.rollbook_environment_marker
 
@@ -139,16 +141,14 @@ def begun(system: str):
         return fail(said or f"{host.name}: refused: {why}")
 
     if run.refusal:  # the run's first command on this host: nothing has changed it yet
-        yield refused(run.refusal)
-        return
+        return refused(run.refusal)
     approved = run.authorization.get("mode") == "approval"
     if approved:
         planned = runs.SESSION.plan.digest(run.environment, run.deploy, run_data(settings))
         if planned != run.authorization["digest"]:
-            yield refused(f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
-                          f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
-                          "approved; approve the new plan")
-            return
+            return refused(f"the plan differs from the approved one (approved {run.authorization['digest'][:19]}…, "
+                           f"this run {planned[:19]}…): a host changed since the --dry, or the run is not the one "
+                           "approved; approve the new plan")
     if run.authorization.get("mode") == "emergency":
         run.authorization["notification"] = notify.emergency(run, settings.rollbook_notify_webhook)
     now = datetime.now(timezone.utc)
@@ -166,15 +166,12 @@ def begun(system: str):
         uploads=[f"{state_dir}-uploads", owner] if owner else None))
     lines = output.stdout_lines
     if not ok and unusable(output, state_dir):
-        yield fail(f"{host.name}: refused: {unusable(output, state_dir)}")
-        return
+        return fail(f"{host.name}: refused: {unusable(output, state_dir)}")
     if not ok or not lines:
-        yield fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
-        return
+        return fail(f"could not take the {system} lock on {host.name}: {output.stderr.strip()}")
     if lines[0] == "ENROLLED":
         why = f"{host.name} is enrolled as {(lines[1:] or ['?'])[0]!r} ({marker}), not {run.environment!r}"
-        yield refused(why, f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
-        return
+        return refused(why, f"{why}: refused (a host's environment is its enrollment, not the controller's data)")
     if lines[0] == "HELD":
         seen, holder = (lines[1:2] or [""])[0], json_object(lines[2:])
         why = stale_because(holder, now)
@@ -182,13 +179,11 @@ def begun(system: str):
             message = f"{system} on {host.name} is locked by {_who(holder)} since {holder.get('since', '?')}"
             if why:
                 message += f"; the lock is stale ({why}): re-run with --data rollbook_takeover=true to take it over"
-            yield refused(message, message)
-            return
+            return refused(message, message)
         ok, output = run_on_host(takeover_command(state_dir, run, info, seen, holder, approval))
         lines = output.stdout_lines
         if not ok or not lines:
-            yield fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
-            return
+            return fail(f"could not take over the {system} lock on {host.name}: {output.stderr.strip()}")
         if lines[0] == "TAKEN":
             logger.warning(f"{host.print_prefix}took over the stale {system} lock of "
                            f"{holder.get('operator')} (run {holder.get('run_id')}): {why}")
@@ -196,14 +191,13 @@ def begun(system: str):
             winner = json_object(lines[1:])
             message = (f"{system} on {host.name}: the stale lock was taken over first by {_who(winner)}" if winner
                        else f"{system} on {host.name}: the stale lock changed while taking it over; re-run")
-            yield refused(message, message)
-            return
+            return refused(message, message)
     if lines[0] == "REUSED":  # the lock's answer or the takeover's: an approval is used once
-        yield refused(f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval "
-                      "is used once")
-        return
+        return refused(f"approval {run.authorization.get('approval')} was already used on {host.name}: an approval "
+                       "is used once")
     run.lock_held, run.started = True, time.monotonic()
     run.heartbeat = gevent.spawn(_heartbeat, host, run, state_dir, lock_ttl)
+    return None
 
 
 def _who(holder: dict) -> str:
