@@ -114,8 +114,7 @@ _NOT_APP_DIRS = ("/", "/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var
 
 
 def _plain_absolute(path: str, key: str) -> str:
-    parts = path.split("/")
-    if not path.startswith("/") or any(part in (".", "..") for part in parts) or "//" in path:
+    if not path.startswith("/") or any(part in (".", "..") for part in path.split("/")) or "//" in path:
         raise ValueError(f"{key}: {path!r} is not a plain absolute path (no '.', '..' or '//')")
     return path.rstrip("/") or "/"
 
@@ -146,8 +145,7 @@ def confined(model, folders: dict[str, str], files: dict[str, str | tuple[str, .
             continue
         path = _plain_absolute(value, setting)
         names = (allowed,) if isinstance(allowed, str) else allowed
-        roots = [where.get(name, name) for name in names]
-        if not any(_within(path, root) for root in roots):
+        if not any(_within(path, where.get(name, name)) for name in names):
             said = " or ".join(f"{name} ({where[name]})" if name in where else name for name in names)
             raise ValueError(f"{setting}: {path!r} is not inside {said}")
     return model

@@ -142,11 +142,10 @@ class AnalyticbotHost(SectionsFact):
                    "SELECT 'rows=' || count(*) FROM posts; "
                    "SELECT 'backup=' || coalesce(max(table_name), '') FROM information_schema.tables "
                    f"WHERE table_name LIKE '{BACKUP_PREFIX}%';")
-            parts.append("echo '## migration'; ( " +
-                         postgres_connect(settings.env_file, "reading migration 004", settings.database_url_key,
-                                          timeouts.connect) + "; " +
-                         str(timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, "PostgreSQL: reading migration 004"))
-                         + " ) 2>&1 || true")
+            what = "reading migration 004"
+            connect = postgres_connect(settings.env_file, what, settings.database_url_key, timeouts.connect)
+            read = timed(f"psql \"$db\" -At -c {q(sql)}", timeouts.command, f"PostgreSQL: {what}")
+            parts.append(f"echo '## migration'; ( {connect}; {read} ) 2>&1 || true")
         return "; ".join(parts)
 
     def parse(self, sections):

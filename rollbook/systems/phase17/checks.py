@@ -54,38 +54,37 @@ def judge(request: Phase17Request, units: dict[str, str] | None = None):
     """The runbook's verification of ``units`` (default: the request's): the process and its flag, health,
     the WebSocket upgrade refused or accepted with 101 (served only when every unit is enabled), the
     Phase 15/16 suites, and (enabled) no RSS growth over stream connect/disconnect cycles."""
-    units = request.desired if units is None else units
+    units, places = request.desired if units is None else units, request.settings
     enabled = stream_served(units)
     flag_value = flag_of(units[FLAG_UNIT]) if FLAG_UNIT in units else None
 
     def checks(seen) -> list[tuple[bool, str]]:
-        result = [(seen.process is not None, f"{request.settings.service} is running" if seen.process
-                   else f"{request.settings.service} is not running")]
+        result = [(seen.process is not None, f"{places.service} is {'' if seen.process else 'not '}running")]
         if flag_value is not None:
             value = (seen.process.env if seen.process else {}).get(FLAG)
             result.append((value == flag_value, f"process environment holds {FLAG}={value}"
                            + ("" if value == flag_value else f" (want {flag_value})")))
-        result.append((seen.health_code == 200, f"{request.settings.health_path} answers "
+        result.append((seen.health_code == 200, f"{places.health_path} answers "
                        f"{seen.health_code or 'nothing'}" + ("" if seen.health_code == 200 else ", want 200")))
         # served: 101 with the right accept key; not served: refused (any answer but 101; FastAPI's 403)
-        status_ok = (seen.upgrade_status == 101 and seen.accepted) if enabled else \
-            seen.upgrade_status not in (0, 101)
+        upgrade = seen.upgrade_status
+        status_ok = (upgrade == 101 and seen.accepted) if enabled else upgrade not in (0, 101)
         want = "101 accepted" if enabled else "a refusal (no 101)"
-        result.append((status_ok, f"WebSocket upgrade to {request.settings.stream_path} answers "
-                       f"{seen.upgrade_status or 'nothing'}" + (" (accepted)" if seen.accepted else "")
+        result.append((status_ok, f"WebSocket upgrade to {places.stream_path} answers "
+                       f"{upgrade or 'nothing'}" + (" (accepted)" if seen.accepted else "")
                        + ("" if status_ok else f", want {want}")
                        + (f": {seen.message}" if not status_ok and seen.message else "")))
-        for suite in request.settings.suites:
+        for suite in places.suites:
             code_, summary = seen.suites.get(suite, (-1, "not run"))
             result.append((code_ == 0, f"{suite} {'passes' if code_ == 0 else f'fails (exit {code_})'}: {summary}"))
         if enabled:
-            growth, limit = seen.rss_growth_kb, request.leak_max_growth_kb
+            growth, limit, cycles = seen.rss_growth_kb, request.leak_max_growth_kb, request.leak_cycles
             if growth is None:
-                result.append((False, f"memory over {request.leak_cycles} stream cycles not measured"
+                result.append((False, f"memory over {cycles} stream cycles not measured"
                                + (f": {seen.cycles_error}" if seen.cycles_error else "")))
             else:
                 moved = "grew" if growth >= 0 else "shrank"
-                result.append((growth <= limit, f"memory {moved} {abs(growth)} kB over {request.leak_cycles} stream "
+                result.append((growth <= limit, f"memory {moved} {abs(growth)} kB over {cycles} stream "
                                f"connect/disconnect cycles (limit {limit} kB)"))
         return result
 

@@ -84,14 +84,11 @@ class VisionHost(SectionsFact):
             _metrics_section("metrics", settings),
         ]
         if count_context:
-            parts.append(
-                "echo '## context'; ( "
-                + postgres_connect(settings.env_file, "counting analysis.context", "DATABASE_URL", timeouts.connect)
-                + "; " + str(timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
-                                   "WHERE data->'analysis' ? 'context'\"", timeouts.command,
-                                   "PostgreSQL: counting analysis.context"))
-                + " ) 2>&1 | tail -n 1"
-            )
+            what = "counting analysis.context"
+            count = timed("psql \"$db\" -Atc \"SELECT 'ok ' || count(*) FROM post_enrichment "
+                          "WHERE data->'analysis' ? 'context'\"", timeouts.command, f"PostgreSQL: {what}")
+            connect = postgres_connect(settings.env_file, what, seconds=timeouts.connect)
+            parts.append(f"echo '## context'; ( {connect}; {count} ) 2>&1 | tail -n 1")
         if window:
             parts += [f"sleep {int(window)}", _metrics_section("later", settings)]
         return "; ".join(parts)
