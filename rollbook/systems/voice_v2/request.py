@@ -6,6 +6,7 @@
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 
 from ...host import envfile, s3
@@ -150,31 +151,25 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
         states = [desired[name] for name in units if name in desired]
         return (states[0] if states else target or "enabled") == "rolled_back"
 
-    if rolled_back("env"):
-        env_source, env = settings.voice_env_source, dict(settings.voice_rolled_back_env)
-    else:
-        env_source, env = "data", dict(settings.voice_current_env)
-    if rolled_back("providers"):
-        enable = {name: False for name in settings.voice_disable_providers}
-        priorities = dict(settings.voice_provider_priorities)
-    else:
-        priorities = dict(settings.voice_current_providers)
-        enable = {name: True for name in priorities}
-    code_back = rolled_back(*CODE_UNITS)
+    env_back, providers_back, code_back = rolled_back("env"), rolled_back("providers"), rolled_back(*CODE_UNITS)
+    priorities = dict(settings.voice_provider_priorities if providers_back else settings.voice_current_providers)
     code_source = settings.voice_code_source if code_back else "git"
     ref = settings.voice_git_ref if code_back else settings.voice_current_ref
-    if set(CODE_UNITS) & set(desired) and code_source == "git":
-        # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
-        if ref is None and (target is not None or not code_back):
-            key = "voice_git_ref" if code_back else "voice_current_ref"
-            raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
+    # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
+    needs_ref = bool(set(CODE_UNITS) & set(desired)) and (target is not None or not code_back)
+    if needs_ref and code_source == "git" and ref is None:
+        key = "voice_git_ref" if code_back else "voice_current_ref"
+        raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
     recover = None
     if target == "rolled_back" and settings.voice_recover_files:
         recover = (_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
                    _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
     return VoiceRequest(
-        desired=_ordered(desired), settings=places, env=env, env_from_previous=env_source == "previous",
-        enable_providers=enable, priorities=priorities, code_source=code_source,
+        desired=_ordered(desired), settings=places,
+        env=dict(settings.voice_rolled_back_env if env_back else settings.voice_current_env),
+        env_from_previous=env_back and settings.voice_env_source == "previous",
+        enable_providers=(dict.fromkeys(settings.voice_disable_providers, False) if providers_back
+                          else dict.fromkeys(priorities, True)), priorities=priorities, code_source=code_source,
         backup_dir=settings.voice_backup_dir, ref=ref if code_source == "git" else None,
         image_tag=settings.voice_previous_image_tag if rolled_back("image") else settings.voice_current_image_tag,
         recover=recover, latency_avg=settings.voice_latency_avg_seconds,
@@ -198,14 +193,11 @@ def recorded_source(value: str | None) -> CodeSource | None:
 def code_source(request: VoiceRequest, sources: dict[str, str] | None) -> CodeSource:
     """Level 2's source: the one a rollback recorded (``sources["code"]``) for a converge run to rolled_back;
     otherwise data's (``voice_backup_dir`` or ``voice_git_ref``; an enable's ``voice_current_ref``)."""
+    recorded = None
     if request.target is None and request.desired.get("code") == "rolled_back":
-        try:
+        with suppress(ValueError):  # an unusable record: levels.Code.refusal says why
             recorded = recorded_source((sources or {}).get("code"))
-        except ValueError:
-            recorded = None  # levels.Code.refusal says why
-        if recorded is not None:
-            return recorded
-    return CodeSource(request.code_source, request.backup_dir, request.ref)
+    return recorded or CodeSource(request.code_source, request.backup_dir, request.ref)
 
 
 def providers_text(current: str | None, request: VoiceRequest, where: str) -> tuple[str, dict]:
