@@ -132,7 +132,7 @@ def _number(text: str) -> float:
 
 
 def _process(sections) -> dict:
-    """``running``, the process's environment, and ``started`` (None, 0.0: not running); ``providers_changed``."""
+    """``running`` (the process's environment) and ``started`` (None, 0.0: not running); ``providers_changed``."""
     running = process.parse(sections.get("process", []))
     return dict(running=running.env if running else None, started=running.started if running else 0.0,
                 providers_changed=_number((sections.get("providers_changed") or ["0"])[0]))
@@ -153,16 +153,16 @@ def _parsed(cls, lines: list[str] | None):
                   for f in fields(cls) if f.name in values})
 
 
-def _on_disk(settings: VoicePlaces, *names: str) -> str:
-    """``<name> <value>`` lines of the code, requirements and venv on disk (``th``, ``fh``, ``nc`` defined first):
-    ``_on_disk(settings, "tree", "changed")`` -> ``echo "tree $(th /opt/voice_v2/app/services/voice_v2)"; ...``"""
+def _code_section(settings: VoicePlaces, *names: str) -> str:
+    """``## code``: ``<name> <value>`` lines of the code, requirements and venv on disk (after ``th``, ``fh``,
+    ``nc``): ``_code_section(settings, "tree")`` -> ``... echo "tree $(th /opt/voice_v2/app/services/voice_v2)"``"""
     app, code, venv = q(settings.app_dir), q(f"{settings.app_dir}/{settings.code_dir}"), q(settings.venv)
     commands = {"tree": f"th {code}", "requirements": f"fh {app}/requirements.txt",
                 "installed": f"cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null",
                 "head": f"git -C {app} rev-parse -q HEAD 2>/dev/null",
                 "changed": f"nc {code} {app}/requirements.txt {venv}",
                 "venv": f"th {venv}", "backup": f"th {q(settings.venv_backup)}"}
-    return "; ".join(f"echo \"{name} $({commands[name]})\"" for name in names)
+    return "; ".join(["echo '## code'"] + [f"echo \"{name} $({commands[name]})\"" for name in names])
 
 
 def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
@@ -227,7 +227,7 @@ class VoiceHost(SectionsFact):
                       f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
                       f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
-            parts.append("echo '## code'; " + _on_disk(settings, "tree", "requirements", "installed", "head", "changed"))
+            parts.append(_code_section(settings, "tree", "requirements", "installed", "head", "changed"))
             if ref is not None:
                 archive = f"git -C {app} archive \"$commit\" {q(settings.code_dir)}"
                 parts.append(f"commit=$(git -C {app} rev-parse -q --verify {q(ref + '^{commit}')} 2>/dev/null); "
@@ -341,7 +341,7 @@ class VoiceEffect(SectionsFact):
         ]
         if code or venv:
             names = ("tree", "installed") * code + ("venv", "backup") * venv
-            parts.append("echo '## code'; " + _on_disk(settings, "changed", *names))
+            parts.append(_code_section(settings, "changed", *names))
         if image_tag is not None and settings.unit == "compose":
             parts.append("echo '## image'; " + _image_ids(settings, image_tag))
         # the validation's heredoc ends its line: it comes last

@@ -148,7 +148,8 @@ class Configuration(Level):
         env = "env" in request.desired and (copies_previous(ctx) or any(
             values.get(key) != value for values in (state.env_file or {}, state.running or {})
             for key, value in config.env.items()))
-        providers = "providers" in request.desired and (state.providers != config.providers or state.providers_stale)
+        providers = "providers" in request.desired and (state.providers != config.providers
+                                                        or state.providers_stale)
         return _holding(("env", env), ("providers", providers))
 
     def restored(self, ctx: Context) -> tuple[str, ...]:
@@ -258,11 +259,11 @@ class Code(Level):
 
     def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
         """The code tree and the installed requirements are the source's, and the process started after them."""
-        code, on_disk = ctx.state.code, seen.code
+        code, tree, installed = ctx.state.code, seen.code.get("tree", "?"), seen.code.get("installed", "?")
         return [_runs_target("code", _holding(
-            (f"code tree {on_disk.get('tree', '?')[:12]} (want {code.target[:12]})", on_disk.get("tree") != code.target),
-            (f"installed requirements {on_disk.get('installed', '?')[:12]} (want {code.target_requirements[:12]})",
-             on_disk.get("installed") != code.target_requirements)), seen)]
+            (f"code tree {tree[:12]} (want {code.target[:12]})", tree != code.target),
+            (f"installed requirements {installed[:12]} (want {code.target_requirements[:12]})",
+             installed != code.target_requirements)), seen)]
 
 
 class Runtime(Level):

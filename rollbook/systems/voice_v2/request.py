@@ -18,7 +18,6 @@ from .facts import VoicePlaces
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
 LEVEL_OF = {"env": 1, "providers": 1, "code": 2, "requirements": 2, "image": 3, "venv": 3}  # unit -> level
-UNITS = tuple(LEVEL_OF)
 HOST_UNITS = {"systemd": ("env", "providers", "code", "requirements", "venv"),  # the units a kind of host has
               "compose": ("env", "providers", "image")}
 CODE_UNITS = ("code", "requirements")  # level 2: restored from one source, so in one state
@@ -98,10 +97,6 @@ def level_units(level: int, unit_type: str) -> tuple[str, ...]:
     return tuple(unit for unit, of in LEVEL_OF.items() if of == level)
 
 
-def _ordered(units: dict[str, str]) -> dict[str, str]:
-    return {unit: units[unit] for unit in UNITS if unit in units}
-
-
 def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str, str]:
     """The units runs recorded that this kind of host has. A former one-unit-per-level record
     (``config``, ``system``) stands for its level's units until one of them is recorded; one of
@@ -115,7 +110,7 @@ def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str,
     pair = [known[unit] for unit in CODE_UNITS if unit in known]
     if len(pair) == 1 and unit_type == "systemd":
         known.update({unit: pair[0] for unit in CODE_UNITS})
-    return _ordered(known)
+    return known
 
 
 def declared_state(settings, unit_type: str) -> dict[str, str]:
@@ -136,9 +131,8 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
     unit_type = settings.voice_unit
     if target is not None:
         return {unit: target for unit in level_units(settings.voice_level, unit_type)}, False
-    desired, from_record = to_record(settings, recorded_state(recorded, unit_type), HOST_UNITS[unit_type],
-                                     lambda: declared_state(settings, unit_type))
-    return _ordered(desired), from_record
+    return to_record(settings, recorded_state(recorded, unit_type), HOST_UNITS[unit_type],
+                     lambda: declared_state(settings, unit_type))
 
 
 def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
@@ -165,7 +159,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
         recover = (_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
                    _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
     return VoiceRequest(
-        desired=_ordered(desired), settings=places,
+        desired={unit: desired[unit] for unit in LEVEL_OF if unit in desired}, settings=places,  # in level order
         env=dict(settings.voice_rolled_back_env if env_back else settings.voice_current_env),
         env_from_previous=env_back and settings.voice_env_source == "previous",
         enable_providers=(dict.fromkeys(settings.voice_disable_providers, False) if providers_back
