@@ -223,8 +223,8 @@ class VoiceHost(SectionsFact):
         if 1 in levels:
             parts += [section(settings.env_previous, f"{hide(public)} < {q(settings.env_previous)}", name="previous"),
                       _env_rest_section(settings, sorted(targets or {})),
-                      f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
-                      f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
+                      section(settings.providers_file, f"cat {q(settings.providers_file)}; echo",
+                              file_inside(settings.providers_file), name="providers"),
                       f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
             parts.append(_code_section(settings, "tree", "requirements", "installed", "head", "changed"))

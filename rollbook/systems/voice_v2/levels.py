@@ -59,6 +59,7 @@ class ConfigTarget:
 
     env: dict[str, str]  # the env file's target ({}: env not converged; .env.previous's values arrive hidden)
     copied: tuple[str, ...]  # the keys whose values come from .env.previous
+    copy_first: bool  # .env becomes a copy of .env.previous first: it differs in more than data's keys
     providers: str | None  # the provider settings file's text (None: providers not converged)
     document: dict | None  # the provider settings
 
@@ -67,22 +68,16 @@ def config_target(ctx: Context) -> ConfigTarget:
     """Level 1's target, for the units the run converges (env, providers); ``Configuration.refusal`` has ruled
     out a missing .env.previous and unusable settings."""
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
-    env, copied, text, document = {}, (), None, None
+    env, copied, copy_first, text, document = {}, (), False, None, None
     if "env" in request.desired:
         env = dict(request.env)
-        if request.env_from_previous:
+        if request.env_from_previous:  # the known-good .env is .env.previous (voice_env_source=previous)
             env = {**state.previous, **request.env}
             copied = tuple(sorted(set(state.previous) - set(request.env)))
+            copy_first = state.env_matches_previous is False
     if "providers" in request.desired:
         text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
-    return ConfigTarget(env=env, copied=copied, providers=text, document=document)
-
-
-def copies_previous(ctx: Context) -> bool:
-    """Whether .env becomes a copy of .env.previous first: the known-good .env is .env.previous
-    (``voice_env_source=previous``) and .env differs from it in more than data's keys."""
-    return bool(ctx.request.env_from_previous and ctx.state.previous is not None
-                and ctx.state.env_matches_previous is False)
+    return ConfigTarget(env=env, copied=copied, copy_first=copy_first, providers=text, document=document)
 
 
 def _provider_settings(providers: dict) -> dict:
@@ -113,7 +108,7 @@ class Configuration(Level):
         config, stage, keep = config_target(ctx), Stage(), ctx.settings.rollbook_backup_keep
         if "env" in request.desired:
             current = state.env_file
-            if copies_previous(ctx):  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
+            if config.copy_first:  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
                 stage.steps.append(files.copied(
                     name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
                     source=settings.env_previous, same=state.env_matches_previous, backup_keep=keep,
@@ -145,7 +140,7 @@ class Configuration(Level):
     def differing(self, ctx: Context) -> list[str]:
         """env and providers when the file or the running process holds other values."""
         request, state, config = ctx.request, ctx.state, config_target(ctx)
-        env = "env" in request.desired and (copies_previous(ctx) or any(
+        env = "env" in request.desired and (config.copy_first or any(
             values.get(key) != value for values in (state.env_file or {}, state.running or {})
             for key, value in config.env.items()))
         providers = "providers" in request.desired and (state.providers != config.providers
