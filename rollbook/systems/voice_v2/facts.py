@@ -176,9 +176,7 @@ def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
 
 
 def _file_text(lines: list[str] | None) -> str | None:
-    if not lines or lines[0] != "present":
-        return None
-    return "\n".join(lines[1:]).rstrip("\n") + "\n"
+    return "\n".join(lines[1:]).rstrip("\n") + "\n" if lines and lines[0] == "present" else None
 
 
 class VoiceRecorded(SectionsFact):

@@ -107,14 +107,13 @@ class Configuration(Level):
         request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
         config, stage, keep = config_target(ctx), Stage(), ctx.settings.rollbook_backup_keep
         if "env" in request.desired:
-            current = state.env_file
+            current = state.previous if config.copy_first else state.env_file
             if config.copy_first:  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
                 stage.steps.append(files.copied(
                     name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
                     source=settings.env_previous, same=state.env_matches_previous, backup_keep=keep,
                     root=settings.app_dir))
                 stage.changes.append(f"{settings.env_file}: copy of {settings.env_previous}")
-                current = state.previous
             stage.steps.append(envfile.keys(
                 name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
                 current=current, target=config.env, backup_keep=keep, public=public,
@@ -304,8 +303,8 @@ class Runtime(Level):
             return ["not running"]
         if settings.unit == "compose":
             image = state.image
-            return [f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}"] \
-                if image.running_id != image.target_id else []
+            return _holding((f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}",
+                             image.running_id != image.target_id))
         venv = state.venv  # the restore step changes the virtualenv exactly when its hash differs from the backup's
         if venv.tree != venv.backup:
             return ["the virtualenv changes to its backup copy"]
