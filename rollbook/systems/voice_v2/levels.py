@@ -17,30 +17,25 @@ from .request import CODE_UNITS, KINDS, LEVEL_OF, VoiceRequest, code_source, pro
 
 
 class Level:
-    """One rollback level; ``number`` is the runbook's."""
+    """One rollback level; ``number`` is the runbook's. Each level defines every hook but ``differing``."""
 
     number = 0
 
     def refusal(self, ctx: Context) -> str:
         """Why this level must not run on this host ('' when it may): before any change."""
-        return ""
 
     def steps(self, ctx: Context) -> Stage:
         """What the level changes (converge), each operation yielding commands only when the host differs."""
-        return Stage()
 
     def reasons(self, ctx: Context) -> list[str]:
         """Why the running process must restart for this level (apply); [] when it runs the target."""
-        return []
 
     def restored(self, ctx: Context) -> tuple[str, ...]:
         """What its steps may replace besides the env file (kept first as ``<path>.backup.<stamp>``): what a
         service that does not start gets back."""
-        return ()
 
     def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
         """Its own effect after the run (verify), ``seen`` being ``facts.VoiceEffect``'s observation."""
-        return []
 
     def differing(self, ctx: Context) -> list[str]:
         """Its units the run converges, when the level finds the process stale."""
