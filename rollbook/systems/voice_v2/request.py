@@ -40,9 +40,6 @@ class VoiceRequest:
     ref: str | None  # level 2 with git: the ref
     image_tag: str  # level 3 on compose hosts
     recover: tuple | None  # (source target, prefix, dest target, prefix)
-    latency_avg: float
-    latency_p95: float
-    memory_mb: float
     target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
@@ -166,9 +163,7 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
                           else dict.fromkeys(priorities, True)), priorities=priorities, code_source=code_source,
         backup_dir=settings.voice_backup_dir, ref=ref if code_source == "git" else None,
         image_tag=settings.voice_previous_image_tag if rolled_back("image") else settings.voice_current_image_tag,
-        recover=recover, latency_avg=settings.voice_latency_avg_seconds,
-        latency_p95=settings.voice_latency_p95_seconds, memory_mb=settings.voice_memory_limit_mb,
-        target=target, level=settings.voice_level if target is not None else None,
+        recover=recover, target=target, level=settings.voice_level if target is not None else None,
         public=envfile.public_keys(settings), salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt",
     )
 
