@@ -227,10 +227,10 @@ class VoiceHost(SectionsFact):
         if 2 in levels:
             parts.append(_code_section(settings, "tree", "requirements", "installed", "head", "changed"))
             if ref is not None:
-                archive = f"git -C {app} archive \"$commit\" {q(settings.code_dir)}"
                 parts.append(f"commit=$(git -C {app} rev-parse -q --verify {q(ref + '^{commit}')} 2>/dev/null); "
                              "if [ -n \"$commit\" ]; then tmp=$(mktemp -d); "
-                             f"{archive} | tar -x -C \"$tmp\"; echo \"source $commit\"; "
+                             f"git -C {app} archive \"$commit\" {q(settings.code_dir)} | tar -x -C \"$tmp\"; "
+                             "echo \"source $commit\"; "
                              f"echo \"target $(th \"$tmp\"/{q(settings.code_dir)})\"; rm -rf \"$tmp\"; "
                              f"echo \"target_requirements $(git -C {app} show \"$commit\":requirements.txt 2>/dev/null "
                              "| sha256sum | cut -d' ' -f1)\"; fi")
@@ -251,12 +251,10 @@ class VoiceHost(SectionsFact):
         return "; ".join(parts)
 
     def parse(self, sections):
-        env = sections.get("env", ["missing"])
+        env, recorded = sections.get("env", ["missing"]), VoiceRecorded().parse(sections)
         return VoiceState(
-            env_file=values(env), previous=values(sections.get("previous")),
-            providers=_file_text(sections.get("providers")), **_process(sections),
-            recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
-            sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
+            env_file=values(env), previous=values(sections.get("previous")), recorded=recorded.units,
+            providers=_file_text(sections.get("providers")), sources=recorded.sources, **_process(sections),
             env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
             misshapen=misshapen(env), code=_parsed(CodeState, sections.get("code")),
             venv=_parsed(VenvState, sections.get("venv")), image=_parsed(ImageState, sections.get("image")),
@@ -311,11 +309,9 @@ def _validation_section(settings: VoicePlaces, requests: int, seconds: int) -> s
     """``## validation``: the runbook's checks, run by the service's own interpreter where the service
     runs (its app directory, or inside its container). The heredoc ends the command's line."""
     python = q(f"{settings.venv.rstrip('/')}/bin/python")
-    if settings.unit == "compose":
-        run = (f"{_container_id(settings)}; [ -n \"$id\" ] && timeout {int(seconds)} "
-               f"docker exec -i \"$id\" {python} -B - {int(requests)}")
-    else:
-        run = f"cd {q(settings.app_dir)} && timeout {int(seconds)} {python} -B - {int(requests)}"
+    where = (f"{_container_id(settings)}; [ -n \"$id\" ] && timeout {int(seconds)} docker exec -i \"$id\""
+             if settings.unit == "compose" else f"cd {q(settings.app_dir)} && timeout {int(seconds)}")
+    run = f"{where} {python} -B - {int(requests)}"
     return (f"echo '## validation'; ( {run} <<'ROLLBOOK_VALIDATION'\n{VALIDATION}\nROLLBOOK_VALIDATION\n"
             ") 2>/dev/null | tail -n 1\n")
 
