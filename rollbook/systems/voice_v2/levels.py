@@ -43,8 +43,7 @@ class Level:
 
 
 def _holding(*statements: tuple[str, bool]) -> list[str]:
-    """The statements whose condition holds: ``_holding(("the code changes", True), ("x", False))`` -> ``['the
-    code changes']``."""
+    """The statements whose condition holds: ``_holding(("a", True), ("b", False))`` -> ``['a']``."""
     return [statement for statement, holds in statements if holds]
 
 
@@ -65,9 +64,8 @@ def config_target(ctx: Context) -> ConfigTarget:
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
     env, copied, copy_first, text, document = {}, (), False, None, None
     if "env" in request.desired:
-        env = dict(request.env)
+        env = {**(state.previous if request.env_from_previous else {}), **request.env}  # data's values on top
         if request.env_from_previous:  # the known-good .env is .env.previous (voice_env_source=previous)
-            env = {**state.previous, **request.env}
             copied = tuple(sorted(set(state.previous) - set(request.env)))
             copy_first = state.env_matches_previous is False
     if "providers" in request.desired:

@@ -117,9 +117,7 @@ def declared_state(settings, unit_type: str) -> dict[str, str]:
     if unit_type == "systemd" and states["code"] != states["requirements"]:
         raise PreflightError("voice_declared_state: code and requirements differ (level 2 restores both from one "
                              "source: declare them alike)")
-    if states.get("venv") == "enabled":
-        del states["venv"]
-    return states
+    return {unit: state for unit, state in states.items() if (unit, state) != ("venv", "enabled")}
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
@@ -151,10 +149,9 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
     if needs_ref and code_source == "git" and ref is None:
         key = "voice_git_ref" if code_back else "voice_current_ref"
         raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
-    recover = None
-    if target == "rolled_back" and settings.voice_recover_files:
-        recover = (_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
-                   _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
+    recover = ((_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
+                _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
+               if target == "rolled_back" and settings.voice_recover_files else None)
     return VoiceRequest(
         desired={unit: desired[unit] for unit in LEVEL_OF if unit in desired}, settings=places,  # in level order
         env=dict(settings.voice_rolled_back_env if env_back else settings.voice_current_env),
