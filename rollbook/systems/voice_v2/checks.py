@@ -4,7 +4,7 @@ then the checks every run shares (ProductionValidator, the STT and TTS pipelines
 
 from ...pipeline import Context
 from .levels import levels_of
-from .request import KINDS, VoiceRequest
+from .request import KINDS
 
 
 def p95(values: list[float]) -> float:
@@ -22,14 +22,14 @@ def judge(ctx: Context):
         health = (seen.health_code == 200, f"GET /health {seen.health_code or 'no answer'}"
                                            + (f" ({status})" if status else ""))
         return [health] + [check for level in levels for check in level.checks(ctx, seen)] + _validation(
-            ctx.request, seen)
+            ctx.settings, seen)
 
     return checks
 
 
-def _validation(request: VoiceRequest, seen) -> list[tuple[bool, str]]:
+def _validation(settings, seen) -> list[tuple[bool, str]]:
     """What the runbook's validation printed (provider connectivity, the pipelines, the TTS latency), then the
-    service's memory."""
+    service's memory, against the runbook's baselines in the host's ``settings``."""
     report, result = seen.validation, []
     if not report:
         result.append((False, "the runbook's validation printed nothing (the service's virtualenv did not run it)"))
@@ -47,11 +47,11 @@ def _validation(request: VoiceRequest, seen) -> list[tuple[bool, str]]:
             result.append((answer.startswith("ok"), f"{kind.upper()} pipeline: {answer}"))
         latencies = seen.latencies
         average = sum(latencies) / len(latencies) if latencies else 0.0
-        ok = bool(latencies) and not seen.latency_failures and average < request.latency_avg \
-            and p95(latencies) < request.latency_p95
+        most, most_p95 = settings.voice_latency_avg_seconds, settings.voice_latency_p95_seconds
+        ok = bool(latencies) and not seen.latency_failures and average < most and p95(latencies) < most_p95
         result.append((ok, f"TTS latency over {len(latencies)} request(s): average {average:.3f}s "
-                           f"(< {request.latency_avg:g}s), p95 {p95(latencies):.3f}s (< {request.latency_p95:g}s)"
+                           f"(< {most:g}s), p95 {p95(latencies):.3f}s (< {most_p95:g}s)"
                            + (f", {seen.latency_failures} failed" if seen.latency_failures else "")))
-    memory = seen.memory_mb
-    return result + [(memory is not None and memory < request.memory_mb,
-                      f"service memory {memory if memory is not None else 'unknown'} MB (< {request.memory_mb:g} MB)")]
+    memory, most = seen.memory_mb, settings.voice_memory_limit_mb
+    return result + [(memory is not None and memory < most,
+                      f"service memory {memory if memory is not None else 'unknown'} MB (< {most:g} MB)")]

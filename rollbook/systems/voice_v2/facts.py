@@ -131,10 +131,11 @@ def _number(text: str) -> float:
         return 0.0
 
 
-def parse_process(lines: list[str]) -> tuple[dict[str, str] | None, float]:
-    """The process's environment and start (None, 0.0: not running)."""
-    running = process.parse(lines)
-    return (running.env, running.started) if running else (None, 0.0)
+def _process(sections) -> dict:
+    """``running`` (the process's environment) and ``started`` (None, 0.0: not running); ``providers_changed``."""
+    running = process.parse(sections.get("process", []))
+    return dict(running=running.env if running else None, started=running.started if running else 0.0,
+                providers_changed=_number((sections.get("providers_changed") or ["0"])[0]))
 
 
 def _words(lines: list[str]) -> dict[str, str]:
@@ -152,6 +153,18 @@ def _parsed(cls, lines: list[str] | None):
                   for f in fields(cls) if f.name in values})
 
 
+def _code_section(settings: VoicePlaces, *names: str) -> str:
+    """``## code``: ``<name> <value>`` lines of the code, requirements and venv on disk (after ``th``, ``fh``,
+    ``nc``): ``_code_section(settings, "tree")`` -> ``... echo "tree $(th /opt/voice_v2/app/services/voice_v2)"``"""
+    app, code, venv = q(settings.app_dir), q(f"{settings.app_dir}/{settings.code_dir}"), q(settings.venv)
+    commands = {"tree": f"th {code}", "requirements": f"fh {app}/requirements.txt",
+                "installed": f"cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null",
+                "head": f"git -C {app} rev-parse -q HEAD 2>/dev/null",
+                "changed": f"nc {code} {app}/requirements.txt {venv}",
+                "venv": f"th {venv}", "backup": f"th {q(settings.venv_backup)}"}
+    return "; ".join(["echo '## code'"] + [f"echo \"{name} $({commands[name]})\"" for name in names])
+
+
 def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
     """``## env_rest``: ``same`` when ``.env`` and ``.env.previous`` match byte for byte apart from the
     lines of ``keys`` (the values data sets on top), ``differs``, or ``missing``: compared on the host."""
@@ -163,9 +176,7 @@ def _env_rest_section(settings: VoicePlaces, keys: list[str]) -> str:
 
 
 def _file_text(lines: list[str] | None) -> str | None:
-    if not lines or lines[0] != "present":
-        return None
-    return "\n".join(lines[1:]).rstrip("\n") + "\n"
+    return "\n".join(lines[1:]).rstrip("\n") + "\n" if lines and lines[0] == "present" else None
 
 
 class VoiceRecorded(SectionsFact):
@@ -211,21 +222,16 @@ class VoiceHost(SectionsFact):
             parts += [section(settings.env_previous, f"{hide(public, settings.unit)} < {q(settings.env_previous)}",
                               name="previous"),
                       _env_rest_section(settings, sorted(targets or {})),
-                      f"echo '## providers'; if {file_inside(settings.providers_file)}; then echo present; "
-                      f"cat {q(settings.providers_file)}; echo; else echo missing; fi",
+                      section(settings.providers_file, f"cat {q(settings.providers_file)}; echo",
+                              file_inside(settings.providers_file), name="providers"),
                       f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0"]
         if 2 in levels:
-            code = f"{settings.app_dir}/{settings.code_dir}"
-            parts.append(f"echo '## code'; echo \"tree $(th {q(code)})\"; "
-                         f"echo \"requirements $(fh {app}/requirements.txt)\"; "
-                         f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"; "
-                         f"echo \"head $(git -C {app} rev-parse -q HEAD 2>/dev/null)\"; "
-                         f"echo \"changed $(nc {q(code)} {app}/requirements.txt {q(settings.venv)})\"")
+            parts.append(_code_section(settings, "tree", "requirements", "installed", "head", "changed"))
             if ref is not None:
-                archive = f"git -C {app} archive \"$commit\" {q(settings.code_dir)}"
                 parts.append(f"commit=$(git -C {app} rev-parse -q --verify {q(ref + '^{commit}')} 2>/dev/null); "
                              "if [ -n \"$commit\" ]; then tmp=$(mktemp -d); "
-                             f"{archive} | tar -x -C \"$tmp\"; echo \"source $commit\"; "
+                             f"git -C {app} archive \"$commit\" {q(settings.code_dir)} | tar -x -C \"$tmp\"; "
+                             "echo \"source $commit\"; "
                              f"echo \"target $(th \"$tmp\"/{q(settings.code_dir)})\"; rm -rf \"$tmp\"; "
                              f"echo \"target_requirements $(git -C {app} show \"$commit\":requirements.txt 2>/dev/null "
                              "| sha256sum | cut -d' ' -f1)\"; fi")
@@ -246,15 +252,10 @@ class VoiceHost(SectionsFact):
         return "; ".join(parts)
 
     def parse(self, sections):
-        env = sections.get("env", ["missing"])
-        running, started = parse_process(sections.get("process", []))
+        env, recorded = sections.get("env", ["missing"]), VoiceRecorded().parse(sections)
         return VoiceState(
-            env_file=values(env), previous=values(sections.get("previous")),
-            providers=_file_text(sections.get("providers")),
-            running=running, started=started,
-            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),
-            recorded=recorded_units(sections.get("recorded", []), "voice_v2"),
-            sources=recorded_units(sections.get("recorded", []), "voice_v2", "sources"),
+            env_file=values(env), previous=values(sections.get("previous")), recorded=recorded.units,
+            providers=_file_text(sections.get("providers")), sources=recorded.sources, **_process(sections),
             env_matches_previous={"same": True, "differs": False}.get((sections.get("env_rest") or [""])[0]),
             misshapen=misshapen(env), code=_parsed(CodeState, sections.get("code")),
             venv=_parsed(VenvState, sections.get("venv")), image=_parsed(ImageState, sections.get("image")),
@@ -309,11 +310,9 @@ def _validation_section(settings: VoicePlaces, requests: int, seconds: int) -> s
     """``## validation``: the runbook's checks, run by the service's own interpreter where the service
     runs (its app directory, or inside its container). The heredoc ends the command's line."""
     python = q(f"{settings.venv.rstrip('/')}/bin/python")
-    if settings.unit == "compose":
-        run = (f"{_container_id(settings)}; [ -n \"$id\" ] && timeout {int(seconds)} "
-               f"docker exec -i \"$id\" {python} -B - {int(requests)}")
-    else:
-        run = f"cd {q(settings.app_dir)} && timeout {int(seconds)} {python} -B - {int(requests)}"
+    where = (f"{_container_id(settings)}; [ -n \"$id\" ] && timeout {int(seconds)} docker exec -i \"$id\""
+             if settings.unit == "compose" else f"cd {q(settings.app_dir)} && timeout {int(seconds)}")
+    run = f"{where} {python} -B - {int(requests)}"
     return (f"echo '## validation'; ( {run} <<'ROLLBOOK_VALIDATION'\n{VALIDATION}\nROLLBOOK_VALIDATION\n"
             ") 2>/dev/null | tail -n 1\n")
 
@@ -335,29 +334,20 @@ class VoiceEffect(SectionsFact):
             _memory_section(settings),
             f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",
         ]
-        tree = q(f"{settings.app_dir}/{settings.code_dir}")
         if code or venv:
-            parts.append(f"echo '## code'; echo \"changed $(nc {tree} {q(settings.app_dir + '/requirements.txt')} "
-                         f"{q(settings.venv)})\"")
-        if code:
-            parts.append(f"echo \"tree $(th {tree})\"; "
-                         f"echo \"installed $(cat {q(settings.venv + '/rollbook-requirements.sha256')} 2>/dev/null)\"")
-        if venv:
-            parts.append(f"echo \"venv $(th {q(settings.venv)})\"; echo \"backup $(th {q(settings.venv_backup)})\"")
+            names = ("tree", "installed") * code + ("venv", "backup") * venv
+            parts.append(_code_section(settings, "changed", *names))
         if image_tag is not None and settings.unit == "compose":
             parts.append("echo '## image'; " + _image_ids(settings, image_tag))
         # the validation's heredoc ends its line: it comes last
         return "; ".join(parts) + "; " + _validation_section(settings, latency_requests, validation_timeout)
 
     def parse(self, sections):
-        running, started = parse_process(sections.get("process", []))
         lines = sections.get("health", ["0"])
         first = lines[0].strip() if lines else "0"
         memory = sections.get("memory", [])
         return VoiceObservation(
-            running=running, started=started, health_code=int(first) if first.isdigit() else 0,
+            **_process(sections), health_code=int(first) if first.isdigit() else 0,
             health=json_object(lines[1:]), validation=json_object(sections.get("validation", [])),
             memory_mb=parse_memory(memory[0]) if memory else None,
-            image=_parsed(ImageState, sections.get("image")),
-            providers_changed=_number((sections.get("providers_changed") or ["0"])[0]),
-            code=_words(sections.get("code", [])))
+            image=_parsed(ImageState, sections.get("image")), code=_words(sections.get("code", [])))

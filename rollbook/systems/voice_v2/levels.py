@@ -17,34 +17,34 @@ from .request import CODE_UNITS, KINDS, LEVEL_OF, VoiceRequest, code_source, pro
 
 
 class Level:
-    """One rollback level; ``number`` is the runbook's."""
+    """One rollback level; ``number`` is the runbook's. Each level defines every hook but ``differing``."""
 
     number = 0
 
     def refusal(self, ctx: Context) -> str:
         """Why this level must not run on this host ('' when it may): before any change."""
-        return ""
 
     def steps(self, ctx: Context) -> Stage:
         """What the level changes (converge), each operation yielding commands only when the host differs."""
-        return Stage()
 
     def reasons(self, ctx: Context) -> list[str]:
         """Why the running process must restart for this level (apply); [] when it runs the target."""
-        return []
 
     def restored(self, ctx: Context) -> tuple[str, ...]:
         """What its steps may replace besides the env file (kept first as ``<path>.backup.<stamp>``): what a
         service that does not start gets back."""
-        return ()
 
     def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
         """Its own effect after the run (verify), ``seen`` being ``facts.VoiceEffect``'s observation."""
-        return []
 
     def differing(self, ctx: Context) -> list[str]:
         """Its units the run converges, when the level finds the process stale."""
         return [unit for unit in ctx.request.desired if LEVEL_OF[unit] == self.number] if self.reasons(ctx) else []
+
+
+def _holding(*statements: tuple[str, bool]) -> list[str]:
+    """The statements whose condition holds: ``_holding(("a", True), ("b", False))`` -> ``['a']``."""
+    return [statement for statement, holds in statements if holds]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class ConfigTarget:
 
     env: dict[str, str]  # the env file's target ({}: env not converged; .env.previous's values arrive hidden)
     copied: tuple[str, ...]  # the keys whose values come from .env.previous
+    copy_first: bool  # .env becomes a copy of .env.previous first: it differs in more than data's keys
     providers: str | None  # the provider settings file's text (None: providers not converged)
     document: dict | None  # the provider settings
 
@@ -61,22 +62,15 @@ def config_target(ctx: Context) -> ConfigTarget:
     """Level 1's target, for the units the run converges (env, providers); ``Configuration.refusal`` has ruled
     out a missing .env.previous and unusable settings."""
     request, state, settings = ctx.request, ctx.state, ctx.request.settings
-    env, copied, text, document = {}, (), None, None
+    env, copied, copy_first, text, document = {}, (), False, None, None
     if "env" in request.desired:
-        env = dict(request.env)
-        if request.env_from_previous:
-            env = {**state.previous, **request.env}
+        env = {**(state.previous if request.env_from_previous else {}), **request.env}  # data's values on top
+        if request.env_from_previous:  # the known-good .env is .env.previous (voice_env_source=previous)
             copied = tuple(sorted(set(state.previous) - set(request.env)))
+            copy_first = state.env_matches_previous is False
     if "providers" in request.desired:
         text, document = providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
-    return ConfigTarget(env=env, copied=copied, providers=text, document=document)
-
-
-def copies_previous(ctx: Context) -> bool:
-    """Whether .env becomes a copy of .env.previous first: the known-good .env is .env.previous
-    (``voice_env_source=previous``) and .env differs from it in more than data's keys."""
-    return bool(ctx.request.env_from_previous and ctx.state.previous is not None
-                and ctx.state.env_matches_previous is False)
+    return ConfigTarget(env=env, copied=copied, copy_first=copy_first, providers=text, document=document)
 
 
 def _provider_settings(providers: dict) -> dict:
@@ -91,32 +85,28 @@ class Configuration(Level):
 
     def refusal(self, ctx: Context) -> str:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
-        if "env" in request.desired:
-            if request.env_from_previous and state.previous is None:
-                return f"{settings.env_previous} not found (the known-good configuration)"
-            try:
-                envfile.check_managed(request.env)  # only values from data are written as they are
-            except ValueError as error:
-                return f"voice_*_env: {error}"
-        if "providers" in request.desired:
-            try:
-                providers_text(state.providers, request, f"{host.name}:{settings.providers_file}")
-            except PreflightError as error:
-                return str(error)
+        if "env" in request.desired and request.env_from_previous and state.previous is None:
+            return f"{settings.env_previous} not found (the known-good configuration)"
+        try:  # only values from data are written as they are; the provider settings must be usable
+            envfile.check_managed(request.env if "env" in request.desired else {})
+            config_target(ctx)
+        except ValueError as error:
+            return f"voice_*_env: {error}"
+        except PreflightError as error:
+            return str(error)
         return ""
 
     def steps(self, ctx: Context) -> Stage:
         request, state, settings, public = ctx.request, ctx.state, ctx.request.settings, ctx.request.public
         config, stage, keep = config_target(ctx), Stage(), ctx.settings.rollbook_backup_keep
         if "env" in request.desired:
-            current = state.env_file
-            if copies_previous(ctx):  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
+            current = state.previous if config.copy_first else state.env_file
+            if config.copy_first:  # the runbook's `cp .env.previous .env`, on the host, then data's values on top
                 stage.steps.append(files.copied(
                     name=f"Copy {settings.env_previous} over {settings.env_file}", path=settings.env_file,
                     source=settings.env_previous, same=state.env_matches_previous, backup_keep=keep,
                     root=settings.app_dir))
                 stage.changes.append(f"{settings.env_file}: copy of {settings.env_previous}")
-                current = state.previous
             stage.steps.append(envfile.keys(
                 name=f"Converge {settings.env_file} to the known-good configuration", path=settings.env_file,
                 current=current, target=config.env, backup_keep=keep, public=public,
@@ -142,14 +132,12 @@ class Configuration(Level):
     def differing(self, ctx: Context) -> list[str]:
         """env and providers when the file or the running process holds other values."""
         request, state, config = ctx.request, ctx.state, config_target(ctx)
-        differ = []
-        if "env" in request.desired and (copies_previous(ctx) or any(
-                values.get(key) != value for values in (state.env_file or {}, state.running or {})
-                for key, value in config.env.items())):
-            differ.append("env")
-        if "providers" in request.desired and (state.providers != config.providers or state.providers_stale):
-            differ.append("providers")
-        return differ
+        env = "env" in request.desired and (config.copy_first or any(
+            values.get(key) != value for values in (state.env_file or {}, state.running or {})
+            for key, value in config.env.items()))
+        providers = "providers" in request.desired and (state.providers != config.providers
+                                                        or state.providers_stale)
+        return _holding(("env", env), ("providers", providers))
 
     def restored(self, ctx: Context) -> tuple[str, ...]:
         return (ctx.request.settings.providers_file,) if "providers" in ctx.request.desired else ()
@@ -169,8 +157,8 @@ class Configuration(Level):
             result.append((shown == want, "the app reads the target provider settings" if shown == want
                            else f"the app reads other provider settings: {report.get('providers_error') or shown}"))
             fresh = seen.running is not None and seen.providers_changed <= seen.started
-            result.append((fresh, "the service started after the provider settings last changed" if fresh
-                           else "the service started before the provider settings last changed"))
+            result.append((fresh, f"the service started {'after' if fresh else 'before'} the provider settings "
+                                  "last changed"))
         return result
 
 
@@ -212,23 +200,20 @@ class Code(Level):
                     (" (the recorded level 2 source)" if source.recorded else "")
             return (f"backup directory {source.backup_dir} not found" if source.backup_dir
                     else f"no backup directory {ctx.settings.voice_backup_root}/voice_v2_<YYYYMMDD> found")
-        if code.target == "missing":
-            return f"{code.source} has no {settings.code_dir}"
-        if code.target_requirements == "missing":
-            return f"{code.source} has no requirements.txt"
-        return ""
+        missing = _holding((settings.code_dir, code.target == "missing"),
+                           ("requirements.txt", code.target_requirements == "missing"))
+        return f"{code.source} has no {missing[0]}" if missing else ""
 
     def steps(self, ctx: Context) -> Stage:
         request, code, settings = ctx.request, ctx.state.code, ctx.request.settings
         source, keep = code_source(request, ctx.state.sources), ctx.settings.rollbook_backup_keep
         tree, requirements, _ = self.restored(ctx)
-        stage = Stage(changes=[f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})"]
-                      if code.tree != code.target else [])
+        stage = Stage(changes=_holding((f"code {code.tree[:12]} -> {code.target[:12]} ({code.source})",
+                                        code.tree != code.target)))
         if source.kind == "git":
             clean = code.head == code.source and code.tree == code.target and code.requirements == code.target_requirements
-            kept = [path for path, same in ((tree, code.tree in (code.target, "missing")),
-                                            (requirements, code.requirements in (code.target_requirements, "missing")))
-                    if not same]
+            kept = _holding((tree, code.tree not in (code.target, "missing")),
+                            (requirements, code.requirements not in (code.target_requirements, "missing")))
             stage.steps.append(voice_ops.checked_out_clean(
                 name=f"Check out the known-good ref {source.ref}", checkout=settings.app_dir, ref=source.ref,
                 commit=code.source, paths=[settings.code_dir + "/", "requirements.txt"], clean=clean, keep=kept,
@@ -250,14 +235,10 @@ class Code(Level):
         state, code = ctx.state, ctx.state.code
         if state.running is None:
             return ["not running"]
-        reasons = []
-        if code.tree != code.target:
-            reasons.append(f"the code changes ({code.tree[:12]} -> {code.target[:12]})")
-        if code.installed != code.target_requirements:
-            reasons.append("the requirements to install change")
-        if code.changed > state.started:
-            reasons.append("running process started before its code, requirements or virtualenv last changed")
-        return reasons
+        return _holding((f"the code changes ({code.tree[:12]} -> {code.target[:12]})", code.tree != code.target),
+                        ("the requirements to install change", code.installed != code.target_requirements),
+                        ("running process started before its code, requirements or virtualenv last changed",
+                         code.changed > state.started))
 
     def restored(self, ctx: Context) -> tuple[str, ...]:
         settings = ctx.request.settings
@@ -265,13 +246,11 @@ class Code(Level):
 
     def checks(self, ctx: Context, seen) -> list[tuple[bool, str]]:
         """The code tree and the installed requirements are the source's, and the process started after them."""
-        code, on_disk, problems = ctx.state.code, seen.code, []
-        if on_disk.get("tree") != code.target:
-            problems.append(f"code tree {on_disk.get('tree', '?')[:12]} (want {code.target[:12]})")
-        if on_disk.get("installed") != code.target_requirements:
-            problems.append(f"installed requirements {on_disk.get('installed', '?')[:12]} "
-                            f"(want {code.target_requirements[:12]})")
-        return [_runs_target("code", problems, seen)]
+        code, tree, installed = ctx.state.code, seen.code.get("tree", "?"), seen.code.get("installed", "?")
+        return [_runs_target("code", _holding(
+            (f"code tree {tree[:12]} (want {code.target[:12]})", tree != code.target),
+            (f"installed requirements {installed[:12]} (want {code.target_requirements[:12]})",
+             installed != code.target_requirements)), seen)]
 
 
 class Runtime(Level):
@@ -285,38 +264,31 @@ class Runtime(Level):
             if not state.image.target_id and not ctx.settings.voice_image_registry:
                 return (f"image {settings.image}:{request.image_tag} is not present on the host, and "
                         "voice_image_registry is unset (nowhere to pull it from)")
-            if not state.image.file_tag:
-                return f"{settings.compose_file} names no {settings.image}:<tag> image"
-            return ""
+            return "" if state.image.file_tag else f"{settings.compose_file} names no {settings.image}:<tag> image"
         if request.desired.get("venv") == "enabled":
             return "a level 3 enable on a systemd host has no current virtualenv to converge back to"
-        if state.venv.backup == "missing":
-            return f"virtualenv backup {settings.venv_backup} not found"
-        return ""
+        return f"virtualenv backup {settings.venv_backup} not found" if state.venv.backup == "missing" else ""
 
     def steps(self, ctx: Context) -> Stage:
         request, state, settings, keep = ctx.request, ctx.state, ctx.request.settings, ctx.settings.rollbook_backup_keep
         if settings.unit == "compose":
-            image, wanted = state.image, f"{settings.image}:{request.image_tag}"
-            registry = ctx.settings.voice_image_registry
-            pull = [] if image.target_id else [f"pull {registry}/{wanted}"]
+            image, tag, registry = state.image, request.image_tag, ctx.settings.voice_image_registry
+            wanted = f"{settings.image}:{tag}"
             return Stage(
                 steps=[voice_ops.image_pulled(
                     name=f"Pull {wanted} from {registry or 'its registry'} when the host lacks it",
-                    image=settings.image, tag=request.image_tag, registry=registry or "",
-                    present=bool(image.target_id)),
+                    image=settings.image, tag=tag, registry=registry or "", present=bool(image.target_id)),
                     voice_ops.image_tag_set(
-                    name=f"Set the image {wanted} in {settings.compose_file}",
-                    compose_file=settings.compose_file, image=settings.image, current=image.file_tag,
-                    tag=request.image_tag, backup_keep=keep)],
-                changes=pull + ([f"image {settings.image}:{image.file_tag} -> {wanted}"]
-                                if image.file_tag != request.image_tag else []))
+                    name=f"Set the image {wanted} in {settings.compose_file}", compose_file=settings.compose_file,
+                    image=settings.image, current=image.file_tag, tag=tag, backup_keep=keep)],
+                changes=_holding((f"pull {registry}/{wanted}", not image.target_id),
+                                 (f"image {settings.image}:{image.file_tag} -> {wanted}", image.file_tag != tag)))
         venv = state.venv
         return Stage(
             steps=[voice_ops.tree_restored(
                 name=f"Restore {settings.venv} from {settings.venv_backup}", path=settings.venv,
                 source=settings.venv_backup, current=venv.tree, target=venv.backup, backup_keep=keep)],
-            changes=[f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}"] if venv.tree != venv.backup else [])
+            changes=_holding((f"virtualenv {venv.tree[:12]} -> {venv.backup[:12]}", venv.tree != venv.backup)))
 
     def reasons(self, ctx: Context) -> list[str]:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
@@ -324,8 +296,8 @@ class Runtime(Level):
             return ["not running"]
         if settings.unit == "compose":
             image = state.image
-            return [f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}"] \
-                if image.running_id != image.target_id else []
+            return _holding((f"container runs {image.running_id[:19]}, not {settings.image}:{request.image_tag}",
+                             image.running_id != image.target_id))
         venv = state.venv  # the restore step changes the virtualenv exactly when its hash differs from the backup's
         if venv.tree != venv.backup:
             return ["the virtualenv changes to its backup copy"]

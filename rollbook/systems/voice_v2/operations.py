@@ -100,8 +100,7 @@ def image_tag_set(compose_file: str, image: str, current: str, tag: str, backup_
 
 def _recover(source: s3.S3Target, source_prefix: str, dest: s3.S3Target, dest_prefix: str):
     # what differs now, not what the plan counted
-    copies = s3.plan_copy(source, source_prefix, dest, dest_prefix)
-    return s3.copy_objects(source, dest, copies) >= 0
+    return s3.copy_objects(source, dest, s3.plan_copy(source, source_prefix, dest, dest_prefix)) >= 0
 
 
 @operation()

@@ -6,6 +6,7 @@
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 
 from ...host import envfile, s3
@@ -17,7 +18,6 @@ from .facts import VoicePlaces
 
 SYSTEM, GROUP = "voice_v2", "voice_v2"
 LEVEL_OF = {"env": 1, "providers": 1, "code": 2, "requirements": 2, "image": 3, "venv": 3}  # unit -> level
-UNITS = tuple(LEVEL_OF)
 HOST_UNITS = {"systemd": ("env", "providers", "code", "requirements", "venv"),  # the units a kind of host has
               "compose": ("env", "providers", "image")}
 CODE_UNITS = ("code", "requirements")  # level 2: restored from one source, so in one state
@@ -40,9 +40,6 @@ class VoiceRequest:
     ref: str | None  # level 2 with git: the ref
     image_tag: str  # level 3 on compose hosts
     recover: tuple | None  # (source target, prefix, dest target, prefix)
-    latency_avg: float
-    latency_p95: float
-    memory_mb: float
     target: str | None = None  # rolled_back | enabled; None: a converge run to the recorded state
     level: int | None = None  # the level a rollback or enable converges (voice_level); None: a converge run
     from_record: bool = False  # every unit converges to the host's recorded state
@@ -97,10 +94,6 @@ def level_units(level: int, unit_type: str) -> tuple[str, ...]:
     return tuple(unit for unit, of in LEVEL_OF.items() if of == level)
 
 
-def _ordered(units: dict[str, str]) -> dict[str, str]:
-    return {unit: units[unit] for unit in UNITS if unit in units}
-
-
 def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str, str]:
     """The units runs recorded that this kind of host has. A former one-unit-per-level record
     (``config``, ``system``) stands for its level's units until one of them is recorded; one of
@@ -114,7 +107,7 @@ def recorded_state(recorded: dict[str, str] | None, unit_type: str) -> dict[str,
     pair = [known[unit] for unit in CODE_UNITS if unit in known]
     if len(pair) == 1 and unit_type == "systemd":
         known.update({unit: pair[0] for unit in CODE_UNITS})
-    return _ordered(known)
+    return known
 
 
 def declared_state(settings, unit_type: str) -> dict[str, str]:
@@ -124,9 +117,7 @@ def declared_state(settings, unit_type: str) -> dict[str, str]:
     if unit_type == "systemd" and states["code"] != states["requirements"]:
         raise PreflightError("voice_declared_state: code and requirements differ (level 2 restores both from one "
                              "source: declare them alike)")
-    if states.get("venv") == "enabled":
-        del states["venv"]
-    return states
+    return {unit: state for unit, state in states.items() if (unit, state) != ("venv", "enabled")}
 
 
 def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tuple[dict[str, str], bool]:
@@ -135,9 +126,8 @@ def desired_state(settings, target: str | None, recorded: dict[str, str]) -> tup
     unit_type = settings.voice_unit
     if target is not None:
         return {unit: target for unit in level_units(settings.voice_level, unit_type)}, False
-    desired, from_record = to_record(settings, recorded_state(recorded, unit_type), HOST_UNITS[unit_type],
-                                     lambda: declared_state(settings, unit_type))
-    return _ordered(desired), from_record
+    return to_record(settings, recorded_state(recorded, unit_type), HOST_UNITS[unit_type],
+                     lambda: declared_state(settings, unit_type))
 
 
 def request_from(settings, desired: dict[str, str], target: str | None = None) -> VoiceRequest:
@@ -150,36 +140,27 @@ def request_from(settings, desired: dict[str, str], target: str | None = None) -
         states = [desired[name] for name in units if name in desired]
         return (states[0] if states else target or "enabled") == "rolled_back"
 
-    if rolled_back("env"):
-        env_source, env = settings.voice_env_source, dict(settings.voice_rolled_back_env)
-    else:
-        env_source, env = "data", dict(settings.voice_current_env)
-    if rolled_back("providers"):
-        enable = {name: False for name in settings.voice_disable_providers}
-        priorities = dict(settings.voice_provider_priorities)
-    else:
-        priorities = dict(settings.voice_current_providers)
-        enable = {name: True for name in priorities}
-    code_back = rolled_back(*CODE_UNITS)
+    env_back, providers_back, code_back = rolled_back("env"), rolled_back("providers"), rolled_back(*CODE_UNITS)
+    priorities = dict(settings.voice_provider_priorities if providers_back else settings.voice_current_providers)
     code_source = settings.voice_code_source if code_back else "git"
     ref = settings.voice_git_ref if code_back else settings.voice_current_ref
-    if set(CODE_UNITS) & set(desired) and code_source == "git":
-        # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
-        if ref is None and (target is not None or not code_back):
-            key = "voice_git_ref" if code_back else "voice_current_ref"
-            raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
-    recover = None
-    if target == "rolled_back" and settings.voice_recover_files:
-        recover = (_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
-                   _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
+    # a converge run's rollback restores the source its rollback recorded: data's ref may be unset
+    needs_ref = bool(set(CODE_UNITS) & set(desired)) and (target is not None or not code_back)
+    if needs_ref and code_source == "git" and ref is None:
+        key = "voice_git_ref" if code_back else "voice_current_ref"
+        raise PreflightError(f"{key} is required for a level 2 {'rollback' if code_back else 'enable'} from git")
+    recover = ((_s3(settings, settings.voice_backup_bucket), settings.voice_backup_prefix,
+                _s3(settings, settings.voice_files_bucket), settings.voice_files_prefix)
+               if target == "rolled_back" and settings.voice_recover_files else None)
     return VoiceRequest(
-        desired=_ordered(desired), settings=places, env=env, env_from_previous=env_source == "previous",
-        enable_providers=enable, priorities=priorities, code_source=code_source,
+        desired={unit: desired[unit] for unit in LEVEL_OF if unit in desired}, settings=places,  # in level order
+        env=dict(settings.voice_rolled_back_env if env_back else settings.voice_current_env),
+        env_from_previous=env_back and settings.voice_env_source == "previous",
+        enable_providers=(dict.fromkeys(settings.voice_disable_providers, False) if providers_back
+                          else dict.fromkeys(priorities, True)), priorities=priorities, code_source=code_source,
         backup_dir=settings.voice_backup_dir, ref=ref if code_source == "git" else None,
         image_tag=settings.voice_previous_image_tag if rolled_back("image") else settings.voice_current_image_tag,
-        recover=recover, latency_avg=settings.voice_latency_avg_seconds,
-        latency_p95=settings.voice_latency_p95_seconds, memory_mb=settings.voice_memory_limit_mb,
-        target=target, level=settings.voice_level if target is not None else None,
+        recover=recover, target=target, level=settings.voice_level if target is not None else None,
         public=envfile.public_keys(settings), salt_file=f"{settings.rollbook_state_dir}/private/env-digest.salt",
     )
 
@@ -198,14 +179,11 @@ def recorded_source(value: str | None) -> CodeSource | None:
 def code_source(request: VoiceRequest, sources: dict[str, str] | None) -> CodeSource:
     """Level 2's source: the one a rollback recorded (``sources["code"]``) for a converge run to rolled_back;
     otherwise data's (``voice_backup_dir`` or ``voice_git_ref``; an enable's ``voice_current_ref``)."""
+    recorded = None
     if request.target is None and request.desired.get("code") == "rolled_back":
-        try:
+        with suppress(ValueError):  # an unusable record: levels.Code.refusal says why
             recorded = recorded_source((sources or {}).get("code"))
-        except ValueError:
-            recorded = None  # levels.Code.refusal says why
-        if recorded is not None:
-            return recorded
-    return CodeSource(request.code_source, request.backup_dir, request.ref)
+    return recorded or CodeSource(request.code_source, request.backup_dir, request.ref)
 
 
 def providers_text(current: str | None, request: VoiceRequest, where: str) -> tuple[str, dict]:

@@ -166,15 +166,11 @@ class VoiceSettings(Settings):
         """Options that change where pip looks and what it installs besides the requirements file
         (``-r``, ``-c``, ``-e``, ``--index-url``, ``--trusted-host``, ``--target``, ...) are refused: only
         the listed flags and a local wheel folder."""
-        words = value.split()
-        for index, word in enumerate(words):
-            if word in PIP_FLAGS:
-                continue
-            folder = word.partition("=")[2] if word.startswith("--find-links=") else None
-            if folder and folder.startswith("/") and ".." not in folder.split("/"):
-                continue
-            raise ValueError(f"{word!r} is not an allowed pip option (allowed: {', '.join(PIP_FLAGS)}, "
-                             "--find-links=<absolute folder>)")
+        for word in value.split():
+            folder = word.removeprefix("--find-links=") if word.startswith("--find-links=") else ""
+            if word not in PIP_FLAGS and not (folder.startswith("/") and ".." not in folder.split("/")):
+                raise ValueError(f"{word!r} is not an allowed pip option (allowed: {', '.join(PIP_FLAGS)}, "
+                                 "--find-links=<absolute folder>)")
         return value
 
     @field_validator("voice_disable_providers")

@@ -81,10 +81,9 @@ class VoiceStages(Stages):
             judge=judge(ctx), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:
-        request = ctx.request
-        if not request.recover:
+        if not ctx.request.recover:
             return Stage()
-        source, source_prefix, dest, dest_prefix = request.recover
+        source, source_prefix, dest, dest_prefix = ctx.request.recover
         # counted once per run, the buckets being shared by the hosts (None: S3 did not answer, said once)
         key = ("voice_v2 recover", source.endpoint, source.bucket, source_prefix, dest.bucket, dest_prefix)
         count = SESSION.once(key, lambda: s3.counted(lambda: s3.plan_copy(source, source_prefix, dest, dest_prefix)))

@@ -21,20 +21,21 @@ def _why(error: Exception) -> str:
     return f"{type(error).__name__}: {str(error)[:80]}"
 
 
-def _provider_settings() -> dict:
+async def _providers(report: dict, requests: int):
     from app.services.voice_v2.core.config import get_config
 
     config = get_config()
-    return {kind: {str(getattr(name, "value", name)): {"enabled": bool(entry.enabled), "priority": entry.priority}
-                   for name, entry in getattr(config, f"{kind}_providers").items()}
-            for kind in ("stt", "tts")}
+    report["providers"] = {kind: {str(getattr(name, "value", name)): {"enabled": bool(entry.enabled),
+                                                                      "priority": entry.priority}
+                                  for name, entry in getattr(config, f"{kind}_providers").items()}
+                           for kind in ("stt", "tts")}
 
 
-async def _connectivity() -> list:
+async def _connectivity(report: dict, requests: int):
     from app.services.voice_v2.deployment_validation import ProductionValidator
 
     results = await ProductionValidator().validate_provider_connectivity()
-    return list(results["failed_providers"])
+    report["failed_providers"] = list(results["failed_providers"])
 
 
 async def _pipelines(report: dict, requests: int):
@@ -68,19 +69,13 @@ async def _pipelines(report: dict, requests: int):
 
 
 async def main(requests: int) -> dict:
+    """Each step's findings in one report; a step that fails adds ``<step>_error`` instead."""
     report = {}
-    try:
-        report["providers"] = _provider_settings()
-    except Exception as error:
-        report["providers_error"] = _why(error)
-    try:
-        report["failed_providers"] = await _connectivity()
-    except Exception as error:
-        report["connectivity_error"] = _why(error)
-    try:
-        await _pipelines(report, requests)
-    except Exception as error:
-        report["pipelines_error"] = _why(error)
+    for name, step in (("providers", _providers), ("connectivity", _connectivity), ("pipelines", _pipelines)):
+        try:
+            await step(report, requests)
+        except Exception as error:
+            report[f"{name}_error"] = _why(error)
     return report
 
 

@@ -9,7 +9,7 @@ import pytest
 from rollbook.systems.voice_v2 import checks as voice
 from rollbook.systems.voice_v2.facts import CodeState, ImageState, VoiceObservation, VoiceState
 
-from ...harness import fake_host
+from ...harness import fake_host, group_data, validated
 from .test_request import request
 
 
@@ -20,9 +20,10 @@ def on_a_host():
 
 
 def context(made, **state):
-    """What the verification reads: the run's request and the host's state before the run."""
+    """What the verification reads: the run's request, the host's state before the run and its settings."""
     return SimpleNamespace(request=made, state=VoiceState(**{**dict(env_file={}, previous=None, providers=None,
-                                                                     running=None, started=0.0), **state}))
+                                                                     running=None, started=0.0), **state}),
+                           settings=validated(group_data("sandbox")))
 
 
 def test_p95_follows_the_runbook():
