@@ -47,12 +47,14 @@ def reasons(running: dict[str, str] | None, target: dict[str, str], stale_code: 
     return reasons
 
 
-def restart_command(unit: str, service: str, project_dir: str) -> StringCommand:
-    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``), built
-    first when the service has a ``build:`` (the runbook's ``docker-compose build && docker-compose up -d``)."""
+def restart_command(unit: str, service: str, project_dir: str, build: bool = False) -> StringCommand:
+    """``systemctl restart``, or a compose recreate (``restart`` would not re-read ``env_file``) on the image
+    the service has; with ``build`` (its code changed) built first when the service has a ``build:`` (the
+    runbook's ``docker-compose build && docker-compose up -d``). Without it nothing is built or re-tagged."""
     if unit == "compose":
-        return command("cd {project} && {compose} && $c up -d --build --force-recreate --no-deps {service}",
-                       project=project_dir, compose=program(COMPOSE), service=service)
+        return command("cd {project} && {compose} && $c up -d{build} --force-recreate --no-deps {service}",
+                       project=project_dir, compose=program(COMPOSE), service=service,
+                       build=program(" --build" if build else ""))
     return command("systemctl daemon-reload && systemctl restart {service}", service=service)
 
 
@@ -116,10 +118,11 @@ def restore_command(unit: str, service: str, project_dir: str, ready: str | Stri
 
 @operation()
 def restarted(unit: str, service: str, project_dir: str, reasons: list[str], ready: str = "",
-              restore: Restore | None = None):
+              restore: Restore | None = None, build: bool = False):
     """Restart a systemd unit, or recreate a compose service (``unit``: systemd | compose), when ``reasons``
     (why the running process differs from the target) is not empty; then wait until ``ready`` (shell,
-    ``shell.http_ok``; empty: no wait) succeeds; if it does not, ``restore`` and fail. Example::
+    ``shell.http_ok``; empty: no wait) succeeds; if it does not, ``restore`` and fail. A compose service's image
+    is built first only with ``build`` (its code changed). Example::
 
         service.restarted(name="Restart voice-v2-service", unit="systemd", service="voice-v2-service", project_dir="",
                           reasons=["running code differs"], ready=http_ok("http://127.0.0.1:8000/health", 30))
@@ -127,7 +130,7 @@ def restarted(unit: str, service: str, project_dir: str, reasons: list[str], rea
     if not reasons:
         return
     announce([f"{service}: {reason}" for reason in reasons])
-    restart = restart_command(unit, service, project_dir)
+    restart = restart_command(unit, service, project_dir, build)
     if not ready:
         yield restart
     elif restore is None:
@@ -143,11 +146,11 @@ def restarted_when_stale(unit: str, service: str, project_dir: str, running: dic
                          target: dict[str, str], stale_code: bool = False, ready: str = "",
                          restore: Restore | None = None, public=()):
     """``restarted`` when the process is not running (``running`` None), does not hold ``target``, or
-    started before the app's current code (``stale_code``); the reasons show the values of ``public`` keys
-    only. Example::
+    started before the app's current code (``stale_code``, which also builds a compose service's image first);
+    the reasons show the values of ``public`` keys only. Example::
 
         service.restarted_when_stale(name="Restart analyticbot-api", unit="systemd", service="analyticbot-api",
                                      project_dir="", running=state.running, target={"ENABLE_TIME_WEIGHTING": "false"})
     """
     yield from restarted._inner(unit, service, project_dir, reasons(running, target, stale_code, public), ready,
-                                restore)
+                                restore, build=stale_code)

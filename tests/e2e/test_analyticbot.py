@@ -149,6 +149,36 @@ def test_release_rollback_checks_out_the_known_good_ref_and_runs_it(enabled, pro
     assert json.loads(probes.http(name, "api", "/health")[1])["version"] == "7.5.0"
 
 
+def test_a_release_rollback_and_enable_leave_the_previous_release_s_image_as_it_was(enabled, probes):
+    """compose: the image the current release runs (built from its checkout, no registry digest) keeps its
+    id through a rollback to v7.4.0 and the enable back to v7.5.0, which runs that same image again; a
+    flags-only rollback recreates the container on the image it has."""
+    def running_image() -> str:
+        return probes.compose_container(COMPOSE, "api").attrs["Image"]
+
+    assert deploy("enable", limit=COMPOSE, analyticbot_release="v7.5.0").returncode == 0
+    current = running_image()
+    host = probes.ssh(COMPOSE)
+    try:
+        # flags only: recreated on the image it has, even with the Dockerfile changed by hand (a build would
+        # make another image)
+        host.check_output("echo 'LABEL edited.by.hand=yes' >> /opt/analyticbot/Dockerfile")
+        converged_twice(deploy, "rollback", limit=COMPOSE)
+        assert running_image() == current
+        assert process_env(probes, COMPOSE)["ENABLE_ADVANCED_RECOMMENDATIONS"] == "false"
+        converged_twice(deploy, "enable", limit=COMPOSE)
+        assert running_image() == current
+        host.check_output("git -C /opt/analyticbot checkout -- Dockerfile")
+        converged_twice(deploy, "rollback", limit=COMPOSE, analyticbot_release="v7.4.0")
+        assert running_image() != current
+        assert probes.docker.images.get(current).id == current  # still there, untouched
+    finally:
+        host.check_output("git -C /opt/analyticbot checkout -- Dockerfile")
+        assert deploy("enable", limit=COMPOSE, analyticbot_release="v7.5.0").returncode == 0
+    assert running_image() == current
+    assert json.loads(probes.http(COMPOSE, "api", "/health")[1])["version"] == "7.5.0"
+
+
 @pytest.mark.parametrize("data, cause", [
     ({"analyticbot_features": "everything"}, "analyticbot_features: Input should be 'all', 'time_weighting' or 'content_type'"),
     ({"analyticbot_migration": "rollback", "analyticbot_database_url_key": "NO_DATABASE_URL"},
