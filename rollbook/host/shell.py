@@ -136,11 +136,21 @@ def timed(snippet: str | StringCommand, seconds: int, step: str) -> StringComman
                    message=f"{step}: timed out after {int(seconds)}s")
 
 
-def http_ok(url: str, seconds: int) -> StringCommand:
-    """Succeed once ``url`` answers 200, polling every half second for at most ``seconds``."""
-    return command("{{ ok=1; for i in $(seq {tries}); do [ \"$(curl -s -o /dev/null -w '%{{http_code}}' "
-                   "--max-time 2 {url})\" = 200 ] && {{ ok=0; break; }}; sleep 0.5; done; [ $ok = 0 ]; }}",
-                   tries=int(seconds) * 2, url=url)
+def http_ok(url: str, seconds: int, setting: str = "") -> StringCommand:
+    """Succeed once ``url`` answers 200, polling every half second for at most ``seconds``; a 404 (the host
+    does not serve it) fails at once. A failure says why on stderr, naming ``setting`` (the data key to
+    change) when given::
+
+        http_ok("http://127.0.0.1:8001/metrics", 30, "vision_metrics_url")
+    """
+    hint = f": is {setting} right?" if setting else ""
+    return command("{{ ok=1; for i in $(seq {tries}); do code=$(curl -s -o /dev/null -w '%{{http_code}}' "
+                   "--max-time 2 {url}); [ \"$code\" = 200 ] && {{ ok=0; break; }}; "
+                   "[ \"$code\" = 404 ] && {{ echo {not_served} >&2; break; }}; sleep 0.5; done; "
+                   "[ $ok = 0 ] || {{ [ \"$code\" = 404 ] || printf '%s did not answer 200 within %ss (last: %s; 000: no "
+                   "answer)%s\\n' {url} {seconds} \"$code\" {hint} >&2; false; }}; }}",
+                   tries=int(seconds) * 2, url=url, seconds=str(int(seconds)), hint=hint,
+                   not_served=f"{url} answers 404: the service does not serve it{hint}")
 
 
 def inside(path: str, root: str | None) -> StringCommand:

@@ -30,6 +30,8 @@ ManagedKey = _pattern(MANAGED_KEY)
 # An image repository: [registry host[:port]/]name[/name...], no tag.
 ImageName = _pattern(r"\A[a-z0-9][a-z0-9._-]*(?::[0-9]{1,5}(?=/))?(?:/[a-z0-9][a-z0-9._-]*)*\Z")
 ImageTag = _pattern(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+# A URL path on a service's own address (/health): never "..", no query.
+HealthPath = _pattern(r"\A/(?!.*\.\.)[A-Za-z0-9_./-]{0,200}\Z")
 # A git branch, tag or commit: never an option (-...), never "..".
 GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).

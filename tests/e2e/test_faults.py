@@ -217,7 +217,7 @@ def test_a_service_that_does_not_start_on_the_new_values_gets_this_run_s_backup_
     # independently: the file, the running worker and its health are as before
     assert probes.file_sha256(VISION, VISION_ENV) == before_hash
     assert probes.compose_env(VISION, "worker")["VISION_MAX_OUTPUT_TOKENS"] == before_env["VISION_MAX_OUTPUT_TOKENS"]
-    assert probes.http(VISION, "worker", "/health")[0] == 200
+    assert probes.http(VISION, "worker", "/metrics")[0] == 200
     failed = probes.ssh(VISION).check_output("ls -1t /opt/vision/.env.failed.* | head -n 1")
     assert "VISION_MAX_OUTPUT_TOKENS=999999" in probes.file_text(VISION, failed)
     last = history(probes, VISION)[-1]

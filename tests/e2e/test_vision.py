@@ -114,12 +114,64 @@ def test_metrics_that_do_not_answer_fail_the_verification_naming_the_scrape(enab
     try:
         host.check_output("for i in $(seq 40); do curl -fs http://127.0.0.1:8009/health && exit 0; sleep 0.25; done; "
                           "exit 1")
-        run = deploy("rollback", vision_waves="b", vision_metrics_url="http://127.0.0.1:8009")
+        run = deploy("rollback", vision_waves="b", vision_metrics_url="http://127.0.0.1:8009",
+                     vision_health_path="/health")
         assert run.returncode != 0, run.output
         assert "verification failed" in run.output, run.output
         assert "the metrics scrape failed: counters not checked" in run.output, run.output
     finally:
         host.check_output("systemctl stop no-metrics")
+
+
+TRAFFIC_SWITCH = "/srv/sandbox-outer/vision-config/sandbox-traffic"  # the stand-in's /app/config/sandbox-traffic
+
+
+@pytest.fixture
+def quiet(probes):
+    """A quiet night: the sandbox's background traffic off (no media item arrives but rollbook's own)."""
+    host = probes.ssh(HOST)
+    host.check_output(f"echo off > {TRAFFIC_SWITCH}")
+    yield
+    host.check_output(f"rm -f {TRAFFIC_SWITCH}")
+
+
+def media_total(probes) -> float:
+    return sum(value for name, value in probes.metrics(HOST).items() if name.startswith("vision_media_total"))
+
+
+def test_rollback_and_enable_are_proven_without_traffic_on_a_worker_that_serves_no_health(enabled, quiet, probes):
+    """Runbook 001's worker shows /metrics on 8001 and no /health; with no traffic at all, rollbook's own
+    probe (the runbook's smoke event) is the traffic: the rolled-back counters stay flat under it, the
+    enabled ones move, and its traces are removed."""
+    assert probes.http(HOST, "worker", "/health")[0] == 404
+    before = media_total(probes)
+    time.sleep(2)
+    assert media_total(probes) == before, "the sandbox's background traffic is still on"
+
+    run = deploy("rollback")
+    assert_converged_and_idempotent(run, "rollback")
+    assert re.search(r"verified: vision_preprocess_total flat over \d+s \(\+0\) with traffic \(\+1 ", run.output), \
+        run.output
+    assert "verified: smoke event processed into post_enrichment: True" in run.output, run.output
+
+    run = deploy("enable")
+    assert_converged_and_idempotent(run, "enable")
+    assert re.search(r"verified: vision_preprocess_total moving over \d+s \(\+[1-9]", run.output), run.output
+    client = probes.redis(HOST)
+    assert not [key for key in client.scan_iter("vision:phash:*", count=1000)
+                if key in {f"vision:phash:{sha}" for sha in smoke_shas(probes)}]
+    low = [entry.get("sha256") for _, entry in client.xrange("stream:posts:vision:low")]
+    assert not set(low) & set(smoke_shas(probes)), "the probe's low-priority entry was left behind"
+    assert media_total(probes) > before
+
+
+def smoke_shas(probes) -> set[str]:
+    """The media sha256 of every smoke event the worker logged (rollbook derives it from the post id)."""
+    import hashlib
+
+    logs = probes.compose_container(HOST, "worker").logs(tail=5000).decode()
+    posts = re.findall(r"processed post (\S+) trace_id=rollbook_smoke_[0-9a-f]{16}", logs)
+    return {hashlib.sha256(f"rollbook_smoke_{post}".encode()).hexdigest() for post in posts}
 
 
 def test_enable_restores_the_recommended_values_and_processes_a_smoke_event(sandbox, probes):

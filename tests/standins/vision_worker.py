@@ -4,14 +4,17 @@ Behaves as far as the runbooks can observe: reads every flag from its environmen
 once, at process start (so an ``.env`` change is invisible until the container is
 recreated), and while running:
 
-- counts media per reason (``ocr_primary`` only with wave B's local OCR on), tokens
-  (only with tokens-count on), preprocessing (wave A), experiment assignments
-  (from ``/app/config/vision_experiments.yml``, re-read every tick);
-- writes ``<VISION_PHASH_REDIS_PREFIX>:<sha>`` keys with wave B's phash on, and
-  entries to the low-priority stream with wave C's queue on;
-- consumes ``stream:posts:vision:uploaded`` (group ``vision_workers``) and marks the
-  ``post_enrichment`` row analysed;
-- serves ``/health`` and ``/metrics`` (Prometheus text) on port 8001.
+- per media item it processes: counts it per reason (``ocr_primary`` only with wave B's
+  local OCR on), tokens (only with tokens-count on), preprocessing (wave A), experiment
+  assignments (from ``/app/config/vision_experiments.yml``, re-read every item); writes
+  ``<VISION_PHASH_REDIS_PREFIX>:<sha>`` keys with wave B's phash on, and entries to the
+  low-priority stream with wave C's queue on;
+- consumes ``stream:posts:vision:uploaded`` (group ``vision_workers``): each event's
+  media items, then the ``post_enrichment`` row marked analysed;
+- background traffic: media items arriving every tick, unless the sandbox's
+  ``/app/config/sandbox-traffic`` says ``off`` (a quiet night; re-read every tick);
+- serves ``/metrics`` (Prometheus text) on port 8001 — and no ``/health``: runbook 001
+  shows only ``/metrics`` there.
 
 An invalid boolean flag makes it exit at start, as a strict settings loader would.
 """
@@ -32,6 +35,7 @@ TICK = 0.2
 UPLOADED_STREAM = "stream:posts:vision:uploaded"
 GROUP = "vision_workers"
 EXPERIMENTS = "/app/config/vision_experiments.yml"
+TRAFFIC_SWITCH = "/app/config/sandbox-traffic"  # "off": no background traffic
 
 
 def flag(name: str, default: str = "false") -> bool:
@@ -86,34 +90,47 @@ def active_experiments() -> list[str]:
             (spec.get("default_variant", "control") != "control" or spec.get("force_tenants"))]
 
 
+def process_media(client, sha: str, n: int):
+    """What each flag makes the worker do for one media item."""
+    inc("vision_media_total", reason="ocr_primary" if FLAGS["ocr_primary"] else "vision_api")
+    if FLAGS["preprocess"]:
+        inc("vision_preprocess_total", mode="grayscale" if FLAGS["grayscale"] else "color")
+    if FLAGS["tokens_count"]:
+        inc("vision_tokens_estimated_total", min(MAX_OUTPUT_TOKENS, 100 + n % 50))
+    if FLAGS["roi_crop"]:
+        inc("vision_roi_crops_total")
+    for wave in active_experiments():
+        inc("vision_experiment_assignments_total", wave=wave)
+    try:
+        if FLAGS["phash"]:
+            client.set(f"{PHASH_PREFIX}:{sha}", "1", ex=86400)
+        if FLAGS["low_priority"]:
+            client.xadd(LOW_STREAM, {"sha256": sha})
+            inc("vision_low_priority_enqueued_total")
+        backlog = client.xlen(LOW_STREAM)
+    except redis.RedisError as error:
+        print(f"ERROR redis: {error}", flush=True)
+        backlog = 0
+    with lock:
+        counters[("vision_low_priority_backlog", ())] = backlog
+
+
+def quiet() -> bool:
+    try:
+        with open(TRAFFIC_SWITCH) as handle:
+            return handle.read().strip() == "off"
+    except OSError:
+        return False
+
+
 def simulate():
-    """The worker's steady traffic: what each flag makes it do per media item."""
+    """The worker's steady background traffic: a media item every tick (none while ``quiet``)."""
     client = redis_client()
     n = 0
     while True:
-        n += 1
-        sha = hashlib.sha256(f"{CONSUMER}:{n}".encode()).hexdigest()
-        inc("vision_media_total", reason="ocr_primary" if FLAGS["ocr_primary"] else "vision_api")
-        if FLAGS["preprocess"]:
-            inc("vision_preprocess_total", mode="grayscale" if FLAGS["grayscale"] else "color")
-        if FLAGS["tokens_count"]:
-            inc("vision_tokens_estimated_total", min(MAX_OUTPUT_TOKENS, 100 + n % 50))
-        if FLAGS["roi_crop"]:
-            inc("vision_roi_crops_total")
-        for wave in active_experiments():
-            inc("vision_experiment_assignments_total", wave=wave)
-        try:
-            if FLAGS["phash"]:
-                client.set(f"{PHASH_PREFIX}:{sha}", "1", ex=86400)
-            if FLAGS["low_priority"]:
-                client.xadd(LOW_STREAM, {"sha256": sha})
-                inc("vision_low_priority_enqueued_total")
-            backlog = client.xlen(LOW_STREAM)
-        except redis.RedisError as error:
-            print(f"ERROR redis: {error}", flush=True)
-            backlog = 0
-        with lock:
-            counters[("vision_low_priority_backlog", ())] = backlog
+        if not quiet():
+            n += 1
+            process_media(client, hashlib.sha256(f"{CONSUMER}:{n}".encode()).hexdigest(), n)
         time.sleep(TICK)
 
 
@@ -132,14 +149,16 @@ def consume():
                     batches = client.xreadgroup(GROUP, CONSUMER, {UPLOADED_STREAM: ">"}, count=10, block=1000)
                     for _, messages in batches or []:
                         for message_id, fields in messages:
-                            analyse(db, json.loads(fields[b"event"]))
+                            analyse(db, client, json.loads(fields[b"event"]))
                             client.xack(UPLOADED_STREAM, GROUP, message_id)
         except (redis.RedisError, psycopg2.Error, KeyError, ValueError) as error:
             print(f"ERROR consumer: {type(error).__name__}: {error}", flush=True)
             time.sleep(1)
 
 
-def analyse(db, event: dict):
+def analyse(db, client, event: dict):
+    for media in event.get("media_files") or []:
+        process_media(client, str(media.get("sha256", "")), 0)
     tokens = 1320 if FLAGS["tokens_count"] else None
     context = {"experiments": active_experiments(), "tokens_estimated": tokens}
     with db.cursor() as cursor:
@@ -170,9 +189,7 @@ def render_metrics() -> str:
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path == "/health":
-            body, kind = json.dumps({"status": "ok", "flags": FLAGS}), "application/json"
-        elif self.path == "/metrics":
+        if self.path == "/metrics":
             body, kind = render_metrics(), "text/plain; version=0.0.4"
         else:
             self.send_error(404)

@@ -28,7 +28,7 @@ def judge(request: VisionRequest, expected: dict[str, str]):
     """The checks of a run's effect (a function of the observation, for ``verify.verified``)."""
 
     def checks(seen) -> list[tuple[bool, str]]:
-        window = request.verify_window
+        window, places = request.verify_window, request.settings
         running = seen.container or {}
         wrong = [f"{key}={running.get(key)!r} (want {value!r})" for key, value in expected.items()
                  if running.get(key) != value]
@@ -36,7 +36,8 @@ def judge(request: VisionRequest, expected: dict[str, str]):
             (seen.container is not None and not wrong,
              f"worker environment holds the {len(expected)} target values" if not wrong
              else f"worker environment differs: {', '.join(wrong)}"),
-            (seen.health == 200, f"worker /health answers {seen.health}"),
+            (seen.health == 200, f"worker {places.ready_url} answers {seen.health}" + (
+                f": the worker does not serve it; is {places.ready_setting} right?" if seen.health == 404 else "")),
         ]
         if seen.first is None or seen.second is None:
             result.append((False, "the metrics scrape failed: counters not checked"))
@@ -46,13 +47,13 @@ def judge(request: VisionRequest, expected: dict[str, str]):
                 total = metrics.moved(seen.first, seen.second, counter)
                 if wave in request.rolled_back and traffic <= 0:
                     result.append((False, f"{counter} flat: not proven (no traffic: {TRAFFIC} did not move "
-                                          f"over {window}s)"))
+                                          f"over {window}s, and no probe moved it)"))
                 elif wave in request.rolled_back:
                     result.append((total == 0, f"{counter} flat over {window}s (+{total:g}) with traffic "
                                                f"(+{traffic:g} {TRAFFIC})"))
                 elif wave in request.enabled:
                     result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
-        if request.enabled:
+        if seen.smoke_processed is not None:  # the probe (vision_probe) was sent
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
                            f"smoke event processed into post_enrichment: {seen.smoke_processed}, its own message "
                            f"pending in the consumer group: {PENDING.get(seen.smoke_pending, 'unknown')}"))

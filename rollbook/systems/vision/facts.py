@@ -30,6 +30,17 @@ class VisionPlaces:
     phash_prefix: str
     low_stream: str
     keys: tuple[str, ...]  # every env key rollbook manages for vision
+    health_path: str | None = None  # under metrics_url; None: ready when /metrics answers
+
+    @property
+    def ready_url(self) -> str:
+        """What answers 200 once the worker is ready: its health endpoint, else its /metrics."""
+        return self.metrics_url + (self.health_path or "/metrics")
+
+    @property
+    def ready_setting(self) -> str:
+        """The data key to change when ``ready_url`` is not served."""
+        return "vision_health_path" if self.health_path else "vision_metrics_url (or vision_health_path)"
 
 
 @dataclass
@@ -116,7 +127,7 @@ class VisionHost(SectionsFact):
 @dataclass
 class VisionObservation:
     container: dict[str, str] | None
-    health: int  # HTTP status of /health once it answered (0: never)
+    health: int  # HTTP status of the ready URL (health endpoint, else /metrics) once it answered (0: never)
     first: dict[str, float]
     second: dict[str, float]  # `window` seconds after `first`
     smoke_processed: bool | None = None  # None: no smoke test asked
@@ -132,15 +143,13 @@ class VisionEffect(SectionsFact):
                 smoke: bool = False, smoke_timeout: int = 30):
         parts = [
             process.container_section(settings.project_dir, settings.service, settings.keys),
-            health_section(settings.metrics_url + "/health", health_timeout),
+            health_section(settings.ready_url, health_timeout),
             _metrics_section("first", settings),
-            f"sleep {int(window)}",
-            _metrics_section("second", settings),
         ]
-        if smoke:
+        if smoke:  # between the scrapes: its own media item is traffic the counters must show (or not)
             parts.append(f"echo '## smoke'; ( {_smoke(settings, int(timeouts.connect), smoke_timeout)} ) 2>&1 "
                          "| tail -n 1")
-        return "; ".join(parts)
+        return "; ".join(parts + [f"sleep {int(window)}", _metrics_section("second", settings)])
 
     def parse(self, sections):
         smoke = (sections.get("smoke") or [None])[0]
@@ -158,10 +167,18 @@ class VisionEffect(SectionsFact):
         )
 
 
+# the ids of the stream entries (redis-cli --json XREVRANGE) with a field holding the value argv[1]
+_ENTRIES_HOLDING = ("import json, sys\n"
+                    "for entry, fields in json.load(sys.stdin) or []:\n"
+                    "    if sys.argv[1] in fields[1::2]:\n"
+                    "        print(entry)")
+
+
 def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
     """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields published to the uploaded
     stream; its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90), then its own
-    message no longer pending in the consumer group; then its synthetic row and message removed. Prints
+    message no longer pending in the consumer group; then its synthetic row, its message and the traces of
+    its media item (phash key, low-priority entry) removed. Prints
     ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
     each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
     event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
@@ -187,5 +204,10 @@ def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
         f"removed=$({each} psql \"$db\" -Atc \"WITH gone AS (DELETE FROM post_enrichment WHERE post_id = '$post' "
         "RETURNING 1) SELECT count(*) FROM gone\"); "
         f"{each} {REDIS_CLI} XDEL {UPLOADED_STREAM} \"$id\" >/dev/null; "
+        # its traces: the phash key and low-priority entry its media item made (waves B and C on)
+        f"{each} {REDIS_CLI} DEL {q(settings.phash_prefix)}:\"$sha\" >/dev/null; "
+        f"for low in $({each} {REDIS_CLI} --json XREVRANGE {q(settings.low_stream)} + - COUNT 1000 "
+        f"| python3 -c {q(_ENTRIES_HOLDING)} \"$sha\"); do "
+        f"{each} {REDIS_CLI} XDEL {q(settings.low_stream)} \"$low\" >/dev/null; done; "
         "echo \"ok $done $pending ${removed:-x}\""
     )

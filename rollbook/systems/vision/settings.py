@@ -14,8 +14,8 @@ from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, 
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import (EnvKey, ManagedKey, State, Text, UnitName, blank_to_none, confined, declared_states,
-                              flag_value, items, path_key)
+from ..settings_types import (EnvKey, HealthPath, ManagedKey, State, Text, UnitName, blank_to_none, confined,
+                              declared_states, flag_value, items, path_key)
 
 Wave = Literal["a", "b", "c", "tokens"]
 # The runbook's flag table: wave -> {flag: its recommended value}, whose type is the flag's kind (bool, int, str).
@@ -87,7 +87,14 @@ class VisionSettings(Settings):
     vision_experiments_file: SafePath = path_key(
         "/opt/vision/config/vision_experiments.yml", "The worker's experiments file")
     vision_metrics_url: LocalUrl = key(
-        "http://127.0.0.1:8001", "The worker's /health and /metrics, as seen from the host", allowed="a URL")
+        "http://127.0.0.1:8001", "The worker's metrics server, as seen from the host (from runbook 001: "
+        "/metrics on port 8001)", allowed="a URL")
+    vision_health_path: HealthPath | None = key(
+        None, "The worker's health endpoint under vision_metrics_url (None, from runbook 001: it shows none; the "
+        "worker is ready when its container runs and /metrics answers 200)", allowed="None or a path (/health)")
+    vision_probe: Flag = key(
+        True, "Send runbook 001's smoke event during verification, so a rollback and an enable are proven "
+        "without traffic (false: no probe; it costs model tokens in prod)", allowed="true or false")
     vision_saved_dir: SafePath = path_key(
         "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim")
 
@@ -99,7 +106,7 @@ class VisionSettings(Settings):
     vision_experiment_window: Positive = key(
         2, "Seconds between the two scrapes that show an experiment assigning, before a rollback",
         allowed="1 or more")
-    vision_health_timeout: Positive = key(30, "Seconds to wait for the worker's /health", allowed="1 or more")
+    vision_health_timeout: Positive = key(30, "Seconds to wait for the worker to get ready", allowed="1 or more")
     vision_smoke_timeout: Positive = key(
         90, "Seconds to wait for the smoke event to be processed (runbook 001 waits 90)", allowed="1 or more")
 
@@ -126,10 +133,10 @@ class VisionSettings(Settings):
                 values.setdefault(wave, {})[flag] = flag_value(value, WAVES[wave][flag], f"[{wave}][{flag}]")
         return values
 
-    @field_validator("vision_s3_endpoint", mode="before")
+    @field_validator("vision_s3_endpoint", "vision_health_path", mode="before")
     @classmethod
     def _blank(cls, value):
-        return blank_to_none(value)
+        return blank_to_none(value, "none", "None")
 
     @model_validator(mode="after")
     def _paths_confined(self):

@@ -82,7 +82,7 @@ class VisionStages(Stages):
             name=f"Recreate the {settings.service} so it re-reads env_file", unit="compose",
             service=settings.service, project_dir=settings.project_dir, running=ctx.state.container,
             target=expected_container_env(ctx.state.env_file, request),
-            ready=http_ok(settings.metrics_url + "/health", ctx.settings.vision_health_timeout),
+            ready=http_ok(settings.ready_url, ctx.settings.vision_health_timeout, settings.ready_setting),
             restore=service.Restore.of_run(ctx.run, settings.env_file, request.env),
             public=envfile.public_keys(ctx.settings, settings.keys))])
 
@@ -92,7 +92,7 @@ class VisionStages(Stages):
             name="Verify the vision worker's state", what=f"vision {request.describe()}", fact=VisionEffect,
             fact_kwargs=dict(settings=settings, window=request.verify_window,
                              health_timeout=ctx.settings.vision_health_timeout, timeouts=timeouts_of(ctx.settings),
-                             smoke=bool(request.enabled), smoke_timeout=ctx.settings.vision_smoke_timeout),
+                             smoke=ctx.settings.vision_probe, smoke_timeout=ctx.settings.vision_smoke_timeout),
             judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM)
 
     def cleanup(self, ctx: Context) -> Stage:

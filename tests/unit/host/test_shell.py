@@ -50,7 +50,26 @@ def test_timed_fails_naming_the_step_only_when_the_time_is_up():
 
 
 def test_http_ok_gives_up_after_its_time():
-    assert sh(shell.http_ok("http://127.0.0.1:9/health", 1)).returncode != 0
+    done = sh(shell.http_ok("http://127.0.0.1:9/health", 1, "vision_metrics_url"))
+    assert done.returncode != 0
+    assert done.stderr.strip() == ("http://127.0.0.1:9/health did not answer 200 within 1s (last: 000; 000: no answer): "
+                                   "is vision_metrics_url right?")
+
+
+def test_http_ok_fails_at_once_on_an_endpoint_the_service_does_not_serve():
+    """A 404 is not a service still starting: no wait, and the message names the setting to change."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/no-such-health"
+    try:
+        done = sh(shell.http_ok(url, 30, "vision_health_path"))  # the 404 message only comes from the early stop
+        assert done.returncode != 0
+        assert done.stderr.strip() == f"{url} answers 404: the service does not serve it: is vision_health_path right?"
+    finally:
+        server.shutdown()
 
 
 def test_env_value_drops_one_pair_of_surrounding_quotes(tmp_path):
