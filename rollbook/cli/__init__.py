@@ -70,8 +70,12 @@ def _drift(args) -> int:
         drift.write_atomically(args.json_out, drift.as_json(report) + "\n")
     if args.textfile:
         drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
-    if webhook and report.code != drift.CONVERGED:
-        print(f"rollbook: notification {notify.drift(webhook, args.inventory, report)}", file=sys.stderr)
+    for notice in report.notices:  # the correction run's; sent here when it could not send it itself
+        print(notice["line"], file=sys.stderr)
+        if webhook and notice["text"] and notice["result"] != "sent":
+            print(f"rollbook: notification of the correction {notify.post(webhook, notice['text'])}", file=sys.stderr)
+    if webhook and report.code == drift.ERROR:  # drift found is Prometheus's alert (docs/alerts.yml), not a message
+        print(f"rollbook: notification {notify.drift_failed(webhook, args.inventory, report)}", file=sys.stderr)
     return report.code
 
 
@@ -211,7 +215,8 @@ def parser() -> argparse.ArgumentParser:
                        help="also write rollbook_drift{system,host}, rollbook_drift_check_success and the last run and "
                        "success timestamps for node_exporter (docs/alerts.yml)")
     drift.add_argument("--notify", metavar="URL", help="notify this Apprise URL (or an http(s) webhook, in "
-                       "Slack's shape) when drift is found or the check fails (default: $ROLLBOOK_NOTIFY_WEBHOOK)")
+                       "Slack's shape) when the check fails, and of a --correct run's outcome when that run could not send "
+                       "it itself (default: $ROLLBOOK_NOTIFY_WEBHOOK; drift found is Prometheus's alert)")
     drift.set_defaults(run=_drift)
 
     hist = commands.add_parser("history", help="the Rollback History table across the inventory's hosts")

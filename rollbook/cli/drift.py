@@ -22,6 +22,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from ..core.paths import checkout
+from ..core.run_notice import NOTICE_FILE
 from ..pipeline import DRIFT_CORRECTION, PLAN_FILE
 from ..systems import SYSTEMS
 
@@ -72,14 +73,17 @@ class Report:
     error: str = ""
     failed: list[Failed] = field(default_factory=list)  # (host, system) whose state is unknown
     states: dict = field(default_factory=dict)  # (host, system) -> {unit: state} the plan converges it to
+    notices: list = field(default_factory=list)  # a correction run's notices ({text, result, line}: run_notice)
 
 
-def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE) -> subprocess.CompletedProcess:
+def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE,
+             notice_file: str | None = None) -> subprocess.CompletedProcess:
     """pyinfra on ``deploy``, never asking: stdin closed, a session of its own (no terminal for a getpass),
     the caller's ``PYINFRA_YES`` ignored (``-y`` would switch off the change detection a plan is made of)."""
     cmd = [str(Path(sys.executable).with_name("pyinfra")), *args, inventory, deploy]
     env = {key: value for key, value in os.environ.items() if key != "PYINFRA_YES"}
-    env.update({"PYINFRA_PROGRESS": "off", **({PLAN_FILE: plan_file} if plan_file else {})})
+    env.update({"PYINFRA_PROGRESS": "off", **({PLAN_FILE: plan_file} if plan_file else {}),
+                **({NOTICE_FILE: notice_file} if notice_file else {})})
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env,
                           stdin=subprocess.DEVNULL, start_new_session=True)
 
@@ -248,16 +252,20 @@ def _failure_line(failed: list[Failed]) -> str:
 
 
 def correct(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
-    """Converge the drifting hosts back to their recorded state (a drift correction), then check again."""
+    """Converge the drifting hosts back to their recorded state (a drift correction), then check again;
+    the correction run's notices (``drift corrected``, a failed verification, ...) are in ``notices``."""
     if not Path(REPO, inventory).is_file():
         return Report(ERROR, error=f"no inventory file {inventory}")
-    done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=DRIFT_CORRECTION)
+    with tempfile.TemporaryDirectory() as folder:
+        notice_file = Path(folder) / "notices.json"
+        done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=DRIFT_CORRECTION, notice_file=str(notice_file))
+        notices = json.loads(notice_file.read_text()) if notice_file.is_file() else []
     failed = [Failed(host, "", "unreachable", said) for host, said in unreachable_hosts(done.stderr).items()]
     if failed:
-        return Report(ERROR, error=_failure_line(failed), failed=failed)
+        return Report(ERROR, error=_failure_line(failed), failed=failed, notices=notices)
     if done.returncode != 0:
-        return Report(ERROR, error=_last_error(done.stderr))
-    return check(inventory, system, limit)
+        return Report(ERROR, error=_last_error(done.stderr), notices=notices)
+    return replace(check(inventory, system, limit), notices=notices)
 
 
 def _outcome(host: str, system: str, result: str, decided_by: str, found: Drifted | None = None,

@@ -1,8 +1,10 @@
 """Notifications through Apprise (an Apprise URL, or any ``http(s)`` address, posted in Slack's shape):
-an emergency override, and a drift check that found drift or failed::
+an emergency override before its change, a drift check that failed, and the end of a run whose outcome
+needs a human (``rollbook.core.run_notice``)::
 
     run.authorization["notification"] = emergency(run, "https://hooks.slack.com/services/T0/B0/x")  # 'sent'
-    drift("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                        # 'sent'
+    drift_failed("https://chat.example/hooks/rollbook", "inventories/prod.py", report)                 # 'sent'
+    post("https://chat.example/hooks/rollbook", "rollbook: run ... needs a human: ...")                # 'sent'
 """
 
 import logging
@@ -36,15 +38,9 @@ def emergency(run: HostRun, url: str | None) -> str:
              + " ".join(f"{key}={value}" for key, value in sorted(run.scope.items())) + "]"))
 
 
-def drift(url: str, inventory: str, report) -> str:
-    """Notify ``url`` of a drift check's outcome (drift found, or the check failed)."""
-    if report.error:
-        return post(url, f"rollbook: the drift check of {inventory} failed: {report.error}")
-    lines = [f"rollbook: drift in {inventory} on {len({d.host for d in report.drift})} host(s)"]
-    for drifted in report.drift:
-        units = f" unit {', '.join(drifted.units)}" if drifted.units else ""
-        lines.append(f"- {drifted.host} {drifted.system}{units}: " + "; ".join(drifted.steps))
-    return post(url, "\n".join(lines))
+def drift_failed(url: str, inventory: str, report) -> str:
+    """Notify ``url`` that a drift check failed (drift found is Prometheus's alert, not a message)."""
+    return post(url, f"rollbook: the drift check of {inventory} failed: {report.error}")
 
 
 def target(url: str) -> str:

@@ -65,6 +65,10 @@ class HostRun:
     system_state: bool = True  # a system's run records its units in state.json; another deploy's does not
     enrolling: bool = False  # the bootstrap: the host is not enrolled yet (no marker, no rollbook user)
     first_op: int = 0  # a deploy's first operation in its host's order (its plan: those after it)
+    # how the run ended on this host, as its history says: converged, no_change, failed, restored, aborted,
+    # refused ('' while it runs, or when nothing was recorded); the step that failed, if one did
+    outcome: str = ""
+    failed_step: str = ""
 
     @property
     def private_dir(self) -> str:
@@ -87,6 +91,7 @@ class Session:
         self.approvals: dict[str, dict] = {}  # host -> the approval document verified for it
         self.computed: dict[tuple, object] = {}  # what ``once`` computed, by key
         self.settings: dict[str, object] = {}  # host -> its settings, validated once (rollbook.core.loader.load)
+        self.secrets: set[str] = set()  # every secret value the run read (rollbook.core.secrets): never in its notice
 
     @cached_property
     def plan(self):

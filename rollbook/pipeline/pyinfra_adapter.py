@@ -1,24 +1,32 @@
 """Where rollbook hooks into pyinfra beyond its operations and facts: a failed step is recorded and its lock
-released, and when too many hosts failed (``state.should_raise_failed_hosts``, wrapped) every open run is
-recorded ``aborted`` and unlocked::
+released, when too many hosts failed (``state.should_raise_failed_hosts``, wrapped) every open run is
+recorded ``aborted`` and unlocked, and once the run is over its notice goes out (``run_notice.at_end``)::
 
     pyinfra_adapter.attach(state, SESSION)    # once per pyinfra process
+
+The run is over when pyinfra has disconnected from every host it connected to (its ``host_disconnect``
+callback, which its CLI triggers in a ``finally`` after the results, whether the run succeeded, lost
+hosts or stopped on ``--fail-percent``); an exit that skips the disconnection is caught at exit.
 """
+
+import atexit
 
 from pyinfra import logger
 from pyinfra.api import BaseStateCallback
 
+from ..core import run_notice
 from . import record as run_ops
 
 
-def _close_open_runs(session, target, command, outcome: str):
-    """Record the end (``command(run)``) of each run still holding its lock on ``target``; never raise."""
+def _close_open_runs(session, target, command, outcome: str, step: str = ""):
+    """Record the end (``command(run)``) of each run still holding its lock on ``target``; never raise.
+    The run's ``outcome`` (``restored`` when the host script answers so) and failed ``step`` are kept."""
     for held in session.of_host(target.name):
         if not held.lock_held or held.finished:
             continue
-        held.finished = True
+        held.finished, held.outcome, held.failed_step = True, outcome, step
         try:
-            ok, _ = run_ops.run_on_host(command(held), on=target)
+            ok, output = run_ops.run_on_host(command(held), on=target)
         except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost
             logger.error(f"{target.print_prefix}unreachable ({type(error).__name__}: {error}): the {outcome} "
                          f"{held.system} run stays unrecorded and its lock stays held; once the host is back, "
@@ -26,6 +34,8 @@ def _close_open_runs(session, target, command, outcome: str):
             continue
         if not ok:
             logger.error(f"{target.print_prefix}could not record the {outcome} {held.system} run")
+        elif output.stdout_lines[:1] == ["RESTORED"]:
+            held.outcome = "restored"
 
 
 class _Callbacks(BaseStateCallback):
@@ -33,6 +43,7 @@ class _Callbacks(BaseStateCallback):
 
     def __init__(self, session):
         self.session = session
+        self.disconnected: set[str] = set()
 
     def operation_start(self, state, op_hash):
         """Apply ``rollbook_fail_percent`` unless the command line (or a prompt) set the threshold."""
@@ -44,7 +55,13 @@ class _Callbacks(BaseStateCallback):
         """A failed step: record it in history and release the lock, so nothing is left held."""
         step = ", ".join(sorted(state.op_meta[op_hash].names))
         _close_open_runs(self.session, host, lambda held: run_ops.failure_command(held.state_dir, held, step),
-                         "failed")
+                         "failed", step)
+
+    def host_disconnect(self, state, host):
+        """Once every host the run connected to is disconnected, the run is over: its notice."""
+        self.disconnected.add(host.name)
+        if {target.name for target in state.activated_hosts} <= self.disconnected:
+            run_notice.at_end(self.session, executed=bool(state.is_executing))
 
 
 def attach(state, session):
@@ -58,7 +75,8 @@ def attach(state, session):
         why = f"over {current.config.FAIL_PERCENT}% of hosts failed"
         for target in list(current.active_hosts):
             _close_open_runs(session, target, lambda held: run_ops.finish_command(held.state_dir, held, "aborted", why),
-                             "aborted")
+                             "aborted", why)
         return True
 
     state.should_raise_failed_hosts = should_raise_failed_hosts
+    atexit.register(lambda: run_notice.at_end(session, executed=bool(state.is_executing)))  # sent once

@@ -138,6 +138,7 @@ def _take_lock(system: str):
     def refused(why: str, said: str = ""):
         """Record the refusal in the host's history; fail with ``said`` (default: '<host>: refused: <why>')."""
         run_on_host(append_history(state_dir, inline=run.enrolling, record=history.refused(run, why)))
+        run.outcome, run.refusal = "refused", why  # for the run's end notice (rollbook.core.run_notice)
         return fail(said or f"{host.name}: refused: {why}")
 
     if run.refusal:  # the run's first command on this host: nothing has changed it yet
@@ -263,7 +264,8 @@ def finished(system: str, changed: bool):
     if not executing():
         return
     run = runs.current(host.name, system)
-    ok, output = run_on_host(finish_command(run.state_dir, run, "converged" if changed else "no_change"))
+    run.outcome = "converged" if changed else "no_change"
+    ok, output = run_on_host(finish_command(run.state_dir, run, run.outcome))
     run.finished = True
     if run.heartbeat is not None:
         run.heartbeat.kill(block=False)

@@ -86,7 +86,9 @@ class PipelineSettings(Settings):
         None, "A file outside the repo's tracked files holding operator secrets as KEY=value lines "
         "(None: the environment only)")
     rollbook_notify_webhook: AppriseUrl | None = key(
-        None, "Where an emergency override and a failed or drifting drift check are notified: an Apprise URL "
+        None, "Where an emergency override (before its change), a run's outcome that needs a human (failed "
+        "verification, restore, refusal in prod, drift corrected: one message at the run's end) and a failed "
+        "drift check are notified: an Apprise URL "
         "(slack://, msteams://, json://, a hooks.slack.com address) or any http(s) address, which gets "
         "Slack's shape, {\"text\": ...} (None: notify by hand afterwards)", security=True, secret=True)
 

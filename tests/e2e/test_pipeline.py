@@ -4,14 +4,13 @@ reached as production reaches it (``inventories/sandbox_prod.py``: the ``rollboo
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from rollbook.sandbox import hosts
-from rollbook.sandbox.state import APPROVER, OPERATOR, approver_key_path, notify_url_path, ssh_key_path
+from rollbook.sandbox.state import APPROVER, OPERATOR, approver_key_path, ssh_key_path
+from tests.webhook import sandbox_receiver
 
 from .pyinfra_run import REPO, command, pyinfra
 
@@ -171,30 +170,15 @@ def test_expired_and_tampered_approvals_are_refused(as_prod, probes, tmp_path):
 
 
 def test_an_emergency_override_proceeds_notifies_and_says_so(as_prod, probes):
-    received = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     emergency = dict(vision_waves="tokens", emergency="P1", reason="P1: token costs")
-    notify_url_path().write_text(f"http://127.0.0.1:{server.server_port}/hook\n")  # the repo's group data reads it
-    try:
+    with sandbox_receiver() as (_, posted):  # the repo's group data reads its address
         plan = deploy_prod("vision_rollback", dry=True, **emergency)
         assert plan.returncode == 0, plan.output
-        assert received == [], "a dry run notified"
+        assert posted == [], "a dry run notified"
         run = deploy_prod("vision_rollback", **emergency)
-    finally:
-        server.shutdown()
-        notify_url_path().unlink(missing_ok=True)
     assert run.returncode == 0, run.output
+    # one message: the announcement before the change; a converged end adds none (rollbook.core.run_notice)
+    received = [body for _, body in posted]
     assert len(received) == 1 and list(received[0]) == ["text"]  # Slack's shape, through Apprise
     assert "P1 emergency rollback of vision in prod" in received[0]["text"]
     assert f"by {OPERATOR} (on call)" in received[0]["text"]  # the on-call engineer is the key's owner

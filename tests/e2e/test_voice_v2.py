@@ -15,6 +15,8 @@ import shlex
 import boto3
 import pytest
 
+from tests.webhook import sandbox_receiver
+
 from .pyinfra_run import converged_twice, pyinfra
 
 SYSTEMD, COMPOSE = "voice-v2-1", "voice-v2-2"
@@ -379,5 +381,26 @@ def test_a_failed_verification_fails_the_run(enabled, probes, data, failure):
         last = probes.ssh(SYSTEMD).check_output("tail -n 1 /var/lib/rollbook/history.jsonl")
         assert json.loads(last)["outcome"] == "failed", last
         assert json.loads(last)["failed_step"] == "voice_v2 | Verify the voice-v2 service"
+    finally:
+        assert deploy("rollback", SYSTEMD).returncode == 0  # the known-good .env again
+
+
+def test_a_failed_verification_sends_one_notice_naming_run_system_host_and_outcome(enabled, probes):
+    poisoned = {"voice_env_source": "data", "voice_rolled_back_env": "YANDEX_API_KEY=poisoned"}  # a secret's value
+    try:
+        with sandbox_receiver() as (_, received):  # group_data/sandbox.py's rollbook_notify_webhook
+            run = deploy("rollback", SYSTEMD, **poisoned)
+        assert run.returncode != 0 and "verification failed" in run.output, run.output
+        run_id = json.loads(probes.ssh(SYSTEMD).check_output("tail -n 1 /var/lib/rollbook/history.jsonl"))["run_id"]
+        ours = [body["text"] for _, body in received if f"run {run_id} " in body["text"]]
+        assert len(ours) == 1, received  # one message for the run, sent at its end
+        text = ours[0]
+        assert text.startswith(f"rollbook: run {run_id} needs a human: verification failed on {SYSTEMD}"), text
+        assert "\nvoice_v2:\n" in text and "environment sandbox" in text, text
+        assert f"- {SYSTEMD}: failed; needs a human: verification failed; failed at voice_v2 | Verify the voice-v2 " \
+               "service" in text, text
+        assert "FAILED: " in text and "planned: YANDEX_API_KEY: " in text, text  # the failed check, the changes
+        assert "poisoned" not in text, text
+        assert f"rollbook: notice of run {run_id} (verification failed on {SYSTEMD}): sent" in run.output, run.output
     finally:
         assert deploy("rollback", SYSTEMD).returncode == 0  # the known-good .env again

@@ -11,7 +11,7 @@ Each command prints its answer first:
     refresh   the lock's expiry pushed ahead while ``run_id`` holds it (exit 1: NOT HELD)
     finish    the ``finished`` record, then the lock released (only ``run_id``'s)
     fail      ``restored`` (and the state before the run put back) when the restored marker exists,
-              else ``failed``; then the lock released
+              else ``failed``; then the lock released: RESTORED or FAILED
     history   one record appended (a refusal, an enrolment)
 
 A system's lock changes under one flock (``locks/.<system>.guard``), the state file under ``.state.lock``::
@@ -215,10 +215,12 @@ def fail(args: dict) -> list[str]:
         os.remove(args["restored_marker"])
         record_state(args["state_dir"], args["system"], args.get("state"))
         append_history(args["state_dir"], args["restored"])
+        answer = "RESTORED"
     else:
         append_history(args["state_dir"], args["failed"])
+        answer = "FAILED"
     unlock(args)
-    return ["FAILED"]
+    return [answer]
 
 
 def history(args: dict) -> list[str]:

@@ -386,13 +386,13 @@ def test_the_drift_command_notifies_the_environment_s_webhook(monkeypatch, capsy
 
     def check(inventory, system, limit):
         seen["environment"] = os.environ.get(notify.WEBHOOK_VARIABLE)  # what pyinfra would inherit
-        return drift.Report(drift.DRIFT)
+        return drift.Report(drift.ERROR, error="could not reach vision-1")
 
     monkeypatch.setattr(drift, "check", check)
-    monkeypatch.setattr(drift, "render", lambda report: "drift")
-    monkeypatch.setattr(notify, "drift", lambda url, inventory, report: seen.setdefault("url", url) and "sent")
+    monkeypatch.setattr(drift, "render", lambda report: "drift check failed")
+    monkeypatch.setattr(notify, "drift_failed", lambda url, inventory, report: seen.setdefault("url", url) and "sent")
     args = Namespace(inventory="inventories/prod.py", system=None, limit=None, correct=False, json=False,
                      json_out=None, textfile=None, notify=None)
-    assert cli._drift(args) == drift.DRIFT
+    assert cli._drift(args) == drift.ERROR
     assert seen == {"environment": None, "url": WEBHOOK}
     assert "notification sent" in capsys.readouterr().err

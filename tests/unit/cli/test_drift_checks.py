@@ -233,7 +233,7 @@ def test_an_unreachable_host_in_a_correction_is_an_error_naming_it(monkeypatch, 
     (tmp_path / "inventories").mkdir()
     (tmp_path / "inventories" / "prod.py").write_text("")
     monkeypatch.setattr(drift, "REPO", tmp_path)
-    monkeypatch.setattr(drift, "_pyinfra", lambda inventory, *args, plan_file=None, deploy=None:
+    monkeypatch.setattr(drift, "_pyinfra", lambda inventory, *args, plan_file=None, deploy=None, notice_file=None:
                         subprocess.CompletedProcess(args, 0, "", CONNECT_STDERR))
     report = drift.correct("inventories/prod.py")
     assert report.code == drift.ERROR and "could not reach vision-2 (Could not resolve hostname" in report.error

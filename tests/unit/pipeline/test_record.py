@@ -72,8 +72,9 @@ def test_a_failed_step_records_failed_and_unlocks_only_its_own_lock(tmp_path):
     installed(tmp_path)
     (tmp_path / "locks").mkdir()
     (tmp_path / "locks" / "vision.lock").write_text('{"run_id": "r2"}\n')
-    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")])
-    assert done.returncode == 0
+    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.split() == ["FAILED"]
     assert [(r["outcome"], r["failed_step"]) for r in _history(tmp_path)] == [("failed", "Recreate the worker")]
     assert not (tmp_path / "locks" / "vision.lock").exists()
 
@@ -84,8 +85,9 @@ def test_a_restored_step_records_restored_and_the_state_before_the_run(tmp_path)
     (tmp_path / "state.json").write_text(json.dumps({"vision": {"units": {"a": "enabled", "b": "enabled"}}}))
     Path(run.restored_marker).parent.mkdir(parents=True)
     Path(run.restored_marker).write_text("/opt/vision/.env.backup.x\n")
-    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")])
-    assert done.returncode == 0
+    done = subprocess.run(["sh", "-c", failure_command(str(tmp_path), run, "Recreate the worker")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.split() == ["RESTORED"]  # the run's notice says "restored"
     assert [r["outcome"] for r in _history(tmp_path)] == ["restored"]
     assert json.loads((tmp_path / "state.json").read_text())["vision"]["units"] == {"a": "rolled_back"}
     assert not Path(run.restored_marker).exists()
