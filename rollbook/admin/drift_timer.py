@@ -3,11 +3,12 @@
 ``deploys/drift_timer.py`` converges a control host to a dedicated user, this repo's checkout at
 ``rollbook_control_ref`` (sent as a git bundle), a virtualenv of exactly ``requirements-runtime.txt``
 (wheels fetched on the controller for the host's python3, installed offline) and a hardened systemd
-timer running ``rollbook drift`` every ``rollbook_drift_interval_minutes``; the webhook (a secret)
-stays in a root-only file that systemd reads (``NOTIFY_ENV``)::
+timer template running ``rollbook drift --shard I/N`` every ``rollbook_drift_interval_minutes``, one
+instance per shard (``rollbook_drift_shards``, ``drift_shards``); the webhook (a secret) stays in a
+root-only file that systemd reads (``NOTIFY_ENV``)::
 
     pyinfra inventories/prod.py deploys/drift_timer.py
-    journalctl -u rollbook-drift.service        # on the control host
+    journalctl -u 'rollbook-drift@*.service'     # on the control host: every shard's checks
 """
 
 import hashlib
@@ -34,6 +35,8 @@ from ..core.loader import uploads_of
 from ..core.preflight import PreflightError
 from ..core.report import announce
 from ..core.templates import render
+from ..cli.shards import shard_file
+from .drift_shards import LEGACY_UNITS, DriftShardsPresent, instance_units, retired_files, retired_units
 
 GROUP = "control"
 UNITS = "/etc/systemd/system"
@@ -65,6 +68,7 @@ class Control:
     inventory: str
     minutes: int
     correct: bool
+    shards: int
     textfile: str
     json_out: str
     notify: str = field(repr=False)  # a secret: never in a repr, a unit or a command line
@@ -75,6 +79,7 @@ class Control:
 KEYS = {"user": "rollbook_control_user", "checkout": "rollbook_control_checkout", "venv": "rollbook_control_venv",
         "ref": "rollbook_control_ref", "inventory": "rollbook_drift_inventory",
         "minutes": "rollbook_drift_interval_minutes", "correct": "rollbook_drift_correct",
+        "shards": "rollbook_drift_shards",
         "textfile": "rollbook_drift_textfile", "json_out": "rollbook_drift_json",
         "notify": "rollbook_notify_webhook", "environment": "rollbook_control_environment"}
 
@@ -121,13 +126,16 @@ def writable(control: Control) -> list[str]:
 
 
 def unit_files(control: Control) -> dict[str, str]:
-    """The service and timer, rendered from the control host's data (every value checked: ``unit_value``)."""
+    """The service and timer templates (``rollbook-drift@.service``, ``.timer``: instance ``I`` checks shard
+    ``I``, writing ``shard_file(path, I)``), rendered from the control host's data (every value checked:
+    ``unit_value``); the same on every control host of the same data."""
     shown = _for_units(control)
     least = CORRECTION_TIMEOUT if control.correct else CHECK_TIMEOUT
     return {name: render(f"{name}.j2", control=shown, notify_env=NOTIFY_ENV, writable=writable(shown),
+                         shard_textfile=shard_file(shown.textfile, "%i"), shard_json_out=shard_file(shown.json_out, "%i"),
                          timeout_minutes=max(least, control.minutes),
                          delay_seconds=max(1, control.minutes * 6))  # a tenth of the interval
-            for name in ("rollbook-drift.service", "rollbook-drift.timer")}
+            for name in ("rollbook-drift@.service", "rollbook-drift@.timer")}
 
 
 def notify_env_text(control: Control) -> str | None:
@@ -322,6 +330,7 @@ def drift_timer():
     control = control_from(settings)
     units, secret = unit_files(control), notify_env_text(control)  # both refuse what cannot go in them
     state = host.get_fact(ControlHost, checkout=control.checkout, venv=control.venv, notify_env=NOTIFY_ENV)
+    present = host.get_fact(DriftShardsPresent, textfile=control.textfile, json_out=control.json_out)
     current = pipeline.begin_deploy("drift_timer", "install", settings)  # authorization, lock, history
     bundle_file, commit = bundle(control.ref)
     wheels, digest = wheelhouse(python_from(state["python"]), commit)
@@ -341,11 +350,26 @@ def drift_timer():
     secret_file(name=f"Keep the drift webhook in {NOTIFY_ENV} (root only)" if secret else
                 f"No drift webhook: remove {NOTIFY_ENV}", path=NOTIFY_ENV,
                 content=StringIO(secret) if secret else None, current=state["notify"])
-    changed = [files.put(name=f"Install {UNITS}/{name}", src=StringIO(text), dest=f"{UNITS}/{name}", mode="644")
-               for name, text in units.items()]
+    changed = retire_shards(control, present)
+    changed += [files.put(name=f"Install {UNITS}/{name}", src=StringIO(text), dest=f"{UNITS}/{name}", mode="644")
+                for name, text in units.items()]
     systemd.daemon_reload(name="Reload systemd (unit files changed)", _if=any_changed(*changed))
-    systemd.service(name="Restart the drift timer (unit files changed)", service="rollbook-drift.timer",
-                    running=True, restarted=True, _if=any_changed(*changed))
-    systemd.service(name="Enable and start the drift timer", service="rollbook-drift.timer",
-                    running=True, enabled=True)
+    for index in range(control.shards):
+        timer, _ = instance_units(index)
+        systemd.service(name=f"Restart the drift timer of shard {index}/{control.shards} (unit files changed)",
+                        service=timer, running=True, restarted=True, _if=any_changed(*changed))
+        systemd.service(name=f"Enable and start the drift timer of shard {index}/{control.shards}", service=timer,
+                        running=True, enabled=True)
     pipeline.finish_deploy(current, settings)
+
+
+def retire_shards(control: Control, present: dict) -> list:
+    """Stop and disable the units of shards that no longer exist (and the unit files from before shards),
+    remove their textfiles and reports; the operations that remove unit files (a reload follows them)."""
+    for unit in retired_units(present["units"], control.shards):
+        systemd.service(name=f"Stop and disable {unit} (no such shard of {control.shards})", service=unit,
+                        running=False, enabled=False)
+    for path in retired_files(present["files"], control.shards, [control.textfile, control.json_out]):
+        files.file(name=f"Remove {path} (no such shard of {control.shards})", path=path, present=False)
+    return [files.file(name=f"Remove {UNITS}/{name} (replaced by the shards' template)", path=f"{UNITS}/{name}",
+                       present=False) for name in LEGACY_UNITS]

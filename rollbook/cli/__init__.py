@@ -5,6 +5,8 @@ converged), 1 error, 2 drift found (drift only), 64 usage error; ``--help`` list
 
     python -m rollbook sandbox up [--host NAME=ROLE ...] [--reset]
     python -m rollbook drift INVENTORY [--system S] [--correct]      # exit 0 converged, 2 drift, 1 error
+    python -m rollbook drift INVENTORY --shard 1/4                     # the hosts with sha256(name) mod 4 == 1
+    python -m rollbook drift INVENTORY --shards 4                      # 4 shard processes at once, merged
     python -m rollbook history INVENTORY [--json]
     python -m rollbook serve --config console.toml                    # the web console, 127.0.0.1:8480
 """
@@ -18,6 +20,7 @@ from .. import __version__
 from ..core.paths import checkout
 from ..sandbox import SandboxError
 from .demo import main as demo_main
+from .shards import parse_count, parse_shard
 
 DATA_REFERENCE = checkout() / "docs" / "data.md"
 USAGE = 64
@@ -53,13 +56,24 @@ def _sandbox(args) -> int:
     return 0
 
 
+def _drift_report(args):
+    """The check (or correction) the arguments ask for: one process, one shard of it, or N shards at once."""
+    from . import drift
+    from .shard_runs import run_shards
+
+    if args.shards:
+        drift._limit(args.system)  # an unknown system: said once, not by every shard
+        return run_shards(args.inventory, args.shards, args.system, args.limit, args.correct)
+    return (drift.correct if args.correct else drift.check)(args.inventory, args.system, args.limit, args.shard)
+
+
 def _drift(args) -> int:
     from . import drift
     from ..core import notify
 
     webhook = notify.drift_webhook(args.notify)  # else ROLLBOOK_NOTIFY_WEBHOOK (the timer's), out of the environment
     try:
-        report = (drift.correct if args.correct else drift.check)(args.inventory, args.system, args.limit)
+        report = _drift_report(args)
     except ValueError as error:
         return _failed(error)
     if args.json:
@@ -69,7 +83,8 @@ def _drift(args) -> int:
     if args.json_out:
         drift.write_atomically(args.json_out, drift.as_json(report) + "\n")
     if args.textfile:
-        drift.write_textfile(args.textfile, report)  # a failed check keeps the last known drift values
+        shard = args.shard.label if args.shard else ""  # every series of a shard's textfile is labelled shard="I/N"
+        drift.write_textfile(args.textfile, report, shard=shard)  # a failed check keeps the last known drift values
     for notice in report.notices:  # the correction run's; sent here when it could not send it itself
         print(notice["line"], file=sys.stderr)
         if webhook and notice["text"] and notice["result"] != "sent":
@@ -178,6 +193,16 @@ def _serve(args) -> int:
         return _failed(error)
 
 
+def _checked(parse):
+    """An argparse ``type=`` from a parser raising ``ValueError``: its message becomes the usage error (64)."""
+    def checked(text: str):
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return checked
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 64 (EX_USAGE), never 2 (which means drift)."""
 
@@ -209,11 +234,18 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("--system", help="only this system (default: all)")
     drift.add_argument("--limit", help="only this host or group (pyinfra's --limit)")
     drift.add_argument("--correct", action="store_true", help="converge drifting hosts back (a drift correction)")
+    sharded = drift.add_mutually_exclusive_group()
+    sharded.add_argument("--shard", type=_checked(parse_shard), metavar="I/N",
+                         help="only shard I of N (0 <= I < N): the hosts whose sha256(name) mod N == I; an empty "
+                         "shard exits 0 and says so")
+    sharded.add_argument("--shards", type=_checked(parse_count), metavar="N",
+                         help="N shards at once, one process each; their reports merge and the exit code is the "
+                         "worst: 1 error, then 2 drift, then 0")
     drift.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     drift.add_argument("--json-out", metavar="FILE", help="also write the JSON report to FILE")
     drift.add_argument("--textfile", metavar="FILE",
                        help="also write rollbook_drift{system,host}, rollbook_drift_check_success and the last run and "
-                       "success timestamps for node_exporter (docs/alerts.yml)")
+                       "success timestamps for node_exporter (docs/alerts.yml); with --shard, each labelled shard=\"I/N\"")
     drift.add_argument("--notify", metavar="URL", help="notify this Apprise URL (or an http(s) webhook, in "
                        "Slack's shape) when the check fails, and of a --correct run's outcome when that run could not send "
                        "it itself (default: $ROLLBOOK_NOTIFY_WEBHOOK; drift found is Prometheus's alert)")

@@ -6,6 +6,7 @@ that inspected no host is an error naming the host (exit 1), never drift and nev
 
     report = check("inventories/prod.py", system="vision")
     report.code        # 0 converged, 2 drift found, 1 error
+    check("inventories/prod.py", shard=Shard(1, 4))   # only the hosts of shard 1/4 (rollbook.cli.shards)
     outcomes(report)   # [{"host": "vision-1", "system": "vision", "result": "drift", ...}, ...]
     write_textfile("/var/lib/rollbook-drift/textfile/rollbook.prom", report)
 """
@@ -18,13 +19,13 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from fnmatch import fnmatch
 from pathlib import Path
 
 from ..core.paths import checkout
 from ..core.run_notice import NOTICE_FILE
 from ..pipeline import DRIFT_CORRECTION, PLAN_FILE
 from ..systems import SYSTEMS
+from .shards import EmptyShard, Shard, limit_args, selected
 
 REPO = checkout()
 CONVERGE = "deploys/converge.py"
@@ -74,6 +75,7 @@ class Report:
     failed: list[Failed] = field(default_factory=list)  # (host, system) whose state is unknown
     states: dict = field(default_factory=dict)  # (host, system) -> {unit: state} the plan converges it to
     notices: list = field(default_factory=list)  # a correction run's notices ({text, result, line}: run_notice)
+    note: str = ""  # what a check that had nothing to do says instead (an empty shard)
 
 
 def _pyinfra(inventory: str, *args: str, plan_file: str | None = None, deploy: str = CONVERGE,
@@ -94,6 +96,25 @@ def _limit(system: str | None, limit: str | None = None) -> list[str]:
         raise ValueError(f"unknown system {system!r} (known: {', '.join(sorted(SYSTEMS))})")
     group = limit or (SYSTEMS[system].group if system else None)
     return ["--limit", group] if group else []
+
+
+def _hosts(inventory: str) -> dict[str, tuple[str, ...]]:
+    """``{host: its groups}`` of the inventory, as pyinfra reads it (no connection made)."""
+    from .remote import load_inventory
+
+    return {host.name: tuple(host.groups) for host in load_inventory(str(Path(REPO, inventory)))}
+
+
+def _scope(inventory: str, system: str | None, limit: str | None, shard: Shard | None) -> list[str] | Report:
+    """pyinfra's ``--limit`` arguments of a check (``_limit``'s, narrowed to the hosts of ``shard``), or the
+    report of a check with nothing to run: no inventory file (an error), an empty shard (converged, saying so)."""
+    if not Path(REPO, inventory).is_file():
+        return Report(ERROR, error=f"no inventory file {inventory}")
+    args = _limit(system, limit)
+    try:
+        return args if shard is None else limit_args(_hosts(inventory), args, shard, inventory)
+    except EmptyShard as said:
+        return Report(CONVERGED, note=str(said))
 
 
 def _last_error(text: str) -> str:
@@ -159,14 +180,10 @@ def _unrecorded(stderr: str) -> list[tuple[str, str]]:
 def targets(inventory: str, system: str | None = None, limit: list[str] | None = None) -> list[tuple[str, str]]:
     """``(host, system)`` for each host of a system's group that a check with this ``--limit`` must
     inspect, matched as pyinfra does (a group name, else a host-name pattern); no connection made."""
-    from .remote import load_inventory
-
-    hosts = list(load_inventory(str(Path(REPO, inventory))))
-    if limit:
-        in_group = [host for host in hosts if limit[1] in host.groups]
-        hosts = in_group or [host for host in hosts if fnmatch(host.name, limit[1])]
+    hosts = _hosts(inventory)
     wanted = [system] if system else sorted(SYSTEMS)
-    return [(host.name, name) for host in hosts for name in wanted if SYSTEMS[name].group in host.groups]
+    return [(host, name) for host in selected(hosts, limit or []) for name in wanted
+            if SYSTEMS[name].group in hosts[host]]
 
 
 def _concluded(report: Report) -> Report:
@@ -176,11 +193,15 @@ def _concluded(report: Report) -> Report:
     return replace(report, code=DRIFT if report.drift else CONVERGED)
 
 
-def check(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
-    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group); drift
-    found is confirmed by a second plan at once (``confirmed``)."""
-    first = _planned(inventory, system, limit)
-    return confirmed(first, _planned(inventory, system, limit)) if first.drift else first
+def check(inventory: str, system: str | None = None, limit: str | None = None, shard: Shard | None = None) -> Report:
+    """Plan a converge run (``--dry``) and report what would change (``limit``: a host or group; ``shard``:
+    only its hosts, an empty shard is converged and says so); drift found is confirmed by a second plan
+    at once (``confirmed``)."""
+    scope = _scope(inventory, system, limit, shard)
+    if isinstance(scope, Report):
+        return scope
+    first = _planned(inventory, system, scope)
+    return confirmed(first, _planned(inventory, system, scope)) if first.drift else first
 
 
 def confirmed(first: Report, second: Report) -> Report:
@@ -201,11 +222,8 @@ def confirmed(first: Report, second: Report) -> Report:
     return report if second.code == ERROR and not second.failed else _concluded(report)
 
 
-def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
-    """One ``--dry`` plan of the converge run, read as a report."""
-    if not Path(REPO, inventory).is_file():
-        return Report(ERROR, error=f"no inventory file {inventory}")
-    limit = _limit(system, limit)
+def _planned(inventory: str, system: str | None, limit: list[str]) -> Report:
+    """One ``--dry`` plan of the converge run (``limit``: pyinfra's ``--limit`` arguments), read as a report."""
     with tempfile.TemporaryDirectory() as folder:
         plan_file = str(Path(folder) / "plan.json")
         done = _pyinfra(inventory, "--dry", "--json", *limit, plan_file=plan_file)
@@ -235,7 +253,7 @@ def _planned(inventory: str, system: str | None, limit: str | None) -> Report:
     report.failed += [Failed(host, name, "not_inspected", "not in the run's plan") for host, name in expected
                       if (host, name) not in seen]
     if not report.checked and not report.unrecorded and not report.failed:
-        where = f"--limit {limit[1]}" if limit else "the inventory"
+        where = f"--limit {' '.join(limit[1::2])}" if limit else "the inventory"
         scope = f"host of group {SYSTEMS[system].group}" if system else "host of any system"
         return replace(report, code=ERROR, error=f"no host was checked: {where} selects no {scope} in {inventory}: "
                        "nothing is known to be converged")
@@ -251,21 +269,22 @@ def _failure_line(failed: list[Failed]) -> str:
     return "; ".join(parts) + ": their state is unknown"
 
 
-def correct(inventory: str, system: str | None = None, limit: str | None = None) -> Report:
+def correct(inventory: str, system: str | None = None, limit: str | None = None, shard: Shard | None = None) -> Report:
     """Converge the drifting hosts back to their recorded state (a drift correction), then check again;
     the correction run's notices (``drift corrected``, a failed verification, ...) are in ``notices``."""
-    if not Path(REPO, inventory).is_file():
-        return Report(ERROR, error=f"no inventory file {inventory}")
+    scope = _scope(inventory, system, limit, shard)
+    if isinstance(scope, Report):
+        return scope
     with tempfile.TemporaryDirectory() as folder:
         notice_file = Path(folder) / "notices.json"
-        done = _pyinfra(inventory, "-y", *_limit(system, limit), deploy=DRIFT_CORRECTION, notice_file=str(notice_file))
+        done = _pyinfra(inventory, "-y", *scope, deploy=DRIFT_CORRECTION, notice_file=str(notice_file))
         notices = json.loads(notice_file.read_text()) if notice_file.is_file() else []
     failed = [Failed(host, "", "unreachable", said) for host, said in unreachable_hosts(done.stderr).items()]
     if failed:
         return Report(ERROR, error=_failure_line(failed), failed=failed, notices=notices)
     if done.returncode != 0:
         return Report(ERROR, error=_last_error(done.stderr), notices=notices)
-    return replace(check(inventory, system, limit), notices=notices)
+    return replace(check(inventory, system, limit, shard), notices=notices)
 
 
 def _outcome(host: str, system: str, result: str, decided_by: str, found: Drifted | None = None,
@@ -298,7 +317,8 @@ def outcomes(report: Report) -> list[dict]:
 def render(report: Report) -> str:
     unrecorded = [f"  {host}  {system}  no recorded state (left alone)" for host, system in report.unrecorded]
     if report.code == CONVERGED:
-        return "\n".join(["converged: every host holds its recorded state"] + unrecorded)
+        said = report.note or "converged: every host holds its recorded state"
+        return "\n".join([said] + unrecorded)
     lines = [f"drift check failed: {report.error}"] if report.code == ERROR else []
     if lines and not report.drift:
         return lines[0]
@@ -312,7 +332,7 @@ def render(report: Report) -> str:
 
 def as_json(report: Report) -> str:
     return json.dumps({"code": report.code, "result": {CONVERGED: "converged", DRIFT: "drift", ERROR: "error"}[report.code],
-                       "error": report.error, "drift": [asdict(d) for d in report.drift],
+                       "error": report.error, "note": report.note, "drift": [asdict(d) for d in report.drift],
                        "checked": [{"host": h, "system": s} for h, s in report.checked],
                        "no_recorded_state": [{"host": h, "system": s} for h, s in report.unrecorded],
                        "hosts": outcomes(report)},
@@ -347,9 +367,10 @@ def _previous(text: str | None) -> dict:
     return kept
 
 
-def prometheus(report: Report, previous: str | None = None, now: float | None = None) -> str:
-    """node_exporter's textfile format (the ``GAUGES``); a failed check carries the series of the ``previous``
-    textfile over (but where it did inspect a host and system) and its last success timestamp::
+def prometheus(report: Report, previous: str | None = None, now: float | None = None, shard: str = "") -> str:
+    """node_exporter's textfile format (the ``GAUGES``, each series labelled ``shard="I/N"`` when ``shard``
+    is given); a failed check carries the series of the ``previous`` textfile over (but where it did inspect
+    a host and system) and its last success timestamp::
 
         >>> text = prometheus(Report(CONVERGED, checked=[("vision-1", "vision")]), now=1700000000)
         >>> 'rollbook_drift{host="vision-1",system="vision"} 0.0' in text
@@ -372,21 +393,23 @@ def prometheus(report: Report, previous: str | None = None, now: float | None = 
         kept["rollbook_drift_last_success_timestamp_seconds"],
     }
     registry = CollectorRegistry()
+    shard_label = {"shard": shard} if shard else {}
     for name, (text, labels) in GAUGES.items():
         if labels or values[name]:  # no success yet: no success timestamp
-            gauge = Gauge(name, text, labels, registry=registry)
+            gauge = Gauge(name, text, (*labels, *shard_label), registry=registry)
             for key, value in sorted(values[name].items()):
-                (gauge.labels(*key) if labels else gauge).set(value)
+                (gauge.labels(*key, *shard_label.values()) if labels or shard else gauge).set(value)
     return generate_latest(registry).decode()
 
 
-def write_textfile(path: str, report: Report, now: float | None = None):
-    """Write the textfile by a rename, carrying the last known values over when the check failed."""
+def write_textfile(path: str, report: Report, now: float | None = None, shard: str = ""):
+    """Write the textfile by a rename, carrying the last known values over when the check failed
+    (``shard``: the ``I/N`` label of every series, a shard's textfile)."""
     try:
         previous = Path(path).read_text()
     except (FileNotFoundError, UnicodeDecodeError):
         previous = None
-    write_atomically(path, prometheus(report, previous, now))
+    write_atomically(path, prometheus(report, previous, now, shard))
 
 
 def write_atomically(path: str, text: str):

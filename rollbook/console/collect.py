@@ -5,6 +5,7 @@ corrections, the timer's included) collected into the console's history from eac
     added = collect(store, "prod", "inventories/prod.py")     # rows seen; runs the console made are skipped
     locks_of("inventories/prod.py")       # [{"host", "system", "operator", "since", "expires", "run_id", ...}]
     drift_tick(store, Path("/var/lib/rollbook-drift/drift.json"), "prod")   # the timer's last check
+    shard_reports(Path("/var/lib/rollbook-drift/drift.json"))   # it, and each shard's (drift.shardI.json)
 """
 
 import json
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..cli.shards import shard_index
 from ..core.paths import checkout
 from ..core.runs import utc_time
 from .store import Store
@@ -29,16 +31,24 @@ def source_of(row: dict) -> str:
     return "drift correction" if str(row.get("kind", "")).startswith("drift") else "cli"
 
 
+def shard_reports(report: Path) -> list[Path]:
+    """``report`` and the reports of the timer's shards beside it (``drift.shardI.json``), those that exist."""
+    shards = [path for path in report.parent.glob(f"{report.stem}.shard*{report.suffix}")
+              if shard_index(str(path), str(report)) is not None]
+    return [path for path in [report, *sorted(shards)] if path.is_file()]
+
+
 def drift_tick(store: Store, report: Path, environment: str) -> bool:
-    """The drift timer's last check (its JSON report, as of the file's time) as a history row; False when
-    the timer has not reported yet."""
+    """The drift timer's last check (its JSON report, as of the file's time; a shard's report, each shard a
+    row of its own) as a history row; False when the timer has not reported yet."""
     try:
         when = report.stat().st_mtime
         checked = json.loads(report.read_text())
     except (OSError, ValueError):
         return False
     hosts = {row["host"]: row.get("result", "") for row in checked.get("hosts", []) if isinstance(row, dict)}
-    store.collected(f"drift-timer:{when:.0f}", source="drift timer", requester="drift timer", system="all",
+    shard = report.stem.rpartition(".")[2] if ".shard" in report.stem else ""  # two shards may end in one second
+    store.collected(f"drift-timer{':' + shard if shard else ''}:{when:.0f}", source="drift timer", requester="drift timer", system="all",
                     action="drift check", environment=environment, hosts=hosts,
                     status=TICK_STATUS.get(checked.get("result"), "failed"), started=when, finished=when)
     return True

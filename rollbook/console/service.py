@@ -17,7 +17,7 @@ from pathlib import Path
 from ..cli.approve import dry_plan
 from ..core import approvals
 from ..core.preflight import PreflightError
-from .collect import CollectError, collect, drift_tick, locks_of
+from .collect import CollectError, collect, drift_tick, locks_of, shard_reports
 from .config import APPROVER_DOMAIN, ConsoleConfig
 from .jobs import checked, job_of
 from .runner import Runner
@@ -172,7 +172,8 @@ class Console:
         seen = {name: collect(self.store, name, environment.inventory)
                 for name, environment in self.config.environments.items()}
         if self.config.drift_report:
-            seen["drift timer"] = int(drift_tick(self.store, self.config.drift_report, self.config.drift_environment))
+            seen["drift timer"] = sum(drift_tick(self.store, report, self.config.drift_environment)
+                                      for report in shard_reports(self.config.drift_report))
         return seen
 
     def collect_every(self, minutes: int):

@@ -102,6 +102,10 @@ class PipelineSettings(Settings):
     rollbook_drift_inventory: SafePath = key("inventories/prod.py", "The inventory the control host checks "
                                              "(relative to the checkout)")
     rollbook_drift_interval_minutes: Positive = key(15, "Minutes between two drift checks")
+    rollbook_drift_shards: Annotated[Whole, Field(ge=1, le=256)] = key(
+        1, "Shards of the drift check on the control host: one rollbook-drift@I.timer per shard I, each "
+        "checking the hosts whose sha256(name) mod N == I (--shard I/N) and writing its own textfile and "
+        "report (<name>.shardI.<ext>); lowering it removes the instances and files of the shards gone")
     rollbook_drift_correct: Flag = key(False, "Correct drift (converge to the recorded state) instead of "
                                        "only reporting it")
     rollbook_control_user: UserName = key(

@@ -1,8 +1,9 @@
 """The control host as its team sets it up, and its drift timer as an operator reads it::
 
     install(probes, "inventories/sandbox_prod.py")   # deploys/drift_timer.py, then the sandbox's key and state
-    tick = timer_check(probes)                       # systemctl start rollbook-drift.service, then its outputs
+    tick = timer_check(probes)                       # systemctl start rollbook-drift@0.service, then its outputs
     tick.status, tick.report["drift"], tick.textfile
+    exported(tick.textfile)["rollbook_drift_check_success"]   # its samples, the shard="0/1" label left out
 """
 
 import io
@@ -10,12 +11,19 @@ import json
 import tarfile
 from dataclasses import dataclass
 
+from prometheus_client.parser import text_string_to_metric_families
+
+from rollbook.core import metrics
+
 from .pyinfra_run import pyinfra
 
 CONTROL = "control-1"
 SANDBOX_DIR = "/etc/rollbook-drift/sandbox"  # rollbook_control_environment's ROLLBOOK_SANDBOX_DIR
-REPORT = "/var/lib/rollbook-drift/drift.json"
-TEXTFILE = "/var/lib/rollbook-drift/textfile/rollbook.prom"
+# rollbook_drift_shards is 1 here: one shard, 0/1, whose instance writes the shard's report and textfile
+SHARDS = 1
+REPORT = "/var/lib/rollbook-drift/drift.shard{index}.json"
+TEXTFILE = "/var/lib/rollbook-drift/textfile/rollbook.shard{index}.prom"
+SERVICE = "rollbook-drift@{index}.service"
 
 
 def place(probes, name: str, files: dict[str, bytes], folder: str, owner: str):
@@ -62,18 +70,30 @@ class Tick:
     textfile: str  # the node_exporter textfile it wrote
 
 
-def timer_check(probes) -> Tick:
-    """Run the timer's service now (what its next tick runs) and read what it left."""
+def timer_check(probes, index: int = 0) -> Tick:
+    """Run shard ``index``'s service now (what its timer's next tick runs) and read what it left."""
     control = probes.ssh(CONTROL)
+    service = SERVICE.format(index=index)
     # a tick the timer started on its own would be joined, not run again: wait for it to end first
-    control.run("timeout 600 sh -c 'while systemctl is-active -q rollbook-drift.service || "
-                "[ \"$(systemctl show -p ActiveState --value rollbook-drift.service)\" = activating ]; do sleep 1; done'")
-    control.run("systemctl reset-failed rollbook-drift.service")
-    control.run("systemctl start rollbook-drift.service")  # returns when the oneshot service has ended
+    control.run(f"timeout 600 sh -c 'while systemctl is-active -q {service} || "
+                f"[ \"$(systemctl show -p ActiveState --value {service})\" = activating ]; do sleep 1; done'")
+    control.run(f"systemctl reset-failed {service}")
+    control.run(f"systemctl start {service}")  # returns when the oneshot service has ended
     shown = dict(line.partition("=")[::2] for line in control.check_output(
-        "systemctl show -p Result -p ExecMainStatus -p User rollbook-drift.service").splitlines())
-    journal = control.run("journalctl -u rollbook-drift.service --no-pager -n 40").stdout
+        f"systemctl show -p Result -p ExecMainStatus -p User {service}").splitlines())
+    journal = control.run(f"journalctl -u {service} --no-pager -n 40").stdout
     return Tick(status=int(shown.get("ExecMainStatus") or -1), result=shown.get("Result", ""),
                 user=shown.get("User", ""), journal=journal,
-                report=json.loads(control.file(REPORT).content_string),
-                textfile=control.file(TEXTFILE).content_string)
+                report=json.loads(control.file(REPORT.format(index=index)).content_string),
+                textfile=control.file(TEXTFILE.format(index=index)).content_string)
+
+
+def exported(textfile: str, shard: str = f"0/{SHARDS}") -> dict[str, float]:
+    """A shard's textfile as ``metrics.parse`` keys it, every sample's ``shard`` label checked and left out."""
+    samples = {}
+    for family in text_string_to_metric_families(textfile):
+        for sample in family.samples:
+            labels = dict(sample.labels)
+            assert labels.pop("shard", None) == shard, sample
+            samples[metrics.key(sample.name, labels)] = float(sample.value)
+    return samples

@@ -136,7 +136,7 @@ def test_history_shows_cli_runs_drift_corrections_and_timer_checks_beside_the_co
     corrected = subprocess.run([sys.executable, "-m", "rollbook", "drift", "inventories/sandbox.py", "--system",
                                 "vision", "--limit", VISION, "--correct"], cwd=REPO, capture_output=True, text=True)
     assert corrected.returncode == 0, corrected.stdout + corrected.stderr
-    probes.ssh("control-1").run("systemctl start rollbook-drift.service")  # the timer's next tick, now
+    probes.ssh("control-1").run("systemctl start rollbook-drift@0.service")  # the timer's next tick, now
     operator = console.api("operator")
     assert operator.post("/api/history/collect").status_code == 200
     runs = operator.get("/api/runs", params={"host": VISION}).json()

@@ -238,6 +238,23 @@ def test_drift_is_an_error_when_the_inventory_or_a_host_cannot_be_read(sandbox, 
     assert done.returncode == 1 and "could not reach lost-1" in done.stderr
 
 
+def test_drift_in_two_shards_exits_as_the_unsharded_check_and_names_every_host_once(sandbox):
+    """``--shards 2``: two shard processes at once against the sandbox, one merged report: the exit code and
+    each host's result as the unsharded check's; each shard alone holds its hosts, none twice."""
+    def results(done) -> list[tuple[str, str, str]]:
+        return [(entry["host"], entry["system"], entry["result"]) for entry in json.loads(done.stdout)["hosts"]]
+
+    whole = rollbook("drift", "inventories/sandbox.py", "--json")
+    split = rollbook("drift", "inventories/sandbox.py", "--shards", "2", "--json")
+    assert split.returncode == whole.returncode, split.stdout + split.stderr
+    assert results(split) == results(whole) and results(whole)
+    pairs = [(host, system) for host, system, _ in results(split)]
+    assert len(pairs) == len(set(pairs))  # every host and system named once
+    shards = [rollbook("drift", "inventories/sandbox.py", "--shard", f"{index}/2", "--json") for index in range(2)]
+    hosts = [{host for host, _, _ in results(done)} for done in shards]
+    assert not hosts[0] & hosts[1] and hosts[0] | hosts[1] == {host for host, _, _ in results(whole)}
+
+
 def test_history_shows_every_run_refusals_included_and_no_secret(sandbox, probes):
     done = rollbook("history", "inventories/sandbox.py", "--json")
     assert done.returncode == 0, done.stderr

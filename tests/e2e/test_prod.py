@@ -19,7 +19,8 @@ from rollbook.sandbox import hosts
 from rollbook.sandbox.state import APPROVER, approver_key_path
 
 from .console_server import installed
-from .control import CONTROL, install, timer_check
+from .control import CONTROL, REPORT, TEXTFILE, install, timer_check
+from .control import exported as shard_samples
 from .pyinfra_run import REPO, pyinfra
 
 PROD = "inventories/sandbox_prod.py"
@@ -100,13 +101,14 @@ def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(co
     assert control.run("/opt/rollbook-venv/bin/python -c 'import docker'").rc != 0  # the runtime set only
     assert str(REPO) not in control.check_output("findmnt -rn -o TARGET").split(), \
         "the controller's checkout is mounted on the control host"
-    timer = control.service("rollbook-drift.timer")
+    timer = control.service("rollbook-drift@0.timer")  # rollbook_drift_shards 1: one instance, shard 0/1
     assert timer.is_running and timer.is_enabled
-    unit = control.file("/etc/systemd/system/rollbook-drift.service").content_string
-    assert f"rollbook drift {PROD} " in unit  # it checks the hosts as production reaches them
-    assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift.timer").content_string
-    verified = control.run("systemd-analyze verify /etc/systemd/system/rollbook-drift.service "
-                           "/etc/systemd/system/rollbook-drift.timer")
+    assert not control.file("/etc/systemd/system/rollbook-drift.timer").exists  # no unit from before shards
+    unit = control.file("/etc/systemd/system/rollbook-drift@.service").content_string
+    assert f"rollbook drift {PROD} --shard %i/1 " in unit  # it checks the hosts as production reaches them
+    assert "OnUnitActiveSec=5min" in control.file("/etc/systemd/system/rollbook-drift@.timer").content_string
+    verified = control.run("systemd-analyze verify /etc/systemd/system/rollbook-drift@0.service "
+                           "/etc/systemd/system/rollbook-drift@0.timer")
     assert verified.rc == 0, verified.stderr
     assert not [line for line in verified.stderr.splitlines() if "rollbook-drift" in line], verified.stderr
     settings = [line for line in unit.splitlines() if not line.startswith("#")]
@@ -118,7 +120,7 @@ def test_the_control_host_runs_the_drift_check_from_the_rollbook_it_installed(co
     assert (tick.status, tick.result, tick.user) == (0, "success", "rollbook-drift"), tick.journal
     assert "converged: every host holds its recorded state" in tick.journal
     assert tick.report["result"] == "converged"
-    exported = metrics.parse(tick.textfile)
+    exported = shard_samples(tick.textfile)
     assert exported["rollbook_drift_check_success"] == 1
     assert exported[metrics.canonical('rollbook_drift{system="vision",host="vision-1"}')] == 0
     assert exported["rollbook_drift_last_success_timestamp_seconds"] >= exported["rollbook_drift_last_run_timestamp_seconds"] > 0
@@ -134,7 +136,7 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     assert {(d["host"], d["system"]): d["units"] for d in found.report["drift"]} == \
         {(host, system): [unit] for system, (host, *_, unit) in SYSTEMS.items()}
     for system, (host, *_, unit) in SYSTEMS.items():
-        assert metrics.parse(found.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 1
+        assert shard_samples(found.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 1
         assert f"{host}  {system}  unit {unit}: " in found.journal
 
     for system, (host, _, path, *_) in SYSTEMS.items():
@@ -148,8 +150,38 @@ def test_the_timer_names_each_hand_edit_and_a_correction_needs_no_new_approval(c
     checked = timer_check(probes)
     assert (checked.status, checked.result) == (0, "success"), checked.journal
     for system, (host, *_) in SYSTEMS.items():
-        assert metrics.parse(checked.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 0
-    assert metrics.parse(checked.textfile)["rollbook_drift_check_success"] == 1
+        assert shard_samples(checked.textfile)[metrics.canonical(f'rollbook_drift{{system="{system}",host="{host}"}}')] == 0
+    assert shard_samples(checked.textfile)["rollbook_drift_check_success"] == 1
+
+
+def test_the_control_host_runs_one_timer_per_shard_and_retires_the_shards_gone(control_timer, probes, tmp_path):
+    """rollbook_drift_shards 2: two instances of the same template units, each checking its own hosts and
+    writing its own report and textfile labelled shard="I/2"; back to 1, shard 1's timer and files go."""
+    control = probes.ssh(CONTROL)
+
+    def reinstall(shards: int):
+        data = {"rollbook_drift_shards": shards}
+        run = pyinfra(PROD, "deploys/drift_timer.py", limit="control",
+                      data={**data, "approval": approve(tmp_path, "drift_timer", "control", data)})
+        assert run.returncode == 0, run.output
+
+    reinstall(2)
+    try:
+        ticks = []
+        for index in range(2):
+            timer = control.service(f"rollbook-drift@{index}.timer")
+            assert timer.is_running and timer.is_enabled
+            ticks.append(timer_check(probes, index))
+            assert (ticks[-1].status, ticks[-1].result) == (0, "success"), ticks[-1].journal
+            assert shard_samples(ticks[-1].textfile, shard=f"{index}/2")["rollbook_drift_check_success"] == 1
+        checked = [(entry["host"], entry["system"]) for tick in ticks for entry in tick.report["hosts"]]
+        assert sorted(checked) == sorted((host, system) for system, (host, *_) in SYSTEMS.items())  # each once
+    finally:
+        reinstall(1)
+    assert not control.service("rollbook-drift@1.timer").is_enabled
+    assert not control.service("rollbook-drift@1.timer").is_running
+    assert not control.file(TEXTFILE.format(index=1)).exists and not control.file(REPORT.format(index=1)).exists
+    assert control.service("rollbook-drift@0.timer").is_running
 
 
 def test_a_correction_never_converges_with_data_changed_since_the_approved_run(enrolled, probes, tmp_path):

@@ -14,7 +14,7 @@ ENVIRONMENTS = ("sandbox", "staging", "prod")
 
 def test_every_template_is_covered_here():
     assert {path.name for path in TEMPLATES.glob("*.j2")} == {
-        "vision_experiments.yml.j2", "incident_report.md.j2", "rollbook-drift.service.j2", "rollbook-drift.timer.j2",
+        "vision_experiments.yml.j2", "incident_report.md.j2", "rollbook-drift@.service.j2", "rollbook-drift@.timer.j2",
         "rollbook-console.service.j2"}
 
 
@@ -48,12 +48,14 @@ def test_incident_report_renders_for_every_environment(environment):
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_drift_timer_units_render_for_every_environment(environment):
     from rollbook.admin.drift_timer import control_from, unit_files
+    from rollbook.cli.shards import shard_file
 
     data = group_data(environment)
     units = unit_files(control_from(validated(data)))
-    service, timer = units["rollbook-drift.service"], units["rollbook-drift.timer"]
-    assert f"{data['rollbook_control_venv']}/bin/python -m rollbook drift {data['rollbook_drift_inventory']}" in service
-    assert f"--textfile {data['rollbook_drift_textfile']}" in service and f"User={data['rollbook_control_user']}" in service
+    service, timer = units["rollbook-drift@.service"], units["rollbook-drift@.timer"]
+    assert f"{data['rollbook_control_venv']}/bin/python -m rollbook drift {data['rollbook_drift_inventory']} " \
+        "--shard %i/1" in service
+    assert f"--textfile {shard_file(data['rollbook_drift_textfile'], '%i')}" in service and f"User={data['rollbook_control_user']}" in service
     assert "Type=oneshot" in service and "ROLLBOOK_OPERATOR" not in service
     assert f"OnUnitActiveSec={data['rollbook_drift_interval_minutes']}min" in timer
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rollbook.admin import drift_timer
+from rollbook.admin import drift_shards, drift_timer
 from rollbook.core import notify
 from rollbook import pipeline
 from rollbook.core.loader import HostSettings
@@ -51,19 +51,20 @@ def control(**data):
 
 def test_the_units_run_the_check_of_the_data_s_inventory_as_the_dedicated_user():
     units = drift_timer.unit_files(control())
-    service = units["rollbook-drift.service"]
+    service = units["rollbook-drift@.service"]
     assert "User=rollbook-drift" in service and "Environment=ROLLBOOK_SANDBOX_DIR=/etc/rollbook-drift/sandbox" in service
-    assert "-m rollbook drift inventories/sandbox_prod.py --json-out /var/lib/rollbook-drift/drift.json" in service
+    assert "-m rollbook drift inventories/sandbox_prod.py --shard %i/1 --json-out " \
+        "/var/lib/rollbook-drift/drift.shard%i.json --textfile /var/lib/rollbook-drift/textfile/rollbook.shard%i.prom" in service
     assert "--notify" not in service and "--correct" not in service
-    assert "OnUnitActiveSec=5min" in units["rollbook-drift.timer"]
+    assert "OnUnitActiveSec=5min" in units["rollbook-drift@.timer"]
 
 
 def test_the_webhook_is_in_neither_unit_nor_the_command_line_but_in_a_root_only_environment_file():
     configured = control(rollbook_notify_webhook=WEBHOOK)
     units = drift_timer.unit_files(configured)
     assert not any("chat.example" in text for text in units.values())
-    assert "--notify" not in units["rollbook-drift.service"]
-    assert "\nEnvironmentFile=-/etc/rollbook-drift/notify.env\n" in units["rollbook-drift.service"]
+    assert "--notify" not in units["rollbook-drift@.service"]
+    assert "\nEnvironmentFile=-/etc/rollbook-drift/notify.env\n" in units["rollbook-drift@.service"]
     # systemd reads an environment file literally (no specifiers): the URL's % stays as it is
     assert drift_timer.notify_env_text(configured) == f"ROLLBOOK_NOTIFY_WEBHOOK='{WEBHOOK}'\n"
     assert "chat.example" not in repr(configured)
@@ -114,7 +115,7 @@ def test_what_systemd_splits_or_expands_in_a_command_line_is_refused(bad):
 
 def test_a_path_s_percent_signs_are_not_systemd_specifiers():
     service = drift_timer.unit_files(control(rollbook_drift_json="/var/lib/rollbook-drift/100%n.json"))
-    assert "--json-out /var/lib/rollbook-drift/100%%n.json" in service["rollbook-drift.service"]
+    assert "--json-out /var/lib/rollbook-drift/100%%n.shard%i.json" in service["rollbook-drift@.service"]
 
 
 def test_preflight_s_schema_refuses_a_newline_in_the_inventory_as_well():
@@ -124,7 +125,7 @@ def test_preflight_s_schema_refuses_a_newline_in_the_inventory_as_well():
 
 
 def test_the_timer_is_monotonic_randomized_and_says_why_it_is_not_persistent():
-    timer = drift_timer.unit_files(control())["rollbook-drift.timer"]
+    timer = drift_timer.unit_files(control())["rollbook-drift@.timer"]
     settings = [line for line in timer.splitlines() if line and not line.startswith("#")]
     assert {"OnBootSec=5min", "OnUnitActiveSec=5min", "RandomizedDelaySec=30s"} <= set(settings)
     assert not any(line.startswith(("Persistent=", "OnCalendar=")) for line in settings)
@@ -135,7 +136,7 @@ def test_the_timer_is_monotonic_randomized_and_says_why_it_is_not_persistent():
                                                       (5, True, 60), (120, True, 120)])
 def test_a_hung_tick_is_stopped_so_that_the_next_runs(minutes, correct, timeout):
     service = drift_timer.unit_files(control(rollbook_drift_interval_minutes=minutes,
-                                             rollbook_drift_correct=correct))["rollbook-drift.service"]
+                                             rollbook_drift_correct=correct))["rollbook-drift@.service"]
     assert f"\nTimeoutStartSec={timeout}min\n" in service
 
 
@@ -145,18 +146,19 @@ HARDENING = ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "P
 
 
 def test_the_service_is_hardened_and_writes_only_where_its_report_and_textfile_go():
-    lines = drift_timer.unit_files(control())["rollbook-drift.service"].splitlines()
+    lines = drift_timer.unit_files(control())["rollbook-drift@.service"].splitlines()
     assert set(HARDENING) <= set(lines)
     assert "ReadWritePaths=/var/lib/rollbook-drift" in lines  # the textfile's folder is inside it
     apart = drift_timer.unit_files(control(rollbook_drift_textfile="/var/lib/node_exporter/textfile/rollbook.prom"))
     assert "ReadWritePaths=/var/lib/node_exporter/textfile /var/lib/rollbook-drift" in \
-        apart["rollbook-drift.service"].splitlines()
+        apart["rollbook-drift@.service"].splitlines()
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed here")
 @pytest.mark.parametrize("data", [{}, {"rollbook_drift_correct": True, "rollbook_notify_webhook": WEBHOOK},
                                   {"rollbook_drift_textfile": "/var/lib/node_exporter/textfile/rollbook.prom",
-                                   "rollbook_drift_interval_minutes": 45}], ids=["check", "correction", "apart"])
+                                   "rollbook_drift_interval_minutes": 45},
+                                  {"rollbook_drift_shards": 3}], ids=["check", "correction", "apart", "three-shards"])
 def test_systemd_analyze_verify_accepts_the_units(data, tmp_path):
     venv = tmp_path / "venv"  # verify wants ExecStart's program to exist
     (venv / "bin").mkdir(parents=True)
@@ -165,7 +167,9 @@ def test_systemd_analyze_verify_accepts_the_units(data, tmp_path):
     units = drift_timer.unit_files(control(rollbook_control_venv=str(venv), **data))
     for name, text in units.items():
         (tmp_path / name).write_text(text)
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *(str(tmp_path / name) for name in units)],
+    instances = [unit for index in range(data.get("rollbook_drift_shards", 1))  # each shard's, from the templates
+                 for unit in drift_shards.instance_units(index)]
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *(str(tmp_path / unit) for unit in instances)],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout + done.stderr) == (0, ""), done.stderr  # a warning is a failure too
 
@@ -308,20 +312,22 @@ def deploy(monkeypatch):
     monkeypatch.setattr(drift_timer, "bundle", lambda ref: (calls.append(("bundle", {})), (Path("/b"), "c0ffee"))[1])
     monkeypatch.setattr(drift_timer, "wheelhouse",
                         lambda python, commit: (calls.append(("wheelhouse", {"python": python})), (b"tar", "d cp311"))[1])
-    for module, names in ((drift_timer.server, ["user"]), (drift_timer.files, ["directory", "put"]),
+    for module, names in ((drift_timer.server, ["user"]), (drift_timer.files, ["directory", "put", "file"]),
                           (drift_timer.systemd, ["daemon_reload", "service"])):
         for name in names:
             monkeypatch.setattr(module, name, Recorder(calls, f"{module.__name__.rsplit('.', 1)[-1]}.{name}"))
     for name in ("checked_out", "venv_installed", "secret_file"):
         monkeypatch.setattr(drift_timer, name, Recorder(calls, name))
 
-    def run(preflight=None, **data):
+    def run(preflight=None, present=None, **data):
+        present = present or {"units": [], "files": []}
         merged = {**group_data("sandbox_prod"), **data}
         monkeypatch.setattr(pipeline, "preflight", preflight or (  # the settings past the schema: what the deploy
             lambda: (calls.append(("preflight", {})), HostSettings(merged))[1]))  # itself refuses
         with fake_host(data=merged, groups=("control",)) as control_host:
-            monkeypatch.setattr(control_host, "get_fact", lambda fact, **kwargs: {
-                "head": "", "installed": "", "python": "3 11 x86_64 glibc 2.36", "notify": ""})
+            monkeypatch.setattr(control_host, "get_fact", lambda fact, **kwargs: present if fact is
+                                drift_shards.DriftShardsPresent else {
+                                    "head": "", "installed": "", "python": "3 11 x86_64 glibc 2.36", "notify": ""})
             drift_timer.drift_timer._inner()
         return calls
 
@@ -384,7 +390,7 @@ def test_the_drift_command_notifies_the_environment_s_webhook(monkeypatch, capsy
     seen = {}
     monkeypatch.setenv(notify.WEBHOOK_VARIABLE, WEBHOOK)
 
-    def check(inventory, system, limit):
+    def check(inventory, system, limit, shard=None):
         seen["environment"] = os.environ.get(notify.WEBHOOK_VARIABLE)  # what pyinfra would inherit
         return drift.Report(drift.ERROR, error="could not reach vision-1")
 
@@ -392,7 +398,7 @@ def test_the_drift_command_notifies_the_environment_s_webhook(monkeypatch, capsy
     monkeypatch.setattr(drift, "render", lambda report: "drift check failed")
     monkeypatch.setattr(notify, "drift_failed", lambda url, inventory, report: seen.setdefault("url", url) and "sent")
     args = Namespace(inventory="inventories/prod.py", system=None, limit=None, correct=False, json=False,
-                     json_out=None, textfile=None, notify=None)
+                     json_out=None, textfile=None, notify=None, shard=None, shards=None)
     assert cli._drift(args) == drift.ERROR
     assert seen == {"environment": None, "url": WEBHOOK}
     assert "notification sent" in capsys.readouterr().err

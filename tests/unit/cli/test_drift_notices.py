@@ -11,7 +11,7 @@ from rollbook.cli.drift import Drifted, Report
 def _drift(monkeypatch, url: str, report: Report, correct: bool = False) -> int:
     monkeypatch.setattr(drift, "correct" if correct else "check", lambda *args: report)
     return cli._drift(Namespace(notify=url, correct=correct, inventory="inventories/prod.py", system=None,
-                                limit=None, json=False, json_out=None, textfile=None))
+                                limit=None, json=False, json_out=None, textfile=None, shard=None, shards=None))
 
 
 def test_drift_found_sends_no_message(endpoint, monkeypatch):
