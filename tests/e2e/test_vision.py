@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import time
+import urllib.error
 import uuid
 
 import pytest
@@ -143,7 +144,9 @@ def test_rollback_and_enable_are_proven_without_traffic_on_a_worker_that_serves_
     """Runbook 001's worker shows /metrics on 8001 and no /health; with no traffic at all, rollbook's own
     probe (the runbook's smoke event) is the traffic: the rolled-back counters stay flat under it, the
     enabled ones move, and its traces are removed."""
-    assert probes.http(HOST, "worker", "/health")[0] == 404
+    with pytest.raises(urllib.error.HTTPError) as served:
+        probes.http(HOST, "worker", "/health")
+    assert served.value.code == 404
     before = media_total(probes)
     time.sleep(2)
     assert media_total(probes) == before, "the sandbox's background traffic is still on"

@@ -107,6 +107,13 @@ def process_media(client, sha: str, n: int):
         if FLAGS["low_priority"]:
             client.xadd(LOW_STREAM, {"sha256": sha})
             inc("vision_low_priority_enqueued_total")
+    except redis.RedisError as error:
+        print(f"ERROR redis: {error}", flush=True)
+
+
+def gauge_backlog(client):
+    """The low-priority backlog gauge, the stream's length."""
+    try:
         backlog = client.xlen(LOW_STREAM)
     except redis.RedisError as error:
         print(f"ERROR redis: {error}", flush=True)
@@ -124,13 +131,15 @@ def quiet() -> bool:
 
 
 def simulate():
-    """The worker's steady background traffic: a media item every tick (none while ``quiet``)."""
+    """The worker's steady background traffic: a media item every tick (none while ``quiet``); the
+    backlog gauge every tick."""
     client = redis_client()
     n = 0
     while True:
         if not quiet():
             n += 1
             process_media(client, hashlib.sha256(f"{CONSUMER}:{n}".encode()).hexdigest(), n)
+        gauge_backlog(client)
         time.sleep(TICK)
 
 
