@@ -53,11 +53,14 @@ def judge(request: VisionRequest, expected: dict[str, str]):
                                                f"(+{traffic:g} {TRAFFIC})"))
                 elif wave in request.enabled:
                     result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
-        if seen.smoke_processed is not None:  # the probe (vision_probe) was sent
+        if seen.smoke_processed is not None and request.enabled:  # runbook 001's smoke test (vision_probe)
             result.append((bool(seen.smoke_processed) and seen.smoke_pending == 0,
                            f"smoke event processed into post_enrichment: {seen.smoke_processed}, its own message "
                            f"pending in the consumer group: {PENDING.get(seen.smoke_pending, 'unknown')}"))
             result.append((bool(seen.smoke_removed), f"smoke event's synthetic post_enrichment row removed: "
+                           f"{seen.smoke_removed if seen.smoke_removed is not None else 'unknown'}"))
+        elif seen.smoke_processed:  # a rollback's probe is traffic; once processed, its row must be gone
+            result.append((bool(seen.smoke_removed), f"the probe's synthetic post_enrichment row removed: "
                            f"{seen.smoke_removed if seen.smoke_removed is not None else 'unknown'}"))
         return result
 

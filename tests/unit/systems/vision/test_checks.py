@@ -84,3 +84,18 @@ def test_the_smoke_event_must_be_processed_released_and_its_row_removed():
     still = [text for ok, text in judge_of(observation({}, smoke=(True, 1, 0))) if "smoke" in text and not ok]
     assert still == ["smoke event processed into post_enrichment: True, its own message pending in the consumer "
                      "group: yes", "smoke event's synthetic post_enrichment row removed: 0"]
+
+
+def test_a_rollback_s_probe_is_traffic_and_its_row_must_be_gone():
+    """The probe's own media item is the traffic on a quiet night; a probe that could not be sent (Redis
+    down) adds no check of its own — the counters decide, with whatever traffic there was."""
+    made = request(vision_waves="b")
+    flat = {OCR_PRIMARY: 5, API: 1}
+    probed = {OCR_PRIMARY: 5, API: 2}
+    checks = judge(made, {})(observation({}, first=flat, second=probed, smoke=(True, 0, 1)))
+    assert all(ok for ok, _ in checks), checks
+    assert (True, "the probe's synthetic post_enrichment row removed: 1") in checks
+    left = judge(made, {})(observation({}, first=flat, second=probed, smoke=(True, 0, 0)))
+    assert [text for ok, text in left if not ok] == ["the probe's synthetic post_enrichment row removed: 0"]
+    unsent = judge(made, {})(observation({}, first=flat, second={OCR_PRIMARY: 5, API: 9}, smoke=(False, None, None)))
+    assert all(ok for ok, _ in unsent) and not [text for _, text in unsent if "probe" in text or "smoke" in text]
