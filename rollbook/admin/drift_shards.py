@@ -46,6 +46,10 @@ class DriftShardsPresent(FactBase):
         found = f'for f in {patterns}; do if [ -f "$f" ]; then echo "file $f"; fi; done'
         return f"{loaded}; {enabled}; {found}"
 
+    @staticmethod
+    def default():
+        return {"units": [], "files": []}  # pyinfra's answer to a command that printed nothing: none of them
+
     def process(self, output):
         said = [line.partition(" ")[::2] for line in output]
         return {f"{kind}s": sorted({value.strip() for what, value in said if what == kind}) for kind in ("unit", "file")}

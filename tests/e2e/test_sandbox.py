@@ -56,7 +56,7 @@ def test_systemd_units_and_services_of_each_role(sandbox, probes):
     assert probes.redis("vision-1").ping()
     with probes.postgres("vision-1", "vision", "vision", "VISION_DB_PASSWORD") as db:
         assert db.execute("SELECT to_regclass('post_enrichment') IS NOT NULL").fetchone()[0]
-    assert probes.http("vision-1", "worker", "/health")[0] == 200
+    assert probes.http("vision-1", "worker", "/metrics")[0] == 200  # runbook 001: /metrics only
 
     api = probes.ssh("analyticbot-1")
     assert api.service("analyticbot-api").is_running

@@ -73,3 +73,8 @@ def test_the_console_reads_every_shard_s_report_each_a_row_of_its_own(tmp_path):
     store = Store(tmp_path / "history.db")
     assert all(drift_tick(store, path, "prod") for path in reports)
     assert sorted(host for run in store.runs() for host in run["host_status"]) == ["h0", "h1"]
+
+
+def test_a_control_host_with_no_drift_unit_and_no_file_yet_has_none_of_them():
+    """pyinfra answers a fact command that printed nothing with ``default()``: a fresh control host."""
+    assert DriftShardsPresent().default() == {"units": [], "files": []}
