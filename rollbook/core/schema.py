@@ -3,11 +3,16 @@ validation and the reference (``docs/data.md``) come from them::
 
     class PhaseSettings(Settings):
         title: ClassVar[str] = "phase17 server"
-        phase17_method: Literal["router", "flag"] = key("router", "How the stream is turned off and on")
+        phase17_method: Literal["router", "flag"] = key("router", "How the stream is turned off and on",
+                                                        origin="runbook 002")
+
+``origin`` is where a default comes from: the runbook that shows it (``runbook NNN``) or ``rollbook``
+(rollbook's assumption); the reference says it for every key.
 """
 
 import difflib
 import importlib
+import re
 from collections.abc import Mapping
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
@@ -55,12 +60,20 @@ Flag = Annotated[bool, BeforeValidator(strict_flag)]
 Text = Annotated[str, BeforeValidator(_text)]
 
 
-def key(default: Any, doc: str, *, allowed: str = "", security: bool = False, secret: bool = False,
+# Where a key's default comes from: the runbook that shows it, or rollbook (its assumption: a name the
+# runbooks do not give, or a setting of rollbook's own mechanics).
+ORIGIN = re.compile(r"\A(?:runbook [0-9]{3}|rollbook)\Z")
+
+
+def key(default: Any, doc: str, *, origin: str, allowed: str = "", security: bool = False, secret: bool = False,
         per_run: bool = False) -> Any:
-    """Declare a data key: ``allowed`` says its values in words; ``security``: no ``--data`` may set it;
-    ``secret``: never shown; ``per_run``: command line only (no default)."""
-    return Field(default, description=doc,
-                 json_schema_extra={"allowed": allowed, "security": security, "secret": secret, "per_run": per_run})
+    """Declare a data key: ``origin`` says where its default comes from (``runbook NNN``: that runbook shows
+    it; ``rollbook``: rollbook's assumption); ``allowed`` says its values in words; ``security``: no
+    ``--data`` may set it; ``secret``: never shown; ``per_run``: command line only (no default)."""
+    if not isinstance(origin, str) or not ORIGIN.search(origin):
+        raise ValueError(f"origin {origin!r}: 'runbook NNN' or 'rollbook'")
+    return Field(default, description=doc, json_schema_extra={
+        "allowed": allowed, "origin": origin, "security": security, "secret": secret, "per_run": per_run})
 
 
 class Settings(BaseModel):
@@ -109,6 +122,20 @@ def shaping_keys(module: str) -> set[str]:
     importlib.import_module(module)
     return {name for model in _MODELS if model.__module__ == module for name, info in model.model_fields.items()
             if not _extra(info, "per_run") and not _extra(info, "security")}
+
+
+def origins() -> dict[str, str]:
+    """Every key's origin: ``runbook NNN`` (its default is that runbook's) or ``rollbook`` (rollbook's assumption)::
+
+        >>> origins()["vision_smoke_timeout"], origins()["rollbook_lock_ttl"]
+        ('runbook 001', 'rollbook')
+    """
+    return {name: _extra(info, "origin") for name, info in fields().items()}
+
+
+def origin_text(origin: str) -> str:
+    """How the reference says an origin: *from runbook NNN* or *rollbook's assumption*."""
+    return "rollbook's assumption" if origin == "rollbook" else f"from {origin}"
 
 
 def security_keys() -> set[str]:
@@ -202,17 +229,25 @@ def reference() -> str:
              "Generated from the settings models by `rollbook schema --write` (a test fails when it differs).",
              "Every key below is declared once; `group_data/all.py` takes its defaults from here and",
              "`group_data/<environment or group>.py` holds only what differs. A `--data` key that is not",
-             "listed here, or that is marked *security*, stops the run before any host is touched.", ""]
+             "listed here, or that is marked *security*, stops the run before any host is touched.", "",
+             "The origin column says where each default comes from: *from runbook NNN* when that runbook shows",
+             "the value (a name, port, path or number, as `shared/runbooks/NNN_*.md` spells it or directly",
+             "implies it), *rollbook's assumption* when no runbook gives it: a name or place the runbooks leave",
+             "open (a path whose file a runbook names but not its folder is one), and every setting of",
+             "rollbook's own mechanics (timeouts, batches, windows, locks). Check an assumed default",
+             "against the hosts and set what differs in `group_data/`.", ""]
     for model in models():
         lines += [f"## {model.title}", "", (model.__doc__ or "").strip().splitlines()[0], "",
-                  "| key | type | default | allowed | doc |", "|---|---|---|---|---|"]
+                  "| key | type | default | origin | allowed | doc |", "|---|---|---|---|---|---|"]
         for name, info in model.model_fields.items():
             marks = [mark for mark in ("security", "secret", "per_run") if _extra(info, mark)]
             doc = info.description + (f" *({', '.join(marks).replace('per_run', 'per run')})*" if marks else "")
-            default = "—" if _extra(info, "per_run") else f"`{info.default!r}`"
+            per_run = _extra(info, "per_run")
+            default = "—" if per_run else f"`{info.default!r}`"
+            origin = "—" if per_run else origin_text(_extra(info, "origin"))
             kind = _annotated_name(info.annotation, info.metadata)
             allowed = _cell(str(_extra(info, "allowed") or ""))
-            lines.append(f"| `{name}` | {kind} | {default} | {allowed} | {_cell(doc)} |")
+            lines.append(f"| `{name}` | {kind} | {default} | {origin} | {allowed} | {_cell(doc)} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -37,15 +37,16 @@ GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).
 RELATIVE_PATH = r"\A(?![/-])(?!.*\.\.)[A-Za-z0-9_./-]+\Z"
 RelativePath = _pattern(RELATIVE_PATH)
-path_key = partial(key, allowed="a path")  # a key holding a path (SafePath)
+path_key = partial(key, allowed="a path")  # a key holding a path (SafePath); origin= as key()'s
 
 
-def relative_key(default: str, what: str, folder: str):
-    """A key holding a path relative to ``folder`` (RelativePath)::
+def relative_key(default: str, what: str, folder: str, *, origin: str):
+    """A key holding a path relative to ``folder`` (RelativePath); ``origin`` as ``key``'s::
 
-        phase17_main_file: RelativePath = relative_key("app/main.py", "The server's main.py", "the server folder")
+        phase17_main_file: RelativePath = relative_key("app/main.py", "The server's main.py", "the server folder",
+                                                       origin="runbook 002")
     """
-    return key(default, f"{what}, relative to {folder}", allowed="a relative path")
+    return key(default, f"{what}, relative to {folder}", origin=origin, allowed="a relative path")
 # Free text that never reaches a shell (S3 bucket, region, prefix): ``rollbook.core.schema.Text``.
 
 State = Literal["enabled", "rolled_back"]
@@ -87,12 +88,13 @@ def blank_to_none(value, *also):
 
 def declared_states(kind, doc: str, allowed: str = ""):
     """A ``<system>_declared_state`` key: each unit of ``kind`` (a Literal) -> its state on a host with no
-    recorded state yet, each enabled unless the table says otherwise::
+    recorded state yet, each enabled unless the table says otherwise (rollbook's own mechanics: its origin
+    is ``rollbook``)::
 
         phase17_declared_state: dict[Unit, State] = declared_states(Unit, "The state of each unit ...")
     """
     units = get_args(kind)
-    info = key(dict.fromkeys(units, "enabled"), doc,
+    info = key(dict.fromkeys(units, "enabled"), doc, origin="rollbook",
                allowed=allowed or f"unit ({', '.join(units)}) -> enabled or rolled_back")
     info.metadata.append(AfterValidator(lambda declared: {unit: declared.get(unit, "enabled") for unit in units}))
     return info

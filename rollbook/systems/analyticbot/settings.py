@@ -28,54 +28,68 @@ class AnalyticbotSettings(Settings):
     # --- what a run converges --------------------------------------------------------------------
     analyticbot_features: Literal["all", "time_weighting", "content_type"] = key(
         "all", "What a run converges: rolling back all turns the master flag off, enabling all turns all three "
-        "flags on, a partial scope touches its own flag only", allowed="all, time_weighting, content_type")
+        "flags on, a partial scope touches its own flag only",
+        origin="runbook 004", allowed="all, time_weighting, content_type")
     analyticbot_declared_state: dict[Unit, State] = declared_states(
         Unit, "The state of each unit on a host with no recorded state yet")
     analyticbot_migration: Literal["rollback", "apply"] | None = key(
-        None, "Migration 004, only on explicit request", allowed="None, rollback, apply")
+        None, "Migration 004, only on explicit request", origin="rollbook", allowed="None, rollback, apply")
     analyticbot_migration_sql: Literal["file", "rollbook"] = key(
         "file", "What migration 004 runs: the checkout's own SQL files (file), or rollbook's copy of the "
-        "statements (rollbook: a fallback, only when asked for by name)", allowed="file, rollbook")
+        "statements (rollbook: a fallback, only when asked for by name)",
+        origin="runbook 004", allowed="file, rollbook")
     analyticbot_migration_rollback_file: RelativePath = relative_key(
-        "infra/db/migrations/004_rollback.sql", "Migration 004's rollback SQL (from runbook 004)", "the checkout")
+        "infra/db/migrations/004_rollback.sql", "Migration 004's rollback SQL (from runbook 004)", "the checkout",
+        origin="runbook 004")
     analyticbot_migration_apply_file: RelativePath = relative_key(
         "infra/db/migrations/004_content_type.sql", "Migration 004's SQL, re-run by an enable (rollbook's "
-        "assumption: runbook 004 says only 're-run migration 004')", "the checkout")
+        "assumption: runbook 004 says only 're-run migration 004')", "the checkout", origin="rollbook")
     analyticbot_migration_saved_columns: tuple[ColumnName, ...] = key(
         ("has_video", "has_media"), "The columns of posts a migration 004 rollback drops: saved with posts.id "
         "into a backup table first, and restored from it by an apply (from runbook 004: 'Data Loss: "
-        "has_video, has_media')", allowed="column names")
+        "has_video, has_media')", origin="runbook 004", allowed="column names")
     analyticbot_release: GitRef | None = key(
-        None, "A known-good git ref to check out in the app's checkout (the full code rollback)",
+        None, "A known-good git ref to check out in the app's checkout (the full code rollback)", origin="rollbook",
         allowed="None or a ref")
 
     # --- how and where the API runs on a host --------------------------------------------------
-    analyticbot_unit: Literal["systemd", "compose"] = key("systemd", "How the API runs", allowed="systemd, compose")
-    analyticbot_systemd_unit: UnitName = key("analyticbot-api", "The API's systemd unit (analyticbot_unit=systemd)")
-    analyticbot_compose_service: UnitName = key("api", "The API's compose service (analyticbot_unit=compose)")
-    analyticbot_env_file: SafePath = path_key("/opt/analyticbot/.env.production", "The API's env file")
-    analyticbot_project_dir: SafePath = path_key("/opt/analyticbot", "The API's compose project folder")
-    analyticbot_checkout: SafePath = path_key("/opt/analyticbot", "The app's git checkout")
+    analyticbot_unit: Literal["systemd", "compose"] = key("systemd", "How the API runs",
+                                                          origin="rollbook", allowed="systemd, compose")
+    analyticbot_systemd_unit: UnitName = key("analyticbot-api", "The API's systemd unit (analyticbot_unit=systemd)",
+                                             origin="runbook 004")
+    analyticbot_compose_service: UnitName = key("api", "The API's compose service (analyticbot_unit=compose)",
+                                                origin="runbook 004")
+    analyticbot_env_file: SafePath = path_key("/opt/analyticbot/.env.production", "The API's env file",
+                                              origin="rollbook")
+    analyticbot_project_dir: SafePath = path_key("/opt/analyticbot", "The API's compose project folder",
+                                                 origin="rollbook")
+    analyticbot_checkout: SafePath = path_key("/opt/analyticbot", "The app's git checkout", origin="rollbook")
     analyticbot_version_file: RelativePath | None = key(
         "VERSION", "The file in the checkout holding its release's version: after a release change, /health's "
-        "version must be it (None: not compared)", allowed="None or a path inside the checkout")
-    analyticbot_log_file: SafePath = path_key("/var/log/analyticbot/production.log", "The API's log file")
+        "version must be it (None: not compared; rollbook's assumption: runbook 004 shows the version /health "
+        "reports, not where it comes from)", origin="rollbook", allowed="None or a path inside the checkout")
+    analyticbot_log_file: SafePath = path_key("/var/log/analyticbot/production.log", "The API's log file",
+                                              origin="runbook 004")
     analyticbot_base_url: LocalUrl = key("http://127.0.0.1:10300", "The API as seen from the host",
+                                         origin="runbook 004",
                                          allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     analyticbot_database_url_key: EnvKey = key(
         "DATABASE_URL", "The env-file key holding the database URL that migration 004 runs against (psql on the "
-        "host)", allowed="an env-file key")
+        "host)", origin="runbook 004", allowed="an env-file key")
     analyticbot_token_secret: EnvKey = key(
         "ANALYTICBOT_API_TOKEN", "The operator's secret holding the API token for the best-times check",
+        origin="rollbook",
         allowed="a secret's name")
 
     # --- verification ----------------------------------------------------------------------------
-    analyticbot_channel: Channel = key("1001", "The channel the best-times check asks about")
-    analyticbot_days: Positive = key(90, "The days the best-times check asks about", allowed="1 or more")
+    analyticbot_channel: Channel = key("1001", "The channel the best-times check asks about", origin="rollbook")
+    analyticbot_days: Positive = key(90, "The days the best-times check asks about",
+                                     origin="runbook 004", allowed="1 or more")
     analyticbot_max_response_seconds: Positive = key(
-        2, "The runbook's response-time limit for the best-times check, in seconds", allowed="1 or more")
+        2, "The runbook's response-time limit for the best-times check, in seconds",
+        origin="runbook 004", allowed="1 or more")
     analyticbot_health_timeout: Positive = key(
-        30, "Seconds to wait for /health after a restart", allowed="1 or more")
+        30, "Seconds to wait for /health after a restart", origin="rollbook", allowed="1 or more")
 
     @field_validator("analyticbot_migration", "analyticbot_release", mode="before")
     @classmethod

@@ -45,70 +45,83 @@ class VisionSettings(Settings):
 
     # --- what a run converges --------------------------------------------------------------------
     vision_waves: str | list[str] = key(
-        "a,b,c,tokens", "Waves a run converges (comma-separated text or a list)",
+        "a,b,c,tokens", "Waves a run converges (comma-separated text or a list)", origin="runbook 000",
         allowed="any subset of a, b, c, tokens")
     vision_declared_state: dict[Wave, State] = declared_states(
         Wave, "The state of each wave on a host that has no recorded state yet (deploys/converge.py)",
         allowed="wave -> enabled or rolled_back")
     vision_enabled_values: dict[Wave, dict[ManagedKey, FlagValue]] = key(
-        ENABLED_VALUES, "Flag values when enabled: the runbook's recommended ones", allowed="wave -> {flag: value}")
+        ENABLED_VALUES, "Flag values when enabled: the runbook's recommended ones",
+        origin="runbook 000", allowed="wave -> {flag: value}")
     vision_rolled_back_values: dict[Wave, dict[ManagedKey, FlagValue]] = key(
-        ROLLED_BACK_VALUES, "Flag values when rolled back (flags not named keep their value)",
+        ROLLED_BACK_VALUES, "Flag values when rolled back (flags not named keep their value): each wave's boolean "
+        "flags false; runbook 000 names only VISION_PREPROCESS_ENABLED for wave A, rollbook turns "
+        "VISION_PREPROCESS_GRAYSCALE off too", origin="rollbook",
         allowed="wave -> {flag: value}")
     vision_experiments: dict[str, dict[str, Any]] = key(
         EXPERIMENTS, "Experiments when enabled (vision_experiments.yml entries); a rolled-back wave's entry is "
-        "always {enabled: false, default_variant: control, force_tenants: []}", allowed="experiment -> entry")
+        "always {enabled: false, default_variant: control, force_tenants: []}; runbook 000 names wave_a/b/c but "
+        "gives their values as Custom, so the enabled entries are rollbook's assumption",
+        origin="rollbook", allowed="experiment -> entry")
     vision_compression_poc: Flag = key(
-        "false", "FEATURE_VISION_COMPRESSION_POC (the sandbox PoC); true is refused in prod", allowed="true or false")
+        "false", "FEATURE_VISION_COMPRESSION_POC (the sandbox PoC); true is refused in prod",
+        origin="runbook 000", allowed="true or false")
     vision_ignore_experiments: Flag = key(
-        False, "Roll back even while an experiment of a wave in scope is assigning (needed in prod)",
+        False, "Roll back even while an experiment of a wave in scope is assigning (needed in prod)", origin="rollbook",
         allowed="true or false")
 
     # --- rollback options (each only when asked for; the data they remove is saved first) ------
     vision_purge_s3_cache: Flag = key(
         False, "Delete the S3 result cache vision/{tenant}/{sha256}_{model}.json (copied under "
-        "rollbook-saved/<run>/ first)", allowed="true or false")
+        "rollbook-saved/<run>/ first)", origin="runbook 000", allowed="true or false")
     vision_strip_context: Flag = key(
         False, "Remove analysis.context from post_enrichment rows (saved into a "
-        "post_enrichment_context_backup_<run> table first)", allowed="true or false")
+        "post_enrichment_context_backup_<run> table first)", origin="runbook 000", allowed="true or false")
     vision_s3_endpoint: Url | None = key(
-        None, "The S3 endpoint of the result cache (None: the provider's default)", allowed="None or a URL")
-    vision_s3_bucket: Text = key("vision", "The S3 bucket of the result cache")
-    vision_s3_region: Text = key("us-east-1", "The region of the result cache's bucket")
+        None, "The S3 endpoint of the result cache (None: the provider's default)",
+        origin="rollbook", allowed="None or a URL")
+    vision_s3_bucket: Text = key("vision", "The S3 bucket of the result cache", origin="rollbook")
+    vision_s3_region: Text = key("us-east-1", "The region of the result cache's bucket", origin="rollbook")
     vision_s3_access_key_secret: EnvKey = key(
-        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID", allowed="a secret's name")
+        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID",
+        origin="runbook 001", allowed="a secret's name")
     vision_s3_secret_key_secret: EnvKey = key(
-        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key", allowed="a secret's name")
+        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key",
+        origin="runbook 001", allowed="a secret's name")
 
     # --- where the worker lives on a host ------------------------------------------------------
-    vision_env_file: SafePath = path_key("/opt/vision/.env", "The worker's env file")
-    vision_project_dir: SafePath = path_key("/opt/vision", "The worker's compose project folder")
-    vision_service: UnitName = key("worker", "The worker's compose service name")
+    vision_env_file: SafePath = path_key("/opt/vision/.env", "The worker's env file", origin="rollbook")
+    vision_project_dir: SafePath = path_key("/opt/vision", "The worker's compose project folder", origin="rollbook")
+    vision_service: UnitName = key("worker", "The worker's compose service name", origin="runbook 000")
     vision_experiments_file: SafePath = path_key(
-        "/opt/vision/config/vision_experiments.yml", "The worker's experiments file")
+        "/opt/vision/config/vision_experiments.yml", "The worker's experiments file", origin="rollbook")
     vision_metrics_url: LocalUrl = key(
         "http://127.0.0.1:8001", "The worker's metrics server, as seen from the host (from runbook 001: "
-        "/metrics on port 8001)", allowed="a URL")
+        "/metrics on port 8001)", origin="runbook 001", allowed="a URL")
     vision_health_path: HealthPath | None = key(
-        None, "The worker's health endpoint under vision_metrics_url (None, from runbook 001: it shows none; the "
-        "worker is ready when its container runs and /metrics answers 200)", allowed="None or a path (/health)")
+        None, "The worker's health endpoint under vision_metrics_url (None, rollbook's assumption: runbook 001 "
+        "shows none; the worker is ready when its container runs and /metrics answers 200)",
+        origin="rollbook", allowed="None or a path (/health)")
     vision_probe: Flag = key(
         True, "Send runbook 001's smoke event during verification, so a rollback and an enable are proven "
-        "without traffic (false: no probe; it costs model tokens in prod)", allowed="true or false")
+        "without traffic (false: no probe; it costs model tokens in prod)", origin="rollbook", allowed="true or false")
     vision_saved_dir: SafePath = path_key(
-        "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim")
+        "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim", origin="rollbook")
 
     # --- cleanup and verification ----------------------------------------------------------------
     vision_scan_batch: Positive = key(
-        500, "Keys per UNLINK when deleting phash keys (found with SCAN)", allowed="1 or more")
+        500, "Keys per UNLINK when deleting phash keys (found with SCAN)", origin="rollbook", allowed="1 or more")
     vision_verify_window: Positive = key(
-        3, "Seconds between the two metric scrapes that show a counter flat or moving", allowed="1 or more")
+        3, "Seconds between the two metric scrapes that show a counter flat or moving",
+        origin="rollbook", allowed="1 or more")
     vision_experiment_window: Positive = key(
-        2, "Seconds between the two scrapes that show an experiment assigning, before a rollback",
+        2, "Seconds between the two scrapes that show an experiment assigning, before a rollback", origin="rollbook",
         allowed="1 or more")
-    vision_health_timeout: Positive = key(30, "Seconds to wait for the worker to get ready", allowed="1 or more")
+    vision_health_timeout: Positive = key(30, "Seconds to wait for the worker to get ready",
+                                          origin="rollbook", allowed="1 or more")
     vision_smoke_timeout: Positive = key(
-        90, "Seconds to wait for the smoke event to be processed (runbook 001 waits 90)", allowed="1 or more")
+        90, "Seconds to wait for the smoke event to be processed (runbook 001 waits 90)",
+        origin="runbook 001", allowed="1 or more")
 
     @field_validator("vision_waves")
     @classmethod

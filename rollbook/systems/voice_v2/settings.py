@@ -42,7 +42,7 @@ class VoiceSettings(Settings):
 
     voice_level: Annotated[int, Field(ge=1, le=3)] = key(
         1, "The runbook's rollback level a rollback or enable converges (one level per run; they do not include "
-        "each other; a converge run converges every recorded unit, of any level)",
+        "each other; a converge run converges every recorded unit, of any level)", origin="rollbook",
         allowed="1 (.env + provider settings), 2 (code + requirements), 3 (compose image tag; on systemd "
         "hosts the virtualenv from its backup copy)")
     voice_declared_state: dict[Unit, State] = declared_states(
@@ -52,98 +52,125 @@ class VoiceSettings(Settings):
         "virtualenv to converge back to)")
 
     # --- how and where the service runs on a host ------------------------------------------------
-    voice_unit: Literal["systemd", "compose"] = key("systemd", "How the service runs", allowed="systemd, compose")
-    voice_systemd_unit: UnitName = key("voice-v2-service", "The service's systemd unit (voice_unit=systemd)")
-    voice_compose_service: UnitName = key("voice-v2", "The service's compose service (voice_unit=compose)")
-    voice_app_dir: SafePath = path_key("/opt/voice_v2", "The app's git checkout and compose project")
-    voice_env_file: SafePath = path_key("/opt/voice_v2/.env", "The service's env file")
+    voice_unit: Literal["systemd", "compose"] = key("systemd", "How the service runs",
+                                                    origin="rollbook", allowed="systemd, compose")
+    voice_systemd_unit: UnitName = key("voice-v2-service", "The service's systemd unit (voice_unit=systemd)",
+                                       origin="runbook 003")
+    voice_compose_service: UnitName = key("voice-v2", "The service's compose service (voice_unit=compose)",
+                                          origin="runbook 003")
+    voice_app_dir: SafePath = path_key("/opt/voice_v2", "The app's git checkout and compose project", origin="rollbook")
+    voice_env_file: SafePath = path_key("/opt/voice_v2/.env", "The service's env file", origin="rollbook")
     voice_env_previous: SafePath = path_key(
-        "/opt/voice_v2/.env.previous", "The known-good .env a level 1 rollback starts from")
-    voice_providers_file: SafePath = path_key("/opt/voice_v2/config/providers.json", "The provider settings file")
-    voice_code_dir: RelativePath = relative_key("app/services/voice_v2", "The code tree", "voice_app_dir")
-    voice_venv: SafePath = path_key("/opt/voice_v2/venv_voice_v2_optimized", "The service's virtualenv")
+        "/opt/voice_v2/.env.previous", "The known-good .env a level 1 rollback starts from", origin="rollbook")
+    voice_providers_file: SafePath = path_key(
+        "/opt/voice_v2/config/providers.json", "The provider settings file (rollbook's assumption: runbook 003 "
+        "sets them with set_config)", origin="rollbook")
+    voice_code_dir: RelativePath = relative_key("app/services/voice_v2", "The code tree", "voice_app_dir",
+                                                origin="runbook 003")
+    voice_venv: SafePath = path_key("/opt/voice_v2/venv_voice_v2_optimized", "The service's virtualenv",
+                                    origin="rollbook")
     voice_venv_backup: SafePath = path_key(
-        "/opt/voice_v2/venv_voice_v2_backup", "The virtualenv's backup copy (level 3 on systemd hosts)")
-    voice_compose_file: SafePath = path_key("/opt/voice_v2/docker-compose.yml", "The compose file")
+        "/opt/voice_v2/venv_voice_v2_backup", "The virtualenv's backup copy (level 3 on systemd hosts)",
+        origin="rollbook")
+    voice_compose_file: SafePath = path_key("/opt/voice_v2/docker-compose.yml", "The compose file", origin="rollbook")
     voice_image: ImageName = key(
-        "voice-v2", "The image repository the compose file names (<image>:<tag>)", allowed="an image name")
-    voice_base_url: LocalUrl = key("http://127.0.0.1:8000", "The service as seen from the host",
+        "voice-v2", "The image repository the compose file names (<image>:<tag>)",
+        origin="runbook 003", allowed="an image name")
+    voice_base_url: LocalUrl = key("http://127.0.0.1:8000", "The service as seen from the host", origin="runbook 003",
                                    allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     voice_pip_args: PipArgs = key(
-        "", "Extra `pip install` arguments for the level 2 requirements install", allowed='options ("" none): '
+        "", "Extra `pip install` arguments for the level 2 requirements install",
+        origin="rollbook", allowed='options ("" none): '
         + ", ".join(PIP_FLAGS) + ", --find-links=<absolute folder>")
 
     # --- level 1: the .env and the provider settings ---------------------------------------------
     voice_env_source: Literal["previous", "data"] = key(
         "previous", "Level 1 rollback: the known-good .env is the host's .env.previous (every key in it) or "
-        "data only", allowed="previous, data")
+        "data only", origin="runbook 003", allowed="previous, data")
     voice_rolled_back_env: EnvValues = key(
-        {}, "Level 1 rollback: .env values applied on top of .env.previous (or alone)", allowed="KEY -> value")
+        {}, "Level 1 rollback: .env values applied on top of .env.previous (or alone)",
+        origin="rollbook", allowed="KEY -> value")
     voice_disable_providers: str | list[str] = key(
-        "", "Level 1 rollback: providers to disable, in stt and tts alike",
+        "", "Level 1 rollback: providers to disable, in stt and tts alike", origin="rollbook",
         allowed='comma-separated names ("" none)')
     voice_provider_priorities: Priorities = key(
         {"openai": 1}, "Level 1 rollback: provider priorities to set, in stt and tts alike (1 is tried first)",
+        origin="runbook 003",
         allowed="name -> 1 or more")
 
     # --- level 2: the code -----------------------------------------------------------------------
     voice_code_source: Literal["backup", "git"] = key(
-        "backup", "Level 2 rollback: where the code comes from", allowed="backup, git")
+        "backup", "Level 2 rollback: where the code comes from", origin="rollbook", allowed="backup, git")
     voice_backup_root: SafePath = path_key(
         "/backup", "Level 2 from backup: the folder of the voice_v2_<YYYYMMDD> backups (each holding "
-        "app/services/voice_v2 and requirements.txt)")
+        "app/services/voice_v2 and requirements.txt)", origin="runbook 003")
     voice_backup_dir: AbsolutePath | None = key(
-        None, "Level 2 from backup: the backup to restore (None: the newest)", allowed="None or an absolute path")
+        None, "Level 2 from backup: the backup to restore (None: the newest)",
+        origin="rollbook", allowed="None or an absolute path")
     voice_git_ref: GitRef | None = key(
-        None, "Level 2 from git: the known-good ref to check out", allowed="None or a ref")
+        None, "Level 2 from git: the known-good ref to check out", origin="rollbook", allowed="None or a ref")
 
     # --- level 3: the image tag ------------------------------------------------------------------
     voice_previous_image_tag: ImageTag = key(
         "previous-stable", "Level 3 rollback on compose hosts: the tag that replaces the current one",
+        origin="runbook 003",
         allowed="a tag present on the host, or in voice_image_registry")
     voice_image_registry: Registry | None = key(
         None, "Level 3 on compose hosts: the registry a missing <image>:<tag> is pulled from "
         "(docker pull <registry>/<image>:<tag>, then tagged <image>:<tag>; None: a missing image is refused)",
+        origin="rollbook",
         allowed="None or host[:port]")
 
     # --- enable: the current release -------------------------------------------------------------
     voice_current_env: EnvValues = key(
-        {"VOICE_V2_OPTIMIZED": "true"}, "Enable: the current release's .env values", allowed="KEY -> value")
+        {"VOICE_V2_OPTIMIZED": "true"}, "Enable: the current release's .env values",
+        origin="rollbook", allowed="KEY -> value")
     voice_current_providers: Priorities = key(
         {"google": 1, "yandex": 2, "openai": 3}, "Enable: the current release's providers (each enabled) and "
-        "their priorities", allowed="name -> 1 or more")
+        "their priorities", origin="rollbook", allowed="name -> 1 or more")
     voice_current_ref: GitRef | None = key(
-        "v2.0.0", "Enable: the git ref of the current release's code (level 2)", allowed="a ref")
+        "v2.0.0", "Enable: the git ref of the current release's code (level 2)", origin="rollbook", allowed="a ref")
     voice_current_image_tag: ImageTag = key(
-        "latest", "Enable: the current release's image tag (level 3 on compose hosts)", allowed="an image tag")
+        "latest", "Enable: the current release's image tag (level 3 on compose hosts)",
+        origin="runbook 003", allowed="an image tag")
 
     # --- voice-file recovery (rollback option) ----------------------------------------------------
     voice_recover_files: Flag = key(
         False, "Copy the objects under the backup bucket/prefix to the production bucket/prefix, only those "
-        "missing or differing (size or ETag)", allowed="true or false")
-    voice_backup_bucket: Text = key("voice-files-backup", "The bucket voice files are recovered from")
-    voice_backup_prefix: Text = key("", "The prefix voice files are recovered from", allowed='a prefix ("" none)')
-    voice_files_bucket: Text = key("voice-files", "The production bucket of voice files")
-    voice_files_prefix: Text = key("", "The production prefix of voice files", allowed='a prefix ("" none)')
+        "missing or differing (size or ETag)", origin="rollbook", allowed="true or false")
+    voice_backup_bucket: Text = key("voice-files-backup", "The bucket voice files are recovered from",
+                                    origin="runbook 003")
+    voice_backup_prefix: Text = key("", "The prefix voice files are recovered from",
+                                    origin="rollbook", allowed='a prefix ("" none)')
+    voice_files_bucket: Text = key("voice-files", "The production bucket of voice files", origin="runbook 003")
+    voice_files_prefix: Text = key("", "The production prefix of voice files",
+                                   origin="runbook 003", allowed='a prefix ("" none)')
     voice_s3_endpoint: Url | None = key(
-        None, "The S3 endpoint of both buckets (None: the provider's default)", allowed="None or a URL")
-    voice_s3_region: Text = key("us-east-1", "The region of both buckets")
+        None, "The S3 endpoint of both buckets (None: the provider's default)",
+        origin="rollbook", allowed="None or a URL")
+    voice_s3_region: Text = key("us-east-1", "The region of both buckets", origin="rollbook")
     voice_s3_access_key_secret: EnvKey = key(
-        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID", allowed="a secret's name")
+        "S3_ACCESS_KEY_ID", "The operator's secret holding the S3 access key ID",
+        origin="rollbook", allowed="a secret's name")
     voice_s3_secret_key_secret: EnvKey = key(
-        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key", allowed="a secret's name")
+        "S3_SECRET_ACCESS_KEY", "The operator's secret holding the S3 secret access key",
+        origin="rollbook", allowed="a secret's name")
 
     # --- verification ----------------------------------------------------------------------------
-    voice_health_timeout: Positive = key(30, "Seconds to wait for /health", allowed="1 or more")
+    voice_health_timeout: Positive = key(30, "Seconds to wait for /health", origin="rollbook", allowed="1 or more")
     voice_validation_timeout: Positive = key(
         120, "Seconds the runbook's validation (ProductionValidator, the STT and TTS calls, the timed TTS "
-        "requests) may take on the host, run with the service's virtualenv", allowed="1 or more")
-    voice_latency_requests: Positive = key(9, "TTS requests the verify times", allowed="1 or more")
+        "requests) may take on the host, run with the service's virtualenv", origin="rollbook", allowed="1 or more")
+    voice_latency_requests: Positive = key(
+        9, "TTS requests the verify times (runbook 003: 3 texts, 3 times each)", origin="runbook 003",
+        allowed="1 or more")
     voice_latency_avg_seconds: PositiveNumber = key(
-        3, "The runbook's baseline: average TTS latency, in seconds", allowed="a number above 0")
+        3, "The runbook's baseline: average TTS latency, in seconds", origin="runbook 003", allowed="a number above 0")
     voice_latency_p95_seconds: PositiveNumber = key(
-        5, "The runbook's baseline: p95 TTS latency, in seconds", allowed="a number above 0")
-    voice_memory_limit_mb: PositiveNumber = key(1024, "The runbook's memory limit, in MB", allowed="a number above 0")
+        5, "The runbook's baseline: p95 TTS latency, in seconds", origin="runbook 003", allowed="a number above 0")
+    voice_memory_limit_mb: PositiveNumber = key(
+        1024, "The runbook's memory limit, in MB (runbook 003: memory_usage < 1GB)", origin="runbook 003",
+        allowed="a number above 0")
 
     @field_validator("voice_backup_dir", "voice_git_ref", "voice_current_ref", "voice_image_registry", mode="before")
     @classmethod
