@@ -209,6 +209,10 @@ def test_enable_restores_the_recommended_values_and_processes_a_smoke_event(sand
                 break
             time.sleep(0.5)
         assert row and row[0], "the smoke event was not processed"
+    for _ in range(20):  # the worker acks right after it commits the row
+        if client.xpending("stream:posts:vision:uploaded", "vision_workers")["pending"] == 0:
+            break
+        time.sleep(0.5)
     assert client.xpending("stream:posts:vision:uploaded", "vision_workers")["pending"] == 0
 
 

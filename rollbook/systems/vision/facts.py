@@ -177,8 +177,8 @@ _ENTRIES_HOLDING = ("import json, sys\n"
 def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
     """Runbook 001's smoke test: a VisionUploadedEventV1 with the runbook's fields published to the uploaded
     stream; its post_enrichment row analysed within ``timeout`` seconds (the runbook waits 90), then its own
-    message no longer pending in the consumer group; then its synthetic row, its message and the traces of
-    its media item (phash key, low-priority entry) removed. Prints
+    message no longer pending in the consumer group; then its synthetic row, its message (acked, deleted) and
+    the traces of its media item (phash key, low-priority entry) removed. Prints
     ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
     each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
     event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
@@ -203,6 +203,9 @@ def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
         "&& { pending=0; break; }; sleep 0.5; done; "
         f"removed=$({each} psql \"$db\" -Atc \"WITH gone AS (DELETE FROM post_enrichment WHERE post_id = '$post' "
         "RETURNING 1) SELECT count(*) FROM gone\"); "
+        # its message: out of the consumer group's pending list (a worker that never acked it, e.g. one
+        # recreated while it held the message, would leave it there for good), then out of the stream
+        f"{each} {REDIS_CLI} XACK {UPLOADED_STREAM} {CONSUMER_GROUP} \"$id\" >/dev/null; "
         f"{each} {REDIS_CLI} XDEL {UPLOADED_STREAM} \"$id\" >/dev/null; "
         # its traces: the phash key and low-priority entry its media item made (waves B and C on)
         f"{each} {REDIS_CLI} DEL {q(settings.phash_prefix)}:\"$sha\" >/dev/null; "
