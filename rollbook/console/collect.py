@@ -18,7 +18,8 @@ from ..core.paths import checkout
 from ..core.runs import utc_time
 from .store import Store
 
-OUTCOMES = {"converged": "succeeded", "refused": "refused"}  # a host record's outcome -> a run's status
+# a host record's outcome -> a run's status (any other outcome: failed)
+OUTCOMES = {"converged": "succeeded", "no_change": "succeeded", "refused": "refused", "unproven": "unproven"}
 TICK_STATUS = {"converged": "succeeded", "drift": "failed", "error": "failed"}  # a drift check's result
 COLLECT_TIMEOUT = 600
 

@@ -6,6 +6,7 @@ file, each host's progress read from it::
     runner.cancel(run["id"])           # pyinfra stopped as by Ctrl-C, the run recorded as cancelled
 """
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..cli.approve import pyinfra_argv
 from ..core.paths import checkout
+from ..core.run_notice import NOTICE_FILE
 from .jobs import job_of
 from .store import Store
 
@@ -49,6 +51,18 @@ def outcome(returncode: int, output_tail: str, cancelled: bool) -> str:
     return "refused" if REFUSAL.search(output_tail) else "failed"
 
 
+def unproven_hosts(notices: Path) -> set[str]:
+    """The hosts whose run ended unproven (nothing showed its effect), from the run's notices file::
+
+        unproven_hosts(Path("runs/7.notices.json"))    # {'vision-1'}
+    """
+    try:
+        said = json.loads(notices.read_text())
+    except (OSError, ValueError):
+        return set()
+    return {host for notice in said for host, reasons in notice.get("reasons", {}).items() if "unproven" in reasons}
+
+
 class Runner:
     def __init__(self, store: Store, folder: Path):
         self.store, self.folder = store, Path(folder)
@@ -76,10 +90,11 @@ class Runner:
                 return
             statuses = {host: "running" for host in hosts}
             self.store.update(run_id, "running", statuses)
+            notices = output.with_suffix(".notices.json")  # the run's end notices (run_notice), with each host's reasons
             with open(output, "ab", buffering=0) as sink:
                 process = subprocess.Popen(argv, cwd=checkout(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True,
-                                           env={**os.environ, CONSOLE_RUN: run_id})
+                                           env={**os.environ, CONSOLE_RUN: run_id, NOTICE_FILE: str(notices)})
                 self._processes[run_id] = process
                 tail = deque(maxlen=200)
                 for raw in process.stdout:
@@ -94,6 +109,9 @@ class Runner:
                 self._processes.pop(run_id, None)
             final = outcome(returncode, "".join(tail), run_id in self._cancelled)
             done = {host: (status if status == "failed" else final) for host, status in statuses.items()}
+            if final == "succeeded" and (unproven := unproven_hosts(notices) & set(done)):
+                final = "unproven"
+                done.update({host: "unproven" for host in unproven})
             self.store.update(run_id, final, done)
 
     def cancel(self, run_id: str):

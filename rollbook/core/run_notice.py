@@ -21,13 +21,13 @@ from pathlib import Path
 from . import notify, schema
 from .runs import CONSOLE_RUN, HostRun, Session
 
-# Each outcome that needs a human, and when a host's run has it. "unproven" is the outcome a run records
-# when it could not prove its effect (no traffic, no probe); nothing records it yet.
+# Each outcome that needs a human, and when a host's run has it. "unproven": the run could not prove its
+# effect (no traffic, no probe: ``rollbook.host.verify``), whether it failed for it (prod) or not.
 NEEDS_A_HUMAN: tuple[tuple[str, Callable[[HostRun], bool]], ...] = (
     ("verification failed", lambda run: run.verified is False),
     ("restored", lambda run: run.outcome == "restored"),
     ("refused in prod", lambda run: run.outcome == "refused" and run.environment == "prod"),
-    ("unproven", lambda run: run.outcome == "unproven"),
+    ("unproven", lambda run: run.outcome == "unproven" or (bool(run.unproven) and run.verified is None)),
     ("drift corrected", lambda run: run.kind == "drift_correction" and run.outcome == "converged"),
     ("emergency", lambda run: run.authorization.get("mode") == "emergency"
      and run.authorization.get("notification") != "sent"),
@@ -103,7 +103,7 @@ def host_lines(name: str, run: HostRun) -> list[str]:
     if auth.get("mode") == "emergency":
         said.append(f"emergency {auth.get('level')} (announced before the change: {auth.get('notification')})")
     lines = [f"- {name}: " + "; ".join(said)]
-    lines += [f"    {check}" for check in run.verify if check.startswith("FAILED")]
+    lines += [f"    {check}" for check in run.verify if check.startswith(("FAILED", "UNPROVEN"))]
     label = CHANGES_LABEL.get(run.outcome, "change")
     lines += [f"    {label}: {change}" for change in run.changes[:MAX_CHANGES]]
     if len(run.changes) > MAX_CHANGES:
@@ -161,7 +161,8 @@ def _sent(session: Session) -> list[dict]:
             if text := message(host_runs, secret_values(session)):
                 result = notify.post(url, text) if url else NO_WEBHOOK
                 notices.append({"text": text, "result": result, "line": f"rollbook: notice of run "
-                                f"{host_runs[0][1].run_id} ({summary(host_runs)}): {result}"})
+                                f"{host_runs[0][1].run_id} ({summary(host_runs)}): {result}",
+                                "reasons": {name: reasons(run) for name, run in host_runs if reasons(run)}})
         return notices
     except Exception as error:  # a notice never fails the run
         return [{"text": "", "result": "failed", "line": f"rollbook: the run's notice failed "

@@ -53,7 +53,8 @@ class HostRun:
     cleanup: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)  # metrics captured before the change
     verify: list[str] = field(default_factory=list)
-    verified: bool | None = None
+    verified: bool | None = None  # None: not verified, or unproven (``unproven`` says why)
+    unproven: list[str] = field(default_factory=list)  # the checks that could not tell (no traffic, no probe)
     started: float = 0.0  # time.monotonic() when the run took its lock (its duration)
     state_dir: str = "/var/lib/rollbook"
     lock_held: bool = False
@@ -65,8 +66,8 @@ class HostRun:
     system_state: bool = True  # a system's run records its units in state.json; another deploy's does not
     enrolling: bool = False  # the bootstrap: the host is not enrolled yet (no marker, no rollbook user)
     first_op: int = 0  # a deploy's first operation in its host's order (its plan: those after it)
-    # how the run ended on this host, as its history says: converged, no_change, failed, restored, aborted,
-    # refused ('' while it runs, or when nothing was recorded); the step that failed, if one did
+    # how the run ended on this host, as its history says: converged, no_change, unproven, failed, restored,
+    # aborted, refused ('' while it runs, or when nothing was recorded); the step that failed, if one did
     outcome: str = ""
     failed_step: str = ""
 

@@ -24,7 +24,8 @@ def _close_open_runs(session, target, command, outcome: str, step: str = ""):
     for held in session.of_host(target.name):
         if not held.lock_held or held.finished:
             continue
-        held.finished, held.outcome, held.failed_step = True, outcome, step
+        held.finished, held.failed_step = True, step
+        held.outcome = run_ops.failed_outcome(held) if outcome == "failed" else outcome
         try:
             ok, output = run_ops.run_on_host(command(held), on=target)
         except Exception as error:  # the connector's own errors (paramiko, socket) when the host is lost

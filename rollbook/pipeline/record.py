@@ -251,7 +251,13 @@ def failure_command(state_dir: str, run: runs.HostRun, failed_step: str) -> str:
                         started_marker=run.started_marker, restored_marker=run.restored_marker,
                         state=state_update(run, back=True),
                         restored=history.finished(run, "restored", took, failed_step),
-                        failed=history.finished(run, "failed", took, failed_step))
+                        failed=history.finished(run, failed_outcome(run), took, failed_step))
+
+
+def failed_outcome(run: runs.HostRun) -> str:
+    """How a failed step's run ends when nothing was restored: ``unproven`` when the step was a verification
+    that could not tell (in prod, not accepted: ``rollbook.host.verify``), else ``failed``."""
+    return "unproven" if run.outcome == "unproven" else "failed"
 
 
 @operation()
@@ -264,7 +270,7 @@ def finished(system: str, changed: bool):
     if not executing():
         return
     run = runs.current(host.name, system)
-    run.outcome = "converged" if changed else "no_change"
+    run.outcome = "unproven" if run.unproven else "converged" if changed else "no_change"
     ok, output = run_on_host(finish_command(run.state_dir, run, run.outcome))
     run.finished = True
     if run.heartbeat is not None:

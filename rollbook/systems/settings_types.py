@@ -32,6 +32,15 @@ ImageName = _pattern(r"\A[a-z0-9][a-z0-9._-]*(?::[0-9]{1,5}(?=/))?(?:/[a-z0-9][a
 ImageTag = _pattern(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 # A URL path on a service's own address (/health): never "..", no query.
 HealthPath = _pattern(r"\A/(?!.*\.\.)[A-Za-z0-9_./-]{0,200}\Z")
+# A Prometheus series: a metric name, with or without exact label matches (vision_media_total{reason="x"}).
+MetricSelector = _pattern(r'\A[A-Za-z_:][A-Za-z0-9_:]*(\{[A-Za-z_][A-Za-z0-9_]*="[^"\\{}\n]*"'
+                          r'(,[A-Za-z_][A-Za-z0-9_]*="[^"\\{}\n]*")*\})?\Z')
+# The start of metric names (vision_low_priority_ for vision_low_priority_*).
+MetricPrefix = _pattern(r"\A[A-Za-z_:][A-Za-z0-9_:]*\Z")
+# A Redis key, stream or consumer group name: no glob, no space, never an option (-...).
+RedisName = _pattern(r"\A[A-Za-z0-9_:.][A-Za-z0-9_:.-]{0,199}\Z")
+# A field of a service's JSON answer (best_day_hour_combinations).
+FieldName = _pattern(r"\A[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 # A git branch, tag or commit: never an option (-...), never "..".
 GitRef = _pattern(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,199}\Z")
 # A path relative to the app's folder: never absolute, never "..", never an option (-...).

@@ -22,6 +22,7 @@ from .console_server import installed
 from .control import CONTROL, REPORT, TEXTFILE, install, timer_check
 from .control import exported as shard_samples
 from .pyinfra_run import REPO, pyinfra
+from .vision_traffic import quiet_night
 
 PROD = "inventories/sandbox_prod.py"
 SYSTEMS = {  # system: (host, rollback data, file, hand edit that undoes the rollback, enable data, unit edited)
@@ -263,3 +264,27 @@ def test_a_console_approval_is_verified_on_the_host_as_a_cli_approval(enrolled, 
     started = [record for record in records if record["console_run"] == run_id and record["event"] == "started"]
     assert started and started[0]["authorization"]["mode"] == "approval"
     assert started[0]["authorization"]["approver"] == "approver@rollbook-console"
+
+
+def test_in_prod_an_unproven_rollback_fails_unless_accepted_and_is_never_restored(enrolled, probes, tmp_path):
+    """No traffic and the probe off (it costs model tokens in prod): the approved rollback cannot show its
+    counters flat. It fails, recorded ``unproven``, and the worker keeps the rolled-back flags; accepted by
+    name (``vision_accept_unproven``, itself in the approved plan) the same run succeeds, still unproven."""
+    host, path = "vision-1", SYSTEMS["vision"][2]
+    data = {**SYSTEMS["vision"][1], "vision_probe": "false"}
+    with quiet_night(probes, host):
+        run = prod("vision_rollback", host, approval=approve(tmp_path, "vision_rollback", host, data), **data)
+        assert run.returncode != 0, run.output
+        assert "In prod an unproven run fails (nothing is restored)" in run.output, run.output
+        assert "--data vision_accept_unproven=true" in run.output
+        rolled_back = probes.file_sha256(host, path)
+        assert probes.compose_env(host, "worker")["VISION_PHASH_ENABLED"] == "false", "restored?"
+        accepted = {**data, "vision_accept_unproven": "true"}
+        again = prod("vision_rollback", host, approval=approve(tmp_path, "vision_rollback", host, accepted), **accepted)
+        assert again.returncode == 0, again.output  # (it also does the cleanup the failed run left undone)
+        assert 'UNPROVEN: vision_media_total{reason="ocr_primary"} flat: not proven' in again.output, again.output
+    records = [json.loads(line) for line in probes.file_text(host, "/var/lib/rollbook/history.jsonl").splitlines()]
+    finished = [record for record in records if record["event"] == "finished"][-2:]
+    assert [record["outcome"] for record in finished] == ["unproven", "unproven"], finished
+    assert "Verify the vision worker" in finished[0]["failed_step"] and "failed_step" not in finished[1]
+    assert probes.file_sha256(host, path) == rolled_back

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from .pyinfra_run import pyinfra
+from . import vision_traffic
+from .vision_traffic import quiet_night
 
 HOST = "vision-1"
 ENV = "/opt/vision/.env"
@@ -124,20 +126,15 @@ def test_metrics_that_do_not_answer_fail_the_verification_naming_the_scrape(enab
         host.check_output("systemctl stop no-metrics")
 
 
-TRAFFIC_SWITCH = "/srv/sandbox-outer/vision-config/sandbox-traffic"  # the stand-in's /app/config/sandbox-traffic
-
-
 @pytest.fixture
 def quiet(probes):
     """A quiet night: the sandbox's background traffic off (no media item arrives but rollbook's own)."""
-    host = probes.ssh(HOST)
-    host.check_output(f"echo off > {TRAFFIC_SWITCH}")
-    yield
-    host.check_output(f"rm -f {TRAFFIC_SWITCH}")
+    with quiet_night(probes, HOST):
+        yield
 
 
 def media_total(probes) -> float:
-    return sum(value for name, value in probes.metrics(HOST).items() if name.startswith("vision_media_total"))
+    return vision_traffic.media_total(probes, HOST)
 
 
 def test_rollback_and_enable_are_proven_without_traffic_on_a_worker_that_serves_no_health(enabled, quiet, probes):
@@ -165,6 +162,37 @@ def test_rollback_and_enable_are_proven_without_traffic_on_a_worker_that_serves_
                 if key in {f"vision:phash:{sha}" for sha in smoke_shas(probes)}]
     low = [entry.get("sha256") for _, entry in client.xrange("stream:posts:vision:low")]
     assert not set(low) & set(smoke_shas(probes)), "the probe's low-priority entry was left behind"
+
+
+def last_finished(probes) -> dict:
+    text = probes.file_text(HOST, "/var/lib/rollbook/history.jsonl")
+    return [record for record in map(json.loads, text.splitlines()) if record.get("event") == "finished"][-1]
+
+
+def test_with_no_traffic_and_no_probe_a_rollback_is_unproven_then_steady_traffic_proves_an_enable(enabled, probes):
+    """The probe off (as a prod team may set it) on a quiet night: nothing can show the counters flat; the
+    run is recorded and announced as unproven, never restored and never "verified" (outside prod it does
+    not fail); then, with steady traffic and still no probe, an enable is proven by the traffic alone."""
+    with quiet_night(probes, HOST):
+        run = deploy("rollback", vision_waves="a", vision_probe="false")
+        assert run.returncode == 0, run.output
+        assert re.search(r"UNPROVEN: vision_preprocess_total flat: not proven: no traffic over \d+s", run.output), \
+            run.output
+        assert "verified: vision_preprocess_total" not in run.output
+        assert re.search(r"rollbook: notice of run \S+ \(unproven on vision-1\)", run.output), run.output
+        finished = last_finished(probes)
+        assert finished["outcome"] == "unproven" and finished["verify"]["passed"] is None, finished
+        assert any(check.startswith("UNPROVEN: vision_preprocess_total flat") for check in finished["verify"]["checks"])
+        running = probes.compose_env(HOST, "worker")
+        assert {flag: running[flag] for flag in WAVES["a"]} == {flag: "false" for flag in WAVES["a"]}, "restored?"
+        again = deploy("rollback", vision_waves="a", vision_probe="false")
+        assert again.returncode == 0 and again.changed == set(), again.output
+        assert last_finished(probes)["outcome"] == "unproven"
+
+    run = deploy("enable", vision_waves="a", vision_probe="false")  # steady traffic again
+    assert run.returncode == 0, run.output
+    assert re.search(r"verified: vision_preprocess_total moving over \d+s \(\+[1-9]", run.output), run.output
+    assert "UNPROVEN" not in run.output and last_finished(probes)["outcome"] == "converged"
 
 
 def smoke_shas(probes) -> set[str]:

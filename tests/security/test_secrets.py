@@ -240,7 +240,8 @@ def _snippets(env_file: str, save_dir: str) -> dict[str, str]:
     """Every built command that reaches redis-cli or psql (operations and facts)."""
     limits = Timeouts(10, 60, 5)
     vision = VisionPlaces(env_file, "/nonexistent/vision", "worker", "/nonexistent/x.yml", "http://127.0.0.1:9",
-                            "vision:phash", "stream:posts:vision:low", ("VISION_PHASH_ENABLED",))
+                            "vision:phash", "stream:posts:vision:low", ("VISION_PHASH_ENABLED",),
+                            "stream:posts:vision:uploaded", "vision_workers")
     analyticbot = AnalyticbotPlaces(env_file, "systemd", "rollbook-no-such-unit", "/nonexistent", "/nonexistent",
                                       "/nonexistent/log", "http://127.0.0.1:9", "DATABASE_URL", ("A",))
     return {

@@ -4,9 +4,6 @@ import json
 
 from .request import AnalyticbotRequest, effective
 
-ADVANCED_FIELDS = {"advanced": "best_day_hour_combinations", "time_weighting": "time_weighted_scores",
-                   "content_type": "content_type_breakdown"}
-
 
 def flags_line(values: dict[str, str]) -> str:
     on = effective(values)
@@ -52,7 +49,7 @@ def judge(request: AnalyticbotRequest, expected: dict[str, str]):
                            f"{request.settings.version_file} {want or 'unreadable'})"))
         data = _answered(seen.best_times, "data") or {}
         result.append((seen.best_times_code == 200, f"best-times answers {seen.best_times_code}"))
-        for unit, field in ADVANCED_FIELDS.items():
+        for unit, field in request.settings.feature_fields.items():
             present = field in data
             result.append((present == on[unit], f"{field} {'present' if present else 'absent'}"
                            f"{'' if present == on[unit] else ' (want ' + ('present' if on[unit] else 'absent') + ')'}"))

@@ -37,6 +37,14 @@ class AnalyticbotPlaces:
     migration_rollback_file: str = "infra/db/migrations/004_rollback.sql"  # relative to the checkout
     migration_apply_file: str = "infra/db/migrations/004_content_type.sql"  # relative to the checkout
     migration_saved_columns: tuple[str, ...] = MIGRATION_COLUMNS  # of posts: saved before a rollback drops them
+    field_advanced: str = "best_day_hour_combinations"  # the best-times answer's field of each feature
+    field_time_weighting: str = "time_weighted_scores"
+    field_content_type: str = "content_type_breakdown"
+
+    @property
+    def feature_fields(self) -> dict[str, str]:
+        """The best-times answer's field of each feature (unit -> field)."""
+        return {unit: getattr(self, f"field_{unit}") for unit in ("advanced", "time_weighting", "content_type")}
 
     def migration_file(self, action: str) -> str:
         """The checkout's SQL file of migration 004's ``action`` (rollback or apply), as an absolute path."""

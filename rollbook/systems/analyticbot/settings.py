@@ -10,7 +10,7 @@ from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
-from ..settings_types import (EnvKey, GitRef, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
+from ..settings_types import (EnvKey, FieldName, GitRef, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
                               items, path_key, relative_key)
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
@@ -68,6 +68,16 @@ class AnalyticbotSettings(Settings):
         "VERSION", "The file in the checkout holding its release's version: after a release change, /health's "
         "version must be it (None: not compared; rollbook's assumption: runbook 004 shows the version /health "
         "reports, not where it comes from)", origin="rollbook", allowed="None or a path inside the checkout")
+    # the best-times answer's field each feature adds under data (absent once it is rolled back)
+    analyticbot_field_advanced: FieldName = key(
+        "best_day_hour_combinations", "The field the advanced features add to the best-times answer",
+        origin="runbook 004", allowed="a JSON field name")
+    analyticbot_field_time_weighting: FieldName = key(
+        "time_weighted_scores", "The field time weighting adds to the best-times answer (rollbook's assumption: "
+        "runbook 004 shows only the advanced field)", origin="rollbook", allowed="a JSON field name")
+    analyticbot_field_content_type: FieldName = key(
+        "content_type_breakdown", "The field the content-type breakdown adds to the best-times answer (rollbook's "
+        "assumption: runbook 004 shows only the advanced field)", origin="rollbook", allowed="a JSON field name")
     analyticbot_log_file: SafePath = path_key("/var/log/analyticbot/production.log", "The API's log file",
                                               origin="runbook 004")
     analyticbot_base_url: LocalUrl = key("http://127.0.0.1:10300", "The API as seen from the host",

@@ -2,15 +2,9 @@
 waves still assigning; after it, the run's effect and, after wave C's cleanup, the backlog at zero."""
 
 from ...core import metrics
+from ...host.verify import UNPROVEN
 from .request import EXPERIMENT_OF, VisionRequest
 
-OCR_PRIMARY = 'vision_media_total{reason="ocr_primary"}'
-TOKENS = "vision_tokens_estimated_total"
-PREPROCESS = "vision_preprocess_total"
-LOW_PRIORITY = "vision_low_priority_"
-ASSIGNMENTS = "vision_experiment_assignments_total"
-MOVING = {"a": PREPROCESS, "b": OCR_PRIMARY, "tokens": TOKENS}  # the counter each wave makes move
-TRAFFIC = "vision_media_total"  # every processed item, whatever the waves: shows there was traffic
 PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
 
 
@@ -21,7 +15,8 @@ def active_experiments(baseline: dict[str, float] | None, later: dict[str, float
     names = [EXPERIMENT_OF[wave] for wave in request.rolled_back if wave in EXPERIMENT_OF]
     if names and (baseline is None or later is None):
         return ["unknown (the metrics scrape failed)"]
-    return [name for name in names if metrics.delta(baseline, later, f'{ASSIGNMENTS}{{wave="{name}"}}') > 0]
+    counter = request.counters.counter_assignments
+    return [name for name in names if metrics.delta(baseline, later, f'{counter}{{wave="{name}"}}') > 0]
 
 
 def judge(request: VisionRequest, expected: dict[str, str]):
@@ -42,15 +37,16 @@ def judge(request: VisionRequest, expected: dict[str, str]):
         if seen.first is None or seen.second is None:
             result.append((False, "the metrics scrape failed: counters not checked"))
         else:
-            traffic = metrics.moved(seen.first, seen.second, TRAFFIC)
-            for wave, counter in MOVING.items():
+            named = request.counters.counter_traffic
+            traffic = metrics.moved(seen.first, seen.second, named)
+            for wave, counter in request.counters.moving.items():
                 total = metrics.moved(seen.first, seen.second, counter)
-                if wave in request.rolled_back and traffic <= 0:
-                    result.append((False, f"{counter} flat: not proven (no traffic: {TRAFFIC} did not move "
-                                          f"over {window}s, and no probe moved it)"))
+                if traffic <= 0 and (wave in request.rolled_back or wave in request.enabled):
+                    result.append(without_traffic(counter, "flat" if wave in request.rolled_back else "moving",
+                                                  window, named, probed=seen.smoke_processed is not None))
                 elif wave in request.rolled_back:
                     result.append((total == 0, f"{counter} flat over {window}s (+{total:g}) with traffic "
-                                               f"(+{traffic:g} {TRAFFIC})"))
+                                               f"(+{traffic:g} {named})"))
                 elif wave in request.enabled:
                     result.append((total > 0, f"{counter} moving over {window}s (+{total:g})"))
         if seen.smoke_processed is not None and request.enabled:  # runbook 001's smoke test (vision_probe)
@@ -67,9 +63,29 @@ def judge(request: VisionRequest, expected: dict[str, str]):
     return checks
 
 
-def judge_cleanup(seen) -> list[tuple[bool, str]]:
-    """After wave C's cleanup: the low-priority counters and backlog at zero."""
-    if seen.second is None:
-        return [(False, "the metrics scrape failed: the backlog is not checked")]
-    low = {name: value for name, value in metrics.matching(seen.second, LOW_PRIORITY).items() if value}
-    return [(not low, "vision_low_priority_* at zero" if not low else f"vision_low_priority_* not zero: {low}")]
+def without_traffic(counter: str, want: str, window: int, traffic: str, probed: bool) -> tuple[bool | None, str]:
+    """A counter's check when no media item was processed between the scrapes (``traffic`` did not move):
+    failed when rollbook's probe was sent (the worker did not process it), else unproven (``vision_probe``
+    false: nothing could make traffic)::
+
+        >>> without_traffic("vision_preprocess_total", "flat", 3, "vision_media_total", probed=False)[0] is UNPROVEN
+        True
+    """
+    if probed:
+        return False, (f"{counter} {want}: no traffic over {window}s ({traffic} did not move), not even "
+                       "rollbook's probe: is the worker consuming its stream?")
+    return UNPROVEN, (f"{counter} {want}: not proven: no traffic over {window}s ({traffic} did not move) and no "
+                      "probe (vision_probe is false)")
+
+
+def judge_cleanup(request: VisionRequest):
+    """After wave C's cleanup: the low-priority counters and backlog at zero (a function of the observation)."""
+    prefix = request.counters.low_priority_metrics
+
+    def checks(seen) -> list[tuple[bool, str]]:
+        if seen.second is None:
+            return [(False, "the metrics scrape failed: the backlog is not checked")]
+        low = {name: value for name, value in metrics.matching(seen.second, prefix).items() if value}
+        return [(not low, f"{prefix}* at zero" if not low else f"{prefix}* not zero: {low}")]
+
+    return checks

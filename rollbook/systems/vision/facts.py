@@ -14,8 +14,6 @@ from ...host.sections import SectionsFact, recorded_section, recorded_units, who
 from ...host.shell import REDIS_CLI, file_inside, health_section, postgres_connect, q, redis_connect, timed
 from ...host.timeouts import Timeouts
 
-UPLOADED_STREAM = "stream:posts:vision:uploaded"
-CONSUMER_GROUP = "vision_workers"
 
 
 @dataclass(frozen=True)
@@ -30,6 +28,8 @@ class VisionPlaces:
     phash_prefix: str
     low_stream: str
     keys: tuple[str, ...]  # every env key rollbook manages for vision
+    uploaded_stream: str  # the stream the worker consumes (the probe goes there)
+    consumer_group: str  # the worker's consumer group on it
     health_path: str | None = None  # under metrics_url; None: ready when /metrics answers
 
     @property
@@ -181,6 +181,7 @@ def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
     the traces of its media item (phash key, low-priority entry) removed. Prints
     ``ok <processed yes|no> <own message pending 0|1> <rows removed>``."""
     each = f"timeout {int(connect)}"  # one Redis or PostgreSQL call
+    stream, group = q(settings.uploaded_stream), q(settings.consumer_group)
     event = ('{"schema_version":"v1","trace_id":"%s","idempotency_key":"%s:%s:%s","tenant_id":"%s",'
              '"post_id":"%s","channel_id":"rollbook-smoke","media_files":[{"sha256":"%s",'
              '"s3_key":"media/%s/%s/%s.jpg","mime_type":"image/jpeg","size_bytes":512000,'
@@ -194,19 +195,19 @@ def _smoke(settings: VisionPlaces, connect: int, timeout: int) -> str:
         "tenant=${tenant:-rollbook-smoke}; now=$(date -u +%Y-%m-%dT%H:%M:%S.%6N+00:00); "
         f"event=$(printf {q(event)} \"$trace\" \"$tenant\" \"$post\" \"$sha\" \"$tenant\" \"$post\" \"$sha\" "
         "\"$tenant\" \"$(printf %s \"$sha\" | cut -c1-2)\" \"$sha\" \"$now\"); "
-        f"id=$({each} {REDIS_CLI} XADD {UPLOADED_STREAM} '*' event \"$event\"); "
+        f"id=$({each} {REDIS_CLI} XADD {stream} '*' event \"$event\"); "
         f"done=no; for i in $(seq {int(timeout) * 2}); do "
         f"[ \"$({each} psql \"$db\" -Atc \"SELECT vision_analyzed_at IS NOT NULL FROM post_enrichment "
         "WHERE post_id = '$post'\")\" = t ] && { done=yes; break; }; sleep 0.5; done; "
         f"pending=1; for i in $(seq 20); do "
-        f"[ \"$({each} {REDIS_CLI} XPENDING {UPLOADED_STREAM} {CONSUMER_GROUP} \"$id\" \"$id\" 1 | grep -c .)\" = 0 ] "
+        f"[ \"$({each} {REDIS_CLI} XPENDING {stream} {group} \"$id\" \"$id\" 1 | grep -c .)\" = 0 ] "
         "&& { pending=0; break; }; sleep 0.5; done; "
         f"removed=$({each} psql \"$db\" -Atc \"WITH gone AS (DELETE FROM post_enrichment WHERE post_id = '$post' "
         "RETURNING 1) SELECT count(*) FROM gone\"); "
         # its message: out of the consumer group's pending list (a worker that never acked it, e.g. one
         # recreated while it held the message, would leave it there for good), then out of the stream
-        f"{each} {REDIS_CLI} XACK {UPLOADED_STREAM} {CONSUMER_GROUP} \"$id\" >/dev/null; "
-        f"{each} {REDIS_CLI} XDEL {UPLOADED_STREAM} \"$id\" >/dev/null; "
+        f"{each} {REDIS_CLI} XACK {stream} {group} \"$id\" >/dev/null; "
+        f"{each} {REDIS_CLI} XDEL {stream} \"$id\" >/dev/null; "
         # its traces: the phash key and low-priority entry its media item made (waves B and C on)
         f"{each} {REDIS_CLI} DEL {q(settings.phash_prefix)}:\"$sha\" >/dev/null; "
         f"for low in $({each} {REDIS_CLI} --json XREVRANGE {q(settings.low_stream)} + - COUNT 1000 "

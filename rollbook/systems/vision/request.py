@@ -13,12 +13,38 @@ from ...core.templates import render
 from .facts import VisionPlaces
 from ...pipeline.stages import STATES, to_record
 from ..settings_types import flag_value, places_of
-from .settings import WAVES
+from .settings import WAVES, VisionSettings  # noqa: F401 (VisionSettings: the doctest's)
 POC_KEY = "FEATURE_VISION_COMPRESSION_POC"
 MANAGED_KEYS = tuple(sorted({key for keys in WAVES.values() for key in keys} | {POC_KEY}))
 EXPERIMENT_OF = {"a": "wave_a", "b": "wave_b", "c": "wave_c"}
 CONTROL = {"enabled": False, "default_variant": "control", "force_tenants": []}
 SYSTEM, GROUP = "vision", "vision_workers"
+
+
+@dataclass(frozen=True)
+class VisionCounters:
+    """The series the checks read, as the host's settings name them (``vision_counter_*``,
+    ``vision_low_priority_metrics``)::
+
+        >>> VisionCounters.of(VisionSettings()).moving["b"]
+        'vision_media_total{reason="ocr_primary"}'
+    """
+
+    counter_traffic: str
+    counter_a: str
+    counter_b: str
+    counter_tokens: str
+    counter_assignments: str
+    low_priority_metrics: str
+
+    @classmethod
+    def of(cls, settings) -> "VisionCounters":
+        return places_of(cls, settings, "vision_")
+
+    @property
+    def moving(self) -> dict[str, str]:
+        """The counter each wave makes move (flat once it is rolled back)."""
+        return {"a": self.counter_a, "b": self.counter_b, "tokens": self.counter_tokens}
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,7 @@ class VisionRequest:
     experiments: dict[str, dict]  # experiment entries of this run's waves
     settings: VisionPlaces
     verify_window: int
+    counters: VisionCounters
     strip_context: bool = False  # rollback option: save, then remove analysis.context from post_enrichment
     purge_s3: s3.S3Target | None = None  # rollback option: save, then delete the S3 result cache
     target: str | None = None  # enabled | rolled_back; None: a converge run to the recorded state
@@ -105,7 +132,7 @@ def request_from(settings, desired: dict[str, str], options: bool = True) -> Vis
                        low_stream=enabled_values["VISION_LOW_PRIORITY_STREAM"], keys=MANAGED_KEYS)
     return VisionRequest(
         desired=dict(desired), env=env, experiments=experiments, settings=places,
-        verify_window=settings.vision_verify_window, strip_context=options and settings.vision_strip_context,
+        verify_window=settings.vision_verify_window, counters=VisionCounters.of(settings), strip_context=options and settings.vision_strip_context,
         purge_s3=_s3_target(settings) if options and settings.vision_purge_s3_cache else None,
     )
 

@@ -14,8 +14,8 @@ from pydantic import StrictBool, StrictInt, StringConstraints, field_validator, 
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import (EnvKey, HealthPath, ManagedKey, State, Text, UnitName, blank_to_none, confined,
-                              declared_states, flag_value, items, path_key)
+from ..settings_types import (EnvKey, HealthPath, ManagedKey, MetricPrefix, MetricSelector, RedisName, State, Text, UnitName,
+                              blank_to_none, confined, declared_states, flag_value, items, path_key)
 
 Wave = Literal["a", "b", "c", "tokens"]
 # The runbook's flag table: wave -> {flag: its recommended value}, whose type is the flag's kind (bool, int, str).
@@ -98,6 +98,33 @@ class VisionSettings(Settings):
     vision_metrics_url: LocalUrl = key(
         "http://127.0.0.1:8001", "The worker's metrics server, as seen from the host (from runbook 001: "
         "/metrics on port 8001)", origin="runbook 001", allowed="a URL")
+    vision_uploaded_stream: RedisName = key(
+        "stream:posts:vision:uploaded", "The stream the worker consumes (rollbook's probe, runbook 001's smoke "
+        "event, is published there)", origin="runbook 001", allowed="a Redis stream name")
+    vision_consumer_group: RedisName = key(
+        "vision_workers", "The worker's consumer group on vision_uploaded_stream (the probe's message must leave "
+        "its pending list)", origin="runbook 001", allowed="a Redis consumer group name")
+    # the series the checks read (the worker's own names: change them if its metrics are named otherwise)
+    vision_counter_traffic: MetricSelector = key(
+        "vision_media_total", "Every media item the worker processed, whatever its waves: shows there was "
+        "traffic (runbook 000 shows it by reason; the checks sum its series)", origin="runbook 000",
+        allowed="a metric name")
+    vision_counter_a: MetricSelector = key(
+        "vision_preprocess_total", "The counter wave a makes move (flat once it is rolled back)", origin="rollbook",
+        allowed="a metric name, with or without {label=\"value\"}")
+    vision_counter_b: MetricSelector = key(
+        'vision_media_total{reason="ocr_primary"}', "The counter wave b makes move (runbook 000: back to 0 when "
+        "OCR is off)", origin="runbook 000", allowed="a metric name, with or without {label=\"value\"}")
+    vision_counter_tokens: MetricSelector = key(
+        "vision_tokens_estimated_total", "The counter wave tokens makes move (runbook 000: stops growing when "
+        "tokens_count is off)", origin="runbook 000", allowed="a metric name, with or without {label=\"value\"}")
+    vision_counter_assignments: MetricSelector = key(
+        "vision_experiment_assignments_total", "Experiment assignments, by label wave=<experiment>: rising "
+        "means an experiment is active (runbook 000: checked before a rollback)", origin="runbook 000",
+        allowed="a metric name")
+    vision_low_priority_metrics: MetricPrefix = key(
+        "vision_low_priority_", "The start of the low-priority queue's metrics, all zero after wave c's cleanup "
+        "(runbook 000: vision_low_priority_*)", origin="runbook 000", allowed="a metric name prefix")
     vision_health_path: HealthPath | None = key(
         None, "The worker's health endpoint under vision_metrics_url (None, rollbook's assumption: runbook 001 "
         "shows none; the worker is ready when its container runs and /metrics answers 200)",
@@ -105,6 +132,9 @@ class VisionSettings(Settings):
     vision_probe: Flag = key(
         True, "Send runbook 001's smoke event during verification, so a rollback and an enable are proven "
         "without traffic (false: no probe; it costs model tokens in prod)", origin="rollbook", allowed="true or false")
+    vision_accept_unproven: Flag = key(
+        False, "Accept a run whose effect nothing could show (no traffic and no probe): its outcome stays "
+        "'unproven'; in prod such a run fails unless this is true", origin="rollbook", allowed="true or false")
     vision_saved_dir: SafePath = path_key(
         "/var/lib/rollbook/saved/vision", "Where stream entries are saved on the host before a trim", origin="rollbook")
 

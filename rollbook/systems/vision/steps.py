@@ -11,7 +11,7 @@ from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
 from ...host.timeouts import timeouts_of
 from ...pipeline import Context, Stage, Stages
-from .checks import ASSIGNMENTS, active_experiments, judge, judge_cleanup
+from .checks import active_experiments, judge, judge_cleanup
 from .cleanups import CACHE, s3_cache_count, strip_context_sql
 from .facts import VisionEffect, VisionHost
 from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text, request_from, scope_of)
@@ -50,7 +50,7 @@ class VisionStages(Stages):
         active = active_experiments(state.baseline, state.later, request)
         if active:
             logger.warning(f"{host.print_prefix}active experiment(s) {', '.join(active)}: "
-                           f"{ASSIGNMENTS} rose over {ctx.settings.vision_experiment_window}s")
+                           f"{request.counters.counter_assignments} rose over {ctx.settings.vision_experiment_window}s")
             if ctx.settings.rollbook_environment == "prod" and not ctx.settings.vision_ignore_experiments:
                 return (f"active experiment(s) {', '.join(active)}; refusing in prod without "
                         "--data vision_ignore_experiments=true")
@@ -93,7 +93,8 @@ class VisionStages(Stages):
             fact_kwargs=dict(settings=settings, window=request.verify_window,
                              health_timeout=ctx.settings.vision_health_timeout, timeouts=timeouts_of(ctx.settings),
                              smoke=ctx.settings.vision_probe, smoke_timeout=ctx.settings.vision_smoke_timeout),
-            judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM)
+            judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM,
+            accept_unproven=ctx.settings.vision_accept_unproven)
 
     def cleanup(self, ctx: Context) -> Stage:
         request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, timeouts_of(ctx.settings)
@@ -116,7 +117,7 @@ class VisionStages(Stages):
                 what="vision wave c cleanup", fact=VisionEffect,
                 fact_kwargs=dict(settings=settings, window=1, health_timeout=ctx.settings.vision_health_timeout,
                                  timeouts=limits),
-                judge=judge_cleanup, system=SYSTEM)
+                judge=judge_cleanup(request), system=SYSTEM)
         if request.strip_context:
             table = f"post_enrichment_context_backup_{ctx.run.run_id.lower().replace('-', '_')}"
             stage.steps.append(postgres.script(

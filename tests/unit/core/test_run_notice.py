@@ -159,3 +159,19 @@ def test_the_caller_of_a_correction_run_gets_its_notices_in_a_file(tmp_path, mon
     run_notice.at_end(session_of(None, ("vision-1", run)), executed=True)
     [notice] = json.loads((tmp_path / "notices.json").read_text())
     assert notice["result"].startswith("not sent") and "drift corrected on vision-1" in notice["text"]
+    assert notice["reasons"] == {"vision-1": ["drift corrected"]}
+
+
+def test_an_unproven_run_says_which_checks_could_not_tell_and_the_console_reads_its_hosts(tmp_path, monkeypatch):
+    from rollbook.console.runner import unproven_hosts
+
+    monkeypatch.setenv(run_notice.NOTICE_FILE, str(tmp_path / "notices.json"))
+    run = host_run(outcome="unproven", unproven=["counter flat: not proven"],
+                   verify=["ok: env holds", "UNPROVEN: counter flat: not proven"])
+    run_notice.at_end(session_of(None, ("vision-1", run), ("vision-2", host_run(outcome="no_change"))), executed=True)
+    [notice] = json.loads((tmp_path / "notices.json").read_text())
+    assert "- vision-1: unproven; needs a human: unproven\n    UNPROVEN: counter flat: not proven" in notice["text"]
+    assert unproven_hosts(tmp_path / "notices.json") == {"vision-1"}
+    assert unproven_hosts(tmp_path / "none.json") == set()
+    # a staging run that passed its other checks but could not prove one, then failed a later step
+    assert reasons(host_run(outcome="failed", unproven=["counter flat: not proven"])) == ["unproven"]

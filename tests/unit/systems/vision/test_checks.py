@@ -1,8 +1,10 @@
 """The vision checks as data: active experiments before a rollback, the verification after it."""
 
-from rollbook.systems.vision.checks import (OCR_PRIMARY, PREPROCESS, TOKENS, active_experiments, judge, judge_cleanup)
+from rollbook.host.verify import UNPROVEN
+from rollbook.systems.vision.checks import active_experiments, judge, judge_cleanup
 from rollbook.systems.vision.facts import VisionObservation
 from rollbook.systems.vision.request import request_from
+from rollbook.systems.vision.settings import VisionSettings
 
 from ...harness import group_data, validated
 from .test_request import request
@@ -17,6 +19,8 @@ def test_active_experiments_are_the_rising_counters_of_waves_in_scope():
     assert active_experiments(before, before, request()) == []
 
 
+DEFAULTS = VisionSettings()  # the series the checks read, as the settings' defaults name them
+PREPROCESS, OCR_PRIMARY, TOKENS = DEFAULTS.vision_counter_a, DEFAULTS.vision_counter_b, DEFAULTS.vision_counter_tokens
 API = 'vision_media_total{reason="vision_api"}'  # traffic the rolled-back waves do not stop
 
 
@@ -34,15 +38,23 @@ def test_judge_passes_a_rolled_back_worker_with_flat_counters():
 
 
 def test_flat_counters_without_traffic_or_a_failed_scrape_are_never_a_pass():
-    made = request(vision_waves="b")
+    """No traffic and no probe: unproven (neither a pass nor a failure); a probe sent but not processed:
+    failed; in an enable as in a rollback."""
     flat = {OCR_PRIMARY: 5, API: 1}
-    quiet = [text for ok, text in judge(made, {})(observation({}, first=flat, second=flat)) if not ok]
-    assert quiet and "not proven (no traffic" in quiet[0]
+    for made, want in ((request(vision_waves="b"), "flat"), (request("enabled", vision_waves="b"), "moving")):
+        quiet = [(ok, text) for ok, text in judge(made, {})(observation({}, first=flat, second=flat)) if ok is not True]
+        assert quiet == [(UNPROVEN, f"{OCR_PRIMARY} {want}: not proven: no traffic over 3s (vision_media_total did "
+                                    "not move) and no probe (vision_probe is false)")]
+        probed = observation({}, first=flat, second=flat, smoke=(False, 1, 0))
+        assert [text for ok, text in judge(made, {})(probed) if ok is False and "traffic" in text] == \
+            [f"{OCR_PRIMARY} {want}: no traffic over 3s (vision_media_total did not move), not even rollbook's "
+             "probe: is the worker consuming its stream?"]
+    made = request(vision_waves="b")
     scrape_failed = VisionObservation(container={}, health=200, first=None, second=None,
                                       smoke_processed=None, smoke_pending=None)
     assert [text for ok, text in judge(made, {})(scrape_failed) if not ok] == \
         ["the metrics scrape failed: counters not checked"]
-    assert judge_cleanup(scrape_failed)[0][0] is False
+    assert judge_cleanup(made)(scrape_failed)[0][0] is False
     assert active_experiments(None, None, request(vision_waves="b")) == ["unknown (the metrics scrape failed)"]
 
 
@@ -53,8 +65,8 @@ def test_judge_fails_on_old_env_and_moving_counters_and_the_cleanup_check_on_a_b
     failed = [text for ok, text in judge(made, {"VISION_PHASH_ENABLED": "false"})(seen) if not ok]
     assert len(failed) == 3, failed
     assert any("VISION_PHASH_ENABLED='true'" in text for text in failed)
-    assert judge_cleanup(seen) == [(False, "vision_low_priority_* not zero: {'vision_low_priority_backlog': 3}")]
-    assert judge_cleanup(observation({}, second={"vision_low_priority_backlog": 0}))[0][0]
+    assert judge_cleanup(made)(seen) == [(False, "vision_low_priority_* not zero: {'vision_low_priority_backlog': 3}")]
+    assert judge_cleanup(made)(observation({}, second={"vision_low_priority_backlog": 0}))[0][0]
 
 
 def test_judge_of_enable_needs_moving_counters_and_the_smoke_event():
@@ -99,3 +111,16 @@ def test_a_rollback_s_probe_is_traffic_and_its_row_must_be_gone():
     assert [text for ok, text in left if not ok] == ["the probe's synthetic post_enrichment row removed: 0"]
     unsent = judge(made, {})(observation({}, first=flat, second={OCR_PRIMARY: 5, API: 9}, smoke=(False, None, None)))
     assert all(ok for ok, _ in unsent) and not [text for _, text in unsent if "probe" in text or "smoke" in text]
+
+
+def test_the_checks_read_the_series_the_settings_name():
+    """A worker whose metrics are named otherwise: the names come from data, the checks follow them."""
+    made = request(vision_waves="b,c", vision_counter_b="worker_ocr_items_total", vision_counter_traffic="worker_items",
+                   vision_low_priority_metrics="worker_low_", vision_counter_assignments="worker_assignments_total")
+    checks = judge(made, {})(observation({}, first={"worker_ocr_items_total": 5, "worker_items": 1},
+                                         second={"worker_ocr_items_total": 5, "worker_items": 4}))
+    assert (True, "worker_ocr_items_total flat over 3s (+0) with traffic (+3 worker_items)") in checks
+    assert judge_cleanup(made)(observation({}, second={"worker_low_backlog": 2, "vision_low_priority_x": 0})) == \
+        [(False, "worker_low_* not zero: {'worker_low_backlog': 2}")]
+    rising = ({'worker_assignments_total{wave="wave_b"}': 1}, {'worker_assignments_total{wave="wave_b"}': 2})
+    assert active_experiments(*rising, made) == ["wave_b"]

@@ -5,7 +5,8 @@ from rollbook.systems.vision.facts import VisionEffect, VisionHost, VisionPlaces
 from rollbook.systems.vision.request import MANAGED_KEYS
 
 SETTINGS = VisionPlaces("/opt/vision/.env", "/opt/vision", "worker", "/opt/vision/config/x.yml",
-                          "http://127.0.0.1:8001", "vision:phash", "stream:posts:vision:low", MANAGED_KEYS)
+                          "http://127.0.0.1:8001", "vision:phash", "stream:posts:vision:low", MANAGED_KEYS,
+                          "stream:posts:vision:uploaded", "vision_workers")
 
 HOST_OUTPUT = """## recorded
 {"vision": {"units": {"b": "rolled_back"}, "last_run": "r1"}, "other": {"units": {"x": "y"}}}
