@@ -33,6 +33,8 @@ def finished(run: HostRun, outcome: str, duration: float, failed_step: str = "")
                      verify={"passed": run.verified, "checks": run.verify})
     if failed_step:
         record["failed_step"] = failed_step
+    if run.diagnostics:
+        record["diagnostics"] = run.diagnostics
     return record
 
 

@@ -70,6 +70,8 @@ class HostRun:
     # aborted, refused ('' while it runs, or when nothing was recorded); the step that failed, if one did
     outcome: str = ""
     failed_step: str = ""
+    logs_command: object = ""  # prints the service's recent log lines, masked (``Stages.logs``)
+    diagnostics: list[str] = field(default_factory=list)  # those lines, read when a step failed
 
     @property
     def private_dir(self) -> str:

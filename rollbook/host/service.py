@@ -3,12 +3,15 @@ old one back when the service does not start on the new one. The decision compar
 process with the target, so a run killed between edit and restart is finished by the next one."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyinfra.api import operation
 from pyinfra.api.command import StringCommand
 
 from ..core.report import announce
+from . import loaders
 from .command import command, joined, program
+from .scripts import source
 from .envfile import read_keys, shown
 from .shell import COMPOSE, STAMP
 
@@ -56,6 +59,29 @@ def restart_command(unit: str, service: str, project_dir: str, build: bool = Fal
                        project=project_dir, compose=program(COMPOSE), service=service,
                        build=program(" --build" if build else ""))
     return command("systemctl daemon-reload && systemctl restart {service}", service=service)
+
+
+LOG_LINES = 40  # the service's recent log lines a failed or restored run keeps (history, incident report)
+_MASK = f"{Path(loaders.__file__).read_text()}\n{source('mask_log')}\nmain(seen_by)\n"
+
+
+def log_tail_command(unit: str, service: str, project_dir: str, env_file: str, public=(),
+                     lines: int = LOG_LINES) -> StringCommand:
+    """The service's last ``lines`` log lines (journald, or ``compose logs``), every value of ``env_file``
+    that is not one of the ``public`` keys masked on the host (``scripts/mask_log.py``); what a failed or
+    restored run records (``Stages.logs``)::
+
+        >>> str(log_tail_command("systemd", "api", "", "/opt/api/.env"))[:60]
+        "{ journalctl -u api -n 40 --no-pager -o short-iso; } 2>&1 | "
+    """
+    if unit == "compose":
+        logs = command("cd {project} && {compose} && $c logs --no-color --tail {lines} {service}",
+                       project=project_dir, compose=program(COMPOSE), lines=int(lines), service=service)
+    else:
+        logs = command("journalctl -u {service} -n {lines} --no-pager -o short-iso", service=service, lines=int(lines))
+    return command("{{ {logs}; }} 2>&1 | tail -n {lines} | python3 -c {mask} {public} {kind} {env_file}", logs=logs,
+                   lines=int(lines), mask=_MASK, public=",".join(sorted(public)),
+                   kind="compose" if unit == "compose" else "systemd", env_file=env_file)
 
 
 def running_keys_command(unit: str, service: str, project_dir: str, keys) -> StringCommand:

@@ -59,6 +59,7 @@ def run(system: Stages, target: str | None):
         refuse(current, why)
         return
     current.baseline = system.baseline(ctx)
+    current.logs_command = system.logs(ctx)
     stages = [system.converge(ctx), system.apply(ctx)]
     system.verify(ctx)  # the effect first: a cleanup that fails later leaves a verified, recorded state
     stages.append(system.cleanup(ctx))

@@ -15,6 +15,7 @@ from pyinfra import logger
 from pyinfra.api import BaseStateCallback
 
 from ..core import run_notice
+from ..host.service import LOG_LINES
 from . import record as run_ops
 
 
@@ -39,6 +40,19 @@ def _close_open_runs(session, target, command, outcome: str, step: str = ""):
             held.outcome = "restored"
 
 
+def _diagnostics(session, target, held) -> list[str]:
+    """The service's recent log lines (masked on the host, then every secret this run knows masked
+    again); a line saying why when they cannot be read. Never raises."""
+    try:
+        ok, output = run_ops.run_on_host(held.logs_command, on=target)
+    except Exception as error:  # the host lost: the failure's own record says so
+        return [f"(the service's log could not be read: {type(error).__name__})"]
+    lines = output.stdout_lines[-LOG_LINES:] if ok else \
+        [f"(the service's log could not be read: {' '.join(output.stderr_lines)[-200:]})"]
+    secrets = run_notice.secret_values(session)
+    return [run_notice.scrubbed(line, secrets) for line in lines]
+
+
 class _Callbacks(BaseStateCallback):
     """pyinfra's callbacks, on the runs of one session (``rollbook.core.runs.Session``)."""
 
@@ -53,8 +67,12 @@ class _Callbacks(BaseStateCallback):
             state.config.FAIL_PERCENT = value
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
-        """A failed step: record it in history and release the lock, so nothing is left held."""
+        """A failed step: the service's recent log lines read, then the step recorded in history with them
+        and the lock released, so nothing is left held."""
         step = ", ".join(sorted(state.op_meta[op_hash].names))
+        for held in self.session.of_host(host.name):
+            if held.lock_held and not held.finished and held.logs_command and not held.diagnostics:
+                held.diagnostics = _diagnostics(self.session, host, held)
         _close_open_runs(self.session, host, lambda held: run_ops.failure_command(held.state_dir, held, step),
                          "failed", step)
 

@@ -108,6 +108,11 @@ class Stages:
         """Metrics captured before the change, for the record."""
         return {}
 
+    def logs(self, ctx: Context) -> str:
+        """The service's recent log lines, masked (``service.log_tail_command``): read when a step fails,
+        kept in the run's history and its incident report ('' reads none)."""
+        return ""
+
     def converge(self, ctx: Context) -> Stage:
         """Files, code, image tags: each operation yields commands only when the host differs."""
         return Stage()

@@ -391,7 +391,11 @@ def test_a_failed_verification_sends_one_notice_naming_run_system_host_and_outco
         with sandbox_receiver() as (_, received):  # group_data/sandbox.py's rollbook_notify_webhook
             run = deploy("rollback", SYSTEMD, **poisoned)
         assert run.returncode != 0 and "verification failed" in run.output, run.output
-        run_id = json.loads(probes.ssh(SYSTEMD).check_output("tail -n 1 /var/lib/rollbook/history.jsonl"))["run_id"]
+        last = json.loads(probes.ssh(SYSTEMD).check_output("tail -n 1 /var/lib/rollbook/history.jsonl"))
+        run_id = last["run_id"]
+        # the unit's journal before the run ended, masked, in its history (and so in its incident report)
+        assert any("voice" in line.lower() for line in last["diagnostics"]), last
+        assert not [line for line in last["diagnostics"] if "poisoned" in line], last["diagnostics"]
         ours = [body["text"] for _, body in received if f"run {run_id} " in body["text"]]
         assert len(ours) == 1, received  # one message for the run, sent at its end
         text = ours[0]

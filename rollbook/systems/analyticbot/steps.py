@@ -84,6 +84,11 @@ class AnalyticbotStages(Stages):
                 commit=state.ref_commit, head=state.head))
         return stage
 
+    def logs(self, ctx: Context):
+        settings = ctx.request.settings
+        return service.log_tail_command(settings.unit, settings.service, settings.project_dir, settings.env_file,
+                                        envfile.public_keys(ctx.settings, settings.keys))
+
     def apply(self, ctx: Context) -> Stage:
         request, state, settings = ctx.request, ctx.state, ctx.request.settings
         stale_code = bool(request.release and state.ref_commit != state.head) or \

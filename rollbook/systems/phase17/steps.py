@@ -74,6 +74,11 @@ class Phase17Stages(Stages):
             stage.changes += envfile.describe(envfile.plan_changes(state.env_file, target), {FLAG})
         return stage
 
+    def logs(self, ctx: Context):
+        settings = ctx.request.settings
+        return service.log_tail_command("systemd", settings.service, "", settings.env_file,
+                                        envfile.public_keys(ctx.settings, {FLAG}))
+
     def apply(self, ctx: Context) -> Stage:
         state, settings = ctx.state, ctx.request.settings
         return Stage(steps=[service.restarted_when_stale(

@@ -76,6 +76,11 @@ class VisionStages(Stages):
             ],
             changes=envfile.describe(envfile.plan_changes(state.env_file, request.env), public))
 
+    def logs(self, ctx: Context):
+        settings = ctx.request.settings
+        return service.log_tail_command("compose", settings.service, settings.project_dir, settings.env_file,
+                                        envfile.public_keys(ctx.settings, settings.keys))
+
     def apply(self, ctx: Context) -> Stage:
         request, settings = ctx.request, ctx.request.settings
         return Stage(steps=[service.restarted_when_stale(

@@ -57,6 +57,11 @@ class VoiceStages(Stages):
         return Stage(steps=[step for stage in stages for step in stage.steps],
                      changes=[change for stage in stages for change in stage.changes])
 
+    def logs(self, ctx: Context):
+        settings = ctx.request.settings
+        return service.log_tail_command(settings.unit, settings.service, settings.app_dir, settings.env_file,
+                                        envfile.public_keys(ctx.settings))
+
     def apply(self, ctx: Context) -> Stage:
         request, settings, levels = ctx.request, ctx.request.settings, levels_of(ctx.request)
         reasons = [reason for level in levels for reason in level.reasons(ctx)]

@@ -50,3 +50,18 @@ def test_the_incident_report_renders_a_run():
     assert "# Incident report: vision rollback on w1" in text
     assert "`VISION_PHASH_ENABLED: true -> false`" in text and "phash_keys_deleted: 1000" in text
     assert "Verification (passed)" in text and "Root cause analysis scheduled" in text
+
+
+def test_the_incident_report_holds_an_unproven_verification_and_the_service_s_log():
+    run = a_run(verify=["ok: env holds", "UNPROVEN: counter flat: not proven"], unproven=["counter flat: not proven"],
+                diagnostics=["2026-12-08T02:00:00 worker started", "2026-12-08T02:00:01 connected to <hidden>"])
+    rows = history.runs_of(records_of(history.started(run), history.finished(run, "unproven", 3, "vision | Verify")))
+    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=run.run_id,
+                  authorized_by=history.authorized_by(rows[0]))
+    assert "## vision: unproven" in text and "### Verification (UNPROVEN)" in text
+    assert "### The service's log before the run ended (last 2 lines, masked)\n\n```\n" \
+           "2026-12-08T02:00:00 worker started\n2026-12-08T02:00:01 connected to <hidden>\n```" in text
+    failed = a_run(verify=["FAILED: env differs"], verified=False)
+    rows = history.runs_of(records_of(history.started(failed), history.finished(failed, "failed", 3)))
+    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=failed.run_id, authorized_by="x")
+    assert "### Verification (FAILED)" in text and "The service's log" not in text
