@@ -6,7 +6,9 @@ restored and never called verified: its outcome is ``unproven``; in prod it fail
 accepts it (``--data <system>_accept_unproven=true``).
 """
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyinfra import host, logger
 from pyinfra.api import operation
@@ -17,6 +19,37 @@ from .shell import fail
 
 UNPROVEN = None  # a check's ``ok`` when it could not tell
 LABEL = {True: "verified", False: "FAILED", UNPROVEN: "UNPROVEN"}  # how a check is printed and recorded
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A runbook's decision point ("if X, then Y") as its checks meet it: when a check whose statement
+    matches ``check`` (a regular expression) fails, the runbook's own ``words`` (where it says them) and
+    what rollbook's operator does next follow the statement::
+
+        Decision(r"^best-times answered", "runbook 004, Rollback Decision Matrix",
+                 "Response time > 5s | HIGH | Quick rollback (disable all)", "--data analyticbot_features=all")
+    """
+
+    check: str
+    runbook: str
+    words: str
+    then: str
+
+    def said(self) -> str:
+        return f"{self.runbook}: \"{self.words}\" -> {self.then}"
+
+
+def decided(checks: list[tuple[bool | None, str]], decisions=()) -> list[tuple[bool | None, str]]:
+    """``checks`` with each failed statement followed by the runbook's decisions that apply to it::
+
+        >>> decided([(False, "best-times answered in 6.1s (limit 5s)")],
+        ...         [Decision("^best-times", "runbook 004", "Response time > 5s", "roll back all")])[0][1]
+        'best-times answered in 6.1s (limit 5s) [runbook 004: "Response time > 5s" -> roll back all]'
+    """
+    return [(ok, statement + "".join(f" [{decision.said()}]" for decision in decisions
+                                     if ok is False and re.search(decision.check, statement)))
+            for ok, statement in checks]
 
 
 def verdict(checks: list[tuple[bool | None, str]], what: str, system: str, environment: str,
@@ -53,11 +86,11 @@ def record(run: runs.HostRun | None, checks: list[tuple[bool | None, str]]):
 
 @operation()
 def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = "", before: Callable | None = None,
-             accept_unproven: bool = False):
+             accept_unproven: bool = False, decisions=()):
     """At execute time, call ``before`` (to upload a secret the observation needs), read ``fact`` and fail
     unless every check of ``judge`` (observation -> ``[(ok, statement)]``, each printed, recorded in the
-    history of ``system``'s run) holds (``verdict``); no command when they do (in ``--dry``, nothing is
-    observed). Example::
+    history of ``system``'s run) holds (``verdict``); a failed one says the runbook's ``decisions`` that
+    apply (``decided``). No command when they hold (in ``--dry``, nothing is observed). Example::
 
         verify.verified(name="Verify: vision rolled back", what="vision rolled back",
                         fact=VisionEffect, fact_kwargs={...}, judge=lambda seen: [(seen.health == 200, "health 200")])
@@ -66,7 +99,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
         return
     if before:
         before()
-    checks = judge(host.get_fact(fact, **fact_kwargs))
+    checks = decided(judge(host.get_fact(fact, **fact_kwargs)), decisions)
     for ok, statement in checks:
         logger.info(f"{host.print_prefix}{LABEL[ok]}: {statement}")
     run = runs.current(host.name, system)

@@ -2,7 +2,26 @@
 
 import json
 
+from ...host.verify import Decision
 from .request import AnalyticbotRequest, effective
+
+RUNBOOK = "runbook 004"
+# the runbook's troubleshooting issues and decision matrix, as the checks meet them (``verify.decided``)
+DECISIONS = (
+    Decision(r"^process environment differs", f"{RUNBOOK}, Issue 1", "Changed flags but API still using old "
+             "values", "the process did not re-read the env file: a re-run restarts it (systemctl daemon-reload, "
+             "restart) and checks /proc/PID/environ again"),
+    Decision(r"^log shows", f"{RUNBOOK}, Issue 4", "If still showing True, API may be caching environment",
+             "stop every uvicorn of the API (pkill -9 -f uvicorn), start the unit, then re-run"),
+    Decision(r"^/health |ERROR line\(s\) since the restart", f"{RUNBOOK}, Issue 2", "API crashes on startup. "
+             "Common causes: 1. Syntax error in .env 2. Missing dependency 3. Database connection error",
+             "read the service's log in this run's history (rollbook incident), fix the cause, re-run"),
+    Decision(r"present \(want absent\)", f"{RUNBOOK}, Issue 4", "If master flag is true but sub-flag is false, "
+             "system should respect it", "compare the three ENABLE_ flags in the env file and the process; if the "
+             "API ignores a sub-flag, roll back every feature (--data analyticbot_features=all)"),
+    Decision(r"^best-times answered in", f"{RUNBOOK}, Rollback Decision Matrix", "Response time > 5s | HIGH | "
+             "Quick rollback (disable all)", "--data analyticbot_features=all (deploys/analyticbot_rollback.py)"),
+)
 
 
 def flags_line(values: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from ...host.timeouts import timeouts_of
 from ...pipeline.record import connector_arguments
 from ...pipeline import Context, Stage, Stages
 from ...core.secrets import secret
-from .checks import judge
+from .checks import DECISIONS, judge
 from .facts import BACKUP_PREFIX, MIGRATION_INDEXES, AnalyticbotEffect, AnalyticbotHost
 from .migration import apply_sql, restore_sql, rollback_sql, save_sql
 from .request import FLAG_OF, GROUP, SYSTEM, AnalyticbotRequest, desired_state, effective, request_from, scope_of
@@ -131,7 +131,7 @@ def _verified(ctx: Context, name: str, what: str):
         fact_kwargs=dict(settings=settings, header_file=header_file, channel=ctx.settings.analyticbot_channel,
                          days=ctx.settings.analyticbot_days, health_timeout=ctx.settings.analyticbot_health_timeout,
                          release=request.release is not None),
-        judge=judge(request, _expected(ctx)), system=SYSTEM)
+        judge=judge(request, _expected(ctx)), system=SYSTEM, decisions=DECISIONS)
 
 
 def _app_folder(settings) -> str:

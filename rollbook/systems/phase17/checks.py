@@ -2,8 +2,25 @@
 apply to it; after one, the runbook's verification."""
 
 from ...host import envfile
+from ...host.verify import Decision
 from .facts import COMMENT, FLAG, GUARD, Phase17State
 from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
+
+TREE = "runbook 002, Rollback Decision Tree"
+# the runbook's decision tree and support steps, as the checks meet them (``verify.decided``)
+DECISIONS = (
+    Decision(r"^WebSocket upgrade to .*want a refusal", TREE, "Is it WebSocket endpoint specific? Yes -> Disable "
+             "WebSocket endpoint (Method 1) ... Can you fix it quickly? No -> Use feature flag (Method 3)",
+             "if the endpoint is still served after Method 1, the flag: --data phase17_method=flag"),
+    Decision(r" fails \(exit", TREE, "Is it Phase 15/16 related? Yes -> Rollback entire Phase 17",
+             "roll back both methods (phase17_method=router, then flag); if Phase 15/16 still fails, revert the "
+             "Phase 17 commit upstream (Method 2): rollbook does not push"),
+    Decision(r"^memory ", TREE, "Critical issue? Yes -> Revert commit (Method 2)",
+             "a leak is critical: roll back here, then revert the commit upstream (Method 2)"),
+    Decision(r"is not running|answers nothing|, want 200", "runbook 002, Support Contacts", "If rollback fails or "
+             "issues persist: ... 3. Contact the development team", "read the service's log in this run's "
+             "history (rollbook incident) and contact the development team"),
+)
 
 
 def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:

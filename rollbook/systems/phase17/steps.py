@@ -10,7 +10,7 @@ from pyinfra import host
 from ...host import code, envfile, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
-from .checks import converged, judge, refusal
+from .checks import DECISIONS, converged, judge, refusal
 from .facts import FLAG, ROUTER_LINES, Phase17Effect, Phase17Host
 from .request import (FLAG_UNIT, GROUP, LEGACY_UNIT, ROUTER, SYSTEM, Phase17Request, desired_state, flag_of, recorded_state, request_from, scope_of, stream_served)
 
@@ -96,7 +96,7 @@ class Phase17Stages(Stages):
             fact=Phase17Effect,
             fact_kwargs=dict(settings=settings, health_timeout=ctx.settings.phase17_health_timeout,
                              cycles=request.leak_cycles if stream_served(units) else 0),
-            judge=judge(request, units), system=SYSTEM)
+            judge=judge(request, units), system=SYSTEM, decisions=DECISIONS)
 
 
 def _restore(ctx: Context) -> service.Restore:

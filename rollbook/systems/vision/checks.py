@@ -2,10 +2,22 @@
 waves still assigning; after it, the run's effect and, after wave C's cleanup, the backlog at zero."""
 
 from ...core import metrics
-from ...host.verify import UNPROVEN
+from ...host.verify import UNPROVEN, Decision
 from .request import EXPERIMENT_OF, VisionRequest
 
 PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
+ORDER = "runbook 000, 3. Мониторинг"
+# the runbook's monitoring section, as the checks meet it (``verify.decided``)
+DECISIONS = (
+    Decision(r"^worker environment differs", ORDER, "Выключить фич-флаг → перезапустить worker",
+             "the worker runs without the new env file: a re-run recreates it"),
+    Decision(r" flat over ", ORDER, "`vision_media_total{reason=\"ocr_primary\"}` возвращается к 0, если OCR "
+             "отключён", "the worker still does the wave's work: compare its environment (docker inspect) with "
+             ".env, and look for another worker consuming the stream"),
+    Decision(r"\* not zero", ORDER, "`vision_low_priority_*` остаются нулевыми после очистки очереди",
+             "a re-run trims the stream again (its entries saved first); a backlog that grows means a producer "
+             "still writes to it"),
+)
 
 
 def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,

@@ -11,7 +11,7 @@ from ...host import envfile, files, postgres, redis, s3, service, verify
 from ...host.shell import http_ok
 from ...host.timeouts import timeouts_of
 from ...pipeline import Context, Stage, Stages
-from .checks import active_experiments, judge, judge_cleanup
+from .checks import DECISIONS, active_experiments, judge, judge_cleanup
 from .cleanups import CACHE, s3_cache_count, strip_context_sql
 from .facts import VisionEffect, VisionHost
 from .request import (EXPERIMENT_OF, GROUP, SYSTEM, WAVES, VisionRequest, desired_state, expected_container_env, experiments_text, request_from, scope_of)
@@ -99,7 +99,7 @@ class VisionStages(Stages):
                              health_timeout=ctx.settings.vision_health_timeout, timeouts=timeouts_of(ctx.settings),
                              smoke=ctx.settings.vision_probe, smoke_timeout=ctx.settings.vision_smoke_timeout),
             judge=judge(request, expected_container_env(ctx.state.env_file, request)), system=SYSTEM,
-            accept_unproven=ctx.settings.vision_accept_unproven)
+            accept_unproven=ctx.settings.vision_accept_unproven, decisions=DECISIONS)
 
     def cleanup(self, ctx: Context) -> Stage:
         request, state, settings, limits = ctx.request, ctx.state, ctx.request.settings, timeouts_of(ctx.settings)
@@ -122,7 +122,7 @@ class VisionStages(Stages):
                 what="vision wave c cleanup", fact=VisionEffect,
                 fact_kwargs=dict(settings=settings, window=1, health_timeout=ctx.settings.vision_health_timeout,
                                  timeouts=limits),
-                judge=judge_cleanup(request), system=SYSTEM)
+                judge=judge_cleanup(request), system=SYSTEM, decisions=DECISIONS)
         if request.strip_context:
             table = f"post_enrichment_context_backup_{ctx.run.run_id.lower().replace('-', '_')}"
             stage.steps.append(postgres.script(

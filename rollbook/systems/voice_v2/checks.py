@@ -2,9 +2,27 @@
 being ``facts.VoiceEffect``'s observation: GET /health, each level's own checks (``levels``) in level order,
 then the checks every run shares (ProductionValidator, the STT and TTS pipelines, the TTS latency, the memory)."""
 
+from ...host.verify import Decision
 from ...pipeline import Context
 from .levels import levels_of
 from .request import KINDS
+
+RUNBOOK = "runbook 003"
+NEXT_LEVEL = ("if this level's rollback did not fix it, the next one: --data voice_level=2 (code), then 3 "
+              "(container or virtualenv)")
+# the runbook's emergency scenarios, as the checks meet them (``verify.decided``)
+DECISIONS = (
+    Decision(r"^ProductionValidator", f"{RUNBOOK}, Scenario 1: Critical Production Issues",
+             "Provider connectivity issues", NEXT_LEVEL),
+    Decision(r"^(STT|TTS) pipeline", f"{RUNBOOK}, Scenario 1: Critical Production Issues",
+             "API response failures > 10%", NEXT_LEVEL),
+    Decision(r"^TTS latency", f"{RUNBOOK}, Scenario 2: Performance Degradation", "Response time increase > 50%",
+             NEXT_LEVEL),
+    Decision(r"^service memory", f"{RUNBOOK}, Scenario 2: Performance Degradation", "Memory usage spike > 200%",
+             NEXT_LEVEL),
+    Decision(r"printed nothing", f"{RUNBOOK}, Scenario 3: Configuration Issues", "Missing dependencies",
+             "the service's virtualenv cannot run the validation: level 3 restores it (--data voice_level=3)"),
+)
 
 
 def p95(values: list[float]) -> float:

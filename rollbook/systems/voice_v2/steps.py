@@ -13,7 +13,7 @@ from ...host import envfile, s3, service, verify
 from ...host.shell import http_ok
 from ...pipeline import Context, Stage, Stages
 from . import operations as voice_ops
-from .checks import judge
+from .checks import DECISIONS, judge
 from .facts import VoiceEffect, VoiceHost, VoiceRecorded
 from .levels import config_target, levels_of
 from .request import GROUP, SYSTEM, VoiceRequest, code_source, desired_state, request_from, scope_of
@@ -83,7 +83,7 @@ class VoiceStages(Stages):
                              public=request.public, salt_file=request.salt_file, targets=request.env,
                              code=2 in request.levels, venv="venv" in request.desired,  # venv: systemd hosts only
                              validation_timeout=settings.voice_validation_timeout),
-            judge=judge(ctx), system=SYSTEM)
+            judge=judge(ctx), system=SYSTEM, decisions=DECISIONS)
 
     def cleanup(self, ctx: Context) -> Stage:
         if not ctx.request.recover:

@@ -53,3 +53,22 @@ def test_after_a_release_change_health_must_report_the_checkout_s_version():
     assert [text for ok, text in check(stale) if not ok] == [
         "running release 7.5.0 (the checkout of v7.4.0: VERSION 7.4.0)"]
     assert not any("release" in text for _, text in checks.judge(request(), expected)(good))  # no release asked
+
+
+def test_each_failure_carries_the_runbook_s_issue_or_decision_that_applies():
+    """Runbook 004's troubleshooting issues and decision matrix, in its words, after the failed checks they
+    apply to; every decision of the table meets a failure of the judge."""
+    from rollbook.host.verify import decided
+
+    expected = {ab.MASTER: "false", ab.TIME_WEIGHTING: "true", ab.CONTENT_TYPE: "true"}
+    stale = {**expected, ab.MASTER: "true"}
+    bad = seen(stale, checks.flags_line(stale), errors=["2026 [ERROR] boom"],
+               body={"best_day_hour_combinations": []}, seconds=2.5)
+    said = {text: statement for ok, statement in decided(checks.judge(request(), expected)(bad), checks.DECISIONS)
+            if not ok for text in [statement.split(" [", 1)[0]]}
+    assert [decision for decision in checks.DECISIONS
+            if not any(decision.said() in statement for statement in said.values())] == []
+    slow = [statement for text, statement in said.items() if text.startswith("best-times answered")]
+    assert slow == [f"{slow[0].split(' [')[0]} [runbook 004, Rollback Decision Matrix: \"Response time > 5s | HIGH | "
+                    "Quick rollback (disable all)\" -> --data analyticbot_features=all (deploys/analyticbot_rollback.py)]"]
+    assert all(" [" not in statement for ok, statement in checks.judge(request(), expected)(bad) if ok)

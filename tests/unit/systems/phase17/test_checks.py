@@ -87,3 +87,18 @@ def test_a_converge_wants_101_only_when_every_unit_is_enabled():
         "WebSocket upgrade to /ws/video/stream?pipeline_id=yolo_ocr answers 101 (accepted), want a refusal (no 101)"]
     both = p17.judge(request(), {"router": "enabled", "flag": "enabled"})
     assert failed(both(observation(101, True, rss=(1, 1), env={"STREAMING_ENABLED": "true"}))) == []
+
+
+def test_each_failure_carries_the_runbook_s_decision_tree_branch():
+    """Runbook 002's decision tree and support steps, in its words, after the failed checks they apply to;
+    every branch of the table meets a failure of the judge."""
+    from rollbook.host.verify import decided
+
+    rolled_back, enabled = p17.judge(request()), p17.judge(request("enabled"))
+    seen = [rolled_back(observation(101, True)), rolled_back(observation(403, health=0)),
+            rolled_back(observation(404, suites={"app/tests/video": (1, "1 failed")})),
+            enabled(observation(101, True, rss=(40000, 81000)))]
+    said = [statement for checks in seen for ok, statement in decided(checks, p17.DECISIONS) if ok is False]
+    assert [decision.words for decision in p17.DECISIONS
+            if not any(decision.said() in statement for statement in said)] == []
+    assert said[0].endswith("if the endpoint is still served after Method 1, the flag: --data phase17_method=flag]")

@@ -124,3 +124,18 @@ def test_the_checks_read_the_series_the_settings_name():
         [(False, "worker_low_* not zero: {'worker_low_backlog': 2}")]
     rising = ({'worker_assignments_total{wave="wave_b"}': 1}, {'worker_assignments_total{wave="wave_b"}': 2})
     assert active_experiments(*rising, made) == ["wave_b"]
+
+
+def test_each_failure_carries_the_runbook_s_monitoring_words():
+    """Runbook 000's monitoring section, in its words, after the failed checks it applies to; every entry
+    of the table meets a failure of the judges."""
+    from rollbook.host.verify import decided
+    from rollbook.systems.vision.checks import DECISIONS
+
+    made = request(vision_waves="b,c")
+    seen = observation({"VISION_PHASH_ENABLED": "true"}, first={OCR_PRIMARY: 5, API: 1},
+                       second={OCR_PRIMARY: 9, API: 3, "vision_low_priority_backlog": 3})
+    checks = judge(made, {"VISION_PHASH_ENABLED": "false"})(seen) + judge_cleanup(made)(seen)
+    said = [statement for ok, statement in decided(checks, DECISIONS) if ok is False]
+    assert [decision.words for decision in DECISIONS if not any(decision.said() in text for text in said)] == []
+    assert any(text.startswith(f"{OCR_PRIMARY} flat over 3s (+4)") and "возвращается к 0" in text for text in said)

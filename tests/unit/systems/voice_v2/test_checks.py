@@ -90,3 +90,21 @@ def test_the_image_check_compares_image_ids():
     assert failed(judge(observation(image=ImageState("", "sha256:b", "sha256:b")))) == []
     assert failed(judge(observation(image=ImageState("", "sha256:b", "sha256:a")))) == [
         "container runs voice-v2:previous-stable (sha256:a), want sha256:b"]
+
+
+def test_each_failure_carries_the_runbook_s_scenario_and_the_next_level():
+    """Runbook 003's emergency scenarios, in its words, after the failed checks they apply to; every
+    scenario of the table meets a failure of the judge."""
+    from rollbook.host.verify import decided
+
+    judge = voice.judge(context(replace(request(), desired={})))  # the shared checks alone
+    broken = observation(memory_mb=2048.0, validation={**VALIDATION, "latencies": [3.5] * 9, "failed_providers":
+                                                        ["stt:openai"], "tts": "error RuntimeError: none"})
+    said = [statement for ok, statement in decided(judge(broken) + judge(observation(validation={})),
+                                                   voice.DECISIONS) if ok is False]
+    assert [decision.words for decision in voice.DECISIONS
+            if not any(decision.said() in statement for statement in said)] == []
+    [latency] = [statement for statement in said if statement.startswith("TTS latency")]
+    assert latency.endswith('[runbook 003, Scenario 2: Performance Degradation: "Response time increase > 50%" -> '
+                            "if this level's rollback did not fix it, the next one: --data voice_level=2 (code), "
+                            "then 3 (container or virtualenv)]")
