@@ -5,7 +5,7 @@
 
 from ..core import history
 from .remote import read_everywhere
-from ..core.templates import render
+from ..systems import post_rollback
 
 
 def report(inventory: str, host: str, run_id: str, state_dir: str = "/var/lib/rollbook") -> str:
@@ -18,5 +18,4 @@ def report(inventory: str, host: str, run_id: str, state_dir: str = "/var/lib/ro
     rows = [row for row in history.runs_of(history.parse(text, host)) if row["run_id"] == run_id]
     if not rows:
         raise LookupError(f"no run {run_id} in the history of {host}")
-    return render("incident_report.md.j2", runs=rows, host=host, run_id=run_id,
-                  authorized_by=history.authorized_by(rows[0]))
+    return history.incident_report(rows, host, run_id, post_rollback())

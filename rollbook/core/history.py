@@ -95,3 +95,16 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(cell).replace("|", "/") for cell in cells(row)) + " |")
     return "\n".join(lines)
+
+
+def incident_report(rows: list[dict], host: str, run_id: str, after: dict[str, tuple]) -> str:
+    """The report of one run on ``host`` from its history rows (``runs_of``): who and when, the timeline,
+    each system's changes, cleanup, verification and service log, then its runbook's post-rollback
+    checklist (``after``: system -> ``System.after``), the steps its verification showed ticked::
+
+        incident_report(rows, "vision-1", "20261123T181503Z-ab12cd", rollbook.systems.post_rollback())
+    """
+    from .templates import render
+
+    return render("incident_report.md.j2", runs=rows, host=host, run_id=run_id, authorized_by=authorized_by(rows[0]),
+                  after=after)

@@ -40,6 +40,23 @@ class Decision:
         return f"{self.runbook}: \"{self.words}\" -> {self.then}"
 
 
+@dataclass(frozen=True)
+class AfterStep:
+    """A step of a runbook's post-rollback checklist, as the incident report lists it: ticked when a
+    verification check matching ``shown_by`` (a regular expression) passed in the run; None: a person's::
+
+        >>> AfterStep("Health endpoint responding (200 OK)", r"^/health 200").done(["ok: /health 200 healthy"])
+        True
+    """
+
+    text: str
+    shown_by: str | None = None
+
+    def done(self, checks: list[str]) -> bool:
+        return self.shown_by is not None and any(
+            check.startswith("ok: ") and re.search(self.shown_by, check[4:]) for check in checks)
+
+
 def decided(checks: list[tuple[bool | None, str]], decisions=()) -> list[tuple[bool | None, str]]:
     """``checks`` with each failed statement followed by the runbook's decisions that apply to it::
 

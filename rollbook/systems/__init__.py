@@ -42,6 +42,12 @@ class System:
                     and issubclass(value, Settings) and value is not Settings and value.__module__ == module.__name__)
 
     @property
+    def after(self) -> tuple[str, tuple]:
+        """The runbook's post-rollback checklist (its title, its ``verify.AfterStep``s): ``AFTER`` in the
+        system's ``checks`` module (none: ``("", ())``)."""
+        return getattr(importlib.import_module(f"{self.module}.checks"), "AFTER", ("", ()))
+
+    @property
     def deploy(self):
         return getattr(importlib.import_module(self.module), self.name)
 
@@ -77,3 +83,8 @@ def converge_all():
     and ``deploys/drift_correct.py`` call ``converge_all()``)."""
     for system in SYSTEMS.values():
         system.deploy()
+
+
+def post_rollback() -> dict[str, tuple]:
+    """Each system's post-rollback checklist from its runbook (``System.after``), by name."""
+    return {name: system.after for name, system in SYSTEMS.items()}

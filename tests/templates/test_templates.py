@@ -41,7 +41,9 @@ def test_incident_report_renders_for_every_environment(environment):
     run = HostRun(system="vision", kind="rollback", deploy="deploys/vision_rollback.py", environment=environment,
                   authorization={"mode": "self-service"}, scope={}, reason="", units_before={}, units_after={})
     rows = history.runs_of(history.parse(history.line(history.refused(run, "no approval")), "h"))
-    text = render("incident_report.md.j2", runs=rows, host="h", run_id=run.run_id, authorized_by="self-service")
+    from rollbook.systems import post_rollback
+
+    text = history.incident_report(rows, "h", run.run_id, post_rollback())
     assert f"| Environment | {environment} |" in text and "Refused because: no approval" in text
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from ...host.verify import Decision
+from ...host.verify import AfterStep, Decision
 from .request import AnalyticbotRequest, effective
 
 RUNBOOK = "runbook 004"
@@ -22,6 +22,20 @@ DECISIONS = (
     Decision(r"^best-times answered in", f"{RUNBOOK}, Rollback Decision Matrix", "Response time > 5s | HIGH | "
              "Quick rollback (disable all)", "--data analyticbot_features=all (deploys/analyticbot_rollback.py)"),
 )
+
+AFTER = (f"{RUNBOOK}, Post-Rollback Checklist", (
+    AfterStep("Health endpoint responding (200 OK)", r"^/health 200 healthy"),
+    AfterStep("Feature flags confirmed disabled in logs", r"^log shows 'Feature flags"),
+    AfterStep("No errors in last 100 log lines", r"^no ERROR in the log"),
+    AfterStep("Response times < 2 seconds", r"^best-times answered in"),
+    AfterStep("Test recommendations returning data", r"^best-times answers 200"),
+    AfterStep("Monitoring dashboards showing normal metrics"),
+    AfterStep("Alert channels notified of rollback"),
+    AfterStep("Incident report created (if applicable)"),
+    AfterStep("Root cause analysis scheduled"),
+    AfterStep("Code bugs: full code rollback upstream (the Rollback Decision Matrix's last row): rollbook rolls "
+              "back this host's release (analyticbot_release), it reverts nothing upstream"),
+))
 
 
 def flags_line(values: dict[str, str]) -> str:

@@ -2,7 +2,7 @@
 apply to it; after one, the runbook's verification."""
 
 from ...host import envfile
-from ...host.verify import Decision
+from ...host.verify import AfterStep, Decision
 from .facts import COMMENT, FLAG, GUARD, Phase17State
 from .request import FLAG_UNIT, ROUTER, Phase17Request, flag_of, stream_served
 
@@ -21,6 +21,14 @@ DECISIONS = (
              "issues persist: ... 3. Contact the development team", "read the service's log in this run's "
              "history (rollbook incident) and contact the development team"),
 )
+
+AFTER = ("runbook 002, Post-Rollback Actions and Testing Rollback", (
+    AfterStep("Verify Phase 15/16 still works", r" passes: "),
+    AfterStep("Document the issue"),
+    AfterStep("Create GitHub issue"),
+    AfterStep("Fix the issue in a new commit"),
+    AfterStep("Re-enable streaming after fix is verified (deploys/phase17_enable.py)"),
+))
 
 
 def converged(request: Phase17Request, state: Phase17State) -> dict[str, str]:

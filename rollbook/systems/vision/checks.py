@@ -2,7 +2,7 @@
 waves still assigning; after it, the run's effect and, after wave C's cleanup, the backlog at zero."""
 
 from ...core import metrics
-from ...host.verify import UNPROVEN, Decision
+from ...host.verify import UNPROVEN, AfterStep, Decision
 from .request import EXPERIMENT_OF, VisionRequest
 
 PENDING = {0: "no", 1: "yes"}  # the smoke event's own message in XPENDING
@@ -18,6 +18,13 @@ DECISIONS = (
              "a re-run trims the stream again (its entries saved first); a backlog that grows means a producer "
              "still writes to it"),
 )
+
+AFTER = (ORDER, (
+    AfterStep("Зафиксировать текущие метрики (export_vision_baseline.py)"),
+    AfterStep("Выключить фич-флаг → перезапустить worker", r"^worker environment holds"),
+    AfterStep("Очистить связанные артефакты (Redis stream/caches)", r"^\S+\* at zero"),
+    AfterStep("Проверить метрики/логи", r" flat over | moving over "),
+))
 
 
 def active_experiments(baseline: dict[str, float] | None, later: dict[str, float] | None,

@@ -2,7 +2,7 @@
 being ``facts.VoiceEffect``'s observation: GET /health, each level's own checks (``levels``) in level order,
 then the checks every run shares (ProductionValidator, the STT and TTS pipelines, the TTS latency, the memory)."""
 
-from ...host.verify import Decision
+from ...host.verify import AfterStep, Decision
 from ...pipeline import Context
 from .levels import levels_of
 from .request import KINDS
@@ -23,6 +23,17 @@ DECISIONS = (
     Decision(r"printed nothing", f"{RUNBOOK}, Scenario 3: Configuration Issues", "Missing dependencies",
              "the service's virtualenv cannot run the validation: level 3 restores it (--data voice_level=3)"),
 )
+
+AFTER = (f"{RUNBOOK}, Post-Rollback Checklist and Resolution Verification", (
+    AfterStep("Run health checks on all components", r"^GET /health 200"),
+    AfterStep("Verify functionality with test cases", r"^TTS pipeline: ok"),
+    AfterStep("Check performance metrics against baseline", r"^TTS latency"),
+    AfterStep("Monitor error rates and response times"),
+    AfterStep("Notify stakeholders of rollback completion"),
+    AfterStep("Create incident report with lessons learned (Root Cause, Lessons Learned, Action Items)"),
+    AfterStep("Level 2, steps 3-4: revert upstream (git revert, push the rollback branch): rollbook restores this "
+              "host's code, it pushes nothing"),
+))
 
 
 def p95(values: list[float]) -> float:

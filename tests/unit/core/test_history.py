@@ -2,7 +2,7 @@
 
 from rollbook.core import history
 from rollbook.core.runs import HostRun
-from rollbook.core.templates import render
+from rollbook.systems import post_rollback
 
 
 def a_run(**changes) -> HostRun:
@@ -45,8 +45,7 @@ def test_emergency_runs_say_who_and_the_notification():
 def test_the_incident_report_renders_a_run():
     run = a_run(verify=["ok: worker /health answers 200"], verified=True, cleanup={"phash_keys_deleted": 1000})
     rows = history.runs_of(records_of(history.started(run), history.finished(run, "converged", 3)))
-    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=run.run_id,
-                  authorized_by=history.authorized_by(rows[0]))
+    text = history.incident_report(rows, "w1", run.run_id, post_rollback())
     assert "# Incident report: vision rollback on w1" in text
     assert "`VISION_PHASH_ENABLED: true -> false`" in text and "phash_keys_deleted: 1000" in text
     assert "Verification (passed)" in text and "Root cause analysis scheduled" in text
@@ -56,12 +55,25 @@ def test_the_incident_report_holds_an_unproven_verification_and_the_service_s_lo
     run = a_run(verify=["ok: env holds", "UNPROVEN: counter flat: not proven"], unproven=["counter flat: not proven"],
                 diagnostics=["2026-12-08T02:00:00 worker started", "2026-12-08T02:00:01 connected to <hidden>"])
     rows = history.runs_of(records_of(history.started(run), history.finished(run, "unproven", 3, "vision | Verify")))
-    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=run.run_id,
-                  authorized_by=history.authorized_by(rows[0]))
+    text = history.incident_report(rows, "w1", run.run_id, post_rollback())
     assert "## vision: unproven" in text and "### Verification (UNPROVEN)" in text
     assert "### The service's log before the run ended (last 2 lines, masked)\n\n```\n" \
            "2026-12-08T02:00:00 worker started\n2026-12-08T02:00:01 connected to <hidden>\n```" in text
     failed = a_run(verify=["FAILED: env differs"], verified=False)
     rows = history.runs_of(records_of(history.started(failed), history.finished(failed, "failed", 3)))
-    text = render("incident_report.md.j2", runs=rows, host="w1", run_id=failed.run_id, authorized_by="x")
+    text = history.incident_report(rows, "w1", failed.run_id, post_rollback())
     assert "### Verification (FAILED)" in text and "The service's log" not in text
+
+
+def test_the_report_holds_a_timeline_and_ticks_the_runbook_s_steps_the_verification_showed():
+    run = a_run(system="analyticbot", verify=["ok: /health 200 healthy", "FAILED: best-times answered in 6.0s (limit 2s)",
+                                              "ok: no ERROR in the log since the restart"], verified=False)
+    rows = history.runs_of(records_of(history.started(run), history.finished(run, "failed", 7.5, "analyticbot | Verify")))
+    text = history.incident_report(rows, "api-1", run.run_id, post_rollback())
+    started, ended = rows[0]["started_at"], rows[0]["at"]
+    assert f"## Timeline\n\n- {started}: analyticbot rollback started on api-1 by bob\n" \
+           f"- {ended}: analyticbot failed at analyticbot | Verify (7.5 s)\n" in text
+    assert "## Post-rollback: analyticbot (runbook 004, Post-Rollback Checklist)" in text
+    assert "- [x] Health endpoint responding (200 OK)\n" in text and "- [x] No errors in last 100 log lines\n" in text
+    assert "- [ ] Response times < 2 seconds\n" in text, "a failed check ticks nothing"
+    assert "- [ ] Code bugs: full code rollback upstream" in text
