@@ -13,7 +13,7 @@ DECISIONS = (
              "restart) and checks /proc/PID/environ again"),
     Decision(r"^log shows", f"{RUNBOOK}, Issue 4", "If still showing True, API may be caching environment",
              "stop every uvicorn of the API (pkill -9 -f uvicorn), start the unit, then re-run"),
-    Decision(r"^/health |ERROR line\(s\) since the restart", f"{RUNBOOK}, Issue 2", "API crashes on startup. "
+    Decision(r"^/\S* \d+ |ERROR line\(s\) since the restart", f"{RUNBOOK}, Issue 2", "API crashes on startup. "
              "Common causes: 1. Syntax error in .env 2. Missing dependency 3. Database connection error",
              "read the service's log in this run's history (rollbook incident), fix the cause, re-run"),
     Decision(r"present \(want absent\)", f"{RUNBOOK}, Issue 4", "If master flag is true but sub-flag is false, "
@@ -24,7 +24,7 @@ DECISIONS = (
 )
 
 AFTER = (f"{RUNBOOK}, Post-Rollback Checklist", (
-    AfterStep("Health endpoint responding (200 OK)", r"^/health 200 healthy"),
+    AfterStep("Health endpoint responding (200 OK)", r"^/\S* 200 healthy"),
     AfterStep("Feature flags confirmed disabled in logs", r"^log shows 'Feature flags"),
     AfterStep("No errors in last 100 log lines", r"^no ERROR in the log"),
     AfterStep("Response times < 2 seconds", r"^best-times answered in"),
@@ -74,7 +74,7 @@ def judge(request: AnalyticbotRequest, expected: dict[str, str]):
         result.append((not errors, "no ERROR in the log since the restart" if not errors
                        else f"{len(errors)} ERROR line(s) since the restart: {errors[-1]!r}"))
         status = _answered(seen.health, "status")
-        result.append((seen.health_code == 200 and status == "healthy", f"/health {seen.health_code} {status}"))
+        result.append((seen.health_code == 200 and status == "healthy", f"{request.settings.health_path} {seen.health_code} {status}"))
         if request.release is not None and request.settings.version_file:
             running, want = str(_answered(seen.health, "version") or ""), seen.checkout_version
             result.append((bool(want) and running == want,

@@ -37,6 +37,8 @@ class AnalyticbotPlaces:
     migration_rollback_file: str = "infra/db/migrations/004_rollback.sql"  # relative to the checkout
     migration_apply_file: str = "infra/db/migrations/004_content_type.sql"  # relative to the checkout
     migration_saved_columns: tuple[str, ...] = MIGRATION_COLUMNS  # of posts: saved before a rollback drops them
+    health_path: str = "/health"  # under base_url
+    best_times_path: str = "/analytics/predictive/best-times/{channel}"  # under base_url
     field_advanced: str = "best_day_hour_combinations"  # the best-times answer's field of each feature
     field_time_weighting: str = "time_weighted_scores"
     field_content_type: str = "content_type_breakdown"
@@ -209,10 +211,10 @@ class AnalyticbotEffect(SectionsFact):
                    if release and settings.version_file else [])
         return "; ".join(version + [
             process_section(settings),
-            health_section(base + "/health", health_timeout),
+            health_section(base + settings.health_path, health_timeout),
             f"echo '## log'; tac {q(settings.log_file)} 2>/dev/null | sed '/Feature flags/q' | tac",
             f"echo '## best_times'; b=$(mktemp); curl -s -o \"$b\" -w '%{{http_code}} %{{time_total}}\\n' --max-time 30 "
-            f"-H @{q(header_file)} {q(f'{base}/analytics/predictive/best-times/{channel}?days={int(days)}')}; "
+            f"-H @{q(header_file)} {q(base + settings.best_times_path.replace('{channel}', channel) + f'?days={int(days)}')}; "
             f"rm -f {q(header_file)}; cat \"$b\" 2>/dev/null; echo; rm -f \"$b\"",
         ])
 

@@ -10,12 +10,14 @@ from pydantic import StringConstraints, field_validator, model_validator
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath
 from ...core.schema import Settings, Text, key
-from ..settings_types import (EnvKey, FieldName, GitRef, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
+from ..settings_types import (EnvKey, FieldName, GitRef, HealthPath, RelativePath, State, UnitName, blank_to_none, confined, declared_states,
                               items, path_key, relative_key)
 
 Unit = Literal["advanced", "time_weighting", "content_type"]
 # A channel as the best-times URL names it (digits, -100..., @name): never /, ? or #.
 Channel = Annotated[Text, StringConstraints(pattern=r"\A[A-Za-z0-9_@.-]+\Z")]
+# An endpoint path with one {channel} in it: never "..", no query.
+BestTimesPath = Annotated[Text, StringConstraints(pattern=r"\A(?!.*\.\.)/[A-Za-z0-9_./-]*\{channel\}[A-Za-z0-9_./-]*\Z")]
 # A PostgreSQL column name as SQL spells it unquoted (lower case: it reaches the SQL rollbook writes).
 ColumnName = Annotated[Text, StringConstraints(pattern=r"\A[a-z_][a-z0-9_]{0,62}\Z")]
 
@@ -80,6 +82,13 @@ class AnalyticbotSettings(Settings):
         "assumption: runbook 004 shows only the advanced field)", origin="rollbook", allowed="a JSON field name")
     analyticbot_log_file: SafePath = path_key("/var/log/analyticbot/production.log", "The API's log file",
                                               origin="runbook 004")
+    analyticbot_health_path: HealthPath = key(
+        "/health", "The API's health endpoint under analyticbot_base_url (runbook 004: curl "
+        "http://localhost:10300/health, answering status healthy)", origin="runbook 004", allowed="a path (/health)")
+    analyticbot_best_times_path: BestTimesPath = key(
+        "/analytics/predictive/best-times/{channel}", "The best-times endpoint under analyticbot_base_url, "
+        "{channel} standing for analyticbot_channel; ?days= is added (runbook 004 calls "
+        "/analytics/predictive/best-times/CHANNEL_ID?days=90)", origin="rollbook", allowed="a path holding {channel} once")
     analyticbot_base_url: LocalUrl = key("http://127.0.0.1:10300", "The API as seen from the host",
                                          origin="runbook 004",
                                          allowed="a loopback URL (127.0.0.1, localhost, [::1])")

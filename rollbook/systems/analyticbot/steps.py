@@ -97,7 +97,8 @@ class AnalyticbotStages(Stages):
             name=f"Restart {settings.service} so the process reads the new flags", unit=settings.unit,
             service=settings.service, project_dir=settings.project_dir, running=state.running,
             target=_expected(ctx), stale_code=bool(stale_code),
-            ready=http_ok(settings.base_url + "/health", ctx.settings.analyticbot_health_timeout),
+            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.analyticbot_health_timeout,
+                          "analyticbot_health_path (or analyticbot_base_url)"),
             restore=service.Restore.of_run(ctx.run, settings.env_file, request.env),
             public=envfile.public_keys(ctx.settings, settings.keys))])
 

@@ -85,7 +85,8 @@ class Phase17Stages(Stages):
             name=f"Restart {settings.service} so the process serves the new state", unit="systemd",
             service=settings.service, project_dir="", running=state.running, target=_flag_target(ctx),
             stale_code=bool(_router_todo(ctx)) or state.runs_old_code, public={FLAG},
-            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.phase17_health_timeout),
+            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.phase17_health_timeout,
+                          "phase17_health_path (or phase17_base_url)"),
             restore=_restore(ctx))])
 
     def verify(self, ctx: Context) -> None:

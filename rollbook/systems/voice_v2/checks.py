@@ -25,7 +25,7 @@ DECISIONS = (
 )
 
 AFTER = (f"{RUNBOOK}, Post-Rollback Checklist and Resolution Verification", (
-    AfterStep("Run health checks on all components", r"^GET /health 200"),
+    AfterStep("Run health checks on all components", r"^GET \S+ 200"),
     AfterStep("Verify functionality with test cases", r"^TTS pipeline: ok"),
     AfterStep("Check performance metrics against baseline", r"^TTS latency"),
     AfterStep("Monitor error rates and response times"),
@@ -47,8 +47,8 @@ def judge(ctx: Context):
     levels = levels_of(ctx.request)
 
     def checks(seen) -> list[tuple[bool, str]]:
-        status = seen.health.get("status", "")
-        health = (seen.health_code == 200, f"GET /health {seen.health_code or 'no answer'}"
+        status, path = seen.health.get("status", ""), ctx.request.settings.health_path
+        health = (seen.health_code == 200, f"GET {path} {seen.health_code or 'no answer'}"
                                            + (f" ({status})" if status else ""))
         return [health] + [check for level in levels for check in level.checks(ctx, seen)] + _validation(
             ctx.settings, seen)

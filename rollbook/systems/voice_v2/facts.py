@@ -47,6 +47,7 @@ class VoicePlaces:
     image: str  # the image repository in the compose file (voice-v2)
     base_url: str  # the service as seen from the host
     pip_args: str = ""  # extra pip install arguments (the sandbox: --no-index)
+    health_path: str = "/health"  # under base_url
 
 
 @dataclass
@@ -329,7 +330,7 @@ class VoiceEffect(SectionsFact):
         """``public``, ``targets`` and ``salt_file`` as for ``VoiceHost`` (the same salt: digests compare)."""
         parts = [
             TREE_HASH, NEWEST_CHANGE, hiding(salt_file, targets),
-            health_section(settings.base_url + "/health", health_timeout),
+            health_section(settings.base_url + settings.health_path, health_timeout),
             process_section(settings, public),
             _memory_section(settings),
             f"echo '## providers_changed'; stat -L -c %.9Z {q(settings.providers_file)} 2>/dev/null || echo 0",

@@ -11,7 +11,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StringConstraint
 
 from ...pipeline.settings import LocalUrl, Positive, SafePath, Url
 from ...core.schema import Flag, Settings, key
-from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, ImageName, ImageTag, ManagedKey, RelativePath, State, Text,
+from ..settings_types import (MANAGED_KEY, EnvKey, GitRef, HealthPath, ImageName, ImageTag, ManagedKey, RelativePath, State, Text,
                               UnitName, blank_to_none, confined, declared_states, items, path_key, relative_key)
 
 # The recorded units: level 1 env and providers, level 2 code and requirements, level 3 image (compose) or venv (systemd).
@@ -76,6 +76,9 @@ class VoiceSettings(Settings):
     voice_image: ImageName = key(
         "voice-v2", "The image repository the compose file names (<image>:<tag>)",
         origin="runbook 003", allowed="an image name")
+    voice_health_path: HealthPath = key(
+        "/health", "The service's health endpoint under voice_base_url (runbook 003: curl "
+        "http://localhost:8000/health)", origin="runbook 003", allowed="a path (/health)")
     voice_base_url: LocalUrl = key("http://127.0.0.1:8000", "The service as seen from the host", origin="runbook 003",
                                    allowed="a loopback URL (127.0.0.1, localhost, [::1])")
     voice_pip_args: PipArgs = key(

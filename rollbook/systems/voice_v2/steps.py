@@ -71,7 +71,8 @@ class VoiceStages(Stages):
         return Stage(steps=[service.restarted(
             name=f"Restart {settings.service} so the process runs the target", unit=settings.unit,
             service=settings.service, project_dir=settings.app_dir, reasons=list(dict.fromkeys(reasons)),
-            ready=http_ok(settings.base_url + "/health", ctx.settings.voice_health_timeout), restore=restore)])
+            ready=http_ok(settings.base_url + settings.health_path, ctx.settings.voice_health_timeout,
+                          "voice_health_path (or voice_base_url)"), restore=restore)])
 
     def verify(self, ctx: Context) -> None:
         request, settings = ctx.request, ctx.settings
