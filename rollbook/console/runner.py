@@ -60,7 +60,7 @@ def unproven_hosts(notices: Path) -> set[str]:
         said = json.loads(notices.read_text())
     except (OSError, ValueError):
         return set()
-    return {host for notice in said for host, reasons in notice.get("reasons", {}).items() if "unproven" in reasons}
+    return {entry["host"] for notice in said for entry in notice.get("reasons", []) if "unproven" in entry["reasons"]}
 
 
 class Runner:

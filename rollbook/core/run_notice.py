@@ -162,7 +162,8 @@ def _sent(session: Session) -> list[dict]:
                 result = notify.post(url, text) if url else NO_WEBHOOK
                 notices.append({"text": text, "result": result, "line": f"rollbook: notice of run "
                                 f"{host_runs[0][1].run_id} ({summary(host_runs)}): {result}",
-                                "reasons": {name: reasons(run) for name, run in host_runs if reasons(run)}})
+                                "reasons": [{"host": name, "system": run.system, "reasons": reasons(run)}
+                                            for name, run in host_runs if reasons(run)]})
         return notices
     except Exception as error:  # a notice never fails the run
         return [{"text": "", "result": "failed", "line": f"rollbook: the run's notice failed "

@@ -61,27 +61,32 @@ def restart_command(unit: str, service: str, project_dir: str, build: bool = Fal
     return command("systemctl daemon-reload && systemctl restart {service}", service=service)
 
 
-LOG_LINES = 40  # the service's recent log lines a failed or restored run keeps (history, incident report)
+LOG_LINES = 30  # the service's recent log lines a failed or restored run keeps (history, incident report)
+LOG_SECONDS = 15  # the most reading them may take (a hung docker or journald must not hold the failure's record)
 _MASK = f"{Path(loaders.__file__).read_text()}\n{source('mask_log')}\nmain(seen_by)\n"
 
 
-def log_tail_command(unit: str, service: str, project_dir: str, env_file: str, public=(),
+def log_tail_command(unit: str, service: str, project_dir: str, env_files, public=(),
                      lines: int = LOG_LINES) -> StringCommand:
-    """The service's last ``lines`` log lines (journald, or ``compose logs``), every value of ``env_file``
-    that is not one of the ``public`` keys masked on the host (``scripts/mask_log.py``); what a failed or
-    restored run records (``Stages.logs``)::
+    """The service's last ``lines`` log lines (journald, or ``compose logs``), every value of the
+    ``env_files`` (a path or several: the env file and where its values come from) that is not one of the
+    ``public`` keys masked on the host (``scripts/mask_log.py``); what a failed or restored run records
+    (``Stages.logs``)::
 
-        >>> str(log_tail_command("systemd", "api", "", "/opt/api/.env"))[:60]
-        "{ journalctl -u api -n 40 --no-pager -o short-iso; } 2>&1 | "
+        >>> str(log_tail_command("systemd", "api", "", "/opt/api/.env"))[:62]
+        "{ timeout 15 journalctl -u api -n 30 --no-pager -o short-iso; "
     """
     if unit == "compose":
-        logs = command("cd {project} && {compose} && $c logs --no-color --tail {lines} {service}",
-                       project=project_dir, compose=program(COMPOSE), lines=int(lines), service=service)
+        logs = command("cd {project} && {compose} && timeout {seconds} $c logs --no-color --tail {lines} {service}",
+                       project=project_dir, compose=program(COMPOSE), lines=int(lines), service=service,
+                       seconds=LOG_SECONDS)
     else:
-        logs = command("journalctl -u {service} -n {lines} --no-pager -o short-iso", service=service, lines=int(lines))
-    return command("{{ {logs}; }} 2>&1 | tail -n {lines} | python3 -c {mask} {public} {kind} {env_file}", logs=logs,
+        logs = command("timeout {seconds} journalctl -u {service} -n {lines} --no-pager -o short-iso",
+                       service=service, lines=int(lines), seconds=LOG_SECONDS)
+    files = [env_files] if isinstance(env_files, str) else list(env_files)
+    return command("{{ {logs}; }} 2>&1 | tail -n {lines} | python3 -c {mask} {public} {kind} {env_files}", logs=logs,
                    lines=int(lines), mask=_MASK, public=",".join(sorted(public)),
-                   kind="compose" if unit == "compose" else "systemd", env_file=env_file)
+                   kind="compose" if unit == "compose" else "systemd", env_files=":".join(files))
 
 
 def running_keys_command(unit: str, service: str, project_dir: str, keys) -> StringCommand:

@@ -65,7 +65,7 @@ def decided(checks: list[tuple[bool | None, str]], decisions=()) -> list[tuple[b
         'best-times answered in 6.1s (limit 5s) [runbook 004: "Response time > 5s" -> roll back all]'
     """
     return [(ok, statement + "".join(f" [{decision.said()}]" for decision in decisions
-                                     if ok is False and re.search(decision.check, statement)))
+                                     if _state(ok) is False and re.search(decision.check, statement)))
             for ok, statement in checks]
 
 
@@ -79,7 +79,7 @@ def verdict(checks: list[tuple[bool | None, str]], what: str, system: str, envir
         >>> verdict([(None, "counter flat: not proven")], "vision rolled back", "vision", "staging")
         ''
     """
-    if failed := [statement for ok, statement in checks if ok is False]:
+    if failed := [statement for ok, statement in checks if _state(ok) is False]:
         return f"{what}: verification failed: " + "; ".join(failed)
     unproven = [statement for ok, statement in checks if ok is UNPROVEN]
     if unproven and environment == "prod" and not accept_unproven:
@@ -88,14 +88,19 @@ def verdict(checks: list[tuple[bool | None, str]], what: str, system: str, envir
     return ""
 
 
+def _state(ok) -> bool | None:
+    """A check's ``ok`` as True, False or ``UNPROVEN`` (a judge's ``0`` or ``""`` is a failure)."""
+    return UNPROVEN if ok is UNPROVEN else bool(ok)
+
+
 def record(run: runs.HostRun | None, checks: list[tuple[bool | None, str]]):
     """Add ``checks`` to the run's history; a run may verify twice (its effect, then a cleanup): it is
     verified only when no check of either failed or was unproven."""
     if not run:
         return
-    run.verify += [f"{'ok' if ok else LABEL[ok]}: {text}" for ok, text in checks]
+    run.verify += [f"{'ok' if ok else LABEL[_state(ok)]}: {text}" for ok, text in checks]
     run.unproven += [text for ok, text in checks if ok is UNPROVEN]
-    if any(ok is False for ok, _ in checks):
+    if any(_state(ok) is False for ok, _ in checks):
         run.verified = False
     elif run.verified is not False:
         run.verified = None if run.unproven else True
@@ -118,7 +123,7 @@ def verified(what: str, fact, fact_kwargs: dict, judge: Callable, system: str = 
         before()
     checks = decided(judge(host.get_fact(fact, **fact_kwargs)), decisions)
     for ok, statement in checks:
-        logger.info(f"{host.print_prefix}{LABEL[ok]}: {statement}")
+        logger.info(f"{host.print_prefix}{LABEL[_state(ok)]}: {statement}")
     run = runs.current(host.name, system)
     record(run, checks)
     if run and run.unproven and run.verified is None:

@@ -161,7 +161,7 @@ class VisionEffect(SectionsFact):
             health=int(health) if health.isdigit() else 0,
             first=metrics.read_scrape("\n".join(sections.get("first", []))),
             second=metrics.read_scrape("\n".join(sections.get("second", []))),
-            smoke_processed=None if smoke is None else words[:2] == ["ok", "yes"],
+            smoke_processed=None if "smoke" not in sections else words[:2] == ["ok", "yes"],  # asked: never None
             smoke_pending=pending,
             smoke_removed=removed,
         )

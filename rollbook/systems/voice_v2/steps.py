@@ -59,8 +59,8 @@ class VoiceStages(Stages):
 
     def logs(self, ctx: Context):
         settings = ctx.request.settings
-        return service.log_tail_command(settings.unit, settings.service, settings.app_dir, settings.env_file,
-                                        envfile.public_keys(ctx.settings))
+        return service.log_tail_command(settings.unit, settings.service, settings.app_dir,
+                                        (settings.env_file, settings.env_previous), envfile.public_keys(ctx.settings))
 
     def apply(self, ctx: Context) -> Stage:
         request, settings, levels = ctx.request, ctx.request.settings, levels_of(ctx.request)

@@ -57,8 +57,8 @@ def test_the_incident_report_holds_an_unproven_verification_and_the_service_s_lo
     rows = history.runs_of(records_of(history.started(run), history.finished(run, "unproven", 3, "vision | Verify")))
     text = history.incident_report(rows, "w1", run.run_id, post_rollback())
     assert "## vision: unproven" in text and "### Verification (UNPROVEN)" in text
-    assert "### The service's log before the run ended (last 2 lines, masked)\n\n```\n" \
-           "2026-12-08T02:00:00 worker started\n2026-12-08T02:00:01 connected to <hidden>\n```" in text
+    assert "### The service's log before the run ended (last 2 lines, masked)\n\n" \
+           "    2026-12-08T02:00:00 worker started\n    2026-12-08T02:00:01 connected to <hidden>\n" in text
     failed = a_run(verify=["FAILED: env differs"], verified=False)
     rows = history.runs_of(records_of(history.started(failed), history.finished(failed, "failed", 3)))
     text = history.incident_report(rows, "w1", failed.run_id, post_rollback())
@@ -72,8 +72,16 @@ def test_the_report_holds_a_timeline_and_ticks_the_runbook_s_steps_the_verificat
     text = history.incident_report(rows, "api-1", run.run_id, post_rollback())
     started, ended = rows[0]["started_at"], rows[0]["at"]
     assert f"## Timeline\n\n- {started}: analyticbot rollback started on api-1 by bob\n" \
-           f"- {ended}: analyticbot failed at analyticbot | Verify (7.5 s)\n" in text
+           f"- {ended}: analyticbot rollback failed at analyticbot | Verify (7.5 s)\n" in text
     assert "## Post-rollback: analyticbot (runbook 004, Post-Rollback Checklist)" in text
     assert "- [x] Health endpoint responding (200 OK)\n" in text and "- [x] No errors in last 100 log lines\n" in text
     assert "- [ ] Response times < 2 seconds\n" in text, "a failed check ticks nothing"
     assert "- [ ] Code bugs: full code rollback upstream" in text
+
+
+def test_a_refused_run_s_timeline_says_refused_never_started():
+    run = a_run()
+    rows = history.runs_of(records_of(history.refused(run, "production needs an approval")))
+    text = history.incident_report(rows, "w1", run.run_id, post_rollback())
+    timeline = text.split("## Timeline\n", 1)[1].split("\n## ", 1)[0]
+    assert "started" not in timeline and "vision rollback refused (production needs an approval)" in timeline

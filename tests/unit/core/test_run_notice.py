@@ -159,7 +159,7 @@ def test_the_caller_of_a_correction_run_gets_its_notices_in_a_file(tmp_path, mon
     run_notice.at_end(session_of(None, ("vision-1", run)), executed=True)
     [notice] = json.loads((tmp_path / "notices.json").read_text())
     assert notice["result"].startswith("not sent") and "drift corrected on vision-1" in notice["text"]
-    assert notice["reasons"] == {"vision-1": ["drift corrected"]}
+    assert notice["reasons"] == [{"host": "vision-1", "system": "vision", "reasons": ["drift corrected"]}]
 
 
 def test_an_unproven_run_says_which_checks_could_not_tell_and_the_console_reads_its_hosts(tmp_path, monkeypatch):
